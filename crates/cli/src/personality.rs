@@ -7,6 +7,7 @@ use std::path::Path;
 pub struct Personality {
     pub link: &'static str,
     pub short: &'static str,
+    /// `None` while the tool does not exist yet.
     pub run: Option<fn(program: &str, args: Vec<String>) -> i32>,
 }
 
