@@ -15,7 +15,7 @@ pub const PERSONALITIES: &[Personality] = &[
     Personality {
         link: "ovs-ofctl",
         short: "ofctl",
-        run: None,
+        run: Some(crate::ofctl::main),
     },
     Personality {
         link: "ovs-vsctl",

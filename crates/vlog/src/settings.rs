@@ -161,7 +161,7 @@ impl State {
             Some(d) => vec![d],
             None => Destination::ALL.to_vec(),
         };
-        let mut apply = |levels: &mut [Level; 3]| {
+        let apply = |levels: &mut [Level; 3]| {
             for d in &dests {
                 levels[d.index()] = level;
             }
