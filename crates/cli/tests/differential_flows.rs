@@ -1,0 +1,260 @@
+//! Differential property test: random flows (matches and action lists, fixed
+//! seed, bounded count) go through our `ovs-ofctl parse-flow` and through the
+//! reference `/usr/bin/ovs-ofctl` under each OpenFlow version and flow format
+//! (so each is encoded to the wire, decoded and printed), and the outputs
+//! (stdout, stderr, exit status) must be identical.
+//!
+//! Cases that agree are listed in `tests/differential/agreeing.txt`, which
+//! may only grow: a listed case that no longer agrees fails the test. Set
+//! `FERROVS_UPDATE_VECTORS=1` to add newly agreeing cases. Skips (with a
+//! message) when the reference is not installed.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const REFERENCE: &str = "/usr/bin/ovs-ofctl";
+const SEED: u64 = 0x0f10_2026_1121;
+const CASES: usize = 300;
+
+/// Match pieces; each is valid on its own (prerequisites included).
+const MATCHES: &[&str] = &[
+    "in_port=1",
+    "in_port=LOCAL",
+    "dl_src=00:11:22:33:44:55",
+    "dl_dst=01:00:00:00:00:00/01:00:00:00:00:00",
+    "dl_type=0x0800",
+    "dl_vlan=7",
+    "dl_vlan_pcp=3",
+    "vlan_tci=0x1000/0x1000",
+    "ip,nw_src=10.0.0.1",
+    "ip,nw_dst=192.168.0.0/16",
+    "ip,nw_tos=16",
+    "ip,nw_ttl=9",
+    "ip,ip_dscp=10",
+    "ip,nw_frag=first",
+    "tcp,tp_src=80",
+    "tcp,tp_dst=0x100/0xff00",
+    "tcp,tcp_flags=+syn-ack",
+    "udp,udp_dst=53",
+    "sctp,sctp_src=5",
+    "icmp,icmp_type=8,icmp_code=0",
+    "arp,arp_op=1",
+    "arp,arp_spa=10.0.0.1,arp_tha=00:00:00:00:00:01",
+    "ipv6,ipv6_src=2001:db8::1",
+    "ipv6,ipv6_dst=fe80::/10",
+    "ipv6,ipv6_label=0x12345",
+    "tcp6,tp_dst=443",
+    "icmp6,icmp_type=135,nd_target=fe80::1",
+    "mpls,mpls_label=5",
+    "reg0=5",
+    "reg3=0x10/0xf0",
+    "xreg1=0x1234",
+    "metadata=0x5/0xff",
+    "tun_id=0x64",
+    "tun_src=1.1.1.1",
+    "tun_flags=+oam",
+    "pkt_mark=0x7",
+    "ct_state=+trk+est",
+    "ct_zone=3",
+    "ct_mark=0x1/0x1",
+    "conj_id=7",
+    "skb_priority=2",
+    "actset_output=3",
+    "recirc_id=4",
+    "dp_hash=0x1/0xf",
+];
+
+/// Action pieces (actions=...).
+const ACTIONS: &[&str] = &[
+    "output:2",
+    "drop",
+    "NORMAL",
+    "FLOOD",
+    "ALL",
+    "LOCAL",
+    "IN_PORT",
+    "CONTROLLER:128",
+    "controller(reason=no_match,max_len=100)",
+    "enqueue:1:2",
+    "group:5",
+    "mod_vlan_vid:9",
+    "mod_vlan_pcp:2",
+    "strip_vlan",
+    "push_vlan:0x8100",
+    "mod_dl_src:00:0a:0b:0c:0d:0e",
+    "mod_nw_dst:10.1.1.1",
+    "mod_nw_tos:8",
+    "mod_tp_dst:99",
+    "set_field:10.0.0.9->ip_dst",
+    "set_field:5->reg1",
+    "load:0x3->NXM_NX_REG2[0..3]",
+    "move:NXM_NX_REG0[]->NXM_NX_REG1[]",
+    "resubmit(,3)",
+    "resubmit:4",
+    "set_tunnel:0x5",
+    "set_tunnel64:0x123456789",
+    "set_queue:3",
+    "pop_queue",
+    "dec_ttl",
+    "dec_ttl(1,2)",
+    "note:aa.bb",
+    "ct(commit,zone=5)",
+    "ct(table=2,zone=NXM_NX_REG0[0..15])",
+    "ct_clear",
+    "clone(output:3)",
+    "exit",
+    "fin_timeout(idle_timeout=5)",
+    "learn(table=1,NXM_OF_VLAN_TCI[0..11],output:NXM_OF_IN_PORT[])",
+    "multipath(eth_src,50,hrw,12,0,NXM_NX_REG0[0..3])",
+    "bundle(eth_src,0,hrw,ofport,members:4,8)",
+    "sample(probability=100,collector_set_id=1)",
+    "push_mpls:0x8847",
+    "goto_table:5",
+    "meter:1",
+    "write_metadata:0x1/0x1",
+];
+
+const FORMATS: &[&[&str]] = &[
+    &[],
+    &["-O", "OpenFlow10"],
+    &["-O", "OpenFlow11"],
+    &["-O", "OpenFlow12"],
+    &["-O", "OpenFlow13"],
+    &["-O", "OpenFlow14"],
+    &["-O", "OpenFlow15"],
+    &["-F", "nxm"],
+    &["-F", "openflow10"],
+];
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// The generated cases: (options, flow string).
+fn cases() -> Vec<(Vec<String>, String)> {
+    let mut rng = Rng(SEED);
+    (0..CASES)
+        .map(|_| {
+            let mut fields = Vec::new();
+            for _ in 0..rng.below(4) {
+                fields.push(MATCHES[rng.below(MATCHES.len())]);
+            }
+            let mut actions = Vec::new();
+            for _ in 0..1 + rng.below(3) {
+                actions.push(ACTIONS[rng.below(ACTIONS.len())]);
+            }
+            let mut flow = String::new();
+            if rng.below(3) == 0 {
+                flow.push_str(&format!("priority={},", rng.below(65536)));
+            }
+            if rng.below(4) == 0 {
+                flow.push_str(&format!("table={},", rng.below(10)));
+            }
+            for f in fields {
+                flow.push_str(f);
+                flow.push(',');
+            }
+            flow.push_str("actions=");
+            flow.push_str(&actions.join(","));
+            let opts = FORMATS[rng.below(FORMATS.len())]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            (opts, flow)
+        })
+        .collect()
+}
+
+fn run(exe: &Path, opts: &[String], flow: &str) -> (i32, String, String) {
+    let out = Command::new(exe)
+        .args(opts)
+        .arg("parse-flow")
+        .arg(flow)
+        .output()
+        .expect("run ovs-ofctl");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn list_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/differential/agreeing.txt")
+}
+
+#[test]
+fn parse_flow_matches_reference() {
+    if !Path::new(REFERENCE).exists() {
+        eprintln!(
+            "SKIP: reference {REFERENCE} is not installed (apt-get install openvswitch-common)"
+        );
+        return;
+    }
+    let tmp = std::env::temp_dir().join(format!("ferrovs-diff-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let st = Command::new(env!("CARGO_BIN_EXE_ferrovs"))
+        .arg("install-links")
+        .arg(&tmp)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let ours = tmp.join("ovs-ofctl");
+    let mut agreeing = BTreeSet::new();
+    let mut first_diffs = Vec::new();
+    for (i, (opts, flow)) in cases().iter().enumerate() {
+        let want = run(Path::new(REFERENCE), opts, flow);
+        let got = run(&ours, opts, flow);
+        // Log lines carry timestamps; compare them without.
+        let strip = |s: &str| {
+            s.lines()
+                .map(|l| l.splitn(3, '|').nth(2).unwrap_or(l).to_string())
+                .collect::<Vec<_>>()
+        };
+        if want.0 == got.0 && want.1 == got.1 && strip(&want.2) == strip(&got.2) {
+            agreeing.insert(format!("case-{i:04}"));
+        } else if first_diffs.len() < 5 {
+            first_diffs.push(format!(
+                "case-{i:04} {opts:?} {flow}\n  want {want:?}\n  got  {got:?}"
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    eprintln!(
+        "differential parse-flow: {}/{CASES} cases agree",
+        agreeing.len()
+    );
+    for d in &first_diffs {
+        eprintln!("{d}");
+    }
+    let listed: BTreeSet<String> = std::fs::read_to_string(list_path())
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    if std::env::var_os("FERROVS_UPDATE_VECTORS").is_some() {
+        let all: BTreeSet<_> = listed.union(&agreeing).cloned().collect();
+        let mut text = all.into_iter().collect::<Vec<_>>().join("\n");
+        text.push('\n');
+        std::fs::write(list_path(), text).unwrap();
+    }
+    let regressed: Vec<_> = listed.difference(&agreeing).collect();
+    assert!(
+        regressed.is_empty(),
+        "cases that agreed before now differ: {regressed:?}"
+    );
+}
