@@ -1,0 +1,32 @@
+//! The flow room of ferrovs: the language of the switch.
+//!
+//! - [`field`]: the field registry of ovs-fields(7) ([`FieldId`],
+//!   [`FieldDef`]), NXM/OXM headers ([`MfHeader`]) and access to the fields
+//!   of a flow key ([`packet::Flow`]).
+//! - [`value`] and [`value_str`]: field values ([`MfValue`]) and their text
+//!   forms (parse and format exactly as Open vSwitch does).
+//! - [`port`]: OpenFlow port numbers and names in text.
+//! - [`matches`]: [`Match`], a flow plus a wildcard mask, with prerequisite
+//!   checks and the `match_format` text of ovs-ofctl.
+//! - [`subfield`]: `field[ofs..end]` references ([`Subfield`]).
+//! - [`protocols`]: sets of OpenFlow protocol variants ([`Protocols`]) that
+//!   can express a match.
+//! - [`flow_str`]: the ovs-ofctl(8) "Flow Syntax" parser.
+//!
+//! This room depends only on `packet`; the OpenFlow wire codec (`openflow`)
+//! and everything above build on it.
+
+pub mod field;
+pub mod flow_str;
+pub mod matches;
+pub mod port;
+pub mod protocols;
+pub mod subfield;
+pub mod value;
+pub mod value_str;
+
+pub use field::{FieldDef, FieldId, MfHeader, MfString, Prereq};
+//pub use matches::Match;
+//pub use protocols::Protocols;
+//pub use subfield::Subfield;
+pub use value::MfValue;

@@ -1,0 +1,1 @@
+//! `Match`: a flow key plus a wildcard mask.

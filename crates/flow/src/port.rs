@@ -1,0 +1,186 @@
+//! OpenFlow port numbers in text: `LOCAL`, `CONTROLLER`, numbers, and names
+//! from a switch's port list (the counterpart of ofputil_port_from_string and
+//! ofputil_format_port).  Numbers here are in the OpenFlow 1.0 16-bit space
+//! (reserved ports are 0xfff8..=0xffff); see [`crate::field::access`] for
+//! the mapping to OpenFlow 1.1+.
+
+/// Reserved OF1.0 port numbers and their names, as printed.
+pub const NAMED_PORTS: [(&str, u32); 8] = [
+    ("IN_PORT", 0xfff8),
+    ("TABLE", 0xfff9),
+    ("NORMAL", 0xfffa),
+    ("FLOOD", 0xfffb),
+    ("ALL", 0xfffc),
+    ("CONTROLLER", 0xfffd),
+    ("LOCAL", 0xfffe),
+    ("ANY", 0xffff),
+];
+
+/// `OFPP_NONE` (same number as `ANY`).
+pub const OFPP_NONE: u32 = 0xffff;
+/// First reserved OF1.0 port.
+pub const OFPP_FIRST_RESV: u32 = 0xfff8;
+
+/// Port names of a switch, for `in_port=eth0` and for printing names.
+#[derive(Clone, Debug, Default)]
+pub struct PortMap {
+    ports: Vec<(String, u32)>,
+}
+
+impl PortMap {
+    pub fn new() -> PortMap {
+        PortMap::default()
+    }
+
+    /// Adds a port name and number.
+    pub fn insert(&mut self, name: &str, number: u32) {
+        self.ports.push((name.to_string(), number));
+    }
+
+    /// Number of the port called `name` (names are unique by convention;
+    /// the first match wins).
+    pub fn number(&self, name: &str) -> Option<u32> {
+        self.ports.iter().find(|(n, _)| n == name).map(|(_, p)| *p)
+    }
+
+    /// Name of port `number`, if it has exactly one.
+    pub fn name(&self, number: u32) -> Option<&str> {
+        let mut it = self.ports.iter().filter(|(_, p)| *p == number);
+        let first = it.next()?;
+        if it.next().is_some() {
+            return None;
+        }
+        Some(&first.0)
+    }
+}
+
+/// Result of parsing a port: the number and any warning upstream would log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsedPort {
+    pub port: u32,
+    pub warning: Option<String>,
+}
+
+/// Parses a decimal like C's `strtoll(s, _, 10)` requiring the whole
+/// string to be consumed; returns `None` on syntax error or overflow.
+pub(crate) fn str_to_llong(s: &str) -> Option<i64> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let v: i64 = digits.parse().ok()?;
+    Some(if neg { -v } else { v })
+}
+
+/// Parses a port as ovs-ofctl does: a decimal number (OF1.1+ reserved
+/// numbers 0xffffff00.. are mapped to OF1.0's), a reserved name
+/// (case-insensitive), or a name from `map`.  `None` means invalid.
+pub fn parse_port(s: &str, map: Option<&PortMap>) -> Option<ParsedPort> {
+    if s.starts_with('-') {
+        return None;
+    }
+    if let Some(n) = str_to_llong(s) {
+        if !(0..=u32::MAX as i64).contains(&n) {
+            return None;
+        }
+        let mut port = n as u32;
+        let mut warning = None;
+        if port < 0xff00 {
+        } else if port < OFPP_FIRST_RESV {
+            warning = Some(format!(
+                "port {} is a reserved OF1.0 port number that will be translated to {} when talking to an OF1.1 or later controller",
+                port,
+                port.wrapping_add(0xffff_0000)
+            ));
+        } else if port <= 0xffff {
+            warning = Some(format!(
+                "referring to port {} as {} is deprecated for compatibility with OpenFlow 1.1 and later",
+                format_port(port, None),
+                port
+            ));
+        } else if port < 0xffff_ff00 {
+            return None;
+        } else {
+            port -= 0xffff_0000;
+        }
+        return Some(ParsedPort { port, warning });
+    }
+    if s.eq_ignore_ascii_case("NONE") {
+        return Some(ParsedPort {
+            port: OFPP_NONE,
+            warning: None,
+        });
+    }
+    if let Some((_, p)) = NAMED_PORTS.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)) {
+        return Some(ParsedPort {
+            port: *p,
+            warning: None,
+        });
+    }
+    let map = map?;
+    let name = if let Some(q) = s.strip_prefix('"') {
+        q.strip_suffix('"')?.to_string()
+    } else {
+        s.to_string()
+    };
+    map.number(&name).map(|port| ParsedPort {
+        port,
+        warning: None,
+    })
+}
+
+/// Formats an OF1.0 port number: reserved names, a mapped name, or decimal.
+pub fn format_port(port: u32, map: Option<&PortMap>) -> String {
+    if let Some((n, _)) = NAMED_PORTS.iter().find(|(_, p)| *p == port) {
+        return n.to_string();
+    }
+    if let Some(name) = map.and_then(|m| m.name(port)) {
+        if name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+            && !name.bytes().all(|b| b.is_ascii_digit())
+        {
+            return name.to_string();
+        }
+        return format!("\"{name}\"");
+    }
+    port.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_names_and_numbers() {
+        assert_eq!(parse_port("LOCAL", None).unwrap().port, 0xfffe);
+        assert_eq!(parse_port("local", None).unwrap().port, 0xfffe);
+        assert_eq!(parse_port("in_port", None).unwrap().port, 0xfff8);
+        assert_eq!(parse_port("5", None).unwrap().port, 5);
+        assert_eq!(parse_port("4294967294", None).unwrap().port, 0xfffe);
+        assert!(parse_port("65280", None).unwrap().warning.is_some());
+        assert!(parse_port("0x10", None).is_none());
+        assert!(parse_port("-1", None).is_none());
+        assert!(parse_port("70000", None).is_none());
+        let mut m = PortMap::new();
+        m.insert("eth0", 3);
+        assert_eq!(parse_port("eth0", Some(&m)).unwrap().port, 3);
+        assert_eq!(parse_port("\"eth0\"", Some(&m)).unwrap().port, 3);
+        assert!(parse_port("eth1", Some(&m)).is_none());
+    }
+
+    #[test]
+    fn format_ports() {
+        assert_eq!(format_port(0xfffd, None), "CONTROLLER");
+        assert_eq!(format_port(0xffff, None), "ANY");
+        assert_eq!(format_port(65280, None), "65280");
+        let mut m = PortMap::new();
+        m.insert("p1", 1);
+        assert_eq!(format_port(1, Some(&m)), "p1");
+    }
+}

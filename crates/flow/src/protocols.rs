@@ -1,0 +1,1 @@
+//! Sets of OpenFlow protocol variants that can express a match.

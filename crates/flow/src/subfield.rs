@@ -1,0 +1,1 @@
+//! Subfields: `field[ofs..end]` references.
