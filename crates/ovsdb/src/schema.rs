@@ -1,0 +1,379 @@
+//! Database schemas (RFC 7047 §3.2, ovsdb(5)): tables, columns, indexes,
+//! `maxRows`, `isRoot`, `mutable`, `ephemeral`, version and checksum, parsed
+//! with upstream's validation messages.
+
+use crate::error::{Error, Kind, ObjectParser};
+use crate::json;
+use crate::types::{AtomicType, Type};
+use crate::uuid::is_id;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap};
+
+/// One column of a table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnSchema {
+    pub name: String,
+    pub ty: Type,
+    pub mutable: bool,
+    pub ephemeral: bool,
+}
+
+impl ColumnSchema {
+    fn from_json(name: &str, json: &Value) -> Result<ColumnSchema, Error> {
+        let mut p = ObjectParser::new(json, format!("schema for column {name}"));
+        let ty_json = p.required("type", Kind::StringOrObject);
+        let mutable = p.optional("mutable", Kind::Boolean).and_then(Value::as_bool);
+        let ephemeral = p.optional("ephemeral", Kind::Boolean).and_then(Value::as_bool);
+        p.finish()?;
+        let ty = Type::from_json(ty_json.unwrap_or(&Value::Null))?;
+        Ok(ColumnSchema {
+            name: name.to_string(),
+            ty,
+            mutable: mutable.unwrap_or(true),
+            ephemeral: ephemeral.unwrap_or(false),
+        })
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("type".into(), self.ty.to_json());
+        if self.ephemeral {
+            m.insert("ephemeral".into(), true.into());
+        }
+        if !self.mutable {
+            m.insert("mutable".into(), false.into());
+        }
+        Value::Object(m)
+    }
+}
+
+/// Where a column named in an operation lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnRef {
+    /// `_uuid`.
+    Uuid,
+    /// `_version`.
+    Version,
+    /// An ordinary column, by index into [`TableSchema::columns`].
+    Index(usize),
+}
+
+/// One table: its columns (sorted by name) and table-level properties.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableSchema {
+    pub name: String,
+    pub columns: Vec<ColumnSchema>,
+    pub by_name: HashMap<String, usize>,
+    pub max_rows: Option<u64>,
+    /// `isRoot` as written in the schema.
+    pub is_root: bool,
+    /// Each index as the list of its columns.
+    pub indexes: Vec<Vec<ColumnRef>>,
+}
+
+impl TableSchema {
+    fn from_json(name: &str, json: &Value) -> Result<TableSchema, Error> {
+        let mut p = ObjectParser::new(json, format!("table schema for table {name}"));
+        let columns_json = p.required("columns", Kind::Object);
+        let _mutable = p.optional("mutable", Kind::Boolean);
+        let max_rows_json = p.optional("maxRows", Kind::Integer);
+        let is_root = p.optional("isRoot", Kind::Boolean).and_then(Value::as_bool);
+        let indexes_json = p.optional("indexes", Kind::Array);
+        p.finish()?;
+        let max_rows = match max_rows_json.and_then(|v| v.as_number().and_then(json::as_integer)) {
+            Some(n) if n < 1 => return Err(Error::syntax(Some(json), "maxRows must be at least 1")),
+            Some(n) => Some(n as u64),
+            None => None,
+        };
+        let columns_obj = columns_json.and_then(Value::as_object).cloned().unwrap_or_default();
+        if columns_obj.is_empty() {
+            return Err(Error::syntax(Some(json), "table must have at least one column"));
+        }
+        let mut sorted: BTreeMap<&str, ColumnSchema> = BTreeMap::new();
+        for (cname, cjson) in &columns_obj {
+            if cname.starts_with('_') {
+                return Err(Error::syntax(Some(json), "names beginning with \"_\" are reserved"));
+            }
+            if !is_id(cname) {
+                return Err(Error::syntax(Some(json), format!("name \"{cname}\" is not a valid <id>")));
+            }
+            sorted.insert(cname, ColumnSchema::from_json(cname, cjson)?);
+        }
+        let columns: Vec<ColumnSchema> = sorted.into_values().collect();
+        let by_name = columns.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
+        let mut table = TableSchema {
+            name: name.to_string(),
+            columns,
+            by_name,
+            max_rows,
+            is_root: is_root.unwrap_or(false),
+            indexes: Vec::new(),
+        };
+        for index_json in indexes_json.and_then(Value::as_array).into_iter().flatten() {
+            let Some(names) = index_json.as_array() else {
+                return Err(Error::syntax(Some(index_json), "array expected"));
+            };
+            if names.is_empty() {
+                return Err(Error::syntax(Some(json), "index must have at least one column"));
+            }
+            let mut index = Vec::new();
+            for n in names {
+                let col = n.as_str().and_then(|s| table.column(s));
+                match col {
+                    Some(c) => index.push(c),
+                    None => {
+                        return Err(Error::syntax(
+                            Some(index_json),
+                            format!("{} is not a valid column name", n.as_str().unwrap_or("")),
+                        ))
+                    }
+                }
+            }
+            table.indexes.push(index);
+        }
+        Ok(table)
+    }
+
+    /// Finds a column by name, including `_uuid` and `_version`.
+    pub fn column(&self, name: &str) -> Option<ColumnRef> {
+        match name {
+            "_uuid" => Some(ColumnRef::Uuid),
+            "_version" => Some(ColumnRef::Version),
+            _ => self.by_name.get(name).map(|&i| ColumnRef::Index(i)),
+        }
+    }
+
+    /// The type of a column reference.
+    pub fn column_type(&self, c: ColumnRef) -> Type {
+        match c {
+            ColumnRef::Uuid | ColumnRef::Version => Type::scalar(AtomicType::Uuid),
+            ColumnRef::Index(i) => self.columns[i].ty.clone(),
+        }
+    }
+
+    /// The name of a column reference.
+    pub fn column_name(&self, c: ColumnRef) -> &str {
+        match c {
+            ColumnRef::Uuid => "_uuid",
+            ColumnRef::Version => "_version",
+            ColumnRef::Index(i) => &self.columns[i].name,
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        let cols: Map<String, Value> =
+            self.columns.iter().map(|c| (c.name.clone(), c.to_json())).collect();
+        m.insert("columns".into(), Value::Object(cols));
+        if let Some(n) = self.max_rows {
+            m.insert("maxRows".into(), n.into());
+        }
+        if self.is_root {
+            m.insert("isRoot".into(), true.into());
+        }
+        if !self.indexes.is_empty() {
+            let idx = self
+                .indexes
+                .iter()
+                .map(|i| Value::Array(i.iter().map(|&c| self.column_name(c).into()).collect()))
+                .collect();
+            m.insert("indexes".into(), Value::Array(idx));
+        }
+        Value::Object(m)
+    }
+}
+
+/// A whole database schema.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DatabaseSchema {
+    pub name: String,
+    pub version: Option<String>,
+    pub cksum: Option<String>,
+    pub tables: BTreeMap<String, TableSchema>,
+}
+
+impl DatabaseSchema {
+    /// Parses and validates a `<database-schema>`.
+    pub fn from_json(json: &Value) -> Result<DatabaseSchema, Error> {
+        let mut p = ObjectParser::new(json, "database schema");
+        let name = p.required("name", Kind::Id).and_then(Value::as_str).map(str::to_string);
+        let version = p.optional("version", Kind::String).and_then(Value::as_str).map(str::to_string);
+        let cksum = p.optional("cksum", Kind::String).and_then(Value::as_str).map(str::to_string);
+        let tables_json = p.required("tables", Kind::Object);
+        p.finish()?;
+        if let Some(v) = &version {
+            if parse_version(v).is_none() {
+                return Err(Error::syntax(
+                    Some(json),
+                    format!("schema version \"{v}\" not in format x.y.z"),
+                ));
+            }
+        }
+        let mut tables = BTreeMap::new();
+        for (tname, tjson) in tables_json.and_then(Value::as_object).into_iter().flatten() {
+            if tname.starts_with('_') {
+                return Err(Error::syntax(Some(json), "names beginning with \"_\" are reserved"));
+            }
+            if !is_id(tname) {
+                return Err(Error::syntax(Some(json), format!("name \"{tname}\" is not a valid <id>")));
+            }
+            tables.insert(tname.clone(), TableSchema::from_json(tname, tjson)?);
+        }
+        let schema = DatabaseSchema {
+            name: name.unwrap_or_default(),
+            version,
+            cksum,
+            tables,
+        };
+        for t in schema.tables.values() {
+            for c in &t.columns {
+                for (which, base) in [("key", Some(&c.ty.key)), ("value", c.ty.value.as_ref())] {
+                    if let Some(rt) = base.and_then(|b| b.ref_table.as_ref()) {
+                        if !schema.tables.contains_key(rt) {
+                            return Err(Error::new(
+                                "syntax error",
+                                format!("column {} {which} refers to undefined table {rt}", c.name),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(schema)
+    }
+
+    /// Reads and parses a schema file, with `ovsdb-tool`'s error wording.
+    pub fn from_file(path: &str) -> Result<DatabaseSchema, Error> {
+        let text = std::fs::read(path).map_err(|e| {
+            Error::new(
+                "failed to read schema",
+                format!("\"{path}\" could not be read as JSON (error opening \"{path}\": {})", crate::io_error_text(&e)),
+            )
+        })?;
+        let text = String::from_utf8_lossy(&text);
+        let json = json::parse(&text).map_err(|e| {
+            Error::new(
+                "failed to read schema",
+                format!("\"{path}\" could not be read as JSON ({e})"),
+            )
+        })?;
+        DatabaseSchema::from_json(&json)
+            .map_err(|e| e.context(&format!("failed to parse \"{path}\" as ovsdb schema")))
+    }
+
+    pub fn table(&self, name: &str) -> Option<&TableSchema> {
+        self.tables.get(name)
+    }
+
+    /// True if rows of `table` are roots (never garbage collected). A schema
+    /// in which no table says `isRoot` treats every table as a root.
+    pub fn is_root(&self, table: &str) -> bool {
+        if !self.tables.values().any(|t| t.is_root) {
+            return true;
+        }
+        self.tables.get(table).is_some_and(|t| t.is_root)
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("name".into(), Value::String(self.name.clone()));
+        if let Some(v) = &self.version {
+            m.insert("version".into(), Value::String(v.clone()));
+        }
+        if let Some(c) = &self.cksum {
+            m.insert("cksum".into(), Value::String(c.clone()));
+        }
+        let tables: Map<String, Value> =
+            self.tables.iter().map(|(n, t)| (n.clone(), t.to_json())).collect();
+        m.insert("tables".into(), Value::Object(tables));
+        Value::Object(m)
+    }
+
+    /// Schema equality as `needs-conversion` decides it.
+    pub fn same_as(&self, other: &DatabaseSchema) -> bool {
+        json::to_string(&self.to_json(), true) == json::to_string(&other.to_json(), true)
+    }
+}
+
+/// Parses an `x.y.z` version number.
+pub fn parse_version(s: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = s.split('.');
+    let mut num = || -> Option<u32> {
+        let p = parts.next()?;
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        p.parse().ok()
+    };
+    let v = (num()?, num()?, num()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn err(j: Value) -> String {
+        DatabaseSchema::from_json(&j).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn vswitch_schema_parses() {
+        let path = "/usr/share/openvswitch/vswitch.ovsschema";
+        let Ok(text) = std::fs::read_to_string(path) else {
+            eprintln!("skipping: {path} absent");
+            return;
+        };
+        let s = DatabaseSchema::from_json(&json::parse(&text).unwrap()).unwrap();
+        assert_eq!(s.name, "Open_vSwitch");
+        assert!(s.is_root("Open_vSwitch"));
+        assert!(!s.is_root("Port"));
+        let again = DatabaseSchema::from_json(&s.to_json()).unwrap();
+        assert!(again.same_as(&s));
+        assert_eq!(again, s);
+    }
+
+    #[test]
+    fn upstream_messages() {
+        assert_eq!(
+            err(json!({"name":"T","tables":{"A":{"columns":{"_a":{"type":"integer"}}}}})),
+            r#"syntax "{"columns":{"_a":{"type":"integer"}}}": syntax error: names beginning with "_" are reserved"#
+        );
+        assert_eq!(
+            err(json!({"name":"T","tables":{"A":{"columns":{}}}})),
+            r#"syntax "{"columns":{}}": syntax error: table must have at least one column"#
+        );
+        assert_eq!(
+            err(json!({"name":"T","version":"1.2","tables":{"A":{"columns":{"a":{"type":"integer"}}}}})),
+            r#"syntax "{"name":"T","tables":{"A":{"columns":{"a":{"type":"integer"}}}},"version":"1.2"}": syntax error: schema version "1.2" not in format x.y.z"#
+        );
+        assert_eq!(
+            err(json!({"name":"1T","tables":{}})),
+            r#"syntax "{"name":"1T","tables":{}}": syntax error: Parsing database schema failed: Type mismatch for member 'name'."#
+        );
+        assert_eq!(
+            err(json!({"name":"T","tables":{"A":{"columns":{"a":{"type":"integer"}},"indexes":[["b"]]}}})),
+            r#"syntax "["b"]": syntax error: b is not a valid column name"#
+        );
+        assert_eq!(
+            err(json!({"name":"T","tables":{"A":{"columns":{"a":{"type":{"key":{"type":"uuid","refTable":"Z"}}}}}}})),
+            "syntax error: column a key refers to undefined table Z"
+        );
+        assert_eq!(
+            err(json!({"name":"T","tables":{"A":{"columns":{"a":{"type":"integer","x":1}}}}})),
+            r#"syntax "{"type":"integer","x":1}": syntax error: Parsing schema for column a failed: Member 'x' is present but not allowed here."#
+        );
+    }
+
+    #[test]
+    fn versions() {
+        assert_eq!(parse_version("8.3.1"), Some((8, 3, 1)));
+        assert_eq!(parse_version("1.2"), None);
+        assert_eq!(parse_version("1.2.3.4"), None);
+        assert_eq!(parse_version("1.a.3"), None);
+    }
+}

@@ -1,0 +1,600 @@
+//! A standalone database file: replaying its records into a [`Database`],
+//! appending each committed transaction as a record (fsync'd before the
+//! commit is acknowledged), and compaction (on request, and automatically
+//! when the log has grown well past its last snapshot).
+//!
+//! Records use the diff form (`"_is_diff": true`): an inserted row lists its
+//! non-default columns; a modified row lists its changed columns, with
+//! set/map columns of more than one element written as the difference from
+//! the old value; a deleted row is `null`. Ephemeral columns are never
+//! written.
+
+use crate::database::{Changes, Commit, Database, RowChange};
+use crate::datum::Datum;
+use crate::error::Error;
+use crate::log::{encode_record, read_records, MAGIC_CLUSTERED, MAGIC_STANDALONE};
+use crate::row::Row;
+use crate::schema::{ColumnRef, DatabaseSchema, TableSchema};
+use crate::transaction::{ExecOptions, Outcome};
+use crate::uuid::Uuid;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// What to do with a bad record at the end of the file when opening.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TailPolicy {
+    /// Fail with the record's error (as `ovsdb-tool` does).
+    Fail,
+    /// Log a warning and cut the file there (as a server does after a crash).
+    Truncate,
+}
+
+/// How to open a database file.
+#[derive(Clone, Copy, Debug)]
+pub struct OpenOptionsDb {
+    /// Open without the write lock and never write.
+    pub read_only: bool,
+    pub tail: TailPolicy,
+}
+
+/// An exclusive `fcntl` lock on `.NAME.~lock~` beside a database file, the
+/// same lock upstream's tools and server take.
+pub struct LockFile {
+    _file: File,
+}
+
+/// The lock file name for `path`.
+pub fn lock_file_name(path: &str) -> String {
+    let p = std::path::Path::new(path);
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let lock = format!(".{name}.~lock~");
+    match p.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(d) => d.join(lock).to_string_lossy().into_owned(),
+        None => lock,
+    }
+}
+
+impl LockFile {
+    /// Takes the lock for `path`, failing if another process holds it.
+    pub fn lock(path: &str) -> Result<LockFile, Error> {
+        let name = lock_file_name(path);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&name)
+            .map_err(|e| {
+                vlog::warn!("lockfile", "{name}: failed to open lock file: {}", crate::io_error_text(&e));
+                vlog::warn!("lockfile", "{name}: failed to lock file: {}", crate::io_error_text(&e));
+                Error::io(format!("{path}: failed to lock lockfile ({})", crate::io_error_text(&e)))
+            })?;
+        // SAFETY: flock is a plain C struct; zeroed is a valid initial value.
+        let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+        fl.l_type = libc::F_WRLCK as _;
+        fl.l_whence = libc::SEEK_SET as _;
+        use std::os::fd::AsRawFd;
+        // SAFETY: valid fd and a properly initialized flock struct.
+        let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &fl) };
+        if rc < 0 {
+            let e = std::io::Error::last_os_error();
+            vlog::err!(
+                "lockfile",
+                "{name}: cannot lock file because it is already locked by another process"
+            );
+            return Err(Error::io(format!(
+                "{path}: failed to lock lockfile ({})",
+                crate::io_error_text(&e)
+            )));
+        }
+        Ok(LockFile { _file: file })
+    }
+}
+
+/// A database backed by a standalone file.
+pub struct Storage {
+    pub db: Database,
+    path: String,
+    file: Option<File>,
+    _lock: Option<LockFile>,
+    /// Size of the file after the last snapshot (compaction or open).
+    snapshot_size: u64,
+    /// Current size of the file.
+    size: u64,
+    n_transactions: u64,
+    last_compaction: Instant,
+    /// The comment written in compaction records.
+    pub compact_comment: String,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn io_err(path: &str, what: &str, e: &std::io::Error) -> Error {
+    Error::io(format!("{path}: {what} failed ({})", crate::io_error_text(e)))
+}
+
+/// Creates a new database file at `path` holding only `schema`. Fails if
+/// the file exists.
+pub fn create(path: &str, schema: &DatabaseSchema) -> Result<(), Error> {
+    let _lock = LockFile::lock(path)?;
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| io_err(path, "create", &e))?;
+    f.write_all(&encode_record(MAGIC_STANDALONE, &schema.to_json()))
+        .and_then(|_| f.sync_all())
+        .map_err(|e| io_err(path, "write", &e))?;
+    Ok(())
+}
+
+/// The JSON of a row in a transaction record, or `None` if nothing to write.
+fn row_record(table: &TableSchema, ch: &RowChange) -> Option<Value> {
+    let new = match &ch.new {
+        None => return Some(Value::Null),
+        Some(n) => n,
+    };
+    let mut m = Map::new();
+    for (i, c) in table.columns.iter().enumerate() {
+        if c.ephemeral {
+            continue;
+        }
+        let nv = &new.fields[i];
+        match &ch.old {
+            None => {
+                if !nv.is_default(&c.ty) {
+                    m.insert(c.name.clone(), nv.to_json(&c.ty));
+                }
+            }
+            Some(old) => {
+                let ov = &old.fields[i];
+                if ov == nv {
+                    continue;
+                }
+                if c.ty.is_composite() {
+                    m.insert(c.name.clone(), Datum::diff(ov, nv).to_json(&c.ty.relaxed()));
+                } else {
+                    m.insert(c.name.clone(), nv.to_json(&c.ty));
+                }
+            }
+        }
+    }
+    if ch.old.is_some() && m.is_empty() {
+        return None;
+    }
+    Some(Value::Object(m))
+}
+
+/// The record for a committed transaction, or `None` if it changes nothing
+/// that is written to disk.
+pub fn transaction_record(schema: &DatabaseSchema, commit: &Commit, date_ms: i64) -> Option<Value> {
+    let mut m = Map::new();
+    m.insert("_date".into(), date_ms.into());
+    let mut any = false;
+    for (tname, rows) in &commit.changes.tables {
+        let Some(ts) = schema.table(tname) else { continue };
+        let mut t = Map::new();
+        for (u, ch) in rows {
+            if let Some(r) = row_record(ts, ch) {
+                t.insert(u.to_string(), r);
+            }
+        }
+        if !t.is_empty() {
+            any = true;
+            m.insert(tname.clone(), Value::Object(t));
+        }
+    }
+    if !any {
+        return None;
+    }
+    if let Some(c) = &commit.comment {
+        m.insert("_comment".into(), Value::String(c.clone()));
+    }
+    m.insert("_is_diff".into(), true.into());
+    Some(Value::Object(m))
+}
+
+/// The snapshot record of a whole database (as compaction writes it).
+pub fn snapshot_record(db: &Database, comment: &str, date_ms: i64) -> Value {
+    let mut m = Map::new();
+    m.insert("_date".into(), date_ms.into());
+    for (tname, table) in &db.tables {
+        let Some(ts) = db.schema.table(tname) else { continue };
+        if table.rows.is_empty() {
+            continue;
+        }
+        let mut t = Map::new();
+        for (u, row) in &table.rows {
+            let ch = RowChange {
+                old: None,
+                new: Some(row.clone()),
+            };
+            if let Some(r) = row_record(ts, &ch) {
+                t.insert(u.to_string(), r);
+            }
+        }
+        m.insert(tname.clone(), Value::Object(t));
+    }
+    if !comment.is_empty() {
+        m.insert("_comment".into(), Value::String(comment.into()));
+    }
+    Value::Object(m)
+}
+
+/// Turns one transaction record into changes against `db`.
+pub fn record_to_changes(db: &Database, json: &Value) -> Result<Changes, Error> {
+    let Some(obj) = json.as_object() else {
+        return Err(Error::syntax(Some(json), "object expected"));
+    };
+    let is_diff = obj.get("_is_diff").and_then(Value::as_bool).unwrap_or(false);
+    let mut changes = Changes::default();
+    for (tname, tjson) in obj {
+        if tname.starts_with('_') {
+            continue;
+        }
+        let Some(ts) = db.schema.table(tname) else {
+            return Err(Error::syntax(Some(json), format!("No table named {tname}.")));
+        };
+        let Some(rows) = tjson.as_object() else {
+            return Err(Error::syntax(Some(tjson), "object expected"));
+        };
+        let mut out = BTreeMap::new();
+        for (ustr, rjson) in rows {
+            let Some(uuid) = Uuid::parse(ustr) else {
+                return Err(Error::syntax(Some(tjson), format!("\"{ustr}\" is not a valid UUID")));
+            };
+            let old = db.row(tname, &uuid).cloned();
+            if rjson.is_null() {
+                if old.is_none() {
+                    return Err(Error::new(
+                        "syntax error",
+                        format!("transaction deletes row {uuid} that does not exist"),
+                    ));
+                }
+                out.insert(uuid, RowChange { old, new: None });
+                continue;
+            }
+            let Some(cols) = rjson.as_object() else {
+                return Err(Error::syntax(Some(rjson), "object expected"));
+            };
+            let mut row = match &old {
+                Some(o) => (**o).clone(),
+                None => Row::new_default(ts, uuid),
+            };
+            row.version = Uuid::random();
+            for (cname, cjson) in cols {
+                let Some(ColumnRef::Index(i)) = ts.column(cname) else {
+                    return Err(Error::with_syntax(
+                        "unknown column",
+                        Some(rjson),
+                        format!("No column {cname} in table {tname}."),
+                    ));
+                };
+                let ty = &ts.columns[i].ty;
+                let cur = &row.fields[i];
+                if is_diff && ty.is_composite() && !cur.is_default(ty) {
+                    let diff = Datum::from_json_unchecked(&ty.relaxed(), cjson, None)?;
+                    row.fields[i] = cur.apply_diff(&diff);
+                } else {
+                    row.fields[i] = Datum::from_json_unchecked(ty, cjson, None)?;
+                }
+            }
+            out.insert(
+                uuid,
+                RowChange {
+                    old,
+                    new: Some(Arc::new(row)),
+                },
+            );
+        }
+        if !out.is_empty() {
+            changes.tables.insert(tname.clone(), out);
+        }
+    }
+    Ok(changes)
+}
+
+/// The reply of [`Storage::transact`].
+pub enum TransactReply {
+    /// Finished: the reply array, and the changes that were committed (empty
+    /// if none), for monitors.
+    Done { results: Value, changes: Changes },
+    /// A `wait` must be retried later (see [`Outcome::Blocked`]).
+    Blocked { timeout_ms: Option<u64> },
+}
+
+impl Storage {
+    /// Opens and replays the file at `path`.
+    pub fn open(path: &str, opts: OpenOptionsDb) -> Result<Storage, Error> {
+        let lock = if opts.read_only {
+            None
+        } else {
+            Some(LockFile::lock(path)?)
+        };
+        let data = std::fs::read(path).map_err(|e| io_err(path, "open", &e))?;
+        let recs = read_records(path, &data)?;
+        if recs.magic == MAGIC_CLUSTERED {
+            return Err(Error::new(
+                "ovsdb error",
+                format!("{path}: clustered databases are not supported yet"),
+            ));
+        }
+        if recs.magic != MAGIC_STANDALONE {
+            return Err(Error::new("ovsdb error", format!("{path}: unexpected file format")));
+        }
+        let mut it = recs.records.iter();
+        let Some(first) = it.next() else {
+            return Err(recs
+                .error
+                .unwrap_or_else(|| Error::new("ovsdb error", format!("{path}: unexpected file format"))));
+        };
+        let schema = DatabaseSchema::from_json(&first.json)?;
+        let mut db = Database::new(schema);
+        let mut n_transactions = 0;
+        for r in it {
+            let changes = record_to_changes(&db, &r.json)?;
+            db.apply(&changes);
+            n_transactions += 1;
+        }
+        let mut size = data.len() as u64;
+        if let Some(e) = recs.error {
+            match opts.tail {
+                TailPolicy::Fail => return Err(e),
+                TailPolicy::Truncate => {
+                    vlog::warn!(
+                        "ovsdb_log",
+                        "{path}: {e}; discarding {} bytes of torn or corrupt data at the end of the log",
+                        size - recs.good_end
+                    );
+                    if !opts.read_only {
+                        let f = OpenOptions::new()
+                            .write(true)
+                            .open(path)
+                            .map_err(|e| io_err(path, "open", &e))?;
+                        f.set_len(recs.good_end)
+                            .and_then(|_| f.sync_all())
+                            .map_err(|e| io_err(path, "truncate", &e))?;
+                    }
+                    size = recs.good_end;
+                }
+            }
+        }
+        let file = if opts.read_only {
+            None
+        } else {
+            Some(
+                OpenOptions::new()
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| io_err(path, "open", &e))?,
+            )
+        };
+        Ok(Storage {
+            db,
+            path: path.to_string(),
+            file,
+            _lock: lock,
+            snapshot_size: size,
+            size,
+            n_transactions,
+            last_compaction: Instant::now(),
+            compact_comment: String::new(),
+        })
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Writes `commit` to the log (fsync'd) and applies it. A commit that
+    /// changes nothing on disk is applied without writing.
+    pub fn commit(&mut self, commit: &Commit) -> Result<(), Error> {
+        if let Some(rec) = transaction_record(&self.db.schema, commit, now_ms()) {
+            let Some(f) = self.file.as_mut() else {
+                return Err(Error::io(format!("{}: database is read-only", self.path)));
+            };
+            let bytes = encode_record(MAGIC_STANDALONE, &rec);
+            f.write_all(&bytes)
+                .and_then(|_| f.sync_data())
+                .map_err(|e| io_err(&self.path, "write", &e))?;
+            self.size += bytes.len() as u64;
+            self.n_transactions += 1;
+        }
+        self.db.apply(&commit.changes);
+        if self.should_compact() {
+            if let Err(e) = self.compact() {
+                vlog::warn!("ovsdb_file", "{}: compacting database failed ({e})", self.path);
+            }
+        }
+        Ok(())
+    }
+
+    /// Executes a transaction and commits it if it succeeded.
+    pub fn transact(&mut self, params: &Value, opts: &ExecOptions<'_>) -> Result<TransactReply, Error> {
+        match self.db.execute(params, opts)? {
+            Outcome::Blocked { timeout_ms } => Ok(TransactReply::Blocked { timeout_ms }),
+            Outcome::Done { results, commit } => {
+                let Some(commit) = commit else {
+                    return Ok(TransactReply::Done {
+                        results,
+                        changes: Changes::default(),
+                    });
+                };
+                if let Err(e) = self.commit(&commit) {
+                    let mut r = results.as_array().cloned().unwrap_or_default();
+                    r.push(e.to_json());
+                    return Ok(TransactReply::Done {
+                        results: Value::Array(r),
+                        changes: Changes::default(),
+                    });
+                }
+                Ok(TransactReply::Done {
+                    results,
+                    changes: commit.changes,
+                })
+            }
+        }
+    }
+
+    /// True when the log has grown enough that compacting is worthwhile:
+    /// at least 100 transactions and 10 MB since the last snapshot, four
+    /// times the snapshot's size, and ten minutes since the last compaction.
+    pub fn should_compact(&self) -> bool {
+        self.n_transactions >= 100
+            && self.size >= 10 * 1024 * 1024
+            && self.size >= 4 * self.snapshot_size
+            && self.last_compaction.elapsed().as_secs() >= 600
+    }
+
+    /// Rewrites the file as a schema record plus one snapshot record,
+    /// atomically (temporary file, fsync, rename).
+    pub fn compact(&mut self) -> Result<(), Error> {
+        let tmp = format!("{}.tmp", self.path);
+        let size = write_snapshot(&tmp, &self.db, &self.compact_comment)?;
+        std::fs::rename(&tmp, &self.path).map_err(|e| io_err(&self.path, "rename", &e))?;
+        sync_parent(&self.path);
+        if self.file.is_some() {
+            self.file = Some(
+                OpenOptions::new()
+                    .append(true)
+                    .open(&self.path)
+                    .map_err(|e| io_err(&self.path, "open", &e))?,
+            );
+        }
+        self.size = size;
+        self.snapshot_size = size;
+        self.n_transactions = 0;
+        self.last_compaction = Instant::now();
+        Ok(())
+    }
+}
+
+/// Writes a new file at `path` (which must not exist) with `db`'s schema and
+/// contents; returns its size.
+pub fn write_snapshot(path: &str, db: &Database, comment: &str) -> Result<u64, Error> {
+    let _lock = LockFile::lock(path)?;
+    let _ = std::fs::remove_file(path);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| io_err(path, "create", &e))?;
+    let mut bytes = encode_record(MAGIC_STANDALONE, &db.schema.to_json());
+    bytes.extend(encode_record(MAGIC_STANDALONE, &snapshot_record(db, comment, now_ms())));
+    f.write_all(&bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| io_err(path, "write", &e))?;
+    Ok(bytes.len() as u64)
+}
+
+fn sync_parent(path: &str) {
+    let p = std::path::Path::new(path);
+    let dir = match p.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(d) => d.to_path_buf(),
+        None => std::path::PathBuf::from("."),
+    };
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn schema() -> DatabaseSchema {
+        DatabaseSchema::from_json(&json!({"name":"T","tables":{
+            "A":{"columns":{"i":{"type":"integer"},
+                 "m":{"type":{"key":"string","value":"integer","min":0,"max":"unlimited"}},
+                 "eph":{"type":"integer","ephemeral":true},
+                 "ref":{"type":{"key":{"type":"uuid","refTable":"B"},"min":0,"max":"unlimited"}}},"isRoot":true},
+            "B":{"columns":{"name":{"type":"string"}}}}}))
+        .unwrap()
+    }
+
+    fn tmpdir() -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("ovsdb-storage-{}", Uuid::random()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn tx(s: &mut Storage, ops: Value) -> Value {
+        let mut p = vec![json!("T")];
+        p.extend(ops.as_array().unwrap().iter().cloned());
+        match s.transact(&Value::Array(p), &ExecOptions::default()).unwrap() {
+            TransactReply::Done { results, .. } => results,
+            TransactReply::Blocked { .. } => panic!("blocked"),
+        }
+    }
+
+    const OPEN: OpenOptionsDb = OpenOptionsDb {
+        read_only: false,
+        tail: TailPolicy::Fail,
+    };
+
+    #[test]
+    fn commits_survive_reopen_and_compaction() {
+        let d = tmpdir();
+        let path = d.join("t.db").to_string_lossy().into_owned();
+        create(&path, &schema()).unwrap();
+        assert!(create(&path, &schema()).unwrap_err().to_string().contains("create failed (File exists)"));
+        let mut s = Storage::open(&path, OPEN).unwrap();
+        let r = tx(&mut s, json!([
+            {"op":"insert","table":"B","row":{"name":"b1"},"uuid-name":"b"},
+            {"op":"insert","table":"A","row":{"i":1,"eph":7,"m":["map",[["a",1],["b",2]]],"ref":["named-uuid","b"]}}
+        ]));
+        assert!(r[1]["uuid"].is_array(), "{r}");
+        tx(&mut s, json!([{"op":"mutate","table":"A","where":[],"mutations":[["m","insert",["map",[["c",3]]]],["m","delete",["set",["a"]]],["i","+=",1]]}]));
+        let before: Vec<Row> = s.db.tables["A"].rows.values().map(|r| (**r).clone()).collect();
+        drop(s);
+        let s = Storage::open(&path, OPEN).unwrap();
+        let after: Vec<Row> = s.db.tables["A"].rows.values().map(|r| (**r).clone()).collect();
+        assert_eq!(before.len(), 1);
+        assert_eq!(before[0].fields[s.db.schema.tables["A"].by_name["m"]], after[0].fields[s.db.schema.tables["A"].by_name["m"]]);
+        assert_eq!(after[0].fields[s.db.schema.tables["A"].by_name["i"]], Datum::from_atom(crate::Atom::Integer(2)));
+        assert_eq!(after[0].fields[s.db.schema.tables["A"].by_name["eph"]], Datum::from_atom(crate::Atom::Integer(0)));
+        assert_eq!(s.db.strong_refs("B", &s.db.tables["B"].rows.keys().next().copied().unwrap()), 1);
+        let mut s = s;
+        s.compact().unwrap();
+        drop(s);
+        let s = Storage::open(&path, OPEN).unwrap();
+        assert_eq!(s.db.tables["A"].len(), 1);
+        assert_eq!(s.db.tables["B"].len(), 1);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn torn_tail_fails_or_truncates() {
+        let d = tmpdir();
+        let path = d.join("t.db").to_string_lossy().into_owned();
+        create(&path, &schema()).unwrap();
+        let mut s = Storage::open(&path, OPEN).unwrap();
+        tx(&mut s, json!([{"op":"insert","table":"A","row":{"i":5}}]));
+        drop(s);
+        let good = std::fs::metadata(&path).unwrap().len();
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"OVSDB JSON 50 0000000000000000000000000000000000000000\n{\"_da").unwrap();
+        drop(f);
+        let e = Storage::open(&path, OPEN).err().unwrap();
+        assert!(e.to_string().contains("error reading 50 bytes"), "{e}");
+        let s = Storage::open(&path, OpenOptionsDb { read_only: false, tail: TailPolicy::Truncate }).unwrap();
+        assert_eq!(s.db.tables["A"].len(), 1);
+        drop(s);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), good);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
