@@ -144,7 +144,10 @@ impl Condition {
                 ));
             };
             let Some(function) = Function::from_name(func) else {
-                return Err(Error::new("unknown function", format!("No function named {func}.")));
+                return Err(Error::new(
+                    "unknown function",
+                    format!("No function named {func}."),
+                ));
             };
             let ty = table.column_type(column);
             let arg_type = match function {
@@ -272,7 +275,10 @@ mod tests {
             "Type mismatch: \"<\" operator may not be applied to column e of type set of strings."
         );
         let e = Condition::from_json(t, &json!([["i", "foo", 1]]), None).unwrap_err();
-        assert_eq!(e.to_json(), json!({"error":"unknown function","details":"No function named foo."}));
+        assert_eq!(
+            e.to_json(),
+            json!({"error":"unknown function","details":"No function named foo."})
+        );
         let e = Condition::from_json(t, &json!([["i", "=="]]), None).unwrap_err();
         assert_eq!(e.details.unwrap(), "Parse error in condition.");
         let m = &t.columns[t.by_name["m"]].ty;

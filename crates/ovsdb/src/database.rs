@@ -84,7 +84,11 @@ pub fn for_each_ref(table: &TableSchema, row: &Row, strong: bool, mut f: impl Fn
 impl Database {
     /// An empty database with `schema`.
     pub fn new(schema: DatabaseSchema) -> Database {
-        let tables = schema.tables.keys().map(|n| (n.clone(), Table::default())).collect();
+        let tables = schema
+            .tables
+            .keys()
+            .map(|n| (n.clone(), Table::default()))
+            .collect();
         Database {
             schema: Arc::new(schema),
             tables,
@@ -114,7 +118,9 @@ impl Database {
         let schema = self.schema.clone();
         let mut deltas: Vec<(String, Uuid, i64)> = Vec::new();
         for (tname, rows) in &changes.tables {
-            let Some(ts) = schema.table(tname) else { continue };
+            let Some(ts) = schema.table(tname) else {
+                continue;
+            };
             for (uuid, ch) in rows {
                 if let Some(old) = &ch.old {
                     for_each_ref(ts, old, true, |rt, u| deltas.push((rt.to_string(), u, -1)));
@@ -122,7 +128,9 @@ impl Database {
                 if let Some(new) = &ch.new {
                     for_each_ref(ts, new, true, |rt, u| deltas.push((rt.to_string(), u, 1)));
                 }
-                let Some(table) = self.tables.get_mut(tname) else { continue };
+                let Some(table) = self.tables.get_mut(tname) else {
+                    continue;
+                };
                 match &ch.new {
                     Some(new) => {
                         table.rows.insert(*uuid, new.clone());
@@ -134,7 +142,9 @@ impl Database {
             }
         }
         for (tname, uuid, d) in deltas {
-            let Some(table) = self.tables.get_mut(&tname) else { continue };
+            let Some(table) = self.tables.get_mut(&tname) else {
+                continue;
+            };
             let e = table.strong_refs.entry(uuid).or_insert(0);
             *e = (*e as i64 + d).max(0) as u32;
             if *e == 0 {

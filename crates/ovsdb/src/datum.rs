@@ -288,17 +288,22 @@ impl Atom {
 fn uuid_from_json(json: &Value, symtab: Option<&mut Symtab>) -> Result<Uuid, Error> {
     if let Some([Value::String(kind), Value::String(s)]) = json.as_array().map(Vec::as_slice) {
         if kind == "uuid" {
-            return Uuid::parse(s).ok_or_else(|| {
-                Error::syntax(Some(json), format!("\"{s}\" is not a valid UUID"))
-            });
+            return Uuid::parse(s)
+                .ok_or_else(|| Error::syntax(Some(json), format!("\"{s}\" is not a valid UUID")));
         }
         if kind == "named-uuid" {
             if !is_id(s) {
-                return Err(Error::syntax(Some(json), format!("\"{s}\" is not a valid <id>")));
+                return Err(Error::syntax(
+                    Some(json),
+                    format!("\"{s}\" is not a valid <id>"),
+                ));
             }
             return match symtab {
                 Some(st) => Ok(st.resolve(s)),
-                None => Err(Error::syntax(Some(json), "unexpected \"named-uuid\" format")),
+                None => Err(Error::syntax(
+                    Some(json),
+                    "unexpected \"named-uuid\" format",
+                )),
             };
         }
     }
@@ -427,7 +432,10 @@ impl Datum {
             let msg = if t.n_min == 1 && t.n_max == 1 {
                 format!("{class} must have exactly one member but {n} are present")
             } else if t.n_max == u32::MAX {
-                format!("{class} must have {} to unlimited members but {n} are present", t.n_min)
+                format!(
+                    "{class} must have {} to unlimited members but {n} are present",
+                    t.n_min
+                )
             } else {
                 format!(
                     "{class} must have {} to {} members but {n} are present",
@@ -519,7 +527,13 @@ impl Datum {
         if t.is_map() {
             let items: Vec<String> = self
                 .iter()
-                .map(|(k, v)| format!("{}={}", k.to_text(), v.map(Atom::to_text).unwrap_or_default()))
+                .map(|(k, v)| {
+                    format!(
+                        "{}={}",
+                        k.to_text(),
+                        v.map(Atom::to_text).unwrap_or_default()
+                    )
+                })
                 .collect();
             return format!("{{{}}}", items.join(", "));
         }
@@ -686,12 +700,23 @@ mod tests {
         assert_eq!(d.to_text(&s), "[3]");
         let opt = ty(json!({"key":"string","min":0,"max":1}));
         assert_eq!(Datum::empty(false).to_text(&opt), "[]");
-        assert_eq!(Datum::from_atom(Atom::String("x y".into())).to_text(&opt), "\"x y\"");
+        assert_eq!(
+            Datum::from_atom(Atom::String("x y".into())).to_text(&opt),
+            "\"x y\""
+        );
     }
 
     #[test]
     fn quoting_rule() {
-        for (s, q) in [("a1", false), ("1a", true), ("x y", true), ("true", true), ("x.y-z_", false), ("", true), ("a:b", true)] {
+        for (s, q) in [
+            ("a1", false),
+            ("1a", true),
+            ("x y", true),
+            ("true", true),
+            ("x.y-z_", false),
+            ("", true),
+            ("a:b", true),
+        ] {
             assert_eq!(string_needs_quotes(s), q, "{s}");
         }
     }
@@ -700,19 +725,40 @@ mod tests {
     fn errors_match_upstream() {
         let t = ty(json!({"key":"string","min":0,"max":1}));
         let e = Datum::from_json(&t, &json!(["set", ["a", "b"]]), None).unwrap_err();
-        assert_eq!(e.details.unwrap(), "set must have 0 to 1 members but 2 are present");
+        assert_eq!(
+            e.details.unwrap(),
+            "set must have 0 to 1 members but 2 are present"
+        );
         let e = Datum::from_json(&ty(json!("string")), &json!(["set", []]), None).unwrap_err();
-        assert_eq!(e.details.unwrap(), "set must have exactly one member but 0 are present");
+        assert_eq!(
+            e.details.unwrap(),
+            "set must have exactly one member but 0 are present"
+        );
         let e = Datum::from_json(&ty(json!("integer")), &json!("x"), None).unwrap_err();
-        assert_eq!(e.to_json(), json!({"error":"syntax error","details":"expected integer","syntax":"\"x\""}));
-        let m = ty(json!({"key":"string","value":{"type":"integer","minInteger":0,"maxInteger":10},"min":0,"max":"unlimited"}));
+        assert_eq!(
+            e.to_json(),
+            json!({"error":"syntax error","details":"expected integer","syntax":"\"x\""})
+        );
+        let m = ty(
+            json!({"key":"string","value":{"type":"integer","minInteger":0,"maxInteger":10},"min":0,"max":"unlimited"}),
+        );
         let e = Datum::from_json(&m, &json!(["map", [["a", 11]]]), None).unwrap_err();
-        assert_eq!(e.details.unwrap(), "11 is not in the valid range 0 to 10 (inclusive)");
+        assert_eq!(
+            e.details.unwrap(),
+            "11 is not in the valid range 0 to 10 (inclusive)"
+        );
         let e = Datum::from_json(&m, &json!(["map", [["a", 1], ["a", 2]]]), None).unwrap_err();
-        assert_eq!((e.tag.as_str(), e.details.unwrap().as_str()), ("ovsdb error", "map contains duplicate key"));
-        let en = ty(json!({"key":{"type":"string","enum":["set",["x","y"]]},"min":0,"max":"unlimited"}));
+        assert_eq!(
+            (e.tag.as_str(), e.details.unwrap().as_str()),
+            ("ovsdb error", "map contains duplicate key")
+        );
+        let en =
+            ty(json!({"key":{"type":"string","enum":["set",["x","y"]]},"min":0,"max":"unlimited"}));
         let e = Datum::from_json(&en, &json!("z"), None).unwrap_err();
-        assert_eq!(e.details.unwrap(), "z is not one of the allowed values ([x, y])");
+        assert_eq!(
+            e.details.unwrap(),
+            "z is not one of the allowed values ([x, y])"
+        );
         let e = Datum::from_json(&ty(json!("uuid")), &json!(["uuid", "zz"]), None).unwrap_err();
         assert_eq!(e.details.unwrap(), "\"zz\" is not a valid UUID");
     }
@@ -720,10 +766,15 @@ mod tests {
     #[test]
     fn diff_round_trips() {
         let t = ty(json!({"key":"string","value":"integer","min":0,"max":"unlimited"}));
-        let old = Datum::from_json(&t, &json!(["map", [["a", 1], ["b", 2], ["c", 3]]]), None).unwrap();
-        let new = Datum::from_json(&t, &json!(["map", [["a", 1], ["b", 5], ["d", 4]]]), None).unwrap();
+        let old =
+            Datum::from_json(&t, &json!(["map", [["a", 1], ["b", 2], ["c", 3]]]), None).unwrap();
+        let new =
+            Datum::from_json(&t, &json!(["map", [["a", 1], ["b", 5], ["d", 4]]]), None).unwrap();
         let d = Datum::diff(&old, &new);
-        assert_eq!(d.to_json(&t), json!(["map", [["b", 5], ["c", 3], ["d", 4]]]));
+        assert_eq!(
+            d.to_json(&t),
+            json!(["map", [["b", 5], ["c", 3], ["d", 4]]])
+        );
         assert_eq!(old.apply_diff(&d), new);
         let s = ty(json!({"key":"integer","min":0,"max":"unlimited"}));
         let a = Datum::from_set(vec![Atom::Integer(1), Atom::Integer(2)]);

@@ -68,7 +68,10 @@ impl Error {
             m.insert("details".into(), Value::String(d.clone()));
         }
         if let Some(s) = &self.syntax {
-            m.insert("syntax".into(), Value::String(crate::json::to_string(s, true)));
+            m.insert(
+                "syntax".into(),
+                Value::String(crate::json::to_string(s, true)),
+            );
         }
         Value::Object(m)
     }
@@ -140,7 +143,10 @@ impl<'a> ObjectParser<'a> {
         let name = name.into();
         let obj = json.as_object();
         let error = if obj.is_none() {
-            Some(Error::syntax(None, format!("Parsing {name} failed: Object expected.")))
+            Some(Error::syntax(
+                None,
+                format!("Parsing {name} failed: Object expected."),
+            ))
         } else {
             None
         };
@@ -215,7 +221,10 @@ impl<'a> ObjectParser<'a> {
             if let Some(extra) = obj.keys().find(|k| !self.used.contains(k.as_str())) {
                 let msg = format!("Member '{extra}' is present but not allowed here.");
                 self.fail(msg);
-                return Err(self.error.take().unwrap_or_else(|| Error::new("syntax error", "")));
+                return Err(self
+                    .error
+                    .take()
+                    .unwrap_or_else(|| Error::new("syntax error", "")));
             }
         }
         Ok(())
@@ -230,7 +239,10 @@ mod tests {
     #[test]
     fn error_text_and_json() {
         let e = Error::syntax(Some(&json!({"b":1,"a":2})), "bad");
-        assert_eq!(e.to_string(), r#"syntax "{"a":2,"b":1}": syntax error: bad"#);
+        assert_eq!(
+            e.to_string(),
+            r#"syntax "{"a":2,"b":1}": syntax error: bad"#
+        );
         assert_eq!(
             e.to_json(),
             json!({"error":"syntax error","details":"bad","syntax":"{\"a\":2,\"b\":1}"})
@@ -243,7 +255,10 @@ mod tests {
         let mut p = ObjectParser::new(&j, "thing");
         assert!(p.required("name", Kind::String).is_none());
         let e = p.finish().unwrap_err();
-        assert_eq!(e.details.unwrap(), "Parsing thing failed: Type mismatch for member 'name'.");
+        assert_eq!(
+            e.details.unwrap(),
+            "Parsing thing failed: Type mismatch for member 'name'."
+        );
 
         let mut p = ObjectParser::new(&j, "thing");
         assert!(p.required("name", Kind::Integer).is_some());
@@ -256,6 +271,9 @@ mod tests {
         let mut p = ObjectParser::new(&j, "thing");
         p.required("missing", Kind::Any);
         let e = p.finish().unwrap_err();
-        assert_eq!(e.details.unwrap(), "Parsing thing failed: Required 'missing' member is missing.");
+        assert_eq!(
+            e.details.unwrap(),
+            "Parsing thing failed: Required 'missing' member is missing."
+        );
     }
 }

@@ -24,7 +24,9 @@ pub fn parse(text: &str) -> Result<Value, String> {
         match msg.rfind(" at line ") {
             Some(i) => {
                 let (what, pos) = msg.split_at(i);
-                let pos = pos.trim_start_matches(" at ").replace(" column", ", column");
+                let pos = pos
+                    .trim_start_matches(" at ")
+                    .replace(" column", ", column");
                 format!("{pos}: {what}")
             }
             None => msg,
@@ -131,7 +133,11 @@ pub fn format_g(x: f64, prec: usize) -> String {
         return if x > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if x == 0.0 {
-        return if x.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if x.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let prec = prec.max(1);
     let sci = format!("{:.*e}", prec - 1, x);
@@ -181,8 +187,14 @@ mod tests {
     #[test]
     fn strings_and_sorting() {
         let v = json!({"b": "a\"\n\u{1}é", "a": [true, null]});
-        assert_eq!(to_string(&v, false), r#"{"b":"a\"\n\u0001é","a":[true,null]}"#);
-        assert_eq!(to_string(&v, true), r#"{"a":[true,null],"b":"a\"\n\u0001é"}"#);
+        assert_eq!(
+            to_string(&v, false),
+            r#"{"b":"a\"\n\u0001é","a":[true,null]}"#
+        );
+        assert_eq!(
+            to_string(&v, true),
+            r#"{"a":[true,null],"b":"a\"\n\u0001é"}"#
+        );
     }
 
     #[test]

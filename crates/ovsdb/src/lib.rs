@@ -47,7 +47,9 @@ pub fn io_error_text(e: &std::io::Error) -> String {
                 return e.to_string();
             }
             // SAFETY: p is non-null and NUL-terminated (see above).
-            unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned()
+            unsafe { std::ffi::CStr::from_ptr(p) }
+                .to_string_lossy()
+                .into_owned()
         }
         None => e.to_string(),
     }

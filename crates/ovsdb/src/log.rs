@@ -68,7 +68,10 @@ pub fn read_records(path: &str, data: &[u8]) -> Result<Records, Error> {
         let parsed = parse_header(header);
         let Some((magic, len, sha)) = parsed else {
             if pos == 0 {
-                return Err(Error::new("ovsdb error", format!("{path}: unexpected file format")));
+                return Err(Error::new(
+                    "ovsdb error",
+                    format!("{path}: unexpected file format"),
+                ));
             }
             let shown = String::from_utf8_lossy(&header[..header.len().min(64)]).into_owned();
             recs.error = Some(Error::syntax(
@@ -120,7 +123,9 @@ pub fn read_records(path: &str, data: &[u8]) -> Result<Records, Error> {
             Ok(_) => {
                 recs.error = Some(Error::syntax(
                     None,
-                    format!("{path}: {len} bytes starting at offset {body_start} are not a JSON object"),
+                    format!(
+                        "{path}: {len} bytes starting at offset {body_start} are not a JSON object"
+                    ),
                 ));
                 break;
             }
@@ -147,7 +152,9 @@ fn parse_header(line: &[u8]) -> Option<(String, usize, String)> {
     let sha = parts.next()?;
     if parts.next().is_some()
         || magic.is_empty()
-        || !magic.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        || !magic
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
         || len.is_empty()
         || !len.bytes().all(|b| b.is_ascii_digit())
         || sha.len() != 40
@@ -155,7 +162,11 @@ fn parse_header(line: &[u8]) -> Option<(String, usize, String)> {
     {
         return None;
     }
-    Some((magic.to_string(), len.parse().ok()?, sha.to_ascii_lowercase()))
+    Some((
+        magic.to_string(),
+        len.parse().ok()?,
+        sha.to_ascii_lowercase(),
+    ))
 }
 
 #[cfg(test)]
@@ -189,7 +200,10 @@ mod tests {
         assert_eq!(recs.records.len(), 1);
         assert_eq!(recs.good_end as usize, good);
         let e = recs.error.unwrap().to_string();
-        assert!(e.starts_with("I/O error: f.db: error reading 8 bytes starting at offset"), "{e}");
+        assert!(
+            e.starts_with("I/O error: f.db: error reading 8 bytes starting at offset"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -198,9 +212,14 @@ mod tests {
         data.extend_from_slice(b"OVSDB JSON 3 0000000000000000000000000000000000000000\n{}\n");
         let recs = read_records("d.db", &data).unwrap();
         let e = recs.error.unwrap().to_string();
-        assert!(e.contains("3 bytes starting at offset 116 have SHA-1 hash"), "{e}");
+        assert!(
+            e.contains("3 bytes starting at offset 116 have SHA-1 hash"),
+            "{e}"
+        );
         assert!(e.contains("but should have hash 0000000000000000000000000000000000000000"));
-        let e = read_records("s", b"{\"name\":1}\n").unwrap_err().to_string();
+        let e = read_records("s", b"{\"name\":1}\n")
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "ovsdb error: s: unexpected file format");
     }
 }

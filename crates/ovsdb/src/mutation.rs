@@ -78,7 +78,10 @@ impl Mutation {
             ));
         };
         let Some(mutator) = Mutator::from_name(m) else {
-            return Err(Error::new("unknown mutator", format!("No mutator named {m}.")));
+            return Err(Error::new(
+                "unknown mutator",
+                format!("No mutator named {m}."),
+            ));
         };
         let column = match cref {
             ColumnRef::Index(i) if table.columns[i].mutable => i,
@@ -86,7 +89,10 @@ impl Mutation {
                 return Err(Error::with_syntax(
                     "constraint violation",
                     Some(json),
-                    format!("Cannot mutate immutable column {col} in table {}.", table.name),
+                    format!(
+                        "Cannot mutate immutable column {col} in table {}.",
+                        table.name
+                    ),
                 ))
             }
         };
@@ -195,7 +201,10 @@ impl Mutation {
                     let r = arith(self.mutator, a, arg).ok_or_else(|| {
                         Error::new(
                             "range error",
-                            format!("Result of \"{}\" operation is out of range.", self.mutator.name()),
+                            format!(
+                                "Result of \"{}\" operation is out of range.",
+                                self.mutator.name()
+                            ),
                         )
                     })?;
                     r.check_constraints(&ty.key)?;
@@ -276,28 +285,74 @@ mod tests {
 
     #[test]
     fn arithmetic_and_sets() {
-        assert_eq!(run(json!(["i", "+=", 2]), Datum::from_atom(Atom::Integer(3))).unwrap(), Datum::from_atom(Atom::Integer(5)));
-        assert_eq!(run(json!(["i", "/=", 0]), Datum::from_atom(Atom::Integer(3))).unwrap_err().tag, "domain error");
-        let e = run(json!(["i", "+=", i64::MAX]), Datum::from_atom(Atom::Integer(3))).unwrap_err();
-        assert_eq!(e.details.unwrap(), "Result of \"+=\" operation is out of range.");
+        assert_eq!(
+            run(json!(["i", "+=", 2]), Datum::from_atom(Atom::Integer(3))).unwrap(),
+            Datum::from_atom(Atom::Integer(5))
+        );
+        assert_eq!(
+            run(json!(["i", "/=", 0]), Datum::from_atom(Atom::Integer(3)))
+                .unwrap_err()
+                .tag,
+            "domain error"
+        );
+        let e = run(
+            json!(["i", "+=", i64::MAX]),
+            Datum::from_atom(Atom::Integer(3)),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.details.unwrap(),
+            "Result of \"+=\" operation is out of range."
+        );
         let full = Datum::from_set(vec![Atom::Integer(1), Atom::Integer(2), Atom::Integer(3)]);
         let e = run(json!(["n", "insert", ["set", [5]]]), full.clone()).unwrap_err();
-        assert_eq!(e.details.unwrap(), "Attempted to store 4 elements in set of up to 3 integers.");
+        assert_eq!(
+            e.details.unwrap(),
+            "Attempted to store 4 elements in set of up to 3 integers."
+        );
         let d = run(json!(["n", "delete", 2]), full).unwrap();
         assert_eq!(d.len(), 2);
-        let m = Datum::sorted(vec![Atom::String("a".into()), Atom::String("b".into())], Some(vec![Atom::Integer(1), Atom::Integer(2)])).unwrap();
-        assert_eq!(run(json!(["m", "delete", ["set", ["a"]]]), m.clone()).unwrap().len(), 1);
-        assert_eq!(run(json!(["m", "delete", ["map", [["a", 5]]]]), m.clone()).unwrap().len(), 2);
-        assert_eq!(run(json!(["m", "insert", ["map", [["a", 5], ["c", 3]]]]), m).unwrap().get(&Atom::String("a".into())), Some(&Atom::Integer(1)));
+        let m = Datum::sorted(
+            vec![Atom::String("a".into()), Atom::String("b".into())],
+            Some(vec![Atom::Integer(1), Atom::Integer(2)]),
+        )
+        .unwrap();
+        assert_eq!(
+            run(json!(["m", "delete", ["set", ["a"]]]), m.clone())
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            run(json!(["m", "delete", ["map", [["a", 5]]]]), m.clone())
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            run(json!(["m", "insert", ["map", [["a", 5], ["c", 3]]]]), m)
+                .unwrap()
+                .get(&Atom::String("a".into())),
+            Some(&Atom::Integer(1))
+        );
     }
 
     #[test]
     fn messages() {
         let e = run(json!(["k", "+=", 1]), Datum::empty(false)).unwrap_err();
-        assert_eq!(e.details.unwrap(), "Cannot mutate immutable column k in table A.");
+        assert_eq!(
+            e.details.unwrap(),
+            "Cannot mutate immutable column k in table A."
+        );
         let e = run(json!(["i", "insert", 1]), Datum::empty(false)).unwrap_err();
-        assert_eq!(e.details.unwrap(), "Type mismatch: \"insert\" operator may not be applied to column i of type integer.");
+        assert_eq!(
+            e.details.unwrap(),
+            "Type mismatch: \"insert\" operator may not be applied to column i of type integer."
+        );
         let e = run(json!(["i", "xx", 1]), Datum::empty(false)).unwrap_err();
-        assert_eq!(e.to_json(), json!({"error":"unknown mutator","details":"No mutator named xx."}));
+        assert_eq!(
+            e.to_json(),
+            json!({"error":"unknown mutator","details":"No mutator named xx."})
+        );
     }
 }

@@ -22,7 +22,11 @@ impl Row {
         Row {
             uuid,
             version: Uuid::random(),
-            fields: table.columns.iter().map(|c| Datum::default_of(&c.ty)).collect(),
+            fields: table
+                .columns
+                .iter()
+                .map(|c| Datum::default_of(&c.ty))
+                .collect(),
         }
     }
 

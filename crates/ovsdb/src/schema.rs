@@ -22,8 +22,12 @@ impl ColumnSchema {
     fn from_json(name: &str, json: &Value) -> Result<ColumnSchema, Error> {
         let mut p = ObjectParser::new(json, format!("schema for column {name}"));
         let ty_json = p.required("type", Kind::StringOrObject);
-        let mutable = p.optional("mutable", Kind::Boolean).and_then(Value::as_bool);
-        let ephemeral = p.optional("ephemeral", Kind::Boolean).and_then(Value::as_bool);
+        let mutable = p
+            .optional("mutable", Kind::Boolean)
+            .and_then(Value::as_bool);
+        let ephemeral = p
+            .optional("ephemeral", Kind::Boolean)
+            .and_then(Value::as_bool);
         p.finish()?;
         let ty = Type::from_json(ty_json.unwrap_or(&Value::Null))?;
         Ok(ColumnSchema {
@@ -81,26 +85,44 @@ impl TableSchema {
         let indexes_json = p.optional("indexes", Kind::Array);
         p.finish()?;
         let max_rows = match max_rows_json.and_then(|v| v.as_number().and_then(json::as_integer)) {
-            Some(n) if n < 1 => return Err(Error::syntax(Some(json), "maxRows must be at least 1")),
+            Some(n) if n < 1 => {
+                return Err(Error::syntax(Some(json), "maxRows must be at least 1"))
+            }
             Some(n) => Some(n as u64),
             None => None,
         };
-        let columns_obj = columns_json.and_then(Value::as_object).cloned().unwrap_or_default();
+        let columns_obj = columns_json
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         if columns_obj.is_empty() {
-            return Err(Error::syntax(Some(json), "table must have at least one column"));
+            return Err(Error::syntax(
+                Some(json),
+                "table must have at least one column",
+            ));
         }
         let mut sorted: BTreeMap<&str, ColumnSchema> = BTreeMap::new();
         for (cname, cjson) in &columns_obj {
             if cname.starts_with('_') {
-                return Err(Error::syntax(Some(json), "names beginning with \"_\" are reserved"));
+                return Err(Error::syntax(
+                    Some(json),
+                    "names beginning with \"_\" are reserved",
+                ));
             }
             if !is_id(cname) {
-                return Err(Error::syntax(Some(json), format!("name \"{cname}\" is not a valid <id>")));
+                return Err(Error::syntax(
+                    Some(json),
+                    format!("name \"{cname}\" is not a valid <id>"),
+                ));
             }
             sorted.insert(cname, ColumnSchema::from_json(cname, cjson)?);
         }
         let columns: Vec<ColumnSchema> = sorted.into_values().collect();
-        let by_name = columns.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
+        let by_name = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.clone(), i))
+            .collect();
         let mut table = TableSchema {
             name: name.to_string(),
             columns,
@@ -114,7 +136,10 @@ impl TableSchema {
                 return Err(Error::syntax(Some(index_json), "array expected"));
             };
             if names.is_empty() {
-                return Err(Error::syntax(Some(json), "index must have at least one column"));
+                return Err(Error::syntax(
+                    Some(json),
+                    "index must have at least one column",
+                ));
             }
             let mut index = Vec::new();
             for n in names {
@@ -162,8 +187,11 @@ impl TableSchema {
 
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
-        let cols: Map<String, Value> =
-            self.columns.iter().map(|c| (c.name.clone(), c.to_json())).collect();
+        let cols: Map<String, Value> = self
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.to_json()))
+            .collect();
         m.insert("columns".into(), Value::Object(cols));
         if let Some(n) = self.max_rows {
             m.insert("maxRows".into(), n.into());
@@ -196,9 +224,18 @@ impl DatabaseSchema {
     /// Parses and validates a `<database-schema>`.
     pub fn from_json(json: &Value) -> Result<DatabaseSchema, Error> {
         let mut p = ObjectParser::new(json, "database schema");
-        let name = p.required("name", Kind::Id).and_then(Value::as_str).map(str::to_string);
-        let version = p.optional("version", Kind::String).and_then(Value::as_str).map(str::to_string);
-        let cksum = p.optional("cksum", Kind::String).and_then(Value::as_str).map(str::to_string);
+        let name = p
+            .required("name", Kind::Id)
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let version = p
+            .optional("version", Kind::String)
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let cksum = p
+            .optional("cksum", Kind::String)
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let tables_json = p.required("tables", Kind::Object);
         p.finish()?;
         if let Some(v) = &version {
@@ -212,10 +249,16 @@ impl DatabaseSchema {
         let mut tables = BTreeMap::new();
         for (tname, tjson) in tables_json.and_then(Value::as_object).into_iter().flatten() {
             if tname.starts_with('_') {
-                return Err(Error::syntax(Some(json), "names beginning with \"_\" are reserved"));
+                return Err(Error::syntax(
+                    Some(json),
+                    "names beginning with \"_\" are reserved",
+                ));
             }
             if !is_id(tname) {
-                return Err(Error::syntax(Some(json), format!("name \"{tname}\" is not a valid <id>")));
+                return Err(Error::syntax(
+                    Some(json),
+                    format!("name \"{tname}\" is not a valid <id>"),
+                ));
             }
             tables.insert(tname.clone(), TableSchema::from_json(tname, tjson)?);
         }
@@ -247,7 +290,10 @@ impl DatabaseSchema {
         let text = std::fs::read(path).map_err(|e| {
             Error::new(
                 "failed to read schema",
-                format!("\"{path}\" could not be read as JSON (error opening \"{path}\": {})", crate::io_error_text(&e)),
+                format!(
+                    "\"{path}\" could not be read as JSON (error opening \"{path}\": {})",
+                    crate::io_error_text(&e)
+                ),
             )
         })?;
         let text = String::from_utf8_lossy(&text);
@@ -283,8 +329,11 @@ impl DatabaseSchema {
         if let Some(c) = &self.cksum {
             m.insert("cksum".into(), Value::String(c.clone()));
         }
-        let tables: Map<String, Value> =
-            self.tables.iter().map(|(n, t)| (n.clone(), t.to_json())).collect();
+        let tables: Map<String, Value> = self
+            .tables
+            .iter()
+            .map(|(n, t)| (n.clone(), t.to_json()))
+            .collect();
         m.insert("tables".into(), Value::Object(tables));
         Value::Object(m)
     }
@@ -348,7 +397,9 @@ mod tests {
             r#"syntax "{"columns":{}}": syntax error: table must have at least one column"#
         );
         assert_eq!(
-            err(json!({"name":"T","version":"1.2","tables":{"A":{"columns":{"a":{"type":"integer"}}}}})),
+            err(
+                json!({"name":"T","version":"1.2","tables":{"A":{"columns":{"a":{"type":"integer"}}}}})
+            ),
             r#"syntax "{"name":"T","tables":{"A":{"columns":{"a":{"type":"integer"}}}},"version":"1.2"}": syntax error: schema version "1.2" not in format x.y.z"#
         );
         assert_eq!(
@@ -356,11 +407,15 @@ mod tests {
             r#"syntax "{"name":"1T","tables":{}}": syntax error: Parsing database schema failed: Type mismatch for member 'name'."#
         );
         assert_eq!(
-            err(json!({"name":"T","tables":{"A":{"columns":{"a":{"type":"integer"}},"indexes":[["b"]]}}})),
+            err(
+                json!({"name":"T","tables":{"A":{"columns":{"a":{"type":"integer"}},"indexes":[["b"]]}}})
+            ),
             r#"syntax "["b"]": syntax error: b is not a valid column name"#
         );
         assert_eq!(
-            err(json!({"name":"T","tables":{"A":{"columns":{"a":{"type":{"key":{"type":"uuid","refTable":"Z"}}}}}}})),
+            err(
+                json!({"name":"T","tables":{"A":{"columns":{"a":{"type":{"key":{"type":"uuid","refTable":"Z"}}}}}}})
+            ),
             "syntax error: column a key refers to undefined table Z"
         );
         assert_eq!(

@@ -51,7 +51,10 @@ pub struct LockFile {
 /// The lock file name for `path`.
 pub fn lock_file_name(path: &str) -> String {
     let p = std::path::Path::new(path);
-    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let lock = format!(".{name}.~lock~");
     match p.parent().filter(|d| !d.as_os_str().is_empty()) {
         Some(d) => d.join(lock).to_string_lossy().into_owned(),
@@ -71,9 +74,20 @@ impl LockFile {
             .mode(0o600)
             .open(&name)
             .map_err(|e| {
-                vlog::warn!("lockfile", "{name}: failed to open lock file: {}", crate::io_error_text(&e));
-                vlog::warn!("lockfile", "{name}: failed to lock file: {}", crate::io_error_text(&e));
-                Error::io(format!("{path}: failed to lock lockfile ({})", crate::io_error_text(&e)))
+                vlog::warn!(
+                    "lockfile",
+                    "{name}: failed to open lock file: {}",
+                    crate::io_error_text(&e)
+                );
+                vlog::warn!(
+                    "lockfile",
+                    "{name}: failed to lock file: {}",
+                    crate::io_error_text(&e)
+                );
+                Error::io(format!(
+                    "{path}: failed to lock lockfile ({})",
+                    crate::io_error_text(&e)
+                ))
             })?;
         // SAFETY: flock is a plain C struct; zeroed is a valid initial value.
         let mut fl: libc::flock = unsafe { std::mem::zeroed() };
@@ -121,7 +135,10 @@ fn now_ms() -> i64 {
 }
 
 fn io_err(path: &str, what: &str, e: &std::io::Error) -> Error {
-    Error::io(format!("{path}: {what} failed ({})", crate::io_error_text(e)))
+    Error::io(format!(
+        "{path}: {what} failed ({})",
+        crate::io_error_text(e)
+    ))
 }
 
 /// Creates a new database file at `path` holding only `schema`. Fails if
@@ -184,7 +201,9 @@ pub fn transaction_record(schema: &DatabaseSchema, commit: &Commit, date_ms: i64
     m.insert("_date".into(), date_ms.into());
     let mut any = false;
     for (tname, rows) in &commit.changes.tables {
-        let Some(ts) = schema.table(tname) else { continue };
+        let Some(ts) = schema.table(tname) else {
+            continue;
+        };
         let mut t = Map::new();
         for (u, ch) in rows {
             if let Some(r) = row_record(ts, ch) {
@@ -211,7 +230,9 @@ pub fn snapshot_record(db: &Database, comment: &str, date_ms: i64) -> Value {
     let mut m = Map::new();
     m.insert("_date".into(), date_ms.into());
     for (tname, table) in &db.tables {
-        let Some(ts) = db.schema.table(tname) else { continue };
+        let Some(ts) = db.schema.table(tname) else {
+            continue;
+        };
         if table.rows.is_empty() {
             continue;
         }
@@ -238,14 +259,20 @@ pub fn record_to_changes(db: &Database, json: &Value) -> Result<Changes, Error> 
     let Some(obj) = json.as_object() else {
         return Err(Error::syntax(Some(json), "object expected"));
     };
-    let is_diff = obj.get("_is_diff").and_then(Value::as_bool).unwrap_or(false);
+    let is_diff = obj
+        .get("_is_diff")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let mut changes = Changes::default();
     for (tname, tjson) in obj {
         if tname.starts_with('_') {
             continue;
         }
         let Some(ts) = db.schema.table(tname) else {
-            return Err(Error::syntax(Some(json), format!("No table named {tname}.")));
+            return Err(Error::syntax(
+                Some(json),
+                format!("No table named {tname}."),
+            ));
         };
         let Some(rows) = tjson.as_object() else {
             return Err(Error::syntax(Some(tjson), "object expected"));
@@ -253,7 +280,10 @@ pub fn record_to_changes(db: &Database, json: &Value) -> Result<Changes, Error> 
         let mut out = BTreeMap::new();
         for (ustr, rjson) in rows {
             let Some(uuid) = Uuid::parse(ustr) else {
-                return Err(Error::syntax(Some(tjson), format!("\"{ustr}\" is not a valid UUID")));
+                return Err(Error::syntax(
+                    Some(tjson),
+                    format!("\"{ustr}\" is not a valid UUID"),
+                ));
             };
             let old = db.row(tname, &uuid).cloned();
             if rjson.is_null() {
@@ -332,13 +362,16 @@ impl Storage {
             ));
         }
         if recs.magic != MAGIC_STANDALONE {
-            return Err(Error::new("ovsdb error", format!("{path}: unexpected file format")));
+            return Err(Error::new(
+                "ovsdb error",
+                format!("{path}: unexpected file format"),
+            ));
         }
         let mut it = recs.records.iter();
         let Some(first) = it.next() else {
-            return Err(recs
-                .error
-                .unwrap_or_else(|| Error::new("ovsdb error", format!("{path}: unexpected file format"))));
+            return Err(recs.error.unwrap_or_else(|| {
+                Error::new("ovsdb error", format!("{path}: unexpected file format"))
+            }));
         };
         let schema = DatabaseSchema::from_json(&first.json)?;
         let mut db = Database::new(schema);
@@ -415,14 +448,22 @@ impl Storage {
         self.db.apply(&commit.changes);
         if self.should_compact() {
             if let Err(e) = self.compact() {
-                vlog::warn!("ovsdb_file", "{}: compacting database failed ({e})", self.path);
+                vlog::warn!(
+                    "ovsdb_file",
+                    "{}: compacting database failed ({e})",
+                    self.path
+                );
             }
         }
         Ok(())
     }
 
     /// Executes a transaction and commits it if it succeeded.
-    pub fn transact(&mut self, params: &Value, opts: &ExecOptions<'_>) -> Result<TransactReply, Error> {
+    pub fn transact(
+        &mut self,
+        params: &Value,
+        opts: &ExecOptions<'_>,
+    ) -> Result<TransactReply, Error> {
         match self.db.execute(params, opts)? {
             Outcome::Blocked { timeout_ms } => Ok(TransactReply::Blocked { timeout_ms }),
             Outcome::Done { results, commit } => {
@@ -493,7 +534,10 @@ pub fn write_snapshot(path: &str, db: &Database, comment: &str) -> Result<u64, E
         .open(path)
         .map_err(|e| io_err(path, "create", &e))?;
     let mut bytes = encode_record(MAGIC_STANDALONE, &db.schema.to_json());
-    bytes.extend(encode_record(MAGIC_STANDALONE, &snapshot_record(db, comment, now_ms())));
+    bytes.extend(encode_record(
+        MAGIC_STANDALONE,
+        &snapshot_record(db, comment, now_ms()),
+    ));
     f.write_all(&bytes)
         .and_then(|_| f.sync_all())
         .map_err(|e| io_err(path, "write", &e))?;
@@ -535,7 +579,10 @@ mod tests {
     fn tx(s: &mut Storage, ops: Value) -> Value {
         let mut p = vec![json!("T")];
         p.extend(ops.as_array().unwrap().iter().cloned());
-        match s.transact(&Value::Array(p), &ExecOptions::default()).unwrap() {
+        match s
+            .transact(&Value::Array(p), &ExecOptions::default())
+            .unwrap()
+        {
             TransactReply::Done { results, .. } => results,
             TransactReply::Blocked { .. } => panic!("blocked"),
         }
@@ -551,23 +598,52 @@ mod tests {
         let d = tmpdir();
         let path = d.join("t.db").to_string_lossy().into_owned();
         create(&path, &schema()).unwrap();
-        assert!(create(&path, &schema()).unwrap_err().to_string().contains("create failed (File exists)"));
+        assert!(create(&path, &schema())
+            .unwrap_err()
+            .to_string()
+            .contains("create failed (File exists)"));
         let mut s = Storage::open(&path, OPEN).unwrap();
-        let r = tx(&mut s, json!([
-            {"op":"insert","table":"B","row":{"name":"b1"},"uuid-name":"b"},
-            {"op":"insert","table":"A","row":{"i":1,"eph":7,"m":["map",[["a",1],["b",2]]],"ref":["named-uuid","b"]}}
-        ]));
+        let r = tx(
+            &mut s,
+            json!([
+                {"op":"insert","table":"B","row":{"name":"b1"},"uuid-name":"b"},
+                {"op":"insert","table":"A","row":{"i":1,"eph":7,"m":["map",[["a",1],["b",2]]],"ref":["named-uuid","b"]}}
+            ]),
+        );
         assert!(r[1]["uuid"].is_array(), "{r}");
-        tx(&mut s, json!([{"op":"mutate","table":"A","where":[],"mutations":[["m","insert",["map",[["c",3]]]],["m","delete",["set",["a"]]],["i","+=",1]]}]));
-        let before: Vec<Row> = s.db.tables["A"].rows.values().map(|r| (**r).clone()).collect();
+        tx(
+            &mut s,
+            json!([{"op":"mutate","table":"A","where":[],"mutations":[["m","insert",["map",[["c",3]]]],["m","delete",["set",["a"]]],["i","+=",1]]}]),
+        );
+        let before: Vec<Row> = s.db.tables["A"]
+            .rows
+            .values()
+            .map(|r| (**r).clone())
+            .collect();
         drop(s);
         let s = Storage::open(&path, OPEN).unwrap();
-        let after: Vec<Row> = s.db.tables["A"].rows.values().map(|r| (**r).clone()).collect();
+        let after: Vec<Row> = s.db.tables["A"]
+            .rows
+            .values()
+            .map(|r| (**r).clone())
+            .collect();
         assert_eq!(before.len(), 1);
-        assert_eq!(before[0].fields[s.db.schema.tables["A"].by_name["m"]], after[0].fields[s.db.schema.tables["A"].by_name["m"]]);
-        assert_eq!(after[0].fields[s.db.schema.tables["A"].by_name["i"]], Datum::from_atom(crate::Atom::Integer(2)));
-        assert_eq!(after[0].fields[s.db.schema.tables["A"].by_name["eph"]], Datum::from_atom(crate::Atom::Integer(0)));
-        assert_eq!(s.db.strong_refs("B", &s.db.tables["B"].rows.keys().next().copied().unwrap()), 1);
+        assert_eq!(
+            before[0].fields[s.db.schema.tables["A"].by_name["m"]],
+            after[0].fields[s.db.schema.tables["A"].by_name["m"]]
+        );
+        assert_eq!(
+            after[0].fields[s.db.schema.tables["A"].by_name["i"]],
+            Datum::from_atom(crate::Atom::Integer(2))
+        );
+        assert_eq!(
+            after[0].fields[s.db.schema.tables["A"].by_name["eph"]],
+            Datum::from_atom(crate::Atom::Integer(0))
+        );
+        assert_eq!(
+            s.db.strong_refs("B", &s.db.tables["B"].rows.keys().next().copied().unwrap()),
+            1
+        );
         let mut s = s;
         s.compact().unwrap();
         drop(s);
@@ -587,11 +663,19 @@ mod tests {
         drop(s);
         let good = std::fs::metadata(&path).unwrap().len();
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(b"OVSDB JSON 50 0000000000000000000000000000000000000000\n{\"_da").unwrap();
+        f.write_all(b"OVSDB JSON 50 0000000000000000000000000000000000000000\n{\"_da")
+            .unwrap();
         drop(f);
         let e = Storage::open(&path, OPEN).err().unwrap();
         assert!(e.to_string().contains("error reading 50 bytes"), "{e}");
-        let s = Storage::open(&path, OpenOptionsDb { read_only: false, tail: TailPolicy::Truncate }).unwrap();
+        let s = Storage::open(
+            &path,
+            OpenOptionsDb {
+                read_only: false,
+                tail: TailPolicy::Truncate,
+            },
+        )
+        .unwrap();
         assert_eq!(s.db.tables["A"].len(), 1);
         drop(s);
         assert_eq!(std::fs::metadata(&path).unwrap().len(), good);

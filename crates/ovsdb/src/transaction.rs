@@ -116,8 +116,10 @@ impl<'a> Txn<'a> {
             }
         }
         if let Some(c) = changed {
-            let mut inserted: Vec<&TxnRow> =
-                c.values().filter(|tr| tr.old.is_none() && tr.new.is_some()).collect();
+            let mut inserted: Vec<&TxnRow> = c
+                .values()
+                .filter(|tr| tr.old.is_none() && tr.new.is_some())
+                .collect();
             inserted.sort_by_key(|tr| tr.seq);
             for tr in inserted {
                 if let Some(n) = &tr.new {
@@ -156,7 +158,10 @@ impl<'a> Txn<'a> {
     }
 }
 
-fn parse_columns(table: &TableSchema, json: Option<&Value>) -> Result<Option<Vec<ColumnRef>>, Error> {
+fn parse_columns(
+    table: &TableSchema,
+    json: Option<&Value>,
+) -> Result<Option<Vec<ColumnRef>>, Error> {
     let Some(json) = json else { return Ok(None) };
     let mut out = Vec::new();
     for n in json.as_array().into_iter().flatten() {
@@ -218,7 +223,10 @@ impl Database {
             return Err(Error::syntax(Some(params), "array expected"));
         };
         if arr.first().and_then(Value::as_str) != Some(self.schema.name.as_str()) {
-            return Err(Error::syntax(Some(params), "database name expected as first parameter"));
+            return Err(Error::syntax(
+                Some(params),
+                "database name expected as first parameter",
+            ));
         }
         let ops = &arr[1..];
         let mut txn = Txn {
@@ -317,7 +325,9 @@ impl<'a> Txn<'a> {
             "delete" => self.delete(p)?,
             "wait" => return self.wait(p, opts),
             "commit" => {
-                let d = p.required("durable", Kind::Boolean).and_then(Value::as_bool);
+                let d = p
+                    .required("durable", Kind::Boolean)
+                    .and_then(Value::as_bool);
                 p.finish()?;
                 if d == Some(true) {
                     self.durable = true;
@@ -343,7 +353,10 @@ impl<'a> Txn<'a> {
                 p.finish()?;
                 let lock = lock.unwrap_or("");
                 if !opts.lock_held.is_some_and(|f| f(lock)) {
-                    return Err(Error::new("not owner", format!("Asserted lock {lock} not held.")));
+                    return Err(Error::new(
+                        "not owner",
+                        format!("Asserted lock {lock} not held."),
+                    ));
                 }
                 json!({})
             }
@@ -372,34 +385,36 @@ impl<'a> Txn<'a> {
             },
             None => None,
         };
-        let uuid = match uuid_name.and_then(Value::as_str) {
-            Some(name) => {
-                if self.symtab.symbols.get(name).is_some_and(|s| s.created) {
-                    return Err(Error::with_syntax(
-                        "duplicate uuid-name",
-                        uuid_name,
-                        "This \"uuid-name\" appeared on an earlier \"insert\" operation.",
-                    ));
+        let uuid =
+            match uuid_name.and_then(Value::as_str) {
+                Some(name) => {
+                    if self.symtab.symbols.get(name).is_some_and(|s| s.created) {
+                        return Err(Error::with_syntax(
+                            "duplicate uuid-name",
+                            uuid_name,
+                            "This \"uuid-name\" appeared on an earlier \"insert\" operation.",
+                        ));
+                    }
+                    let sym = self.symtab.symbols.entry(name.to_string()).or_insert(
+                        crate::datum::Symbol {
+                            uuid: explicit.unwrap_or_else(Uuid::random),
+                            created: false,
+                        },
+                    );
+                    if let Some(u) = explicit {
+                        sym.uuid = u;
+                    }
+                    sym.created = true;
+                    sym.uuid
                 }
-                let sym = self
-                    .symtab
-                    .symbols
-                    .entry(name.to_string())
-                    .or_insert(crate::datum::Symbol {
-                        uuid: explicit.unwrap_or_else(Uuid::random),
-                        created: false,
-                    });
-                if let Some(u) = explicit {
-                    sym.uuid = u;
-                }
-                sym.created = true;
-                sym.uuid
-            }
-            None => explicit.unwrap_or_else(Uuid::random),
-        };
+                None => explicit.unwrap_or_else(Uuid::random),
+            };
         if explicit.is_some()
             && (self.db.row(&table.name, &uuid).is_some()
-                || self.rows.get(&table.name).is_some_and(|t| t.contains_key(&uuid)))
+                || self
+                    .rows
+                    .get(&table.name)
+                    .is_some_and(|t| t.contains_key(&uuid)))
         {
             return Err(Error::with_syntax(
                 "duplicate uuid",
@@ -435,10 +450,8 @@ impl<'a> Txn<'a> {
             Some(cols) if !cols.contains(&ColumnRef::Uuid) => {
                 let mut seen = HashSet::new();
                 for r in &rows {
-                    let key: Vec<String> = project(r, cols)
-                        .iter()
-                        .map(|d| format!("{d:?}"))
-                        .collect();
+                    let key: Vec<String> =
+                        project(r, cols).iter().map(|d| format!("{d:?}")).collect();
                     if seen.insert(key) {
                         out.push(r.to_json(table, Some(cols)));
                     }
@@ -545,7 +558,8 @@ impl<'a> Txn<'a> {
             .optional("timeout", Kind::Integer)
             .and_then(|v| v.as_number().and_then(crate::json::as_integer));
         p.finish()?;
-        let (Some(table), Some(wj), Some(uj), Some(rj)) = (table, where_json, until_json, rows_json)
+        let (Some(table), Some(wj), Some(uj), Some(rj)) =
+            (table, where_json, until_json, rows_json)
         else {
             return Err(Error::syntax(None, "missing member"));
         };
@@ -553,7 +567,10 @@ impl<'a> Txn<'a> {
             Some("==") => true,
             Some("!=") => false,
             _ => {
-                return Err(Error::syntax(Some(uj), "\"until\" must be \"==\" or \"!=\""));
+                return Err(Error::syntax(
+                    Some(uj),
+                    "\"until\" must be \"==\" or \"!=\"",
+                ));
             }
         };
         let cond = Condition::from_json(table, wj, Some(&mut self.symtab))?;
@@ -580,7 +597,12 @@ impl<'a> Txn<'a> {
         let actual: HashSet<Vec<String>> = self
             .query(&table.name, &cond)
             .iter()
-            .map(|r| project(r, &columns).iter().map(|d| format!("{d:?}")).collect())
+            .map(|r| {
+                project(r, &columns)
+                    .iter()
+                    .map(|d| format!("{d:?}"))
+                    .collect()
+            })
             .collect();
         if (actual == expected) == equal {
             return Ok(OpResult::Value(json!({})));
@@ -615,10 +637,14 @@ impl<'a> Txn<'a> {
         }
         ordered.sort();
         for (_, tname, u) in &ordered {
-            let Some(ts) = schema.table(tname) else { continue };
+            let Some(ts) = schema.table(tname) else {
+                continue;
+            };
             let tr = &self.rows[tname][u];
             if let Some(o) = &tr.old {
-                for_each_ref(ts, o, true, |rt, x| *delta.entry((rt.to_string(), x)).or_default() -= 1);
+                for_each_ref(ts, o, true, |rt, x| {
+                    *delta.entry((rt.to_string(), x)).or_default() -= 1
+                });
             }
             if let Some(n) = &tr.new {
                 let mut missing = None;
@@ -636,7 +662,8 @@ impl<'a> Txn<'a> {
                         .find(|(i, c)| {
                             let d = &n.fields[*i];
                             let a = Atom::Uuid(x);
-                            (c.ty.key.ref_table.as_deref() == Some(rt.as_str()) && d.contains_key(&a))
+                            (c.ty.key.ref_table.as_deref() == Some(rt.as_str())
+                                && d.contains_key(&a))
                                 || (c.ty.value.as_ref().and_then(|v| v.ref_table.as_deref())
                                     == Some(rt.as_str())
                                     && d.values.iter().flatten().any(|v| *v == a))
@@ -662,7 +689,9 @@ impl<'a> Txn<'a> {
                 if n > 0 {
                     return Err(Error::new(
                         "referential integrity violation",
-                        format!("cannot delete {tname} row {u} because of {n} remaining reference(s)"),
+                        format!(
+                            "cannot delete {tname} row {u} because of {n} remaining reference(s)"
+                        ),
                     ));
                 }
             }
@@ -694,7 +723,9 @@ impl<'a> Txn<'a> {
                 break;
             }
             for (tname, u) in victims {
-                let Some(ts) = schema.table(&tname) else { continue };
+                let Some(ts) = schema.table(&tname) else {
+                    continue;
+                };
                 if let Some(cur) = self.get(&tname, &u) {
                     for_each_ref(ts, &cur, true, |rt, x| {
                         *delta.entry((rt.to_string(), x)).or_default() -= 1
@@ -708,7 +739,9 @@ impl<'a> Txn<'a> {
         }
         // maxRows.
         for (tname, rows) in &self.rows {
-            let Some(max) = schema.table(tname).and_then(|t| t.max_rows) else { continue };
+            let Some(max) = schema.table(tname).and_then(|t| t.max_rows) else {
+                continue;
+            };
             let mut n = self.db.table(tname).map_or(0, |t| t.len()) as i64;
             for tr in rows.values() {
                 n += tr.new.is_some() as i64 - tr.old.is_some() as i64;
@@ -762,7 +795,11 @@ impl<'a> Txn<'a> {
                 continue;
             }
             if let Some(rows) = self.rows.get(tname) {
-                candidates.extend(rows.iter().filter(|(_, tr)| tr.new.is_some()).map(|(u, _)| (tname.clone(), *u)));
+                candidates.extend(
+                    rows.iter()
+                        .filter(|(_, tr)| tr.new.is_some())
+                        .map(|(u, _)| (tname.clone(), *u)),
+                );
             }
             if weak_targets.iter().any(|t| deleted_tables.contains(*t)) {
                 if let Some(t) = self.db.table(tname) {
@@ -775,8 +812,12 @@ impl<'a> Txn<'a> {
             }
         }
         for (tname, u) in candidates {
-            let Some(ts) = schema.table(&tname) else { continue };
-            let Some(mut row) = self.get(&tname, &u) else { continue };
+            let Some(ts) = schema.table(&tname) else {
+                continue;
+            };
+            let Some(mut row) = self.get(&tname, &u) else {
+                continue;
+            };
             let mut changed = false;
             for (i, c) in ts.columns.iter().enumerate() {
                 let key_weak = c.ty.key.is_weak_ref();
@@ -796,7 +837,10 @@ impl<'a> Txn<'a> {
                     let bad = (key_weak && dangling(k, c.ty.key.ref_table.as_deref()))
                         || (val_weak
                             && v.is_some_and(|v| {
-                                dangling(v, c.ty.value.as_ref().and_then(|b| b.ref_table.as_deref()))
+                                dangling(
+                                    v,
+                                    c.ty.value.as_ref().and_then(|b| b.ref_table.as_deref()),
+                                )
                             }));
                     if bad {
                         removed += 1;
@@ -830,7 +874,9 @@ impl<'a> Txn<'a> {
 
     fn check_indexes(&self) -> Result<(), Error> {
         for (tname, rows) in &self.rows {
-            let Some(ts) = self.table_schema(tname) else { continue };
+            let Some(ts) = self.table_schema(tname) else {
+                continue;
+            };
             if ts.indexes.is_empty() || !rows.values().any(|tr| tr.new.is_some()) {
                 continue;
             }
@@ -864,12 +910,17 @@ impl<'a> Txn<'a> {
                             .zip(index)
                             .map(|(d, &c)| d.to_text(&ts.column_type(c)))
                             .collect();
-                        let names: Vec<String> =
-                            index.iter().map(|&c| format!("\"{}\"", ts.column_name(c))).collect();
+                        let names: Vec<String> = index
+                            .iter()
+                            .map(|&c| format!("\"{}\"", ts.column_name(c)))
+                            .collect();
                         let (vals, cols) = if index.len() == 1 {
                             (values.join(""), format!("column {}", names[0]))
                         } else {
-                            (english_list(&values), format!("columns {}", english_list(&names)))
+                            (
+                                english_list(&values),
+                                format!("columns {}", english_list(&names)),
+                            )
                         };
                         return Err(Error::constraint(format!(
                             "Transaction causes multiple rows in \"{tname}\" table to have identical values ({vals}) for index on {cols}.  First row, with UUID {first}, {first_what}.  Second row, with UUID {u}, {what}."
@@ -894,7 +945,11 @@ fn english_list(items: &[String]) -> String {
 
 /// Builds the reply object of a `select` row for `columns` (helper for callers
 /// that format rows themselves).
-pub fn row_to_json(table: &TableSchema, row: &Row, columns: Option<&[ColumnRef]>) -> Map<String, Value> {
+pub fn row_to_json(
+    table: &TableSchema,
+    row: &Row,
+    columns: Option<&[ColumnRef]>,
+) -> Map<String, Value> {
     match row.to_json(table, columns) {
         Value::Object(m) => m,
         _ => Map::new(),

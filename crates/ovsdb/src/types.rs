@@ -341,7 +341,10 @@ impl Type {
             n_max,
         };
         if t.n_min > 1 || t.n_max < 1 || t.n_min > t.n_max {
-            return Err(Error::syntax(Some(json), "ovsdb type fails constraint checks"));
+            return Err(Error::syntax(
+                Some(json),
+                "ovsdb type fails constraint checks",
+            ));
         }
         Ok(t)
     }
@@ -395,18 +398,27 @@ mod tests {
             json!({"key":{"type":"real","minReal":0.5}}),
         ] {
             let t = Type::from_json(&j).unwrap();
-            assert_eq!(json::to_string(&t.to_json(), true), json::to_string(&j, true));
+            assert_eq!(
+                json::to_string(&t.to_json(), true),
+                json::to_string(&j, true)
+            );
         }
     }
 
     #[test]
     fn upstream_messages() {
-        assert_eq!(err(json!("foo")), r#"syntax ""foo"": syntax error: "foo" is not an atomic-type"#);
+        assert_eq!(
+            err(json!("foo")),
+            r#"syntax ""foo"": syntax error: "foo" is not an atomic-type"#
+        );
         assert_eq!(
             err(json!({"key":"integer","min":2,"max":1})),
             r#"syntax "{"key":"integer","max":1,"min":2}": syntax error: ovsdb type fails constraint checks"#
         );
-        assert_eq!(err(json!({"key":"integer","max":"x"})), r#"syntax ""x"": syntax error: bad min or max value"#);
+        assert_eq!(
+            err(json!({"key":"integer","max":"x"})),
+            r#"syntax ""x"": syntax error: bad min or max value"#
+        );
         assert_eq!(
             err(json!({"key":{"type":"integer","minInteger":5,"maxInteger":1}})),
             r#"syntax "{"maxInteger":1,"minInteger":5,"type":"integer"}": syntax error: minInteger exceeds maxInteger"#
