@@ -12,12 +12,14 @@
 //! - [`protocols`]: sets of OpenFlow protocol variants ([`Protocols`]) that
 //!   can express a match.
 //! - [`flow_str`]: the ovs-ofctl(8) "Flow Syntax" parser.
+//! - [`key_value`]: the `key=value` tokenizer every text syntax shares.
 //!
 //! This room depends only on `packet`; the OpenFlow wire codec (`openflow`)
 //! and everything above build on it.
 
 pub mod field;
 pub mod flow_str;
+pub mod key_value;
 pub mod matches;
 pub mod port;
 pub mod protocols;

@@ -6,6 +6,7 @@
 //! not in [`COMMANDS`] gets upstream's "unknown command" error, so features we
 //! do not have yet fail exactly like unknown ones.
 
+mod misc_cmd;
 pub mod options;
 mod usage;
 
@@ -35,13 +36,22 @@ pub struct Command {
 }
 
 /// The commands ferrovs implements, in upstream's `list-commands` order.
-pub const COMMANDS: &[Command] = &[Command {
-    name: "list-commands",
-    usage: "",
-    min_args: 0,
-    max_args: 0,
-    run: list_commands,
-}];
+pub const COMMANDS: &[Command] = &[
+    Command {
+        name: "parse-key-value",
+        usage: "",
+        min_args: 1,
+        max_args: usize::MAX,
+        run: misc_cmd::parse_key_value,
+    },
+    Command {
+        name: "list-commands",
+        usage: "",
+        min_args: 0,
+        max_args: 0,
+        run: list_commands,
+    },
+];
 
 fn list_commands(_: &Options, _: &[String]) -> CmdResult {
     let mut s = String::from("The available commands are:\n");
