@@ -28,7 +28,7 @@ pub mod value;
 pub mod value_str;
 
 pub use field::{FieldDef, FieldId, MfHeader, MfString, Prereq};
-//pub use matches::Match;
-//pub use protocols::Protocols;
-//pub use subfield::Subfield;
+pub use matches::Match;
+pub use protocols::Protocols;
+pub use subfield::Subfield;
 pub use value::MfValue;

@@ -1,1 +1,1124 @@
-//! `Match`: a flow key plus a wildcard mask.
+//! [`Match`]: a flow key plus a wildcard mask (OVS's `struct match`).
+//!
+//! Setting a field through the registry ([`Match::set_field_masked`], like
+//! OVS's `mf_set`) keeps the flow and mask consistent (values are stored
+//! already masked), handles the fields that are views of shared storage
+//! (`dl_vlan`, `vlan_vid`, `ip_dscp`, ...), and reports which protocol
+//! variants can express what was set.  [`Match::format`] prints the match
+//! exactly as ovs-ofctl does (`match_format`).
+
+use crate::field::access::{
+    port_from_ofp11, port_to_ofp11, VLAN_CFI, VLAN_PCP_MASK, VLAN_VID_MASK,
+};
+use crate::field::{FieldId, Of10Support, Of11Support, Prereq};
+use crate::port::{format_port, PortMap};
+use crate::protocols::Protocols;
+use crate::value::MfValue;
+use crate::value_str::{
+    ct_state_name, format_eth_masked, format_flags, format_flags_masked, format_ipv4_masked,
+    format_ipv6_masked, format_packet_type, put_hex, tcp_flag_name, tun_flag_name, TUN_FLAGS_ALL,
+    TUN_FLAGS_PUBLIC,
+};
+use packet::flow::{FLOW_NW_FRAG_ANY, FLOW_NW_FRAG_LATER, FLOW_NW_FRAG_MASK};
+use packet::Flow;
+use std::fmt;
+
+/// The priority that `match_format` does not print.
+pub const OFP_DEFAULT_PRIORITY: i32 = 0x8000;
+
+pub const ETH_TYPE_IP: u16 = 0x0800;
+pub const ETH_TYPE_ARP: u16 = 0x0806;
+pub const ETH_TYPE_RARP: u16 = 0x8035;
+pub const ETH_TYPE_IPV6: u16 = 0x86dd;
+pub const ETH_TYPE_MPLS: u16 = 0x8847;
+pub const ETH_TYPE_MPLS_MCAST: u16 = 0x8848;
+pub const ETH_TYPE_NSH: u16 = 0x894f;
+pub const IPPROTO_ICMP: u8 = 1;
+pub const IPPROTO_IGMP: u8 = 2;
+pub const IPPROTO_TCP: u8 = 6;
+pub const IPPROTO_UDP: u8 = 17;
+pub const IPPROTO_ICMPV6: u8 = 58;
+pub const IPPROTO_SCTP: u8 = 132;
+
+/// Connection tracking state bits.
+pub const CS_NEW: u8 = 0x01;
+pub const CS_ESTABLISHED: u8 = 0x02;
+pub const CS_RELATED: u8 = 0x04;
+pub const CS_REPLY_DIR: u8 = 0x08;
+pub const CS_INVALID: u8 = 0x10;
+pub const CS_TRACKED: u8 = 0x20;
+pub const CS_SRC_NAT: u8 = 0x40;
+pub const CS_DST_NAT: u8 = 0x80;
+
+/// Packet type of Ethernet frames (namespace 0, type 0).
+pub const PT_ETH: u32 = 0;
+/// Packet type namespace of "Ethertype" packet types.
+pub const OFPHTN_ETHERTYPE: u32 = 1;
+
+/// A flow and a wildcard mask: set mask bits are the bits that must match.
+/// Invariant: `flow == flow & wc` (values outside the mask are zero).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Match {
+    pub flow: Flow,
+    pub wc: Flow,
+}
+
+fn is_ip_any(f: &Flow) -> bool {
+    f.dl_type == ETH_TYPE_IP || f.dl_type == ETH_TYPE_IPV6
+}
+
+impl Prereq {
+    /// Whether `flow` satisfies this prerequisite.  With `mask` (a match's
+    /// wildcards) the connection-tracking check follows the rules for
+    /// matches; without, those for extracted packets.
+    pub fn is_ok(self, flow: &Flow, mask: Option<&Flow>) -> bool {
+        let icmpv6 = flow.dl_type == ETH_TYPE_IPV6 && flow.nw_proto == IPPROTO_ICMPV6;
+        let nd = icmpv6 && flow.tp_dst == 0 && (flow.tp_src == 135 || flow.tp_src == 136);
+        match self {
+            Prereq::None => true,
+            Prereq::CtValid => match mask {
+                Some(m) => {
+                    flow.ct_state
+                        & (CS_NEW
+                            | CS_ESTABLISHED
+                            | CS_RELATED
+                            | CS_REPLY_DIR
+                            | CS_SRC_NAT
+                            | CS_DST_NAT)
+                        != 0
+                        || (flow.ct_state & CS_TRACKED != 0
+                            && m.ct_state & CS_INVALID != 0
+                            && flow.ct_state & CS_INVALID == 0)
+                }
+                None => flow.ct_state & (CS_NEW | CS_ESTABLISHED | CS_REPLY_DIR) != 0,
+            },
+            Prereq::Ethernet => flow.packet_type == PT_ETH,
+            Prereq::VlanVid => flow.packet_type == PT_ETH && flow.vlans[0].tci & VLAN_CFI != 0,
+            Prereq::Mpls => flow.dl_type == ETH_TYPE_MPLS || flow.dl_type == ETH_TYPE_MPLS_MCAST,
+            Prereq::Ipv4 => flow.dl_type == ETH_TYPE_IP,
+            Prereq::Ipv6 => flow.dl_type == ETH_TYPE_IPV6,
+            Prereq::IpAny => is_ip_any(flow),
+            Prereq::Arp => flow.dl_type == ETH_TYPE_ARP || flow.dl_type == ETH_TYPE_RARP,
+            Prereq::Tcp => is_ip_any(flow) && flow.nw_proto == IPPROTO_TCP,
+            Prereq::Udp => is_ip_any(flow) && flow.nw_proto == IPPROTO_UDP,
+            Prereq::Sctp => is_ip_any(flow) && flow.nw_proto == IPPROTO_SCTP,
+            Prereq::Icmpv4 => flow.dl_type == ETH_TYPE_IP && flow.nw_proto == IPPROTO_ICMP,
+            Prereq::Icmpv6 => icmpv6,
+            Prereq::Nd => nd,
+            Prereq::NdSolicit => nd && flow.tp_src == 135,
+            Prereq::NdAdvert => nd && flow.tp_src == 136,
+            Prereq::Nsh => flow.dl_type == ETH_TYPE_NSH,
+        }
+    }
+}
+
+impl FieldId {
+    fn any_openflow(self) -> bool {
+        let d = self.def();
+        d.nxm.is_some()
+            || !d.oxm.is_empty()
+            || d.of10 != Of10Support::No
+            || d.of11 != Of11Support::No
+    }
+
+    /// Protocols that can match this field exactly.
+    pub fn usable_protocols_exact(self) -> Protocols {
+        let d = self.def();
+        let mut p = Protocols::NONE;
+        if self.any_openflow() {
+            p |= Protocols::NXM_OXM_ANY;
+        }
+        if d.of10 != Of10Support::No {
+            p |= Protocols::OF10_ANY;
+        }
+        if d.of11 != Of11Support::No {
+            p |= Protocols::OF11_STD;
+        }
+        p
+    }
+
+    /// Protocols that can match this field with a CIDR mask.
+    pub fn usable_protocols_cidr(self) -> Protocols {
+        let d = self.def();
+        let mut p = Protocols::NONE;
+        if self.any_openflow() {
+            p |= Protocols::NXM_OXM_ANY;
+        }
+        if d.of10 == Of10Support::Cidr {
+            p |= Protocols::OF10_ANY;
+        }
+        if d.of11 == Of11Support::Bitwise {
+            p |= Protocols::OF11_STD;
+        }
+        p
+    }
+
+    /// Protocols that can match this field with an arbitrary mask.
+    pub fn usable_protocols_bitwise(self) -> Protocols {
+        let d = self.def();
+        let mut p = Protocols::NONE;
+        if self.any_openflow() {
+            p |= Protocols::NXM_OXM_ANY;
+        }
+        if d.of11 == Of11Support::Bitwise {
+            p |= Protocols::OF11_STD;
+        }
+        p
+    }
+
+    /// Other fields stored in the same bits of the flow key (for example
+    /// `tcp_src`, `udp_src` and `icmp_type` all live in `tp_src`).
+    pub fn storage_aliases(self) -> &'static [FieldId] {
+        use FieldId::*;
+        const GROUPS: [&[FieldId]; 8] = [
+            &[TcpSrc, UdpSrc, SctpSrc, Icmpv4Type, Icmpv6Type],
+            &[TcpDst, UdpDst, SctpDst, Icmpv4Code, Icmpv6Code],
+            &[Ipv4Src, ArpSpa],
+            &[Ipv4Dst, ArpTpa],
+            &[IpProto, ArpOp],
+            &[ArpSha, NdSll],
+            &[ArpTha, NdTll],
+            &[VlanTci, DlVlan, VlanVid, DlVlanPcp, VlanPcp],
+        ];
+        GROUPS
+            .iter()
+            .find(|g| g.contains(&self))
+            .copied()
+            .unwrap_or(&[])
+    }
+
+    /// True if `flow` (of a match with wildcards `mask`) satisfies this
+    /// field's prerequisites.
+    pub fn prereqs_ok(self, flow: &Flow, mask: Option<&Flow>) -> bool {
+        self.def().prereqs.is_ok(flow, mask)
+    }
+}
+
+impl Match {
+    /// The match that matches every packet.
+    pub fn catchall() -> Match {
+        Match::default()
+    }
+
+    /// True if nothing is matched.
+    pub fn is_catchall(&self) -> bool {
+        self.wc.is_zero()
+    }
+
+    /// Value and mask of `field` (mf_get).
+    pub fn get_field(&self, field: FieldId) -> (MfValue, MfValue) {
+        let value = field.get(&self.flow);
+        let n = field.def().n_bytes;
+        let mask = match field {
+            FieldId::InPort | FieldId::InPortOxm => {
+                if self.wc.in_port != 0 {
+                    MfValue::ones(n)
+                } else {
+                    MfValue::zero(n)
+                }
+            }
+            FieldId::ActsetOutput => {
+                if self.wc.actset_output != 0 {
+                    MfValue::ones(n)
+                } else {
+                    MfValue::zero(n)
+                }
+            }
+            _ => field.get(&self.wc),
+        };
+        (value, mask)
+    }
+
+    /// True if `field` is entirely wildcarded.
+    pub fn is_field_wild(&self, field: FieldId) -> bool {
+        if let Some(i) = field.tun_metadata_index() {
+            return self.wc.tunnel.metadata.present & (1 << i) == 0;
+        }
+        self.get_field(field).1.is_zero()
+    }
+
+    /// Matches `field` exactly (mf_set_value).
+    pub fn set_field(&mut self, field: FieldId, value: &MfValue) {
+        // Only tunnel metadata can fail, when the option space is full; the
+        // field then stays as it was, as upstream leaves it.
+        let _ = self.set_field_masked(field, value, &MfValue::ones(field.def().n_bytes));
+    }
+
+    /// Wildcards `field` entirely (mf_set_wild).
+    pub fn set_field_wild(&mut self, field: FieldId) {
+        if let Some(i) = field.tun_metadata_index() {
+            let (f, w) = (&mut self.flow.tunnel.metadata, &mut self.wc.tunnel.metadata);
+            if let (Some(fs), Some(ws)) = (f.slot_mut(i), w.slot_mut(i)) {
+                fs.fill(0);
+                ws.fill(0);
+            }
+            f.present &= !(1 << i);
+            w.present &= !(1 << i);
+            return;
+        }
+        let n = field.def().n_bytes;
+        match field {
+            FieldId::InPort | FieldId::InPortOxm => {
+                self.flow.in_port = 0;
+                self.wc.in_port = 0;
+            }
+            FieldId::ActsetOutput => {
+                self.flow.actset_output = 0;
+                self.wc.actset_output = 0;
+            }
+            FieldId::DlVlan | FieldId::VlanVid => {
+                self.wc.vlans[0].tci &= !(VLAN_VID_MASK | VLAN_CFI);
+                self.flow.vlans[0].tci &= self.wc.vlans[0].tci;
+            }
+            FieldId::DlVlanPcp | FieldId::VlanPcp => {
+                self.wc.vlans[0].tci &= !(VLAN_PCP_MASK | VLAN_CFI);
+                self.flow.vlans[0].tci &= self.wc.vlans[0].tci;
+            }
+            _ => {
+                field.set(&mut self.wc, &MfValue::zero(n));
+                field.set(&mut self.flow, &MfValue::zero(n));
+            }
+        }
+    }
+
+    /// Matches `field` against `value` under `mask` (mf_set).  An all-ones
+    /// mask is an exact match, an all-zero mask wildcards the field (except
+    /// tunnel metadata, where it matches the option's presence).  Returns
+    /// the protocol variants able to express this.
+    pub fn set_field_masked(
+        &mut self,
+        field: FieldId,
+        value: &MfValue,
+        mask: &MfValue,
+    ) -> Result<Protocols, String> {
+        let d = field.def();
+        let exact = mask.is_all_ones();
+        if !exact && mask.is_zero() && !field.is_tun_metadata() {
+            self.set_field_wild(field);
+            return Ok(Protocols::ANY);
+        }
+        if let Some(i) = field.tun_metadata_index() {
+            self.set_tun_metadata(i, value, mask, exact)?;
+            return Ok(if exact {
+                field.usable_protocols_exact()
+            } else {
+                field.usable_protocols_bitwise()
+            });
+        }
+        let masked = value.and(mask);
+        let x = masked.to_u64();
+        let m = mask.to_u64();
+        match field {
+            FieldId::InPort => {
+                self.flow.in_port = x as u16 as u32;
+                self.wc.in_port = u32::MAX;
+            }
+            FieldId::InPortOxm => {
+                self.flow.in_port = port_from_ofp11(x as u32).unwrap_or(0xffff);
+                self.wc.in_port = u32::MAX;
+            }
+            FieldId::ActsetOutput => {
+                self.flow.actset_output = port_from_ofp11(x as u32).unwrap_or(0xffff);
+                self.wc.actset_output = u32::MAX;
+            }
+            FieldId::DlVlan => {
+                field.set(&mut self.flow, value);
+                if value.to_u64() as u16 == 0xffff {
+                    self.wc.vlans[0].tci = 0xffff;
+                } else {
+                    self.wc.vlans[0].tci |= VLAN_VID_MASK | VLAN_CFI;
+                }
+            }
+            FieldId::VlanVid => {
+                let m = (m as u16) & (VLAN_VID_MASK | VLAN_CFI);
+                let w = &mut self.wc.vlans[0].tci;
+                *w = (*w & !(VLAN_VID_MASK | VLAN_CFI)) | m;
+                let t = &mut self.flow.vlans[0].tci;
+                *t = (*t & !(VLAN_VID_MASK | VLAN_CFI)) | (value.to_u64() as u16 & m);
+            }
+            FieldId::DlVlanPcp | FieldId::VlanPcp => {
+                field.set(&mut self.flow, value);
+                self.wc.vlans[0].tci |= VLAN_CFI | VLAN_PCP_MASK;
+            }
+            FieldId::VlanTci => {
+                self.flow.vlans[0].tci = x as u16;
+                self.wc.vlans[0].tci = m as u16;
+            }
+            FieldId::Icmpv4Type | FieldId::Icmpv6Type => {
+                self.flow.tp_src = x as u8 as u16;
+                self.wc.tp_src = if exact { 0xffff } else { m as u8 as u16 };
+            }
+            FieldId::Icmpv4Code | FieldId::Icmpv6Code => {
+                self.flow.tp_dst = x as u8 as u16;
+                self.wc.tp_dst = if exact { 0xffff } else { m as u8 as u16 };
+            }
+            FieldId::TunFlags => {
+                let m = m as u16 & TUN_FLAGS_PUBLIC as u16;
+                self.flow.tunnel.flags = (self.flow.tunnel.flags & !m) | (x as u16 & m);
+                self.wc.tunnel.flags = m;
+            }
+            FieldId::CtState => {
+                self.flow.ct_state = (x & 0xff) as u8;
+                self.wc.ct_state = (m & 0xff) as u8;
+            }
+            FieldId::IpFrag => {
+                self.flow.nw_frag = x as u8 & FLOW_NW_FRAG_MASK;
+                self.wc.nw_frag = if exact { FLOW_NW_FRAG_MASK } else { m as u8 };
+            }
+            _ => {
+                field.set(&mut self.wc, mask);
+                // Views of shared storage: keep other bits of the value.
+                field.set(&mut self.flow, &masked);
+            }
+        }
+        self.flow = self.flow.and(&self.wc);
+        if exact {
+            return Ok(field.usable_protocols_exact());
+        }
+        let cidr = match d.string {
+            crate::field::MfString::Ipv4 => {
+                let m = m as u32;
+                m.leading_ones() + m.trailing_zeros() == 32
+            }
+            crate::field::MfString::Ipv6 => {
+                let m = mask.to_u128();
+                m.leading_ones() + m.trailing_zeros() == 128
+            }
+            _ => false,
+        };
+        Ok(if cidr {
+            field.usable_protocols_cidr()
+        } else {
+            field.usable_protocols_bitwise()
+        })
+    }
+
+    fn set_tun_metadata(
+        &mut self,
+        i: usize,
+        value: &MfValue,
+        mask: &MfValue,
+        exact: bool,
+    ) -> Result<(), String> {
+        let need = if exact {
+            value.significant_bytes()
+        } else {
+            value.significant_bytes().max(mask.significant_bytes())
+        }
+        .max(1);
+        let md = &mut self.flow.tunnel.metadata;
+        if md.len[i] == 0 || (md.len[i] as usize) < need {
+            let used = md.used();
+            if md.len[i] != 0 && md.ofs[i] as usize + md.len[i] as usize == used {
+                // Last allocation: grow in place.
+            } else if used + need > md.opts.len() {
+                return Err(format!("field tun_metadata{i} exceeds maximum size"));
+            } else {
+                md.ofs[i] = used as u8;
+            }
+            if md.ofs[i] as usize + need > md.opts.len() {
+                return Err(format!("field tun_metadata{i} exceeds maximum size"));
+            }
+            md.len[i] = need as u8;
+        }
+        self.wc.tunnel.metadata.ofs = md.ofs;
+        self.wc.tunnel.metadata.len = md.len;
+        let len = md.len[i] as usize;
+        let write = |slot: &mut [u8], v: &MfValue| {
+            let src = v.as_bytes();
+            slot.copy_from_slice(&src[src.len() - len..]);
+        };
+        let masked = value.and(mask);
+        if let Some(s) = self.flow.tunnel.metadata.slot_mut(i) {
+            write(s, &masked);
+        }
+        if let Some(s) = self.wc.tunnel.metadata.slot_mut(i) {
+            write(s, mask);
+        }
+        self.flow.tunnel.metadata.present |= 1 << i;
+        self.wc.tunnel.metadata.present |= 1 << i;
+        Ok(())
+    }
+
+    /// Matches the Ethertype exactly.
+    pub fn set_dl_type(&mut self, dl_type: u16) {
+        self.flow.dl_type = dl_type;
+        self.wc.dl_type = 0xffff;
+    }
+
+    /// Matches the IP protocol exactly.
+    pub fn set_nw_proto(&mut self, proto: u8) {
+        self.flow.nw_proto = proto;
+        self.wc.nw_proto = 0xff;
+    }
+
+    /// Matches the packet type exactly.
+    pub fn set_packet_type(&mut self, pt: u32) {
+        self.flow.packet_type = pt;
+        self.wc.packet_type = u32::MAX;
+    }
+
+    /// Matches Ethernet packets unless a packet type is already matched.
+    pub fn set_default_packet_type(&mut self) {
+        if self.wc.packet_type == 0 {
+            self.set_packet_type(PT_ETH);
+        }
+    }
+
+    /// After setting `field` from text, require Ethernet as OVS does
+    /// (match_add_ethernet_prereq).
+    pub fn add_ethernet_prereq(&mut self, field: FieldId) {
+        if field.def().prereqs != Prereq::None {
+            self.set_default_packet_type();
+        }
+    }
+
+    /// True if the match's values satisfy `field`'s prerequisites.
+    pub fn prereqs_ok(&self, field: FieldId) -> bool {
+        field.prereqs_ok(&self.flow, Some(&self.wc))
+    }
+
+    /// The packet type is the default (exactly Ethernet).
+    pub fn has_default_packet_type(&self) -> bool {
+        self.flow.packet_type == PT_ETH && self.wc.packet_type == u32::MAX
+    }
+
+    /// Wildcards every matched field whose prerequisites are not met (what
+    /// an NXM/OXM encode/decode round trip does).  Returns true if anything
+    /// changed.
+    pub fn clear_unmet_prereqs(&mut self) -> bool {
+        let before = *self;
+        loop {
+            let mut changed = false;
+            for id in FieldId::ALL {
+                if id.def().prereqs == Prereq::None || self.is_field_wild(id) {
+                    continue;
+                }
+                if !self.prereqs_ok(id) && !id.storage_aliases().iter().any(|a| self.prereqs_ok(*a))
+                {
+                    self.set_field_wild(id);
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        *self != before
+    }
+
+    /// `match_format`: the match as ovs-ofctl prints it, with
+    /// `priority=N,` first when `priority` differs from 32768.
+    pub fn format(&self, priority: i32) -> String {
+        self.format_with_ports(priority, None)
+    }
+
+    /// Like [`Match::format`], printing port names from `ports`.
+    pub fn format_with_ports(&self, priority: i32, ports: Option<&PortMap>) -> String {
+        format_match(self, priority, ports)
+    }
+}
+
+impl fmt::Display for Match {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.format(OFP_DEFAULT_PRIORITY))
+    }
+}
+
+/// C's `%#x`: `0` for zero, else `0x...`.
+fn alt_hex(v: u64) -> String {
+    if v == 0 {
+        "0".to_string()
+    } else {
+        format!("{v:#x}")
+    }
+}
+
+struct Out(String);
+
+impl Out {
+    fn put(&mut self, s: &str) {
+        self.0.push_str(s);
+    }
+    fn kv(&mut self, name: &str, v: &str) {
+        self.0.push_str(name);
+        self.0.push('=');
+        self.0.push_str(v);
+        self.0.push(',');
+    }
+    fn u32_masked(&mut self, name: &str, v: u32, m: u32) {
+        if m != 0 {
+            let mut s = alt_hex(v as u64);
+            if m != u32::MAX {
+                s.push('/');
+                s.push_str(&alt_hex(m as u64));
+            }
+            self.kv(name, &s);
+        }
+    }
+    fn u64_masked(&mut self, name: &str, v: u64, m: u64) {
+        if m != 0 {
+            let mut s = alt_hex(v);
+            if m != u64::MAX {
+                s.push('/');
+                s.push_str(&alt_hex(m));
+            }
+            self.kv(name, &s);
+        }
+    }
+    fn u16_masked(&mut self, name: &str, v: u16, m: u16) {
+        if m != 0 {
+            if m == u16::MAX {
+                self.kv(name, &v.to_string());
+            } else {
+                self.kv(name, &format!("0x{v:x}/0x{m:x}"));
+            }
+        }
+    }
+    fn u8_masked(&mut self, name: &str, v: u8, m: u8) {
+        if m != 0 {
+            if m == u8::MAX {
+                self.kv(name, &v.to_string());
+            } else {
+                self.kv(name, &format!("0x{v:02x}/0x{m:02x}"));
+            }
+        }
+    }
+    fn u32_masked_hex(&mut self, name: &str, v: u32, m: u32) {
+        if m != 0 {
+            if m == u32::MAX {
+                self.kv(name, &format!("0x{v:x}"));
+            } else {
+                self.kv(name, &format!("0x{v:x}/0x{m:x}"));
+            }
+        }
+    }
+    fn ip(&mut self, name: &str, v: u32, m: u32) {
+        if m != 0 {
+            self.kv(name, &format_ipv4_masked(v, m));
+        }
+    }
+    fn ipv6(&mut self, name: &str, v: &[u8; 16], m: &[u8; 16]) {
+        if m.iter().any(|b| *b != 0) {
+            self.kv(name, &format_ipv6_masked(v, m));
+        }
+    }
+    fn eth(&mut self, name: &str, v: &[u8; 6], m: &[u8; 6]) {
+        if m.iter().any(|b| *b != 0) {
+            self.kv(name, &format_eth_masked(v, m));
+        }
+    }
+}
+
+fn format_tunnel(o: &mut Out, f: &Flow, w: &Flow) {
+    let (t, m) = (&f.tunnel, &w.tunnel);
+    o.u64_masked("tun_id", t.tun_id, m.tun_id);
+    o.ip("tun_src", t.ip_src, m.ip_src);
+    o.ip("tun_dst", t.ip_dst, m.ip_dst);
+    o.ipv6("tun_ipv6_src", &t.ipv6_src, &m.ipv6_src);
+    o.ipv6("tun_ipv6_dst", &t.ipv6_dst, &m.ipv6_dst);
+    o.u16_masked("tun_gbp_id", t.gbp_id, m.gbp_id);
+    if m.gbp_flags != 0 {
+        o.kv("tun_gbp_flags", &alt_hex(t.gbp_flags as u64));
+    }
+    if m.ip_tos != 0 {
+        o.kv("tun_tos", &format!("{:x}", t.ip_tos));
+    }
+    if m.ip_ttl != 0 {
+        o.kv("tun_ttl", &t.ip_ttl.to_string());
+    }
+    if m.erspan_ver != 0 {
+        o.kv("tun_erspan_ver", &t.erspan_ver.to_string());
+    }
+    if m.erspan_idx != 0 && t.erspan_ver == 1 {
+        o.kv("tun_erspan_idx", &alt_hex(t.erspan_idx as u64));
+    }
+    if m.erspan_dir != 0 && t.erspan_ver == 2 {
+        o.kv("tun_erspan_dir", &t.erspan_dir.to_string());
+    }
+    if m.erspan_hwid != 0 && t.erspan_ver == 2 {
+        o.kv("tun_erspan_hwid", &alt_hex(t.erspan_hwid as u64));
+    }
+    if m.flags as u32 & TUN_FLAGS_ALL != 0 {
+        let s = format_flags_masked(
+            tun_flag_name,
+            t.flags as u32 & TUN_FLAGS_ALL,
+            m.flags as u32 & TUN_FLAGS_ALL,
+            TUN_FLAGS_ALL,
+        );
+        o.kv("tun_flags", &s);
+    }
+    for i in 0..64 {
+        if m.metadata.present & (1 << i) == 0 {
+            continue;
+        }
+        o.put(&format!("tun_metadata{i}"));
+        let v = t.metadata.slot(i).unwrap_or(&[]);
+        let mk = m.metadata.slot(i).unwrap_or(&[]);
+        if mk.iter().any(|b| *b != 0) {
+            o.put("=");
+            o.put(&put_hex(v));
+            if !mk.iter().all(|b| *b == 0xff) {
+                o.put("/");
+                o.put(&put_hex(mk));
+            }
+        }
+        o.put(",");
+    }
+}
+
+fn format_match(m: &Match, priority: i32, ports: Option<&PortMap>) -> String {
+    let (f, w) = (&m.flow, &m.wc);
+    let mut o = Out(String::new());
+    if priority != OFP_DEFAULT_PRIORITY {
+        o.kv("priority", &priority.to_string());
+    }
+    o.u32_masked("pkt_mark", f.pkt_mark, w.pkt_mark);
+    let mut is_megaflow = false;
+    if w.recirc_id != 0 {
+        o.u32_masked("recirc_id", f.recirc_id, w.recirc_id);
+        is_megaflow = true;
+    }
+    o.u32_masked("dp_hash", f.dp_hash, w.dp_hash);
+    if w.conj_id != 0 {
+        o.kv("conj_id", &f.conj_id.to_string());
+    }
+    if w.skb_priority != 0 {
+        o.kv("skb_priority", &alt_hex(f.skb_priority as u64));
+    }
+    if w.actset_output != 0 {
+        o.kv("actset_output", &format_port(f.actset_output, ports));
+    }
+    if w.ct_state != 0 {
+        let s = if w.ct_state == u8::MAX {
+            format_flags(|b| ct_state_name(b), f.ct_state as u32, '|')
+        } else {
+            format_flags_masked(ct_state_name, f.ct_state as u32, w.ct_state as u32, 0xff)
+        };
+        o.kv("ct_state", &s);
+    }
+    o.u16_masked("ct_zone", f.ct_zone, w.ct_zone);
+    o.u32_masked("ct_mark", f.ct_mark, w.ct_mark);
+    if w.ct_label != 0 {
+        let mut s = put_hex(&f.ct_label.to_be_bytes());
+        if w.ct_label != u128::MAX {
+            s.push('/');
+            s.push_str(&put_hex(&w.ct_label.to_be_bytes()));
+        }
+        o.kv("ct_label", &s);
+    }
+    o.ip("ct_nw_src", f.ct_nw_src, w.ct_nw_src);
+    o.ipv6("ct_ipv6_src", &f.ct_ipv6_src, &w.ct_ipv6_src);
+    o.ip("ct_nw_dst", f.ct_nw_dst, w.ct_nw_dst);
+    o.ipv6("ct_ipv6_dst", &f.ct_ipv6_dst, &w.ct_ipv6_dst);
+    if w.ct_nw_proto != 0 {
+        o.kv("ct_nw_proto", &f.ct_nw_proto.to_string());
+        o.u16_masked("ct_tp_src", f.ct_tp_src, w.ct_tp_src);
+        o.u16_masked("ct_tp_dst", f.ct_tp_dst, w.ct_tp_dst);
+    }
+    let mut dl_type = f.dl_type;
+    if w.packet_type != 0 && (!m.has_default_packet_type() || is_megaflow) {
+        let mut s = format_packet_type(f.packet_type);
+        if w.packet_type != u32::MAX {
+            // Masked packet types print as (ns,type/mask) pieces.
+            let (ns_m, t_m) = (w.packet_type >> 16, w.packet_type & 0xffff);
+            let (ns, t) = (f.packet_type >> 16, f.packet_type & 0xffff);
+            let ns_s = if ns_m == 0 {
+                "*".to_string()
+            } else {
+                ns.to_string()
+            };
+            let t_s = if t_m == 0 {
+                "*".to_string()
+            } else if t_m == 0xffff {
+                format!("{t:#x}")
+            } else {
+                format!("{t:#x}/{t_m:#x}")
+            };
+            s = format!("({ns_s},{t_s})");
+        }
+        o.put(&s);
+        o.put(",");
+        if f.packet_type >> 16 == OFPHTN_ETHERTYPE {
+            dl_type = f.packet_type as u16;
+        }
+    }
+    let mut skip_type = false;
+    let mut skip_proto = false;
+    if w.dl_type != 0 {
+        skip_type = true;
+        let proto_name = |v4: bool| -> Option<&'static str> {
+            Some(match (v4, f.nw_proto) {
+                (true, IPPROTO_ICMP) => "icmp",
+                (true, IPPROTO_IGMP) => "igmp",
+                (true, IPPROTO_TCP) => "tcp",
+                (true, IPPROTO_UDP) => "udp",
+                (true, IPPROTO_SCTP) => "sctp",
+                (false, IPPROTO_ICMPV6) => "icmp6",
+                (false, IPPROTO_TCP) => "tcp6",
+                (false, IPPROTO_UDP) => "udp6",
+                (false, IPPROTO_SCTP) => "sctp6",
+                _ => return None,
+            })
+        };
+        match dl_type {
+            ETH_TYPE_IP | ETH_TYPE_IPV6 => {
+                let v4 = dl_type == ETH_TYPE_IP;
+                let base = if v4 { "ip" } else { "ipv6" };
+                if w.nw_proto != 0 {
+                    match proto_name(v4) {
+                        Some(n) => {
+                            skip_proto = true;
+                            o.put(n);
+                        }
+                        None => o.put(base),
+                    }
+                } else {
+                    o.put(base);
+                }
+                o.put(",");
+            }
+            ETH_TYPE_ARP => o.put("arp,"),
+            ETH_TYPE_RARP => o.put("rarp,"),
+            ETH_TYPE_MPLS => o.put("mpls,"),
+            ETH_TYPE_MPLS_MCAST => o.put("mplsm,"),
+            _ => skip_type = false,
+        }
+    }
+    for i in 0..16 {
+        o.u32_masked(&format!("reg{i}"), f.regs[i], w.regs[i]);
+    }
+    format_tunnel(&mut o, f, w);
+    o.u64_masked("metadata", f.metadata, w.metadata);
+    if w.in_port != 0 {
+        o.kv("in_port", &format_port(f.in_port, ports));
+    }
+    for i in 0..2 {
+        let mt = w.vlans[i].tci;
+        if mt == 0 {
+            break;
+        }
+        let sfx = if i == 0 { String::new() } else { i.to_string() };
+        let tci = f.vlans[i].tci;
+        let vid_mask = mt & VLAN_VID_MASK;
+        let pcp_mask = mt & VLAN_PCP_MASK;
+        let cfi = mt & VLAN_CFI;
+        if cfi != 0
+            && tci & VLAN_CFI != 0
+            && (vid_mask == 0 || vid_mask == VLAN_VID_MASK)
+            && (pcp_mask == 0 || pcp_mask == VLAN_PCP_MASK)
+            && (vid_mask != 0 || pcp_mask != 0)
+        {
+            if vid_mask != 0 {
+                o.kv(&format!("dl_vlan{sfx}"), &(tci & VLAN_VID_MASK).to_string());
+            }
+            if pcp_mask != 0 {
+                o.kv(&format!("dl_vlan_pcp{sfx}"), &(tci >> 13).to_string());
+            }
+        } else if mt == 0xffff {
+            o.kv(&format!("vlan_tci{sfx}"), &format!("0x{tci:04x}"));
+        } else {
+            o.kv(
+                &format!("vlan_tci{sfx}"),
+                &format!("0x{tci:04x}/0x{mt:04x}"),
+            );
+        }
+    }
+    o.eth("dl_src", &f.dl_src, &w.dl_src);
+    o.eth("dl_dst", &f.dl_dst, &w.dl_dst);
+    if !skip_type && w.dl_type != 0 {
+        o.kv("dl_type", &format!("0x{dl_type:04x}"));
+    }
+    let arp = dl_type == ETH_TYPE_ARP || dl_type == ETH_TYPE_RARP;
+    if dl_type == ETH_TYPE_IPV6 {
+        o.ipv6("ipv6_src", &f.ipv6_src, &w.ipv6_src);
+        o.ipv6("ipv6_dst", &f.ipv6_dst, &w.ipv6_dst);
+        if w.ipv6_label != 0 {
+            if w.ipv6_label == u32::MAX {
+                o.kv("ipv6_label", &format!("0x{:05x}", f.ipv6_label));
+            } else {
+                o.kv(
+                    "ipv6_label",
+                    &format!("0x{:05x}/0x{:05x}", f.ipv6_label, w.ipv6_label),
+                );
+            }
+        }
+    } else if arp {
+        o.ip("arp_spa", f.nw_src, w.nw_src);
+        o.ip("arp_tpa", f.nw_dst, w.nw_dst);
+    } else if dl_type == ETH_TYPE_NSH {
+        let mut spi_mask = w.nsh.path_hdr >> 8;
+        if spi_mask == 0x00ff_ffff {
+            spi_mask = u32::MAX;
+        }
+        o.u8_masked("nsh_flags", f.nsh.flags, w.nsh.flags);
+        o.u8_masked("nsh_ttl", f.nsh.ttl, w.nsh.ttl);
+        o.u8_masked("nsh_mdtype", f.nsh.mdtype, w.nsh.mdtype);
+        o.u8_masked("nsh_np", f.nsh.np, w.nsh.np);
+        o.u32_masked_hex("nsh_spi", f.nsh.path_hdr >> 8, spi_mask);
+        o.u8_masked("nsh_si", f.nsh.path_hdr as u8, w.nsh.path_hdr as u8);
+        if w.nsh.mdtype == u8::MAX && f.nsh.mdtype == 1 {
+            for k in 0..4 {
+                o.u32_masked_hex(
+                    &format!("nsh_c{}", k + 1),
+                    f.nsh.context[k],
+                    w.nsh.context[k],
+                );
+            }
+        }
+    } else {
+        o.ip("nw_src", f.nw_src, w.nw_src);
+        o.ip("nw_dst", f.nw_dst, w.nw_dst);
+    }
+    if !skip_proto && w.nw_proto != 0 {
+        o.kv(
+            if arp { "arp_op" } else { "nw_proto" },
+            &f.nw_proto.to_string(),
+        );
+    }
+    if arp {
+        o.eth("arp_sha", &f.arp_sha, &w.arp_sha);
+        o.eth("arp_tha", &f.arp_tha, &w.arp_tha);
+    }
+    if w.nw_tos & 0xfc != 0 {
+        o.kv("nw_tos", &(f.nw_tos & 0xfc).to_string());
+    }
+    if w.nw_tos & 0x03 != 0 {
+        o.kv("nw_ecn", &(f.nw_tos & 0x03).to_string());
+    }
+    if w.nw_ttl != 0 {
+        o.kv("nw_ttl", &f.nw_ttl.to_string());
+    }
+    let (lse, lm) = (f.mpls_lse[0], w.mpls_lse[0]);
+    if lm & 0xffff_f000 != 0 {
+        o.kv("mpls_label", &(lse >> 12).to_string());
+    }
+    if lm & 0x0e00 != 0 {
+        o.kv("mpls_tc", &((lse >> 9) & 7).to_string());
+    }
+    if lm & 0x00ff != 0 {
+        o.kv("mpls_ttl", &(lse & 0xff).to_string());
+    }
+    if lm & 0x0100 != 0 {
+        o.kv("mpls_bos", &((lse >> 8) & 1).to_string());
+    }
+    for (k, name) in [(1, "mpls_lse1"), (2, "mpls_lse2")] {
+        let (v, mk) = (f.mpls_lse[k], w.mpls_lse[k]);
+        if mk != 0 {
+            if mk == u32::MAX {
+                o.kv(name, &v.to_string());
+            } else {
+                o.kv(name, &format!("0x{v:08x}/0x{mk:08x}"));
+            }
+        }
+    }
+    let frag = f.nw_frag;
+    match w.nw_frag {
+        x if x == FLOW_NW_FRAG_ANY | FLOW_NW_FRAG_LATER => {
+            let s = if frag & FLOW_NW_FRAG_ANY != 0 {
+                if frag & FLOW_NW_FRAG_LATER != 0 {
+                    "later"
+                } else {
+                    "first"
+                }
+            } else if frag & FLOW_NW_FRAG_LATER != 0 {
+                "<error>"
+            } else {
+                "no"
+            };
+            o.kv("nw_frag", s);
+        }
+        FLOW_NW_FRAG_ANY => o.kv(
+            "nw_frag",
+            if frag & FLOW_NW_FRAG_ANY != 0 {
+                "yes"
+            } else {
+                "no"
+            },
+        ),
+        FLOW_NW_FRAG_LATER => o.kv(
+            "nw_frag",
+            if frag & FLOW_NW_FRAG_LATER != 0 {
+                "later"
+            } else {
+                "not_later"
+            },
+        ),
+        _ => {}
+    }
+    if dl_type == ETH_TYPE_IP && f.nw_proto == IPPROTO_ICMP {
+        o.u16_masked("icmp_type", f.tp_src, w.tp_src);
+        o.u16_masked("icmp_code", f.tp_dst, w.tp_dst);
+    } else if dl_type == ETH_TYPE_IP && f.nw_proto == IPPROTO_IGMP {
+        o.u16_masked("igmp_type", f.tp_src, w.tp_src);
+        o.u16_masked("igmp_code", f.tp_dst, w.tp_dst);
+    } else if dl_type == ETH_TYPE_IPV6 && f.nw_proto == IPPROTO_ICMPV6 {
+        o.u16_masked("icmp_type", f.tp_src, w.tp_src);
+        o.u16_masked("icmp_code", f.tp_dst, w.tp_dst);
+        o.ipv6("nd_target", &f.nd_target, &w.nd_target);
+        o.eth("nd_sll", &f.arp_sha, &w.arp_sha);
+        o.eth("nd_tll", &f.arp_tha, &w.arp_tha);
+    } else {
+        o.u16_masked("tp_src", f.tp_src, w.tp_src);
+        o.u16_masked("tp_dst", f.tp_dst, w.tp_dst);
+    }
+    if is_ip_any(f) && f.nw_proto == IPPROTO_TCP && w.tcp_flags != 0 {
+        let s = format_flags_masked(
+            tcp_flag_name,
+            f.tcp_flags as u32,
+            w.tcp_flags as u32 & 0x0fff,
+            0x0fff,
+        );
+        o.kv("tcp_flags", &s);
+    }
+    let mut s = o.0;
+    if s.ends_with(',') {
+        s.pop();
+    }
+    s
+}
+
+/// Converts an OF1.0 port number in a match to its OF1.1+ form (helper for
+/// codecs that print `in_port_oxm`).
+pub fn in_port_ofp11(m: &Match) -> u32 {
+    port_to_ofp11(m.flow.in_port)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(m: &mut Match, name: &str, s: &str) -> Protocols {
+        let id = FieldId::from_name(name).unwrap();
+        let (v, k) = MfValue::parse(id, s).unwrap();
+        let p = m.set_field_masked(id, &v, &k).unwrap();
+        m.add_ethernet_prereq(id);
+        p
+    }
+
+    #[test]
+    fn format_basic() {
+        let mut m = Match::catchall();
+        assert_eq!(m.to_string(), "");
+        m.set_dl_type(ETH_TYPE_IP);
+        m.set_nw_proto(IPPROTO_TCP);
+        set(&mut m, "reg0", "5");
+        set(&mut m, "tp_src", "0x10/0xf0");
+        assert_eq!(m.to_string(), "tcp,reg0=0x5,tp_src=0x10/0xf0");
+        assert_eq!(m.format(100), "priority=100,tcp,reg0=0x5,tp_src=0x10/0xf0");
+    }
+
+    #[test]
+    fn format_vlan_forms() {
+        let mut m = Match::catchall();
+        set(&mut m, "dl_vlan", "9");
+        assert_eq!(m.to_string(), "dl_vlan=9");
+        let mut m = Match::catchall();
+        set(&mut m, "dl_vlan", "0xffff");
+        assert_eq!(m.to_string(), "vlan_tci=0x0000");
+        let mut m = Match::catchall();
+        set(&mut m, "vlan_tci", "0x1000/0x1000");
+        assert_eq!(m.to_string(), "vlan_tci=0x1000/0x1000");
+        let mut m = Match::catchall();
+        set(&mut m, "vlan_pcp", "5");
+        assert_eq!(m.to_string(), "dl_vlan_pcp=5");
+        let mut m = Match::catchall();
+        set(&mut m, "vlan_vid", "11/0x1");
+        assert_eq!(m.to_string(), "vlan_tci=0x0001/0x0001");
+    }
+
+    #[test]
+    fn format_flags_and_ct() {
+        let mut m = Match::catchall();
+        set(&mut m, "ct_state", "+trk-new");
+        assert_eq!(m.to_string(), "ct_state=-new+trk");
+        let mut m = Match::catchall();
+        set(&mut m, "ct_state", "trk");
+        assert_eq!(m.to_string(), "ct_state=trk");
+        let mut m = Match::catchall();
+        set(&mut m, "tun_flags", "+oam");
+        assert_eq!(m.to_string(), "tun_flags=+oam");
+        let mut m = Match::catchall();
+        m.set_dl_type(ETH_TYPE_IP);
+        m.set_nw_proto(IPPROTO_TCP);
+        set(&mut m, "tcp_flags", "0x12/0x17");
+        assert_eq!(m.to_string(), "tcp,tcp_flags=-fin+syn-rst+ack");
+    }
+
+    #[test]
+    fn format_registers_and_metadata() {
+        let mut m = Match::catchall();
+        set(
+            &mut m,
+            "xxreg3",
+            "0xc0000000000000000000000000000000/0xc0000000000000000000000000000000",
+        );
+        assert_eq!(m.to_string(), "reg12=0xc0000000/0xc0000000");
+        let mut m = Match::catchall();
+        set(&mut m, "xreg3", "3/5");
+        assert_eq!(m.to_string(), "reg7=0x1/0x5");
+        let mut m = Match::catchall();
+        set(&mut m, "tun_metadata3", "0x1/0xff");
+        assert_eq!(m.to_string(), "tun_metadata3=0x1");
+        let mut m = Match::catchall();
+        set(&mut m, "tun_metadata0", "0/0");
+        assert_eq!(m.to_string(), "tun_metadata0");
+        set(&mut m, "tun_metadata1", "0x00ff00");
+        assert_eq!(m.to_string(), "tun_metadata0,tun_metadata1=0xff00");
+        let mut m = Match::catchall();
+        set(&mut m, "ct_label", "0x1234567890ABCDEF12345678");
+        set(&mut m, "metadata", "1/1");
+        assert_eq!(
+            m.to_string(),
+            "ct_label=0x1234567890abcdef12345678,metadata=0x1/0x1"
+        );
+    }
+
+    #[test]
+    fn usable_protocols() {
+        let mut m = Match::catchall();
+        assert_eq!(set(&mut m, "in_port", "1"), Protocols::ANY);
+        assert_eq!(
+            set(&mut m, "dl_src", "00:11:22:33:44:55/00:ff:ff:ff:ff:ff").to_string(),
+            "NXM,OXM,OpenFlow11"
+        );
+        assert_eq!(set(&mut m, "nw_src", "192.168.0.0/24"), Protocols::ANY);
+        assert_eq!(
+            set(&mut m, "nw_src", "192.0.168.0/255.0.255.0").to_string(),
+            "NXM,OXM,OpenFlow11"
+        );
+        assert_eq!(set(&mut m, "mpls_bos", "0").to_string(), "NXM,OXM");
+        assert_eq!(set(&mut m, "dl_vlan", "9"), Protocols::ANY);
+        assert_eq!(set(&mut m, "vlan_pcp", "5"), Protocols::ANY);
+        assert_eq!(set(&mut m, "tun_tos", "0"), Protocols::NONE);
+        assert_eq!(
+            set(&mut m, "metadata", "0").to_string(),
+            "NXM,OXM,OpenFlow11"
+        );
+        assert_eq!(
+            set(&mut m, "tcp_src", "0x1000/0x1000").to_string(),
+            "NXM,OXM"
+        );
+    }
+
+    #[test]
+    fn prereqs() {
+        let mut m = Match::catchall();
+        set(&mut m, "nd_target", "::1");
+        assert!(!m.prereqs_ok(FieldId::NdTarget));
+        assert!(m.clear_unmet_prereqs());
+        assert_eq!(m.to_string(), "");
+        let mut m = Match::catchall();
+        m.set_dl_type(ETH_TYPE_IPV6);
+        m.set_nw_proto(IPPROTO_ICMPV6);
+        set(&mut m, "icmpv6_type", "135");
+        set(&mut m, "nd_target", "::1");
+        assert!(m.prereqs_ok(FieldId::NdTarget));
+        assert!(!m.clear_unmet_prereqs());
+        assert_eq!(m.to_string(), "icmp6,icmp_type=135,nd_target=::1");
+        let mut m = Match::catchall();
+        set(&mut m, "ct_state", "+trk+est");
+        set(&mut m, "ct_nw_proto", "6");
+        assert!(m.prereqs_ok(FieldId::CtNwProto));
+    }
+}
