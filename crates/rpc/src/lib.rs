@@ -1,0 +1,1 @@
+//! The `rpc` room: how ferrovs processes talk to each other.
