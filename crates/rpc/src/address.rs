@@ -121,12 +121,16 @@ impl fmt::Display for PassiveAddr {
 
 /// True if `name` has an active prefix (`unix:`, `tcp:`, `ssl:`).
 pub fn is_active_name(name: &str) -> bool {
-    ["unix:", "tcp:", "ssl:"].iter().any(|p| name.starts_with(p))
+    ["unix:", "tcp:", "ssl:"]
+        .iter()
+        .any(|p| name.starts_with(p))
 }
 
 /// True if `name` has a passive prefix (`punix:`, `ptcp:`, `pssl:`).
 pub fn is_passive_name(name: &str) -> bool {
-    ["punix:", "ptcp:", "pssl:"].iter().any(|p| name.starts_with(p))
+    ["punix:", "ptcp:", "pssl:"]
+        .iter()
+        .any(|p| name.starts_with(p))
 }
 
 /// Number of non-empty `:`-separated fields (upstream's rule for deciding
@@ -326,10 +330,7 @@ mod tests {
             ActiveAddr::parse("tcp:ctl.example", Some(OPENFLOW_PORT)),
             Ok(tcp("ctl.example", 6653))
         );
-        assert_eq!(
-            ActiveAddr::parse("tcp:[::1]:1", None),
-            Ok(tcp("::1", 1))
-        );
+        assert_eq!(ActiveAddr::parse("tcp:[::1]:1", None), Ok(tcp("::1", 1)));
         assert!(matches!(
             ActiveAddr::parse("ssl:10.0.0.1:6640", None),
             Ok(ActiveAddr::Ssl(_))
@@ -384,8 +385,14 @@ mod tests {
     #[test]
     fn passive_tcp() {
         let p = |s: &str| PassiveAddr::parse(s, Some(OVSDB_PORT));
-        assert_eq!(p("ptcp:"), Ok(PassiveAddr::Tcp("0.0.0.0:6640".parse().unwrap())));
-        assert_eq!(p("ptcp:6641"), Ok(PassiveAddr::Tcp("0.0.0.0:6641".parse().unwrap())));
+        assert_eq!(
+            p("ptcp:"),
+            Ok(PassiveAddr::Tcp("0.0.0.0:6640".parse().unwrap()))
+        );
+        assert_eq!(
+            p("ptcp:6641"),
+            Ok(PassiveAddr::Tcp("0.0.0.0:6641".parse().unwrap()))
+        );
         assert_eq!(
             p("ptcp:0:127.0.0.1"),
             Ok(PassiveAddr::Tcp("127.0.0.1:0".parse().unwrap()))
@@ -394,8 +401,14 @@ mod tests {
             p("ptcp::127.0.0.1"),
             Ok(PassiveAddr::Tcp("127.0.0.1:6640".parse().unwrap()))
         );
-        assert_eq!(p("ptcp:1:[::1]"), Ok(PassiveAddr::Tcp("[::1]:1".parse().unwrap())));
-        assert_eq!(p("ptcp:0:[::1"), Ok(PassiveAddr::Tcp("[::1]:0".parse().unwrap())));
+        assert_eq!(
+            p("ptcp:1:[::1]"),
+            Ok(PassiveAddr::Tcp("[::1]:1".parse().unwrap()))
+        );
+        assert_eq!(
+            p("ptcp:0:[::1"),
+            Ok(PassiveAddr::Tcp("[::1]:0".parse().unwrap()))
+        );
         assert_eq!(
             p("ptcp:70000").unwrap_err().to_string(),
             "70000: bad port number \"70000\""
@@ -427,7 +440,9 @@ mod tests {
 
     #[test]
     fn garbage_never_panics() {
-        for s in ["", ":", "tcp:", "tcp:[", "tcp:]", "ptcp:[", "ptcp:]:", "tcp:é:1", "ptcp:é"] {
+        for s in [
+            "", ":", "tcp:", "tcp:[", "tcp:]", "ptcp:[", "ptcp:]:", "tcp:é:1", "ptcp:é",
+        ] {
             let _ = ActiveAddr::parse(s, Some(1));
             let _ = ActiveAddr::parse(s, None);
             let _ = PassiveAddr::parse(s, Some(1));

@@ -327,7 +327,10 @@ mod tests {
             params: vec![],
             id: json!(0),
         };
-        assert_eq!(m.describe(), r#"request, method="version", params=[], id=0"#);
+        assert_eq!(
+            m.describe(),
+            r#"request, method="version", params=[], id=0"#
+        );
         assert_eq!(
             Message::reply(json!("x\n"), json!(0)).describe(),
             r#"reply, result="x\n", id=0"#
