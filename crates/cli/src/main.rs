@@ -6,6 +6,7 @@
 //! This crate owns only argument handling and the glue from a command line to
 //! the rooms below; protocol and data logic live in the library crates.
 
+mod appctl;
 mod ofctl;
 mod personality;
 

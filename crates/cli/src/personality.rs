@@ -25,7 +25,7 @@ pub const PERSONALITIES: &[Personality] = &[
     Personality {
         link: "ovs-appctl",
         short: "appctl",
-        run: None,
+        run: Some(crate::appctl::main),
     },
     Personality {
         link: "ovs-dpctl",

@@ -43,6 +43,11 @@ pub struct Framer {
     escape: bool,
     max: usize,
     failed: Option<FrameError>,
+    /// End of the previous text: upstream counts error positions from here.
+    origin: usize,
+    /// Start of a bare word at top level (`garbage`), reported as an
+    /// invalid keyword once it ends, as upstream's lexer does.
+    word: Option<usize>,
 }
 
 impl Default for Framer {
@@ -63,6 +68,8 @@ impl Framer {
             escape: false,
             max,
             failed: None,
+            origin: 0,
+            word: None,
         }
     }
 
@@ -72,9 +79,12 @@ impl Framer {
             return;
         }
         if self.start > 0 && self.start >= self.buf.len() / 2 {
-            self.buf.drain(..self.start);
-            self.scan -= self.start;
-            self.start = 0;
+            let shift = self.start.min(self.origin);
+            self.buf.drain(..shift);
+            self.scan -= shift;
+            self.start -= shift;
+            self.origin -= shift;
+            self.word = self.word.map(|w| w - shift);
         }
         self.buf.extend_from_slice(bytes);
     }
@@ -110,6 +120,7 @@ impl Framer {
                 let parsed = serde_json::from_slice::<Value>(text);
                 self.start = end;
                 self.scan = end;
+                self.origin = end;
                 match parsed {
                     Ok(v) => Ok(Some(v)),
                     Err(e) => Err(self.fail(FrameError::Syntax(e.to_string()))),
@@ -128,12 +139,42 @@ impl Framer {
         e
     }
 
+    /// The error for a bare word at top level spanning `start..end`.
+    fn bad_word(&self, start: usize, end: usize) -> FrameError {
+        let word = String::from_utf8_lossy(&self.buf[start..end]).into_owned();
+        let first = word.as_bytes().first().copied().unwrap_or(b'0');
+        if matches!(word.as_str(), "true" | "false" | "null")
+            || first.is_ascii_digit()
+            || first == b'-'
+        {
+            return FrameError::NotObjectOrArray;
+        }
+        let before = &self.buf[self.origin..end];
+        let line = before.iter().filter(|&&b| b == b'\n').count();
+        let column = before.iter().rev().take_while(|&&b| b != b'\n').count();
+        FrameError::Syntax(format!(
+            "line {line}, column {column}, byte {}: invalid keyword '{word}'",
+            end - self.origin
+        ))
+    }
+
     /// Advances the scan; returns the end offset of a complete text.
     fn scan_to_end(&mut self) -> Result<Option<usize>, FrameError> {
         while self.scan < self.buf.len() {
             let b = self.buf[self.scan];
             self.scan += 1;
             if self.depth == 0 {
+                let wordish = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.');
+                if let Some(w) = self.word {
+                    if wordish {
+                        continue;
+                    }
+                    return Err(self.bad_word(w, self.scan - 1));
+                }
+                if wordish {
+                    self.word = Some(self.scan - 1);
+                    continue;
+                }
                 // Between texts: skip whitespace, then expect { or [.
                 if b.is_ascii_whitespace() {
                     self.start = self.scan;
@@ -233,7 +274,8 @@ mod tests {
     fn garbage_is_an_error_not_a_panic() {
         for input in [
             &b"garbage "[..],
-            b"5",
+            b"5 ",
+            b"true{}",
             b"\"str\"",
             b"{]",
             b"{\"a\" 1}",
@@ -248,6 +290,30 @@ mod tests {
             f.push(b"{}");
             assert!(f.next_value().is_err());
         }
+    }
+
+    #[test]
+    fn bare_words_like_upstream() {
+        let mut f = Framer::default();
+        f.push(b"garbage");
+        assert_eq!(f.next_value(), Ok(None));
+        assert_eq!(f.finish(), Err(FrameError::Truncated));
+        f.push(b" ");
+        assert_eq!(
+            f.next_value(),
+            Err(FrameError::Syntax(
+                "line 0, column 7, byte 7: invalid keyword 'garbage'".into()
+            ))
+        );
+        let mut f = Framer::default();
+        f.push(b"{} \n xy{");
+        assert!(f.next_value().unwrap().is_some());
+        assert_eq!(
+            f.next_value(),
+            Err(FrameError::Syntax(
+                "line 1, column 3, byte 5: invalid keyword 'xy'".into()
+            ))
+        );
     }
 
     #[test]
