@@ -305,6 +305,37 @@ impl PassiveAddr {
     }
 }
 
+static PORT_WARNING: std::sync::Once = std::sync::Once::new();
+
+fn log_error(e: &AddressError) {
+    if e.is_logged() {
+        vlog::err!("socket_util", "{e}");
+    }
+}
+
+/// [`ActiveAddr::parse`] as a program opening the name does it, with
+/// upstream's logging: the one-time warning when OVSDB's default port is
+/// appended, and malformed names at ERR (module `socket_util`).
+pub fn open_active_name(name: &str, default_port: Option<u16>) -> Result<ActiveAddr, AddressError> {
+    if default_port == Some(OVSDB_PORT) && ActiveAddr::uses_default_port(name) {
+        PORT_WARNING.call_once(|| {
+            vlog::warn!(
+                "stream",
+                "The default OVSDB port number has changed from 6632 to 6640"
+            );
+        });
+    }
+    ActiveAddr::parse(name, default_port).inspect_err(log_error)
+}
+
+/// [`PassiveAddr::parse`] with upstream's logging of malformed names.
+pub fn open_passive_name(
+    name: &str,
+    default_port: Option<u16>,
+) -> Result<PassiveAddr, AddressError> {
+    PassiveAddr::parse(name, default_port).inspect_err(log_error)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

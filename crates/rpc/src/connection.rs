@@ -47,6 +47,7 @@ pub struct Connection {
     outbox: Vec<u8>,
     received_bytes: u64,
     failed: bool,
+    readbuf: Box<[u8]>,
 }
 
 const READ_CHUNK: usize = 64 * 1024;
@@ -63,6 +64,7 @@ impl Connection {
             outbox: Vec::new(),
             received_bytes: 0,
             failed: false,
+            readbuf: vec![0u8; READ_CHUNK].into_boxed_slice(),
         }
     }
 
@@ -140,13 +142,12 @@ impl Connection {
         if self.failed {
             return Err(ConnectionError::Protocol("connection failed".into()));
         }
-        let mut buf = vec![0u8; READ_CHUNK];
         loop {
             if let Some(m) = self.buffered()? {
                 return Ok(m);
             }
             tokio::select! {
-                r = self.reader.read(&mut buf) => {
+                r = self.reader.read(&mut self.readbuf) => {
                     let n = r?;
                     if n == 0 {
                         return match self.framer.finish() {
@@ -158,7 +159,7 @@ impl Connection {
                         };
                     }
                     self.received_bytes += n as u64;
-                    self.framer.push(&buf[..n]);
+                    self.framer.push(&self.readbuf[..n]);
                 }
                 w = self.writer.write(&self.outbox), if !self.outbox.is_empty() => {
                     let n = w?;

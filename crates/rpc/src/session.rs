@@ -320,4 +320,50 @@ mod tests {
         assert!(!s.is_alive());
         assert_eq!(s.next_event().await, SessionEvent::Closed);
     }
+
+    // With tokio's paused clock, time advances only when every task waits:
+    // these run the real probe timers deterministically.
+    #[tokio::test(start_paused = true)]
+    async fn silent_peer_is_probed_then_dropped() {
+        let (a, mut b) = tokio::io::duplex(4096);
+        let mut s = Session::accepted(Connection::new(Box::new(a), "unix#1"));
+        assert_eq!(s.next_event().await, SessionEvent::Closed);
+        let mut seen = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut b, &mut seen)
+            .await
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(seen).unwrap(),
+            r#"{"id":"echo","method":"echo","params":[]}"#
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn answering_probes_keeps_the_session() {
+        let (a, b) = tokio::io::duplex(4096);
+        let mut s = Session::accepted(Connection::new(Box::new(a), "unix#2"));
+        let peer = tokio::spawn(async move {
+            let mut c = Connection::new(Box::new(b), "peer");
+            let mut answered = 0;
+            while let Ok(m) = c.recv().await {
+                if let Message::Request { method, params, id } = m {
+                    assert_eq!(method, "echo");
+                    if c.send(&Message::reply(Value::Array(params), id))
+                        .await
+                        .is_err()
+                    {
+                        break; // the session was dropped
+                    }
+                    answered += 1;
+                }
+            }
+            answered
+        });
+        // A minute of virtual time: probes every 5 s, all answered.
+        let r = tokio::time::timeout(Duration::from_secs(60), s.next_event()).await;
+        assert!(r.is_err(), "session ended: {r:?}");
+        assert!(s.is_connected());
+        drop(s);
+        assert!(peer.await.unwrap() >= 5);
+    }
 }
