@@ -1,0 +1,12 @@
+//! Message bodies, one module per family. Each has a `Repr` type with
+//! `decode` (never panics; errors are the `OfpErr` upstream would send),
+//! an encoder, and a `format` that writes upstream's ofp-print text.
+
+pub mod control;
+pub mod group;
+pub mod meter;
+pub mod port;
+pub mod props;
+pub mod queue;
+pub mod stats;
+pub mod switch;
