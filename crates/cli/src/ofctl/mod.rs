@@ -8,6 +8,7 @@
 
 mod misc_cmd;
 pub mod options;
+mod print_cmd;
 mod usage;
 
 use options::Options;
@@ -37,6 +38,41 @@ pub struct Command {
 
 /// The commands ferrovs implements, in upstream's `list-commands` order.
 pub const COMMANDS: &[Command] = &[
+    Command {
+        name: "ofp-parse",
+        usage: "file",
+        min_args: 1,
+        max_args: 1,
+        run: print_cmd::ofp_parse,
+    },
+    Command {
+        name: "print-error",
+        usage: "",
+        min_args: 1,
+        max_args: 1,
+        run: print_cmd::print_error,
+    },
+    Command {
+        name: "encode-error-reply",
+        usage: "",
+        min_args: 2,
+        max_args: 2,
+        run: print_cmd::encode_error_reply,
+    },
+    Command {
+        name: "ofp-print",
+        usage: "",
+        min_args: 1,
+        max_args: 2,
+        run: print_cmd::ofp_print,
+    },
+    Command {
+        name: "encode-hello",
+        usage: "",
+        min_args: 1,
+        max_args: 1,
+        run: print_cmd::encode_hello,
+    },
     Command {
         name: "parse-key-value",
         usage: "",

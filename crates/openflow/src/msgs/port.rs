@@ -305,10 +305,16 @@ impl PhyPort {
 
     /// Upstream's `ofp_print_phy_port`.
     pub fn format(&self, out: &mut String) {
+        // Upstream shows the name up to its first unprintable character.
+        let name: String = self
+            .name
+            .chars()
+            .take_while(|c| (' '..='~').contains(c))
+            .collect();
         out.push_str(&format!(
             " {}({}): addr:{}\n",
             port_to_string(self.port_no),
-            self.name,
+            name,
             eth_addr(&self.hw_addr)
         ));
         out.push_str("     config:     ");

@@ -103,14 +103,13 @@ impl PortStats {
         let mut body;
         if version >= 5 {
             let mut head = *r;
-            head.skip(4).ok_or(BAD)?;
             let len = usize::from(head.u16().ok_or(BAD)?);
             if len < 80 || len > r.remaining() {
                 return Err(BAD);
             }
             body = Reader::new(r.bytes(len).ok_or(BAD)?);
-            ps.port_no = port_from_ofp11(body.u32().ok_or(BAD)?).ok_or(OfpErr::OFPBRC_BAD_PORT)?;
             body.skip(4).ok_or(BAD)?;
+            ps.port_no = port_from_ofp11(body.u32().ok_or(BAD)?).ok_or(OfpErr::OFPBRC_BAD_PORT)?;
             ps.duration_sec = body.u32().ok_or(BAD)?;
             ps.duration_nsec = body.u32().ok_or(BAD)?;
         } else {
@@ -178,9 +177,9 @@ impl PortStats {
             self.collisions,
         ];
         if version >= 5 {
-            out.put_u32(port_to_ofp11(self.port_no));
             out.put_u16(120);
             out.put_zeros(2);
+            out.put_u32(port_to_ofp11(self.port_no));
             out.put_u32(self.duration_sec);
             out.put_u32(self.duration_nsec);
             counters.iter().for_each(|c| out.put_u64(*c));
