@@ -1,1 +1,611 @@
-//! The ovs-ofctl(8) "Flow Syntax" parser (flow-mod descriptions from text).
+//! The ovs-ofctl(8) "Flow Syntax" parser: a flow (match, priority, table,
+//! cookie, timeouts, flags, `actions=...`) in text to a [`ParsedFlowMod`]
+//! (the counterpart of Open vSwitch's parse_ofp_str), with upstream's error
+//! messages.  The actions text is kept as text here: the actions parser of
+//! [`crate`] turns it into actions and may narrow the usable protocols.
+
+use crate::field::FieldId;
+use crate::key_value::next_pair;
+use crate::matches::{
+    Match, ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MCAST,
+    ETH_TYPE_RARP, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP,
+    OFPHTN_ETHERTYPE, PT_ETH,
+};
+use crate::port::{parse_port, PortMap};
+use crate::protocols::Protocols;
+use crate::subfield::Subfield;
+use crate::value::MfValue;
+
+/// Default flow priority.
+pub const OFP_DEFAULT_PRIORITY: u16 = 0x8000;
+/// `OFPP_ANY` in the OF1.0 port space.
+pub const OFPP_ANY: u32 = 0xffff;
+/// `OFPG_ANY`.
+pub const OFPG_ANY: u32 = 0xffff_ffff;
+
+/// Flow table modification command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FlowModCommand {
+    Add,
+    Modify,
+    ModifyStrict,
+    Delete,
+    DeleteStrict,
+}
+
+impl FlowModCommand {
+    /// OpenFlow wire value (OFPFC_*).
+    pub fn wire(self) -> u8 {
+        match self {
+            FlowModCommand::Add => 0,
+            FlowModCommand::Modify => 1,
+            FlowModCommand::ModifyStrict => 2,
+            FlowModCommand::Delete => 3,
+            FlowModCommand::DeleteStrict => 4,
+        }
+    }
+
+    /// Text used by ofp-print (`ADD`, `MOD`, `MOD_STRICT`, `DEL`, `DEL_STRICT`).
+    pub fn print_name(self) -> &'static str {
+        match self {
+            FlowModCommand::Add => "ADD",
+            FlowModCommand::Modify => "MOD",
+            FlowModCommand::ModifyStrict => "MOD_STRICT",
+            FlowModCommand::Delete => "DEL",
+            FlowModCommand::DeleteStrict => "DEL_STRICT",
+        }
+    }
+}
+
+/// What the text describes, which decides the keywords allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlowStrKind {
+    /// A flow_mod with this command.
+    FlowMod(FlowModCommand),
+    /// A flow_mod whose text may start with `add`, `modify`, `delete`,
+    /// `modify_strict` or `delete_strict` (default `add`), as in
+    /// `ovs-ofctl --bundle add-flows` files.
+    FlowModAnyCommand,
+    /// A flow statistics request (match, table, cookie, out_port, out_group).
+    FlowStats,
+}
+
+/// Flow_mod flags.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FlowModFlags {
+    pub send_flow_rem: bool,
+    pub check_overlap: bool,
+    pub reset_counts: bool,
+    pub no_packet_counts: bool,
+    pub no_byte_counts: bool,
+}
+
+/// A parsed flow description.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsedFlowMod {
+    /// `None` for a flow statistics request.
+    pub command: Option<FlowModCommand>,
+    /// 0xff when not given (all tables / default table).
+    pub table_id: u8,
+    pub priority: u16,
+    /// Cookie to match (with `cookie_mask`), for modify/delete.
+    pub cookie: u64,
+    pub cookie_mask: u64,
+    /// Cookie to set; `u64::MAX` means "leave unchanged".
+    pub new_cookie: u64,
+    /// True if `cookie=` gave a new cookie.
+    pub modify_cookie: bool,
+    pub idle_timeout: u16,
+    pub hard_timeout: u16,
+    pub importance: u16,
+    /// OF1.0 port number; [`OFPP_ANY`] when not given.
+    pub out_port: u32,
+    pub out_group: u32,
+    pub buffer_id: u32,
+    pub flags: FlowModFlags,
+    pub match_: Match,
+    /// The text after `actions=` (None when actions are not part of the
+    /// syntax, e.g. for delete).
+    pub actions: Option<String>,
+    /// Protocol variants able to express the match and the flow_mod
+    /// options (before the actions narrow them further).
+    pub usable_protocols: Protocols,
+    /// Warnings upstream logs while parsing (for example about reserved
+    /// port numbers), in order, without the log prefix.
+    pub warnings: Vec<String>,
+}
+
+/// A protocol shorthand: Ethertype and optional IP protocol.
+pub fn parse_protocol_name(name: &str) -> Option<(u16, u8)> {
+    Some(match name {
+        "ip" | "ipv4" | "ip4" => (ETH_TYPE_IP, 0),
+        "arp" => (ETH_TYPE_ARP, 0),
+        "icmp" => (ETH_TYPE_IP, IPPROTO_ICMP),
+        "tcp" => (ETH_TYPE_IP, IPPROTO_TCP),
+        "udp" => (ETH_TYPE_IP, IPPROTO_UDP),
+        "sctp" => (ETH_TYPE_IP, IPPROTO_SCTP),
+        "ipv6" | "ip6" => (ETH_TYPE_IPV6, 0),
+        "icmp6" => (ETH_TYPE_IPV6, IPPROTO_ICMPV6),
+        "tcp6" => (ETH_TYPE_IPV6, IPPROTO_TCP),
+        "udp6" => (ETH_TYPE_IPV6, IPPROTO_UDP),
+        "sctp6" => (ETH_TYPE_IPV6, IPPROTO_SCTP),
+        "rarp" => (ETH_TYPE_RARP, 0),
+        "mpls" => (ETH_TYPE_MPLS, 0),
+        "mplsm" => (ETH_TYPE_MPLS_MCAST, 0),
+        _ => return None,
+    })
+}
+
+/// C `strtoll(s, &end, 0)` over the whole string (no trailing garbage).
+fn str_to_llong0(s: &str) -> Option<i64> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (neg, u) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (radix, digits) = if (u.starts_with("0x") || u.starts_with("0X")) && u.len() > 2 {
+        (16, &u[2..])
+    } else if u.starts_with('0') && u.len() > 1 {
+        (8, &u[1..])
+    } else {
+        (10, u)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let v = i128::from_str_radix(digits, radix).ok()?;
+    let v = if neg { -v } else { v };
+    i64::try_from(v).ok()
+}
+
+/// `str_to_u16`: a 16-bit number in C base-0 syntax.
+fn str_to_u16(value: &str, name: &str) -> Result<u16, String> {
+    match str_to_llong0(value) {
+        Some(v) if (0..=i32::MAX as i64).contains(&v) && v <= 65535 => Ok(v as u16),
+        _ => Err(format!("invalid {name} \"{value}\"")),
+    }
+}
+
+/// `str_to_u64`: C `strtoull(s, _, 0)` over the whole string.
+pub fn str_to_u64(value: &str) -> Result<u64, String> {
+    let err = || format!("invalid numeric format {value}");
+    let t = value.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (neg, u) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (radix, digits) = if (u.starts_with("0x") || u.starts_with("0X")) && u.len() > 2 {
+        (16, &u[2..])
+    } else if u.starts_with('0') && u.len() > 1 {
+        (8, &u[1..])
+    } else {
+        (10, u)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return Err(err());
+    }
+    let v = u64::from_str_radix(digits, radix).map_err(|_| err())?;
+    Ok(if neg { v.wrapping_neg() } else { v })
+}
+
+/// Parses a table number (0..=255) as ofputil_table_from_string; returns
+/// the warning upstream would log on failure.
+fn parse_table(value: &str, warnings: &mut Vec<String>) -> Option<u8> {
+    if value.starts_with('-') {
+        warnings.push(format!(
+            "Negative value {value} is not a valid table number."
+        ));
+        return None;
+    }
+    let n = crate::port::str_to_llong(value)?;
+    if !(0..=u32::MAX as i64).contains(&n) {
+        return None;
+    }
+    if n > 255 {
+        warnings.push(format!(
+            "table {n} is outside the supported range 0 through 255"
+        ));
+        return None;
+    }
+    Some(n as u8)
+}
+
+/// Parses `value` for `field` into `m` (ofp_parse_field): an empty value
+/// matches only the field's presence (`0/0`).
+pub fn parse_field_into(
+    m: &mut Match,
+    field: FieldId,
+    value: &str,
+    ports: Option<&PortMap>,
+    warnings: &mut Vec<String>,
+) -> Result<Protocols, String> {
+    let s = if value.is_empty() { "0/0" } else { value };
+    if matches!(
+        field.def().string,
+        crate::field::MfString::OfpPort | crate::field::MfString::OfpPortOxm
+    ) {
+        if let Some(p) = parse_port(s, ports) {
+            warnings.extend(p.warning);
+        }
+    }
+    let (v, mask) = MfValue::parse_with_ports(field, s, ports)?;
+    let p = m.set_field_masked(field, &v, &mask)?;
+    m.add_ethernet_prereq(field);
+    Ok(p)
+}
+
+/// Parses `name=value` where `name` is a subfield (`reg0[0..3]=5`) into `m`.
+pub fn parse_subfield_into(m: &mut Match, name: &str, value: &str) -> Result<Protocols, String> {
+    let sf = Subfield::parse(name)?;
+    let d = sf.field.def();
+    let mut val = MfValue::zero(d.n_bytes);
+    let ok = {
+        // Same integer syntax as field values: 0x hex of any width or C base 0.
+        let r = MfValue::parse_integer(value, d.n_bytes);
+        match r {
+            Some(v) => {
+                val = v;
+                true
+            }
+            None => false,
+        }
+    };
+    if !ok {
+        return Err(format!("{name}: cannot parse integer value: {value}"));
+    }
+    for b in sf.n_bits..d.n_bytes * 8 {
+        if val.bit(b) {
+            return Err(format!(
+                "{name}: value {} does not fit into {} bits",
+                MfValue::format(sf.field, &val, None),
+                sf.n_bits
+            ));
+        }
+    }
+    let (mut value_now, mut mask_now) = m.get_field(sf.field);
+    sf.deposit(&mut value_now, &val);
+    mask_now = mask_now.or(&sf.mask());
+    let p = m.set_field_masked(sf.field, &value_now, &mask_now)?;
+    m.add_ethernet_prereq(sf.field);
+    Ok(p)
+}
+
+/// Parses a flow in ovs-ofctl(8) "Flow Syntax" (parse_ofp_str).  Errors
+/// are the messages ovs-ofctl prints after `ovs-ofctl: `.
+pub fn parse_ofp_str(
+    text: &str,
+    kind: FlowStrKind,
+    ports: Option<&PortMap>,
+) -> Result<ParsedFlowMod, String> {
+    let mut string = text;
+    let command = match kind {
+        FlowStrKind::FlowMod(c) => Some(c),
+        FlowStrKind::FlowStats => None,
+        FlowStrKind::FlowModAnyCommand => {
+            string = string.trim_start_matches([' ', '\t', '\r', '\n']);
+            let len = string
+                .find([',', ' ', '\t', '\r', '\n'])
+                .unwrap_or(string.len());
+            let word = &string[..len];
+            let prefix_of = |full: &str| full.starts_with(word);
+            let (c, used) = if prefix_of("add") {
+                (FlowModCommand::Add, len)
+            } else if prefix_of("delete") {
+                (FlowModCommand::Delete, len)
+            } else if prefix_of("delete_strict") {
+                (FlowModCommand::DeleteStrict, len)
+            } else if prefix_of("modify") {
+                (FlowModCommand::Modify, len)
+            } else if prefix_of("modify_strict") {
+                (FlowModCommand::ModifyStrict, len)
+            } else {
+                (FlowModCommand::Add, 0)
+            };
+            string = &string[used..];
+            Some(c)
+        }
+    };
+    let (f_out_port, f_actions, f_importance, f_timeout, f_priority, f_flags) = match command {
+        None => (true, false, false, false, false, false),
+        Some(FlowModCommand::Add) => (false, true, true, true, true, true),
+        Some(FlowModCommand::Delete) => (true, false, false, false, false, false),
+        Some(FlowModCommand::DeleteStrict) => (true, false, false, false, true, false),
+        Some(FlowModCommand::Modify) | Some(FlowModCommand::ModifyStrict) => {
+            (false, true, false, true, true, true)
+        }
+    };
+    let mut fm = ParsedFlowMod {
+        command,
+        table_id: 0xff,
+        priority: OFP_DEFAULT_PRIORITY,
+        cookie: 0,
+        cookie_mask: 0,
+        new_cookie: if matches!(
+            command,
+            Some(FlowModCommand::Modify) | Some(FlowModCommand::ModifyStrict)
+        ) {
+            u64::MAX
+        } else {
+            0
+        },
+        modify_cookie: false,
+        idle_timeout: 0,
+        hard_timeout: 0,
+        importance: 0,
+        out_port: OFPP_ANY,
+        out_group: OFPG_ANY,
+        buffer_id: u32::MAX,
+        flags: FlowModFlags::default(),
+        match_: Match::catchall(),
+        actions: None,
+        usable_protocols: Protocols::ANY,
+        warnings: Vec::new(),
+    };
+    let mut usable = Protocols::ANY;
+    let mut rest: &str = string;
+    if f_actions {
+        // Everything from the first "action" on is the actions part.
+        match rest.find("action") {
+            Some(at) => {
+                let after = &rest[at + 1..];
+                match after.find('=') {
+                    Some(eq) => fm.actions = Some(after[eq + 1..].to_string()),
+                    None => return Err("must specify an action".to_string()),
+                }
+                rest = &rest[..at];
+            }
+            None => return Err("must specify an action".to_string()),
+        }
+    }
+    let mut cursor = rest;
+    while let Some((name, value)) = next_pair(&mut cursor) {
+        if let Some((dl_type, proto)) = parse_protocol_name(name) {
+            fm.match_.set_dl_type(dl_type);
+            if proto != 0 {
+                fm.match_.set_nw_proto(proto);
+            }
+            fm.match_.set_default_packet_type();
+        } else if name == "eth" {
+            fm.match_.set_packet_type(PT_ETH);
+        } else if f_flags && name == "send_flow_rem" {
+            fm.flags.send_flow_rem = true;
+        } else if f_flags && name == "check_overlap" {
+            fm.flags.check_overlap = true;
+        } else if f_flags && name == "reset_counts" {
+            fm.flags.reset_counts = true;
+            usable &= Protocols::OF12_UP;
+        } else if f_flags && name == "no_packet_counts" {
+            fm.flags.no_packet_counts = true;
+            usable &= Protocols::OF13_UP;
+        } else if f_flags && name == "no_byte_counts" {
+            fm.flags.no_byte_counts = true;
+            usable &= Protocols::OF13_UP;
+        } else if name == "no_readonly_table" || name == "allow_hidden_fields" {
+            // Accepted and ignored.
+        } else if let Some(field) = FieldId::from_field_name(name) {
+            usable &= parse_field_into(&mut fm.match_, field, value, ports, &mut fm.warnings)?;
+        } else if name.contains('[') {
+            usable &= parse_subfield_into(&mut fm.match_, name, value)?;
+        } else {
+            if value.is_empty() {
+                return Err(format!("field {name} missing value"));
+            }
+            match name {
+                "table" => {
+                    fm.table_id = parse_table(value, &mut fm.warnings)
+                        .ok_or_else(|| format!("unknown table \"{value}\""))?;
+                    if fm.table_id != 0xff {
+                        usable &= Protocols::TID;
+                    }
+                }
+                "out_port" if f_out_port => match parse_port(value, ports) {
+                    Some(p) => {
+                        fm.warnings.extend(p.warning);
+                        fm.out_port = p.port;
+                    }
+                    None => return Err(format!("{value} is not a valid OpenFlow port")),
+                },
+                "out_group" if f_out_port => {
+                    usable &= Protocols::OF11_UP;
+                    fm.out_group = parse_group(value)
+                        .ok_or_else(|| format!("{value} is not a valid OpenFlow group"))?;
+                }
+                "priority" if f_priority => fm.priority = str_to_u16(value, name)?,
+                "idle_timeout" if f_timeout => fm.idle_timeout = str_to_u16(value, name)?,
+                "hard_timeout" if f_timeout => fm.hard_timeout = str_to_u16(value, name)?,
+                "importance" if f_importance => fm.importance = str_to_u16(value, name)?,
+                "cookie" => {
+                    if let Some((v, m)) = value.split_once('/') {
+                        if command == Some(FlowModCommand::Add) {
+                            return Err("flow additions cannot use a cookie mask".to_string());
+                        }
+                        fm.cookie = str_to_u64(v)?;
+                        fm.cookie_mask = str_to_u64(m)?;
+                        if fm.cookie_mask != 0 {
+                            usable &= Protocols::NXM_OF11_UP;
+                        }
+                    } else {
+                        if !matches!(
+                            command,
+                            Some(FlowModCommand::Add)
+                                | Some(FlowModCommand::Modify)
+                                | Some(FlowModCommand::ModifyStrict)
+                        ) {
+                            return Err("cannot set cookie".to_string());
+                        }
+                        fm.new_cookie = str_to_u64(value)?;
+                        fm.modify_cookie = true;
+                    }
+                }
+                "duration" | "n_packets" | "n_bytes" | "idle_age" | "hard_age" => {
+                    // Output of dump-flows may be fed back: ignored.
+                }
+                _ => return Err(format!("unknown keyword {name}")),
+            }
+        }
+    }
+    // A packet type in the Ethertype namespace implies the Ethertype.
+    let m = &mut fm.match_;
+    if m.wc.packet_type == u32::MAX && m.flow.packet_type >> 16 == OFPHTN_ETHERTYPE {
+        m.flow.dl_type = m.flow.packet_type as u16;
+    }
+    if m.flow.dl_type == ETH_TYPE_IPV6
+        && (m.wc.nw_proto != 0 || m.wc.nw_tos != 0 || m.wc.tp_src != 0 || m.wc.tp_dst != 0)
+    {
+        usable &= Protocols::NXM_OXM_ANY;
+    }
+    if fm.cookie_mask == 0
+        && fm.new_cookie == u64::MAX
+        && matches!(
+            command,
+            Some(FlowModCommand::Modify) | Some(FlowModCommand::ModifyStrict)
+        )
+    {
+        fm.new_cookie = 0;
+    }
+    fm.usable_protocols = usable;
+    Ok(fm)
+}
+
+/// Parses a group number or `all`/`any` (ofputil_group_from_string).
+pub fn parse_group(s: &str) -> Option<u32> {
+    if s.eq_ignore_ascii_case("all") {
+        return Some(0xffff_fffc);
+    }
+    if s.eq_ignore_ascii_case("any") {
+        return Some(OFPG_ANY);
+    }
+    let n = crate::port::str_to_llong(s)?;
+    if !(0..=0xffff_ff00).contains(&n) {
+        return None;
+    }
+    Some(n as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn add(s: &str) -> Result<ParsedFlowMod, String> {
+        parse_ofp_str(s, FlowStrKind::FlowMod(FlowModCommand::Add), None)
+    }
+
+    fn show(s: &str) -> String {
+        match add(s) {
+            Ok(fm) => format!(
+                "{} | {}",
+                fm.usable_protocols,
+                fm.match_.format(fm.priority as i32)
+            ),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    #[test]
+    fn matches_and_protocols() {
+        assert_eq!(show("tcp,tp_src=123,actions=flood"), "any | tcp,tp_src=123");
+        assert_eq!(
+            show("in_port=LOCAL dl_vlan=9 dl_src=00:0A:E4:25:6B:B0 actions=drop"),
+            "any | in_port=LOCAL,dl_vlan=9,dl_src=00:0a:e4:25:6b:b0"
+        );
+        assert_eq!(
+            show("udp dl_vlan_pcp=7 idle_timeout=5 actions=strip_vlan output:0"),
+            "any | udp,dl_vlan_pcp=7"
+        );
+        assert_eq!(
+            show("priority=60000 actions=controller"),
+            "any | priority=60000"
+        );
+        assert_eq!(
+            show("ipv6,nw_proto=1,actions=drop"),
+            "NXM,OXM | ipv6,nw_proto=1"
+        );
+        assert_eq!(
+            show("ip,nw_ecn=1,actions=drop"),
+            "NXM,OXM,OpenFlow11 | ip,nw_ecn=1"
+        );
+        assert_eq!(
+            show("tcp6,tcp_src=80,actions=drop"),
+            "NXM,OXM | tcp6,tp_src=80"
+        );
+        assert_eq!(
+            show("udp6,udp_dst[12]=1,actions=drop"),
+            "NXM,OXM | udp6,tp_dst=0x1000/0x1000"
+        );
+        assert_eq!(show("reg3[]=3,actions=drop"), "NXM,OXM | reg3=0x3");
+        assert_eq!(
+            show("xxreg3[126..127]=3,actions=drop"),
+            "NXM,OXM | reg12=0xc0000000/0xc0000000"
+        );
+        assert_eq!(show("tun_tos=0,actions=drop"), " | tun_tos=0");
+        assert_eq!(
+            show("table=1,priority=0,actions=drop")
+                .split(" | ")
+                .next()
+                .unwrap(),
+            "OXM,OpenFlow10+table_id,NXM+table_id,OpenFlow11"
+        );
+        assert_eq!(
+            show("packet_type=(1,0x800),nw_src=1.2.3.4,actions=drop"),
+            "NXM,OXM | packet_type=(1,0x800),nw_src=1.2.3.4"
+        );
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(show("ip"), "error: must specify an action");
+        assert_eq!(show("foo=1,actions=drop"), "error: unknown keyword foo");
+        assert_eq!(show("nsh,actions=drop"), "error: field nsh missing value");
+        assert_eq!(
+            show("priority=70000,actions=drop"),
+            "error: invalid priority \"70000\""
+        );
+        assert_eq!(show("table=x,actions=drop"), "error: unknown table \"x\"");
+        assert_eq!(
+            show("cookie=x,actions=drop"),
+            "error: invalid numeric format x"
+        );
+        assert_eq!(
+            show("cookie=1/1,actions=drop"),
+            "error: flow additions cannot use a cookie mask"
+        );
+        assert_eq!(
+            show("out_port=1,actions=drop"),
+            "error: unknown keyword out_port"
+        );
+        assert_eq!(
+            show("reg0[3]=2,actions=drop"),
+            "error: reg0[3]: value 0x2 does not fit into 1 bits"
+        );
+        assert_eq!(
+            show("reg0[3]=x,actions=drop"),
+            "error: reg0[3]: cannot parse integer value: x"
+        );
+    }
+
+    #[test]
+    fn flow_mod_fields() {
+        let fm = add("cookie=0x123456789abcdef hard_timeout=10 priority=010 send_flow_rem actions=controller").unwrap();
+        assert_eq!(fm.new_cookie, 0x123456789abcdef);
+        assert_eq!((fm.hard_timeout, fm.priority), (10, 8));
+        assert!(fm.flags.send_flow_rem);
+        assert_eq!(fm.actions.as_deref(), Some("controller"));
+        let fm = parse_ofp_str(
+            "delete_strict priority=5,in_port=1",
+            FlowStrKind::FlowModAnyCommand,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (fm.command, fm.priority),
+            (Some(FlowModCommand::DeleteStrict), 5)
+        );
+        assert_eq!(fm.actions, None);
+        let fm = parse_ofp_str("out_port=2,cookie=1/-1", FlowStrKind::FlowStats, None).unwrap();
+        assert_eq!((fm.out_port, fm.cookie, fm.cookie_mask), (2, 1, u64::MAX));
+        let fm = add("in_port=65280,actions=drop").unwrap();
+        assert_eq!(fm.warnings.len(), 1);
+    }
+}

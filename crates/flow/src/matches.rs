@@ -16,8 +16,8 @@ use crate::protocols::Protocols;
 use crate::value::MfValue;
 use crate::value_str::{
     ct_state_name, format_eth_masked, format_flags, format_flags_masked, format_ipv4_masked,
-    format_ipv6_masked, format_packet_type, put_hex, tcp_flag_name, tun_flag_name, TUN_FLAGS_ALL,
-    TUN_FLAGS_PUBLIC,
+    format_ipv6_masked, format_packet_type_masked, put_hex, tcp_flag_name, tun_flag_name,
+    TUN_FLAGS_ALL, TUN_FLAGS_PUBLIC,
 };
 use packet::flow::{FLOW_NW_FRAG_ANY, FLOW_NW_FRAG_LATER, FLOW_NW_FRAG_MASK};
 use packet::Flow;
@@ -34,7 +34,6 @@ pub const ETH_TYPE_MPLS: u16 = 0x8847;
 pub const ETH_TYPE_MPLS_MCAST: u16 = 0x8848;
 pub const ETH_TYPE_NSH: u16 = 0x894f;
 pub const IPPROTO_ICMP: u8 = 1;
-pub const IPPROTO_IGMP: u8 = 2;
 pub const IPPROTO_TCP: u8 = 6;
 pub const IPPROTO_UDP: u8 = 17;
 pub const IPPROTO_ICMPV6: u8 = 58;
@@ -639,6 +638,13 @@ fn format_tunnel(o: &mut Out, f: &Flow, w: &Flow) {
     if m.erspan_hwid != 0 && t.erspan_ver == 2 {
         o.kv("tun_erspan_hwid", &alt_hex(t.erspan_hwid as u64));
     }
+    // GTP-U fields print only when they match a nonzero value.
+    if m.gtpu_flags != 0 && t.gtpu_flags != 0 {
+        o.kv("gtpu_flags", &alt_hex(t.gtpu_flags as u64));
+    }
+    if m.gtpu_msgtype != 0 && t.gtpu_msgtype != 0 {
+        o.kv("gtpu_msgtype", &t.gtpu_msgtype.to_string());
+    }
     if m.flags as u32 & TUN_FLAGS_ALL != 0 {
         let s = format_flags_masked(
             tun_flag_name,
@@ -718,25 +724,7 @@ fn format_match(m: &Match, priority: i32, ports: Option<&PortMap>) -> String {
     }
     let mut dl_type = f.dl_type;
     if w.packet_type != 0 && (!m.has_default_packet_type() || is_megaflow) {
-        let mut s = format_packet_type(f.packet_type);
-        if w.packet_type != u32::MAX {
-            // Masked packet types print as (ns,type/mask) pieces.
-            let (ns_m, t_m) = (w.packet_type >> 16, w.packet_type & 0xffff);
-            let (ns, t) = (f.packet_type >> 16, f.packet_type & 0xffff);
-            let ns_s = if ns_m == 0 {
-                "*".to_string()
-            } else {
-                ns.to_string()
-            };
-            let t_s = if t_m == 0 {
-                "*".to_string()
-            } else if t_m == 0xffff {
-                format!("{t:#x}")
-            } else {
-                format!("{t:#x}/{t_m:#x}")
-            };
-            s = format!("({ns_s},{t_s})");
-        }
+        let s = format_packet_type_masked(f.packet_type, w.packet_type);
         o.put(&s);
         o.put(",");
         if f.packet_type >> 16 == OFPHTN_ETHERTYPE {
@@ -750,7 +738,6 @@ fn format_match(m: &Match, priority: i32, ports: Option<&PortMap>) -> String {
         let proto_name = |v4: bool| -> Option<&'static str> {
             Some(match (v4, f.nw_proto) {
                 (true, IPPROTO_ICMP) => "icmp",
-                (true, IPPROTO_IGMP) => "igmp",
                 (true, IPPROTO_TCP) => "tcp",
                 (true, IPPROTO_UDP) => "udp",
                 (true, IPPROTO_SCTP) => "sctp",
@@ -949,15 +936,18 @@ fn format_match(m: &Match, priority: i32, ports: Option<&PortMap>) -> String {
     if dl_type == ETH_TYPE_IP && f.nw_proto == IPPROTO_ICMP {
         o.u16_masked("icmp_type", f.tp_src, w.tp_src);
         o.u16_masked("icmp_code", f.tp_dst, w.tp_dst);
-    } else if dl_type == ETH_TYPE_IP && f.nw_proto == IPPROTO_IGMP {
-        o.u16_masked("igmp_type", f.tp_src, w.tp_src);
-        o.u16_masked("igmp_code", f.tp_dst, w.tp_dst);
     } else if dl_type == ETH_TYPE_IPV6 && f.nw_proto == IPPROTO_ICMPV6 {
         o.u16_masked("icmp_type", f.tp_src, w.tp_src);
         o.u16_masked("icmp_code", f.tp_dst, w.tp_dst);
         o.ipv6("nd_target", &f.nd_target, &w.nd_target);
         o.eth("nd_sll", &f.arp_sha, &w.arp_sha);
         o.eth("nd_tll", &f.arp_tha, &w.arp_tha);
+        if w.nd_reserved != 0 {
+            o.kv("nd_reserved", &f.nd_reserved.to_string());
+        }
+        if w.nd_options_type != 0 {
+            o.kv("nd_options_type", &f.nd_options_type.to_string());
+        }
     } else {
         o.u16_masked("tp_src", f.tp_src, w.tp_src);
         o.u16_masked("tp_dst", f.tp_dst, w.tp_dst);

@@ -542,10 +542,12 @@ pub fn format_ipv4_masked(ip: u32, mask: u32) -> String {
 /// IPv6 address in RFC 5952 form (like inet_ntop).
 pub fn format_ipv6(a: &[u8; 16]) -> String {
     let ip = Ipv6Addr::from(*a);
-    // Rust prints IPv4-mapped/compatible addresses like inet_ntop for
-    // ::ffff:a.b.c.d; glibc also prints ::a.b.c.d for IPv4-compatible.
+    // Like glibc's inet_ntop: the longest run of two or more zero groups
+    // becomes "::" (Rust's Display does the same, and prints IPv4-mapped
+    // addresses as ::ffff:a.b.c.d); glibc also prints IPv4-compatible
+    // addresses (six zero groups, then a nonzero one) as ::a.b.c.d.
     let seg = ip.segments();
-    if seg[..6] == [0, 0, 0, 0, 0, 0] && (seg[6] != 0 || seg[7] > 1) {
+    if seg[..6] == [0, 0, 0, 0, 0, 0] && seg[6] != 0 {
         let o = ip.octets();
         return format!("::{}.{}.{}.{}", o[12], o[13], o[14], o[15]);
     }
@@ -584,14 +586,42 @@ pub fn format_eth_masked(mac: &[u8], mask: &[u8]) -> String {
     s
 }
 
-/// `(ns,type)` of a packet type (type in hex).
-pub fn format_packet_type(pt: u32) -> String {
-    let (ns, t) = (pt >> 16, pt & 0xffff);
-    if t == 0 {
-        format!("({ns},0)")
-    } else {
-        format!("({ns},{t:#x})")
+fn put_u16_masked(v: u32, m: u32) -> String {
+    if m == 0 {
+        return "*".to_string();
     }
+    let mut s = if v > 9 {
+        format!("0x{v:x}")
+    } else {
+        v.to_string()
+    };
+    if m != 0xffff {
+        s.push_str(&format!("/0x{m:x}"));
+    }
+    s
+}
+
+/// `(ns,type)` of a packet type (numbers above 9 in hex).
+pub fn format_packet_type(pt: u32) -> String {
+    format!(
+        "({},{})",
+        put_u16_masked(pt >> 16, 0xffff),
+        put_u16_masked(pt & 0xffff, 0xffff)
+    )
+}
+
+/// A masked packet type as a match prints it: `eth` for exactly
+/// Ethernet, otherwise `packet_type=(ns,type)` with `*` for wildcarded
+/// halves and `/0xmask` for partial masks.
+pub fn format_packet_type_masked(pt: u32, mask: u32) -> String {
+    if pt == 0 && mask == u32::MAX {
+        return "eth".to_string();
+    }
+    format!(
+        "packet_type=({},{})",
+        put_u16_masked(pt >> 16, mask >> 16),
+        put_u16_masked(pt & 0xffff, mask & 0xffff)
+    )
 }
 
 fn from_packet_type_string(s: &str) -> Result<u32, String> {
@@ -613,6 +643,16 @@ fn from_packet_type_string(s: &str) -> Result<u32, String> {
 }
 
 impl MfValue {
+    /// Parses an integer of `n_bytes` (hex `0x...` of any length, else C
+    /// base-0 syntax), requiring the whole string; `None` on error.
+    pub fn parse_integer(s: &str, n_bytes: usize) -> Option<MfValue> {
+        let mut v = MfValue::zero(n_bytes);
+        match parse_int_string(s, v.as_bytes_mut()) {
+            Ok("") => Some(v),
+            _ => None,
+        }
+    }
+
     /// Parses `s` as a value (and optional `/mask`) of `field` (mf_parse).
     /// `*` means fully wildcarded.  Errors are Open vSwitch's messages.
     pub fn parse(field: FieldId, s: &str) -> Result<(MfValue, MfValue), String> {

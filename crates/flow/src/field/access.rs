@@ -299,7 +299,7 @@ impl FieldId {
             Ipv4Dst | ArpTpa => flow.nw_dst = x as u32,
             Ipv6Src => flow.ipv6_src = bytes16(value),
             Ipv6Dst => flow.ipv6_dst = bytes16(value),
-            Ipv6Label => flow.ipv6_label = x as u32 & 0xfffff,
+            Ipv6Label => flow.ipv6_label = x as u32,
             IpProto => flow.nw_proto = x as u8,
             IpDscp => flow.nw_tos = (flow.nw_tos & !0xfc) | (x as u8 & 0xfc),
             IpDscpShifted => flow.nw_tos = (flow.nw_tos & !0xfc) | ((x as u8) << 2),
