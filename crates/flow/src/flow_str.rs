@@ -609,3 +609,95 @@ mod tests {
         assert_eq!(fm.warnings.len(), 1);
     }
 }
+
+/// Parses `FIELD=VALUE[,FIELD=VALUE]...` into an exact flow and the mask
+/// of the fields given (parse_ofp_exact_flow, used by ofproto/trace and
+/// packet-out): fields must come in an order that satisfies prerequisites,
+/// and each may be given once.  Missing `in_port` becomes `OFPP_NONE`.
+pub fn parse_ofp_exact_flow(
+    s: &str,
+    ports: Option<&PortMap>,
+) -> Result<(packet::Flow, packet::Flow), String> {
+    let mut flow = packet::Flow::default();
+    let mut mask = packet::Flow::default();
+    let mut cursor = s;
+    while let Some((key, value)) = next_pair(&mut cursor) {
+        if let Some((dl_type, proto)) = parse_protocol_name(key) {
+            if flow.dl_type != 0 {
+                return Err(format!("{s}: Ethernet type set multiple times"));
+            }
+            flow.dl_type = dl_type;
+            mask.dl_type = 0xffff;
+            if proto != 0 {
+                if flow.nw_proto != 0 {
+                    return Err(format!("{s}: network protocol set multiple times"));
+                }
+                flow.nw_proto = proto;
+                mask.nw_proto = 0xff;
+            }
+            continue;
+        }
+        let field =
+            FieldId::from_field_name(key).ok_or_else(|| format!("{s}: unknown field {key}"))?;
+        if !field.prereqs_ok(&flow, None) {
+            return Err(format!("{s}: prerequisites not met for setting {key}"));
+        }
+        let is_set = match field.tun_metadata_index() {
+            Some(i) => flow.tunnel.metadata.present & (1 << i) != 0,
+            None => !field.get(&flow).is_zero(),
+        };
+        if is_set {
+            return Err(format!("{s}: field {key} set multiple times"));
+        }
+        let v = MfValue::parse_value(field, value, ports)
+            .map_err(|e| format!("{s}: bad value for {key} ({e})"))?;
+        field.set(&mut flow, &v);
+        let mut m = Match {
+            flow: packet::Flow::default(),
+            wc: mask,
+        };
+        m.set_field(field, &MfValue::ones(field.def().n_bytes));
+        mask = m.wc;
+    }
+    if flow.in_port == 0 {
+        flow.in_port = crate::port::OFPP_NONE;
+    }
+    Ok((flow, mask))
+}
+
+#[cfg(test)]
+mod exact_tests {
+    use super::*;
+
+    #[test]
+    fn exact_flow() {
+        let (f, m) = parse_ofp_exact_flow("in_port=1,tcp,nw_src=1.2.3.4,tcp_dst=80", None).unwrap();
+        assert_eq!(
+            (f.in_port, f.dl_type, f.nw_proto, f.nw_src, f.tp_dst),
+            (1, 0x800, 6, 0x01020304, 80)
+        );
+        assert_eq!((m.nw_src, m.tp_dst), (u32::MAX, 0xffff));
+        let (f, _) = parse_ofp_exact_flow("dl_src=00:00:00:00:00:01", None).unwrap();
+        assert_eq!(f.in_port, 0xffff);
+        assert_eq!(
+            parse_ofp_exact_flow("tcp_dst=80", None).unwrap_err(),
+            "tcp_dst=80: prerequisites not met for setting tcp_dst"
+        );
+        assert_eq!(
+            parse_ofp_exact_flow("ip,udp", None).unwrap_err(),
+            "ip,udp: Ethernet type set multiple times"
+        );
+        assert_eq!(
+            parse_ofp_exact_flow("foo=1", None).unwrap_err(),
+            "foo=1: unknown field foo"
+        );
+        assert_eq!(
+            parse_ofp_exact_flow("reg0=1,reg0=2", None).unwrap_err(),
+            "reg0=1,reg0=2: field reg0 set multiple times"
+        );
+        assert_eq!(
+            parse_ofp_exact_flow("reg0=1/1", None).unwrap_err(),
+            "reg0=1/1: bad value for reg0 (1/1: wildcards not allowed here)"
+        );
+    }
+}

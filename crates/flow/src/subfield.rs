@@ -179,6 +179,32 @@ impl Subfield {
     }
 }
 
+impl Subfield {
+    /// The subfield's bits in `flow`, right-aligned in a value of the
+    /// field's width (mf_get_subfield).
+    pub fn read(&self, flow: &packet::Flow) -> MfValue {
+        self.extract(&self.field.get(flow))
+    }
+
+    /// Writes the low `n_bits` of `bits` into the subfield of `flow`
+    /// (mf_set_subfield_value / the effect of `load`).
+    pub fn write(&self, flow: &mut packet::Flow, bits: &MfValue) {
+        let mut v = self.field.get(flow);
+        self.deposit(&mut v, bits);
+        self.field.set(flow, &v);
+    }
+
+    /// Makes `m` match the low `n_bits` of `bits` in this subfield exactly,
+    /// keeping the rest of the field's match (mf_write_subfield).
+    pub fn write_match(&self, m: &mut crate::Match, bits: &MfValue) -> crate::Protocols {
+        let (mut value, mut mask) = m.get_field(self.field);
+        self.deposit(&mut value, bits);
+        mask = mask.or(&self.mask());
+        m.set_field_masked(self.field, &value, &mask)
+            .unwrap_or(crate::Protocols::NONE)
+    }
+}
+
 impl fmt::Display for Subfield {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.field.subfield_name())?;
@@ -264,6 +290,18 @@ mod tests {
             Subfield::parse("eth_src[0..7]").unwrap().to_string(),
             "NXM_OF_ETH_SRC[0..7]"
         );
+    }
+
+    #[test]
+    fn read_write_flow_and_match() {
+        let sf = Subfield::parse("reg1[8..15]").unwrap();
+        let mut f = packet::Flow::default();
+        sf.write(&mut f, &MfValue::from_u64(4, 0xab));
+        assert_eq!(f.regs[1], 0xab00);
+        assert_eq!(sf.read(&f).to_u64(), 0xab);
+        let mut m = crate::Match::catchall();
+        sf.write_match(&mut m, &MfValue::from_u64(4, 0x12));
+        assert_eq!(m.to_string(), "reg1=0x1200/0xff00");
     }
 
     #[test]

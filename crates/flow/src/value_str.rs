@@ -720,6 +720,20 @@ impl MfValue {
         Ok((value, mask))
     }
 
+    /// Parses an exact value (mf_parse_value): masks are refused with
+    /// upstream's "wildcards not allowed here".
+    pub fn parse_value(
+        field: FieldId,
+        s: &str,
+        ports: Option<&PortMap>,
+    ) -> Result<MfValue, String> {
+        let (v, m) = MfValue::parse_with_ports(field, s, ports)?;
+        if !m.is_all_ones() {
+            return Err(format!("{s}: wildcards not allowed here"));
+        }
+        Ok(v)
+    }
+
     /// Formats a value of `field` with an optional mask (mf_format): `ANY`
     /// for an all-zero mask, no mask part for an exact one.
     pub fn format(field: FieldId, value: &MfValue, mask: Option<&MfValue>) -> String {

@@ -331,6 +331,25 @@ impl FieldId {
         }
     }
 
+    /// Whether `value` is a valid value of this field (mf_is_value_valid):
+    /// it fits the field's significant bits and, for views of shared
+    /// storage, the bits that view may carry.
+    pub fn is_value_valid(self, value: &MfValue) -> bool {
+        use FieldId::*;
+        let x = value.to_u128();
+        match self {
+            InPortOxm => port_from_ofp11(x as u32).is_some(),
+            IpDscp => x & !0xfc == 0,
+            ArpOp => x & 0xff00 == 0,
+            DlVlan => x & !(VLAN_VID_MASK as u128) == 0 || x == OFP10_VLAN_NONE as u128,
+            VlanVid => x & !((VLAN_VID_MASK | VLAN_CFI) as u128) == 0,
+            _ => {
+                let d = self.def();
+                (d.n_bits..d.n_bytes * 8).all(|b| !value.bit(b))
+            }
+        }
+    }
+
     /// N for `regN`.
     pub fn reg_index(self) -> Option<usize> {
         let i = self as usize;
@@ -387,6 +406,17 @@ mod tests {
             id.set(&mut flow, &v);
             assert_eq!(id.get(&flow), v, "{}", d.name);
         }
+    }
+
+    #[test]
+    fn value_validity() {
+        assert!(FieldId::TcpFlags.is_value_valid(&MfValue::from_u64(2, 0xfff)));
+        assert!(!FieldId::TcpFlags.is_value_valid(&MfValue::from_u64(2, 0x1000)));
+        assert!(!FieldId::IpDscp.is_value_valid(&MfValue::from_u64(1, 0x3)));
+        assert!(FieldId::VlanVid.is_value_valid(&MfValue::from_u64(2, 0x1fff)));
+        assert!(!FieldId::VlanVid.is_value_valid(&MfValue::from_u64(2, 0x2000)));
+        assert!(!FieldId::InPortOxm.is_value_valid(&MfValue::from_u64(4, 0xffff0000)));
+        assert!(FieldId::Reg0.is_value_valid(&MfValue::from_u64(4, 0xffffffff)));
     }
 
     #[test]
