@@ -506,6 +506,104 @@ impl Match {
         *self != before
     }
 
+    /// Wildcards the fields that the match's Ethertype and IP protocol make
+    /// meaningless (ofputil_normalize_match): for example `nw_src` without
+    /// `ip`/`arp`, `tp_src` without a transport protocol, `nd_target`
+    /// outside ICMPv6 neighbor discovery.  Returns the text of the match
+    /// before and after when anything changed, which upstream logs as
+    /// "normalization changed ofp_match, details:" / " pre: " / "post: ".
+    pub fn normalize(&mut self) -> Option<(String, String)> {
+        const ETHER: u16 = 1 << 0;
+        const NW_ADDR: u16 = 1 << 1;
+        const TP_ADDR: u16 = 1 << 2;
+        const NW_PROTO: u16 = 1 << 3;
+        const IPVX: u16 = 1 << 4;
+        const ARP_SHA: u16 = 1 << 5;
+        const ARP_THA: u16 = 1 << 6;
+        const IPV6: u16 = 1 << 7;
+        const ND_TARGET: u16 = 1 << 8;
+        const MPLS: u16 = 1 << 9;
+        let f = &self.flow;
+        let (mut may, dl_type) = if self.wc.packet_type == 0 || self.has_default_packet_type() {
+            (ETHER, f.dl_type)
+        } else if self.wc.packet_type == u32::MAX && f.packet_type >> 16 == OFPHTN_ETHERTYPE {
+            (0, f.packet_type as u16)
+        } else {
+            (0, 0)
+        };
+        match dl_type {
+            ETH_TYPE_IP => {
+                may |= NW_PROTO | IPVX | NW_ADDR;
+                if matches!(
+                    f.nw_proto,
+                    IPPROTO_TCP | IPPROTO_UDP | IPPROTO_SCTP | IPPROTO_ICMP
+                ) {
+                    may |= TP_ADDR;
+                }
+            }
+            ETH_TYPE_IPV6 => {
+                may |= NW_PROTO | IPVX | IPV6;
+                if matches!(f.nw_proto, IPPROTO_TCP | IPPROTO_UDP | IPPROTO_SCTP) {
+                    may |= TP_ADDR;
+                } else if f.nw_proto == IPPROTO_ICMPV6 {
+                    may |= TP_ADDR;
+                    if f.tp_src == 135 {
+                        may |= ND_TARGET | ARP_SHA;
+                    } else if f.tp_src == 136 {
+                        may |= ND_TARGET | ARP_THA;
+                    }
+                }
+            }
+            ETH_TYPE_ARP | ETH_TYPE_RARP => may |= NW_PROTO | NW_ADDR | ARP_SHA | ARP_THA,
+            ETH_TYPE_MPLS | ETH_TYPE_MPLS_MCAST => may |= MPLS,
+            _ => {}
+        }
+        let mut wc = self.wc;
+        if may & ETHER == 0 {
+            wc.dl_src = [0; 6];
+            wc.dl_dst = [0; 6];
+        }
+        if may & NW_ADDR == 0 {
+            wc.nw_src = 0;
+            wc.nw_dst = 0;
+        }
+        if may & TP_ADDR == 0 {
+            wc.tp_src = 0;
+            wc.tp_dst = 0;
+        }
+        if may & NW_PROTO == 0 {
+            wc.nw_proto = 0;
+        }
+        if may & IPVX == 0 {
+            wc.nw_tos = 0;
+            wc.nw_ttl = 0;
+        }
+        if may & ARP_SHA == 0 {
+            wc.arp_sha = [0; 6];
+        }
+        if may & ARP_THA == 0 {
+            wc.arp_tha = [0; 6];
+        }
+        if may & IPV6 == 0 {
+            wc.ipv6_src = [0; 16];
+            wc.ipv6_dst = [0; 16];
+            wc.ipv6_label = 0;
+        }
+        if may & ND_TARGET == 0 {
+            wc.nd_target = [0; 16];
+        }
+        if may & MPLS == 0 {
+            wc.mpls_lse = [0; 3];
+        }
+        if wc == self.wc {
+            return None;
+        }
+        let pre = self.to_string();
+        self.wc = wc;
+        self.flow = self.flow.and(&self.wc);
+        Some((pre, self.to_string()))
+    }
+
     /// `match_format`: the match as ovs-ofctl prints it, with
     /// `priority=N,` first when `priority` differs from 32768.
     pub fn format(&self, priority: i32) -> String {
@@ -1089,6 +1187,31 @@ mod tests {
             set(&mut m, "tcp_src", "0x1000/0x1000").to_string(),
             "NXM,OXM"
         );
+    }
+
+    #[test]
+    fn normalization() {
+        let mut m = Match::catchall();
+        set(&mut m, "nw_src", "1.2.3.4");
+        assert_eq!(
+            m.normalize(),
+            Some(("nw_src=1.2.3.4".to_string(), String::new()))
+        );
+        assert_eq!(m.normalize(), None);
+        let mut m = Match::catchall();
+        m.set_dl_type(ETH_TYPE_IPV6);
+        set(&mut m, "ipv6_src", "::1/64");
+        set(&mut m, "nd_target", "::2");
+        let (pre, post) = m.normalize().unwrap();
+        assert_eq!(
+            (pre.as_str(), post.as_str()),
+            ("ipv6,ipv6_src=::/64", "ipv6,ipv6_src=::/64")
+        );
+        let mut m = Match::catchall();
+        m.set_dl_type(ETH_TYPE_IP);
+        m.set_nw_proto(IPPROTO_TCP);
+        set(&mut m, "tp_src", "80");
+        assert_eq!(m.normalize(), None);
     }
 
     #[test]

@@ -329,6 +329,25 @@ fn parse_flow_matches_reference() {
                 }
             }
             (Ok(fm), 0) => {
+                // The first normalization log is about the parsed match.
+                let logged: Vec<String> = stderr
+                    .lines()
+                    .filter_map(|l| l.split_once("|ofp_match|INFO|").map(|(_, r)| r.to_string()))
+                    .collect();
+                let mut copy = fm.match_;
+                let ours_log = copy.normalize().map(|(pre, post)| {
+                    vec![
+                        "normalization changed ofp_match, details:".to_string(),
+                        format!(" pre: {pre}"),
+                        format!("post: {post}"),
+                    ]
+                });
+                let ref_log = (logged.len() >= 3).then(|| logged[..3].to_vec());
+                if ours_log != ref_log {
+                    failures.push(format!(
+                        "{text}: normalization ours {ours_log:?}, reference {ref_log:?}"
+                    ));
+                }
                 let want = format!("usable protocols: {}", fm.usable_protocols);
                 if stdout.lines().next() != Some(want.as_str()) {
                     failures.push(format!(
