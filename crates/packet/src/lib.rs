@@ -13,3 +13,6 @@
 pub mod flow;
 
 pub use flow::{Flow, FlowNsh, FlowTnl, TunMetadata, Vlan};
+pub mod checksum;
+pub mod compose;
+pub mod extract;
