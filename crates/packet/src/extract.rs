@@ -536,11 +536,9 @@ fn parse_nsh(p: &mut Cursor<'_>) -> Option<FlowNsh> {
                 *c = be32(r, 8 + 4 * i);
             }
         }
-        NSH_M_TYPE2 => {
-            if length < NSH_BASE_HDR_LEN {
-                return None;
-            }
-        }
+        // MD type 2 contexts are not parsed; the length still has to
+        // cover the base header.
+        NSH_M_TYPE2 if length < NSH_BASE_HDR_LEN => return None,
         _ => {}
     }
     p.pos += length;

@@ -1,4 +1,5 @@
 //! Unit tests of flow extraction on hand-built frames.
+#![allow(clippy::field_reassign_with_default)]
 
 use super::*;
 use crate::flow::FLOW_NW_FRAG_MASK;
