@@ -604,8 +604,9 @@ struct Nd {
 }
 
 /// Parses the body of an ND message behind its 8-byte ICMPv6 header.  None
-/// if this is not ND, or if its options are malformed (then the packet is
-/// treated as plain ICMPv6).
+/// if this is not ND, or if a link-layer address option repeats (then the
+/// packet is treated as plain ICMPv6); an option with a length of zero or
+/// beyond the packet ends the options.
 fn parse_nd(p: &mut Cursor<'_>, ty: u8, code: u8, reserved: u32) -> Option<Nd> {
     if code != 0 || (ty != ND_NEIGHBOR_SOLICIT && ty != ND_NEIGHBOR_ADVERT) {
         return None;
@@ -623,7 +624,8 @@ fn parse_nd(p: &mut Cursor<'_>, ty: u8, code: u8, reserved: u32) -> Option<Nd> {
         let opt = p.rest();
         let opt_len = opt[1] as usize * 8;
         if opt_len == 0 || opt_len > p.len() {
-            return None;
+            // Options stop here; what was found so far stands.
+            return Some(nd);
         }
         let slot = match opt[0] {
             ND_OPT_SOURCE_LINKADDR if opt_len == 8 => Some(&mut nd.sll),

@@ -507,15 +507,18 @@ fn icmpv6_and_nd() {
     );
     assert_eq!((flow.nd_reserved, flow.nd_options_type), (0, 0));
 
-    // Zero-length option and option past the end: plain ICMPv6 too.
+    // Zero-length option and option past the end end the options.
+    let mut zero = sll.clone();
+    zero.extend_from_slice(&hex("0200 0000 0000 0000"));
+    zero.extend_from_slice(&tll);
     let flow = extract(
-        &eth(
-            ETH_TYPE_IPV6,
-            &ipv6(IPPROTO_ICMPV6, &nd(135, &hex("0100 0000 0000 0000"))),
-        ),
+        &eth(ETH_TYPE_IPV6, &ipv6(IPPROTO_ICMPV6, &nd(135, &zero))),
         &md(),
     );
-    assert_eq!(flow.nd_target, [0; 16]);
+    assert_eq!(
+        (flow.nd_target[15], flow.arp_sha, flow.arp_tha),
+        (0x99, SRC, [0; 6])
+    );
     let flow = extract(
         &eth(
             ETH_TYPE_IPV6,
@@ -523,7 +526,7 @@ fn icmpv6_and_nd() {
         ),
         &md(),
     );
-    assert_eq!(flow.nd_target, [0; 16]);
+    assert_eq!((flow.nd_target[15], flow.nd_options_type), (0x99, 0));
     // Fewer than 8 trailing bytes are ignored.
     let flow = extract(
         &eth(ETH_TYPE_IPV6, &ipv6(IPPROTO_ICMPV6, &nd(135, &[1, 1, 0]))),
