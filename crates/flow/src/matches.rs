@@ -405,6 +405,9 @@ impl Match {
             value.significant_bytes().max(mask.significant_bytes())
         }
         .max(1);
+        if self.wc.tunnel.metadata.present & (1 << i) != 0 {
+            return Err(format!("field tun_metadata{i} set multiple times"));
+        }
         let md = &mut self.flow.tunnel.metadata;
         if md.len[i] == 0 || (md.len[i] as usize) < need {
             let used = md.used();

@@ -253,7 +253,7 @@ fn from_ethernet_string(s: &str) -> Result<(MfValue, MfValue), String> {
             return Ok((MfValue::from_bytes(&mac), MfValue::ones(6)));
         }
         if let Some(m) = rest.strip_prefix('/') {
-            if let Some((mask, _)) = scan_eth(m) {
+            if let Some((mask, "")) = scan_eth(m) {
                 return Ok((MfValue::from_bytes(&mac), MfValue::from_bytes(&mask)));
             }
         }
@@ -625,19 +625,18 @@ pub fn format_packet_type_masked(pt: u32, mask: u32) -> String {
 }
 
 fn from_packet_type_string(s: &str) -> Result<u32, String> {
+    // Errors quote the text from the start of the part being parsed.
     let err = |at: &str, what: &str| format!("{at}: bad syntax for packet type {what}");
     let rest = s.strip_prefix('(').ok_or_else(|| err(s, "missing '('"))?;
     let (ns, n) = strtoull0(rest);
     let ns = ns.map_err(|_| err(rest, "ns"))?;
-    let rest = &rest[n..];
-    let rest2 = rest
+    let rest2 = rest[n..]
         .strip_prefix(',')
         .ok_or_else(|| err(rest, "missing ','"))?;
     let (t, n) = strtoull0(rest2);
     let t = t.map_err(|_| err(rest2, "ns_type"))?;
-    let rest3 = &rest2[n..];
-    if !rest3.starts_with(')') {
-        return Err(err(rest3, "missing ')'"));
+    if !rest2[n..].starts_with(')') {
+        return Err(err(rest2, "missing ')'"));
     }
     Ok(((ns as u32) << 16) | (t as u32 & 0xffff))
 }
