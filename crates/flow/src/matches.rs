@@ -625,6 +625,201 @@ impl fmt::Display for Match {
     }
 }
 
+/// The wildcard mask that covers every field a packet with key `flow`
+/// actually has (flow_wildcards_init_for_packet): metadata always, the
+/// layers its Ethertype and IP protocol imply, nothing beyond.  Registers,
+/// `metadata`, `conj_id` and `actset_output` stay wildcarded.
+pub fn packet_wildcards(flow: &Flow) -> Flow {
+    let mut w = Flow::default();
+    let t = &flow.tunnel;
+    if t.ip_dst != 0 || t.ipv6_dst != [0; 16] {
+        if t.flags & 0x8 != 0 {
+            w.tunnel.tun_id = u64::MAX;
+        }
+        w.tunnel.ip_src = u32::MAX;
+        w.tunnel.ip_dst = u32::MAX;
+        w.tunnel.ipv6_src = [0xff; 16];
+        w.tunnel.ipv6_dst = [0xff; 16];
+        w.tunnel.flags = u16::MAX;
+        w.tunnel.ip_tos = u8::MAX;
+        w.tunnel.ip_ttl = u8::MAX;
+        w.tunnel.tp_src = u16::MAX;
+        w.tunnel.tp_dst = u16::MAX;
+        w.tunnel.gbp_id = u16::MAX;
+        w.tunnel.gbp_flags = u8::MAX;
+        w.tunnel.erspan_ver = u8::MAX;
+        w.tunnel.erspan_idx = u32::MAX;
+        w.tunnel.erspan_dir = u8::MAX;
+        w.tunnel.erspan_hwid = u8::MAX;
+        w.tunnel.gtpu_flags = u8::MAX;
+        w.tunnel.gtpu_msgtype = u8::MAX;
+        if t.metadata.present != 0 {
+            w.tunnel.metadata.present = t.metadata.present;
+            w.tunnel.metadata.opts = [0xff; packet::flow::TUN_METADATA_TOT_OPT_SIZE];
+        }
+        w.tunnel.metadata.ofs = t.metadata.ofs;
+        w.tunnel.metadata.len = t.metadata.len;
+    } else if t.tun_id != 0 {
+        w.tunnel.tun_id = u64::MAX;
+    }
+    w.skb_priority = u32::MAX;
+    w.pkt_mark = u32::MAX;
+    w.ct_state = u8::MAX;
+    w.ct_zone = u16::MAX;
+    w.ct_mark = u32::MAX;
+    w.ct_label = u128::MAX;
+    w.recirc_id = u32::MAX;
+    w.dp_hash = u32::MAX;
+    w.in_port = u32::MAX;
+    w.packet_type = u32::MAX;
+    let dl_type = if flow.packet_type == PT_ETH {
+        w.dl_dst = [0xff; 6];
+        w.dl_src = [0xff; 6];
+        w.dl_type = u16::MAX;
+        // The first tag always shows (all-zero when there is none), each
+        // further one when the previous tag was present.
+        for i in 0..packet::flow::FLOW_MAX_VLAN_HEADERS {
+            w.vlans[i].tpid = u16::MAX;
+            w.vlans[i].tci = u16::MAX;
+            if flow.vlans[i].tci & VLAN_CFI == 0 {
+                break;
+            }
+        }
+        flow.dl_type
+    } else {
+        flow.packet_type as u16
+    };
+    match dl_type {
+        ETH_TYPE_IP => {
+            w.nw_src = u32::MAX;
+            w.nw_dst = u32::MAX;
+            w.ct_nw_src = u32::MAX;
+            w.ct_nw_dst = u32::MAX;
+        }
+        ETH_TYPE_IPV6 => {
+            w.ipv6_src = [0xff; 16];
+            w.ipv6_dst = [0xff; 16];
+            w.ipv6_label = u32::MAX;
+            if Prereq::Nd.is_ok(flow, None) {
+                w.arp_sha = [0xff; 6];
+                w.arp_tha = [0xff; 6];
+                w.nd_target = [0xff; 16];
+            } else {
+                w.ct_ipv6_src = [0xff; 16];
+                w.ct_ipv6_dst = [0xff; 16];
+            }
+        }
+        ETH_TYPE_ARP | ETH_TYPE_RARP => {
+            w.nw_src = u32::MAX;
+            w.nw_dst = u32::MAX;
+            w.nw_proto = u8::MAX;
+            w.arp_sha = [0xff; 6];
+            w.arp_tha = [0xff; 6];
+            return w;
+        }
+        ETH_TYPE_MPLS | ETH_TYPE_MPLS_MCAST => {
+            for i in 0..packet::flow::FLOW_MAX_MPLS_LABELS {
+                w.mpls_lse[i] = u32::MAX;
+                if flow.mpls_lse[i] & 0x100 != 0 {
+                    break;
+                }
+            }
+            return w;
+        }
+        ETH_TYPE_NSH => {
+            w.nsh.flags = u8::MAX;
+            w.nsh.ttl = u8::MAX;
+            w.nsh.mdtype = u8::MAX;
+            w.nsh.np = u8::MAX;
+            w.nsh.path_hdr = u32::MAX;
+            w.nsh.context = [u32::MAX; 4];
+            return w;
+        }
+        _ => return w,
+    }
+    w.nw_frag = FLOW_NW_FRAG_MASK;
+    w.nw_tos = u8::MAX;
+    w.nw_ttl = u8::MAX;
+    w.nw_proto = u8::MAX;
+    w.ct_nw_proto = u8::MAX;
+    w.ct_tp_src = u16::MAX;
+    w.ct_tp_dst = u16::MAX;
+    if flow.nw_frag & FLOW_NW_FRAG_LATER == 0
+        && matches!(
+            flow.nw_proto,
+            IPPROTO_ICMP | IPPROTO_ICMPV6 | IPPROTO_TCP | IPPROTO_UDP | IPPROTO_SCTP | 2
+        )
+    {
+        w.tp_src = u16::MAX;
+        w.tp_dst = u16::MAX;
+        if flow.nw_proto == IPPROTO_TCP {
+            w.tcp_flags = u16::MAX;
+        }
+    }
+    w
+}
+
+/// A packet's flow key as ovs-ofctl prints it in packet-ins and traces
+/// (flow_format): every field the packet has, except metadata and
+/// connection-tracking fields that are zero.
+pub fn format_flow(flow: &Flow, ports: Option<&PortMap>) -> String {
+    let mut w = packet_wildcards(flow);
+    w.regs = [u32::MAX; 16];
+    w.metadata = u64::MAX;
+    if flow.in_port == 0 {
+        w.in_port = 0;
+    }
+    if flow.skb_priority == 0 {
+        w.skb_priority = 0;
+    }
+    if flow.pkt_mark == 0 {
+        w.pkt_mark = 0;
+    }
+    if flow.recirc_id == 0 {
+        w.recirc_id = 0;
+    }
+    if flow.dp_hash == 0 {
+        w.dp_hash = 0;
+    }
+    if flow.ct_state == 0 {
+        w.ct_state = 0;
+    }
+    if flow.ct_zone == 0 {
+        w.ct_zone = 0;
+    }
+    if flow.ct_mark == 0 {
+        w.ct_mark = 0;
+    }
+    if flow.ct_label == 0 {
+        w.ct_label = 0;
+    }
+    if !Prereq::CtValid.is_ok(flow, Some(&w)) || flow.ct_nw_proto == 0 {
+        w.ct_nw_proto = 0;
+        w.ct_tp_src = 0;
+        w.ct_tp_dst = 0;
+        if flow.dl_type == ETH_TYPE_IP {
+            w.ct_nw_src = 0;
+            w.ct_nw_dst = 0;
+        } else if flow.dl_type == ETH_TYPE_IPV6 {
+            w.ct_ipv6_src = [0; 16];
+            w.ct_ipv6_dst = [0; 16];
+        }
+    }
+    for i in 0..16 {
+        if flow.regs[i] == 0 {
+            w.regs[i] = 0;
+        }
+    }
+    if flow.metadata == 0 {
+        w.metadata = 0;
+    }
+    let m = Match {
+        flow: flow.and(&w),
+        wc: w,
+    };
+    m.format_with_ports(OFP_DEFAULT_PRIORITY, ports)
+}
+
 /// C's `%#x`: `0` for zero, else `0x...`.
 fn alt_hex(v: u64) -> String {
     if v == 0 {
