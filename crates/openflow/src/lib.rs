@@ -26,6 +26,7 @@
 pub mod bits;
 pub mod errors;
 pub mod msgs;
+pub mod nx_match;
 pub mod print;
 pub mod raw;
 pub mod version;

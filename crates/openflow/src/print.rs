@@ -296,6 +296,37 @@ fn body_to_string(s: &mut String, msg: &[u8], raw: OfpRaw, verbosity: u32) -> Re
                 st.format(s, "          ");
             }
         }
+        OFPT10_FLOW_REMOVED | OFPT11_FLOW_REMOVED | OFPT15_FLOW_REMOVED | NXT_FLOW_REMOVED => {
+            use crate::msgs::flow::FlowRemovedForm as F;
+            let form = match raw {
+                OFPT10_FLOW_REMOVED => F::Of10,
+                OFPT15_FLOW_REMOVED => F::Of15,
+                NXT_FLOW_REMOVED => F::Nx,
+                _ if version == 2 => return Err(OfpErr::OFPBMC_BAD_TYPE),
+                _ => F::Of11,
+            };
+            crate::msgs::flow::FlowRemoved::decode(form, body)?.format(s)
+        }
+        OFPST10_FLOW_REQUEST
+        | OFPST11_FLOW_REQUEST
+        | NXST_FLOW_REQUEST
+        | OFPST10_AGGREGATE_REQUEST
+        | OFPST11_AGGREGATE_REQUEST
+        | OFPST15_AGGREGATE_REQUEST
+        | NXST_AGGREGATE_REQUEST => {
+            use crate::msgs::flow::StatsRequestForm as F;
+            let form = match raw {
+                OFPST10_FLOW_REQUEST | OFPST10_AGGREGATE_REQUEST => F::Of10,
+                NXST_FLOW_REQUEST | NXST_AGGREGATE_REQUEST => F::Nx,
+                _ if version == 2 => return Err(OfpErr::OFPBMC_BAD_TYPE),
+                _ => F::Of11,
+            };
+            crate::msgs::flow::FlowStatsRequest::decode(form, body)?.format(s)
+        }
+        OFPST_AGGREGATE_REPLY | NXST_AGGREGATE_REPLY | OFPST15_AGGREGATE_REPLY => {
+            crate::msgs::flow::AggregateReply::decode(raw == OFPST15_AGGREGATE_REPLY, body)?
+                .format(s)
+        }
         // Messages with matches, actions, packets or table features are
         // printed by the flow-aware layer; this layer reports them as
         // not decodable here.

@@ -1,0 +1,416 @@
+//! Matches on the wire: NXM (`nx_match`, Nicira), OXM (`ofp11_match` of
+//! type OXM, OpenFlow 1.2+) and the fixed OpenFlow 1.0 `ofp10_match`,
+//! decoded into and encoded from the `flow` crate's [`Match`].
+//!
+//! Decoding checks what upstream checks and fails with the same errors:
+//! lengths (`OFPBMC_BAD_LEN`), unknown fields when strict
+//! (`OFPBMC_BAD_FIELD`), masks on unmaskable fields (`OFPBMC_BAD_MASK`),
+//! invalid values (`OFPBMC_BAD_VALUE`), unmet prerequisites
+//! (`OFPBMC_BAD_PREREQ`) and repeated fields (`OFPBMC_DUP_FIELD`).
+
+use crate::errors::OfpErr;
+use crate::wire::{pad8, Put, Reader};
+use flow::{FieldId, Match, MfHeader, MfValue};
+
+/// Whether `value` is acceptable for `field` (upstream's
+/// `mf_is_value_valid`, for the fields whose range is narrower than their
+/// width).
+fn value_valid(field: FieldId, value: &MfValue) -> bool {
+    let x = value.to_u64();
+    match field {
+        FieldId::InPortOxm | FieldId::ActsetOutput => {
+            crate::bits::port_from_ofp11(x as u32).is_some()
+        }
+        FieldId::DlVlan => x & 0xf000 == 0,
+        FieldId::VlanVid => x & 0xe000 == 0,
+        FieldId::DlVlanPcp | FieldId::VlanPcp => x < 8,
+        FieldId::IpDscp => x & 0x03 == 0,
+        FieldId::IpDscpShifted => x < 64,
+        FieldId::IpEcn => x < 4,
+        FieldId::ArpOp => x < 256,
+        FieldId::Ipv6Label => x < (1 << 20),
+        FieldId::MplsLabel => x < (1 << 20),
+        FieldId::MplsTc => x < 8,
+        FieldId::MplsBos => x < 2,
+        _ => true,
+    }
+}
+
+/// Decodes NXM/OXM entries filling `bytes` (no padding) into a match.
+pub fn pull_entries(bytes: &[u8], strict: bool) -> Result<Match, OfpErr> {
+    let mut m = Match::catchall();
+    let mut r = Reader::new(bytes);
+    while !r.is_empty() {
+        let (header, hlen) = MfHeader::pull(r.rest()).ok_or(OfpErr::OFPBMC_BAD_LEN)?;
+        r.skip(hlen).ok_or(OfpErr::OFPBMC_BAD_LEN)?;
+        let payload = usize::from(header.length).saturating_sub(hlen - 4);
+        if header.length == 0 || (header.is_experimenter() && header.length < 4) {
+            return Err(OfpErr::OFPBMC_BAD_LEN);
+        }
+        let body = r.bytes(payload).ok_or(OfpErr::OFPBMC_BAD_LEN)?;
+        let Some(field) = FieldId::from_nxm_header(&header) else {
+            if strict {
+                return Err(OfpErr::OFPBMC_BAD_FIELD);
+            }
+            continue;
+        };
+        let def = field.def();
+        let width = if header.has_mask {
+            payload / 2
+        } else {
+            payload
+        };
+        if (header.has_mask && payload % 2 != 0)
+            || (!def.variable_len && width != def.n_bytes)
+            || (def.variable_len && width > def.n_bytes)
+        {
+            return Err(OfpErr::OFPBMC_BAD_LEN);
+        }
+        let value = MfValue::from_bytes(&body[..width]);
+        let mask = if header.has_mask {
+            let mask = MfValue::from_bytes(&body[width..]);
+            if !def.maskable && !mask.is_all_ones() && !mask.is_zero() {
+                return Err(OfpErr::OFPBMC_BAD_MASK);
+            }
+            mask
+        } else {
+            MfValue::ones(width)
+        };
+        if !value_valid(field, &value) {
+            return Err(OfpErr::OFPBMC_BAD_VALUE);
+        }
+        if !m.prereqs_ok(field) {
+            return Err(OfpErr::OFPBMC_BAD_PREREQ);
+        }
+        if !m.is_field_wild(field) {
+            return Err(OfpErr::OFPBMC_DUP_FIELD);
+        }
+        m.set_field_masked(field, &value, &mask)
+            .map_err(|_| OfpErr::OFPBMC_BAD_VALUE)?;
+    }
+    Ok(m)
+}
+
+/// Pulls an NXM match of `match_len` bytes plus its padding to 8 bytes.
+pub fn pull_nxm(r: &mut Reader<'_>, match_len: usize, strict: bool) -> Result<Match, OfpErr> {
+    let padded = pad8(match_len);
+    if padded > r.remaining() {
+        return Err(OfpErr::OFPBMC_BAD_LEN);
+    }
+    let bytes = r.bytes(padded).ok_or(OfpErr::OFPBMC_BAD_LEN)?;
+    pull_entries(&bytes[..match_len], strict)
+}
+
+/// Pulls an OpenFlow 1.2+ `ofp11_match` of type OXM with its padding.
+pub fn pull_oxm(r: &mut Reader<'_>, strict: bool) -> Result<Match, OfpErr> {
+    let mut head = *r;
+    let mtype = head.u16().ok_or(OfpErr::OFPBMC_BAD_LEN)?;
+    let len = usize::from(head.u16().ok_or(OfpErr::OFPBMC_BAD_LEN)?);
+    if mtype != 1 {
+        return Err(OfpErr::OFPBMC_BAD_TYPE);
+    }
+    if len < 4 || pad8(len) > r.remaining() {
+        return Err(OfpErr::OFPBMC_BAD_LEN);
+    }
+    let bytes = r.bytes(pad8(len)).ok_or(OfpErr::OFPBMC_BAD_LEN)?;
+    pull_entries(&bytes[4..len], strict)
+}
+
+/// The fields a match constrains, with value and mask: each storage once
+/// (aliases such as `in_port`/`in_port_oxm` share one), preferring fields
+/// with an OXM identity when `oxm`, else with an NXM identity.
+fn constrained(m: &Match, oxm: bool) -> Vec<(FieldId, MfValue, MfValue)> {
+    let mut out = Vec::new();
+    let mut acc = Match::catchall();
+    for preferred in [true, false] {
+        for field in FieldId::ALL {
+            let def = field.def();
+            let has_identity = if oxm {
+                !def.oxm.is_empty()
+            } else {
+                def.nxm.is_some()
+            };
+            if has_identity != preferred
+                || def.variable_len
+                || m.is_field_wild(field)
+                || !acc.is_field_wild(field)
+            {
+                continue;
+            }
+            let (value, mask) = m.get_field(field);
+            if acc.set_field_masked(field, &value, &mask).is_ok() {
+                out.push((field, value, mask));
+            }
+        }
+    }
+    out
+}
+
+fn put_entry(out: &mut Vec<u8>, header: MfHeader, value: &MfValue, mask: &MfValue) {
+    let exact = mask.is_all_ones();
+    let h = header.with_mask(!exact);
+    h.put(out);
+    out.extend_from_slice(value.and(mask).as_bytes());
+    if !exact {
+        out.extend_from_slice(mask.as_bytes());
+    }
+}
+
+/// Encodes a match as NXM entries (unpadded); returns the bytes.
+pub fn put_nxm(m: &Match) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (field, value, mask) in constrained(m, false) {
+        if let Some(h) = field
+            .nxm_header(false)
+            .or_else(|| field.oxm_header(4, false))
+        {
+            put_entry(&mut out, h, &value, &mask);
+        }
+    }
+    out
+}
+
+/// Encodes a match as an OpenFlow `version` OXM `ofp11_match`, padded.
+pub fn put_oxm(m: &Match, version: u8) -> Vec<u8> {
+    let mut entries = Vec::new();
+    for (field, value, mask) in constrained(m, true) {
+        if let Some(h) = field.oxm_header(version, false) {
+            put_entry(&mut entries, h, &value, &mask);
+        }
+    }
+    let mut out = Vec::with_capacity(pad8(entries.len() + 4));
+    out.put_u16(1);
+    out.put_u16((entries.len() + 4) as u16);
+    out.extend_from_slice(&entries);
+    out.put_zeros(pad8(out.len()) - out.len());
+    out
+}
+
+/// OpenFlow 1.0 wildcard bits.
+mod ofpfw10 {
+    pub const IN_PORT: u32 = 1 << 0;
+    pub const DL_VLAN: u32 = 1 << 1;
+    pub const DL_SRC: u32 = 1 << 2;
+    pub const DL_DST: u32 = 1 << 3;
+    pub const DL_TYPE: u32 = 1 << 4;
+    pub const NW_PROTO: u32 = 1 << 5;
+    pub const TP_SRC: u32 = 1 << 6;
+    pub const TP_DST: u32 = 1 << 7;
+    pub const NW_SRC_SHIFT: u32 = 8;
+    pub const NW_DST_SHIFT: u32 = 14;
+    pub const DL_VLAN_PCP: u32 = 1 << 20;
+    pub const NW_TOS: u32 = 1 << 21;
+    pub const ALL: u32 = (1 << 22) - 1;
+}
+
+fn wcbits_to_netmask(n: u32) -> u32 {
+    let n = n & 0x3f;
+    if n < 32 {
+        !((1u32 << n) - 1)
+    } else {
+        0
+    }
+}
+
+fn netmask_to_wcbits(mask: u32) -> u32 {
+    32 - mask.count_ones().min(32)
+}
+
+const VLAN_CFI: u16 = 0x1000;
+
+/// Upstream's `ofputil_match_from_ofp10_match`.
+pub fn decode_ofp10_match(b: &[u8]) -> Result<Match, OfpErr> {
+    let bad = OfpErr::OFPBRC_BAD_LEN;
+    let mut r = Reader::new(b);
+    let wc = r.u32().ok_or(bad)? & ofpfw10::ALL;
+    let in_port = r.u16().ok_or(bad)?;
+    let dl_src: [u8; 6] = r.array().ok_or(bad)?;
+    let dl_dst: [u8; 6] = r.array().ok_or(bad)?;
+    let dl_vlan = r.u16().ok_or(bad)?;
+    let dl_vlan_pcp = r.u8().ok_or(bad)?;
+    r.skip(1).ok_or(bad)?;
+    let dl_type = r.u16().ok_or(bad)?;
+    let nw_tos = r.u8().ok_or(bad)?;
+    let nw_proto = r.u8().ok_or(bad)?;
+    r.skip(2).ok_or(bad)?;
+    let nw_src = r.u32().ok_or(bad)?;
+    let nw_dst = r.u32().ok_or(bad)?;
+    let tp_src = r.u16().ok_or(bad)?;
+    let tp_dst = r.u16().ok_or(bad)?;
+
+    let mut m = Match::catchall();
+    let (f, w) = (&mut m.flow, &mut m.wc);
+    if wc & ofpfw10::IN_PORT == 0 {
+        w.in_port = u32::MAX;
+    }
+    if wc & ofpfw10::NW_TOS == 0 {
+        w.nw_tos |= 0xfc;
+    }
+    if wc & ofpfw10::NW_PROTO == 0 {
+        w.nw_proto = u8::MAX;
+    }
+    w.nw_src = wcbits_to_netmask(wc >> ofpfw10::NW_SRC_SHIFT);
+    w.nw_dst = wcbits_to_netmask(wc >> ofpfw10::NW_DST_SHIFT);
+    if wc & ofpfw10::TP_SRC == 0 {
+        w.tp_src = u16::MAX;
+    }
+    if wc & ofpfw10::TP_DST == 0 {
+        w.tp_dst = u16::MAX;
+    }
+    if wc & ofpfw10::DL_SRC == 0 {
+        w.dl_src = [0xff; 6];
+    }
+    if wc & ofpfw10::DL_DST == 0 {
+        w.dl_dst = [0xff; 6];
+    }
+    if wc & ofpfw10::DL_TYPE == 0 {
+        w.dl_type = u16::MAX;
+    }
+    if wc & ofpfw10::DL_VLAN_PCP == 0 {
+        w.vlans[0].tci |= 0xe000 | VLAN_CFI;
+    }
+    if wc & ofpfw10::DL_VLAN == 0 {
+        w.vlans[0].tci |= 0x0fff | VLAN_CFI;
+    }
+    f.nw_src = nw_src;
+    f.nw_dst = nw_dst;
+    f.in_port = u32::from(in_port);
+    f.dl_type = if dl_type < 0x600 { 0x5ff } else { dl_type };
+    f.tp_src = tp_src;
+    f.tp_dst = tp_dst;
+    f.dl_src = dl_src;
+    f.dl_dst = dl_dst;
+    f.nw_tos = nw_tos & 0xfc;
+    f.nw_proto = nw_proto;
+    if wc & ofpfw10::DL_VLAN == 0 && dl_vlan == 0xffff {
+        f.vlans[0].tci = 0;
+        w.vlans[0].tci = 0xffff;
+    } else {
+        let vid = dl_vlan & 0x0fff;
+        let pcp = (u16::from(dl_vlan_pcp) << 13) & 0xe000;
+        f.vlans[0].tci = (vid | pcp | VLAN_CFI) & w.vlans[0].tci;
+    }
+    m.flow = m.flow.and(&m.wc);
+    Ok(m)
+}
+
+/// Upstream's `ofputil_match_to_ofp10_match`.
+pub fn encode_ofp10_match(m: &Match, out: &mut Vec<u8>) {
+    let (f, w) = (&m.flow, &m.wc);
+    let mut wc = 0;
+    if w.in_port == 0 {
+        wc |= ofpfw10::IN_PORT;
+    }
+    let (dl_vlan, dl_vlan_pcp);
+    if w.vlans[0].tci == 0 {
+        wc |= ofpfw10::DL_VLAN | ofpfw10::DL_VLAN_PCP;
+        dl_vlan = 0;
+        dl_vlan_pcp = 0;
+    } else if w.vlans[0].tci & VLAN_CFI != 0 && f.vlans[0].tci & VLAN_CFI == 0 {
+        wc |= ofpfw10::DL_VLAN_PCP;
+        dl_vlan = 0xffff;
+        dl_vlan_pcp = 0;
+    } else {
+        if w.vlans[0].tci & 0x0fff == 0 {
+            wc |= ofpfw10::DL_VLAN;
+        }
+        if w.vlans[0].tci & 0xe000 == 0 {
+            wc |= ofpfw10::DL_VLAN_PCP;
+        }
+        dl_vlan = f.vlans[0].tci & 0x0fff;
+        dl_vlan_pcp = (f.vlans[0].tci >> 13) as u8;
+    }
+    if w.nw_tos & 0xfc == 0 {
+        wc |= ofpfw10::NW_TOS;
+    }
+    if w.nw_proto == 0 {
+        wc |= ofpfw10::NW_PROTO;
+    }
+    wc |= netmask_to_wcbits(w.nw_src) << ofpfw10::NW_SRC_SHIFT;
+    wc |= netmask_to_wcbits(w.nw_dst) << ofpfw10::NW_DST_SHIFT;
+    if w.tp_src == 0 {
+        wc |= ofpfw10::TP_SRC;
+    }
+    if w.tp_dst == 0 {
+        wc |= ofpfw10::TP_DST;
+    }
+    if w.dl_src == [0; 6] {
+        wc |= ofpfw10::DL_SRC;
+    }
+    if w.dl_dst == [0; 6] {
+        wc |= ofpfw10::DL_DST;
+    }
+    if w.dl_type == 0 {
+        wc |= ofpfw10::DL_TYPE;
+    }
+    out.put_u32(wc);
+    out.put_u16(f.in_port as u16);
+    out.extend_from_slice(&f.dl_src);
+    out.extend_from_slice(&f.dl_dst);
+    out.put_u16(dl_vlan);
+    out.put_u8(dl_vlan_pcp);
+    out.put_zeros(1);
+    out.put_u16(if f.dl_type == 0x5ff { 0x5ff } else { f.dl_type });
+    out.put_u8(f.nw_tos);
+    out.put_u8(f.nw_proto);
+    out.put_zeros(2);
+    out.put_u32(f.nw_src);
+    out.put_u32(f.nw_dst);
+    out.put_u16(f.tp_src);
+    out.put_u16(f.tp_dst);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn nxm_in_port() {
+        let m = pull_entries(&hex("0000000200010000")[..6], true).unwrap();
+        assert_eq!(m.format(0x8000), "in_port=1");
+        assert_eq!(put_nxm(&m), hex("000000020001"));
+    }
+
+    #[test]
+    fn nxm_errors() {
+        // Duplicate in_port.
+        assert_eq!(
+            pull_entries(&hex("000000020001000000020001"), true).err(),
+            Some(OfpErr::OFPBMC_DUP_FIELD)
+        );
+        // tcp_src without its prerequisites.
+        assert_eq!(
+            pull_entries(&hex("0000120200"), true).err(),
+            Some(OfpErr::OFPBMC_BAD_LEN)
+        );
+        assert_eq!(
+            pull_entries(&hex("000012020050"), true).err(),
+            Some(OfpErr::OFPBMC_BAD_PREREQ)
+        );
+    }
+
+    #[test]
+    fn oxm_round_trip() {
+        let m = pull_entries(&hex("80000c021009"), true).unwrap();
+        let b = put_oxm(&m, 4);
+        let back = pull_oxm(&mut Reader::new(&b), true).unwrap();
+        assert_eq!(back, m);
+    }
+
+    #[test]
+    fn ofp10_match_round_trip() {
+        let b =
+            hex("000000000003505400000005505400000006ffff0000080600020000c0a80001c0a8000200000000");
+        let m = decode_ofp10_match(&b).unwrap();
+        let mut out = Vec::new();
+        encode_ofp10_match(&m, &mut out);
+        assert_eq!(decode_ofp10_match(&out).unwrap(), m);
+    }
+}
