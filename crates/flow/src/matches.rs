@@ -993,7 +993,7 @@ fn format_match(m: &Match, priority: i32, ports: Option<&PortMap>) -> String {
     }
     if w.ct_state != 0 {
         let s = if w.ct_state == u8::MAX {
-            format_flags(|b| ct_state_name(b), f.ct_state as u32, '|')
+            format_flags(ct_state_name, f.ct_state as u32, '|')
         } else {
             format_flags_masked(ct_state_name, f.ct_state as u32, w.ct_state as u32, 0xff)
         };

@@ -122,12 +122,12 @@ impl fmt::Display for Protocols {
         while !left.is_empty() {
             if let Some((p, n)) = abbrevs.iter().find(|(p, _)| left.contains(*p)) {
                 parts.push(n);
-                left = left & !*p;
+                left &= !*p;
                 continue;
             }
             let bit = Protocols(left.0 & left.0.wrapping_neg());
             parts.push(bit.single_name().unwrap_or("unknown"));
-            left = left & !bit;
+            left &= !bit;
         }
         f.write_str(&parts.join(","))
     }

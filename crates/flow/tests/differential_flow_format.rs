@@ -39,7 +39,7 @@ fn random_flow(r: &mut Rng) -> Flow {
         dl_src: r.bytes(),
         ..Flow::default()
     };
-    if r.next() % 3 == 0 {
+    if r.next().is_multiple_of(3) {
         f.vlans[0].tpid = 0x8100;
         f.vlans[0].tci = r.next() as u16 | 0x1000;
     }

@@ -1,11 +1,11 @@
 //! The packet room of ferrovs.
 //!
-//! For now this crate owns the flow key, [`Flow`]: every value a packet or its
-//! metadata can carry, laid out as plain fixed-size integers and byte arrays so
-//! that a flow and a mask of the same type can be combined field by field
-//! (the counterpart of OVS's `struct flow`).  Extraction of a flow key from an
-//! Ethernet frame, the packet buffer with headroom, checksums and
-//! encapsulation builders come later in this crate.
+//! - [`flow`]: the flow key, [`Flow`]: every value a packet or its metadata
+//!   can carry, laid out as plain fixed-size integers and byte arrays so that
+//!   a flow and a mask of the same type can be combined field by field (the
+//!   counterpart of OVS's `struct flow`).
+//! - [`extract`]: the flow key of an Ethernet frame; [`compose`]: frames
+//!   built from a flow key; [`checksum`]: Internet checksums.
 //!
 //! This crate must not depend on any other ferrovs room: everything above it
 //! (`flow`, `datapath`, ...) builds on these types.
