@@ -204,6 +204,54 @@ impl Match {
         self.wc.is_zero()
     }
 
+    /// The match for every field a packet with key `flow` has (match_wc_init
+    /// without registers): `flow` under [`packet_wildcards`].
+    pub fn for_packet(flow: &Flow) -> Match {
+        let wc = packet_wildcards(flow);
+        Match {
+            flow: flow.and(&wc),
+            wc,
+        }
+    }
+
+    /// True if `flow` has the matched values in every matched bit.
+    pub fn matches(&self, flow: &Flow) -> bool {
+        let mut masked = flow.and(&self.wc);
+        // Tunnel metadata slots are compared through the match's layout.
+        masked.tunnel.metadata = self.flow.tunnel.metadata;
+        for i in 0..64 {
+            if self.wc.tunnel.metadata.present & (1 << i) == 0 {
+                continue;
+            }
+            let want = self.flow.tunnel.metadata.slot(i).unwrap_or(&[]);
+            let mask = self.wc.tunnel.metadata.slot(i).unwrap_or(&[]);
+            let have = flow.tunnel.metadata.slot(i);
+            let ok = match have {
+                Some(h) if flow.tunnel.metadata.present & (1 << i) != 0 => {
+                    // Compare right-aligned, like the field's value.
+                    let n = want.len();
+                    let h = if h.len() >= n { &h[h.len() - n..] } else { h };
+                    h.len() == n && h.iter().zip(mask).zip(want).all(|((a, m), w)| a & m == *w)
+                }
+                _ => false,
+            };
+            if !ok {
+                return false;
+            }
+        }
+        masked == self.flow
+    }
+
+    /// Length in bytes of `field`'s value in this match: the allocated
+    /// length for tunnel metadata (the length its NXM entry carries), the
+    /// field's width otherwise.
+    pub fn field_len(&self, field: FieldId) -> usize {
+        match field.tun_metadata_index() {
+            Some(i) => self.wc.tunnel.metadata.len[i].max(1) as usize,
+            None => field.def().n_bytes,
+        }
+    }
+
     /// Value and mask of `field` (mf_get).
     pub fn get_field(&self, field: FieldId) -> (MfValue, MfValue) {
         let value = field.get(&self.flow);
@@ -1385,6 +1433,31 @@ mod tests {
             set(&mut m, "tcp_src", "0x1000/0x1000").to_string(),
             "NXM,OXM"
         );
+    }
+
+    #[test]
+    fn matching_flows() {
+        let mut m = Match::catchall();
+        m.set_dl_type(ETH_TYPE_IP);
+        set(&mut m, "nw_src", "10.0.0.0/8");
+        let mut f = Flow {
+            dl_type: ETH_TYPE_IP,
+            nw_src: 0x0a01_0203,
+            ..Flow::default()
+        };
+        assert!(m.matches(&f));
+        f.nw_src = 0x0b01_0203;
+        assert!(!m.matches(&f));
+        let p = Match::for_packet(&f);
+        assert!(p.matches(&f));
+        assert_eq!(p.wc.nw_src, u32::MAX);
+        let mut m = Match::catchall();
+        set(&mut m, "tun_metadata2", "0x1234");
+        assert_eq!(m.field_len(FieldId::TunMetadata2), 2);
+        let mut f = Flow::default();
+        assert!(!m.matches(&f));
+        FieldId::TunMetadata2.set(&mut f, &MfValue::from_u64(124, 0x1234));
+        assert!(m.matches(&f));
     }
 
     #[test]
