@@ -701,3 +701,77 @@ mod exact_tests {
         );
     }
 }
+
+/// The lines of a flow file as ovs-ofctl reads them
+/// (ds_get_preprocessed_line): `#` starts a comment, lines that are blank
+/// after that are skipped.  Yields (1-based line number, text).
+pub fn preprocessed_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split('\n').enumerate().filter_map(|(i, line)| {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let line = match line.find('#') {
+            Some(c) => &line[..c],
+            None => line,
+        };
+        if line.trim_matches([' ', '\t', '\n']).is_empty() {
+            None
+        } else {
+            Some((i + 1, line))
+        }
+    })
+}
+
+/// Parses every flow of a flow file (parse_ofp_flow_mod_file): errors are
+/// prefixed with `file_name:line: `; the usable protocols are those every
+/// flow allows.  A trailing empty line after the last newline is ignored.
+pub fn parse_ofp_flow_mod_file(
+    text: &str,
+    file_name: &str,
+    kind: FlowStrKind,
+    ports: Option<&PortMap>,
+) -> Result<(Vec<ParsedFlowMod>, Protocols), String> {
+    let mut out = Vec::new();
+    let mut usable = Protocols::ANY;
+    for (line_no, line) in preprocessed_lines(text) {
+        let fm =
+            parse_ofp_str(line, kind, ports).map_err(|e| format!("{file_name}:{line_no}: {e}"))?;
+        usable &= fm.usable_protocols;
+        out.push(fm);
+    }
+    Ok((out, usable))
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    #[test]
+    fn flow_files() {
+        let text =
+            "\n# comment\ntcp,tp_src=123,actions=flood\n  \nreg0=1 actions=drop # trailing\n";
+        let lines: Vec<_> = preprocessed_lines(text).collect();
+        assert_eq!(
+            lines,
+            vec![
+                (3, "tcp,tp_src=123,actions=flood"),
+                (5, "reg0=1 actions=drop ")
+            ]
+        );
+        let (fms, usable) = parse_ofp_flow_mod_file(
+            text,
+            "f.txt",
+            FlowStrKind::FlowMod(FlowModCommand::Add),
+            None,
+        )
+        .unwrap();
+        assert_eq!(fms.len(), 2);
+        assert_eq!(usable.to_string(), "NXM,OXM");
+        let err = parse_ofp_flow_mod_file(
+            "ip,actions=drop\nfoo=1,actions=drop\n",
+            "f.txt",
+            FlowStrKind::FlowModAnyCommand,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(err, "f.txt:2: unknown keyword foo");
+    }
+}
