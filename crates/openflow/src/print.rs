@@ -327,6 +327,18 @@ fn body_to_string(s: &mut String, msg: &[u8], raw: OfpRaw, verbosity: u32) -> Re
             crate::msgs::flow::AggregateReply::decode(raw == OFPST15_AGGREGATE_REPLY, body)?
                 .format(s)
         }
+        OFPT10_PACKET_IN | OFPT11_PACKET_IN | OFPT12_PACKET_IN | OFPT13_PACKET_IN
+        | NXT_PACKET_IN => {
+            use crate::msgs::packet_in::{PacketIn, PacketInForm as F};
+            let form = match raw {
+                OFPT10_PACKET_IN => F::Of10,
+                OFPT11_PACKET_IN => F::Of11,
+                OFPT12_PACKET_IN => F::Of12,
+                OFPT13_PACKET_IN => F::Of13,
+                _ => F::Nx,
+            };
+            PacketIn::decode(form, body)?.format(s, verbosity)
+        }
         // Messages with matches, actions, packets or table features are
         // printed by the flow-aware layer; this layer reports them as
         // not decodable here.

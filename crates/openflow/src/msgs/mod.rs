@@ -6,6 +6,7 @@ pub mod control;
 pub mod flow;
 pub mod group;
 pub mod meter;
+pub mod packet_in;
 pub mod port;
 pub mod props;
 pub mod queue;
