@@ -339,6 +339,7 @@ fn body_to_string(s: &mut String, msg: &[u8], raw: OfpRaw, verbosity: u32) -> Re
             };
             PacketIn::decode(form, body)?.format(s, verbosity)
         }
+        NXT_CT_FLUSH => crate::msgs::ct_flush::CtFlush::decode(body)?.format(s),
         // Messages with matches, actions, packets or table features are
         // printed by the flow-aware layer; this layer reports them as
         // not decodable here.

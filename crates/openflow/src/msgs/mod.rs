@@ -3,6 +3,7 @@
 //! an encoder, and a `format` that writes upstream's ofp-print text.
 
 pub mod control;
+pub mod ct_flush;
 pub mod flow;
 pub mod group;
 pub mod meter;
