@@ -10,6 +10,7 @@
 //! This crate must not depend on any other ferrovs room: everything above it
 //! (`flow`, `datapath`, ...) builds on these types.
 
+pub mod buffer;
 pub mod flow;
 
 pub use flow::{Flow, FlowNsh, FlowTnl, TunMetadata, Vlan};

@@ -1,0 +1,129 @@
+//! The netdev room of ferrovs: packet I/O behind one trait.
+//!
+//! The datapath sees every port as a [`Netdev`] (see [`provider`] for the
+//! contract: lifecycle, threading, batching, offloads). This crate owns the
+//! providers that talk to the kernel:
+//!
+//! * [`afpacket::AfPacket`], type `system`: an existing interface (a veth
+//!   end, a NIC) over AF_PACKET with a TPACKET_V3 receive ring, vnet headers
+//!   (super-frames and partial checksums cross un-segmented), qdisc bypass
+//!   and `sendmmsg` batches.
+//! * [`tap::Tap`], types `internal` and `tap`: a TAP device the switch
+//!   creates, with vnet headers and offloads.
+//! * [`offload`]: software segmentation and checksum completion for egresses
+//!   that cannot take an offload.
+//!
+//! Packets live in [`packet::buffer`] types; this crate never looks past the
+//! headers it must fix for offloads, and never imports a higher room.
+//!
+//! Not here: `patch` and `dummy` ports (the datapath and vswitchd own them),
+//! and AF_XDP.
+
+pub mod afpacket;
+pub mod error;
+pub mod offload;
+pub mod provider;
+mod stats;
+pub mod sys;
+pub mod tap;
+
+use std::sync::Arc;
+
+pub use error::NetdevError;
+pub use provider::{
+    EthAddr, Features, Netdev, NetdevConfig, NetdevFlags, NetdevStats, RingVersion, RxQueue,
+    TxQueue,
+};
+
+/// The types [`open`] knows.
+pub const TYPES: &[&str] = &["system", "internal", "tap"];
+
+/// Opens device `name` as `type_name` (`system`, `internal` or `tap`) in the
+/// calling thread's network namespace. An unknown type fails as upstream's
+/// does (errno `EAFNOSUPPORT`).
+pub fn open(
+    name: &str,
+    type_name: &str,
+    config: &NetdevConfig,
+) -> Result<Arc<dyn Netdev>, NetdevError> {
+    match type_name {
+        "system" => Ok(Arc::new(afpacket::AfPacket::open(name, config)?)),
+        "internal" => Ok(Arc::new(tap::Tap::open(name, "internal", config)?)),
+        "tap" => Ok(Arc::new(tap::Tap::open(name, "tap", config)?)),
+        _ => Err(NetdevError::UnknownType {
+            name: name.to_string(),
+            type_name: type_name.to_string(),
+        }),
+    }
+}
+
+pub(crate) fn flags_from_kernel(f: u32) -> NetdevFlags {
+    let mut n = NetdevFlags::default();
+    if f & libc::IFF_UP as u32 != 0 {
+        n = n | NetdevFlags::UP;
+    }
+    if f & libc::IFF_PROMISC as u32 != 0 {
+        n = n | NetdevFlags::PROMISC;
+    }
+    n
+}
+
+fn to_kernel(n: NetdevFlags) -> u32 {
+    let mut f = 0;
+    if n.contains(NetdevFlags::UP) {
+        f |= libc::IFF_UP as u32;
+    }
+    if n.contains(NetdevFlags::PROMISC) {
+        f |= libc::IFF_PROMISC as u32;
+    }
+    f
+}
+
+pub(crate) fn update_kernel_flags(
+    ctl: &sys::IfCtl,
+    name: &str,
+    off: NetdevFlags,
+    on: NetdevFlags,
+) -> Result<NetdevFlags, NetdevError> {
+    let old = ctl
+        .flags(name)
+        .map_err(|e| NetdevError::sys(name, "ioctl(SIOCGIFFLAGS)", e))?;
+    let new = (old & !to_kernel(off)) | to_kernel(on);
+    if new != old {
+        ctl.set_flags(name, new)
+            .map_err(|e| NetdevError::sys(name, "ioctl(SIOCSIFFLAGS)", e))?;
+    }
+    Ok(flags_from_kernel(old))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_type() {
+        let e = open("p0", "frobnicator", &NetdevConfig::default())
+            .err()
+            .unwrap();
+        assert_eq!(e.errno(), libc::EAFNOSUPPORT);
+        assert_eq!(
+            e.to_string(),
+            "could not create netdev p0 of unknown type frobnicator"
+        );
+    }
+
+    #[test]
+    fn flag_mapping() {
+        let k = libc::IFF_UP as u32 | libc::IFF_PROMISC as u32 | libc::IFF_RUNNING as u32;
+        assert_eq!(flags_from_kernel(k), NetdevFlags::UP | NetdevFlags::PROMISC);
+        assert_eq!(to_kernel(NetdevFlags::PROMISC), libc::IFF_PROMISC as u32);
+    }
+
+    #[test]
+    fn missing_system_device() {
+        let e = open("fvnd-nonexist", "system", &NetdevConfig::default())
+            .err()
+            .unwrap();
+        assert_eq!(e.errno(), libc::ENODEV);
+    }
+}

@@ -1,0 +1,422 @@
+//! `internal` and `tap` ports: a TAP device the switch creates through
+//! `/dev/net/tun` (`IFF_TAP | IFF_NO_PI | IFF_VNET_HDR`), so that the host's
+//! stack sees the port as an ordinary interface.
+//!
+//! Frames the host sends on the device are read by the switch; frames the
+//! switch writes appear as received by the host. With the vnet header and
+//! `TUNSETOFFLOAD` the host may hand us super-frames and partial checksums,
+//! and we may write them back un-segmented. The device exists as long as the
+//! netdev and its queues are open; its name must be free (a name ending in
+//! `%d` lets the kernel pick a free number).
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use packet::buffer::{Offload, PacketBatch, PacketPool};
+
+use crate::error::NetdevError;
+use crate::offload::{prepare, segment, TxPlan};
+use crate::provider::{
+    EthAddr, Features, Netdev, NetdevConfig, NetdevFlags, NetdevStats, RxQueue, TxQueue,
+};
+use crate::stats::{bump, DeviceCounters, QueueCounters};
+use crate::sys::{self, IfCtl, IfReq};
+
+const TUNSETIFF: libc::c_ulong = 0x400454ca;
+const TUNSETOFFLOAD: libc::c_ulong = 0x400454d0;
+const TUNSETVNETHDRSZ: libc::c_ulong = 0x400454d8;
+const IFF_TAP: i16 = 0x0002;
+const IFF_NO_PI: i16 = 0x1000;
+const IFF_VNET_HDR: i16 = 0x4000;
+const TUN_F_CSUM: libc::c_uint = 0x01;
+const TUN_F_TSO4: libc::c_uint = 0x02;
+const TUN_F_TSO6: libc::c_uint = 0x04;
+const TUN_F_TSO_ECN: libc::c_uint = 0x08;
+const TUN_F_USO4: libc::c_uint = 0x20;
+const TUN_F_USO6: libc::c_uint = 0x40;
+
+/// Segments one super-frame can become.
+const MAX_SEGMENTS: usize = 256;
+
+/// A TAP device created for an `internal` or `tap` port.
+pub struct Tap {
+    name: String,
+    type_name: &'static str,
+    fd: Arc<OwnedFd>,
+    ctl: IfCtl,
+    ifindex: u32,
+    vnet_hdr: bool,
+    counters: DeviceCounters,
+    busy: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Tap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tap")
+            .field("name", &self.name)
+            .field("ifindex", &self.ifindex)
+            .finish()
+    }
+}
+
+fn ioctl_int(fd: RawFd, req: libc::c_ulong, v: libc::c_int) -> io::Result<()> {
+    // SAFETY: these TUN ioctls take an int by value (TUNSETOFFLOAD) or read
+    // an int through the pointer (TUNSETVNETHDRSZ) which outlives the call.
+    let r = unsafe {
+        if req == TUNSETVNETHDRSZ {
+            libc::ioctl(fd, req as _, &v as *const libc::c_int)
+        } else {
+            libc::ioctl(fd, req as _, v as libc::c_ulong)
+        }
+    };
+    sys::cvt(r).map(|_| ())
+}
+
+impl Tap {
+    /// Creates the TAP device `name` in the calling thread's namespace,
+    /// applies `config.mac` and `config.mtu`, and brings it up.
+    pub fn open(
+        name: &str,
+        type_name: &'static str,
+        config: &NetdevConfig,
+    ) -> Result<Tap, NetdevError> {
+        let err = |op: &'static str| move |e: io::Error| NetdevError::sys(name, op, e);
+        let path = c"/dev/net/tun";
+        // SAFETY: opening a device node by a NUL-terminated path; the new
+        // descriptor is owned by nobody else.
+        let raw = sys::cvt(unsafe {
+            libc::open(
+                path.as_ptr(),
+                libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC,
+            )
+        })
+        .map_err(err("open(/dev/net/tun)"))?;
+        // SAFETY: `raw` was just returned by open() and is not owned elsewhere.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let mut ifr = IfReq::new(name).map_err(err("ioctl(TUNSETIFF)"))?;
+        let mut flags = IFF_TAP | IFF_NO_PI;
+        if config.vnet_hdr {
+            flags |= IFF_VNET_HDR;
+        }
+        ifr.bytes_mut()[..2].copy_from_slice(&flags.to_ne_bytes());
+        sys::ioctl_ifreq(fd.as_raw_fd(), TUNSETIFF, &mut ifr).map_err(err("ioctl(TUNSETIFF)"))?;
+        let name = ifr.name_str();
+        let err = |op: &'static str| {
+            let name = name.clone();
+            move |e: io::Error| NetdevError::sys(&name, op, e)
+        };
+        if config.vnet_hdr {
+            ioctl_int(
+                fd.as_raw_fd(),
+                TUNSETVNETHDRSZ,
+                Offload::VNET_HDR_LEN as libc::c_int,
+            )
+            .map_err(err("ioctl(TUNSETVNETHDRSZ)"))?;
+            let base = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+            // UDP segmentation offload is newer (6.2); fall back without it.
+            if ioctl_int(
+                fd.as_raw_fd(),
+                TUNSETOFFLOAD,
+                (base | TUN_F_USO4 | TUN_F_USO6) as libc::c_int,
+            )
+            .is_err()
+            {
+                ioctl_int(fd.as_raw_fd(), TUNSETOFFLOAD, base as libc::c_int)
+                    .map_err(err("ioctl(TUNSETOFFLOAD)"))?;
+            }
+        }
+        let ctl = IfCtl::new().map_err(err("socket"))?;
+        let ifindex = ctl.ifindex(&name).map_err(err("ioctl(SIOCGIFINDEX)"))?;
+        if let Some(mac) = config.mac {
+            ctl.set_mac(&name, mac)
+                .map_err(err("ioctl(SIOCSIFHWADDR)"))?;
+        }
+        if let Some(mtu) = config.mtu {
+            ctl.set_mtu(&name, mtu).map_err(err("ioctl(SIOCSIFMTU)"))?;
+        }
+        let f = ctl.flags(&name).map_err(err("ioctl(SIOCGIFFLAGS)"))?;
+        ctl.set_flags(&name, f | libc::IFF_UP as u32)
+            .map_err(err("ioctl(SIOCSIFFLAGS)"))?;
+        Ok(Tap {
+            name,
+            type_name,
+            fd: Arc::new(fd),
+            ctl,
+            ifindex,
+            vnet_hdr: config.vnet_hdr,
+            counters: DeviceCounters::default(),
+            busy: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    fn err(&self, op: &'static str) -> impl Fn(io::Error) -> NetdevError + '_ {
+        move |e| NetdevError::sys(&self.name, op, e)
+    }
+}
+
+impl Netdev for Tap {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn type_name(&self) -> &'static str {
+        self.type_name
+    }
+
+    fn n_rxq(&self) -> usize {
+        1
+    }
+
+    fn open_rxq(&self, qid: usize) -> Result<Box<dyn RxQueue>, NetdevError> {
+        if qid != 0 || self.busy.swap(true, Ordering::AcqRel) {
+            return Err(NetdevError::NoQueue {
+                name: self.name.clone(),
+                qid,
+            });
+        }
+        Ok(Box::new(TapRxq {
+            fd: self.fd.clone(),
+            vnet_hdr: self.vnet_hdr,
+            counters: self.counters.register(),
+            busy: self.busy.clone(),
+        }))
+    }
+
+    fn open_txq(&self) -> Result<Box<dyn TxQueue>, NetdevError> {
+        Ok(Box::new(TapTxq {
+            fd: self.fd.clone(),
+            vnet_hdr: self.vnet_hdr,
+            features: self.features(),
+            counters: self.counters.register(),
+            scratch: PacketBatch::with_capacity(MAX_SEGMENTS),
+        }))
+    }
+
+    fn ifindex(&self) -> Result<u32, NetdevError> {
+        Ok(self.ifindex)
+    }
+
+    fn mac(&self) -> Result<EthAddr, NetdevError> {
+        self.ctl
+            .mac(&self.name)
+            .map_err(self.err("ioctl(SIOCGIFHWADDR)"))
+    }
+
+    fn set_mac(&self, mac: EthAddr) -> Result<(), NetdevError> {
+        self.ctl
+            .set_mac(&self.name, mac)
+            .map_err(self.err("ioctl(SIOCSIFHWADDR)"))
+    }
+
+    fn mtu(&self) -> Result<u32, NetdevError> {
+        self.ctl
+            .mtu(&self.name)
+            .map_err(self.err("ioctl(SIOCGIFMTU)"))
+    }
+
+    fn set_mtu(&self, mtu: u32) -> Result<(), NetdevError> {
+        self.ctl
+            .set_mtu(&self.name, mtu)
+            .map_err(self.err("ioctl(SIOCSIFMTU)"))
+    }
+
+    fn flags(&self) -> Result<NetdevFlags, NetdevError> {
+        let f = self
+            .ctl
+            .flags(&self.name)
+            .map_err(self.err("ioctl(SIOCGIFFLAGS)"))?;
+        Ok(crate::flags_from_kernel(f))
+    }
+
+    fn update_flags(&self, off: NetdevFlags, on: NetdevFlags) -> Result<NetdevFlags, NetdevError> {
+        crate::update_kernel_flags(&self.ctl, &self.name, off, on)
+    }
+
+    fn carrier(&self) -> Result<bool, NetdevError> {
+        let f = self
+            .ctl
+            .flags(&self.name)
+            .map_err(self.err("ioctl(SIOCGIFFLAGS)"))?;
+        Ok(f & libc::IFF_RUNNING as u32 != 0)
+    }
+
+    fn stats(&self) -> Result<NetdevStats, NetdevError> {
+        Ok(self.counters.sum())
+    }
+
+    fn features(&self) -> Features {
+        Features {
+            tx_offloads: if self.vnet_hdr { Features::TX_ALL } else { 0 },
+            speed_mbps: None,
+        }
+    }
+}
+
+struct TapRxq {
+    fd: Arc<OwnedFd>,
+    vnet_hdr: bool,
+    counters: Arc<QueueCounters>,
+    busy: Arc<AtomicBool>,
+}
+
+impl Drop for TapRxq {
+    fn drop(&mut self) {
+        self.busy.store(false, Ordering::Release);
+    }
+}
+
+impl RxQueue for TapRxq {
+    fn recv(
+        &mut self,
+        pool: &mut PacketPool,
+        batch: &mut PacketBatch,
+    ) -> Result<usize, NetdevError> {
+        let (mut got, mut bytes, mut errors) = (0u64, 0u64, 0u64);
+        let mut hdr = [0u8; Offload::VNET_HDR_LEN];
+        while !batch.is_full() {
+            let Some(mut pkt) = pool.get() else { break };
+            let spare = pkt.spare_from_head();
+            let mut iov = [
+                libc::iovec {
+                    iov_base: hdr.as_mut_ptr() as *mut libc::c_void,
+                    iov_len: hdr.len(),
+                },
+                libc::iovec {
+                    iov_base: spare.as_mut_ptr() as *mut libc::c_void,
+                    iov_len: spare.len(),
+                },
+            ];
+            let (iov_ptr, cnt) = if self.vnet_hdr {
+                (iov.as_mut_ptr(), 2)
+            } else {
+                (iov[1..].as_mut_ptr(), 1)
+            };
+            // SAFETY: the iovecs point into `hdr` and the packet's spare
+            // room, both writable and alive for the call.
+            let n = unsafe { libc::readv(self.fd.as_raw_fd(), iov_ptr, cnt) };
+            if n < 0 {
+                pool.put(pkt);
+                let e = io::Error::last_os_error();
+                match e.raw_os_error() {
+                    Some(libc::EAGAIN) | Some(libc::EINTR) => break,
+                    _ => {
+                        errors += 1;
+                        break;
+                    }
+                }
+            }
+            let mut n = n as usize;
+            if self.vnet_hdr {
+                if n < hdr.len() {
+                    pool.put(pkt);
+                    errors += 1;
+                    continue;
+                }
+                n -= hdr.len();
+                pkt.meta.offload = Offload::from_vnet_hdr(&hdr);
+            }
+            if n == 0 || pkt.set_len(n).is_err() {
+                pool.put(pkt);
+                errors += 1;
+                continue;
+            }
+            bytes += n as u64;
+            got += 1;
+            if let Err(p) = batch.push(pkt) {
+                pool.put(p);
+                break;
+            }
+        }
+        bump(&self.counters.rx_packets, got);
+        bump(&self.counters.rx_bytes, bytes);
+        bump(&self.counters.rx_errors, errors);
+        Ok(got as usize)
+    }
+
+    fn wait_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+struct TapTxq {
+    fd: Arc<OwnedFd>,
+    vnet_hdr: bool,
+    features: Features,
+    counters: Arc<QueueCounters>,
+    scratch: PacketBatch,
+}
+
+#[derive(Default)]
+struct Tally {
+    packets: u64,
+    bytes: u64,
+    dropped: u64,
+    errors: u64,
+}
+
+impl TapTxq {
+    fn write_one(&self, p: &packet::buffer::Packet, t: &mut Tally) {
+        let mut hdr = p.meta.offload.to_vnet_hdr();
+        let data = p.data();
+        let iov = [
+            libc::iovec {
+                iov_base: hdr.as_mut_ptr() as *mut libc::c_void,
+                iov_len: hdr.len(),
+            },
+            libc::iovec {
+                iov_base: data.as_ptr() as *mut libc::c_void,
+                iov_len: data.len(),
+            },
+        ];
+        let (ptr, cnt) = if self.vnet_hdr {
+            (iov.as_ptr(), 2)
+        } else {
+            (iov[1..].as_ptr(), 1)
+        };
+        // SAFETY: the iovecs point into `hdr` and the packet data, both alive
+        // for the call; writev only reads them.
+        let n = unsafe { libc::writev(self.fd.as_raw_fd(), ptr, cnt) };
+        if n < 0 {
+            match io::Error::last_os_error().raw_os_error() {
+                Some(libc::EAGAIN) | Some(libc::ENOBUFS) => t.dropped += 1,
+                _ => t.errors += 1,
+            }
+        } else {
+            t.packets += 1;
+            t.bytes += data.len() as u64;
+        }
+    }
+}
+
+impl TxQueue for TapTxq {
+    fn send(
+        &mut self,
+        batch: &mut PacketBatch,
+        pool: &mut PacketPool,
+    ) -> Result<usize, NetdevError> {
+        let mut t = Tally::default();
+        for i in 0..batch.len() {
+            match prepare(&mut batch.packets_mut()[i], &self.features) {
+                Ok(TxPlan::Direct) => self.write_one(&batch.packets()[i], &mut t),
+                Ok(TxPlan::Segment) => {
+                    if segment(&batch.packets()[i], pool, &mut self.scratch).is_err() {
+                        t.errors += 1;
+                    }
+                    for s in self.scratch.iter() {
+                        self.write_one(s, &mut t);
+                    }
+                    pool.recycle(&mut self.scratch);
+                }
+                Err(_) => t.errors += 1,
+            }
+        }
+        pool.recycle(batch);
+        bump(&self.counters.tx_packets, t.packets);
+        bump(&self.counters.tx_bytes, t.bytes);
+        bump(&self.counters.tx_dropped, t.dropped);
+        bump(&self.counters.tx_errors, t.errors);
+        Ok(t.packets as usize)
+    }
+}
