@@ -1,0 +1,465 @@
+//! Root integration tests: real veth pairs and TAP devices in a fresh network
+//! namespace, frames through `system` (AF_PACKET) and `internal` (TAP)
+//! ports, bytes and offload metadata checked on the far side.
+//!
+//! Each test enters its own namespace on its own thread and leaves (and
+//! deletes) it in a Drop guard, so a failing assertion cleans up too.
+//! Without root (or without `ip`) the tests print why and pass.
+
+use std::net::UdpSocket;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use netdev::offload::{csum_fold, csum_partial};
+use netdev::{EthAddr, Netdev, NetdevConfig, NetdevFlags, RingVersion};
+use packet::buffer::{Offload, Packet, PacketBatch, PacketPool};
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// A network namespace the current thread lives in until the guard drops.
+struct Netns {
+    name: String,
+    home: OwnedFd,
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(
+        out.status.success(),
+        "ip {:?}: {}",
+        args,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Netns {
+    /// Enters a fresh namespace, or returns None (after saying why) when the
+    /// test cannot run here.
+    fn enter(test: &str) -> Option<Netns> {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipping {test}: needs root (network namespaces, veth and TAP devices)");
+            return None;
+        }
+        if Command::new("ip").arg("-V").output().is_err() {
+            eprintln!("skipping {test}: the ip command (iproute2) is not installed");
+            return None;
+        }
+        let name = format!(
+            "fvnd{}t{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        let home = std::fs::File::open("/proc/thread-self/ns/net").expect("own netns");
+        ip(&["netns", "add", &name]);
+        let guard = Netns {
+            name: name.clone(),
+            home: home.into(),
+        };
+        let target = std::fs::File::open(format!("/run/netns/{name}")).expect("open new netns");
+        // SAFETY: setns on a namespace descriptor affects only this thread.
+        let r = unsafe { libc::setns(target.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(r, 0, "setns: {}", std::io::Error::last_os_error());
+        ip(&["-n", &name, "link", "set", "lo", "up"]);
+        Some(guard)
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        // SAFETY: returning this thread to the namespace it started in.
+        unsafe { libc::setns(self.home.as_raw_fd(), libc::CLONE_NEWNET) };
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+fn veth_pair(ns: &Netns, a: &str, b: &str) {
+    ip(&[
+        "-n", &ns.name, "link", "add", a, "type", "veth", "peer", "name", b,
+    ]);
+    ip(&["-n", &ns.name, "link", "set", a, "up"]);
+    ip(&["-n", &ns.name, "link", "set", b, "up"]);
+}
+
+/// Receives on `dev` until `want` frames matching `keep` arrived or a
+/// generous bound passed (the bound only ends a failing test; it is not a
+/// timing threshold).
+fn collect(
+    dev: &Arc<dyn Netdev>,
+    want: usize,
+    keep: impl Fn(&Packet) -> bool,
+) -> Vec<(Vec<u8>, Offload)> {
+    collect_for(dev, want, Duration::from_secs(10), keep)
+}
+
+fn collect_for(
+    dev: &Arc<dyn Netdev>,
+    want: usize,
+    bound: Duration,
+    keep: impl Fn(&Packet) -> bool,
+) -> Vec<(Vec<u8>, Offload)> {
+    let mut rxq = dev.open_rxq(0).expect("open rxq");
+    let mut pool = PacketPool::with_default_size(64);
+    let mut batch = PacketBatch::new();
+    let mut got = Vec::new();
+    let start = Instant::now();
+    while got.len() < want && start.elapsed() < bound {
+        rxq.recv(&mut pool, &mut batch).expect("recv");
+        for p in batch.iter() {
+            if keep(p) {
+                got.push((p.data().to_vec(), p.meta.offload));
+            }
+        }
+        pool.recycle(&mut batch);
+        netdev::sys::wait_readable(&[rxq.wait_fd()], 50).expect("poll");
+    }
+    got
+}
+
+fn send(dev: &Arc<dyn Netdev>, frames: &[(Vec<u8>, Offload)]) -> usize {
+    let mut txq = dev.open_txq().expect("open txq");
+    let mut pool = PacketPool::with_default_size(frames.len() + 64);
+    let mut batch = PacketBatch::with_capacity(frames.len());
+    for (f, o) in frames {
+        let mut p = pool.get().expect("buffer");
+        p.copy_from(f).expect("fits");
+        p.meta.offload = *o;
+        batch.push(p).expect("room");
+    }
+    let n = txq.send(&mut batch, &mut pool).expect("send");
+    assert!(batch.is_empty());
+    assert_eq!(
+        pool.available(),
+        pool.total(),
+        "every buffer back in the pool"
+    );
+    n
+}
+
+const TEST_ETHERTYPE: [u8; 2] = [0x88, 0xb5];
+
+fn test_frame(i: usize, vlan: Option<u16>) -> Vec<u8> {
+    let mut f = vec![0x02, 0xfe, 0, 0, 0, 0xbb, 0x02, 0xfe, 0, 0, 0, 0xaa];
+    if let Some(tci) = vlan {
+        f.extend_from_slice(&[0x81, 0x00]);
+        f.extend_from_slice(&tci.to_be_bytes());
+    }
+    f.extend_from_slice(&TEST_ETHERTYPE);
+    f.extend((0..60 + i * 30).map(|k| (k * 3 + i) as u8));
+    f
+}
+
+fn is_test(p: &Packet) -> bool {
+    let d = p.data();
+    d.len() > 18 && (d[12..14] == TEST_ETHERTYPE || d[16..18] == TEST_ETHERTYPE)
+}
+
+/// A TCP/IPv4 super-frame with a partial checksum as a kernel with TSO
+/// emits it.
+fn tcp_superframe(payload: usize) -> Vec<u8> {
+    let mut f = vec![
+        0x02, 0xfe, 0, 0, 0, 0xbb, 0x02, 0xfe, 0, 0, 0, 0xaa, 0x08, 0x00,
+    ];
+    let total = 20 + 20 + payload;
+    f.extend_from_slice(&[
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        7,
+        0x40,
+        0,
+        64,
+        6,
+        0,
+        0,
+    ]);
+    f.extend_from_slice(&[10, 66, 0, 1, 10, 66, 0, 2]);
+    let c = !csum_fold(csum_partial(&f[14..34], 0));
+    f[24..26].copy_from_slice(&c.to_be_bytes());
+    f.extend_from_slice(&[
+        0x9c, 0x40, 0x13, 0x89, 0, 0, 1, 0, 0, 0, 0, 1, 0x50, 0x18, 0x10, 0, 0, 0, 0, 0,
+    ]);
+    f.extend((0..payload).map(|i| (i % 251) as u8));
+    let l4_len = (20 + payload) as u64;
+    let ph = csum_fold(csum_partial(&f[26..34], 0) + 6 + l4_len);
+    f[50..52].copy_from_slice(&ph.to_be_bytes());
+    f
+}
+
+fn tcp_csum_ok(seg: &[u8]) -> bool {
+    let l4_len = seg.len() - 34;
+    let sum = csum_partial(&seg[26..34], 0) + 6 + l4_len as u64;
+    csum_fold(csum_partial(&seg[34..], sum)) == 0xffff
+}
+
+fn afpacket_roundtrip(ring: RingVersion) {
+    let Some(ns) = Netns::enter("afpacket_roundtrip") else {
+        return;
+    };
+    veth_pair(&ns, "fva", "fvb");
+    let cfg = NetdevConfig {
+        rx_ring: ring,
+        ..NetdevConfig::default()
+    };
+    let a = netdev::open("fva", "system", &cfg).expect("open fva");
+    let b = netdev::open("fvb", "system", &cfg).expect("open fvb");
+    assert_eq!(a.type_name(), "system");
+    assert!(a.ifindex().unwrap() > 0);
+    assert!(a.flags().unwrap().contains(NetdevFlags::UP));
+    let frames: Vec<(Vec<u8>, Offload)> = (0..40)
+        .map(|i| {
+            (
+                test_frame(i, if i % 5 == 0 { Some(0x2064) } else { None }),
+                Offload::default(),
+            )
+        })
+        .collect();
+    assert_eq!(send(&a, &frames), frames.len());
+    let got = collect(&b, frames.len(), is_test);
+    assert_eq!(got.len(), frames.len(), "every frame arrives");
+    let mut want: Vec<&Vec<u8>> = frames.iter().map(|f| &f.0).collect();
+    let mut have: Vec<&Vec<u8>> = got.iter().map(|f| &f.0).collect();
+    want.sort();
+    have.sort();
+    assert_eq!(want, have, "bytes identical, VLAN tags put back in place");
+    // Our own sends are not received back on the sending port.
+    assert!(
+        collect_for(&a, 1, Duration::from_millis(500), is_test).is_empty(),
+        "outgoing frames ignored"
+    );
+    let (sa, sb) = (a.stats().unwrap(), b.stats().unwrap());
+    assert_eq!(sa.tx_packets, 40);
+    assert_eq!(
+        sa.tx_bytes,
+        frames.iter().map(|f| f.0.len() as u64).sum::<u64>()
+    );
+    assert!(sb.rx_packets >= 40);
+    // A frame larger than the MTU is refused by the device and counted.
+    let big = test_frame(100, None);
+    assert!(big.len() > 1514);
+    assert_eq!(send(&a, &[(big, Offload::default())]), 0);
+    assert_eq!(a.stats().unwrap().tx_errors, 1);
+    drop(ns);
+}
+
+#[test]
+fn afpacket_roundtrip_v2() {
+    afpacket_roundtrip(RingVersion::V2);
+}
+
+#[test]
+fn afpacket_roundtrip_v3() {
+    afpacket_roundtrip(RingVersion::V3);
+}
+
+#[test]
+fn afpacket_superframe_passes_unsegmented() {
+    let Some(ns) = Netns::enter("afpacket_superframe_passes_unsegmented") else {
+        return;
+    };
+    veth_pair(&ns, "fva", "fvb");
+    let a = netdev::open("fva", "system", &NetdevConfig::default()).expect("open fva");
+    let b = netdev::open("fvb", "system", &NetdevConfig::default()).expect("open fvb");
+    let f = tcp_superframe(30000);
+    let o = Offload {
+        flags: Offload::F_NEEDS_CSUM,
+        gso_type: Offload::GSO_TCPV4,
+        gso_size: 1448,
+        hdr_len: 54,
+        csum_start: 34,
+        csum_offset: 16,
+    };
+    assert_eq!(send(&a, &[(f.clone(), o)]), 1);
+    let got = collect(&b, 1, |p| p.data().len() > 34 && p.data()[23] == 6);
+    assert_eq!(got.len(), 1);
+    let (data, off) = &got[0];
+    assert_eq!(data, &f, "super-frame crosses whole");
+    assert_eq!(off.gso_kind(), Offload::GSO_TCPV4);
+    assert_eq!(off.gso_size, 1448);
+    assert!(off.needs_csum());
+    assert_eq!((off.csum_start, off.csum_offset), (34, 16));
+    drop(ns);
+}
+
+#[test]
+fn afpacket_segments_when_egress_lacks_offload() {
+    let Some(ns) = Netns::enter("afpacket_segments_when_egress_lacks_offload") else {
+        return;
+    };
+    veth_pair(&ns, "fva", "fvb");
+    let plain = NetdevConfig {
+        vnet_hdr: false,
+        ..NetdevConfig::default()
+    };
+    let a = netdev::open("fva", "system", &plain).expect("open fva");
+    assert_eq!(a.features().tx_offloads, 0);
+    let b = netdev::open("fvb", "system", &NetdevConfig::default()).expect("open fvb");
+    let payload = 5000;
+    let f = tcp_superframe(payload);
+    let o = Offload {
+        flags: Offload::F_NEEDS_CSUM,
+        gso_type: Offload::GSO_TCPV4,
+        gso_size: 1448,
+        csum_start: 34,
+        csum_offset: 16,
+        ..Default::default()
+    };
+    assert_eq!(
+        send(&a, &[(f.clone(), o)]),
+        4,
+        "5000 bytes in 1448-byte segments"
+    );
+    let got = collect(&b, 4, |p| p.data().len() > 34 && p.data()[23] == 6);
+    assert_eq!(got.len(), 4);
+    let mut payload_seen = 0;
+    for (seg, off) in &got {
+        assert!(!off.is_gso());
+        assert!(tcp_csum_ok(seg), "segment checksum complete and right");
+        payload_seen += seg.len() - 54;
+    }
+    assert_eq!(payload_seen, payload);
+    drop(ns);
+}
+
+#[test]
+fn tap_port_both_directions() {
+    let Some(ns) = Netns::enter("tap_port_both_directions") else {
+        return;
+    };
+    let mac: EthAddr = "02:fe:00:00:00:01".parse().unwrap();
+    let cfg = NetdevConfig {
+        mac: Some(mac),
+        mtu: Some(1400),
+        ..NetdevConfig::default()
+    };
+    let tap = netdev::open("fvndtap%d", "internal", &cfg).expect("open tap");
+    let name = tap.name().to_string();
+    assert!(
+        name.starts_with("fvndtap") && !name.contains('%'),
+        "kernel picked a unique name: {name}"
+    );
+    assert_eq!(tap.type_name(), "internal");
+    assert_eq!(tap.mac().unwrap(), mac);
+    assert_eq!(tap.mtu().unwrap(), 1400);
+    assert!(tap.flags().unwrap().contains(NetdevFlags::UP));
+    assert!(tap.carrier().unwrap());
+    assert!(tap.open_rxq(0).is_ok());
+    ip(&["-n", &ns.name, "addr", "add", "10.9.0.1/24", "dev", &name]);
+    ip(&[
+        "-n",
+        &ns.name,
+        "neigh",
+        "add",
+        "10.9.0.2",
+        "lladdr",
+        "02:fe:00:00:00:02",
+        "dev",
+        &name,
+    ]);
+
+    // Host to switch: a UDP datagram the host stack sends out the TAP.
+    let sock = UdpSocket::bind("10.9.0.1:7001").expect("bind");
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    sock.send_to(b"hello from host", "10.9.0.2:7002")
+        .expect("send_to");
+    let got = collect(&tap, 1, |p| {
+        p.data().len() > 42 && p.data()[23] == 17 && p.data().ends_with(b"hello from host")
+    });
+    assert_eq!(got.len(), 1);
+    let (frame, off) = &got[0];
+    assert_eq!(&frame[6..12], &mac.0);
+    let mut pkt = Packet::from_frame(frame);
+    pkt.meta.offload = *off;
+    if off.needs_csum() {
+        assert_eq!(
+            (off.csum_start, off.csum_offset),
+            (34, 6),
+            "partial UDP checksum from the host"
+        );
+        netdev::offload::complete_checksum(&mut pkt).unwrap();
+    }
+    let d = pkt.data();
+    let sum = csum_partial(&d[26..34], 0) + 17 + (d.len() - 34) as u64;
+    assert_eq!(
+        csum_fold(csum_partial(&d[34..], sum)),
+        0xffff,
+        "UDP checksum right once completed"
+    );
+
+    // Switch to host: a datagram with a partial checksum, completed by the
+    // host stack thanks to the vnet header.
+    let payload = b"hello from switch";
+    let mut f = vec![];
+    f.extend_from_slice(&mac.0);
+    f.extend_from_slice(&[0x02, 0xfe, 0, 0, 0, 2, 0x08, 0x00]);
+    let total = 20 + 8 + payload.len();
+    f.extend_from_slice(&[
+        0x45,
+        0,
+        0,
+        total as u8,
+        0,
+        1,
+        0,
+        0,
+        64,
+        17,
+        0,
+        0,
+        10,
+        9,
+        0,
+        2,
+        10,
+        9,
+        0,
+        1,
+    ]);
+    let c = !csum_fold(csum_partial(&f[14..34], 0));
+    f[24..26].copy_from_slice(&c.to_be_bytes());
+    f.extend_from_slice(&[0x1b, 0x5a, 0x1b, 0x59, 0, (8 + payload.len()) as u8, 0, 0]);
+    f.extend_from_slice(payload);
+    let ph = csum_fold(csum_partial(&f[26..34], 0) + 17 + (8 + payload.len()) as u64);
+    f[40..42].copy_from_slice(&ph.to_be_bytes());
+    let o = Offload {
+        flags: Offload::F_NEEDS_CSUM,
+        csum_start: 34,
+        csum_offset: 6,
+        ..Default::default()
+    };
+    assert_eq!(send(&tap, &[(f, o)]), 1);
+    let mut buf = [0u8; 100];
+    let (n, from) = sock
+        .recv_from(&mut buf)
+        .expect("host stack accepted the frame");
+    assert_eq!(&buf[..n], payload);
+    assert_eq!(from.to_string(), "10.9.0.2:7002");
+    let st = tap.stats().unwrap();
+    assert_eq!(st.tx_packets, 1);
+    assert!(st.rx_packets >= 1);
+    drop(tap);
+    drop(ns);
+}
+
+#[test]
+fn second_owner_of_a_queue_is_refused() {
+    let Some(ns) = Netns::enter("second_owner_of_a_queue_is_refused") else {
+        return;
+    };
+    veth_pair(&ns, "fva", "fvb");
+    let a = netdev::open("fva", "system", &NetdevConfig::default()).expect("open fva");
+    let q = a.open_rxq(0).expect("first owner");
+    let e = a.open_rxq(0).err().expect("second owner refused");
+    assert_eq!(e.errno(), libc::EBUSY);
+    assert!(a.open_rxq(1).is_err(), "no such queue");
+    drop(q);
+    assert!(a.open_rxq(0).is_ok(), "free again once dropped");
+    drop(ns);
+}
