@@ -11,7 +11,7 @@ use crate::matches::{
     ETH_TYPE_RARP, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP,
     OFPHTN_ETHERTYPE, PT_ETH,
 };
-use crate::port::{parse_port, PortMap};
+use crate::port::{parse_port_logged, PortMap, Warning};
 use crate::protocols::Protocols;
 use crate::subfield::Subfield;
 use crate::value::MfValue;
@@ -111,8 +111,8 @@ pub struct ParsedFlowMod {
     /// options (before the actions narrow them further).
     pub usable_protocols: Protocols,
     /// Warnings upstream logs while parsing (for example about reserved
-    /// port numbers), in order, without the log prefix.
-    pub warnings: Vec<String>,
+    /// port numbers), in order.
+    pub warnings: Vec<Warning>,
 }
 
 /// A protocol shorthand: Ethertype and optional IP protocol.
@@ -192,11 +192,17 @@ pub fn str_to_u64(value: &str) -> Result<u64, String> {
 
 /// Parses a table number (0..=255) as ofputil_table_from_string; returns
 /// the warning upstream would log on failure.
-fn parse_table(value: &str, warnings: &mut Vec<String>) -> Option<u8> {
+fn parse_table(value: &str, warnings: &mut Vec<Warning>) -> Option<u8> {
+    let table_warning = |text: String| Warning {
+        module: "ofp_table",
+        site: "table",
+        once: false,
+        text,
+    };
     if value.starts_with('-') {
-        warnings.push(format!(
+        warnings.push(table_warning(format!(
             "Negative value {value} is not a valid table number."
-        ));
+        )));
         return None;
     }
     let n = crate::port::str_to_llong(value)?;
@@ -204,9 +210,9 @@ fn parse_table(value: &str, warnings: &mut Vec<String>) -> Option<u8> {
         return None;
     }
     if n > 255 {
-        warnings.push(format!(
+        warnings.push(table_warning(format!(
             "table {n} is outside the supported range 0 through 255"
-        ));
+        )));
         return None;
     }
     Some(n as u8)
@@ -219,16 +225,14 @@ pub fn parse_field_into(
     field: FieldId,
     value: &str,
     ports: Option<&PortMap>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Result<Protocols, String> {
     let s = if value.is_empty() { "0/0" } else { value };
     if matches!(
         field.def().string,
         crate::field::MfString::OfpPort | crate::field::MfString::OfpPortOxm
     ) {
-        if let Some(p) = parse_port(s, ports) {
-            warnings.extend(p.warning);
-        }
+        warnings.extend(parse_port_logged(s, ports).1);
     }
     let (v, mask) = MfValue::parse_with_ports(field, s, ports)?;
     let p = m.set_field_masked(field, &v, &mask)?;
@@ -273,11 +277,37 @@ pub fn parse_subfield_into(m: &mut Match, name: &str, value: &str) -> Result<Pro
 }
 
 /// Parses a flow in ovs-ofctl(8) "Flow Syntax" (parse_ofp_str).  Errors
-/// are the messages ovs-ofctl prints after `ovs-ofctl: `.
+/// are the messages ovs-ofctl prints after `ovs-ofctl: `.  Warnings are in
+/// the result's `warnings` (see [`parse_ofp_str_with_warnings`] to get them
+/// on errors too).
 pub fn parse_ofp_str(
     text: &str,
     kind: FlowStrKind,
     ports: Option<&PortMap>,
+) -> Result<ParsedFlowMod, String> {
+    let mut warnings = Vec::new();
+    parse_ofp_str_with_warnings(text, kind, ports, &mut warnings)
+}
+
+/// Like [`parse_ofp_str`], appending every warning upstream would log to
+/// `warnings` as it goes, so that they are available when parsing fails.
+pub fn parse_ofp_str_with_warnings(
+    text: &str,
+    kind: FlowStrKind,
+    ports: Option<&PortMap>,
+    warnings: &mut Vec<Warning>,
+) -> Result<ParsedFlowMod, String> {
+    let first_warning = warnings.len();
+    let mut fm = parse_ofp_str_inner(text, kind, ports, warnings)?;
+    fm.warnings = warnings[first_warning..].to_vec();
+    Ok(fm)
+}
+
+fn parse_ofp_str_inner(
+    text: &str,
+    kind: FlowStrKind,
+    ports: Option<&PortMap>,
+    warnings: &mut Vec<Warning>,
 ) -> Result<ParsedFlowMod, String> {
     let mut string = text;
     let command = match kind {
@@ -385,7 +415,7 @@ pub fn parse_ofp_str(
         } else if name == "no_readonly_table" || name == "allow_hidden_fields" {
             // Accepted and ignored.
         } else if let Some(field) = FieldId::from_field_name(name) {
-            usable &= parse_field_into(&mut fm.match_, field, value, ports, &mut fm.warnings)?;
+            usable &= parse_field_into(&mut fm.match_, field, value, ports, warnings)?;
         } else if name.contains('[') {
             usable &= parse_subfield_into(&mut fm.match_, name, value)?;
         } else {
@@ -394,19 +424,18 @@ pub fn parse_ofp_str(
             }
             match name {
                 "table" => {
-                    fm.table_id = parse_table(value, &mut fm.warnings)
+                    fm.table_id = parse_table(value, warnings)
                         .ok_or_else(|| format!("unknown table \"{value}\""))?;
                     if fm.table_id != 0xff {
                         usable &= Protocols::TID;
                     }
                 }
-                "out_port" if f_out_port => match parse_port(value, ports) {
-                    Some(p) => {
-                        fm.warnings.extend(p.warning);
-                        fm.out_port = p.port;
-                    }
-                    None => return Err(format!("{value} is not a valid OpenFlow port")),
-                },
+                "out_port" if f_out_port => {
+                    let (port, warning) = parse_port_logged(value, ports);
+                    warnings.extend(warning);
+                    fm.out_port =
+                        port.ok_or_else(|| format!("{value} is not a valid OpenFlow port"))?;
+                }
                 "out_group" if f_out_port => {
                     usable &= Protocols::OF11_UP;
                     fm.out_group = parse_group(value)
@@ -607,6 +636,30 @@ mod tests {
         assert_eq!((fm.out_port, fm.cookie, fm.cookie_mask), (2, 1, u64::MAX));
         let fm = add("in_port=65280,actions=drop").unwrap();
         assert_eq!(fm.warnings.len(), 1);
+        assert_eq!(fm.warnings[0].module, "ofp_port");
+        let mut w = Vec::new();
+        let e = parse_ofp_str_with_warnings(
+            "in_port=70000,actions=drop",
+            FlowStrKind::FlowMod(FlowModCommand::Add),
+            None,
+            &mut w,
+        );
+        assert_eq!(e.unwrap_err(), "70000: invalid or unknown port for in_port");
+        assert_eq!(w.len(), 1);
+        let e = parse_ofp_str_with_warnings(
+            "table=-1,actions=drop",
+            FlowStrKind::FlowMod(FlowModCommand::Add),
+            None,
+            &mut w,
+        );
+        assert_eq!(e.unwrap_err(), "unknown table \"-1\"");
+        assert_eq!(
+            (w[1].module, w[1].text.as_str()),
+            (
+                "ofp_table",
+                "Negative value -1 is not a valid table number."
+            )
+        );
     }
 }
 

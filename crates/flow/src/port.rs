@@ -54,11 +54,33 @@ impl PortMap {
     }
 }
 
+/// A warning upstream logs while parsing text (through its log module
+/// `module` at level WARN).  Warnings with `once` set are logged by upstream
+/// only the first time their `site` is reached in a process.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    pub module: &'static str,
+    pub site: &'static str,
+    pub once: bool,
+    pub text: String,
+}
+
+impl Warning {
+    fn port(site: &'static str, once: bool, text: String) -> Warning {
+        Warning {
+            module: "ofp_port",
+            site,
+            once,
+            text,
+        }
+    }
+}
+
 /// Result of parsing a port: the number and any warning upstream would log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParsedPort {
     pub port: u32,
-    pub warning: Option<String>,
+    pub warning: Option<Warning>,
 }
 
 /// Parses a decimal like C's `strtoll(s, _, 10)` requiring the whole
@@ -81,57 +103,75 @@ pub(crate) fn str_to_llong(s: &str) -> Option<i64> {
 /// numbers 0xffffff00.. are mapped to OF1.0's), a reserved name
 /// (case-insensitive), or a name from `map`.  `None` means invalid.
 pub fn parse_port(s: &str, map: Option<&PortMap>) -> Option<ParsedPort> {
+    let (port, warning) = parse_port_logged(s, map);
+    port.map(|port| ParsedPort { port, warning })
+}
+
+/// Like [`parse_port`], also returning the warning upstream logs when the
+/// port is invalid (negative or out of range).
+pub fn parse_port_logged(s: &str, map: Option<&PortMap>) -> (Option<u32>, Option<Warning>) {
     if s.starts_with('-') {
-        return None;
+        let w = Warning::port(
+            "negative",
+            false,
+            format!("Negative value {s} is not a valid port number."),
+        );
+        return (None, Some(w));
     }
     if let Some(n) = str_to_llong(s) {
         if !(0..=u32::MAX as i64).contains(&n) {
-            return None;
+            return (None, None);
         }
         let mut port = n as u32;
         let mut warning = None;
         if port < 0xff00 {
         } else if port < OFPP_FIRST_RESV {
-            warning = Some(format!(
-                "port {} is a reserved OF1.0 port number that will be translated to {} when talking to an OF1.1 or later controller",
-                port,
-                port.wrapping_add(0xffff_0000)
+            warning = Some(Warning::port(
+                "reserved_of10",
+                false,
+                format!(
+                    "port {} is a reserved OF1.0 port number that will be translated to {} when talking to an OF1.1 or later controller",
+                    port,
+                    port.wrapping_add(0xffff_0000)
+                ),
             ));
         } else if port <= 0xffff {
-            warning = Some(format!(
-                "referring to port {} as {} is deprecated for compatibility with OpenFlow 1.1 and later",
-                format_port(port, None),
-                port
+            warning = Some(Warning::port(
+                "deprecated_number",
+                true,
+                format!(
+                    "referring to port {} as {} is deprecated for compatibility with OpenFlow 1.1 and later",
+                    format_port(port, None),
+                    port
+                ),
             ));
         } else if port < 0xffff_ff00 {
-            return None;
+            let w = Warning::port(
+                "out_of_range",
+                false,
+                format!("port {port} is outside the supported range 0 through ffff or 0xffffff00 through 0xffffffff"),
+            );
+            return (None, Some(w));
         } else {
             port -= 0xffff_0000;
         }
-        return Some(ParsedPort { port, warning });
+        return (Some(port), warning);
     }
     if s.eq_ignore_ascii_case("NONE") {
-        return Some(ParsedPort {
-            port: OFPP_NONE,
-            warning: None,
-        });
+        return (Some(OFPP_NONE), None);
     }
     if let Some((_, p)) = NAMED_PORTS.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)) {
-        return Some(ParsedPort {
-            port: *p,
-            warning: None,
-        });
+        return (Some(*p), None);
     }
-    let map = map?;
-    let name = if let Some(q) = s.strip_prefix('"') {
-        q.strip_suffix('"')?.to_string()
-    } else {
-        s.to_string()
+    let Some(map) = map else { return (None, None) };
+    let name = match s.strip_prefix('"') {
+        Some(q) => match q.strip_suffix('"') {
+            Some(n) => n.to_string(),
+            None => return (None, None),
+        },
+        None => s.to_string(),
     };
-    map.number(&name).map(|port| ParsedPort {
-        port,
-        warning: None,
-    })
+    (map.number(&name), None)
 }
 
 /// Formats an OF1.0 port number: reserved names, a mapped name, or decimal.
@@ -166,6 +206,16 @@ mod tests {
         assert!(parse_port("65280", None).unwrap().warning.is_some());
         assert!(parse_port("0x10", None).is_none());
         assert!(parse_port("-1", None).is_none());
+        let (p, w) = parse_port_logged("70000", None);
+        assert_eq!(p, None);
+        assert_eq!(
+            w.unwrap().text,
+            "port 70000 is outside the supported range 0 through ffff or 0xffffff00 through 0xffffffff"
+        );
+        let (_, w) = parse_port_logged("65533", None);
+        let w = w.unwrap();
+        assert!(w.once);
+        assert_eq!(w.text, "referring to port CONTROLLER as 65533 is deprecated for compatibility with OpenFlow 1.1 and later");
         assert!(parse_port("70000", None).is_none());
         let mut m = PortMap::new();
         m.insert("eth0", 3);

@@ -3,7 +3,7 @@
 //! error message, and the match as printed after an NXM round trip
 //! (`-F nxm`) must be the same.  Skips when /usr/bin/ovs-ofctl is absent.
 
-use flow::flow_str::{parse_ofp_str, FlowModCommand, FlowStrKind};
+use flow::flow_str::{parse_ofp_str_with_warnings, FlowModCommand, FlowStrKind};
 use flow::Protocols;
 use std::process::Command;
 
@@ -395,6 +395,11 @@ const MATCHES: &[&str] = &[
     "importance=-1",
     "cookie=0xffffffffffffffff",
     "cookie=0/0",
+    "in_port=70000",
+    "in_port=-1",
+    "in_port=65533,in_port=65534",
+    "table=-1",
+    "table=300",
     "dl_src",
     "ip,nw_src",
     "tcp,tp_src",
@@ -464,7 +469,38 @@ fn parse_flow_matches_reference() {
             format!("{m},actions=drop")
         };
         let (status, stdout, stderr) = run_ofctl(&["parse-flow", &text]);
-        let ours = parse_ofp_str(&text, FlowStrKind::FlowMod(FlowModCommand::Add), None);
+        let mut warnings = Vec::new();
+        let ours = parse_ofp_str_with_warnings(
+            &text,
+            FlowStrKind::FlowMod(FlowModCommand::Add),
+            None,
+            &mut warnings,
+        );
+        // Warnings logged while parsing (those of the parser's modules).
+        let mut seen_once = Vec::new();
+        let ours_warn: Vec<String> = warnings
+            .iter()
+            .filter(|w| {
+                let first = !seen_once.contains(&w.site);
+                if w.once {
+                    seen_once.push(w.site);
+                }
+                !w.once || first
+            })
+            .map(|w| format!("{}|WARN|{}", w.module, w.text))
+            .collect();
+        let ref_warn: Vec<String> = stderr
+            .lines()
+            .filter_map(|l| l.split_once('|').map(|x| x.1))
+            .filter_map(|l| l.split_once('|').map(|x| x.1))
+            .filter(|l| l.starts_with("ofp_port|WARN|") || l.starts_with("ofp_table|WARN|"))
+            .map(|l| l.to_string())
+            .collect();
+        if ours_warn != ref_warn {
+            failures.push(format!(
+                "{text}: warnings ours {ours_warn:?}, reference {ref_warn:?}"
+            ));
+        }
         let err_line = stderr
             .lines()
             .find(|l| l.starts_with("ovs-ofctl: "))
