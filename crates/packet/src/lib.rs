@@ -17,3 +17,4 @@ pub use flow::{Flow, FlowNsh, FlowTnl, TunMetadata, Vlan};
 pub mod checksum;
 pub mod compose;
 pub mod extract;
+pub mod wire;
