@@ -145,7 +145,12 @@ impl fmt::Display for ArpRepr {
         match self.operation {
             ARP_REQUEST => write!(f, "ARP, Request who-has {tpa} tell {spa}"),
             ARP_REPLY => write!(f, "ARP, Reply {spa} is-at {}", Mac(self.sha)),
-            RARP_REQUEST => write!(f, "RARP, Request who-is {} tell {}", Mac(self.tha), Mac(self.sha)),
+            RARP_REQUEST => write!(
+                f,
+                "RARP, Request who-is {} tell {}",
+                Mac(self.tha),
+                Mac(self.sha)
+            ),
             RARP_REPLY => write!(f, "RARP, Reply {} at {tpa}", Mac(self.tha)),
             op => write!(f, "ARP, Unknown ({op}), {spa} > {tpa}"),
         }
@@ -168,13 +173,22 @@ mod tests {
         let mut out = [0u8; 28];
         r.emit(&mut ArpPacket::new_unchecked(&mut out[..]));
         assert_eq!(out, REQ);
-        let reply = ArpRepr { operation: ARP_REPLY, ..r };
-        assert_eq!(reply.to_string(), "ARP, Reply 10.0.0.1 is-at 50:54:00:00:00:05");
+        let reply = ArpRepr {
+            operation: ARP_REPLY,
+            ..r
+        };
+        assert_eq!(
+            reply.to_string(),
+            "ARP, Reply 10.0.0.1 is-at 50:54:00:00:00:05"
+        );
     }
 
     #[test]
     fn truncated_or_foreign() {
-        assert_eq!(ArpPacket::new_checked(&REQ[..27]).unwrap_err(), Error::Truncated);
+        assert_eq!(
+            ArpPacket::new_checked(&REQ[..27]).unwrap_err(),
+            Error::Truncated
+        );
         let mut ipx = REQ;
         ipx[2] = 0x81;
         let p = ArpPacket::new_checked(&ipx[..]).unwrap();

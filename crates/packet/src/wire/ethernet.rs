@@ -315,7 +315,10 @@ mod tests {
         let mut buf = [0u8; 14];
         r.emit(&mut EthernetFrame::new_unchecked(&mut buf[..]));
         assert_eq!(buf[..], FRAME[..14]);
-        assert_eq!(EthernetFrame::new_checked(&FRAME[..13]).unwrap_err(), Error::Truncated);
+        assert_eq!(
+            EthernetFrame::new_checked(&FRAME[..13]).unwrap_err(),
+            Error::Truncated
+        );
         let dot3 = EthernetRepr {
             ethertype: 0x26,
             ..r

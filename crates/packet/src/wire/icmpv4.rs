@@ -126,7 +126,10 @@ impl<'a> Icmpv4Repr<'a> {
 
 impl fmt::Display for Icmpv4Repr<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (id, seq) = ((self.rest_of_header >> 16) as u16, self.rest_of_header as u16);
+        let (id, seq) = (
+            (self.rest_of_header >> 16) as u16,
+            self.rest_of_header as u16,
+        );
         match self.msg_type {
             ECHO_REQUEST => write!(f, "ICMP echo request, id {id}, seq {seq}")?,
             ECHO_REPLY => write!(f, "ICMP echo reply, id {id}, seq {seq}")?,
@@ -146,7 +149,12 @@ mod tests {
 
     #[test]
     fn echo_round_trip() {
-        let r = Icmpv4Repr { msg_type: ECHO_REQUEST, code: 0, rest_of_header: 0x0001_0002, data: b"ping" };
+        let r = Icmpv4Repr {
+            msg_type: ECHO_REQUEST,
+            code: 0,
+            rest_of_header: 0x0001_0002,
+            data: b"ping",
+        };
         let mut b = [0u8; 12];
         r.emit(&mut b).unwrap();
         let p = Icmpv4Packet::new_checked(&b[..]).unwrap();

@@ -109,7 +109,7 @@ impl<T: AsRef<[u8]>> NdOption<T> {
         if b[1] == 0 {
             return Err(Error::Malformed);
         }
-        if b.len() < self.len() {
+        if b.len() < self.byte_len() {
             return Err(Error::Truncated);
         }
         Ok(())
@@ -118,12 +118,12 @@ impl<T: AsRef<[u8]>> NdOption<T> {
         self.b()[0]
     }
     /// Length in bytes.
-    pub fn len(&self) -> usize {
+    pub fn byte_len(&self) -> usize {
         self.b()[1] as usize * 8
     }
     /// The bytes after type and length.
     pub fn data(&self) -> &[u8] {
-        &self.b()[2..self.len()]
+        &self.b()[2..self.byte_len()]
     }
 }
 
@@ -134,18 +134,24 @@ pub enum NdOptionRepr<'a> {
     TargetLinkLayerAddr([u8; 6]),
     /// Any other option: its type and the bytes after type and length
     /// (length + 2 a multiple of 8).
-    Other { kind: u8, data: &'a [u8] },
+    Other {
+        kind: u8,
+        data: &'a [u8],
+    },
 }
 
 impl<'a> NdOptionRepr<'a> {
     pub fn parse<T: AsRef<[u8]>>(o: &'a NdOption<T>) -> Result<Self> {
         o.check_len()?;
         let b: &'a [u8] = o.buffer.as_ref();
-        let len = o.len();
+        let len = o.byte_len();
         Ok(match (o.kind(), len) {
             (OPT_SOURCE_LLADDR, 8) => NdOptionRepr::SourceLinkLayerAddr(arr(b, 2)),
             (OPT_TARGET_LLADDR, 8) => NdOptionRepr::TargetLinkLayerAddr(arr(b, 2)),
-            (kind, _) => NdOptionRepr::Other { kind, data: &b[2..len] },
+            (kind, _) => NdOptionRepr::Other {
+                kind,
+                data: &b[2..len],
+            },
         })
     }
     pub fn buffer_len(&self) -> usize {
@@ -227,7 +233,7 @@ impl<'a> Icmpv6Repr<'a> {
         let mut rest = &b[HEADER_LEN + 16..];
         while !rest.is_empty() {
             let o = NdOption::new_checked(rest)?;
-            let len = o.len();
+            let len = o.byte_len();
             match NdOptionRepr::parse(&o)? {
                 NdOptionRepr::SourceLinkLayerAddr(a) => {
                     sll.get_or_insert(a);
@@ -240,7 +246,10 @@ impl<'a> Icmpv6Repr<'a> {
             rest = &rest[len..];
         }
         Ok(if ty == NEIGHBOR_SOLICIT {
-            Icmpv6Repr::NeighborSolicit { target, source_lladdr: sll }
+            Icmpv6Repr::NeighborSolicit {
+                target,
+                source_lladdr: sll,
+            }
         } else {
             Icmpv6Repr::NeighborAdvert {
                 flags: p.rest_of_header() & (NA_ROUTER | NA_SOLICITED | NA_OVERRIDE),
@@ -252,10 +261,12 @@ impl<'a> Icmpv6Repr<'a> {
 
     pub fn buffer_len(&self) -> usize {
         match self {
-            Icmpv6Repr::NeighborSolicit { source_lladdr: a, .. }
-            | Icmpv6Repr::NeighborAdvert { target_lladdr: a, .. } => {
-                HEADER_LEN + 16 + if a.is_some() { 8 } else { 0 }
+            Icmpv6Repr::NeighborSolicit {
+                source_lladdr: a, ..
             }
+            | Icmpv6Repr::NeighborAdvert {
+                target_lladdr: a, ..
+            } => HEADER_LEN + 16 + if a.is_some() { 8 } else { 0 },
             Icmpv6Repr::Other { data, .. } => HEADER_LEN + data.len(),
         }
     }
@@ -271,16 +282,26 @@ impl<'a> Icmpv6Repr<'a> {
         let (ty, code, word) = match self {
             Icmpv6Repr::NeighborSolicit { .. } => (NEIGHBOR_SOLICIT, 0, 0),
             Icmpv6Repr::NeighborAdvert { flags, .. } => (NEIGHBOR_ADVERT, 0, *flags),
-            Icmpv6Repr::Other { msg_type, code, rest_of_header, .. } => {
-                (*msg_type, *code, *rest_of_header)
-            }
+            Icmpv6Repr::Other {
+                msg_type,
+                code,
+                rest_of_header,
+                ..
+            } => (*msg_type, *code, *rest_of_header),
         };
         out[0] = ty;
         out[1] = code;
         wr32(out, 4, word);
         match self {
-            Icmpv6Repr::NeighborSolicit { target, source_lladdr: lla }
-            | Icmpv6Repr::NeighborAdvert { target, target_lladdr: lla, .. } => {
+            Icmpv6Repr::NeighborSolicit {
+                target,
+                source_lladdr: lla,
+            }
+            | Icmpv6Repr::NeighborAdvert {
+                target,
+                target_lladdr: lla,
+                ..
+            } => {
                 out[HEADER_LEN..HEADER_LEN + 16].copy_from_slice(target);
                 if let Some(a) = lla {
                     let opt = if ty == NEIGHBOR_SOLICIT {
@@ -301,19 +322,38 @@ impl<'a> Icmpv6Repr<'a> {
 impl fmt::Display for Icmpv6Repr<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Icmpv6Repr::NeighborSolicit { target, source_lladdr } => {
-                write!(f, "ICMP6, neighbor solicitation, who has {}", Ipv6Addr::from(*target))?;
+            Icmpv6Repr::NeighborSolicit {
+                target,
+                source_lladdr,
+            } => {
+                write!(
+                    f,
+                    "ICMP6, neighbor solicitation, who has {}",
+                    Ipv6Addr::from(*target)
+                )?;
                 if let Some(a) = source_lladdr {
                     write!(f, ", source link-address {}", Mac(*a))?;
                 }
             }
-            Icmpv6Repr::NeighborAdvert { flags, target, target_lladdr } => {
-                write!(f, "ICMP6, neighbor advertisement, tgt is {}", Ipv6Addr::from(*target))?;
-                let names: Vec<&str> = [(NA_ROUTER, "router"), (NA_SOLICITED, "solicited"), (NA_OVERRIDE, "override")]
-                    .iter()
-                    .filter(|(b, _)| flags & b != 0)
-                    .map(|(_, n)| *n)
-                    .collect();
+            Icmpv6Repr::NeighborAdvert {
+                flags,
+                target,
+                target_lladdr,
+            } => {
+                write!(
+                    f,
+                    "ICMP6, neighbor advertisement, tgt is {}",
+                    Ipv6Addr::from(*target)
+                )?;
+                let names: Vec<&str> = [
+                    (NA_ROUTER, "router"),
+                    (NA_SOLICITED, "solicited"),
+                    (NA_OVERRIDE, "override"),
+                ]
+                .iter()
+                .filter(|(b, _)| flags & b != 0)
+                .map(|(_, n)| *n)
+                .collect();
                 if !names.is_empty() {
                     write!(f, ", Flags [{}]", names.join(", "))?;
                 }
@@ -321,7 +361,12 @@ impl fmt::Display for Icmpv6Repr<'_> {
                     write!(f, ", target link-address {}", Mac(*a))?;
                 }
             }
-            Icmpv6Repr::Other { msg_type, code, rest_of_header, .. } => {
+            Icmpv6Repr::Other {
+                msg_type,
+                code,
+                rest_of_header,
+                ..
+            } => {
                 let (id, seq) = ((rest_of_header >> 16) as u16, *rest_of_header as u16);
                 match *msg_type {
                     ECHO_REQUEST => write!(f, "ICMP6, echo request, id {id}, seq {seq}")?,
@@ -347,7 +392,10 @@ mod tests {
 
     #[test]
     fn solicitation_round_trip() {
-        let r = Icmpv6Repr::NeighborSolicit { target: TARGET, source_lladdr: Some([0x50, 0x54, 0, 0, 0, 5]) };
+        let r = Icmpv6Repr::NeighborSolicit {
+            target: TARGET,
+            source_lladdr: Some([0x50, 0x54, 0, 0, 0, 5]),
+        };
         let pseudo = checksum::pseudo_header_v6(&[0; 16], &[0xff; 16], 58, 32);
         let mut b = [0u8; 32];
         r.emit(&mut b, pseudo).unwrap();
@@ -379,8 +427,14 @@ mod tests {
         assert!(r.to_string().contains("Flags [solicited, override]"));
         // A zero-length option is malformed, a short target truncated.
         b[32 + 1] = 0;
-        assert_eq!(Icmpv6Repr::parse(&Icmpv6Packet::new_checked(&b[..]).unwrap()), Err(Error::Malformed));
-        assert_eq!(Icmpv6Repr::parse(&Icmpv6Packet::new_checked(&b[..20]).unwrap()), Err(Error::Truncated));
+        assert_eq!(
+            Icmpv6Repr::parse(&Icmpv6Packet::new_checked(&b[..]).unwrap()),
+            Err(Error::Malformed)
+        );
+        assert_eq!(
+            Icmpv6Repr::parse(&Icmpv6Packet::new_checked(&b[..20]).unwrap()),
+            Err(Error::Truncated)
+        );
     }
 
     #[test]

@@ -119,7 +119,9 @@ impl fmt::Display for IgmpRepr {
             V1_MEMBERSHIP_REPORT => write!(f, "igmp v1 report {g}"),
             V2_MEMBERSHIP_REPORT => write!(f, "igmp v2 report {g}"),
             LEAVE_GROUP => write!(f, "igmp leave {g}"),
-            V3_MEMBERSHIP_REPORT => write!(f, "igmp v3 report, {} group record(s)", self.group & 0xffff),
+            V3_MEMBERSHIP_REPORT => {
+                write!(f, "igmp v3 report, {} group record(s)", self.group & 0xffff)
+            }
             t => write!(f, "igmp-{t}"),
         }
     }
@@ -131,7 +133,11 @@ mod tests {
 
     #[test]
     fn report_round_trip() {
-        let r = IgmpRepr { msg_type: V2_MEMBERSHIP_REPORT, max_resp: 0, group: 0xe000_0016 };
+        let r = IgmpRepr {
+            msg_type: V2_MEMBERSHIP_REPORT,
+            max_resp: 0,
+            group: 0xe000_0016,
+        };
         let mut b = [0u8; 8];
         r.emit(&mut IgmpPacket::new_unchecked(&mut b[..]));
         assert_eq!(b, [0x16, 0, 0x09, 0xe9, 0xe0, 0, 0, 0x16]);

@@ -285,16 +285,28 @@ mod tests {
             p.to_string(),
             "IP 192.168.0.1 > 192.168.0.2: tos 0x0, ttl 64, id 4660, offset 0, flags [DF], proto UDP (17), length 24"
         );
-        assert!(Ipv4Packet::new_checked(&PKT[..]).unwrap().to_string().contains("bad cksum"));
+        assert!(Ipv4Packet::new_checked(&PKT[..])
+            .unwrap()
+            .to_string()
+            .contains("bad cksum"));
     }
 
     #[test]
     fn malformed() {
-        assert_eq!(Ipv4Packet::new_checked(&PKT[..19]).unwrap_err(), Error::Truncated);
-        assert_eq!(Ipv4Packet::new_checked(&PKT[..23]).unwrap_err(), Error::Truncated);
+        assert_eq!(
+            Ipv4Packet::new_checked(&PKT[..19]).unwrap_err(),
+            Error::Truncated
+        );
+        assert_eq!(
+            Ipv4Packet::new_checked(&PKT[..23]).unwrap_err(),
+            Error::Truncated
+        );
         let mut ihl = PKT;
         ihl[0] = 0x44;
-        assert_eq!(Ipv4Packet::new_checked(&ihl[..]).unwrap_err(), Error::Malformed);
+        assert_eq!(
+            Ipv4Packet::new_checked(&ihl[..]).unwrap_err(),
+            Error::Malformed
+        );
         let mut v6 = PKT;
         v6[0] = 0x65;
         let p = Ipv4Packet::new_checked(&v6[..]).unwrap();

@@ -137,7 +137,12 @@ impl Ipv6Repr {
 
 impl fmt::Display for Ipv6Repr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "IP6 {} > {}: ", Ipv6Addr::from(self.src), Ipv6Addr::from(self.dst))?;
+        write!(
+            f,
+            "IP6 {} > {}: ",
+            Ipv6Addr::from(self.src),
+            Ipv6Addr::from(self.dst)
+        )?;
         if self.flow_label != 0 {
             write!(f, "flowlabel 0x{:05x}, ", self.flow_label)?;
         }
@@ -262,7 +267,12 @@ impl fmt::Display for Ipv6ExtRepr<'_> {
             ROUTING => "srcrt",
             _ => "DSTOPT",
         };
-        write!(f, "{name} (len {}) next-header {}", self.buffer_len(), self.next_header)
+        write!(
+            f,
+            "{name} (len {}) next-header {}",
+            self.buffer_len(),
+            self.next_header
+        )
     }
 }
 
@@ -382,16 +392,25 @@ mod tests {
     fn fixed_header() {
         let b = packet(17, &[0; 8]);
         let p = Ipv6Packet::new_checked(&b[..]).unwrap();
-        assert_eq!((p.traffic_class(), p.flow_label(), p.payload_len()), (0xa1, 0x12345, 8));
+        assert_eq!(
+            (p.traffic_class(), p.flow_label(), p.payload_len()),
+            (0xa1, 0x12345, 8)
+        );
         let r = Ipv6Repr::parse(&p).unwrap();
         assert_eq!(
             r.to_string(),
             "IP6 fe80::1 > ff02::2: flowlabel 0x12345, class 0xa1, hlim 64, next-header UDP (17) payload length: 8"
         );
-        assert_eq!(Ipv6Packet::new_checked(&b[..47]).unwrap_err(), Error::Truncated);
+        assert_eq!(
+            Ipv6Packet::new_checked(&b[..47]).unwrap_err(),
+            Error::Truncated
+        );
         let mut v4 = b.clone();
         v4[0] = 0x4a;
-        assert_eq!(Ipv6Repr::parse(&Ipv6Packet::new_unchecked(&v4[..])), Err(Error::Malformed));
+        assert_eq!(
+            Ipv6Repr::parse(&Ipv6Packet::new_unchecked(&v4[..])),
+            Err(Error::Malformed)
+        );
     }
 
     #[test]
@@ -408,17 +427,27 @@ mod tests {
         let h = Ipv6ExtHeader::new_checked(&long[..]).unwrap();
         assert_eq!(Ipv6ExtRepr::parse(ROUTING, &h), Err(Error::Truncated));
         assert_eq!(h.header_len(AH), 12);
-        let bad = Ipv6ExtRepr { kind: DSTOPTS, next_header: 6, data: &[0; 5] };
+        let bad = Ipv6ExtRepr {
+            kind: DSTOPTS,
+            next_header: 6,
+            data: &[0; 5],
+        };
         assert_eq!(bad.emit(&mut [0u8; 16]), Err(Error::Malformed));
     }
 
     #[test]
     fn fragment_header() {
-        let r = Ipv6FragmentRepr { next_header: 17, frag_offset: 1448, more_frags: true, ident: 7 };
+        let r = Ipv6FragmentRepr {
+            next_header: 17,
+            frag_offset: 1448,
+            more_frags: true,
+            ident: 7,
+        };
         let mut b = [0u8; 8];
         r.emit(&mut Ipv6FragmentHeader::new_unchecked(&mut b[..]));
         assert_eq!(b, [17, 0, 0x05, 0xa9, 0, 0, 0, 7]);
-        let back = Ipv6FragmentRepr::parse(&Ipv6FragmentHeader::new_checked(&b[..]).unwrap()).unwrap();
+        let back =
+            Ipv6FragmentRepr::parse(&Ipv6FragmentHeader::new_checked(&b[..]).unwrap()).unwrap();
         assert_eq!(back, r);
         assert_eq!(r.to_string(), "frag (0x00000007:1448|more)");
         assert!(Ipv6FragmentHeader::new_checked(&b[..7]).is_err());

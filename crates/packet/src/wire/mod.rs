@@ -23,23 +23,27 @@
 //! Flow extraction ([`crate::extract`]) does not go through these types: it
 //! follows OVS's parser exactly, which tolerates things a Repr rejects.
 
+// `%` rather than `is_multiple_of`, which is newer than the workspace's
+// minimum Rust version.
+#![allow(clippy::manual_is_multiple_of)]
+
 use std::fmt;
 
 pub mod arp;
 pub mod ethernet;
-//TODO pub mod geneve;
-//TODO pub mod gre;
+pub mod geneve;
+pub mod gre;
 pub mod icmpv4;
 pub mod icmpv6;
 pub mod igmp;
 pub mod ipv4;
 pub mod ipv6;
 pub mod mpls;
-//TODO pub mod nsh;
+pub mod nsh;
 pub mod sctp;
 pub mod tcp;
 pub mod udp;
-//TODO pub mod vxlan;
+pub mod vxlan;
 
 /// Why a header could not be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

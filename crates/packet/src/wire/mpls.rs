@@ -108,7 +108,15 @@ mod tests {
     fn lse_fields() {
         let b = [0x00, 0x01, 0x41, 0x40];
         let r = MplsRepr::parse(&MplsLse::new_checked(&b[..]).unwrap()).unwrap();
-        assert_eq!(r, MplsRepr { label: 20, tc: 0, bos: true, ttl: 64 });
+        assert_eq!(
+            r,
+            MplsRepr {
+                label: 20,
+                tc: 0,
+                bos: true,
+                ttl: 64
+            }
+        );
         assert_eq!(r.to_string(), "MPLS (label 20, tc 0, [S], ttl 64)");
         let mut out = [0u8; 4];
         r.emit(&mut MplsLse::new_unchecked(&mut out[..]));

@@ -129,7 +129,12 @@ mod tests {
 
     #[test]
     fn round_trip_with_crc() {
-        let r = SctpRepr { src_port: 2905, dst_port: 2906, verification_tag: 0xdead_beef, chunks: &[1, 0, 0, 4] };
+        let r = SctpRepr {
+            src_port: 2905,
+            dst_port: 2906,
+            verification_tag: 0xdead_beef,
+            chunks: &[1, 0, 0, 4],
+        };
         let mut b = [0u8; 16];
         r.emit(&mut b).unwrap();
         let p = SctpPacket::new_checked(&b[..]).unwrap();

@@ -96,7 +96,11 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
         wr32(self.bm(), 8, v)
     }
     pub fn set_header_len_and_flags(&mut self, header_len: usize, flags: u16) {
-        wr16(self.bm(), 12, (((header_len / 4) as u16) << 12) | (flags & 0x0fff))
+        wr16(
+            self.bm(),
+            12,
+            (((header_len / 4) as u16) << 12) | (flags & 0x0fff),
+        )
     }
     pub fn set_window(&mut self, v: u16) {
         wr16(self.bm(), 14, v)
@@ -285,10 +289,19 @@ mod tests {
     fn bad_offsets() {
         let mut b = [0u8; 24];
         b[12] = 0x40;
-        assert_eq!(TcpPacket::new_checked(&b[..]).unwrap_err(), Error::Malformed);
+        assert_eq!(
+            TcpPacket::new_checked(&b[..]).unwrap_err(),
+            Error::Malformed
+        );
         b[12] = 0x70;
-        assert_eq!(TcpPacket::new_checked(&b[..]).unwrap_err(), Error::Truncated);
-        assert_eq!(TcpPacket::new_checked(&b[..19]).unwrap_err(), Error::Truncated);
+        assert_eq!(
+            TcpPacket::new_checked(&b[..]).unwrap_err(),
+            Error::Truncated
+        );
+        assert_eq!(
+            TcpPacket::new_checked(&b[..19]).unwrap_err(),
+            Error::Truncated
+        );
         assert_eq!(FlagsFmt(0).to_string(), "none");
         assert_eq!(FlagsFmt(FIN | PSH | ACK).to_string(), "FP.");
     }

@@ -26,7 +26,7 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
     pub fn dst_port(&self) -> u16 {
         rd16(self.b(), 2)
     }
-    pub fn len(&self) -> u16 {
+    pub fn length(&self) -> u16 {
         rd16(self.b(), 4)
     }
     pub fn checksum(&self) -> u16 {
@@ -36,7 +36,7 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
     /// buffer.
     pub fn payload(&self) -> &[u8] {
         let b = self.b();
-        let end = (self.len() as usize).clamp(HEADER_LEN, b.len());
+        let end = (self.length() as usize).clamp(HEADER_LEN, b.len());
         &b[HEADER_LEN..end]
     }
     /// Whether the checksum is right (a zero checksum, "none", is right
@@ -93,7 +93,7 @@ impl<'a> UdpRepr<'a> {
     pub fn parse<T: AsRef<[u8]>>(p: &'a UdpPacket<T>) -> Result<Self> {
         p.check_len()?;
         let b: &'a [u8] = p.buffer.as_ref();
-        let len = p.len() as usize;
+        let len = p.length() as usize;
         if len < HEADER_LEN {
             return Err(Error::Malformed);
         }
@@ -146,12 +146,16 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let r = UdpRepr { src_port: 68, dst_port: 67, payload: b"abc" };
+        let r = UdpRepr {
+            src_port: 68,
+            dst_port: 67,
+            payload: b"abc",
+        };
         let pseudo = checksum::pseudo_header_v4(1, 2, 17, 11);
         let mut b = [0u8; 12];
         r.emit(&mut b, pseudo).unwrap();
         let p = UdpPacket::new_checked(&b[..]).unwrap();
-        assert_eq!(p.len(), 11);
+        assert_eq!(p.length(), 11);
         assert!(p.verify_checksum(pseudo));
         assert!(!p.verify_checksum(pseudo + 1));
         assert_eq!(UdpRepr::parse(&p).unwrap(), r);
@@ -162,9 +166,15 @@ mod tests {
     fn bad_lengths() {
         let mut b = [0u8; 8];
         b[5] = 4;
-        assert_eq!(UdpRepr::parse(&UdpPacket::new_checked(&b[..]).unwrap()), Err(Error::Malformed));
+        assert_eq!(
+            UdpRepr::parse(&UdpPacket::new_checked(&b[..]).unwrap()),
+            Err(Error::Malformed)
+        );
         b[5] = 9;
-        assert_eq!(UdpRepr::parse(&UdpPacket::new_checked(&b[..]).unwrap()), Err(Error::Truncated));
+        assert_eq!(
+            UdpRepr::parse(&UdpPacket::new_checked(&b[..]).unwrap()),
+            Err(Error::Truncated)
+        );
         assert!(UdpPacket::new_checked(&b[..7]).is_err());
     }
 }
