@@ -6,6 +6,8 @@
 //!   counterpart of OVS's `struct flow`).
 //! - [`extract`]: the flow key of an Ethernet frame; [`compose`]: frames
 //!   built from a flow key; [`checksum`]: Internet checksums.
+//! - [`wire`]: each header as a checked view over bytes and a `Repr` with
+//!   parse/emit, printed like tcpdump.
 //!
 //! This crate must not depend on any other ferrovs room: everything above it
 //! (`flow`, `datapath`, ...) builds on these types.
