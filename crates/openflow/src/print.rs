@@ -340,6 +340,28 @@ fn body_to_string(s: &mut String, msg: &[u8], raw: OfpRaw, verbosity: u32) -> Re
             PacketIn::decode(form, body)?.format(s, verbosity)
         }
         NXT_CT_FLUSH => crate::msgs::ct_flush::CtFlush::decode(body)?.format(s),
+        NXST_FLOW_MONITOR_REQUEST | ONFST13_FLOW_MONITOR_REQUEST | OFPST14_FLOW_MONITOR_REQUEST => {
+            use crate::msgs::monitor::{MonitorForm as F, MonitorRequest};
+            let form = match raw {
+                NXST_FLOW_MONITOR_REQUEST => F::Nx,
+                ONFST13_FLOW_MONITOR_REQUEST => F::Onf,
+                _ => F::Of14,
+            };
+            for rq in MonitorRequest::decode_all(form, body)? {
+                rq.format(s);
+            }
+        }
+        NXST_FLOW_MONITOR_REPLY | ONFST13_FLOW_MONITOR_REPLY | OFPST14_FLOW_MONITOR_REPLY => {
+            use crate::msgs::monitor::{FlowUpdate, MonitorForm as F};
+            let form = match raw {
+                NXST_FLOW_MONITOR_REPLY => F::Nx,
+                ONFST13_FLOW_MONITOR_REPLY => F::Onf,
+                _ => F::Of14,
+            };
+            for u in FlowUpdate::decode_all(form, body)? {
+                u.format(s);
+            }
+        }
         // Messages with matches, actions, packets or table features are
         // printed by the flow-aware layer; this layer reports them as
         // not decodable here.

@@ -7,6 +7,7 @@ pub mod ct_flush;
 pub mod flow;
 pub mod group;
 pub mod meter;
+pub mod monitor;
 pub mod packet_in;
 pub mod port;
 pub mod props;
