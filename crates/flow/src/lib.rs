@@ -1,5 +1,7 @@
 //! The flow room of ferrovs: the language of the switch.
 //!
+//! - [`actions`]: OpenFlow actions and instructions (ovs-actions(7)): model,
+//!   text, and OpenFlow 1.0-1.5 wire format.
 //! - [`field`]: the field registry of ovs-fields(7) ([`FieldId`],
 //!   [`FieldDef`]), NXM/OXM headers ([`MfHeader`]) and access to the fields
 //!   of a flow key ([`packet::Flow`]).
@@ -17,6 +19,7 @@
 //! This room depends only on `packet`; the OpenFlow wire codec (`openflow`)
 //! and everything above build on it.
 
+pub mod actions;
 pub mod field;
 pub mod flow_str;
 pub mod key_value;

@@ -6,6 +6,7 @@
 //! not in [`COMMANDS`] gets upstream's "unknown command" error, so features we
 //! do not have yet fail exactly like unknown ones.
 
+mod actions_cmd;
 mod misc_cmd;
 pub mod options;
 mod print_cmd;
@@ -86,6 +87,20 @@ pub const COMMANDS: &[Command] = &[
         min_args: 0,
         max_args: 0,
         run: list_commands,
+    },
+    Command {
+        name: "parse-actions",
+        usage: "",
+        min_args: 1,
+        max_args: 1,
+        run: actions_cmd::parse_actions,
+    },
+    Command {
+        name: "parse-instructions",
+        usage: "",
+        min_args: 1,
+        max_args: 1,
+        run: actions_cmd::parse_instructions,
     },
 ];
 

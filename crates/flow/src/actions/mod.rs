@@ -1,0 +1,27 @@
+//! OpenFlow actions and instructions (ovs-actions(7)): the model
+//! ([`OfpAction`]), its text syntax as `ovs-ofctl` parses and prints it
+//! ([`format_actions`]), its OpenFlow 1.0–1.5 wire
+//! format with Nicira and ONF extensions ([`wire`]), the checks upstream
+//! applies (instruction order, nesting, consistency with a match), and the
+//! `parse-actions`/`parse-instructions` command ([`cmd`]).
+//!
+//! Layers, bottom up: [`model`] (what an action is), [`port`] and [`mf`]
+//! (the ports and field bits actions refer to), [`verify`] and [`check`]
+//! (rules), [`format`] and [`learn`] (text), [`wire`] (bytes).
+
+pub mod check;
+pub mod cmd;
+pub mod error;
+pub mod format;
+pub mod learn;
+pub mod mf;
+pub mod model;
+pub mod port;
+pub mod verify;
+pub mod wire;
+
+pub use error::{OfpErr, ParseError};
+pub use format::format_actions;
+pub use model::*;
+pub use port::OfpPort;
+pub use wire::{decode_actions, decode_instructions, encode_actions, encode_instructions, OfpVersion};
