@@ -5,7 +5,9 @@
 use std::io::{BufRead, Write};
 
 use super::format::format_actions;
-use super::wire::{decode_actions, decode_instructions, encode_actions, encode_instructions, OfpVersion};
+use super::wire::{
+    decode_actions, decode_instructions, encode_actions, encode_instructions, OfpVersion,
+};
 
 /// Strips a `#` comment and surrounding white space.
 fn preprocess(line: &str) -> &str {
@@ -69,7 +71,11 @@ pub fn run_parse_actions(
             .find(|x| x.name() == v)
             .ok_or_else(|| format!("{v}: not a valid OpenFlow version"))?,
     };
-    let nature = if instructions { "instructions" } else { "actions" };
+    let nature = if instructions {
+        "instructions"
+    } else {
+        "actions"
+    };
     let mut line = String::new();
     loop {
         line.clear();
@@ -95,9 +101,13 @@ pub fn run_parse_actions(
         } else {
             decode_actions(&bytes, version)
         };
-        let w = |out: &mut dyn Write, s: &str| out.write_all(s.as_bytes()).map_err(|e| e.to_string());
+        let w =
+            |out: &mut dyn Write, s: &str| out.write_all(s.as_bytes()).map_err(|e| e.to_string());
         match decoded {
-            Err(e) => w(out, &format!("bad {} {}: {}\n\n", version.name(), nature, e.name()))?,
+            Err(e) => w(
+                out,
+                &format!("bad {} {}: {}\n\n", version.name(), nature, e.name()),
+            )?,
             Ok(acts) => {
                 w(out, &format!("actions={}\n", format_actions(&acts)))?;
                 let again = if instructions {
@@ -130,7 +140,10 @@ mod tests {
         assert_eq!(parse_hex("00 01 0a"), Some(vec![0, 1, 10]));
         assert_eq!(parse_hex("0x00"), None);
         assert_eq!(parse_hex("012"), None);
-        assert_eq!(format_differences(&[1, 2], &[1, 3, 4]), " 1: 02 -> 03\n 2: (none) -> 04\n");
+        assert_eq!(
+            format_differences(&[1, 2], &[1, 3, 4]),
+            " 1: 02 -> 03\n 2: (none) -> 04\n"
+        );
     }
 
     #[test]

@@ -71,7 +71,11 @@ fn write_action(s: &mut String, a: &OfpAction) {
         A::OutputReg { src, .. } => write!(s, "output:{}", format_subfield(src)),
         A::OutputTrunc { port, max_len } => write!(s, "output(port={port},max_len={max_len})"),
         A::Bundle(b) => {
-            let name = if b.dst.is_some() { "bundle_load" } else { "bundle" };
+            let name = if b.dst.is_some() {
+                "bundle_load"
+            } else {
+                "bundle"
+            };
             let alg = match b.algorithm {
                 BundleAlgorithm::ActiveBackup => "active_backup",
                 BundleAlgorithm::Hrw => "hrw",
@@ -90,17 +94,33 @@ fn write_action(s: &mut String, a: &OfpAction) {
             write_set_field(s, sf);
             Ok(())
         }
-        A::SetVlanVid { vid, push_vlan_if_needed } => write!(
+        A::SetVlanVid {
+            vid,
+            push_vlan_if_needed,
+        } => write!(
             s,
             "{}:{vid}",
-            if *push_vlan_if_needed { "mod_vlan_vid" } else { "set_vlan_vid" }
+            if *push_vlan_if_needed {
+                "mod_vlan_vid"
+            } else {
+                "set_vlan_vid"
+            }
         ),
-        A::SetVlanPcp { pcp, push_vlan_if_needed } => write!(
+        A::SetVlanPcp {
+            pcp,
+            push_vlan_if_needed,
+        } => write!(
             s,
             "{}:{pcp}",
-            if *push_vlan_if_needed { "mod_vlan_pcp" } else { "set_vlan_pcp" }
+            if *push_vlan_if_needed {
+                "mod_vlan_pcp"
+            } else {
+                "set_vlan_pcp"
+            }
         ),
-        A::StripVlan { pop_vlan } => write!(s, "{}", if *pop_vlan { "pop_vlan" } else { "strip_vlan" }),
+        A::StripVlan { pop_vlan } => {
+            write!(s, "{}", if *pop_vlan { "pop_vlan" } else { "strip_vlan" })
+        }
         A::PushVlan { ethertype } => write!(s, "push_vlan:{ethertype:#x}"),
         A::SetEthSrc(m) => write!(s, "mod_dl_src:{}", mf::format_mac(m)),
         A::SetEthDst(m) => write!(s, "mod_dl_dst:{}", mf::format_mac(m)),
@@ -111,7 +131,12 @@ fn write_action(s: &mut String, a: &OfpAction) {
         A::SetIpTtl(t) => write!(s, "mod_nw_ttl:{t}"),
         A::SetL4SrcPort(p) => write!(s, "mod_tp_src:{p}"),
         A::SetL4DstPort(p) => write!(s, "mod_tp_dst:{p}"),
-        A::RegMove(m) => write!(s, "move:{}->{}", format_subfield(&m.src), format_subfield(&m.dst)),
+        A::RegMove(m) => write!(
+            s,
+            "move:{}->{}",
+            format_subfield(&m.src),
+            format_subfield(&m.dst)
+        ),
         A::StackPush(sf) => write!(s, "push:{}", format_subfield(sf)),
         A::StackPop(sf) => write!(s, "pop:{}", format_subfield(sf)),
         A::DecTtl { cnt_ids, raw } => {
@@ -188,8 +213,16 @@ fn write_action(s: &mut String, a: &OfpAction) {
             super::learn::format_learn(s, l);
             Ok(())
         }
-        A::Conjunction { id, clause, n_clauses } => {
-            write!(s, "conjunction({id},{}/{n_clauses})", u32::from(*clause) + 1)
+        A::Conjunction {
+            id,
+            clause,
+            n_clauses,
+        } => {
+            write!(
+                s,
+                "conjunction({id},{}/{n_clauses})",
+                u32::from(*clause) + 1
+            )
         }
         A::Multipath(m) => write!(
             s,
@@ -322,8 +355,17 @@ pub fn load_segments(sf: &SetField) -> Vec<(usize, usize, Vec<u8>)> {
 fn write_set_field(s: &mut String, sf: &SetField) {
     if sf.raw == SetFieldRaw::Load {
         for (ofs, n_bits, v) in load_segments(sf) {
-            let sub = mf::Subfield { field: sf.field, ofs, n_bits };
-            let _ = write!(s, "load:{}->{},", mf::format_hex_value(&v), format_subfield(&sub));
+            let sub = mf::Subfield {
+                field: sf.field,
+                ofs,
+                n_bits,
+            };
+            let _ = write!(
+                s,
+                "load:{}->{},",
+                mf::format_hex_value(&v),
+                format_subfield(&sub)
+            );
         }
         chomp_comma(s);
     } else {
@@ -359,7 +401,11 @@ fn write_encap(s: &mut String, e: &Encap) {
                 EncapProperty::NshMdType(md) => {
                     let _ = write!(s, "md_type={md}");
                 }
-                EncapProperty::NshTlv { class, tlv_type, value } => {
+                EncapProperty::NshTlv {
+                    class,
+                    tlv_type,
+                    value,
+                } => {
                     let _ = write!(s, "tlv({class:#x},{tlv_type},0x");
                     for b in value {
                         let _ = write!(s, "{b:02x}");
@@ -418,7 +464,11 @@ fn write_nat(s: &mut String, n: &Nat) {
         return;
     }
     s.push('(');
-    s.push_str(if n.flags & NX_NAT_F_SRC != 0 { "src" } else { "dst" });
+    s.push_str(if n.flags & NX_NAT_F_SRC != 0 {
+        "src"
+    } else {
+        "dst"
+    });
     let has_af = !matches!(n.addr, NatAddrRange::None);
     match &n.addr {
         NatAddrRange::V4 { min, max } => {

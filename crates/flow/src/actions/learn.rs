@@ -55,7 +55,12 @@ pub fn format_learn(s: &mut String, l: &Learn) {
                 if dst.is_whole() {
                     let n = mf::field_bytes(dst.field);
                     let v = imm_to_value(imm, spec.n_bits, n);
-                    let _ = write!(s, "{}={}", dst.field.name(), mf::format_value(dst.field, &v, None));
+                    let _ = write!(
+                        s,
+                        "{}={}",
+                        dst.field.name(),
+                        mf::format_value(dst.field, &v, None)
+                    );
                 } else {
                     let _ = write!(s, "{}={}", format_subfield(dst), mf::format_hex_value(imm));
                 }
@@ -67,7 +72,12 @@ pub fn format_learn(s: &mut String, l: &Learn) {
                 }
             }
             (LearnSrc::Immediate(imm), LearnDst::Load(dst)) => {
-                let _ = write!(s, "load:{}->{}", mf::format_hex_value(imm), format_subfield(dst));
+                let _ = write!(
+                    s,
+                    "load:{}->{}",
+                    mf::format_hex_value(imm),
+                    format_subfield(dst)
+                );
             }
             (LearnSrc::Field(src), LearnDst::Load(dst)) => {
                 let _ = write!(s, "load:{}->{}", format_subfield(src), format_subfield(dst));

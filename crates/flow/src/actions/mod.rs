@@ -24,4 +24,6 @@ pub use error::{OfpErr, ParseError};
 pub use format::format_actions;
 pub use model::*;
 pub use port::OfpPort;
-pub use wire::{decode_actions, decode_instructions, encode_actions, encode_instructions, OfpVersion};
+pub use wire::{
+    decode_actions, decode_instructions, encode_actions, encode_instructions, OfpVersion,
+};

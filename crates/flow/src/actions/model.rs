@@ -28,7 +28,11 @@ pub enum OfpAction {
     /// `enqueue(port,queue)`
     Enqueue { port: OfpPort, queue: u32 },
     /// `output:field[...]`
-    OutputReg { src: Subfield, max_len: u16, raw: OutputRegRaw },
+    OutputReg {
+        src: Subfield,
+        max_len: u16,
+        raw: OutputRegRaw,
+    },
     /// `output(port=P,max_len=N)` (truncating output).
     OutputTrunc { port: OfpPort, max_len: u32 },
     /// `bundle(...)` / `bundle_load(...)`
@@ -428,7 +432,11 @@ pub enum EncapProperty {
     /// `md_type=N`
     NshMdType(u8),
     /// `tlv(class,type,value)`
-    NshTlv { class: u16, tlv_type: u8, value: Vec<u8> },
+    NshTlv {
+        class: u16,
+        tlv_type: u8,
+        value: Vec<u8>,
+    },
 }
 
 /// `encap(header(props))`.
@@ -539,8 +547,14 @@ pub const NX_NAT_F_MASK: u16 = 0x1f;
 pub enum NatAddrRange {
     #[default]
     None,
-    V4 { min: Ipv4Addr, max: Ipv4Addr },
-    V6 { min: Ipv6Addr, max: Ipv6Addr },
+    V4 {
+        min: Ipv4Addr,
+        max: Ipv4Addr,
+    },
+    V6 {
+        min: Ipv6Addr,
+        max: Ipv6Addr,
+    },
 }
 
 /// `nat(...)` inside `ct(...)`.

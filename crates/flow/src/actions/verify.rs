@@ -39,7 +39,9 @@ impl Outer {
 pub fn instruction_of(a: &OfpAction, version: OfpVersion) -> InstructionType {
     match a {
         OfpAction::Meter(_) if version >= OfpVersion::Of15 => InstructionType::ApplyActions,
-        a => a.instruction_type().unwrap_or(InstructionType::ApplyActions),
+        a => a
+            .instruction_type()
+            .unwrap_or(InstructionType::ApplyActions),
     }
 }
 
@@ -139,7 +141,11 @@ fn verify_nested(
     };
     if let Some(f) = field {
         if field_requires_ct(f) && outer != Some(Outer::Ct) {
-            verify_error(errorp, "cannot set CT fields outside of ct action".into(), want);
+            verify_error(
+                errorp,
+                "cannot set CT fields outside of ct action".into(),
+                want,
+            );
             return Err(OfpErr::OfpbacBadSetArgument);
         }
     }
@@ -160,7 +166,11 @@ fn verify_nested(
                 None => {
                     verify_error(
                         errorp,
-                        format!("{} action doesn't support nested action {}", o.name(), action_name(a)),
+                        format!(
+                            "{} action doesn't support nested action {}",
+                            o.name(),
+                            action_name(a)
+                        ),
                         want,
                     );
                     return Err(OfpErr::OfpbacBadArgument);

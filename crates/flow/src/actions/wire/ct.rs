@@ -35,7 +35,11 @@ pub fn decode_ct(a: &[u8], version: OfpVersion) -> Result<OfpAction, OfpErr> {
     if zone_src_h != 0 {
         let field = FieldId::from_nxm_header(&MfHeader::from_u32(zone_src_h))
             .ok_or(OfpErr::OfpbacBadSetType)?;
-        let sf = Subfield { field, ofs: usize::from(zone >> 6), n_bits: usize::from(zone & 0x3f) + 1 };
+        let sf = Subfield {
+            field,
+            ofs: usize::from(zone >> 6),
+            n_bits: usize::from(zone & 0x3f) + 1,
+        };
         mf_check_src(&sf)?;
         if sf.n_bits != 16 {
             vlog::warn!(
@@ -62,7 +66,9 @@ pub fn encode_ct(ct: &Ct, version: OfpVersion, out: &mut Vec<u8>) {
         Some(sf) => {
             let h = sf.field.nxm_header(false).map(|h| h.to_u32()).unwrap_or(0);
             out.extend_from_slice(&h.to_be_bytes());
-            out.extend_from_slice(&((sf.ofs << 6 | (sf.n_bits.saturating_sub(1) & 0x3f)) as u16).to_be_bytes());
+            out.extend_from_slice(
+                &((sf.ofs << 6 | (sf.n_bits.saturating_sub(1) & 0x3f)) as u16).to_be_bytes(),
+            );
         }
         None => {
             out.extend_from_slice(&0u32.to_be_bytes());
@@ -87,7 +93,10 @@ pub fn decode_nat(a: &[u8]) -> Result<OfpAction, OfpErr> {
     if flags & NX_NAT_F_SRC != 0 && flags & NX_NAT_F_DST != 0 {
         return Err(OfpErr::OfpbacBadArgument);
     }
-    let mut nat = Nat { flags, ..Nat::default() };
+    let mut nat = Nat {
+        flags,
+        ..Nat::default()
+    };
     let mut p = 16usize;
     let need = |p: usize, n: usize| -> Result<(), OfpErr> {
         if p + n > a.len() {

@@ -22,7 +22,12 @@ fn u16_at(b: &[u8], i: usize) -> u16 {
     u16::from_be_bytes([u8_at(b, i), u8_at(b, i + 1)])
 }
 fn u32_at(b: &[u8], i: usize) -> u32 {
-    u32::from_be_bytes([u8_at(b, i), u8_at(b, i + 1), u8_at(b, i + 2), u8_at(b, i + 3)])
+    u32::from_be_bytes([
+        u8_at(b, i),
+        u8_at(b, i + 1),
+        u8_at(b, i + 2),
+        u8_at(b, i + 3),
+    ])
 }
 fn u64_at(b: &[u8], i: usize) -> u64 {
     u64::from(u32_at(b, i)) << 32 | u64::from(u32_at(b, i + 4))
@@ -127,12 +132,21 @@ pub fn decode_instructions(bytes: &[u8], version: OfpVersion) -> Result<Vec<OfpA
     }
     if let Some(i) = insts[inst_slot(InstructionType::WriteActions)] {
         let acts = decode_list(tail(i, 8), version)?;
-        verify(&acts, version, Allowed::ApplyOnly, Some(Outer::WriteActions), &mut None)?;
+        verify(
+            &acts,
+            version,
+            Allowed::ApplyOnly,
+            Some(Outer::WriteActions),
+            &mut None,
+        )?;
         check_action_set(&acts)?;
         out.push(OfpAction::WriteActions(acts));
     }
     if let Some(i) = insts[inst_slot(InstructionType::WriteMetadata)] {
-        out.push(OfpAction::WriteMetadata { metadata: u64_at(i, 8), mask: u64_at(i, 16) });
+        out.push(OfpAction::WriteMetadata {
+            metadata: u64_at(i, 8),
+            mask: u64_at(i, 16),
+        });
     }
     if let Some(i) = insts[inst_slot(InstructionType::GotoTable)] {
         out.push(OfpAction::GotoTable(u8_at(i, 4)));
@@ -207,7 +221,11 @@ fn decode_list(bytes: &[u8], version: OfpVersion) -> Result<Vec<OfpAction>, OfpE
                 vlog::warn!(
                     MOD,
                     "bad action at offset {} ({}):\n{}",
-                    if ofs == 0 { "0".to_string() } else { format!("{ofs:#x}") },
+                    if ofs == 0 {
+                        "0".to_string()
+                    } else {
+                        format!("{ofs:#x}")
+                    },
                     e.name(),
                     dump.trim_end_matches('\n')
                 );
@@ -295,7 +313,9 @@ fn pull_raw(b: &[u8], version: OfpVersion) -> Result<(&'static RawInfo, usize), 
 fn warn_deprecated(info: &RawInfo, version: OfpVersion) {
     static SEEN: Mutex<Option<HashSet<(&'static str, u8)>>> = Mutex::new(None);
     let mut g = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-    if g.get_or_insert_with(HashSet::new).insert((info.name, version.wire())) {
+    if g.get_or_insert_with(HashSet::new)
+        .insert((info.name, version.wire()))
+    {
         vlog::warn!(
             MOD,
             "{} is deprecated in {} (use Set-Field)",
@@ -413,7 +433,13 @@ fn decode_raw(
     // extension actions at 10 (8/16 bit), 12 (32 bit) or 16 (64 bit).
     let arg8 = || u8_at(a, arg);
     let arg16 = || u16_at(a, arg);
-    let arg32 = || if arg == 4 { u32_at(a, 4) } else { u32_at(a, 12) };
+    let arg32 = || {
+        if arg == 4 {
+            u32_at(a, 4)
+        } else {
+            u32_at(a, 12)
+        }
+    };
     Ok(Some(match r {
         Raw::Output10 => {
             let port = OfpPort(u16_at(a, 4));
@@ -430,14 +456,20 @@ fn decode_raw(
             if vid & !0xfff != 0 {
                 return Err(OfpErr::OfpbacBadArgument);
             }
-            A::SetVlanVid { vid, push_vlan_if_needed: r == Raw::SetVlanVid10 }
+            A::SetVlanVid {
+                vid,
+                push_vlan_if_needed: r == Raw::SetVlanVid10,
+            }
         }
         Raw::SetVlanPcp10 | Raw::SetVlanPcp11 => {
             let pcp = arg8();
             if pcp & !7 != 0 {
                 return Err(OfpErr::OfpbacBadArgument);
             }
-            A::SetVlanPcp { pcp, push_vlan_if_needed: r == Raw::SetVlanPcp10 }
+            A::SetVlanPcp {
+                pcp,
+                push_vlan_if_needed: r == Raw::SetVlanPcp10,
+            }
         }
         Raw::PushVlan => {
             let ethertype = arg16();
@@ -481,7 +513,10 @@ fn decode_raw(
             if port >= OfpPort::MAX && port != OfpPort::IN_PORT && port != OfpPort::LOCAL {
                 return Err(OfpErr::OfpbacBadOutPort);
             }
-            A::Enqueue { port, queue: u32_at(a, 12) }
+            A::Enqueue {
+                port,
+                queue: u32_at(a, 12),
+            }
         }
         Raw::SetMplsLabel => A::SetMplsLabel(arg32()),
         Raw::SetMplsTc => A::SetMplsTc(arg8()),
@@ -497,12 +532,22 @@ fn decode_raw(
         Raw::PopMpls => A::PopMpls { ethertype: arg16() },
         Raw::SetQueue => A::SetQueue(arg32()),
         Raw::Group => A::Group(arg32()),
-        Raw::DecNwTtl => A::DecTtl { cnt_ids: vec![0], raw: DecTtlRaw::DecNwTtl },
+        Raw::DecNwTtl => A::DecTtl {
+            cnt_ids: vec![0],
+            raw: DecTtlRaw::DecNwTtl,
+        },
         Raw::SetField12 | Raw::SetField15 => decode_set_field(a, r == Raw::SetField15)?,
         Raw::CopyField15 => {
             let (src_f, n1) = pull_field_header(a, 12)?;
             let (dst_f, _) = pull_field_header(a, 12 + n1)?;
-            decode_move(u16_at(a, 4), u16_at(a, 6), u16_at(a, 8), src_f, dst_f, RegMoveRaw::Auto)?
+            decode_move(
+                u16_at(a, 4),
+                u16_at(a, 6),
+                u16_at(a, 8),
+                src_f,
+                dst_f,
+                RegMoveRaw::Auto,
+            )?
         }
         Raw::OnfCopyField => {
             let (src_f, n1) = pull_field_header(a, 20)?;
@@ -519,7 +564,14 @@ fn decode_raw(
         Raw::NxRegMove => {
             let (src_f, n1) = pull_field_header(a, 16)?;
             let (dst_f, _) = pull_field_header(a, 16 + n1)?;
-            decode_move(u16_at(a, 10), u16_at(a, 12), u16_at(a, 14), src_f, dst_f, RegMoveRaw::Auto)?
+            decode_move(
+                u16_at(a, 10),
+                u16_at(a, 12),
+                u16_at(a, 14),
+                src_f,
+                dst_f,
+                RegMoveRaw::Auto,
+            )?
         }
         Raw::Meter15 => A::Meter(u32_at(a, 4)),
         Raw::NxResubmit => A::Resubmit(Resubmit {
@@ -537,11 +589,21 @@ fn decode_raw(
                 in_port: OfpPort(u16_at(a, 10)),
                 table_id: u8_at(a, 12),
                 with_ct_orig: ct,
-                raw: if ct { ResubmitRaw::ResubmitTableCt } else { ResubmitRaw::ResubmitTable },
+                raw: if ct {
+                    ResubmitRaw::ResubmitTableCt
+                } else {
+                    ResubmitRaw::ResubmitTable
+                },
             })
         }
-        Raw::NxSetTunnel => A::SetTunnel { tun_id: u64::from(u32_at(a, 12)), raw: SetTunnelRaw::Tunnel32 },
-        Raw::NxSetTunnel64 => A::SetTunnel { tun_id: u64_at(a, 16), raw: SetTunnelRaw::Tunnel64 },
+        Raw::NxSetTunnel => A::SetTunnel {
+            tun_id: u64::from(u32_at(a, 12)),
+            raw: SetTunnelRaw::Tunnel32,
+        },
+        Raw::NxSetTunnel64 => A::SetTunnel {
+            tun_id: u64_at(a, 16),
+            raw: SetTunnelRaw::Tunnel64,
+        },
         Raw::NxPopQueue => A::PopQueue,
         Raw::NxRegLoad => {
             let ofs_nbits = u16_at(a, 10);
@@ -557,7 +619,11 @@ fn decode_raw(
             if dst.n_bits < 64 && value >> dst.n_bits != 0 {
                 return Err(OfpErr::OfpbacBadArgument);
             }
-            A::SetField(load_to_set_field(&dst, &value.to_be_bytes(), SetFieldRaw::Load))
+            A::SetField(load_to_set_field(
+                &dst,
+                &value.to_be_bytes(),
+                SetFieldRaw::Load,
+            ))
         }
         Raw::NxRegLoad2 => {
             let (sf, rest_ofs) = pull_entry(a, 10, true)?;
@@ -566,10 +632,19 @@ fn decode_raw(
             }
             let (field, value, mask) = sf;
             if !field.def().writable {
-                vlog::warn!("ofp_actions", "destination field {} is not writable", field.name());
+                vlog::warn!(
+                    "ofp_actions",
+                    "destination field {} is not writable",
+                    field.name()
+                );
                 return Err(OfpErr::OfpbacBadSetArgument);
             }
-            A::SetField(SetField { field, value, mask, raw: SetFieldRaw::Load2 })
+            A::SetField(SetField {
+                field,
+                value,
+                mask,
+                raw: SetFieldRaw::Load2,
+            })
         }
         Raw::NxNote => A::Note(tail(a, 10).to_vec()),
         Raw::NxMultipath => {
@@ -625,7 +700,11 @@ fn decode_raw(
                 n_bits: nxm_decode_n_bits(ofs_nbits),
             };
             check_src(&src)?;
-            A::OutputReg { src, max_len: u16_at(a, 16), raw: OutputRegRaw::OutputReg }
+            A::OutputReg {
+                src,
+                max_len: u16_at(a, 16),
+                raw: OutputRegRaw::OutputReg,
+            }
         }
         Raw::NxOutputReg2 => {
             let ofs_nbits = u16_at(a, 10);
@@ -639,13 +718,20 @@ fn decode_raw(
                 n_bits: nxm_decode_n_bits(ofs_nbits),
             };
             check_src(&src)?;
-            A::OutputReg { src, max_len: u16_at(a, 12), raw: OutputRegRaw::OutputReg2 }
+            A::OutputReg {
+                src,
+                max_len: u16_at(a, 12),
+                raw: OutputRegRaw::OutputReg2,
+            }
         }
         Raw::NxLearn | Raw::NxLearn2 => {
             A::Learn(Box::new(super_learn::decode_learn(a, r == Raw::NxLearn2)?))
         }
         Raw::NxExit => A::Exit,
-        Raw::NxFinTimeout => A::FinTimeout { idle: u16_at(a, 10), hard: u16_at(a, 12) },
+        Raw::NxFinTimeout => A::FinTimeout {
+            idle: u16_at(a, 10),
+            hard: u16_at(a, 12),
+        },
         Raw::NxController => {
             let reason = PacketInReason::from_u8(u8_at(a, 14)).unwrap_or(PacketInReason::Action);
             A::Controller(Controller {
@@ -674,13 +760,19 @@ fn decode_raw(
                 return Err(OfpErr::OfpbacBadLen);
             }
             let cnt_ids = (0..n).map(|i| u16_at(a, 16 + 2 * i)).collect();
-            A::DecTtl { cnt_ids, raw: DecTtlRaw::CntIds }
+            A::DecTtl {
+                cnt_ids,
+                raw: DecTtlRaw::CntIds,
+            }
         }
         Raw::NxWriteMetadata => {
             if !all_zero(&a[10..16]) {
                 return Err(OfpErr::NxbrcMustBeZero);
             }
-            A::WriteMetadata { metadata: u64_at(a, 16), mask: u64_at(a, 24) }
+            A::WriteMetadata {
+                metadata: u64_at(a, 16),
+                mask: u64_at(a, 24),
+            }
         }
         Raw::NxStackPush | Raw::NxStackPop => {
             let ofs = u16_at(a, 10);
@@ -689,7 +781,11 @@ fn decode_raw(
             if !all_zero(tail(a, 14 + n)) {
                 return Err(OfpErr::OfpbacBadArgument);
             }
-            let sf = Subfield { field, ofs: usize::from(ofs), n_bits: usize::from(n_bits) };
+            let sf = Subfield {
+                field,
+                ofs: usize::from(ofs),
+                n_bits: usize::from(n_bits),
+            };
             if r == Raw::NxStackPush {
                 check_src(&sf)?;
                 A::StackPush(sf)
@@ -735,7 +831,11 @@ fn decode_raw(
             if !(2..=64).contains(&n_clauses) || clause >= n_clauses {
                 return Err(OfpErr::NxbacBadConjunction);
             }
-            A::Conjunction { id: u32_at(a, 12), clause, n_clauses }
+            A::Conjunction {
+                id: u32_at(a, 12),
+                clause,
+                n_clauses,
+            }
         }
         Raw::NxCt => super_ct::decode_ct(a, version)?,
         Raw::NxNat => super_ct::decode_nat(a)?,
@@ -743,7 +843,15 @@ fn decode_raw(
             let port = OfpPort(u16_at(a, 10));
             let max_len = u32_at(a, 12);
             if !(port < OfpPort::MAX
-                || matches!(port, OfpPort::LOCAL | OfpPort::IN_PORT | OfpPort::TABLE | OfpPort::NORMAL | OfpPort::FLOOD | OfpPort::ALL))
+                || matches!(
+                    port,
+                    OfpPort::LOCAL
+                        | OfpPort::IN_PORT
+                        | OfpPort::TABLE
+                        | OfpPort::NORMAL
+                        | OfpPort::FLOOD
+                        | OfpPort::ALL
+                ))
             {
                 return Err(OfpErr::OfpbacBadOutPort);
             }
@@ -762,7 +870,9 @@ fn decode_raw(
             if !all_zero(&a[10..12]) {
                 return Err(OfpErr::OfpbacBadArgument);
             }
-            A::Decap { new_pkt_type: u32_at(a, 12) }
+            A::Decap {
+                new_pkt_type: u32_at(a, 12),
+            }
         }
         Raw::NxDecNshTtl => A::DecNshTtl,
         Raw::NxCheckPktLarger => {
@@ -771,9 +881,16 @@ fn decode_raw(
             if !all_zero(tail(a, 14 + n)) {
                 return Err(OfpErr::OfpbacBadArgument);
             }
-            let dst = Subfield { field, ofs: usize::from(ofs), n_bits: 1 };
+            let dst = Subfield {
+                field,
+                ofs: usize::from(ofs),
+                n_bits: 1,
+            };
             check_dst(&dst)?;
-            A::CheckPktLarger { pkt_len: u16_at(a, 10), dst }
+            A::CheckPktLarger {
+                pkt_len: u16_at(a, 10),
+                dst,
+            }
         }
         Raw::NxDeleteField => {
             let (field, n) = pull_field_header(a, 10)?;
@@ -812,8 +929,16 @@ fn decode_move(
     raw: RegMoveRaw,
 ) -> Result<OfpAction, OfpErr> {
     let n_bits = usize::from(n_bits);
-    let src = Subfield { field: src_f, ofs: usize::from(src_ofs), n_bits };
-    let dst = Subfield { field: dst_f, ofs: usize::from(dst_ofs), n_bits };
+    let src = Subfield {
+        field: src_f,
+        ofs: usize::from(src_ofs),
+        n_bits,
+    };
+    let dst = Subfield {
+        field: dst_f,
+        ofs: usize::from(dst_ofs),
+        n_bits,
+    };
     check_src(&src)?;
     check_dst(&dst)?;
     Ok(OfpAction::RegMove(RegMove { src, dst, raw }))
@@ -830,7 +955,12 @@ pub(crate) fn load_to_set_field(dst: &Subfield, value: &[u8], raw: SetFieldRaw) 
     for i in 0..nb {
         mf::set_bit(&mut m, dst.ofs + i, true);
     }
-    SetField { field: dst.field, value: v, mask: m, raw }
+    SetField {
+        field: dst.field,
+        value: v,
+        mask: m,
+        raw,
+    }
 }
 
 /// Reads an NXM/OXM entry (header, value, optional mask) at `ofs`.
@@ -842,9 +972,12 @@ fn pull_entry(
 ) -> Result<((FieldId, Vec<u8>, Vec<u8>), usize), OfpErr> {
     let (h, hl) = MfHeader::pull(tail(a, ofs)).ok_or(OfpErr::OfpbacBadSetLen)?;
     let field = FieldId::from_nxm_header(&h).ok_or(OfpErr::OfpbacBadSetType)?;
-    let payload_len = usize::from(h.length) - if h.is_experimenter() { 4 } else { 0 }.min(usize::from(h.length));
+    let payload_len =
+        usize::from(h.length) - if h.is_experimenter() { 4 } else { 0 }.min(usize::from(h.length));
     let start = ofs + hl;
-    let payload = a.get(start..start + payload_len).ok_or(OfpErr::OfpbacBadSetLen)?;
+    let payload = a
+        .get(start..start + payload_len)
+        .ok_or(OfpErr::OfpbacBadSetLen)?;
     let width = if h.has_mask {
         if payload_len % 2 != 0 {
             return Err(OfpErr::OfpbacBadSetLen);
@@ -907,7 +1040,12 @@ fn decode_set_field(a: &[u8], may_mask: bool) -> Result<OfpAction, OfpErr> {
         );
         return Err(OfpErr::OfpbacBadSetArgument);
     }
-    Ok(OfpAction::SetField(SetField { field, value, mask, raw: SetFieldRaw::SetField }))
+    Ok(OfpAction::SetField(SetField {
+        field,
+        value,
+        mask,
+        raw: SetFieldRaw::SetField,
+    }))
 }
 
 fn decode_bundle(a: &[u8], load: bool) -> Result<OfpAction, OfpErr> {
@@ -918,7 +1056,11 @@ fn decode_bundle(a: &[u8], load: bool) -> Result<OfpAction, OfpErr> {
     let n_members = usize::from(u16_at(a, 20));
     let ofs_nbits = u16_at(a, 22);
     let dst_h = u32_at(a, 24);
-    let name = if load { "NXAST_BUNDLE_LOAD" } else { "NXAST_BUNDLE" };
+    let name = if load {
+        "NXAST_BUNDLE_LOAD"
+    } else {
+        "NXAST_BUNDLE"
+    };
     let algorithm = match alg {
         0 => BundleAlgorithm::ActiveBackup,
         1 => BundleAlgorithm::Hrw,
@@ -949,7 +1091,10 @@ fn decode_bundle(a: &[u8], load: bool) -> Result<OfpAction, OfpErr> {
         };
         check_dst(&dst)?;
         if dst.n_bits < 16 {
-            vlog::warn!(MOD, "bundle_load action requires at least 16 bit destination.");
+            vlog::warn!(
+                MOD,
+                "bundle_load action requires at least 16 bit destination."
+            );
             return Err(OfpErr::OfpbacBadArgument);
         }
         Some(dst)
@@ -972,15 +1117,26 @@ fn decode_bundle(a: &[u8], load: bool) -> Result<OfpAction, OfpErr> {
         );
         return Err(OfpErr::OfpbacBadLen);
     }
-    let members = (0..n_members).map(|i| OfpPort(u16_at(a, 32 + 2 * i))).collect();
-    Ok(OfpAction::Bundle(Bundle { algorithm, fields, basis, dst, members }))
+    let members = (0..n_members)
+        .map(|i| OfpPort(u16_at(a, 32 + 2 * i)))
+        .collect();
+    Ok(OfpAction::Bundle(Bundle {
+        algorithm,
+        fields,
+        basis,
+        dst,
+        members,
+    }))
 }
 
 fn decode_controller2(a: &[u8]) -> Result<OfpAction, OfpErr> {
     if !all_zero(&a[10..16]) {
         return Err(OfpErr::NxbrcMustBeZero);
     }
-    let mut c = Controller { raw: ControllerRaw::Controller2, ..Controller::default() };
+    let mut c = Controller {
+        raw: ControllerRaw::Controller2,
+        ..Controller::default()
+    };
     let mut p = tail(a, 16);
     while !p.is_empty() {
         if p.len() < 4 {
@@ -1088,13 +1244,20 @@ fn decode_encap(a: &[u8]) -> Result<OfpAction, OfpErr> {
                 if 8 + tlv_len > len {
                     return Err(OfpErr::OfpbacBadLen);
                 }
-                props.push(EncapProperty::NshTlv { class: tlv_class, tlv_type, value: value.to_vec() });
+                props.push(EncapProperty::NshTlv {
+                    class: tlv_class,
+                    tlv_type,
+                    value: value.to_vec(),
+                });
             }
             _ => return Err(OfpErr::OfpbacBadArgument),
         }
         p = &p[padded..];
     }
-    Ok(OfpAction::Encap(Encap { new_pkt_type, props }))
+    Ok(OfpAction::Encap(Encap {
+        new_pkt_type,
+        props,
+    }))
 }
 
 pub(crate) use check_dst as mf_check_dst;

@@ -103,7 +103,10 @@ pub(crate) fn pad_to_8(out: &mut Vec<u8>, start: usize) {
 
 /// Appends the NXM header of `field` (the OXM one if it has no NXM one).
 pub(crate) fn put_nx_header(field: FieldId, out: &mut Vec<u8>) {
-    if let Some(h) = field.nxm_header(false).or_else(|| field.oxm_header(0x06, false)) {
+    if let Some(h) = field
+        .nxm_header(false)
+        .or_else(|| field.oxm_header(0x06, false))
+    {
         h.put(out);
     } else {
         out.extend_from_slice(&[0, 0, 0, 0]);
@@ -202,13 +205,23 @@ fn ofs_nbits(sf: &Subfield) -> u16 {
 }
 
 fn nxm32(field: FieldId) -> Option<u32> {
-    field.nxm_header(false).filter(|h| !h.is_experimenter()).map(|h| h.to_u32())
+    field
+        .nxm_header(false)
+        .filter(|h| !h.is_experimenter())
+        .map(|h| h.to_u32())
 }
 
 /// OFPAT_SET_FIELD (OpenFlow 1.2+).
-fn put_set_field(out: &mut Vec<u8>, version: OfpVersion, field: FieldId, value: &[u8], mask: Option<&[u8]>) {
+fn put_set_field(
+    out: &mut Vec<u8>,
+    version: OfpVersion,
+    field: FieldId,
+    value: &[u8],
+    mask: Option<&[u8]>,
+) {
     let start = begin_std(out, 25);
-    let masked = mask.is_some_and(|m| !mf::is_all_ones_for(field, m)) && version >= OfpVersion::Of15;
+    let masked =
+        mask.is_some_and(|m| !mf::is_all_ones_for(field, m)) && version >= OfpVersion::Of15;
     if let Some(mut h) = field.oxm_header(version.wire(), masked) {
         if field.def().variable_len {
             h = h.with_mask(masked);
@@ -235,7 +248,11 @@ fn put_load(out: &mut Vec<u8>, sf: &SetField) {
     if sf.raw == SetFieldRaw::Load2 || nxm32(sf.field).is_none() || def.variable_len {
         let start = begin_nx(out, 33);
         let masked = !mf::is_all_ones_for(sf.field, &sf.mask);
-        if let Some(h) = sf.field.nxm_header(masked).or_else(|| sf.field.oxm_header(0x06, masked)) {
+        if let Some(h) = sf
+            .field
+            .nxm_header(masked)
+            .or_else(|| sf.field.oxm_header(0x06, masked))
+        {
             h.put(out);
         }
         out.extend_from_slice(&sf.value);
@@ -264,7 +281,11 @@ fn put_load(out: &mut Vec<u8>, sf: &SetField) {
             value = value << 1 | u64::from(mf::get_bit(&sf.value, ofs + i));
         }
         let start = begin_nx(out, 7);
-        let sub = Subfield { field: sf.field, ofs, n_bits: n };
+        let sub = Subfield {
+            field: sf.field,
+            ofs,
+            n_bits: n,
+        };
         out.extend_from_slice(&ofs_nbits(&sub).to_be_bytes());
         out.extend_from_slice(&header.to_be_bytes());
         out.extend_from_slice(&value.to_be_bytes());
@@ -287,15 +308,27 @@ fn set_field_legacy(sf: &SetField, version: OfpVersion, out: &mut Vec<u8>) {
     let of11 = version == OfpVersion::Of11;
     match sf.field {
         FieldId::VlanVid if v & 0x1000 != 0 => {
-            let r = if of11 { Raw::SetVlanVid11 } else { Raw::SetVlanVid10 };
+            let r = if of11 {
+                Raw::SetVlanVid11
+            } else {
+                Raw::SetVlanVid10
+            };
             put_simple(out, r, version, Arg::U16((v & 0xfff) as u16));
         }
         FieldId::VlanPcp => {
-            let r = if of11 { Raw::SetVlanPcp11 } else { Raw::SetVlanPcp10 };
+            let r = if of11 {
+                Raw::SetVlanPcp11
+            } else {
+                Raw::SetVlanPcp10
+            };
             put_simple(out, r, version, Arg::U8(v as u8));
         }
         FieldId::EthSrc | FieldId::EthDst => {
-            let r = if sf.field == FieldId::EthSrc { Raw::SetDlSrc } else { Raw::SetDlDst };
+            let r = if sf.field == FieldId::EthSrc {
+                Raw::SetDlSrc
+            } else {
+                Raw::SetDlDst
+            };
             put_mac(out, r, version, &sf.value);
         }
         FieldId::Ipv4Src => put_simple(out, Raw::SetNwSrc, version, Arg::U32(v)),
@@ -331,7 +364,12 @@ fn full_set_field(field: FieldId, value: Vec<u8>) -> SetField {
     for bit in 0..field.def().n_bits {
         mf::set_bit(&mut mask, bit, true);
     }
-    SetField { field, value, mask, raw: SetFieldRaw::SetField }
+    SetField {
+        field,
+        value,
+        mask,
+        raw: SetFieldRaw::SetField,
+    }
 }
 
 fn encode_set_field(sf: &SetField, version: OfpVersion, out: &mut Vec<u8>) {
@@ -349,7 +387,13 @@ fn encode_set_field(sf: &SetField, version: OfpVersion, out: &mut Vec<u8>) {
 }
 
 /// Encodes a header-rewrite action that OpenFlow 1.2+ spells as set-field.
-fn put_rewrite(out: &mut Vec<u8>, version: OfpVersion, legacy: impl FnOnce(&mut Vec<u8>), field: FieldId, value: Vec<u8>) {
+fn put_rewrite(
+    out: &mut Vec<u8>,
+    version: OfpVersion,
+    legacy: impl FnOnce(&mut Vec<u8>),
+    field: FieldId,
+    value: Vec<u8>,
+) {
     if version >= OfpVersion::Of12 {
         put_set_field(out, version, field, &value, None);
     } else {
@@ -373,24 +417,22 @@ fn encode_one(a: &OfpAction, version: OfpVersion, out: &mut Vec<u8>) {
                 finish(out, start, 16);
             }
         }
-        A::OutputReg { src, max_len, raw } => {
-            match nxm32(src.field) {
-                Some(h) if *raw != OutputRegRaw::OutputReg2 => {
-                    let start = begin_nx(out, 15);
-                    out.extend_from_slice(&ofs_nbits(src).to_be_bytes());
-                    out.extend_from_slice(&h.to_be_bytes());
-                    out.extend_from_slice(&max_len.to_be_bytes());
-                    finish(out, start, 24);
-                }
-                _ => {
-                    let start = begin_nx(out, 32);
-                    out.extend_from_slice(&ofs_nbits(src).to_be_bytes());
-                    out.extend_from_slice(&max_len.to_be_bytes());
-                    put_nx_header(src.field, out);
-                    finish(out, start, 24);
-                }
+        A::OutputReg { src, max_len, raw } => match nxm32(src.field) {
+            Some(h) if *raw != OutputRegRaw::OutputReg2 => {
+                let start = begin_nx(out, 15);
+                out.extend_from_slice(&ofs_nbits(src).to_be_bytes());
+                out.extend_from_slice(&h.to_be_bytes());
+                out.extend_from_slice(&max_len.to_be_bytes());
+                finish(out, start, 24);
             }
-        }
+            _ => {
+                let start = begin_nx(out, 32);
+                out.extend_from_slice(&ofs_nbits(src).to_be_bytes());
+                out.extend_from_slice(&max_len.to_be_bytes());
+                put_nx_header(src.field, out);
+                finish(out, start, 24);
+            }
+        },
         A::OutputTrunc { port, max_len } => {
             let start = begin_nx(out, 39);
             out.extend_from_slice(&port.0.to_be_bytes());
@@ -421,7 +463,13 @@ fn encode_one(a: &OfpAction, version: OfpVersion, out: &mut Vec<u8>) {
         A::SetVlanVid { vid, .. } => match v {
             OfpVersion::Of10 => put_simple(out, Raw::SetVlanVid10, v, Arg::U16(*vid)),
             OfpVersion::Of11 => put_simple(out, Raw::SetVlanVid11, v, Arg::U16(*vid)),
-            _ => put_set_field(out, v, FieldId::VlanVid, &(vid | 0x1000).to_be_bytes(), None),
+            _ => put_set_field(
+                out,
+                v,
+                FieldId::VlanVid,
+                &(vid | 0x1000).to_be_bytes(),
+                None,
+            ),
         },
         A::SetVlanPcp { pcp, .. } => match v {
             OfpVersion::Of10 => put_simple(out, Raw::SetVlanPcp10, v, Arg::U8(*pcp)),
@@ -436,8 +484,20 @@ fn encode_one(a: &OfpAction, version: OfpVersion, out: &mut Vec<u8>) {
             }
         }
         A::PushVlan { ethertype } => put_simple(out, Raw::PushVlan, v, Arg::U16(*ethertype)),
-        A::SetEthSrc(m) => put_rewrite(out, v, |o| put_mac(o, Raw::SetDlSrc, v, m), FieldId::EthSrc, m.to_vec()),
-        A::SetEthDst(m) => put_rewrite(out, v, |o| put_mac(o, Raw::SetDlDst, v, m), FieldId::EthDst, m.to_vec()),
+        A::SetEthSrc(m) => put_rewrite(
+            out,
+            v,
+            |o| put_mac(o, Raw::SetDlSrc, v, m),
+            FieldId::EthSrc,
+            m.to_vec(),
+        ),
+        A::SetEthDst(m) => put_rewrite(
+            out,
+            v,
+            |o| put_mac(o, Raw::SetDlDst, v, m),
+            FieldId::EthDst,
+            m.to_vec(),
+        ),
         A::SetIpv4Src(ip) => put_rewrite(
             out,
             v,
@@ -547,7 +607,11 @@ fn encode_one(a: &OfpAction, version: OfpVersion, out: &mut Vec<u8>) {
         }
         A::Resubmit(r) => encode_resubmit(r, out),
         A::Learn(l) => encode_learn(l, out),
-        A::Conjunction { id, clause, n_clauses } => {
+        A::Conjunction {
+            id,
+            clause,
+            n_clauses,
+        } => {
             let start = begin_nx(out, 34);
             out.push(*clause);
             out.push(*n_clauses);
@@ -693,7 +757,11 @@ fn encode_controller(c: &Controller, version: OfpVersion, out: &mut Vec<u8>) {
             prop(out, 0, &[(c.max_len >> 8) as u8, c.max_len as u8, 0, 0]);
         }
         if c.controller_id != 0 {
-            prop(out, 1, &[(c.controller_id >> 8) as u8, c.controller_id as u8, 0, 0]);
+            prop(
+                out,
+                1,
+                &[(c.controller_id >> 8) as u8, c.controller_id as u8, 0, 0],
+            );
         }
         if c.reason != PacketInReason::Action {
             prop(out, 2, &[c.reason as u8]);
@@ -708,7 +776,10 @@ fn encode_controller(c: &Controller, version: OfpVersion, out: &mut Vec<u8>) {
             prop(out, 5, &c.meter_id.to_be_bytes());
         }
         finish(out, start, 16);
-    } else if c.controller_id == 0 && c.reason == PacketInReason::Action && c.raw == ControllerRaw::Auto {
+    } else if c.controller_id == 0
+        && c.reason == PacketInReason::Action
+        && c.raw == ControllerRaw::Auto
+    {
         put_output(out, OfpPort::CONTROLLER, c.max_len, version);
     } else {
         let start = begin_nx(out, 20);
@@ -753,7 +824,11 @@ fn encode_encap(e: &Encap, out: &mut Vec<u8>) {
             EncapProperty::NshMdType(md) => {
                 out.extend_from_slice(&[0, 4, 1, 5, *md]);
             }
-            EncapProperty::NshTlv { class, tlv_type, value } => {
+            EncapProperty::NshTlv {
+                class,
+                tlv_type,
+                value,
+            } => {
                 out.extend_from_slice(&[0, 4, 2, 0]);
                 out.extend_from_slice(&class.to_be_bytes());
                 out.push(*tlv_type);

@@ -22,7 +22,11 @@ pub fn imm_len(n_bits: u16) -> usize {
 fn learn_subfield(a: &[u8], p: usize, n_bits: u16) -> Result<Subfield, OfpErr> {
     let h = MfHeader::from_u32(be32(a, p));
     let field = FieldId::from_nxm_header(&h).ok_or(OfpErr::OfpbacBadArgument)?;
-    let sf = Subfield { field, ofs: usize::from(be16(a, p + 4)), n_bits: usize::from(n_bits) };
+    let sf = Subfield {
+        field,
+        ofs: usize::from(be16(a, p + 4)),
+        n_bits: usize::from(n_bits),
+    };
     check_subfield(&sf, "source").map_err(|_| OfpErr::OfpbacBadArgument)?;
     Ok(sf)
 }
@@ -38,7 +42,11 @@ pub fn decode_learn(a: &[u8], learn2: bool) -> Result<Learn, OfpErr> {
         table_id: a.get(26).copied().unwrap_or(0),
         fin_idle_timeout: be16(a, 28),
         fin_hard_timeout: be16(a, 30),
-        raw: if learn2 { LearnRaw::Learn2 } else { LearnRaw::Learn },
+        raw: if learn2 {
+            LearnRaw::Learn2
+        } else {
+            LearnRaw::Learn
+        },
         ..Learn::default()
     };
     let allowed = NX_LEARN_F_SEND_FLOW_REM
@@ -60,7 +68,11 @@ pub fn decode_learn(a: &[u8], learn2: bool) -> Result<Learn, OfpErr> {
         p = 40;
         if l.flags & NX_LEARN_F_WRITE_RESULT != 0 {
             let (field, n) = field_header_at(a, 40)?;
-            let sf = Subfield { field, ofs: usize::from(result_ofs), n_bits: 1 };
+            let sf = Subfield {
+                field,
+                ofs: usize::from(result_ofs),
+                n_bits: 1,
+            };
             mf_check_dst(&sf)?;
             l.result_dst = Some(sf);
             p += n;
@@ -75,7 +87,8 @@ pub fn decode_learn(a: &[u8], learn2: bool) -> Result<Learn, OfpErr> {
         let n_bits = header & N_BITS_MASK;
         let src_imm = header & SRC_IMMEDIATE != 0;
         let dst_type = header & DST_MASK;
-        let ok = dst_type == DST_MATCH || dst_type == DST_LOAD || (dst_type == DST_OUTPUT && !src_imm);
+        let ok =
+            dst_type == DST_MATCH || dst_type == DST_LOAD || (dst_type == DST_OUTPUT && !src_imm);
         if !ok {
             return Err(OfpErr::OfpbacBadArgument);
         }
@@ -132,7 +145,18 @@ fn put_sf(sf: &Subfield, out: &mut Vec<u8>) {
 pub fn encode_learn(l: &Learn, out: &mut Vec<u8>) {
     let start = out.len();
     let learn2 = needs_learn2(l);
-    out.extend_from_slice(&[0xff, 0xff, 0, 0, 0, 0, 0x23, 0x20, 0, if learn2 { 45 } else { 16 }]);
+    out.extend_from_slice(&[
+        0xff,
+        0xff,
+        0,
+        0,
+        0,
+        0,
+        0x23,
+        0x20,
+        0,
+        if learn2 { 45 } else { 16 },
+    ]);
     out.extend_from_slice(&l.idle_timeout.to_be_bytes());
     out.extend_from_slice(&l.hard_timeout.to_be_bytes());
     out.extend_from_slice(&l.priority.to_be_bytes());

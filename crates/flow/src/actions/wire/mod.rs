@@ -9,8 +9,8 @@
 
 mod ct;
 mod decode;
-mod learn;
 mod encode;
+mod learn;
 pub mod raw;
 
 pub use decode::{decode_actions, decode_actions_in, decode_instructions};
