@@ -1,0 +1,10 @@
+//! Any bytes through the whole OpenFlow decoder and printer (every message
+//! type, every version): must never panic.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    for verbosity in [0, 3] {
+        let _ = openflow::print::ofp_to_string(data, verbosity);
+    }
+});
