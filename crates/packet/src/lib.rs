@@ -6,6 +6,8 @@
 //!   counterpart of OVS's `struct flow`).
 //! - [`extract`]: the flow key of an Ethernet frame; [`compose`]: frames
 //!   built from a flow key; [`checksum`]: Internet checksums.
+//! - [`rewrite`]: set-field on a frame in place, checksums updated
+//!   incrementally.
 //! - [`wire`]: each header as a checked view over bytes and a `Repr` with
 //!   parse/emit, printed like tcpdump.
 //!
@@ -19,4 +21,5 @@ pub use flow::{Flow, FlowNsh, FlowTnl, TunMetadata, Vlan};
 pub mod checksum;
 pub mod compose;
 pub mod extract;
+pub mod rewrite;
 pub mod wire;
