@@ -9,11 +9,13 @@
 //!   forms (parse and format exactly as Open vSwitch does).
 //! - [`port`]: OpenFlow port numbers and names in text.
 //! - [`matches`]: [`Match`], a flow plus a wildcard mask, with prerequisite
-//!   checks and the `match_format` text of ovs-ofctl.
+//!   checks, normalization and usable protocols; [`match_format`]: the text
+//!   of matches and packet flows exactly as ovs-ofctl prints them.
 //! - [`subfield`]: `field[ofs..end]` references ([`Subfield`]).
 //! - [`protocols`]: sets of OpenFlow protocol variants ([`Protocols`]) that
 //!   can express a match.
-//! - [`flow_str`]: the ovs-ofctl(8) "Flow Syntax" parser.
+//! - [`flow_str`]: the ovs-ofctl(8) "Flow Syntax" parser and flow files.
+//! - [`sort`]: flow ordering for `ovs-ofctl --sort`/`--rsort`.
 //! - [`key_value`]: the `key=value` tokenizer every text syntax shares.
 //!
 //! This room depends only on `packet`; the OpenFlow wire codec (`openflow`)
@@ -23,9 +25,11 @@ pub mod actions;
 pub mod field;
 pub mod flow_str;
 pub mod key_value;
+pub mod match_format;
 pub mod matches;
 pub mod port;
 pub mod protocols;
+pub mod sort;
 pub mod subfield;
 pub mod value;
 pub mod value_str;
