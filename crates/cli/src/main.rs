@@ -8,6 +8,7 @@
 
 mod appctl;
 mod ofctl;
+mod ovsdb_tool;
 mod personality;
 
 fn main() {

@@ -35,7 +35,7 @@ pub const PERSONALITIES: &[Personality] = &[
     Personality {
         link: "ovsdb-tool",
         short: "ovsdb-tool",
-        run: None,
+        run: Some(crate::ovsdb_tool::main),
     },
     Personality {
         link: "ovsdb-client",

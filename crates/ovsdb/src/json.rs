@@ -16,22 +16,119 @@ pub fn to_string(v: &Value, sort: bool) -> String {
     out
 }
 
-/// Parses JSON text. The error is a message in OVS's style.
-pub fn parse(text: &str) -> Result<Value, String> {
-    serde_json::from_str(text).map_err(|e| {
-        let msg = e.to_string();
-        // serde_json appends " at line L column C"; OVS reports "line L, column C".
-        match msg.rfind(" at line ") {
-            Some(i) => {
-                let (what, pos) = msg.split_at(i);
-                let pos = pos
-                    .trim_start_matches(" at ")
-                    .replace(" column", ", column");
-                format!("{pos}: {what}")
+/// Serializes `v` compactly with object members in the order OVS's own
+/// hash tables (`shash`) iterate them, given the members' current order as
+/// insertion order. Upstream writes database files and prints `show-log`
+/// in this order.
+pub fn to_string_hash_order(v: &Value) -> String {
+    let mut out = String::new();
+    write_hashed(&mut out, v);
+    out
+}
+
+fn write_hashed(out: &mut String, v: &Value) {
+    match v {
+        Value::Array(a) => {
+            out.push('[');
+            for (i, e) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_hashed(out, e);
             }
-            None => msg,
+            out.push(']');
         }
-    })
+        Value::Object(o) => {
+            out.push('{');
+            let members: Vec<(&String, &Value)> = o.iter().collect();
+            let keys: Vec<&str> = members.iter().map(|(k, _)| k.as_str()).collect();
+            for (n, i) in shash_order(&keys).into_iter().enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                write_string(out, members[i].0);
+                out.push(':');
+                write_hashed(out, members[i].1);
+            }
+            out.push('}');
+        }
+        other => write_value(out, other, false),
+    }
+}
+
+/// OVS's `hash_bytes()` (32-bit Murmur3 steps over little-endian words).
+pub fn hash_bytes(data: &[u8], basis: u32) -> u32 {
+    fn add(hash: u32, data: u32) -> u32 {
+        let d = data
+            .wrapping_mul(0xcc9e_2d51)
+            .rotate_left(15)
+            .wrapping_mul(0x1b87_3593);
+        (hash ^ d)
+            .rotate_left(13)
+            .wrapping_mul(5)
+            .wrapping_add(0xe654_6b64)
+    }
+    let mut h = basis;
+    let mut chunks = data.chunks_exact(4);
+    for c in &mut chunks {
+        h = add(h, u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 4];
+        w[..rest.len()].copy_from_slice(rest);
+        h = add(h, u32::from_le_bytes(w));
+    }
+    let mut h = h ^ data.len() as u32;
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^= h >> 16;
+    h
+}
+
+/// The order in which an OVS hash map keyed by these strings (inserted in
+/// the given order) iterates them: bucket by bucket, newest first within a
+/// bucket, with the map growing as OVS grows it.
+pub fn shash_order(keys: &[&str]) -> Vec<usize> {
+    hash_order(keys.iter().map(|k| hash_bytes(k.as_bytes(), 0)))
+}
+
+/// Like [`shash_order`] for precomputed 32-bit hashes.
+pub fn hash_order(hashes: impl Iterator<Item = u32>) -> Vec<usize> {
+    fn calc_mask(capacity: usize) -> usize {
+        let mut m = capacity / 2;
+        for s in [1, 2, 4, 8, 16, 32] {
+            m |= m >> s;
+        }
+        m | ((m & 1) << 1)
+    }
+    let mut mask = 0usize;
+    let mut buckets: Vec<Vec<(usize, u32)>> = vec![Vec::new()];
+    for (n, (i, h)) in hashes.enumerate().enumerate().map(|(n, x)| (n + 1, x)) {
+        buckets[h as usize & mask].insert(0, (i, h));
+        if n / 2 > mask {
+            let new_mask = calc_mask(n);
+            if new_mask > mask {
+                let mut nb: Vec<Vec<(usize, u32)>> = vec![Vec::new(); new_mask + 1];
+                for b in &buckets {
+                    for &(j, hh) in b {
+                        nb[hh as usize & new_mask].insert(0, (j, hh));
+                    }
+                }
+                buckets = nb;
+                mask = new_mask;
+            }
+        }
+    }
+    buckets.into_iter().flatten().map(|(i, _)| i).collect()
+}
+
+/// Parses JSON text; errors read like upstream's
+/// (`line 0, column 3, byte 3: unexpected end of input`).
+pub fn parse(text: &str) -> Result<Value, String> {
+    crate::json_parse::parse(text)
 }
 
 /// Interprets a JSON number as OVS does: `Some(i)` when it is an integer.
@@ -198,8 +295,72 @@ mod tests {
     }
 
     #[test]
+    fn hash_order_matches_upstream_show_log() {
+        let keys = ["m", "ref", "b", "wref", "k", "i", "r"];
+        let order: Vec<&str> = shash_order(&keys).into_iter().map(|i| keys[i]).collect();
+        assert_eq!(order, ["m", "b", "ref", "k", "wref", "r", "i"]);
+        let keys = ["ref", "s", "i"];
+        let order: Vec<&str> = shash_order(&keys).into_iter().map(|i| keys[i]).collect();
+        assert_eq!(order, ["ref", "i", "s"]);
+    }
+
+    #[test]
     fn parse_errors_name_the_position() {
         let e = parse("[1,").unwrap_err();
-        assert!(e.starts_with("line 1, column"), "{e}");
+        assert_eq!(e, "line 0, column 3, byte 3: unexpected end of input");
+    }
+}
+
+#[cfg(test)]
+mod hash_order_tests {
+    #[test]
+    fn vswitch_tables() {
+        let ft = [
+            "Open_vSwitch",
+            "Bridge",
+            "Port",
+            "Interface",
+            "Flow_Table",
+            "QoS",
+            "Queue",
+            "Mirror",
+            "NetFlow",
+            "sFlow",
+            "IPFIX",
+            "Flow_Sample_Collector_Set",
+            "Controller",
+            "Manager",
+            "Datapath",
+            "CT_Zone",
+            "CT_Timeout_Policy",
+            "SSL",
+            "AutoAttach",
+        ];
+        let o: Vec<&str> = super::shash_order(&ft).into_iter().map(|i| ft[i]).collect();
+        // The order upstream's hash map lists them (checked against ovsdb-tool's output).
+        assert_eq!(
+            o,
+            [
+                "Controller",
+                "Bridge",
+                "Queue",
+                "Open_vSwitch",
+                "NetFlow",
+                "IPFIX",
+                "CT_Zone",
+                "QoS",
+                "Datapath",
+                "SSL",
+                "Port",
+                "sFlow",
+                "Flow_Sample_Collector_Set",
+                "CT_Timeout_Policy",
+                "Mirror",
+                "Flow_Table",
+                "AutoAttach",
+                "Interface",
+                "Manager"
+            ]
+        );
     }
 }

@@ -21,6 +21,7 @@ pub mod database;
 pub mod datum;
 pub mod error;
 pub mod json;
+mod json_parse;
 pub mod log;
 pub mod mutation;
 pub mod row;

@@ -38,7 +38,7 @@ pub struct Records {
 
 /// Builds one record with `magic` for `json`.
 pub fn encode_record(magic: &str, json: &Value) -> Vec<u8> {
-    let mut body = json::to_string(json, false);
+    let mut body = json::to_string_hash_order(json);
     body.push('\n');
     let sha = sha1_smol::Sha1::from(body.as_bytes()).digest().to_string();
     let mut out = format!("OVSDB {magic} {} {sha}\n", body.len()).into_bytes();

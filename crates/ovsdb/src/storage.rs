@@ -148,13 +148,38 @@ pub fn create(path: &str, schema: &DatabaseSchema) -> Result<(), Error> {
     let mut f = OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(0o600)
+        .mode(0o640)
         .open(path)
         .map_err(|e| io_err(path, "create", &e))?;
     f.write_all(&encode_record(MAGIC_STANDALONE, &schema.to_json()))
         .and_then(|_| f.sync_all())
         .map_err(|e| io_err(path, "write", &e))?;
     Ok(())
+}
+
+/// The magic and first record (the schema, for standalone files) of a
+/// database file.
+pub fn read_header(path: &str) -> Result<(String, Value), Error> {
+    let data = std::fs::read(path).map_err(|e| io_err(path, "open", &e))?;
+    let recs = read_records(path, &data)?;
+    match recs.records.into_iter().next() {
+        Some(r) => Ok((recs.magic, r.json)),
+        None => Err(recs.error.unwrap_or_else(|| {
+            Error::new("ovsdb error", format!("{path}: unexpected file format"))
+        })),
+    }
+}
+
+/// The schema of a standalone database file.
+pub fn read_schema(path: &str) -> Result<DatabaseSchema, Error> {
+    let (magic, json) = read_header(path)?;
+    if magic != MAGIC_STANDALONE {
+        return Err(Error::new(
+            "ovsdb error",
+            format!("{path}: clustered databases are not supported yet"),
+        ));
+    }
+    DatabaseSchema::from_json(&json)
 }
 
 /// The JSON of a row in a transaction record, or `None` if nothing to write.
@@ -342,7 +367,10 @@ pub enum TransactReply {
     /// if none), for monitors.
     Done { results: Value, changes: Changes },
     /// A `wait` must be retried later (see [`Outcome::Blocked`]).
-    Blocked { timeout_ms: Option<u64> },
+    Blocked {
+        timeout_ms: Option<u64>,
+        results: Vec<Value>,
+    },
 }
 
 impl Storage {
@@ -465,7 +493,13 @@ impl Storage {
         opts: &ExecOptions<'_>,
     ) -> Result<TransactReply, Error> {
         match self.db.execute(params, opts)? {
-            Outcome::Blocked { timeout_ms } => Ok(TransactReply::Blocked { timeout_ms }),
+            Outcome::Blocked {
+                timeout_ms,
+                results,
+            } => Ok(TransactReply::Blocked {
+                timeout_ms,
+                results,
+            }),
             Outcome::Done { results, commit } => {
                 let Some(commit) = commit else {
                     return Ok(TransactReply::Done {
@@ -530,7 +564,7 @@ pub fn write_snapshot(path: &str, db: &Database, comment: &str) -> Result<u64, E
     let mut f = OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(0o600)
+        .mode(0o640)
         .open(path)
         .map_err(|e| io_err(path, "create", &e))?;
     let mut bytes = encode_record(MAGIC_STANDALONE, &db.schema.to_json());

@@ -46,7 +46,12 @@ pub enum Outcome {
     },
     /// A `wait` is not yet satisfied: run the transaction again when the
     /// database changes, or (with the elapsed time) after `timeout_ms`.
-    Blocked { timeout_ms: Option<u64> },
+    /// `results` holds the results of the operations before the `wait`
+    /// (standalone tools, which cannot wait, report them with an error).
+    Blocked {
+        timeout_ms: Option<u64>,
+        results: Vec<Value>,
+    },
 }
 
 struct TxnRow {
@@ -242,7 +247,12 @@ impl Database {
         for (i, op) in ops.iter().enumerate() {
             match txn.execute_op(op, i + 1, n, opts) {
                 Ok(OpResult::Value(v)) => results.push(v),
-                Ok(OpResult::Blocked(t)) => return Ok(Outcome::Blocked { timeout_ms: t }),
+                Ok(OpResult::Blocked(t)) => {
+                    return Ok(Outcome::Blocked {
+                        timeout_ms: t,
+                        results,
+                    })
+                }
                 Err(e) => {
                     results.push(e.to_json());
                     return Ok(Outcome::Done {
@@ -284,10 +294,10 @@ impl Database {
     pub fn transact(&mut self, params: &Value) -> (Value, Option<Commit>) {
         match self.execute(params, &ExecOptions::default()) {
             Err(e) => (e.to_json(), None),
-            Ok(Outcome::Blocked { .. }) => (
-                json!([{"error": "not supported", "details": "triggers not supported"}]),
-                None,
-            ),
+            Ok(Outcome::Blocked { mut results, .. }) => {
+                results.push(triggers_not_supported());
+                (Value::Array(results), None)
+            }
             Ok(Outcome::Done { results, commit }) => {
                 if let Some(c) = &commit {
                     self.apply(&c.changes);
@@ -296,6 +306,11 @@ impl Database {
             }
         }
     }
+}
+
+/// The error standalone tools give for a `wait` that would have to block.
+pub fn triggers_not_supported() -> Value {
+    Error::new("not supported", "triggers not supported").to_json()
 }
 
 enum OpResult {
