@@ -852,7 +852,9 @@ fn cmd_show_log(opts: &Options, args: &[String]) -> CmdResult {
                 print_db_changes(&mut out, obj, &mut names, schema.as_ref(), opts.more);
             }
         }
-        out.push('\n');
+        if i == 0 || opts.more > 0 {
+            out.push('\n');
+        }
         if lock.write_all(out.as_bytes()).is_err() {
             return Ok(1);
         }

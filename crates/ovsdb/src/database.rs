@@ -19,12 +19,20 @@ use std::sync::Arc;
 pub struct RowChange {
     pub old: Option<Arc<Row>>,
     pub new: Option<Arc<Row>>,
+    /// For a modified row, the columns (indexes) that operations wrote with
+    /// a different value. A column may end up equal to its old value (for
+    /// example a weak reference added and then removed); upstream still
+    /// records it, and so do we.
+    pub changed: Vec<usize>,
 }
 
 /// Every row change of one transaction, by table name and row UUID.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Changes {
     pub tables: BTreeMap<String, BTreeMap<Uuid, RowChange>>,
+    /// Table names in the order the transaction first touched them (the
+    /// order upstream writes them in log records).
+    pub table_order: Vec<String>,
 }
 
 impl Changes {

@@ -202,7 +202,7 @@ fn row_record(table: &TableSchema, ch: &RowChange) -> Option<Value> {
             }
             Some(old) => {
                 let ov = &old.fields[i];
-                if ov == nv {
+                if !ch.changed.contains(&i) {
                     continue;
                 }
                 if c.ty.is_composite() {
@@ -222,10 +222,22 @@ fn row_record(table: &TableSchema, ch: &RowChange) -> Option<Value> {
 /// The record for a committed transaction, or `None` if it changes nothing
 /// that is written to disk.
 pub fn transaction_record(schema: &DatabaseSchema, commit: &Commit, date_ms: i64) -> Option<Value> {
+    // Members go in upstream's insertion order (tables, _comment,
+    // _is_diff, _date) so that the hash order of the written object
+    // matches upstream's.
     let mut m = Map::new();
-    m.insert("_date".into(), date_ms.into());
     let mut any = false;
-    for (tname, rows) in &commit.changes.tables {
+    let changes = &commit.changes;
+    let order = changes.table_order.iter().chain(
+        changes
+            .tables
+            .keys()
+            .filter(|t| !changes.table_order.contains(t)),
+    );
+    for tname in order {
+        let Some(rows) = changes.tables.get(tname) else {
+            continue;
+        };
         let Some(ts) = schema.table(tname) else {
             continue;
         };
@@ -247,6 +259,7 @@ pub fn transaction_record(schema: &DatabaseSchema, commit: &Commit, date_ms: i64
         m.insert("_comment".into(), Value::String(c.clone()));
     }
     m.insert("_is_diff".into(), true.into());
+    m.insert("_date".into(), date_ms.into());
     Some(Value::Object(m))
 }
 
@@ -266,6 +279,7 @@ pub fn snapshot_record(db: &Database, comment: &str, date_ms: i64) -> Value {
             let ch = RowChange {
                 old: None,
                 new: Some(row.clone()),
+                changed: Vec::new(),
             };
             if let Some(r) = row_record(ts, &ch) {
                 t.insert(u.to_string(), r);
@@ -318,7 +332,14 @@ pub fn record_to_changes(db: &Database, json: &Value) -> Result<Changes, Error> 
                         format!("transaction deletes row {uuid} that does not exist"),
                     ));
                 }
-                out.insert(uuid, RowChange { old, new: None });
+                out.insert(
+                    uuid,
+                    RowChange {
+                        old,
+                        new: None,
+                        changed: Vec::new(),
+                    },
+                );
                 continue;
             }
             let Some(cols) = rjson.as_object() else {
@@ -329,6 +350,7 @@ pub fn record_to_changes(db: &Database, json: &Value) -> Result<Changes, Error> 
                 None => Row::new_default(ts, uuid),
             };
             row.version = Uuid::random();
+            let mut changed = Vec::new();
             for (cname, cjson) in cols {
                 let Some(ColumnRef::Index(i)) = ts.column(cname) else {
                     return Err(Error::with_syntax(
@@ -337,6 +359,7 @@ pub fn record_to_changes(db: &Database, json: &Value) -> Result<Changes, Error> 
                         format!("No column {cname} in table {tname}."),
                     ));
                 };
+                changed.push(i);
                 let ty = &ts.columns[i].ty;
                 let cur = &row.fields[i];
                 if is_diff && ty.is_composite() && !cur.is_default(ty) {
@@ -351,10 +374,12 @@ pub fn record_to_changes(db: &Database, json: &Value) -> Result<Changes, Error> 
                 RowChange {
                     old,
                     new: Some(Arc::new(row)),
+                    changed,
                 },
             );
         }
         if !out.is_empty() {
+            changes.table_order.push(tname.clone());
             changes.tables.insert(tname.clone(), out);
         }
     }

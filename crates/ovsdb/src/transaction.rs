@@ -57,6 +57,8 @@ pub enum Outcome {
 struct TxnRow {
     old: Option<Arc<Row>>,
     new: Option<Row>,
+    /// Columns written with a different value.
+    changed: Vec<bool>,
     /// Order of first touch, for deterministic reports.
     seq: u64,
 }
@@ -68,6 +70,8 @@ struct Txn<'a> {
     comments: Vec<String>,
     durable: bool,
     seq: u64,
+    /// Tables in the order they were first touched.
+    table_order: Vec<String>,
 }
 
 impl<'a> Txn<'a> {
@@ -142,13 +146,27 @@ impl<'a> Txn<'a> {
         self.seq += 1;
         let seq = self.seq;
         let old = self.db.row(table, &uuid).cloned();
+        if !self.rows.contains_key(table) {
+            self.table_order.push(table.to_string());
+        }
         let t = self.rows.entry(table.to_string()).or_default();
-        match t.get_mut(&uuid) {
-            Some(tr) => tr.new = new,
-            None => {
-                t.insert(uuid, TxnRow { old, new, seq });
+        let tr = t.entry(uuid).or_insert_with(|| TxnRow {
+            new: old.as_ref().map(|o| (**o).clone()),
+            old,
+            changed: Vec::new(),
+            seq,
+        });
+        if let (Some(cur), Some(next)) = (&tr.new, &new) {
+            if tr.changed.len() < next.fields.len() {
+                tr.changed.resize(next.fields.len(), false);
+            }
+            for (i, (a, b)) in cur.fields.iter().zip(&next.fields).enumerate() {
+                if a != b {
+                    tr.changed[i] = true;
+                }
             }
         }
+        tr.new = new;
     }
 
     fn table_member(&self, p: &mut ObjectParser<'_>) -> Option<&'a TableSchema> {
@@ -241,6 +259,7 @@ impl Database {
             comments: Vec::new(),
             durable: false,
             seq: 0,
+            table_order: Vec::new(),
         };
         let mut results = Vec::with_capacity(ops.len() + 1);
         let n = ops.len();
@@ -637,7 +656,7 @@ impl<'a> Txn<'a> {
         // Drop rows whose content did not change.
         for t in self.rows.values_mut() {
             t.retain(|_, tr| match (&tr.old, &tr.new) {
-                (Some(o), Some(n)) => o.fields != n.fields,
+                (Some(_), Some(_)) => tr.changed.iter().any(|&c| c),
                 (None, None) => false,
                 _ => true,
             });
@@ -778,12 +797,29 @@ impl<'a> Txn<'a> {
                     r.version = Uuid::random();
                     Arc::new(r)
                 });
-                out.insert(u, RowChange { old: tr.old, new });
+                let changed = if tr.old.is_some() && new.is_some() {
+                    let bits = tr.changed.iter().enumerate();
+                    bits.filter(|(_, &c)| c).map(|(i, _)| i).collect()
+                } else {
+                    Vec::new()
+                };
+                out.insert(
+                    u,
+                    RowChange {
+                        old: tr.old,
+                        new,
+                        changed,
+                    },
+                );
             }
             if !out.is_empty() {
                 changes.tables.insert(tname, out);
             }
         }
+        changes.table_order = std::mem::take(&mut self.table_order)
+            .into_iter()
+            .filter(|t| changes.tables.contains_key(t))
+            .collect();
         Ok(changes)
     }
 
