@@ -466,9 +466,7 @@ fn cmd_compact(_: &Options, args: &[String]) -> CmdResult {
     let mut s = open_rw(db)?;
     match args.get(1) {
         Some(dst) => {
-            if std::path::Path::new(dst).exists() {
-                return Err(Error::io(format!("{dst}: create failed (File exists)")).into());
-            }
+            check_target(dst)?;
             storage::write_snapshot(dst, &s.db, &comment)?;
         }
         None => {
@@ -477,6 +475,14 @@ fn cmd_compact(_: &Options, args: &[String]) -> CmdResult {
         }
     }
     Ok(0)
+}
+
+/// An existing target file is overwritten only if it is an OVSDB file.
+fn check_target(path: &str) -> Result<(), Error> {
+    match std::fs::read(path) {
+        Ok(data) => read_records(path, &data).map(|_| ()),
+        Err(_) => Ok(()),
+    }
 }
 
 /// Moves the data of `old` into a new database with `schema`: tables and
@@ -491,8 +497,11 @@ fn convert(old: &Database, schema: DatabaseSchema) -> Result<Database, Error> {
         for (uuid, row) in &table.rows {
             let mut obj = serde_json::Map::new();
             for (i, c) in old_ts.columns.iter().enumerate() {
-                if new_ts.by_name.contains_key(&c.name) {
-                    obj.insert(c.name.clone(), row.fields[i].to_json(&c.ty));
+                if let Some(&j) = new_ts.by_name.get(&c.name) {
+                    let value = row.fields[i].to_json(&c.ty);
+                    // Report a value the new schema rejects as upstream does.
+                    Datum::from_json(&new_ts.columns[j].ty, &value, None)?;
+                    obj.insert(c.name.clone(), value);
                 }
             }
             params.push(serde_json::json!({
@@ -531,12 +540,13 @@ fn cmd_convert(_: &Options, args: &[String]) -> CmdResult {
     let schema = DatabaseSchema::from_file(arg_or(args, 1, DEFAULT_SCHEMA))?;
     let comment = format!("converted by {PROGRAM} {VERSION}");
     let s = open_rw(db)?;
+    // Upstream reads the log under the new schema: the first record that
+    // does not fit is the one reported.
+    storage::read_as_schema(db, schema.clone())?;
     let new = convert(&s.db, schema)?;
     match args.get(2) {
         Some(dst) => {
-            if std::path::Path::new(dst).exists() {
-                return Err(Error::io(format!("{dst}: create failed (File exists)")).into());
-            }
+            check_target(dst)?;
             storage::write_snapshot(dst, &new, &comment)?;
         }
         None => {

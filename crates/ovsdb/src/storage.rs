@@ -295,6 +295,17 @@ pub fn snapshot_record(db: &Database, comment: &str, date_ms: i64) -> Value {
 
 /// Turns one transaction record into changes against `db`.
 pub fn record_to_changes(db: &Database, json: &Value) -> Result<Changes, Error> {
+    record_to_changes_as(db, json, false)
+}
+
+/// Like [`record_to_changes`]; with `converting`, tables and columns that
+/// `db`'s schema lacks are ignored and values must satisfy its constraints
+/// (this is how a log is read under a new schema by `convert`).
+pub fn record_to_changes_as(
+    db: &Database,
+    json: &Value,
+    converting: bool,
+) -> Result<Changes, Error> {
     let Some(obj) = json.as_object() else {
         return Err(Error::syntax(Some(json), "object expected"));
     };
@@ -308,6 +319,9 @@ pub fn record_to_changes(db: &Database, json: &Value) -> Result<Changes, Error> 
             continue;
         }
         let Some(ts) = db.schema.table(tname) else {
+            if converting {
+                continue;
+            }
             return Err(Error::syntax(
                 Some(json),
                 format!("No table named {tname}."),
@@ -353,6 +367,9 @@ pub fn record_to_changes(db: &Database, json: &Value) -> Result<Changes, Error> 
             let mut changed = Vec::new();
             for (cname, cjson) in cols {
                 let Some(ColumnRef::Index(i)) = ts.column(cname) else {
+                    if converting {
+                        continue;
+                    }
                     return Err(Error::with_syntax(
                         "unknown column",
                         Some(rjson),
@@ -365,6 +382,11 @@ pub fn record_to_changes(db: &Database, json: &Value) -> Result<Changes, Error> 
                 if is_diff && ty.is_composite() && !cur.is_default(ty) {
                     let diff = Datum::from_json_unchecked(&ty.relaxed(), cjson, None)?;
                     row.fields[i] = cur.apply_diff(&diff);
+                    if converting {
+                        row.fields[i].check_constraints(ty)?;
+                    }
+                } else if converting {
+                    row.fields[i] = Datum::from_json(ty, cjson, None)?;
                 } else {
                     row.fields[i] = Datum::from_json_unchecked(ty, cjson, None)?;
                 }
@@ -384,6 +406,22 @@ pub fn record_to_changes(db: &Database, json: &Value) -> Result<Changes, Error> 
         }
     }
     Ok(changes)
+}
+
+/// Reads the database file at `path` under `schema` instead of its own
+/// (the data of `ovsdb-tool convert`).
+pub fn read_as_schema(path: &str, schema: DatabaseSchema) -> Result<Database, Error> {
+    let data = std::fs::read(path).map_err(|e| io_err(path, "open", &e))?;
+    let recs = read_records(path, &data)?;
+    if let Some(e) = recs.error {
+        return Err(e);
+    }
+    let mut db = Database::new(schema);
+    for r in recs.records.iter().skip(1) {
+        let changes = record_to_changes_as(&db, &r.json, true)?;
+        db.apply(&changes);
+    }
+    Ok(db)
 }
 
 /// The reply of [`Storage::transact`].
@@ -581,14 +619,14 @@ impl Storage {
     }
 }
 
-/// Writes a new file at `path` (which must not exist) with `db`'s schema and
+/// Writes a file at `path` (replacing any) with `db`'s schema and
 /// contents; returns its size.
 pub fn write_snapshot(path: &str, db: &Database, comment: &str) -> Result<u64, Error> {
     let _lock = LockFile::lock(path)?;
-    let _ = std::fs::remove_file(path);
     let mut f = OpenOptions::new()
         .write(true)
-        .create_new(true)
+        .create(true)
+        .truncate(true)
         .mode(0o640)
         .open(path)
         .map_err(|e| io_err(path, "create", &e))?;
