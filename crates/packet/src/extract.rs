@@ -133,8 +133,10 @@ pub struct Metadata {
 /// Knobs of the parser.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExtractOptions {
-    /// VLAN headers parsed into the flow (`other_config:vlan-limit`, at most
-    /// [`FLOW_MAX_VLAN_HEADERS`]); tags beyond it are left as the EtherType.
+    /// VLAN headers parsed into the flow (`other_config:vlan-limit`): 0
+    /// means as many as the flow key holds ([`FLOW_MAX_VLAN_HEADERS`]),
+    /// larger values are capped there.  Tags beyond the limit are left as
+    /// the EtherType.
     pub vlan_limit: usize,
 }
 
@@ -269,7 +271,10 @@ fn parse_l2_and_up(
         flow.dl_dst = mac(eth, 0);
         flow.dl_src = mac(eth, 6);
         p.pos += 12;
-        let limit = opts.vlan_limit.min(FLOW_MAX_VLAN_HEADERS);
+        let limit = match opts.vlan_limit {
+            0 => FLOW_MAX_VLAN_HEADERS,
+            n => n.min(FLOW_MAX_VLAN_HEADERS),
+        };
         let mut n = 0;
         // At least the two bytes of a type remain at each step.
         while n < limit && eth_type_vlan(be16(p.rest(), 0)) {

@@ -131,6 +131,10 @@ fn vlan_stacks() {
     assert_eq!(flow.dl_type, 0x8100);
     assert_eq!(l.l3, Some(18));
 
+    // A limit of 0 means no limit but the flow key's.
+    let (flow, _) = extract_with(&f, &md(), &ExtractOptions { vlan_limit: 0 });
+    assert_eq!(flow.dl_type, ETH_TYPE_ARP);
+
     // Three tags: the third is the EtherType.
     let mut p3 = vec![
         0x00, 0x01, 0x81, 0x00, 0x00, 0x02, 0x81, 0x00, 0x00, 0x03, 0x08, 0x00,
@@ -691,5 +695,43 @@ fn every_truncation_of_every_frame_is_safe() {
             // Truncation never invents a value the full frame lacks.
             assert!(part.dl_src == full.dl_src || part.dl_src == [0; 6]);
         }
+    }
+}
+
+/// Random frames built from plausible headers with random bytes in them:
+/// extraction must never panic, whatever it finds.
+#[test]
+fn random_frames_never_panic() {
+    let mut state = 0x1234_5678_9abc_def0u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let types = [0x0800u16, 0x86dd, 0x0806, 0x8035, 0x8100, 0x88a8, 0x8847, 0x8848, 0x894f, 0x0030];
+    let protos = [0u8, 1, 2, 6, 17, 43, 44, 51, 58, 60, 132];
+    for i in 0..20_000 {
+        let len = (next() % 160) as usize;
+        let mut f: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        if len >= 14 {
+            let t = types[(next() % types.len() as u64) as usize];
+            f[12..14].copy_from_slice(&t.to_be_bytes());
+        }
+        if len >= 34 && next() % 2 == 0 {
+            f[14] = if next() % 2 == 0 { 0x45 } else { 0x60 };
+            f[20] = protos[(next() % protos.len() as u64) as usize];
+            f[23] = protos[(next() % protos.len() as u64) as usize];
+        }
+        let m = Metadata {
+            packet_type: if i % 7 == 0 { (1 << 16) | 0x86dd } else { PT_ETH },
+            ..md()
+        };
+        let (flow, l) = extract_with(&f, &m, &ExtractOptions::default());
+        for off in [l.l2_5, l.l3, l.l4].into_iter().flatten() {
+            assert!(off <= f.len());
+        }
+        assert!(l.l2_pad <= f.len());
+        let _ = flow;
     }
 }
