@@ -42,24 +42,29 @@ pub struct Composed {
     pub l4: Option<usize>,
 }
 
-/// Error of [`compose_sized`].
+/// Smallest frame `netdev-dummy/receive` accepts with a packet size.
+pub const ETH_TOTAL_MIN: usize = 60;
+
+/// Why [`compose_sized`] refused a size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TooSmall {
-    pub requested: usize,
-    pub minimum: usize,
+pub enum SizeError {
+    /// Below [`ETH_TOTAL_MIN`]: upstream says "too small packet len".
+    BelowEthernetMinimum,
+    /// Below the frame the flow needs; upstream fails with an empty
+    /// message, which `Display` reproduces.
+    BelowFlowMinimum { minimum: usize },
 }
 
-impl std::fmt::Display for TooSmall {
+impl std::fmt::Display for SizeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Packet size {} is smaller than the minimum size {} for this flow",
-            self.requested, self.minimum
-        )
+        match self {
+            SizeError::BelowEthernetMinimum => f.write_str("too small packet len"),
+            SizeError::BelowFlowMinimum { .. } => Ok(()),
+        }
     }
 }
 
-impl std::error::Error for TooSmall {}
+impl std::error::Error for SizeError {}
 
 /// Composes a frame for `flow` with `payload` as its application data.
 pub fn compose(flow: &Flow, payload: &[u8]) -> Vec<u8> {
@@ -74,13 +79,15 @@ pub fn compose_generated(flow: &Flow, l7_len: usize) -> Vec<u8> {
 
 /// Composes a frame for `flow` without payload and pads it with zeros to
 /// exactly `size` bytes, fixing lengths and checksums (the padding becomes
-/// payload of IP, UDP and ICMP), as `netdev-dummy/receive` with
-/// `packet_size=` does.
-pub fn compose_sized(flow: &Flow, size: usize) -> Result<Vec<u8>, TooSmall> {
+/// payload of IP and of its transport), as `netdev-dummy/receive` with
+/// `--len` does.
+pub fn compose_sized(flow: &Flow, size: usize) -> Result<Vec<u8>, SizeError> {
+    if size < ETH_TOTAL_MIN {
+        return Err(SizeError::BelowEthernetMinimum);
+    }
     let mut c = compose_frame(flow, Payload::Bytes(&[]));
     if size < c.frame.len() {
-        return Err(TooSmall {
-            requested: size,
+        return Err(SizeError::BelowFlowMinimum {
             minimum: c.frame.len(),
         });
     }
@@ -338,8 +345,10 @@ fn l4_checksum(f: &mut [u8], flow: &Flow, l4: usize, pseudo: u32) {
 }
 
 /// Pads a composed frame with zeros to `size` bytes and fixes the lengths
-/// and checksums that cover the padding.
+/// and checksums that cover the padding.  The UDP length comes out as
+/// upstream's does: the new transport length plus the padding once more.
 fn expand(c: &mut Composed, flow: &Flow, size: usize) {
+    let extra = size - c.frame.len();
     c.frame.resize(size, 0);
     if flow.dl_type == DL_TYPE_NONE {
         put_be16(&mut c.frame, 12, size as u16);
@@ -348,7 +357,7 @@ fn expand(c: &mut Composed, flow: &Flow, size: usize) {
     let Some(l4) = c.l4 else { return };
     let l4_len = (size - l4) as u16;
     if flow.nw_proto == IPPROTO_UDP && !is_later_fragment(flow) && c.frame.len() >= l4 + 8 {
-        put_be16(&mut c.frame, l4 + 4, l4_len);
+        put_be16(&mut c.frame, l4 + 4, l4_len.wrapping_add(extra as u16));
     }
     match flow.dl_type {
         ETH_TYPE_IP => finish_ipv4(&mut c.frame, flow, c.l3, l4),

@@ -4,7 +4,8 @@
 //! composes a frame from a datapath flow given to `netdev-dummy/receive` and
 //! writes it to the port's receive pcap.  This test sends random flows that
 //! way and checks that our [`compose_generated`] with the same 64 payload
-//! bytes produces the same bytes.  Skipped, with a message, when the
+//! bytes produces the same bytes, and that [`compose_sized`] agrees with
+//! `--len` (padding, lengths, checksums, refusals).  Skipped, with a message, when the
 //! reference daemons are not installed.
 
 use std::fmt::Write as _;
@@ -12,7 +13,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use packet::compose::{compose_generated, GENERATED_L7_LEN};
+use packet::compose::{compose_generated, compose_sized, SizeError, GENERATED_L7_LEN};
 use packet::flow::{Flow, Vlan, FLOW_NW_FRAG_ANY, FLOW_NW_FRAG_LATER};
 
 const BINARIES: [&str; 5] = [
@@ -400,36 +401,69 @@ fn composition_agrees_with_reference() {
     let sb = Sandbox::start();
     let ctl = sb.control();
     let mut r = Rng(0xc0_4905e);
-    let mut sent = Vec::new();
+    let mut expected = Vec::new();
     let mut failures = Vec::new();
-    for _ in 0..150 {
+    for _ in 0..200 {
         let flow = random_flow(&mut r);
         let key = odp(&flow);
-        match sb.run(
-            "/usr/bin/ovs-appctl",
-            &["-t", &ctl, "netdev-dummy/receive", "p1", &key],
-        ) {
-            Ok(_) => sent.push((flow, key)),
-            Err(e) => failures.push(format!("reference refused {key}: {e}")),
+        let mut args = vec![
+            "-t".to_string(),
+            ctl.clone(),
+            "netdev-dummy/receive".into(),
+            "p1".into(),
+            key.clone(),
+        ];
+        let ours = if r.below(3) == 0 {
+            let minimum = compose_generated(&flow, 0).len();
+            let size = match r.below(8) {
+                0 => r.below(60) as usize,
+                1 => minimum - 1,
+                _ => minimum.max(60) + r.below(40) as usize,
+            };
+            args.extend(["--len".to_string(), size.to_string()]);
+            compose_sized(&flow, size)
+        } else {
+            Ok(compose_generated(&flow, GENERATED_L7_LEN))
+        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let theirs = sb.run("/usr/bin/ovs-appctl", &args);
+        let what = args[4..].join(" ");
+        match (ours, theirs) {
+            (Ok(frame), Ok(_)) => expected.push((what, frame)),
+            (Ok(_), Err(e)) => failures.push(format!("reference refused {what}: {e}")),
+            (Err(e), Ok(_)) => {
+                failures.push(format!("reference accepted {what}, we refused with {e:?}"));
+                // Keep the pcap and the expectations aligned.
+                expected.push((what, Vec::new()));
+            }
+            (Err(e), Err(msg)) => {
+                let agree = match e {
+                    SizeError::BelowEthernetMinimum => msg.contains(&e.to_string()),
+                    SizeError::BelowFlowMinimum { .. } => !msg.contains("too small"),
+                };
+                if !agree {
+                    failures.push(format!(
+                        "{what}: we refused with {e:?}, the reference with {msg}"
+                    ));
+                }
+            }
         }
     }
     let got = sb.received();
-    assert_eq!(got.len(), sent.len(), "frames in the pcap");
-    for ((flow, key), theirs) in sent.iter().zip(&got) {
-        let ours = compose_generated(flow, GENERATED_L7_LEN);
-        if &ours != theirs {
+    assert_eq!(got.len(), expected.len(), "frames in the pcap");
+    for ((what, ours), theirs) in expected.iter().zip(&got) {
+        if ours != theirs {
             failures.push(format!(
-                "{key}\n  ours      {}\n  reference {}",
-                hex(&ours),
+                "{what}\n  ours      {}\n  reference {}",
+                hex(ours),
                 hex(theirs)
             ));
         }
     }
     assert!(
         failures.is_empty(),
-        "{} of {} flows disagree:\n{}",
+        "{} of 200 cases disagree:\n{}",
         failures.len(),
-        sent.len(),
         failures.join("\n")
     );
 }

@@ -130,17 +130,23 @@ fn sized_frames() {
     let frame = compose_sized(&f, 100).unwrap();
     assert_eq!(frame.len(), 100);
     assert_eq!(&frame[16..18], &86u16.to_be_bytes());
-    assert_eq!(&frame[38..40], &66u16.to_be_bytes());
+    // Upstream's UDP length counts the padding twice: 66 + 58.
+    assert_eq!(&frame[38..40], &124u16.to_be_bytes());
     assert_eq!(checksum::checksum(&frame[14..34]), 0);
     let pseudo = checksum::pseudo_header_of_ipv4(&frame[14..]).unwrap();
     assert_eq!(checksum::finish(checksum::add(pseudo, &frame[34..])), 0);
-    assert_eq!(compose_sized(&f, 42).unwrap().len(), 42);
-    let e = compose_sized(&f, 41).unwrap_err();
-    assert_eq!(e.minimum, 42);
-    assert_eq!(
-        e.to_string(),
-        "Packet size 41 is smaller than the minimum size 42 for this flow"
-    );
+    assert_eq!(compose_sized(&f, 60).unwrap().len(), 60);
+    let e = compose_sized(&f, 59).unwrap_err();
+    assert_eq!(e, SizeError::BelowEthernetMinimum);
+    assert_eq!(e.to_string(), "too small packet len");
+    let mut nd = Flow::default();
+    nd.dl_type = ETH_TYPE_IPV6;
+    nd.nw_proto = IPPROTO_ICMPV6;
+    nd.tp_src = ND_NEIGHBOR_SOLICIT as u16;
+    nd.arp_sha = [1; 6];
+    let e = compose_sized(&nd, 85).unwrap_err();
+    assert_eq!(e, SizeError::BelowFlowMinimum { minimum: 86 });
+    assert_eq!(e.to_string(), "");
 }
 
 /// splitmix64: a small deterministic generator (fixed seed, no dependency).

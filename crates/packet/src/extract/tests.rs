@@ -709,7 +709,9 @@ fn random_frames_never_panic() {
         state ^= state << 17;
         state
     };
-    let types = [0x0800u16, 0x86dd, 0x0806, 0x8035, 0x8100, 0x88a8, 0x8847, 0x8848, 0x894f, 0x0030];
+    let types = [
+        0x0800u16, 0x86dd, 0x0806, 0x8035, 0x8100, 0x88a8, 0x8847, 0x8848, 0x894f, 0x0030,
+    ];
     let protos = [0u8, 1, 2, 6, 17, 43, 44, 51, 58, 60, 132];
     for i in 0..20_000 {
         let len = (next() % 160) as usize;
@@ -724,7 +726,11 @@ fn random_frames_never_panic() {
             f[23] = protos[(next() % protos.len() as u64) as usize];
         }
         let m = Metadata {
-            packet_type: if i % 7 == 0 { (1 << 16) | 0x86dd } else { PT_ETH },
+            packet_type: if i % 7 == 0 {
+                (1 << 16) | 0x86dd
+            } else {
+                PT_ETH
+            },
             ..md()
         };
         let (flow, l) = extract_with(&f, &m, &ExtractOptions::default());
