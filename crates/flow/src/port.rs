@@ -37,17 +37,27 @@ impl PortMap {
         self.ports.push((name.to_string(), number));
     }
 
-    /// Number of the port called `name` (names are unique by convention;
-    /// the first match wins).
+    /// Number of the port called `name`, unless that name is ambiguous
+    /// (given to several port numbers).
     pub fn number(&self, name: &str) -> Option<u32> {
-        self.ports.iter().find(|(n, _)| n == name).map(|(_, p)| *p)
+        let mut it = self
+            .ports
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, p)| *p);
+        let first = it.next()?;
+        if it.any(|p| p != first) {
+            return None;
+        }
+        Some(first)
     }
 
-    /// Name of port `number`, if it has exactly one.
+    /// Name of port `number`, if it has exactly one name and that name
+    /// belongs to no other port.
     pub fn name(&self, number: u32) -> Option<&str> {
         let mut it = self.ports.iter().filter(|(_, p)| *p == number);
         let first = it.next()?;
-        if it.next().is_some() {
+        if it.any(|(n, _)| *n != first.0) || self.number(&first.0).is_none() {
             return None;
         }
         Some(&first.0)
@@ -164,14 +174,81 @@ pub fn parse_port_logged(s: &str, map: Option<&PortMap>) -> (Option<u32>, Option
         return (Some(*p), None);
     }
     let Some(map) = map else { return (None, None) };
-    let name = match s.strip_prefix('"') {
-        Some(q) => match q.strip_suffix('"') {
-            Some(n) => n.to_string(),
+    let name = if s.starts_with('"') {
+        match s
+            .len()
+            .checked_sub(1)
+            .filter(|n| *n >= 1 && s.ends_with('"'))
+            .and_then(|_| json_unescape(&s[1..s.len() - 1]))
+        {
+            Some(n) => n,
             None => return (None, None),
-        },
-        None => s.to_string(),
+        }
+    } else {
+        s.to_string()
     };
     (map.number(&name), None)
+}
+
+/// Unescapes the inside of a JSON string; `None` if malformed.
+pub fn json_unescape(s: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            if c == '"' || (c as u32) < 0x20 {
+                return None;
+            }
+            out.push(c);
+            continue;
+        }
+        match chars.next()? {
+            '"' => out.push('"'),
+            '\\' => out.push('\\'),
+            '/' => out.push('/'),
+            'b' => out.push('\u{8}'),
+            'f' => out.push('\u{c}'),
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            't' => out.push('\t'),
+            'u' => {
+                let hex: String = chars.by_ref().take(4).collect();
+                let v = u32::from_str_radix(&hex, 16)
+                    .ok()
+                    .filter(|_| hex.len() == 4)?;
+                out.push(char::from_u32(v)?);
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// A port or table name as printed: bare if it starts with a letter and is
+/// all letters and digits, otherwise as a JSON string (namemap_put_name).
+pub fn put_name(name: &str) -> String {
+    let mut b = name.bytes();
+    let bare =
+        b.next().is_some_and(|c| c.is_ascii_alphabetic()) && b.all(|c| c.is_ascii_alphanumeric());
+    if bare {
+        return name.to_string();
+    }
+    let mut out = String::from('"');
+    for c in name.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Formats an OF1.0 port number: reserved names, a mapped name, or decimal.
@@ -180,14 +257,7 @@ pub fn format_port(port: u32, map: Option<&PortMap>) -> String {
         return n.to_string();
     }
     if let Some(name) = map.and_then(|m| m.name(port)) {
-        if name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
-            && !name.bytes().all(|b| b.is_ascii_digit())
-        {
-            return name.to_string();
-        }
-        return format!("\"{name}\"");
+        return put_name(name);
     }
     port.to_string()
 }
@@ -232,5 +302,14 @@ mod tests {
         let mut m = PortMap::new();
         m.insert("p1", 1);
         assert_eq!(format_port(1, Some(&m)), "p1");
+        m.insert("br-0", 2);
+        m.insert("a\"b", 3);
+        assert_eq!(format_port(2, Some(&m)), "\"br-0\"");
+        assert_eq!(format_port(3, Some(&m)), "\"a\\\"b\"");
+        assert_eq!(parse_port("\"a\\\"b\"", Some(&m)).unwrap().port, 3);
+        m.insert("dup", 4);
+        m.insert("dup", 5);
+        assert_eq!(format_port(4, Some(&m)), "4");
+        assert!(parse_port("dup", Some(&m)).is_none());
     }
 }
