@@ -190,9 +190,13 @@ pub fn str_to_u64(value: &str) -> Result<u64, String> {
     Ok(if neg { v.wrapping_neg() } else { v })
 }
 
-/// Parses a table number (0..=255) as ofputil_table_from_string; returns
-/// the warning upstream would log on failure.
-fn parse_table(value: &str, warnings: &mut Vec<Warning>) -> Option<u8> {
+/// Parses a table number (0..=255) or a name from `tables` as
+/// ofputil_table_from_string; pushes the warning upstream would log.
+pub fn parse_table(
+    value: &str,
+    tables: Option<&PortMap>,
+    warnings: &mut Vec<Warning>,
+) -> Option<u8> {
     let table_warning = |text: String| Warning {
         module: "ofp_table",
         site: "table",
@@ -205,7 +209,13 @@ fn parse_table(value: &str, warnings: &mut Vec<Warning>) -> Option<u8> {
         )));
         return None;
     }
-    let n = crate::port::str_to_llong(value)?;
+    let Some(n) = crate::port::str_to_llong(value) else {
+        let name = match value.strip_prefix('"') {
+            Some(q) => crate::port::json_unescape(q.strip_suffix('"')?)?,
+            None => value.to_string(),
+        };
+        return tables?.number(&name).and_then(|t| u8::try_from(t).ok());
+    };
     if !(0..=u32::MAX as i64).contains(&n) {
         return None;
     }
@@ -297,8 +307,20 @@ pub fn parse_ofp_str_with_warnings(
     ports: Option<&PortMap>,
     warnings: &mut Vec<Warning>,
 ) -> Result<ParsedFlowMod, String> {
+    parse_ofp_str_with_maps(text, kind, ports, None, warnings)
+}
+
+/// Like [`parse_ofp_str_with_warnings`], also resolving `table=NAME` with
+/// the switch's table names in `tables` (a [`PortMap`] of table names).
+pub fn parse_ofp_str_with_maps(
+    text: &str,
+    kind: FlowStrKind,
+    ports: Option<&PortMap>,
+    tables: Option<&PortMap>,
+    warnings: &mut Vec<Warning>,
+) -> Result<ParsedFlowMod, String> {
     let first_warning = warnings.len();
-    let mut fm = parse_ofp_str_inner(text, kind, ports, warnings)?;
+    let mut fm = parse_ofp_str_inner(text, kind, ports, tables, warnings)?;
     fm.warnings = warnings[first_warning..].to_vec();
     Ok(fm)
 }
@@ -307,6 +329,7 @@ fn parse_ofp_str_inner(
     text: &str,
     kind: FlowStrKind,
     ports: Option<&PortMap>,
+    tables: Option<&PortMap>,
     warnings: &mut Vec<Warning>,
 ) -> Result<ParsedFlowMod, String> {
     let mut string = text;
@@ -424,7 +447,7 @@ fn parse_ofp_str_inner(
             }
             match name {
                 "table" => {
-                    fm.table_id = parse_table(value, warnings)
+                    fm.table_id = parse_table(value, tables, warnings)
                         .ok_or_else(|| format!("unknown table \"{value}\""))?;
                     if fm.table_id != 0xff {
                         usable &= Protocols::TID;
