@@ -38,12 +38,13 @@ fn prefix(n: u32) -> u32 {
 }
 
 /// 100 distinct masks, all IPv4: source and destination prefix lengths
-/// and one extra field.
+/// and one extra field, most specific first (so that a few subtables do
+/// not pile all rules into one identical match).
 fn masks() -> Vec<Flow> {
     let mut out = Vec::new();
     for extra in 0..5 {
-        for src in [0u32, 8, 16, 24, 32] {
-            for dst in [8u32, 16, 24, 32] {
+        for src in [32u32, 24, 16, 8, 0] {
+            for dst in [32u32, 24, 16, 8] {
                 let mut m = Flow::default();
                 m.dl_type = !0;
                 m.nw_src = prefix(src);
@@ -73,9 +74,9 @@ fn random_flow(rng: &mut Rng) -> Flow {
     f.dl_type = 0x0800;
     f.in_port = rng.below(64) as u32 + 1;
     f.regs[0] = rng.below(64) as u32;
-    // Addresses from 10.0.0.0/12 so prefixes collide.
-    f.nw_src = 0x0a00_0000 | rng.below(1 << 20) as u32;
-    f.nw_dst = 0x0a00_0000 | rng.below(1 << 20) as u32;
+    // Addresses from 10.0.0.0/8 so that short prefixes collide.
+    f.nw_src = 0x0a00_0000 | rng.below(1 << 24) as u32;
+    f.nw_dst = 0x0a00_0000 | rng.below(1 << 24) as u32;
     f.nw_proto = 6;
     f.tp_src = rng.below(1024) as u16;
     f.tp_dst = rng.below(1024) as u16;

@@ -32,7 +32,7 @@ use crate::subtable::{Group, Replaced, Subtable, MAX_TRIES};
 use crate::trie::TrieMatch;
 use crate::words::{conj_id_of, dl_type_of, set_conj_id_of, FlowWords, N_WORDS};
 use arc_swap::ArcSwap;
-use flow::FieldId;
+use flow::{FieldId, Match};
 use packet::Flow;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -331,15 +331,14 @@ impl<T> ClsState<T> {
             .find(|r| r.priority() == priority && r.is_visible_in_version(version))
     }
 
-    /// [`ClsState::find_rule_exactly`] for a flow and mask.
+    /// [`ClsState::find_rule_exactly`] for an OpenFlow match.
     pub fn find_match_exactly(
         &self,
-        flow: &Flow,
-        mask: &Flow,
+        m: &Match,
         priority: i32,
         version: Version,
     ) -> Option<&Arc<ClsRule<T>>> {
-        self.find_rule_exactly(&MiniMatch::new(flow, mask), priority, version)
+        self.find_rule_exactly(&MiniMatch::from_match(m), priority, version)
     }
 
     /// True if a rule visible in `version` has `priority` and could match a

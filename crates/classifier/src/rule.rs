@@ -3,6 +3,7 @@
 //! and the client's data.
 
 use crate::words::{FlowWords, N_WORDS};
+use flow::Match;
 use packet::Flow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -33,10 +34,30 @@ pub struct MiniMatch {
     pub(crate) values: Box<[u64]>,
 }
 
+impl From<&Match> for MiniMatch {
+    fn from(m: &Match) -> MiniMatch {
+        MiniMatch::from_match(m)
+    }
+}
+
 impl MiniMatch {
     /// The match of `flow` under wildcard mask `mask` (a set bit matters).
     pub fn new(flow: &Flow, mask: &Flow) -> MiniMatch {
         Self::from_words(&FlowWords::from_flow(flow), &FlowWords::from_flow(mask))
+    }
+
+    /// The compact form of an OpenFlow match.
+    pub fn from_match(m: &Match) -> MiniMatch {
+        Self::new(&m.flow, &m.wc)
+    }
+
+    /// Back to a [`Match`].  The tunnel metadata layout (`ofs`/`len` of
+    /// `tun_metadata` slots) is not kept: the option bytes are.
+    pub fn to_match(&self) -> Match {
+        Match {
+            flow: self.flow(),
+            wc: self.mask(),
+        }
     }
 
     /// Same as [`MiniMatch::new`] for packed flows.
@@ -177,6 +198,21 @@ impl<T> ClsRule<T> {
         Self::from_minimatch(MiniMatch::new(flow, mask), priority, conjunctions, data)
     }
 
+    /// A rule matching an OpenFlow match.
+    pub fn from_match(
+        m: &Match,
+        priority: i32,
+        conjunctions: &[Conjunction],
+        data: T,
+    ) -> Arc<ClsRule<T>> {
+        Self::from_minimatch(MiniMatch::from_match(m), priority, conjunctions, data)
+    }
+
+    /// The rule's match (see [`MiniMatch::to_match`]).
+    pub fn to_match(&self) -> Match {
+        self.m.to_match()
+    }
+
     /// A rule from a compact match.
     pub fn from_minimatch(
         m: MiniMatch,
@@ -301,6 +337,20 @@ mod tests {
         f.nw_src = 0x0a02_0000;
         assert!(!mm.matches(&f));
         assert!(MiniMatch::catchall().matches(&f));
+    }
+
+    #[test]
+    fn match_round_trip() {
+        let mut m = Match::catchall();
+        m.flow.dl_type = 0x0800;
+        m.wc.dl_type = !0;
+        m.flow.nw_dst = 0x0a00_0000;
+        m.wc.nw_dst = 0xff00_0000;
+        let mm = MiniMatch::from_match(&m);
+        assert_eq!(mm.to_match(), m);
+        let r = ClsRule::from_match(&m, 7, &[], ());
+        assert_eq!(r.to_match(), m);
+        assert_eq!(r.priority(), 7);
     }
 
     #[test]

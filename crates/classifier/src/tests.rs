@@ -463,7 +463,14 @@ fn iteration_overlap_and_exact_find() {
     assert!(cls.state().find_rule_exactly(&em, 11, 0).is_none());
     assert!(cls
         .state()
-        .find_match_exactly(&exact.f, &exact.m, 10, 0)
+        .find_match_exactly(
+            &flow::Match {
+                flow: exact.f,
+                wc: exact.m
+            },
+            10,
+            0
+        )
         .is_some());
 
     // in_port=1,tcp at priority 20 overlaps r3? No (in_port differs).
