@@ -36,6 +36,12 @@ const SHARD_TARGET: usize = 256;
 /// Upper bound on the number of shards.
 const MAX_SHARDS_LOG2: u32 = 10;
 
+/// The shard of `hash` among `1 << log2`: taken from the middle bits, as
+/// the hash table inside a shard uses the top and bottom ones.
+fn shard_index(hash: u64, log2: u32) -> usize {
+    ((hash >> 32) & ((1u64 << log2) - 1)) as usize
+}
+
 #[derive(Debug)]
 pub struct CowMap<V> {
     shards: Vec<Arc<Shard<V>>>,
@@ -69,11 +75,7 @@ impl<V: Clone> CowMap<V> {
     }
 
     fn shard_of(&self, hash: u64) -> usize {
-        if self.log2 == 0 {
-            0
-        } else {
-            (hash >> (64 - self.log2)) as usize
-        }
+        shard_index(hash, self.log2)
     }
 
     pub fn len(&self) -> usize {
@@ -134,7 +136,7 @@ impl<V: Clone> CowMap<V> {
         let mut shards: Vec<Shard<V>> = (0..1usize << log2).map(|_| Shard::default()).collect();
         for shard in &self.shards {
             for (&h, v) in shard.iter() {
-                shards[(h >> (64 - log2)) as usize].insert(h, v.clone());
+                shards[shard_index(h, log2)].insert(h, v.clone());
             }
         }
         self.shards = shards.into_iter().map(Arc::new).collect();

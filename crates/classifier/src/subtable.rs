@@ -41,6 +41,92 @@ fn finish(mut h: u64) -> u64 {
 /// Rules with one identical match, highest priority first.
 pub(crate) type Group<T> = Vec<Arc<ClsRule<T>>>;
 
+/// The masked values of a group, inline when short (most masks touch few
+/// words) so that checking a candidate costs no pointer chase.
+#[derive(Clone, Debug)]
+pub(crate) enum Key {
+    Inline { n: u8, w: [u64; 4] },
+    Heap(Box<[u64]>),
+}
+
+impl Key {
+    fn new(values: &[u64]) -> Key {
+        if values.len() <= 4 {
+            let mut w = [0u64; 4];
+            w[..values.len()].copy_from_slice(values);
+            Key::Inline {
+                n: values.len() as u8,
+                w,
+            }
+        } else {
+            Key::Heap(values.into())
+        }
+    }
+
+    fn as_slice(&self) -> &[u64] {
+        match self {
+            Key::Inline { n, w } => &w[..*n as usize],
+            Key::Heap(b) => b,
+        }
+    }
+}
+
+/// One group and its key.
+pub(crate) struct Entry<T> {
+    key: Key,
+    rules: Group<T>,
+}
+
+impl<T> Clone for Entry<T> {
+    fn clone(&self) -> Self {
+        Entry {
+            key: self.key.clone(),
+            rules: self.rules.clone(),
+        }
+    }
+}
+
+/// The groups that share one full hash: almost always exactly one.
+pub(crate) struct Bucket<T> {
+    first: Entry<T>,
+    more: Vec<Entry<T>>,
+}
+
+impl<T> Clone for Bucket<T> {
+    fn clone(&self) -> Self {
+        Bucket {
+            first: self.first.clone(),
+            more: self.more.clone(),
+        }
+    }
+}
+
+impl<T> Bucket<T> {
+    fn iter(&self) -> impl Iterator<Item = &Entry<T>> {
+        std::iter::once(&self.first).chain(self.more.iter())
+    }
+
+    fn find_mut(&mut self, values: &[u64]) -> Option<&mut Entry<T>> {
+        if self.first.key.as_slice() == values {
+            return Some(&mut self.first);
+        }
+        self.more.iter_mut().find(|e| e.key.as_slice() == values)
+    }
+
+    /// Removes the entry with `values`; true if the bucket is now empty.
+    fn remove(&mut self, values: &[u64]) -> bool {
+        if self.first.key.as_slice() == values {
+            match self.more.pop() {
+                Some(e) => self.first = e,
+                None => return true,
+            }
+        } else {
+            self.more.retain(|e| e.key.as_slice() != values);
+        }
+        false
+    }
+}
+
 /// Mask of the first `n` of 32 bits.
 fn prefix32(n: u32) -> u32 {
     if n == 0 {
@@ -60,7 +146,7 @@ pub(crate) struct Subtable<T> {
     /// Partial-hash counts of every stage but the last.
     pub indices: Vec<CowMap<u32>>,
     /// Full hash to the groups with that hash.
-    pub rules: CowMap<Vec<Group<T>>>,
+    pub rules: CowMap<Bucket<T>>,
     pub n_rules: usize,
     pub max_priority: i32,
     pub max_count: usize,
@@ -173,11 +259,29 @@ impl<T> Subtable<T> {
     pub fn replace(&mut self, rule: Arc<ClsRule<T>>, version: Version) -> Replaced<T> {
         let hashes = stage_hashes(&self.stages, &rule.m.values);
         let full = *hashes.last().unwrap_or(&0);
-        let bucket = self.rules.entry_or_insert_with(full, Vec::new);
-        let existing = bucket.iter_mut().find(|g| g[0].m.values == rule.m.values);
+        let new_entry = || Entry {
+            key: Key::new(&rule.m.values),
+            rules: Vec::new(),
+        };
+        let bucket = self.rules.entry_or_insert_with(full, || Bucket {
+            first: new_entry(),
+            more: Vec::new(),
+        });
+        let existing = match bucket.find_mut(&rule.m.values) {
+            Some(e) if !e.rules.is_empty() => Some(&mut e.rules),
+            Some(e) => {
+                e.rules.push(rule.clone());
+                None
+            }
+            None => {
+                let mut e = new_entry();
+                e.rules.push(rule.clone());
+                bucket.more.push(e);
+                None
+            }
+        };
         let result = match existing {
             None => {
-                bucket.push(vec![rule.clone()]);
                 for (i, h) in hashes.iter().take(self.indices.len()).enumerate() {
                     *self.indices[i].entry_or_insert_with(*h, || 0) += 1;
                 }
@@ -229,13 +333,12 @@ impl<T> Subtable<T> {
         let hashes = stage_hashes(&self.stages, &rule.m.values);
         let full = *hashes.last().unwrap_or(&0);
         let bucket = self.rules.get_mut(full)?;
-        let gi = bucket.iter().position(|g| g[0].m.values == rule.m.values)?;
-        let ri = bucket[gi].iter().position(|r| Arc::ptr_eq(r, rule))?;
-        bucket[gi].remove(ri);
-        let last_of_group = bucket[gi].is_empty();
+        let entry = bucket.find_mut(&rule.m.values)?;
+        let ri = entry.rules.iter().position(|r| Arc::ptr_eq(r, rule))?;
+        entry.rules.remove(ri);
+        let last_of_group = entry.rules.is_empty();
         if last_of_group {
-            bucket.swap_remove(gi);
-            if bucket.is_empty() {
+            if bucket.remove(&rule.m.values) {
                 self.rules.remove(full);
             }
             for (i, h) in hashes.iter().take(self.indices.len()).enumerate() {
@@ -265,7 +368,7 @@ impl<T> Subtable<T> {
     fn recompute_max_priority(&mut self) {
         let mut max = i32::MIN;
         let mut count = 0;
-        for group in self.rules.values().flatten() {
+        for group in self.groups() {
             for r in group {
                 if r.priority() > max {
                     max = r.priority();
@@ -281,7 +384,7 @@ impl<T> Subtable<T> {
 
     /// Every group in the subtable.
     pub fn groups(&self) -> impl Iterator<Item = &Group<T>> {
-        self.rules.values().flatten()
+        self.rules.values().flat_map(|b| b.iter().map(|e| &e.rules))
     }
 
     /// The group with exactly these values, if any.
@@ -291,13 +394,14 @@ impl<T> Subtable<T> {
         self.rules
             .get(full)?
             .iter()
-            .find(|g| &*g[0].m.values == values)
+            .find(|e| e.key.as_slice() == values)
+            .map(|e| &e.rules)
     }
 
-    fn matches(&self, group: &Group<T>, flow: &[u64; N_WORDS]) -> bool {
+    fn matches(&self, key: &Key, flow: &[u64; N_WORDS]) -> bool {
         self.mask
             .iter()
-            .zip(group[0].m.values.iter())
+            .zip(key.as_slice().iter())
             .all(|(m, &v)| flow[m.idx as usize] & m.bits == v)
     }
 
@@ -310,8 +414,9 @@ impl<T> Subtable<T> {
         hash: u64,
     ) -> Option<(&Group<T>, usize)> {
         let bucket = self.rules.get(hash)?;
-        for g in bucket {
-            if self.matches(g, flow) {
+        for e in bucket.iter() {
+            if self.matches(&e.key, flow) {
+                let g = &e.rules;
                 if let Some(i) = g.iter().position(|r| r.is_visible_in_version(version)) {
                     return Some((g, i));
                 }
