@@ -7,14 +7,14 @@
 //! buffer, one `sendmmsg`; no allocation and no lock per packet.
 //!
 //! usage: xconnect PORT_A PORT_B [--threads 1|2] [--busy] [--spin N]
-//!                               [--no-vnet] [--ring v2|v3] [--stats SECS]
+//!                               [--no-vnet] [--rx v2|v3|mmsg] [--stats SECS]
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use netdev::{Netdev, NetdevConfig, RingVersion, RxQueue, TxQueue};
+use netdev::{Netdev, NetdevConfig, RxMode, RxQueue, TxQueue};
 use packet::buffer::{PacketBatch, PacketPool};
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -30,7 +30,7 @@ struct Opts {
     busy: bool,
     spin: u32,
     vnet: bool,
-    ring: RingVersion,
+    ring: RxMode,
     stats: Option<u64>,
 }
 
@@ -44,7 +44,7 @@ fn parse() -> Result<Opts, String> {
         busy: false,
         spin: 2000,
         vnet: true,
-        ring: RingVersion::V2,
+        ring: RxMode::RingV2,
         stats: None,
     };
     while let Some(a) = args.next() {
@@ -58,12 +58,11 @@ fn parse() -> Result<Opts, String> {
             "--busy" => o.busy = true,
             "--spin" => o.spin = num("--spin")? as u32,
             "--no-vnet" => o.vnet = false,
-            "--ring" => {
-                o.ring = match args.next().as_deref() {
-                    Some("v2") => RingVersion::V2,
-                    Some("v3") => RingVersion::V3,
-                    _ => return Err("--ring takes v2 or v3".into()),
-                }
+            "--rx" => {
+                o.ring = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or("--rx takes v2, v3 or mmsg")?;
             }
             "--stats" => o.stats = Some(num("--stats")?),
             s if s.starts_with('-') => return Err(format!("unknown option {s}")),
@@ -71,7 +70,7 @@ fn parse() -> Result<Opts, String> {
         }
     }
     if pos.len() != 2 {
-        return Err("usage: xconnect PORT_A PORT_B [--threads 1|2] [--busy] [--spin N] [--no-vnet] [--ring v2|v3] [--stats SECS]".into());
+        return Err("usage: xconnect PORT_A PORT_B [--threads 1|2] [--busy] [--spin N] [--no-vnet] [--rx v2|v3|mmsg] [--stats SECS]".into());
     }
     o.b = pos.pop().unwrap_or_default();
     o.a = pos.pop().unwrap_or_default();
@@ -134,7 +133,7 @@ fn main() -> ExitCode {
     }
     let cfg = NetdevConfig {
         vnet_hdr: o.vnet,
-        rx_ring: o.ring,
+        rx_mode: o.ring,
         ..NetdevConfig::default()
     };
     let open = |n: &str| -> Result<Arc<dyn Netdev>, String> {
@@ -161,7 +160,7 @@ fn main() -> ExitCode {
         }
     };
     eprintln!(
-        "xconnect: {} <-> {} threads={} busy={} vnet_hdr={} ring={:?} offloads={:#x}",
+        "xconnect: {} <-> {} threads={} busy={} vnet_hdr={} rx={:?} offloads={:#x}",
         o.a,
         o.b,
         o.threads,

@@ -31,8 +31,7 @@ use std::sync::Arc;
 
 pub use error::NetdevError;
 pub use provider::{
-    EthAddr, Features, Netdev, NetdevConfig, NetdevFlags, NetdevStats, RingVersion, RxQueue,
-    TxQueue,
+    EthAddr, Features, Netdev, NetdevConfig, NetdevFlags, NetdevStats, RxMode, RxQueue, TxQueue,
 };
 
 /// The types [`open`] knows.

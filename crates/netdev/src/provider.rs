@@ -164,16 +164,32 @@ pub struct NetdevStats {
     pub tx_errors: u64,
 }
 
-/// Which TPACKET layout a ring uses.
+/// How an AF_PACKET receive queue gets frames from the kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RingVersion {
-    /// Per-frame slots, each handed over as soon as it is written: lowest
-    /// latency, a slot per frame sized for the largest super-frame.
-    V2,
-    /// Variable-size frames packed in blocks handed over when full or after
-    /// the block timeout: densest, but a lightly used direction (TCP ACKs)
-    /// waits for the timeout.
-    V3,
+pub enum RxMode {
+    /// A TPACKET_V2 ring of per-frame slots, each handed over as soon as it
+    /// is written: no system call while busy, low latency, a slot per frame
+    /// sized for the largest super-frame; one extra copy (ring to buffer).
+    RingV2,
+    /// A TPACKET_V3 ring of variable-size frames packed in blocks handed
+    /// over when full or after the block timeout: densest, but a lightly
+    /// used direction (TCP ACKs) waits for the timeout.
+    RingV3,
+    /// `recvmmsg` straight into the pool's buffers: a system call per batch
+    /// but the kernel's copy is the only one.
+    Recvmmsg,
+}
+
+impl std::str::FromStr for RxMode {
+    type Err = ();
+    fn from_str(s: &str) -> Result<RxMode, ()> {
+        match s {
+            "v2" | "ring-v2" => Ok(RxMode::RingV2),
+            "v3" | "ring-v3" => Ok(RxMode::RingV3),
+            "mmsg" | "recvmmsg" => Ok(RxMode::Recvmmsg),
+            _ => Err(()),
+        }
+    }
 }
 
 /// Configuration applied at open.
@@ -191,8 +207,8 @@ pub struct NetdevConfig {
     pub mac: Option<EthAddr>,
     /// MTU to set (TAP devices).
     pub mtu: Option<u32>,
-    /// AF_PACKET receive ring layout.
-    pub rx_ring: RingVersion,
+    /// AF_PACKET receive method.
+    pub rx_mode: RxMode,
     /// AF_PACKET receive ring (V3): block size in bytes (a power of two of at
     /// least 128 KiB so a 64 KiB super-frame fits) and number of blocks.
     pub rx_block_size: u32,
@@ -209,7 +225,7 @@ impl Default for NetdevConfig {
             n_rxq: 1,
             mac: None,
             mtu: None,
-            rx_ring: RingVersion::V2,
+            rx_mode: RxMode::RingV2,
             rx_block_size: 1 << 18,
             rx_blocks: 64,
             rx_block_timeout_ms: 1,

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use netdev::offload::{csum_fold, csum_partial};
-use netdev::{EthAddr, Netdev, NetdevConfig, NetdevFlags, RingVersion};
+use netdev::{EthAddr, Netdev, NetdevConfig, NetdevFlags, RxMode};
 use packet::buffer::{Offload, Packet, PacketBatch, PacketPool};
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
@@ -199,13 +199,13 @@ fn tcp_csum_ok(seg: &[u8]) -> bool {
     csum_fold(csum_partial(&seg[34..], sum)) == 0xffff
 }
 
-fn afpacket_roundtrip(ring: RingVersion) {
+fn afpacket_roundtrip(ring: RxMode) {
     let Some(ns) = Netns::enter("afpacket_roundtrip") else {
         return;
     };
     veth_pair(&ns, "fva", "fvb");
     let cfg = NetdevConfig {
-        rx_ring: ring,
+        rx_mode: ring,
         ..NetdevConfig::default()
     };
     let a = netdev::open("fva", "system", &cfg).expect("open fva");
@@ -251,22 +251,37 @@ fn afpacket_roundtrip(ring: RingVersion) {
 
 #[test]
 fn afpacket_roundtrip_v2() {
-    afpacket_roundtrip(RingVersion::V2);
+    afpacket_roundtrip(RxMode::RingV2);
 }
 
 #[test]
 fn afpacket_roundtrip_v3() {
-    afpacket_roundtrip(RingVersion::V3);
+    afpacket_roundtrip(RxMode::RingV3);
+}
+
+#[test]
+fn afpacket_roundtrip_recvmmsg() {
+    afpacket_roundtrip(RxMode::Recvmmsg);
 }
 
 #[test]
 fn afpacket_superframe_passes_unsegmented() {
+    for mode in [RxMode::RingV2, RxMode::RingV3, RxMode::Recvmmsg] {
+        superframe_passes_unsegmented(mode);
+    }
+}
+
+fn superframe_passes_unsegmented(mode: RxMode) {
     let Some(ns) = Netns::enter("afpacket_superframe_passes_unsegmented") else {
         return;
     };
     veth_pair(&ns, "fva", "fvb");
-    let a = netdev::open("fva", "system", &NetdevConfig::default()).expect("open fva");
-    let b = netdev::open("fvb", "system", &NetdevConfig::default()).expect("open fvb");
+    let cfg = NetdevConfig {
+        rx_mode: mode,
+        ..NetdevConfig::default()
+    };
+    let a = netdev::open("fva", "system", &cfg).expect("open fva");
+    let b = netdev::open("fvb", "system", &cfg).expect("open fvb");
     let f = tcp_superframe(30000);
     let o = Offload {
         flags: Offload::F_NEEDS_CSUM,
@@ -280,7 +295,7 @@ fn afpacket_superframe_passes_unsegmented() {
     let got = collect(&b, 1, |p| p.data().len() > 34 && p.data()[23] == 6);
     assert_eq!(got.len(), 1);
     let (data, off) = &got[0];
-    assert_eq!(data, &f, "super-frame crosses whole");
+    assert_eq!(data, &f, "super-frame crosses whole ({mode:?})");
     assert_eq!(off.gso_kind(), Offload::GSO_TCPV4);
     assert_eq!(off.gso_size, 1448);
     assert!(off.needs_csum());

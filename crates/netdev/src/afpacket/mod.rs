@@ -22,8 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::NetdevError;
 use crate::provider::{
-    EthAddr, Features, Netdev, NetdevConfig, NetdevFlags, NetdevStats, RingVersion, RxQueue,
-    TxQueue,
+    EthAddr, Features, Netdev, NetdevConfig, NetdevFlags, NetdevStats, RxMode, RxQueue, TxQueue,
 };
 use crate::stats::DeviceCounters;
 use crate::sys::{self, getsockopt, setsockopt, IfCtl};
@@ -50,6 +49,7 @@ const PACKET_MR_PROMISC: u16 = 1;
 const PACKET_FANOUT_HASH: u32 = 0;
 const ETH_P_ALL: u16 = 0x0003;
 const SNDBUF: libc::c_int = 4 << 20;
+const RCVBUF: libc::c_int = 16 << 20;
 
 /// An AF_PACKET-driven `system` port.
 pub struct AfPacket {
@@ -171,20 +171,23 @@ impl AfPacket {
             .map_err(err("socket(AF_PACKET)"))?;
         let raw = fd.as_raw_fd();
         let one: libc::c_int = 1;
-        let version = match config.rx_ring {
-            RingVersion::V2 => TPACKET_V2,
-            RingVersion::V3 => TPACKET_V3,
+        let version = match config.rx_mode {
+            RxMode::RingV2 => Some(TPACKET_V2),
+            RxMode::RingV3 => Some(TPACKET_V3),
+            RxMode::Recvmmsg => None,
         };
-        setsockopt(raw, SOL_PACKET, PACKET_VERSION, &version)
-            .map_err(err("setsockopt(PACKET_VERSION)"))?;
+        if let Some(v) = version {
+            setsockopt(raw, SOL_PACKET, PACKET_VERSION, &v)
+                .map_err(err("setsockopt(PACKET_VERSION)"))?;
+        }
         if config.vnet_hdr {
             setsockopt(raw, SOL_PACKET, PACKET_VNET_HDR, &one)
                 .map_err(err("setsockopt(PACKET_VNET_HDR)"))?;
         }
         setsockopt(raw, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one)
             .map_err(err("setsockopt(PACKET_IGNORE_OUTGOING)"))?;
-        let ring = match config.rx_ring {
-            RingVersion::V3 => {
+        let ring = match config.rx_mode {
+            RxMode::RingV3 => {
                 let frame_size: u32 = 2048;
                 let req = libc::tpacket_req3 {
                     tp_block_size: block_size,
@@ -204,8 +207,9 @@ impl AfPacket {
                     block_size as usize,
                     ring::BD_STATUS,
                 )
+                .map(Some)
             }
-            RingVersion::V2 => {
+            RxMode::RingV2 => {
                 // Same memory as the V3 ring would use, in 1 MiB blocks of
                 // slots that each hold the largest super-frame.
                 let total = (block_size as u64 * block_nr as u64).max(2 * V2_BLOCK as u64);
@@ -219,7 +223,15 @@ impl AfPacket {
                 };
                 setsockopt(raw, SOL_PACKET, PACKET_RX_RING, &req)
                     .map_err(err("setsockopt(PACKET_RX_RING)"))?;
-                MmapRing::map(raw, V2_BLOCK as usize, nr as usize, V2_FRAME as usize, 0)
+                MmapRing::map(raw, V2_BLOCK as usize, nr as usize, V2_FRAME as usize, 0).map(Some)
+            }
+            RxMode::Recvmmsg => {
+                // VLAN tags come as control messages; the socket buffer
+                // holds what the ring would.
+                setsockopt(raw, SOL_PACKET, rx::PACKET_AUXDATA, &one)
+                    .map_err(err("setsockopt(PACKET_AUXDATA)"))?;
+                let _ = setsockopt(raw, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &RCVBUF);
+                Ok(None)
             }
         }
         .map_err(err("mmap"))?;
@@ -236,7 +248,7 @@ impl AfPacket {
             Arc::new(fd),
             ring,
             config.vnet_hdr,
-            config.rx_ring,
+            config.rx_mode,
         ))
     }
 

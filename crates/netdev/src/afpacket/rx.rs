@@ -6,19 +6,26 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use packet::buffer::{Offload, Packet, PacketBatch, PacketPool};
+use packet::buffer::{Offload, Packet, PacketBatch, PacketPool, BATCH_SIZE};
 
 use super::ring::{parse_block, parse_frame, parse_frame_v2, Frame, MmapRing};
 use crate::error::NetdevError;
-use crate::provider::{RingVersion, RxQueue};
+use crate::provider::{RxMode, RxQueue};
 use crate::stats::{bump, QueueCounters};
 
-/// A ring socket, its mapping and where the reader stands in it.
+/// A receive socket: a ring reader, or nothing more than the socket for
+/// `recvmmsg`.
 pub(crate) struct RxRing {
     pub fd: Arc<OwnedFd>,
-    pub ring: MmapRing,
-    pub vnet_hdr: bool,
-    pub version: RingVersion,
+    vnet_hdr: bool,
+    reader: Option<RingReader>,
+}
+
+/// A ring mapping and where the reader stands in it.
+struct RingReader {
+    ring: MmapRing,
+    vnet_hdr: bool,
+    version: RxMode,
     cur: Cursor,
 }
 
@@ -73,16 +80,197 @@ fn fill(pkt: &mut Packet, frame: &Frame<'_>, t: &mut Tally) -> bool {
 }
 
 impl RxRing {
-    pub fn new(fd: Arc<OwnedFd>, ring: MmapRing, vnet_hdr: bool, version: RingVersion) -> RxRing {
-        RxRing {
-            fd,
+    /// `ring` is None for [`RxMode::Recvmmsg`].
+    pub fn new(
+        fd: Arc<OwnedFd>,
+        ring: Option<MmapRing>,
+        vnet_hdr: bool,
+        version: RxMode,
+    ) -> RxRing {
+        let reader = ring.map(|ring| RingReader {
             ring,
             vnet_hdr,
             version,
             cur: Cursor::default(),
+        });
+        RxRing {
+            fd,
+            vnet_hdr,
+            reader,
         }
     }
 
+    fn recv(&mut self, pool: &mut PacketPool, batch: &mut PacketBatch, t: &mut Tally) {
+        match self.reader.as_mut() {
+            Some(r) => r.recv(pool, batch, t),
+            None => recv_mmsg(self.fd.as_raw_fd(), self.vnet_hdr, pool, batch, t),
+        }
+    }
+}
+
+/// Option value and control message of `PACKET_AUXDATA`.
+pub(crate) const PACKET_AUXDATA: libc::c_int = 8;
+const SOL_PACKET: libc::c_int = 263;
+/// Room for one control message with a `struct tpacket_auxdata`.
+const CMSG_ROOM: usize = 64;
+
+/// Reads the VLAN tag out of a `PACKET_AUXDATA` control message (the kernel
+/// strips tags out of frames it receives).
+fn aux_vlan(cmsg: &[u8], len: usize) -> Option<(u16, u16)> {
+    // struct cmsghdr: size_t cmsg_len; int cmsg_level; int cmsg_type; data.
+    let hdr = std::mem::size_of::<usize>() + 8;
+    if len < hdr + 20 || cmsg.len() < hdr + 20 {
+        return None;
+    }
+    let level = i32::from_ne_bytes(cmsg[hdr - 8..hdr - 4].try_into().ok()?);
+    let ty = i32::from_ne_bytes(cmsg[hdr - 4..hdr].try_into().ok()?);
+    if level != SOL_PACKET || ty != PACKET_AUXDATA {
+        return None;
+    }
+    // struct tpacket_auxdata: status, len, snaplen (u32), mac, net, vlan_tci,
+    // vlan_tpid (u16).
+    let d = &cmsg[hdr..hdr + 20];
+    let status = u32::from_ne_bytes(d[0..4].try_into().ok()?);
+    if status & super::ring::TP_STATUS_VLAN_VALID == 0 {
+        return None;
+    }
+    let tci = u16::from_ne_bytes([d[16], d[17]]);
+    let tpid = if status & super::ring::TP_STATUS_VLAN_TPID_VALID != 0 {
+        u16::from_ne_bytes([d[18], d[19]])
+    } else {
+        0x8100
+    };
+    Some((tpid, tci))
+}
+
+/// Receives up to a batch with one `recvmmsg` straight into pool buffers.
+fn recv_mmsg(fd: RawFd, vnet: bool, pool: &mut PacketPool, batch: &mut PacketBatch, t: &mut Tally) {
+    let want = batch.room().min(BATCH_SIZE);
+    let mut pkts: [Option<Packet>; BATCH_SIZE] = std::array::from_fn(|_| None);
+    let mut n = 0;
+    while n < want {
+        match pool.get() {
+            Some(p) => pkts[n] = Some(p),
+            None => break,
+        }
+        n += 1;
+    }
+    if n == 0 {
+        return;
+    }
+    let mut hdrs = [[0u8; Offload::VNET_HDR_LEN]; BATCH_SIZE];
+    let mut cmsgs = [[0u64; CMSG_ROOM / 8]; BATCH_SIZE];
+    let empty = libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    };
+    let mut iovs = [[empty; 2]; BATCH_SIZE];
+    // SAFETY: mmsghdr is plain C data for which all-zero is valid.
+    let mut msgs: [libc::mmsghdr; BATCH_SIZE] = unsafe { std::mem::zeroed() };
+    for k in 0..n {
+        let Some(p) = pkts[k].as_mut() else { continue };
+        // Leave room to put a VLAN tag back in front.
+        let spare = p.spare_from_head();
+        let mut c = 0;
+        if vnet {
+            iovs[k][0] = libc::iovec {
+                iov_base: hdrs[k].as_mut_ptr() as *mut libc::c_void,
+                iov_len: hdrs[k].len(),
+            };
+            c = 1;
+        }
+        iovs[k][c] = libc::iovec {
+            iov_base: spare.as_mut_ptr() as *mut libc::c_void,
+            iov_len: spare.len(),
+        };
+        msgs[k].msg_hdr.msg_iov = iovs[k].as_mut_ptr();
+        msgs[k].msg_hdr.msg_iovlen = c + 1;
+        msgs[k].msg_hdr.msg_control = cmsgs[k].as_mut_ptr() as *mut libc::c_void;
+        msgs[k].msg_hdr.msg_controllen = CMSG_ROOM;
+    }
+    // SAFETY: `msgs[..n]` point at iovecs into `hdrs`, at the spare room of
+    // the packets held in `pkts` and at `cmsgs`, all writable and alive for
+    // the call.
+    let r = unsafe {
+        libc::recvmmsg(
+            fd,
+            msgs.as_mut_ptr(),
+            n as u32,
+            libc::MSG_DONTWAIT,
+            std::ptr::null_mut(),
+        )
+    };
+    let got = if r < 0 {
+        if !matches!(
+            std::io::Error::last_os_error().raw_os_error(),
+            Some(libc::EAGAIN) | Some(libc::EINTR)
+        ) {
+            t.errors += 1;
+        }
+        0
+    } else {
+        r as usize
+    };
+    for k in 0..n {
+        let Some(mut p) = pkts[k].take() else {
+            continue;
+        };
+        if k >= got {
+            pool.put(p);
+            continue;
+        }
+        let m = &msgs[k];
+        let mut len = m.msg_len as usize;
+        if m.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
+            t.dropped += 1;
+            pool.put(p);
+            continue;
+        }
+        if vnet {
+            if len < Offload::VNET_HDR_LEN {
+                t.errors += 1;
+                pool.put(p);
+                continue;
+            }
+            len -= Offload::VNET_HDR_LEN;
+            p.meta.offload = Offload::from_vnet_hdr(&hdrs[k]);
+            if p.meta.offload.is_gso() && p.meta.offload.gso_size == 0 {
+                p.meta.offload.gso_type = Offload::GSO_NONE;
+            }
+        }
+        if p.set_len(len).is_err() {
+            t.errors += 1;
+            pool.put(p);
+            continue;
+        }
+        let cm: &[u8] = {
+            let c = &cmsgs[k];
+            // SAFETY: `[u64; N]` is fully initialized; viewing it as bytes is valid.
+            unsafe { std::slice::from_raw_parts(c.as_ptr() as *const u8, CMSG_ROOM) }
+        };
+        if let Some((tpid, tci)) = aux_vlan(cm, m.msg_hdr.msg_controllen) {
+            if len < 12
+                || p.insert_gap(12, 4)
+                    .map(|g| {
+                        g[..2].copy_from_slice(&tpid.to_be_bytes());
+                        g[2..].copy_from_slice(&tci.to_be_bytes());
+                    })
+                    .is_err()
+            {
+                t.dropped += 1;
+                pool.put(p);
+                continue;
+            }
+        }
+        t.bytes += p.len() as u64;
+        t.got += 1;
+        if let Err(p) = batch.push(p) {
+            pool.put(p);
+        }
+    }
+}
+
+impl RingReader {
     fn next_unit(&mut self) {
         self.ring.release(self.cur.unit);
         self.cur.unit = (self.cur.unit + 1) % self.ring.unit_nr;
@@ -91,8 +279,8 @@ impl RxRing {
 
     fn recv(&mut self, pool: &mut PacketPool, batch: &mut PacketBatch, t: &mut Tally) {
         match self.version {
-            RingVersion::V2 => self.recv_v2(pool, batch, t),
-            RingVersion::V3 => self.recv_v3(pool, batch, t),
+            RxMode::RingV2 => self.recv_v2(pool, batch, t),
+            RxMode::RingV3 | RxMode::Recvmmsg => self.recv_v3(pool, batch, t),
         }
     }
 
