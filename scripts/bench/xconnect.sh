@@ -11,7 +11,9 @@
 # it measures iperf3 TCP (1 stream, Gbit/s), UDP 64-byte datagrams at unlimited rate (kpps received)
 # and UDP 1400-byte datagrams (Gbit/s received), then prints ratios xconnect/bridge.
 # Needs root, iperf3, ethtool. Env: SECS (default 5), XARGS (extra xconnect options, e.g.
-# "--threads 1" or "--busy"), OFFLOADS, MODES, TESTS (default "tcp udp64 udp1400"). Names carry the prefix fvnd<pid>, so runs of
+# "--threads 1" or "--busy"), XPREFIX (e.g. "nice -n -10"), OFFLOADS, MODES, TESTS (default
+# "tcp udp64 udp1400"), REPEAT (runs of every case, interleaved; medians and their ratios are
+# printed; default 1). DEBUG=1 prints the prototype's counters and CPU use. Names carry the prefix fvnd<pid>, so runs of
 # other scripts and helpers do not collide; everything is removed on exit, even on failure.
 set -u
 SECS=${SECS:-5}
@@ -19,6 +21,7 @@ OFFLOADS=${OFFLOADS:-on off}
 MODES=${MODES:-bridge xconnect}
 XARGS=${XARGS:-}
 TESTS=${TESTS:-tcp udp64 udp1400}
+REPEAT=${REPEAT:-1}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 P=fvnd$$
 XPID=""
@@ -65,7 +68,7 @@ measure() { # $1 = mode, $2 = offload; sets RESULT="tcp udp64 udp1400"
   case $1 in
     bridge) ip link add ${P}br type bridge; ip link set ${P}br up
             ip link set ${P}s1 master ${P}br; ip link set ${P}s2 master ${P}br ;;
-    xconnect) "$BIN" ${P}s1 ${P}s2 $XARGS </dev/null >/dev/null 2>/tmp/${P}.log & XPID=$!; sleep 1 ;;
+    xconnect) ${XPREFIX:-} "$BIN" ${P}s1 ${P}s2 $XARGS </dev/null >/dev/null 2>/tmp/${P}.log & XPID=$!; sleep 1 ;;
   esac
   if ! ip netns exec ${P}n1 ping -c 2 -W 2 10.0.0.2 >/dev/null; then
     echo "$1: no connectivity" >&2; [ -f /tmp/${P}.log ] && cat /tmp/${P}.log >&2; return
@@ -82,25 +85,43 @@ d=json.load(sys.stdin); s=d["end"]["sum"]; print("%.2f" % ((s["packets"]-s["lost
   RESULT="$T $U $L"
 }
 
-declare -A R
-for off in $OFFLOADS; do
-  for m in $MODES; do
-    teardown
-    if ! setup $off; then echo "xconnect.sh: setup failed (offload=$off)"; exit 1; fi
-    measure $m $off; R[$m,$off]=$RESULT
-    set -- ${R[$m,$off]}
-    printf "%-9s offload=%-3s tcp_gbps=%s udp64_kpps=%s udp1400_gbps=%s\n" $m $off $1 $2 $3
+declare -A R M
+for rep in $(seq 1 $REPEAT); do
+  for off in $OFFLOADS; do
+    for m in $MODES; do
+      teardown
+      if ! setup $off; then echo "xconnect.sh: setup failed (offload=$off)"; exit 1; fi
+      measure $m $off; R[$m,$off]="${R[$m,$off]:-}$RESULT;"
+      set -- $RESULT
+      printf "%-9s offload=%-3s tcp_gbps=%s udp64_kpps=%s udp1400_gbps=%s\n" $m $off $1 $2 $3
+    done
   done
 done
 teardown
 
+# Median of each column over the repetitions.
+median() { python3 -c "
+import statistics,sys
+rows=[r.split() for r in '$1'.split(';') if r.strip()]
+out=[]
+for c in range(3):
+  v=[float(r[c]) for r in rows if r[c] not in ('fail','skip')]
+  out.append('%.2f' % statistics.median(v) if v else 'n/a')
+print(' '.join(out))"; }
 ratio() { python3 -c "
 try: print('%.2f' % (float('$1')/float('$2')))
 except Exception: print('n/a')"; }
+[ "$REPEAT" -gt 1 ] && echo "median of $REPEAT runs:"
+for off in $OFFLOADS; do
+  for m in $MODES; do
+    set -- $(median "${R[$m,$off]}"); M[$m,$off]="$*"
+    [ "$REPEAT" -gt 1 ] && printf "%-9s offload=%-3s tcp_gbps=%s udp64_kpps=%s udp1400_gbps=%s\n" $m $off $1 $2 $3
+  done
+done
 if [[ " $MODES " == *" bridge "* && " $MODES " == *" xconnect "* ]]; then
   for off in $OFFLOADS; do
-    set -- ${R[xconnect,$off]}; X=("$@")
-    set -- ${R[bridge,$off]}; B=("$@")
+    set -- ${M[xconnect,$off]}; X=("$@")
+    set -- ${M[bridge,$off]}; B=("$@")
     echo "ratio xconnect/bridge offload=$off tcp=$(ratio ${X[0]} ${B[0]}) udp64=$(ratio ${X[1]} ${B[1]}) udp1400=$(ratio ${X[2]} ${B[2]})"
   done
 fi

@@ -42,7 +42,7 @@ fn parse() -> Result<Opts, String> {
         b: String::new(),
         threads: 2,
         busy: false,
-        spin: 2000,
+        spin: 100,
         vnet: true,
         ring: RxMode::RingV2,
         stats: None,
@@ -204,10 +204,24 @@ fn main() -> ExitCode {
     for h in handles {
         let _ = h.join();
     }
+    let mut bytes = 0;
     for d in [&a, &b] {
         if let Ok(st) = d.stats() {
             eprintln!("xconnect: {} {:?}", d.name(), st);
+            bytes += st.tx_bytes;
         }
+    }
+    // SAFETY: getrusage fills the struct it is given.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid, writable rusage.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } == 0 {
+        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        let (user, sys) = (secs(ru.ru_utime), secs(ru.ru_stime));
+        eprintln!(
+            "xconnect: cpu user={user:.2}s sys={sys:.2}s forwarded={:.2} GB => {:.2} Gbit per cpu-second",
+            bytes as f64 / 1e9,
+            bytes as f64 * 8.0 / 1e9 / (user + sys).max(1e-3)
+        );
     }
     ExitCode::SUCCESS
 }

@@ -215,7 +215,7 @@ impl MmapRing {
         let size = block_size.checked_mul(block_nr).ok_or_else(einval)?;
         if unit_size == 0
             || unit_size > block_size
-            || unit_size % 16 != 0
+            || unit_size & 15 != 0
             || status_off + 4 > unit_size
         {
             return Err(einval());
@@ -297,10 +297,13 @@ impl Drop for MmapRing {
 pub(crate) mod tests {
     use super::*;
 
+    /// A frame to put in a synthetic block: bytes, VLAN tag, vnet header.
+    pub(crate) type SynthFrame<'a> = (&'a [u8], Option<(u16, u16)>, Offload);
+
     /// Builds a synthetic block as the kernel would: frames at 16-byte
     /// aligned offsets, each with a vnet header in front of the frame.
     pub(crate) fn synth_block(
-        frames: &[(&[u8], Option<(u16, u16)>, Offload)],
+        frames: &[SynthFrame<'_>],
         vnet: bool,
     ) -> Vec<u8> {
         let mut b = vec![0u8; 8192];
