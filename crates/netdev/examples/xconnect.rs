@@ -7,14 +7,14 @@
 //! buffer, one `sendmmsg`; no allocation and no lock per packet.
 //!
 //! usage: xconnect PORT_A PORT_B [--threads 1|2] [--busy] [--spin N]
-//!                               [--no-vnet] [--rx v2|v3|mmsg] [--stats SECS]
+//!                               [--no-vnet] [--rx v2|v3|mmsg] [--tx mmsg|v2] [--stats SECS]
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use netdev::{Netdev, NetdevConfig, RxMode, RxQueue, TxQueue};
+use netdev::{Netdev, NetdevConfig, RxMode, RxQueue, TxMode, TxQueue};
 use packet::buffer::{PacketBatch, PacketPool};
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -31,6 +31,7 @@ struct Opts {
     spin: u32,
     vnet: bool,
     ring: RxMode,
+    tx: TxMode,
     stats: Option<u64>,
 }
 
@@ -45,6 +46,7 @@ fn parse() -> Result<Opts, String> {
         spin: 100,
         vnet: true,
         ring: RxMode::RingV2,
+        tx: TxMode::Sendmmsg,
         stats: None,
     };
     while let Some(a) = args.next() {
@@ -58,6 +60,12 @@ fn parse() -> Result<Opts, String> {
             "--busy" => o.busy = true,
             "--spin" => o.spin = num("--spin")? as u32,
             "--no-vnet" => o.vnet = false,
+            "--tx" => {
+                o.tx = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or("--tx takes mmsg or v2")?;
+            }
             "--rx" => {
                 o.ring = args
                     .next()
@@ -70,7 +78,7 @@ fn parse() -> Result<Opts, String> {
         }
     }
     if pos.len() != 2 {
-        return Err("usage: xconnect PORT_A PORT_B [--threads 1|2] [--busy] [--spin N] [--no-vnet] [--rx v2|v3|mmsg] [--stats SECS]".into());
+        return Err("usage: xconnect PORT_A PORT_B [--threads 1|2] [--busy] [--spin N] [--no-vnet] [--rx v2|v3|mmsg] [--tx mmsg|v2] [--stats SECS]".into());
     }
     o.b = pos.pop().unwrap_or_default();
     o.a = pos.pop().unwrap_or_default();
@@ -134,6 +142,7 @@ fn main() -> ExitCode {
     let cfg = NetdevConfig {
         vnet_hdr: o.vnet,
         rx_mode: o.ring,
+        tx_mode: o.tx,
         ..NetdevConfig::default()
     };
     let open = |n: &str| -> Result<Arc<dyn Netdev>, String> {
@@ -160,13 +169,14 @@ fn main() -> ExitCode {
         }
     };
     eprintln!(
-        "xconnect: {} <-> {} threads={} busy={} vnet_hdr={} rx={:?} offloads={:#x}",
+        "xconnect: {} <-> {} threads={} busy={} vnet_hdr={} rx={:?} tx={:?} offloads={:#x}",
         o.a,
         o.b,
         o.threads,
         o.busy,
         o.vnet,
         o.ring,
+        o.tx,
         a.features().tx_offloads
     );
     let mut handles = Vec::new();

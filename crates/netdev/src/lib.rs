@@ -31,7 +31,8 @@ use std::sync::Arc;
 
 pub use error::NetdevError;
 pub use provider::{
-    EthAddr, Features, Netdev, NetdevConfig, NetdevFlags, NetdevStats, RxMode, RxQueue, TxQueue,
+    EthAddr, Features, Netdev, NetdevConfig, NetdevFlags, NetdevStats, RxMode, RxQueue, TxMode,
+    TxQueue,
 };
 
 /// The types [`open`] knows.

@@ -192,6 +192,28 @@ impl std::str::FromStr for RxMode {
     }
 }
 
+/// How an AF_PACKET transmit handle hands frames to the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxMode {
+    /// `sendmmsg`, one message per frame, on a socket shared by every
+    /// handle.
+    Sendmmsg,
+    /// A TPACKET_V2 transmit ring per handle (the device makes `n_txq` of
+    /// them; handles beyond that fall back to `sendmmsg`).
+    RingV2,
+}
+
+impl std::str::FromStr for TxMode {
+    type Err = ();
+    fn from_str(s: &str) -> Result<TxMode, ()> {
+        match s {
+            "mmsg" | "sendmmsg" => Ok(TxMode::Sendmmsg),
+            "v2" | "ring-v2" => Ok(TxMode::RingV2),
+            _ => Err(()),
+        }
+    }
+}
+
 /// Configuration applied at open.
 #[derive(Clone, Debug)]
 pub struct NetdevConfig {
@@ -209,6 +231,10 @@ pub struct NetdevConfig {
     pub mtu: Option<u32>,
     /// AF_PACKET receive method.
     pub rx_mode: RxMode,
+    /// AF_PACKET transmit method.
+    pub tx_mode: TxMode,
+    /// AF_PACKET transmit rings made at open (with [`TxMode::RingV2`]).
+    pub n_txq: usize,
     /// AF_PACKET receive ring (V3): block size in bytes (a power of two of at
     /// least 128 KiB so a 64 KiB super-frame fits) and number of blocks.
     pub rx_block_size: u32,
@@ -226,6 +252,8 @@ impl Default for NetdevConfig {
             mac: None,
             mtu: None,
             rx_mode: RxMode::RingV2,
+            tx_mode: TxMode::Sendmmsg,
+            n_txq: 2,
             rx_block_size: 1 << 18,
             rx_blocks: 64,
             rx_block_timeout_ms: 1,

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use netdev::offload::{csum_fold, csum_partial};
-use netdev::{EthAddr, Netdev, NetdevConfig, NetdevFlags, RxMode};
+use netdev::{EthAddr, Netdev, NetdevConfig, NetdevFlags, RxMode, TxMode};
 use packet::buffer::{Offload, Packet, PacketBatch, PacketPool};
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
@@ -199,7 +199,7 @@ fn tcp_csum_ok(seg: &[u8]) -> bool {
     csum_fold(csum_partial(&seg[34..], sum)) == 0xffff
 }
 
-fn afpacket_roundtrip(ring: RxMode) {
+fn afpacket_roundtrip(ring: RxMode, tx: TxMode) {
     let Some(ns) = Netns::enter("afpacket_roundtrip") else {
         return;
     };
@@ -241,37 +241,50 @@ fn afpacket_roundtrip(ring: RxMode) {
         frames.iter().map(|f| f.0.len() as u64).sum::<u64>()
     );
     assert!(sb.rx_packets >= 40);
-    // A frame larger than the MTU is refused by the device and counted.
-    let big = test_frame(100, None);
-    assert!(big.len() > 1514);
-    assert_eq!(send(&a, &[(big, Offload::default())]), 0);
-    assert_eq!(a.stats().unwrap().tx_errors, 1);
+    // A frame larger than the MTU is refused by the device and counted (a
+    // transmit ring hands it over and the device drops it later).
+    if tx == TxMode::Sendmmsg {
+        let big = test_frame(100, None);
+        assert!(big.len() > 1514);
+        assert_eq!(send(&a, &[(big, Offload::default())]), 0);
+        assert_eq!(a.stats().unwrap().tx_errors, 1);
+    }
     drop(ns);
 }
 
 #[test]
 fn afpacket_roundtrip_v2() {
-    afpacket_roundtrip(RxMode::RingV2);
+    afpacket_roundtrip(RxMode::RingV2, TxMode::Sendmmsg);
 }
 
 #[test]
 fn afpacket_roundtrip_v3() {
-    afpacket_roundtrip(RxMode::RingV3);
+    afpacket_roundtrip(RxMode::RingV3, TxMode::Sendmmsg);
+}
+
+#[test]
+fn afpacket_roundtrip_tx_ring() {
+    afpacket_roundtrip(RxMode::RingV2, TxMode::RingV2);
 }
 
 #[test]
 fn afpacket_roundtrip_recvmmsg() {
-    afpacket_roundtrip(RxMode::Recvmmsg);
+    afpacket_roundtrip(RxMode::Recvmmsg, TxMode::Sendmmsg);
 }
 
 #[test]
 fn afpacket_superframe_passes_unsegmented() {
-    for mode in [RxMode::RingV2, RxMode::RingV3, RxMode::Recvmmsg] {
-        superframe_passes_unsegmented(mode);
+    for (mode, tx) in [
+        (RxMode::RingV2, TxMode::Sendmmsg),
+        (RxMode::RingV3, TxMode::Sendmmsg),
+        (RxMode::Recvmmsg, TxMode::Sendmmsg),
+        (RxMode::RingV2, TxMode::RingV2),
+    ] {
+        superframe_passes_unsegmented(mode, tx);
     }
 }
 
-fn superframe_passes_unsegmented(mode: RxMode) {
+fn superframe_passes_unsegmented(mode: RxMode, tx: TxMode) {
     let Some(ns) = Netns::enter("afpacket_superframe_passes_unsegmented") else {
         return;
     };
@@ -295,7 +308,7 @@ fn superframe_passes_unsegmented(mode: RxMode) {
     let got = collect(&b, 1, |p| p.data().len() > 34 && p.data()[23] == 6);
     assert_eq!(got.len(), 1);
     let (data, off) = &got[0];
-    assert_eq!(data, &f, "super-frame crosses whole ({mode:?})");
+    assert_eq!(data, &f, "super-frame crosses whole ({mode:?}, {tx:?})");
     assert_eq!(off.gso_kind(), Offload::GSO_TCPV4);
     assert_eq!(off.gso_size, 1448);
     assert!(off.needs_csum());

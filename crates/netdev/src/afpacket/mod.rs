@@ -14,6 +14,7 @@
 pub(crate) mod ring;
 pub(crate) mod rx;
 pub(crate) mod tx;
+pub(crate) mod txring;
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -22,7 +23,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::NetdevError;
 use crate::provider::{
-    EthAddr, Features, Netdev, NetdevConfig, NetdevFlags, NetdevStats, RxMode, RxQueue, TxQueue,
+    EthAddr, Features, Netdev, NetdevConfig, NetdevFlags, NetdevStats, RxMode, RxQueue, TxMode,
+    TxQueue,
 };
 use crate::stats::DeviceCounters;
 use crate::sys::{self, getsockopt, setsockopt, IfCtl};
@@ -30,6 +32,7 @@ use crate::sys::{self, getsockopt, setsockopt, IfCtl};
 use ring::MmapRing;
 use rx::{AfPacketRxq, RingSlots, RxRing};
 use tx::AfPacketTxq;
+use txring::{AfPacketTxRingq, TxRing, TxRingSlots};
 
 const SOL_PACKET: libc::c_int = 263;
 const PACKET_ADD_MEMBERSHIP: libc::c_int = 1;
@@ -39,6 +42,9 @@ const PACKET_VERSION: libc::c_int = 10;
 const PACKET_VNET_HDR: libc::c_int = 15;
 const PACKET_FANOUT: libc::c_int = 18;
 const PACKET_QDISC_BYPASS: libc::c_int = 20;
+const PACKET_TX_RING: libc::c_int = 13;
+/// 1 MiB blocks per transmit ring (15 slots each).
+const TX_RING_BLOCKS: u32 = 16;
 const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
 const TPACKET_V2: libc::c_int = 1;
 const TPACKET_V3: libc::c_int = 2;
@@ -62,6 +68,7 @@ pub struct AfPacket {
     busy: Vec<Arc<AtomicBool>>,
     rx_fds: Vec<Arc<OwnedFd>>,
     tx_fd: Arc<OwnedFd>,
+    tx_rings: TxRingSlots,
     counters: DeviceCounters,
     kernel_drops: AtomicU64,
 }
@@ -141,6 +148,12 @@ impl AfPacket {
             &SNDBUF,
         );
         bind_ll(tx.as_raw_fd(), ifindex, 0).map_err(err("bind"))?;
+        let mut tx_rings = Vec::new();
+        if config.tx_mode == TxMode::RingV2 {
+            for _ in 0..config.n_txq.clamp(1, 64) {
+                tx_rings.push(Self::open_tx_ring(name, ifindex, config)?);
+            }
+        }
         Ok(AfPacket {
             name: name.to_string(),
             ifindex,
@@ -152,9 +165,44 @@ impl AfPacket {
             rings: Arc::new(Mutex::new(rings)),
             rx_fds,
             tx_fd: Arc::new(tx),
+            tx_rings: Arc::new(Mutex::new(tx_rings)),
             counters: DeviceCounters::default(),
             kernel_drops: AtomicU64::new(0),
         })
+    }
+
+    fn open_tx_ring(
+        name: &str,
+        ifindex: u32,
+        config: &NetdevConfig,
+    ) -> Result<TxRing, NetdevError> {
+        let err = |op: &'static str| move |e: io::Error| NetdevError::sys(name, op, e);
+        let fd =
+            sys::socket(libc::AF_PACKET, libc::SOCK_RAW, 0).map_err(err("socket(AF_PACKET)"))?;
+        let raw = fd.as_raw_fd();
+        let one: libc::c_int = 1;
+        setsockopt(raw, SOL_PACKET, PACKET_VERSION, &TPACKET_V2)
+            .map_err(err("setsockopt(PACKET_VERSION)"))?;
+        if config.vnet_hdr {
+            setsockopt(raw, SOL_PACKET, PACKET_VNET_HDR, &one)
+                .map_err(err("setsockopt(PACKET_VNET_HDR)"))?;
+        }
+        setsockopt(raw, SOL_PACKET, PACKET_QDISC_BYPASS, &one)
+            .map_err(err("setsockopt(PACKET_QDISC_BYPASS)"))?;
+        let _ = setsockopt(raw, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, &SNDBUF);
+        let nr = TX_RING_BLOCKS;
+        let req = libc::tpacket_req {
+            tp_block_size: V2_BLOCK,
+            tp_block_nr: nr,
+            tp_frame_size: V2_FRAME,
+            tp_frame_nr: (V2_BLOCK / V2_FRAME) * nr,
+        };
+        setsockopt(raw, SOL_PACKET, PACKET_TX_RING, &req)
+            .map_err(err("setsockopt(PACKET_TX_RING)"))?;
+        let ring = MmapRing::map(raw, V2_BLOCK as usize, nr as usize, V2_FRAME as usize, 0)
+            .map_err(err("mmap"))?;
+        bind_ll(raw, ifindex, 0).map_err(err("bind"))?;
+        Ok(TxRing::new(fd, ring, config.vnet_hdr))
     }
 
     fn open_rx(
@@ -298,6 +346,15 @@ impl Netdev for AfPacket {
     }
 
     fn open_txq(&self) -> Result<Box<dyn TxQueue>, NetdevError> {
+        let ring = self.tx_rings.lock().ok().and_then(|mut r| r.pop());
+        if let Some(ring) = ring {
+            return Ok(Box::new(AfPacketTxRingq::new(
+                ring,
+                self.features(),
+                self.counters.register(),
+                self.tx_rings.clone(),
+            )));
+        }
         Ok(Box::new(AfPacketTxq::new(
             self.tx_fd.clone(),
             self.config.vnet_hdr,

@@ -283,6 +283,28 @@ impl MmapRing {
         self.status_word(i)
             .store(TP_STATUS_KERNEL, Ordering::Release);
     }
+
+    /// The status word of unit `i` (transmit rings).
+    pub fn status(&self, i: usize) -> u32 {
+        self.status_word(i).load(Ordering::Acquire)
+    }
+
+    /// Sets the status word of unit `i`, publishing what was written into
+    /// the unit before (transmit rings).
+    pub fn set_status(&mut self, i: usize, v: u32) {
+        self.status_word(i).store(v, Ordering::Release);
+    }
+
+    /// The bytes of unit `i`, writable. Only valid while the unit is ours
+    /// (a transmit slot whose status is `TP_STATUS_AVAILABLE`).
+    pub fn unit_mut(&mut self, i: usize) -> &mut [u8] {
+        let off = self.offset(i);
+        // SAFETY: in bounds of the mapping (see `status_word`); the caller
+        // checked with acquire ordering that the kernel is done with the
+        // slot, and `&mut self` keeps any other slice of the ring from
+        // living at the same time.
+        unsafe { std::slice::from_raw_parts_mut(self.base.add(off), self.unit_size) }
+    }
 }
 
 impl Drop for MmapRing {
@@ -302,10 +324,7 @@ pub(crate) mod tests {
 
     /// Builds a synthetic block as the kernel would: frames at 16-byte
     /// aligned offsets, each with a vnet header in front of the frame.
-    pub(crate) fn synth_block(
-        frames: &[SynthFrame<'_>],
-        vnet: bool,
-    ) -> Vec<u8> {
+    pub(crate) fn synth_block(frames: &[SynthFrame<'_>], vnet: bool) -> Vec<u8> {
         let mut b = vec![0u8; 8192];
         b[BD_STATUS..BD_STATUS + 4].copy_from_slice(&TP_STATUS_USER.to_ne_bytes());
         b[BD_NUM_PKTS..BD_NUM_PKTS + 4].copy_from_slice(&(frames.len() as u32).to_ne_bytes());
