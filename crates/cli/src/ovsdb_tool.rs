@@ -22,6 +22,24 @@ const DEFAULT_SCHEMA: &str = "/usr/share/openvswitch/vswitch.ovsschema";
 /// A failure: the message after "ovsdb-tool: " and the exit status.
 struct Fatal(String, i32);
 
+/// A command-line option error, which getopt reports under the program
+/// name as invoked (argv[0]).
+fn option_error(msg: String) -> Fatal {
+    let argv0 = std::env::args().next().unwrap_or_default();
+    let invoked_as_tool = std::path::Path::new(&argv0)
+        .file_name()
+        .is_some_and(|n| n == PROGRAM);
+    if invoked_as_tool && argv0 != PROGRAM {
+        // Printed as is: strip our own prefix by carrying the full line.
+        Fatal(format!("{FULL_LINE}{argv0}: {msg}"), 1)
+    } else {
+        Fatal(msg, 1)
+    }
+}
+
+/// Marks a [`Fatal`] message that is already a complete line.
+const FULL_LINE: &str = "\u{1}";
+
 impl From<Error> for Fatal {
     fn from(e: Error) -> Fatal {
         Fatal(e.to_string(), 1)
@@ -311,25 +329,21 @@ fn parse_args(args: &[String]) -> Result<Parsed, Fatal> {
             };
             let (full, kind) = match matches.as_slice() {
                 [one] => **one,
-                [] => return Err(Fatal(format!("unrecognized option '--{name}'"), 1)),
+                [] => return Err(option_error(format!("unrecognized option '--{name}'"))),
                 many => {
                     let list: Vec<String> = many.iter().map(|(n, _)| format!("'--{n}'")).collect();
-                    return Err(Fatal(
-                        format!(
-                            "option '--{name}' is ambiguous; possibilities: {}",
-                            list.join(" ")
-                        ),
-                        1,
-                    ));
+                    return Err(option_error(format!(
+                        "option '--{name}' is ambiguous; possibilities: {}",
+                        list.join(" ")
+                    )));
                 }
             };
             let arg = match kind {
                 None => {
                     if inline.is_some() {
-                        return Err(Fatal(
-                            format!("option '--{full}' doesn't allow an argument"),
-                            1,
-                        ));
+                        return Err(option_error(format!(
+                            "option '--{full}' doesn't allow an argument"
+                        )));
                     }
                     None
                 }
@@ -342,7 +356,9 @@ fn parse_args(args: &[String]) -> Result<Parsed, Fatal> {
                             Some(v.clone())
                         }
                         None => {
-                            return Err(Fatal(format!("option '--{full}' requires an argument"), 1))
+                            return Err(option_error(format!(
+                                "option '--{full}' requires an argument"
+                            )))
                         }
                     },
                 },
@@ -367,7 +383,7 @@ fn parse_args(args: &[String]) -> Result<Parsed, Fatal> {
                         j = chars.len();
                         apply_option("verbose", Some(&spec), &mut opts)?
                     }
-                    other => return Err(Fatal(format!("invalid option -- '{other}'"), 1)),
+                    other => return Err(option_error(format!("invalid option -- '{other}'"))),
                 };
                 if let Some(code) = code {
                     return Ok(Parsed::Exit(code));
@@ -419,7 +435,10 @@ pub fn main(_program: &str, args: Vec<String>) -> i32 {
     match result {
         Ok(code) => code,
         Err(Fatal(msg, code)) => {
-            eprintln!("{PROGRAM}: {msg}");
+            match msg.strip_prefix(FULL_LINE) {
+                Some(full) => eprintln!("{full}"),
+                None => eprintln!("{PROGRAM}: {msg}"),
+            }
             code
         }
     }

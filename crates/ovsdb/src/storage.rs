@@ -30,7 +30,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 pub enum TailPolicy {
     /// Fail with the record's error (as `ovsdb-tool` does).
     Fail,
-    /// Log a warning and cut the file there (as a server does after a crash).
+    /// Log the error and cut the file there (as a server does after a crash).
     Truncate,
 }
 
@@ -477,11 +477,9 @@ impl Storage {
             match opts.tail {
                 TailPolicy::Fail => return Err(e),
                 TailPolicy::Truncate => {
-                    vlog::warn!(
-                        "ovsdb_log",
-                        "{path}: {e}; discarding {} bytes of torn or corrupt data at the end of the log",
-                        size - recs.good_end
-                    );
+                    // Upstream's server reports the bad record and later
+                    // overwrites it with the next commit; we cut it now.
+                    vlog::err!("ovsdb_server", "{e}");
                     if !opts.read_only {
                         let f = OpenOptions::new()
                             .write(true)

@@ -1006,3 +1006,184 @@ pub fn row_to_json(
         _ => Map::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::DatabaseSchema;
+
+    fn db() -> Database {
+        let schema = DatabaseSchema::from_json(&json!({"name":"T","tables":{
+            "A":{"columns":{
+                "i":{"type":"integer"},
+                "k":{"type":"string","mutable":false},
+                "ref":{"type":{"key":{"type":"uuid","refTable":"B"},"min":0,"max":"unlimited"}},
+                "wref":{"type":{"key":{"type":"uuid","refTable":"B","refType":"weak"},"min":0,"max":"unlimited"}}},
+                "indexes":[["i","k"]],"isRoot":true,"maxRows":3},
+            "B":{"columns":{"name":{"type":"string"}}}}}))
+        .unwrap();
+        Database::new(schema)
+    }
+
+    fn tx(db: &mut Database, ops: Value) -> Value {
+        let mut p = vec![json!("T")];
+        p.extend(ops.as_array().unwrap().iter().cloned());
+        db.transact(&Value::Array(p)).0
+    }
+
+    #[test]
+    fn insert_select_update_delete() {
+        let mut d = db();
+        let r = tx(
+            &mut d,
+            json!([{"op":"insert","table":"A","row":{"i":1,"k":"a"},"uuid-name":"x"},
+                                  {"op":"select","table":"A","where":[["_uuid","==",["named-uuid","x"]]],"columns":["i"]}]),
+        );
+        assert_eq!(r[1], json!({"rows":[{"i":1}]}));
+        let r = tx(
+            &mut d,
+            json!([{"op":"update","table":"A","where":[["i","==",1]],"row":{"i":2}}]),
+        );
+        assert_eq!(r, json!([{"count":1}]));
+        let r = tx(
+            &mut d,
+            json!([{"op":"delete","table":"A","where":[["i","==",2]]}]),
+        );
+        assert_eq!(r, json!([{"count":1}]));
+        assert!(d.tables["A"].is_empty());
+    }
+
+    #[test]
+    fn strong_refs_block_deletion_and_gc_collects() {
+        let mut d = db();
+        // An unreferenced non-root row disappears at commit.
+        tx(
+            &mut d,
+            json!([{"op":"insert","table":"B","row":{"name":"lonely"}}]),
+        );
+        assert!(d.tables["B"].is_empty());
+        tx(
+            &mut d,
+            json!([{"op":"insert","table":"B","row":{"name":"b"},"uuid-name":"b"},
+                          {"op":"insert","table":"A","row":{"i":1,"ref":["named-uuid","b"]}}]),
+        );
+        assert_eq!(d.tables["B"].len(), 1);
+        let b = *d.tables["B"].rows.keys().next().unwrap();
+        let r = tx(&mut d, json!([{"op":"delete","table":"B","where":[]}]));
+        assert_eq!(r[1]["error"], "referential integrity violation");
+        assert_eq!(
+            r[1]["details"],
+            format!("cannot delete B row {b} because of 1 remaining reference(s)")
+        );
+        // Dropping the reference collects the row.
+        tx(
+            &mut d,
+            json!([{"op":"update","table":"A","where":[],"row":{"ref":["set",[]]}}]),
+        );
+        assert!(d.tables["B"].is_empty());
+    }
+
+    #[test]
+    fn weak_refs_are_removed() {
+        let mut d = db();
+        tx(
+            &mut d,
+            json!([{"op":"insert","table":"B","row":{"name":"b"},"uuid-name":"b"},
+                          {"op":"insert","table":"A","row":{"i":1,"ref":["named-uuid","b"],"wref":["named-uuid","b"]}}]),
+        );
+        let (_, commit) = d.transact(
+            &json!(["T",{"op":"update","table":"A","where":[],"row":{"ref":["set",[]]}}]),
+        );
+        let a = d.tables["A"].rows.values().next().unwrap();
+        let wref = d.schema.tables["A"].by_name["wref"];
+        assert!(a.fields[wref].is_empty());
+        let changes = commit.unwrap().changes;
+        assert!(changes.tables["B"].values().all(|c| c.new.is_none()));
+        assert!(changes.tables["A"]
+            .values()
+            .all(|c| c.changed.contains(&wref)));
+    }
+
+    #[test]
+    fn constraints_at_commit() {
+        let mut d = db();
+        let r = tx(
+            &mut d,
+            json!([{"op":"insert","table":"A","row":{"i":1}},{"op":"insert","table":"A","row":{"i":1}}]),
+        );
+        assert_eq!(r[2]["error"], "constraint violation");
+        assert!(r[2]["details"].as_str().unwrap().starts_with(
+            "Transaction causes multiple rows in \"A\" table to have identical values (1 and \"\") for index on columns \"i\" and \"k\"."));
+        let r = tx(
+            &mut d,
+            json!([{"op":"insert","table":"A","row":{"i":1}},{"op":"insert","table":"A","row":{"i":2}},
+                                  {"op":"insert","table":"A","row":{"i":3}},{"op":"insert","table":"A","row":{"i":4}}]),
+        );
+        assert_eq!(r[4]["details"], "transaction causes \"A\" table to contain 4 rows, greater than the schema-defined limit of 3 row(s)");
+        let r = tx(
+            &mut d,
+            json!([{"op":"insert","table":"A","row":{"ref":["uuid","5939840d-1ad2-4362-aa0e-e340a8fe7efa"]}}]),
+        );
+        assert_eq!(r[1]["error"], "referential integrity violation");
+        assert!(d.tables["A"].is_empty());
+    }
+
+    #[test]
+    fn wait_abort_assert_comment() {
+        let d = db();
+        let p = json!(["T",{"op":"wait","table":"A","where":[],"until":"==","rows":[{"i":1}],"columns":["i"],"timeout":100}]);
+        match d.execute(&p, &ExecOptions::default()).unwrap() {
+            Outcome::Blocked { timeout_ms, .. } => assert_eq!(timeout_ms, Some(100)),
+            other => panic!("{other:?}"),
+        }
+        let late = ExecOptions {
+            elapsed_ms: 100,
+            ..Default::default()
+        };
+        match d.execute(&p, &late).unwrap() {
+            Outcome::Done { results, commit } => {
+                assert_eq!(results[0]["error"], "timed out");
+                assert!(commit.is_none());
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut d = d;
+        assert_eq!(
+            tx(&mut d, json!([{"op":"abort"}])),
+            json!([{"error":"aborted","details":"aborted by request"}])
+        );
+        assert_eq!(
+            tx(&mut d, json!([{"op":"assert","lock":"l"}]))[0]["error"],
+            "not owner"
+        );
+        let held = |n: &str| n == "l";
+        let opts = ExecOptions {
+            lock_held: Some(&held),
+            elapsed_ms: 0,
+        };
+        match d
+            .execute(
+                &json!(["T",{"op":"assert","lock":"l"},{"op":"comment","comment":"hi"},
+                               {"op":"commit","durable":true}]),
+                &opts,
+            )
+            .unwrap()
+        {
+            Outcome::Done { results, commit } => {
+                assert_eq!(results, json!([{}, {}, {}]));
+                let c = commit.unwrap();
+                assert_eq!(c.comment.as_deref(), Some("hi"));
+                assert!(c.durable);
+                assert!(c.changes.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = d
+            .execute(&json!(["X"]), &ExecOptions::default())
+            .unwrap_err();
+        assert_eq!(
+            e.details.unwrap(),
+            "database name expected as first parameter"
+        );
+    }
+}
