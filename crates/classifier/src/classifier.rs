@@ -39,7 +39,7 @@ use std::sync::Arc;
 
 /// An immutable view of a classifier's rules: what readers look up in.
 pub struct ClsState<T> {
-    /// Subtables by decreasing max priority, then age.
+    /// Subtables by decreasing max priority (ties: see `Classifier::resort`).
     subtables: Vec<Arc<Subtable<T>>>,
     by_mask: Arc<HashMap<Arc<[MaskWord]>, u64>>,
     tries: Vec<TrieConfig>,
@@ -611,7 +611,7 @@ impl<T> Classifier<T> {
         }
         self.state.n_rules += 1;
         if new_max != old_max || self.state.subtables[pos].n_rules == 1 {
-            self.resort(pos);
+            self.resort();
         }
         self.changed();
         None
@@ -645,10 +645,14 @@ impl<T> Classifier<T> {
         }
         self.state.n_rules -= 1;
         if empty {
-            let st = self.state.subtables.remove(pos);
+            // The last subtable takes the empty one's place before the
+            // re-sort, as in Open vSwitch's priority vector: this decides
+            // the order of subtables of equal priority.
+            let st = self.state.subtables.swap_remove(pos);
             Arc::make_mut(&mut self.state.by_mask).remove(&st.mask);
+            self.resort();
         } else if new_max != old_max {
-            self.resort(pos);
+            self.resort();
         }
         self.changed();
         true
@@ -664,21 +668,19 @@ impl<T> Classifier<T> {
         self.state.next_subtable_id += 1;
         let st = Subtable::new(id, mask.clone(), plens);
         Arc::make_mut(&mut self.state.by_mask).insert(mask, id);
-        // Placed by `resort` once it has a priority; an empty subtable
-        // goes last.
+        // Appended, and placed by `resort` once it has a priority.
         self.state.subtables.push(Arc::new(st));
         self.state.subtables.len() - 1
     }
 
-    /// Moves the subtable at `pos` to its place in priority order.
-    fn resort(&mut self, pos: usize) {
-        let st = self.state.subtables.remove(pos);
-        let key = (std::cmp::Reverse(st.max_priority), st.id);
-        let at = self
-            .state
+    /// Restores decreasing priority order.  The sort is stable: subtables
+    /// of equal priority keep their relative order (new subtables come
+    /// after older ones of the same priority), which decides which of them
+    /// a lookup visits first and so the wildcards it reports.
+    fn resort(&mut self) {
+        self.state
             .subtables
-            .partition_point(|s| (std::cmp::Reverse(s.max_priority), s.id) < key);
-        self.state.subtables.insert(at, st);
+            .sort_by_key(|s| std::cmp::Reverse(s.max_priority));
     }
 }
 

@@ -490,6 +490,41 @@ fn iteration_overlap_and_exact_find() {
         .rule_overlaps(&MiniMatch::new(&o.f, &o.m), 11, 0));
 }
 
+#[test]
+fn equal_priority_subtables_keep_their_order() {
+    let mut cls = Classifier::new();
+    let flow = pkt(|f| {
+        f.in_port = 1;
+        f.dl_type = IP;
+        f.nw_proto = 6;
+        f.tp_dst = 80;
+    });
+    // Subtable A (in_port) at 100, subtable B (tcp,tp_dst) at 200.
+    cls.insert(M::new().in_port(1).rule(100, "a"), 0);
+    let b1 = M::new().tcp().tp_dst(80).rule(200, "b1");
+    cls.insert(b1.clone(), 0);
+    cls.insert(M::new().tcp().tp_dst(22).rule(100, "b2"), 0);
+    assert_eq!(lookup(&cls, 0, &flow).0, Some("b1"));
+    // B drops to 100 and stays ahead of A.
+    cls.remove(&b1);
+    let names: Vec<&str> = cls.state().rules(None, 0).map(|r| *r.data()).collect();
+    assert_eq!(names, vec!["b2", "a"]);
+    let (r, wc) = lookup(&cls, 0, &flow);
+    assert_eq!(r, Some("a"));
+    // B was searched first: 22 and 80 differ in bit 9 of tp_dst.
+    assert_eq!(wc.tp_dst, 0xffc0);
+
+    // A new subtable of equal priority goes after the existing ones.
+    cls.insert(M::new().nw_src(ip4(1, 2, 3, 4), 32).rule(100, "c"), 0);
+    let names: Vec<&str> = cls.state().rules(None, 0).map(|r| *r.data()).collect();
+    assert_eq!(names, vec!["b2", "a", "c"]);
+    // Removing the first moves the last into its place.
+    let b2 = cls.state().rules(None, 0).next().unwrap().clone();
+    cls.remove(&b2);
+    let names: Vec<&str> = cls.state().rules(None, 0).map(|r| *r.data()).collect();
+    assert_eq!(names, vec!["c", "a"]);
+}
+
 mod random {
     //! Randomized comparison with a brute-force classifier.
 
