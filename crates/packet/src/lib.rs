@@ -8,6 +8,8 @@
 //!   built from a flow key; [`checksum`]: Internet checksums.
 //! - [`rewrite`]: set-field on a frame in place, checksums updated
 //!   incrementally.
+//! - [`tunnel`]: VXLAN, Geneve and GRE encapsulation templates, push and
+//!   pop.
 //! - [`wire`]: each header as a checked view over bytes and a `Repr` with
 //!   parse/emit, printed like tcpdump.
 //!
@@ -22,4 +24,5 @@ pub mod checksum;
 pub mod compose;
 pub mod extract;
 pub mod rewrite;
+pub mod tunnel;
 pub mod wire;
