@@ -362,6 +362,9 @@ fn body_to_string(s: &mut String, msg: &[u8], raw: OfpRaw, verbosity: u32) -> Re
                 u.format(s);
             }
         }
+        NXT_PACKET_IN2 | NXT_RESUME => {
+            crate::msgs::packet_in::PacketIn2::decode(body)?.format(s, verbosity)
+        }
         // Messages with matches, actions, packets or table features are
         // printed by the flow-aware layer; this layer reports them as
         // not decodable here.

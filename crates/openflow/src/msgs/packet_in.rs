@@ -136,6 +136,12 @@ impl PacketIn {
 
     /// Upstream's packet-in printing.
     pub fn format(&self, out: &mut String, verbosity: u32) {
+        self.format_head(out);
+        self.format_packet(out, verbosity);
+    }
+
+    /// The first line: metadata, reason, lengths and buffer.
+    pub fn format_head(&self, out: &mut String) {
         if self.table_id != 0 {
             out.push_str(&format!(" table_id={}", self.table_id));
         }
@@ -152,6 +158,10 @@ impl PacketIn {
             out.push_str(&format!(" buffer=0x{:08x}", self.buffer_id));
         }
         out.push('\n');
+    }
+
+    /// The packet's flow and, above verbosity 2, its bytes.
+    pub fn format_packet(&self, out: &mut String, verbosity: u32) {
         if verbosity > 0 {
             out.push_str(&packet_to_string(&self.data));
         }
@@ -227,5 +237,110 @@ mod tests {
             pi.encode_body(form, version, &mut b);
             assert_eq!(PacketIn::decode(form, &b), Ok(pi), "{form:?}");
         }
+    }
+}
+
+/// `NXT_PACKET_IN2` and `NXT_RESUME`: a packet-in as properties.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PacketIn2 {
+    pub pin: PacketIn,
+    pub userdata: Vec<u8>,
+}
+
+impl PacketIn2 {
+    pub fn decode(body: &[u8]) -> Result<PacketIn2, OfpErr> {
+        let mut r = Reader::new(body);
+        let mut pin = PacketIn {
+            metadata: Match::catchall(),
+            buffer_id: u32::MAX,
+            total_len: 0,
+            reason: 0,
+            table_id: 0,
+            cookie: u64::MAX,
+            data: Vec::new(),
+        };
+        let mut full_len = None;
+        let mut userdata = Vec::new();
+        let blen = OfpErr::OFPBPC_BAD_LEN;
+        while !r.is_empty() {
+            let (ptype, p) = super::props::pull_property(&mut r)?;
+            let mut v = Reader::new(p);
+            match ptype {
+                0 => pin.data = p.to_vec(),
+                1 => full_len = Some(v.u32().ok_or(blen)?),
+                2 => pin.buffer_id = v.u32().ok_or(blen)?,
+                3 => pin.table_id = v.u8().ok_or(blen)?,
+                4 => {
+                    v.skip(4).ok_or(blen)?;
+                    pin.cookie = v.u64().ok_or(blen)?;
+                }
+                5 => pin.reason = v.u8().ok_or(blen)?,
+                6 => pin.metadata = nx_match::pull_entries(p, false)?,
+                7 => userdata = p.to_vec(),
+                // Continuations carry the interrupted pipeline's actions;
+                // rendering them needs the action codec.
+                8 => return Err(OfpErr::OFPBPC_BAD_TYPE),
+                _ => return Err(OfpErr::OFPBPC_BAD_TYPE),
+            }
+        }
+        pin.total_len = full_len
+            .map_or(pin.data.len(), |l| l as usize)
+            .min(usize::from(u16::MAX)) as u16;
+        Ok(PacketIn2 { pin, userdata })
+    }
+
+    pub fn encode_body(&self, out: &mut Vec<u8>) {
+        use super::props::put_property;
+        put_property(out, 0, &self.pin.data);
+        put_property(out, 1, &u32::from(self.pin.total_len).to_be_bytes());
+        if self.pin.buffer_id != u32::MAX {
+            put_property(out, 2, &self.pin.buffer_id.to_be_bytes());
+        }
+        if self.pin.table_id != 0 {
+            put_property(out, 3, &[self.pin.table_id]);
+        }
+        if self.pin.cookie != u64::MAX {
+            let mut c = vec![0; 4];
+            c.extend_from_slice(&self.pin.cookie.to_be_bytes());
+            put_property(out, 4, &c);
+        }
+        put_property(out, 5, &[self.pin.reason]);
+        put_property(out, 6, &nx_match::put_nxm(&self.pin.metadata));
+        if !self.userdata.is_empty() {
+            put_property(out, 7, &self.userdata);
+        }
+    }
+
+    pub fn format(&self, out: &mut String, verbosity: u32) {
+        self.pin.format_head(out);
+        if !self.userdata.is_empty() {
+            let hex: Vec<String> = self.userdata.iter().map(|b| format!("{b:02x}")).collect();
+            out.push_str(&format!(" userdata={}\n", hex.join(".")));
+        }
+        self.pin.format_packet(out, verbosity);
+    }
+}
+
+#[cfg(test)]
+mod pin2_tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let p = PacketIn2 {
+            pin: PacketIn {
+                metadata: in_port_match(0xfffd),
+                buffer_id: 0x114,
+                total_len: 64,
+                reason: 1,
+                table_id: 7,
+                cookie: 5,
+                data: vec![1, 2, 3],
+            },
+            userdata: vec![1, 2, 3, 4, 5],
+        };
+        let mut b = Vec::new();
+        p.encode_body(&mut b);
+        assert_eq!(PacketIn2::decode(&b), Ok(p));
     }
 }
