@@ -132,10 +132,11 @@ pub fn duration(out: &mut String, sec: u32, nsec: u32) {
     }
     out.push_str(&sec.to_string());
     if nsec > 0 {
-        out.push_str(&format!(".{:03}", nsec / 1_000_000));
-        if nsec % 1_000_000 != 0 {
-            out.push_str(&format!("{:06}", nsec % 1_000_000));
-        }
+        // Nanoseconds without trailing zeros, but at least milliseconds.
+        let frac = format!("{nsec:09}");
+        let keep = frac.trim_end_matches('0').len().max(3);
+        out.push('.');
+        out.push_str(&frac[..keep]);
     }
     out.push('s');
 }
@@ -280,6 +281,9 @@ mod tests {
         s.clear();
         duration(&mut s, 18, 500_000_000);
         assert_eq!(s, "18.500s");
+        s.clear();
+        duration(&mut s, 3600, 500_000);
+        assert_eq!(s, "3600.0005s");
     }
 
     #[test]

@@ -23,6 +23,7 @@
 //! and actions belong to the `flow` crate; messages that carry them are
 //! printed once that layer is wired in.
 
+pub mod actions;
 pub mod bits;
 pub mod errors;
 pub mod msgs;

@@ -365,6 +365,39 @@ fn body_to_string(s: &mut String, msg: &[u8], raw: OfpRaw, verbosity: u32) -> Re
         NXT_PACKET_IN2 | NXT_RESUME => {
             crate::msgs::packet_in::PacketIn2::decode(body)?.format(s, verbosity)
         }
+        OFPT10_FLOW_MOD | OFPT11_FLOW_MOD | NXT_FLOW_MOD => {
+            use crate::msgs::flow_mod::{self as fm, FlowMod, FlowModForm as F};
+            let form = match raw {
+                OFPT10_FLOW_MOD => F::Of10,
+                NXT_FLOW_MOD => F::Nx,
+                _ => F::Of11,
+            };
+            let m = FlowMod::decode(form, version, body)?;
+            let raw_match = match (form, verbosity >= 3) {
+                (F::Of10, true) => Some(fm::ofp10_match_to_string(&body[..40], verbosity)?),
+                (F::Nx, true) => {
+                    let len = usize::from(u16::from_be_bytes([body[24], body[25]]));
+                    Some(fm::nx_match_to_string(
+                        body.get(32..32 + len).unwrap_or(&[]),
+                    ))
+                }
+                _ => None,
+            };
+            m.format(s, version, raw_match);
+        }
+        OFPST10_FLOW_REPLY | OFPST11_FLOW_REPLY | OFPST13_FLOW_REPLY | OFPST15_FLOW_REPLY
+        | NXST_FLOW_REPLY => {
+            use crate::msgs::flow_mod::{FlowStats, FlowStatsForm as F};
+            let form = match raw {
+                OFPST10_FLOW_REPLY => F::Of10,
+                NXST_FLOW_REPLY => F::Nx,
+                OFPST15_FLOW_REPLY => F::Of15,
+                _ => F::Of11,
+            };
+            for fs in FlowStats::decode_all(form, version, body)? {
+                fs.format(s);
+            }
+        }
         // Messages with matches, actions, packets or table features are
         // printed by the flow-aware layer; this layer reports them as
         // not decodable here.

@@ -5,6 +5,7 @@
 pub mod control;
 pub mod ct_flush;
 pub mod flow;
+pub mod flow_mod;
 pub mod group;
 pub mod meter;
 pub mod monitor;
