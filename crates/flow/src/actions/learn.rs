@@ -3,8 +3,10 @@
 
 use std::fmt::Write;
 
-use super::mf::{self, format_subfield};
+use super::mf::{self, format_subfield, MfValue, Subfield};
 use super::model::*;
+use super::parse::{atoi, parse_table, Ctx};
+use crate::key_value::next_pair;
 
 /// Right-aligns an immediate into a value of `n_bytes` bytes.
 fn imm_to_value(imm: &[u8], n_bits: u16, n_bytes: usize) -> Vec<u8> {
@@ -89,4 +91,156 @@ pub fn format_learn(s: &mut String, l: &Learn) {
         }
     }
     s.push(')');
+}
+
+/// Immediate bytes (whole 16-bit units) holding the low `n_bits` of `v`.
+fn value_to_imm(v: &[u8], n_bits: usize) -> Vec<u8> {
+    let n = super::wire::learn_imm_len(n_bits as u16);
+    let mut out = vec![0u8; n];
+    mf::copy_bits(v, 0, &mut out, 0, n_bits.min(n * 8));
+    out
+}
+
+/// Parses one `name=value` (or `load:`/`output:`) specification.
+fn parse_spec(ctx: &mut Ctx<'_>, name: &str, value: &str) -> Result<LearnSpec, String> {
+    if name == "load" {
+        let Some(pos) = value.find("->") else {
+            return Err(format!("load: missing `->' in `{value}'"));
+        };
+        let src_s = &value[..pos];
+        let dst = Subfield::parse(&value[pos + 2..])?;
+        if let Ok(src) = Subfield::parse(src_s) {
+            if src.n_bits != dst.n_bits {
+                return Err(format!(
+                    "{value}: bit widths of {} ({}) and {} ({}) differ",
+                    src_s,
+                    src.n_bits,
+                    &value[pos + 2..],
+                    dst.n_bits
+                ));
+            }
+            return Ok(LearnSpec {
+                n_bits: dst.n_bits as u16,
+                src: LearnSrc::Field(src),
+                dst: LearnDst::Load(dst),
+            });
+        }
+        let imm = parse_imm_for(value, src_s, &dst)?;
+        return Ok(LearnSpec {
+            n_bits: dst.n_bits as u16,
+            src: LearnSrc::Immediate(imm),
+            dst: LearnDst::Load(dst),
+        });
+    }
+    if name == "output" {
+        let src = Subfield::parse(value)?;
+        return Ok(LearnSpec {
+            n_bits: src.n_bits as u16,
+            src: LearnSrc::Field(src),
+            dst: LearnDst::Output,
+        });
+    }
+    let orig = format!("{name}={value}");
+    let dst = match Subfield::parse(name) {
+        Ok(d) => d,
+        Err(_) => return Err(format!("{orig}: unknown keyword {name}")),
+    };
+    if value.is_empty() {
+        return Ok(LearnSpec {
+            n_bits: dst.n_bits as u16,
+            src: LearnSrc::Field(dst),
+            dst: LearnDst::Match(dst),
+        });
+    }
+    let sf_err = match Subfield::parse(value) {
+        Ok(src) => {
+            if src.n_bits != dst.n_bits {
+                return Err(format!(
+                    "{orig}: bit widths of {name} ({}) and {value} ({}) differ",
+                    src.n_bits, dst.n_bits
+                ));
+            }
+            return Ok(LearnSpec {
+                n_bits: dst.n_bits as u16,
+                src: LearnSrc::Field(src),
+                dst: LearnDst::Match(dst),
+            });
+        }
+        Err(e) => e,
+    };
+    let imm = if dst.is_whole() && !name.contains('[') {
+        MfValue::parse_value(dst.field, value, ctx.ports)
+            .map(|v| value_to_imm(v.as_bytes(), dst.n_bits))
+    } else {
+        parse_imm_for(&orig, value, &dst)
+    };
+    match imm {
+        Ok(imm) => Ok(LearnSpec { n_bits: dst.n_bits as u16, src: LearnSrc::Immediate(imm), dst: LearnDst::Match(dst) }),
+        Err(imm_err) => Err(format!(
+            "{orig}: {name} value {value} cannot be parsed as a subfield ({sf_err}) or an immediate value ({imm_err})"
+        )),
+    }
+}
+
+/// An integer immediate that must fit `dst` (errors name `whole`).
+fn parse_imm_for(whole: &str, s: &str, dst: &Subfield) -> Result<Vec<u8>, String> {
+    let n = mf::field_bytes(dst.field).max(16);
+    let v =
+        mf::parse_int_bytes(s, n).ok_or_else(|| format!("{whole}: cannot parse integer value"))?;
+    if (dst.n_bits..n * 8).any(|b| mf::get_bit(&v, b)) {
+        if n * 8 > 128 || dst.n_bits >= 128 {
+            return Err(format!(
+                "{whole}: value does not fit into {} bits",
+                dst.n_bits
+            ));
+        }
+        return Err(format!(
+            "{whole}: value {} does not fit into {} bits",
+            mf::format_hex_value(&v),
+            dst.n_bits
+        ));
+    }
+    Ok(value_to_imm(&v, dst.n_bits))
+}
+
+/// Parses the argument of `learn(...)` (upstream's `learn_parse`).
+pub(crate) fn parse_learn(ctx: &mut Ctx<'_>, arg: &str) -> Result<Learn, String> {
+    let mut l = Learn {
+        raw: LearnRaw::Auto,
+        ..Learn::default()
+    };
+    let mut rest = arg;
+    while let Some((name, value)) = next_pair(&mut rest) {
+        match name {
+            "table" => {
+                l.table_id =
+                    parse_table(ctx, value).ok_or_else(|| format!("unknown table \"{value}\""))?;
+                if l.table_id == 255 {
+                    return Err(format!("{arg}: table id 255 not valid for `learn' action"));
+                }
+            }
+            "priority" => l.priority = atoi(value) as u16,
+            "idle_timeout" => l.idle_timeout = atoi(value) as u16,
+            "hard_timeout" => l.hard_timeout = atoi(value) as u16,
+            "fin_idle_timeout" => l.fin_idle_timeout = atoi(value) as u16,
+            "fin_hard_timeout" => l.fin_hard_timeout = atoi(value) as u16,
+            "cookie" => l.cookie = crate::flow_str::str_to_u64(value).unwrap_or(0),
+            "send_flow_rem" => l.flags |= NX_LEARN_F_SEND_FLOW_REM,
+            "delete_learned" => l.flags |= NX_LEARN_F_DELETE_LEARNED,
+            "limit" => l.limit = atoi(value) as u32,
+            "result_dst" => {
+                let d = Subfield::parse(value)?;
+                if !d.field.def().writable {
+                    return Err(format!("{value} is read-only"));
+                }
+                if d.n_bits != 1 {
+                    return Err("result_dst in 'learn' action must be a single bit".into());
+                }
+                l.flags |= NX_LEARN_F_WRITE_RESULT;
+                l.result_dst = Some(d);
+            }
+            _ => l.specs.push(parse_spec(ctx, name, value)?),
+        }
+    }
+    Ok(l)
 }

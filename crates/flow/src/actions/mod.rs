@@ -1,13 +1,13 @@
 //! OpenFlow actions and instructions (ovs-actions(7)): the model
 //! ([`OfpAction`]), its text syntax as `ovs-ofctl` parses and prints it
-//! ([`format_actions`]), its OpenFlow 1.0–1.5 wire
+//! ([`parse_instructions`], [`format_actions`]), its OpenFlow 1.0–1.5 wire
 //! format with Nicira and ONF extensions ([`wire`]), the checks upstream
 //! applies (instruction order, nesting, consistency with a match), and the
 //! `parse-actions`/`parse-instructions` command ([`cmd`]).
 //!
 //! Layers, bottom up: [`model`] (what an action is), [`port`] and [`mf`]
 //! (the ports and field bits actions refer to), [`verify`] and [`check`]
-//! (rules), [`format`] and [`learn`] (text), [`wire`] (bytes).
+//! (rules), [`format`], [`parse`] and [`learn`] (text), [`wire`] (bytes).
 
 pub mod check;
 pub mod cmd;
@@ -16,6 +16,7 @@ pub mod format;
 pub mod learn;
 pub mod mf;
 pub mod model;
+pub mod parse;
 pub mod port;
 pub mod verify;
 pub mod wire;
@@ -23,6 +24,7 @@ pub mod wire;
 pub use error::{OfpErr, ParseError};
 pub use format::format_actions;
 pub use model::*;
+pub use parse::{parse_actions, parse_instructions, ParsedActions};
 pub use port::OfpPort;
 pub use wire::{
     decode_actions, decode_instructions, encode_actions, encode_instructions, OfpVersion,

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::port::{parse_port_logged, PortMap, Warning};
+
 /// A port number in OpenFlow 1.0 numbering (OpenFlow 1.1+ reserved ports
 /// 0xffffff00.. map to 0xff00..).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -66,62 +68,13 @@ impl OfpPort {
         }
     }
 
-    /// Parses a port as `ovs-ofctl` does (numbers and reserved names; a
-    /// warning is logged for deprecated spellings).  Returns `None` when `s`
-    /// names no port.
-    pub fn parse(s: &str) -> Option<OfpPort> {
-        let s = s.trim_matches('"');
-        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-            let port32: u32 = s.parse().ok()?;
-            if port32 < u32::from(Self::MAX.0) {
-                return Some(OfpPort(port32 as u16));
-            } else if port32 < u32::from(Self::FIRST_RESV.0) {
-                vlog::warn!(
-                    "ofp_port",
-                    "port {} is a reserved OF1.0 port number that will be translated to {} when talking to an OF1.1 or later controller",
-                    port32,
-                    port32 + OFPP11_OFFSET
-                );
-                return Some(OfpPort(port32 as u16));
-            } else if port32 <= 0xffff {
-                let p = OfpPort(port32 as u16);
-                vlog::warn!(
-                    "ofp_port",
-                    "referring to port {} as {} is deprecated for compatibility with OpenFlow 1.1 and later",
-                    p,
-                    port32
-                );
-                return Some(p);
-            } else if port32 < OFPP11_MAX {
-                vlog::warn!(
-                    "ofp_port",
-                    "port {} is outside the supported range 0 through {:x} or 0x{:x} through 0x{:x}",
-                    port32,
-                    u16::MAX,
-                    OFPP11_MAX,
-                    u32::MAX
-                );
-                return None;
-            } else {
-                return Some(OfpPort((port32 - OFPP11_OFFSET) as u16));
-            }
-        }
-        const NAMES: [(&str, OfpPort); 10] = [
-            ("IN_PORT", OfpPort::IN_PORT),
-            ("TABLE", OfpPort::TABLE),
-            ("NORMAL", OfpPort::NORMAL),
-            ("FLOOD", OfpPort::FLOOD),
-            ("ALL", OfpPort::ALL),
-            ("CONTROLLER", OfpPort::CONTROLLER),
-            ("LOCAL", OfpPort::LOCAL),
-            ("ANY", OfpPort::NONE),
-            ("UNSET", OfpPort::UNSET),
-            ("NONE", OfpPort::NONE),
-        ];
-        NAMES
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(s))
-            .map(|(_, p)| *p)
+    /// Parses a port as `ovs-ofctl` does (numbers, reserved names, names
+    /// from `map`); upstream's warnings are appended to `warnings`.
+    /// Returns `None` when `s` names no port.
+    pub fn parse(s: &str, map: Option<&PortMap>, warnings: &mut Vec<Warning>) -> Option<OfpPort> {
+        let (port, warning) = parse_port_logged(s, map);
+        warnings.extend(warning);
+        port.and_then(|p| u16::try_from(p).ok()).map(OfpPort)
     }
 }
 
@@ -155,11 +108,16 @@ mod tests {
 
     #[test]
     fn names_and_numbers() {
-        assert_eq!(OfpPort::parse("local"), Some(OfpPort::LOCAL));
-        assert_eq!(OfpPort::parse("5"), Some(OfpPort(5)));
-        assert_eq!(OfpPort::parse("4294967294"), Some(OfpPort::LOCAL));
-        assert_eq!(OfpPort::parse("0xfff8"), None);
-        assert_eq!(OfpPort::parse("70000"), None);
+        let mut w = Vec::new();
+        assert_eq!(OfpPort::parse("local", None, &mut w), Some(OfpPort::LOCAL));
+        assert_eq!(OfpPort::parse("5", None, &mut w), Some(OfpPort(5)));
+        assert_eq!(
+            OfpPort::parse("4294967294", None, &mut w),
+            Some(OfpPort::LOCAL)
+        );
+        assert_eq!(OfpPort::parse("0xfff8", None, &mut w), None);
+        assert_eq!(OfpPort::parse("70000", None, &mut w), None);
+        assert_eq!(w.len(), 1);
         assert_eq!(OfpPort::NONE.to_string(), "ANY");
         assert_eq!(OfpPort(7).to_string(), "7");
         assert_eq!(OfpPort::from_ofp11(0xffff_fffe), Some(OfpPort::LOCAL));

@@ -13,8 +13,10 @@ mod encode;
 mod learn;
 pub mod raw;
 
+pub(crate) use decode::load_to_set_field;
 pub use decode::{decode_actions, decode_actions_in, decode_instructions};
 pub use encode::{encode_actions, encode_instructions};
+pub(crate) use learn::imm_len as learn_imm_len;
 
 use std::fmt;
 
