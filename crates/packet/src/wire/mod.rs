@@ -12,7 +12,8 @@
 //!   only hold a valid header, with `parse` (view → repr, rejecting what is
 //!   malformed), `buffer_len` and `emit` (repr → bytes).
 //!
-//! Both print themselves the way tcpdump describes a packet.
+//! Both print themselves the way tcpdump describes a packet, and
+//! [`describe::describe`] prints a whole frame layer by layer.
 //!
 //! The headers: [`ethernet`] (with 802.1Q/802.1ad tags and 802.2 LLC/SNAP),
 //! [`mpls`], [`arp`], [`ipv4`], [`ipv6`] (with its extension headers),
@@ -30,6 +31,7 @@
 use std::fmt;
 
 pub mod arp;
+pub mod describe;
 pub mod ethernet;
 pub mod geneve;
 pub mod gre;
