@@ -90,7 +90,8 @@ pub struct MfHeaderDef {
     pub class: u16,
     /// Field number within the class (7 bits).
     pub field: u8,
-    /// Experimenter ID when `class == 0xffff`, otherwise 0.
+    /// Experimenter ID when `class == 0xffff`, otherwise 0: `0x00002320`
+    /// (Nicira, NXOXM_ET_*), `0x005ad650` (NXOXM_NSH_*), `0x4f4e4600` (ONF).
     pub experimenter: u32,
     /// First OpenFlow wire version (0x03 = 1.2, 0x04 = 1.3, ...) that
     /// defines this OXM; 0 for NXM (any version, via Nicira extensions).
