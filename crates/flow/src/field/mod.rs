@@ -314,7 +314,7 @@ mod tests {
         let h = FieldId::NshSpi.nxm_header(false).unwrap();
         assert_eq!(
             (h.class, h.field, h.experimenter, h.length),
-            (0xffff, 4, 0x2320, 8)
+            (0xffff, 4, 0x005a_d650, 8)
         );
         assert_eq!(FieldId::from_nxm_header(&h), Some(FieldId::NshSpi));
         let h = FieldId::Xreg3.oxm_header(0x04, true).unwrap();
