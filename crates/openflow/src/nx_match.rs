@@ -38,9 +38,33 @@ fn value_valid(field: FieldId, value: &MfValue) -> bool {
 
 /// Decodes NXM/OXM entries filling `bytes` (no padding) into a match.
 pub fn pull_entries(bytes: &[u8], strict: bool) -> Result<Match, OfpErr> {
+    pull_entries_opts(bytes, strict, false)
+}
+
+/// Fields that describe a packet's pipeline context rather than its
+/// headers (upstream's `mf_is_pipeline_field`).
+pub fn is_pipeline_field(field: FieldId) -> bool {
+    let name = field.name();
+    name.starts_with("tun_")
+        || name.starts_with("reg")
+        || name.starts_with("xreg")
+        || name.starts_with("xxreg")
+        || matches!(
+            field,
+            FieldId::Metadata | FieldId::InPort | FieldId::InPortOxm | FieldId::PacketType
+        )
+}
+
+/// [`pull_entries`], optionally accepting only pipeline fields (as
+/// OpenFlow 1.5 packet-outs require: `OFPBRC_PIPELINE_FIELDS_ONLY`).
+pub fn pull_entries_opts(bytes: &[u8], strict: bool, pipeline_only: bool) -> Result<Match, OfpErr> {
     let mut m = Match::catchall();
     let mut r = Reader::new(bytes);
     while !r.is_empty() {
+        // Some senders count alignment padding in the match length.
+        if r.remaining() < 8 && r.rest().iter().all(|&b| b == 0) {
+            break;
+        }
         let (header, hlen) = MfHeader::pull(r.rest()).ok_or(OfpErr::OFPBMC_BAD_LEN)?;
         r.skip(hlen).ok_or(OfpErr::OFPBMC_BAD_LEN)?;
         let payload = usize::from(header.length).saturating_sub(hlen - 4);
@@ -54,6 +78,9 @@ pub fn pull_entries(bytes: &[u8], strict: bool) -> Result<Match, OfpErr> {
             }
             continue;
         };
+        if pipeline_only && !is_pipeline_field(field) {
+            return Err(OfpErr::OFPBRC_PIPELINE_FIELDS_ONLY);
+        }
         let def = field.def();
         let width = if header.has_mask {
             payload / 2
@@ -103,6 +130,16 @@ pub fn pull_nxm(r: &mut Reader<'_>, match_len: usize, strict: bool) -> Result<Ma
 
 /// Pulls an OpenFlow 1.2+ `ofp11_match` of type OXM with its padding.
 pub fn pull_oxm(r: &mut Reader<'_>, strict: bool) -> Result<Match, OfpErr> {
+    pull_oxm_opts(r, strict, false)
+}
+
+/// [`pull_oxm`] with the pipeline-fields restriction of
+/// [`pull_entries_opts`].
+pub fn pull_oxm_opts(
+    r: &mut Reader<'_>,
+    strict: bool,
+    pipeline_only: bool,
+) -> Result<Match, OfpErr> {
     let mut head = *r;
     let mtype = head.u16().ok_or(OfpErr::OFPBMC_BAD_LEN)?;
     let len = usize::from(head.u16().ok_or(OfpErr::OFPBMC_BAD_LEN)?);
@@ -113,7 +150,7 @@ pub fn pull_oxm(r: &mut Reader<'_>, strict: bool) -> Result<Match, OfpErr> {
         return Err(OfpErr::OFPBMC_BAD_LEN);
     }
     let bytes = r.bytes(pad8(len)).ok_or(OfpErr::OFPBMC_BAD_LEN)?;
-    pull_entries(&bytes[4..len], strict)
+    pull_entries_opts(&bytes[4..len], strict, pipeline_only)
 }
 
 /// The fields a match constrains, with value and mask: each storage once

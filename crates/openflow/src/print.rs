@@ -398,6 +398,9 @@ fn body_to_string(s: &mut String, msg: &[u8], raw: OfpRaw, verbosity: u32) -> Re
                 fs.format(s);
             }
         }
+        OFPT10_PACKET_OUT | OFPT11_PACKET_OUT | OFPT15_PACKET_OUT => {
+            crate::msgs::packet_out::PacketOut::decode(version, body)?.format(s, verbosity)
+        }
         // Messages with matches, actions, packets or table features are
         // printed by the flow-aware layer; this layer reports them as
         // not decodable here.

@@ -10,6 +10,7 @@ pub mod group;
 pub mod meter;
 pub mod monitor;
 pub mod packet_in;
+pub mod packet_out;
 pub mod port;
 pub mod props;
 pub mod queue;
