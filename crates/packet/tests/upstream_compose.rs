@@ -10,179 +10,12 @@
 
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
+mod common;
+
+use common::{hex, Rng, Sandbox};
 use packet::compose::{compose_generated, compose_sized, SizeError, GENERATED_L7_LEN};
 use packet::flow::{Flow, Vlan, FLOW_NW_FRAG_ANY, FLOW_NW_FRAG_LATER};
-
-const BINARIES: [&str; 5] = [
-    "/usr/bin/ovsdb-tool",
-    "/usr/sbin/ovsdb-server",
-    "/usr/sbin/ovs-vswitchd",
-    "/usr/bin/ovs-vsctl",
-    "/usr/bin/ovs-appctl",
-];
-const SCHEMA: &str = "/usr/share/openvswitch/vswitch.ovsschema";
-
-/// The reference daemons in a private directory, stopped on drop.
-struct Sandbox {
-    dir: PathBuf,
-}
-
-impl Sandbox {
-    fn run(&self, prog: &str, args: &[&str]) -> Result<String, String> {
-        let out = Command::new(prog)
-            .args(args)
-            .env("OVS_RUNDIR", &self.dir)
-            .env("OVS_LOGDIR", &self.dir)
-            .env("OVS_DBDIR", &self.dir)
-            .env("OVS_SYSCONFDIR", &self.dir)
-            .output()
-            .map_err(|e| format!("{prog}: {e}"))?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(format!(
-                "{prog} {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
-    }
-
-    fn start() -> Sandbox {
-        let dir = std::env::temp_dir().join(format!("ferrovs-compose-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let sb = Sandbox { dir };
-        let p = |name: &str| sb.dir.join(name).to_string_lossy().into_owned();
-        let db = p("conf.db");
-        let sock = format!("unix:{}", p("db.sock"));
-        sb.run("/usr/bin/ovsdb-tool", &["create", &db, SCHEMA])
-            .unwrap();
-        sb.run(
-            "/usr/sbin/ovsdb-server",
-            &[
-                "--detach",
-                "--no-chdir",
-                &format!("--pidfile={}", p("ovsdb-server.pid")),
-                &format!("--remote=p{sock}"),
-                &format!("--log-file={}", p("ovsdb-server.log")),
-                &db,
-            ],
-        )
-        .unwrap();
-        sb.run(
-            "/usr/sbin/ovs-vswitchd",
-            &[
-                "--detach",
-                "--no-chdir",
-                &format!("--pidfile={}", p("ovs-vswitchd.pid")),
-                "--enable-dummy=override",
-                "--disable-system",
-                &format!("--log-file={}", p("ovs-vswitchd.log")),
-                &sock,
-            ],
-        )
-        .unwrap();
-        sb.run(
-            "/usr/bin/ovs-vsctl",
-            &[
-                &format!("--db={sock}"),
-                "set",
-                "Open_vSwitch",
-                ".",
-                "other_config:vlan-limit=2",
-                "--",
-                "add-br",
-                "br0",
-                "--",
-                "set",
-                "bridge",
-                "br0",
-                "datapath-type=dummy",
-                "--",
-                "add-port",
-                "br0",
-                "p1",
-                "--",
-                "set",
-                "interface",
-                "p1",
-                "type=dummy",
-                &format!("options:rxq_pcap={}", p("p1.pcap")),
-            ],
-        )
-        .unwrap();
-        sb
-    }
-
-    fn pid(&self, name: &str) -> Option<String> {
-        let s = std::fs::read_to_string(self.dir.join(format!("{name}.pid"))).ok()?;
-        Some(s.trim().to_string())
-    }
-
-    fn control(&self) -> String {
-        let pid = self.pid("ovs-vswitchd").unwrap_or_default();
-        self.dir
-            .join(format!("ovs-vswitchd.{pid}.ctl"))
-            .to_string_lossy()
-            .into_owned()
-    }
-
-    /// The frames in the receive pcap of p1.
-    fn received(&self) -> Vec<Vec<u8>> {
-        let d = std::fs::read(self.dir.join("p1.pcap")).unwrap_or_default();
-        let mut out = Vec::new();
-        let mut i = 24;
-        while i + 16 <= d.len() {
-            let n = u32::from_le_bytes([d[i + 8], d[i + 9], d[i + 10], d[i + 11]]) as usize;
-            let start = i + 16;
-            if start + n > d.len() {
-                break;
-            }
-            out.push(d[start..start + n].to_vec());
-            i = start + n;
-        }
-        out
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        for name in ["ovs-vswitchd", "ovsdb-server"] {
-            if let Some(pid) = self.pid(name) {
-                let _ = Command::new("kill").arg(&pid).status();
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-    fn bytes<const N: usize>(&mut self) -> [u8; N] {
-        let mut a = [0u8; N];
-        for b in a.iter_mut() {
-            *b = self.next() as u8;
-        }
-        a
-    }
-}
 
 /// A random flow that the datapath flow syntax can express (one MPLS
 /// label, no NSH, no IGMP group).
@@ -384,35 +217,45 @@ fn odp(f: &Flow) -> String {
     s + &closing
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 #[test]
 fn composition_agrees_with_reference() {
-    if let Some(missing) = BINARIES
-        .iter()
-        .chain([&SCHEMA])
-        .find(|p| !Path::new(p).exists())
-    {
+    if let Some(missing) = Sandbox::missing() {
         eprintln!("skipped: reference {missing} is not installed");
         return;
     }
-    let sb = Sandbox::start();
-    let ctl = sb.control();
+    let sb = Sandbox::start("compose");
+    sb.vsctl(&[
+        "set",
+        "Open_vSwitch",
+        ".",
+        "other_config:vlan-limit=2",
+        "--",
+        "add-br",
+        "br0",
+        "--",
+        "set",
+        "bridge",
+        "br0",
+        "datapath-type=dummy",
+        "--",
+        "add-port",
+        "br0",
+        "p1",
+        "--",
+        "set",
+        "interface",
+        "p1",
+        "type=dummy",
+        &format!("options:rxq_pcap={}", sb.path("p1.pcap")),
+    ])
+    .unwrap();
     let mut r = Rng(0xc0_4905e);
     let mut expected = Vec::new();
     let mut failures = Vec::new();
     for _ in 0..200 {
         let flow = random_flow(&mut r);
         let key = odp(&flow);
-        let mut args = vec![
-            "-t".to_string(),
-            ctl.clone(),
-            "netdev-dummy/receive".into(),
-            "p1".into(),
-            key.clone(),
-        ];
+        let mut args = vec!["netdev-dummy/receive".to_string(), "p1".into(), key.clone()];
         let ours = if r.below(3) == 0 {
             let minimum = compose_generated(&flow, 0).len();
             let size = match r.below(8) {
@@ -426,8 +269,8 @@ fn composition_agrees_with_reference() {
             Ok(compose_generated(&flow, GENERATED_L7_LEN))
         };
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let theirs = sb.run("/usr/bin/ovs-appctl", &args);
-        let what = args[4..].join(" ");
+        let theirs = sb.appctl(&args);
+        let what = args[2..].join(" ");
         match (ours, theirs) {
             (Ok(frame), Ok(_)) => expected.push((what, frame)),
             (Ok(_), Err(e)) => failures.push(format!("reference refused {what}: {e}")),
@@ -449,7 +292,7 @@ fn composition_agrees_with_reference() {
             }
         }
     }
-    let got = sb.received();
+    let got = sb.pcap("p1.pcap");
     assert_eq!(got.len(), expected.len(), "frames in the pcap");
     for ((what, ours), theirs) in expected.iter().zip(&got) {
         if ours != theirs {
