@@ -557,4 +557,34 @@ mod tests {
         badsum[24] ^= 1;
         assert_eq!(decap(&badsum, TunnelKind::Vxlan), Err(Error::Malformed));
     }
+
+    #[test]
+    fn decap_of_mangled_packets_never_panics() {
+        let inner = inner();
+        let mut frames = Vec::new();
+        for (kind, flags) in [
+            (TunnelKind::Vxlan, FLOW_TNL_F_CSUM | FLOW_TNL_F_KEY),
+            (TunnelKind::Geneve, FLOW_TNL_F_KEY),
+            (TunnelKind::Gre, FLOW_TNL_F_CSUM | FLOW_TNL_F_KEY),
+        ] {
+            let h = build_header(kind, &tnl4(flags), &params()).unwrap();
+            frames.push(encap(&inner, &h, 1));
+        }
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut f = frames[(x % 3) as usize].clone();
+            let i = ((x >> 8) as usize) % f.len();
+            f[i] ^= (x >> 32) as u8 | 1;
+            f.truncate(((x >> 40) as usize) % (f.len() + 1));
+            for kind in [TunnelKind::Vxlan, TunnelKind::Geneve, TunnelKind::Gre] {
+                if let Ok(d) = decap(&f, kind) {
+                    assert!(d.inner.start <= d.inner.end && d.inner.end <= f.len());
+                    assert!(d.geneve_options.end <= f.len());
+                }
+            }
+        }
+    }
 }
