@@ -401,6 +401,14 @@ fn body_to_string(s: &mut String, msg: &[u8], raw: OfpRaw, verbosity: u32) -> Re
         OFPT10_PACKET_OUT | OFPT11_PACKET_OUT | OFPT15_PACKET_OUT => {
             crate::msgs::packet_out::PacketOut::decode(version, body)?.format(s, verbosity)
         }
+        OFPT11_GROUP_MOD | OFPT15_GROUP_MOD | NXT_GROUP_MOD => {
+            crate::msgs::group_mod::GroupMod::decode(version, body)?.format(version, s)
+        }
+        OFPST11_GROUP_DESC_REPLY | NXST_GROUP_DESC_REPLY => {
+            for g in crate::msgs::group_mod::GroupDesc::decode_all(version, body)? {
+                g.format(version, s);
+            }
+        }
         // Messages with matches, actions, packets or table features are
         // printed by the flow-aware layer; this layer reports them as
         // not decodable here.
@@ -530,51 +538,12 @@ fn format_requestforward(s: &mut String, msg: &[u8], body: &[u8]) -> Result<(), 
             mm.format(s);
         }
         OfpRaw::OFPT11_GROUP_MOD | OfpRaw::OFPT15_GROUP_MOD | OfpRaw::NXT_GROUP_MOD => {
+            let gm = crate::msgs::group_mod::GroupMod::decode(inner[0], ibody)?;
             s.push_str(" reason=group_mod");
-            crate::print::format_group_mod_header(s, inner[0], ibody)?;
+            gm.format(inner[0], s);
         }
         _ => return Err(OfpErr::OFPBRC_BAD_TYPE),
     }
-    Ok(())
-}
-
-/// Prints a group-mod without buckets (the only form this layer can
-/// render without the action codec).
-pub fn format_group_mod_header(s: &mut String, version: u8, body: &[u8]) -> Result<(), OfpErr> {
-    let mut r = Reader::new(body);
-    let command = r.u16().ok_or(OfpErr::OFPBRC_BAD_LEN)?;
-    let type_ = r.u8().ok_or(OfpErr::OFPBRC_BAD_LEN)?;
-    r.skip(1).ok_or(OfpErr::OFPBRC_BAD_LEN)?;
-    let group_id = r.u32().ok_or(OfpErr::OFPBRC_BAD_LEN)?;
-    let has_buckets = if version >= 6 || version == 1 {
-        let blen = r.u16().ok_or(OfpErr::OFPBRC_BAD_LEN)?;
-        blen != 0 || r.remaining() > 6
-    } else {
-        !r.is_empty()
-    };
-    if has_buckets {
-        return Err(OfpErr::OFPBRC_BAD_TYPE);
-    }
-    let cmd = match command {
-        0 => "ADD",
-        1 => "MOD",
-        2 => "DEL",
-        3 => "ADD_OR_MOD",
-        4 => "INSERT_BUCKET",
-        5 => "REMOVE_BUCKET",
-        _ => return Err(OfpErr::OFPGMFC_BAD_COMMAND),
-    };
-    let t = match type_ {
-        0 => "all",
-        1 => "select",
-        2 => "indirect",
-        3 => "ff",
-        _ => return Err(OfpErr::OFPGMFC_BAD_TYPE),
-    };
-    s.push_str(&format!(
-        "\n {cmd} group_id={},type={t}",
-        crate::bits::group_id_to_string(group_id)
-    ));
     Ok(())
 }
 

@@ -7,6 +7,7 @@ pub mod ct_flush;
 pub mod flow;
 pub mod flow_mod;
 pub mod group;
+pub mod group_mod;
 pub mod meter;
 pub mod monitor;
 pub mod packet_in;
