@@ -516,7 +516,7 @@ fn format_bundle_add(
     s.push_str(&format!("\n bundle_id={bundle_id:#x} flags="));
     control::format_bundle_flags(s, flags);
     s.push('\n');
-    s.push_str(&ofp_to_string(inner, verbosity + 1));
+    s.push_str(&ofp_to_string(inner, verbosity));
     Ok(())
 }
 
