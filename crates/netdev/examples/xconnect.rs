@@ -214,11 +214,12 @@ fn main() -> ExitCode {
     for h in handles {
         let _ = h.join();
     }
-    let mut bytes = 0;
+    let (mut bytes, mut pkts) = (0, 0);
     for d in [&a, &b] {
         if let Ok(st) = d.stats() {
             eprintln!("xconnect: {} {:?}", d.name(), st);
             bytes += st.tx_bytes;
+            pkts += st.rx_packets;
         }
     }
     // SAFETY: getrusage fills the struct it is given.
@@ -228,9 +229,10 @@ fn main() -> ExitCode {
         let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
         let (user, sys) = (secs(ru.ru_utime), secs(ru.ru_stime));
         eprintln!(
-            "xconnect: cpu user={user:.2}s sys={sys:.2}s forwarded={:.2} GB => {:.2} Gbit per cpu-second",
+            "xconnect: cpu user={user:.2}s sys={sys:.2}s forwarded={:.2} GB in {pkts} frames => {:.2} Gbit per cpu-second, {:.0} ns of cpu per frame",
             bytes as f64 / 1e9,
-            bytes as f64 * 8.0 / 1e9 / (user + sys).max(1e-3)
+            bytes as f64 * 8.0 / 1e9 / (user + sys).max(1e-3),
+            (user + sys) * 1e9 / (pkts.max(1) as f64)
         );
     }
     ExitCode::SUCCESS
