@@ -5,16 +5,28 @@
 //! providers that talk to the kernel:
 //!
 //! * [`afpacket::AfPacket`], type `system`: an existing interface (a veth
-//!   end, a NIC) over AF_PACKET with a TPACKET_V3 receive ring, vnet headers
-//!   (super-frames and partial checksums cross un-segmented), qdisc bypass
-//!   and `sendmmsg` batches.
+//!   end, a NIC) over AF_PACKET with vnet headers (super-frames and partial
+//!   checksums cross un-segmented), promiscuous membership,
+//!   `PACKET_IGNORE_OUTGOING` and `PACKET_QDISC_BYPASS`. Receive from a
+//!   TPACKET_V2 ring (default), a TPACKET_V3 ring or `recvmmsg`
+//!   ([`RxMode`]); transmit with `sendmmsg` (default) or a TPACKET_V2 ring
+//!   ([`TxMode`]).
 //! * [`tap::Tap`], types `internal` and `tap`: a TAP device the switch
 //!   creates, with vnet headers and offloads.
-//! * [`offload`]: software segmentation and checksum completion for egresses
-//!   that cannot take an offload.
+//! * [`offload`]: software segmentation (TCP over IPv4/IPv6, UDP) and
+//!   checksum completion for egresses that cannot take an offload.
 //!
 //! Packets live in [`packet::buffer`] types; this crate never looks past the
 //! headers it must fix for offloads, and never imports a higher room.
+//!
+//! A packet's life through a `system` port: the kernel writes the frame and
+//! its virtio-net header into a ring slot; the forwarding thread that owns
+//! the receive queue copies it into a buffer from its pool, turning the
+//! header into [`packet::buffer::Offload`] metadata and putting a VLAN tag
+//! the kernel pulled out back into the frame; the datapath works on the
+//! batch; the transmit handle of the egress completes whatever offload that
+//! egress cannot take and hands the batch to the kernel in one system call;
+//! the buffers go back to the thread's pool.
 //!
 //! Not here: `patch` and `dummy` ports (the datapath and vswitchd own them),
 //! and AF_XDP.

@@ -168,8 +168,10 @@ pub struct NetdevStats {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RxMode {
     /// A TPACKET_V2 ring of per-frame slots, each handed over as soon as it
-    /// is written: no system call while busy, low latency, a slot per frame
-    /// sized for the largest super-frame; one extra copy (ring to buffer).
+    /// is written: no system call while busy, low latency; slots are
+    /// wire-size, and a larger frame (a super-frame) is queued on the socket
+    /// and read with `recvmsg` in its turn. One extra copy (ring to buffer)
+    /// for wire-size frames.
     RingV2,
     /// A TPACKET_V3 ring of variable-size frames packed in blocks handed
     /// over when full or after the block timeout: densest, but a lightly
@@ -235,8 +237,10 @@ pub struct NetdevConfig {
     pub tx_mode: TxMode,
     /// AF_PACKET transmit rings made at open (with [`TxMode::RingV2`]).
     pub n_txq: usize,
-    /// AF_PACKET receive ring (V3): block size in bytes (a power of two of at
-    /// least 128 KiB so a 64 KiB super-frame fits) and number of blocks.
+    /// AF_PACKET receive ring memory: block size in bytes (a power of two of
+    /// at least 128 KiB so a 64 KiB super-frame fits) and number of blocks
+    /// of a V3 ring; a V2 ring takes the same memory in 1 MiB blocks of
+    /// 2 KiB slots (16 MiB by default: 8192 slots).
     pub rx_block_size: u32,
     pub rx_blocks: u32,
     /// AF_PACKET receive ring (V3): milliseconds after which the kernel hands a

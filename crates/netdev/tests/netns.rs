@@ -491,3 +491,43 @@ fn second_owner_of_a_queue_is_refused() {
     assert!(a.open_rxq(0).is_ok(), "free again once dropped");
     drop(ns);
 }
+
+#[test]
+fn ring_keeps_order_around_superframes() {
+    let Some(ns) = Netns::enter("ring_keeps_order_around_superframes") else {
+        return;
+    };
+    veth_pair(&ns, "fva", "fvb");
+    let cfg = NetdevConfig {
+        rx_mode: RxMode::RingV2,
+        ..NetdevConfig::default()
+    };
+    let a = netdev::open("fva", "system", &cfg).expect("open fva");
+    let b = netdev::open("fvb", "system", &cfg).expect("open fvb");
+    let o = Offload {
+        flags: Offload::F_NEEDS_CSUM,
+        gso_type: Offload::GSO_TCPV4,
+        gso_size: 1448,
+        hdr_len: 54,
+        csum_start: 34,
+        csum_offset: 16,
+    };
+    let frames = vec![
+        (test_frame(1, None), Offload::default()),
+        (tcp_superframe(20000), o),
+        (test_frame(2, Some(0x0005)), Offload::default()),
+        (tcp_superframe(9000), o),
+        (test_frame(3, None), Offload::default()),
+    ];
+    assert_eq!(send(&a, &frames), frames.len());
+    let got = collect(&b, frames.len(), |p| {
+        is_test(p) || (p.data().len() > 34 && p.data()[23] == 6)
+    });
+    let got: Vec<&Vec<u8>> = got.iter().map(|g| &g.0).collect();
+    let want: Vec<&Vec<u8>> = frames.iter().map(|f| &f.0).collect();
+    assert_eq!(
+        got, want,
+        "ring slots and queued super-frames come out in wire order"
+    );
+    drop(ns);
+}

@@ -1,15 +1,22 @@
 //! `system` ports: an existing Linux interface (a veth end, a NIC) driven
 //! through AF_PACKET sockets.
 //!
-//! * Receive: one socket per receive queue with a TPACKET_V3 ring
-//!   ([`ring`], [`rx`]), `PACKET_VNET_HDR` so super-frames and partial
-//!   checksums arrive as the kernel has them, `PACKET_IGNORE_OUTGOING` so
-//!   the switch does not see its own sends, promiscuous membership (given
-//!   back when the socket closes), and a fanout group when there are
-//!   several queues.
-//! * Transmit: one socket, shared by every transmit handle, with
-//!   `PACKET_VNET_HDR` and `PACKET_QDISC_BYPASS` ([`tx`]).
+//! * Receive: one socket per receive queue, read as a TPACKET_V2 ring
+//!   (default: per-frame hand-over, no system call while busy), a
+//!   TPACKET_V3 ring (dense blocks, but a block waits for its timeout when
+//!   traffic is light, which slows TCP's ACK direction) or with `recvmmsg`
+//!   (one copy, a system call per batch) — see [`crate::RxMode`]. Every
+//!   socket has `PACKET_VNET_HDR` so super-frames and partial checksums
+//!   arrive as the kernel has them, `PACKET_IGNORE_OUTGOING` so the switch
+//!   does not see its own sends, promiscuous membership (given back when the
+//!   socket closes), and a fanout group when there are several queues.
+//! * Transmit: `sendmmsg` on one socket shared by every handle (default), or
+//!   a TPACKET_V2 transmit ring per handle ([`crate::TxMode`]); both with
+//!   `PACKET_VNET_HDR` and `PACKET_QDISC_BYPASS`.
 //! * Control: interface ioctls on a socket of the device's namespace.
+//!
+//! Every socket is made at open, in the opener's network namespace, so
+//! queues can later be taken from threads in any namespace.
 
 pub(crate) mod ring;
 pub(crate) mod rx;
@@ -43,13 +50,17 @@ const PACKET_VNET_HDR: libc::c_int = 15;
 const PACKET_FANOUT: libc::c_int = 18;
 const PACKET_QDISC_BYPASS: libc::c_int = 20;
 const PACKET_TX_RING: libc::c_int = 13;
+const PACKET_COPY_THRESH: libc::c_int = 7;
 /// 1 MiB blocks per transmit ring (15 slots each).
 const TX_RING_BLOCKS: u32 = 16;
 const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
 const TPACKET_V2: libc::c_int = 1;
 const TPACKET_V3: libc::c_int = 2;
-/// TPACKET_V2 slot: header, address, vnet header and a 64 KiB super-frame.
-const V2_FRAME: u32 = 65536 + 256;
+/// TPACKET_V2 receive slot: header, address, vnet header and a frame of
+/// wire size (with VLAN tags); larger frames come through the socket queue.
+const V2_FRAME: u32 = 2048;
+/// TPACKET_V2 transmit slot: header, vnet header and a 64 KiB super-frame.
+const TX_FRAME: u32 = 65536 + 256;
 const V2_BLOCK: u32 = 1 << 20;
 const PACKET_MR_PROMISC: u16 = 1;
 const PACKET_FANOUT_HASH: u32 = 0;
@@ -194,12 +205,12 @@ impl AfPacket {
         let req = libc::tpacket_req {
             tp_block_size: V2_BLOCK,
             tp_block_nr: nr,
-            tp_frame_size: V2_FRAME,
-            tp_frame_nr: (V2_BLOCK / V2_FRAME) * nr,
+            tp_frame_size: TX_FRAME,
+            tp_frame_nr: (V2_BLOCK / TX_FRAME) * nr,
         };
         setsockopt(raw, SOL_PACKET, PACKET_TX_RING, &req)
             .map_err(err("setsockopt(PACKET_TX_RING)"))?;
-        let ring = MmapRing::map(raw, V2_BLOCK as usize, nr as usize, V2_FRAME as usize, 0)
+        let ring = MmapRing::map(raw, V2_BLOCK as usize, nr as usize, TX_FRAME as usize, 0)
             .map_err(err("mmap"))?;
         bind_ll(raw, ifindex, 0).map_err(err("bind"))?;
         Ok(TxRing::new(fd, ring, config.vnet_hdr))
@@ -259,7 +270,14 @@ impl AfPacket {
             }
             RxMode::RingV2 => {
                 // Same memory as the V3 ring would use, in 1 MiB blocks of
-                // slots that each hold the largest super-frame.
+                // wire-size slots; the kernel queues a copy of any larger
+                // frame (a super-frame) on the socket, with its VLAN tag in
+                // a control message.
+                setsockopt(raw, SOL_PACKET, PACKET_COPY_THRESH, &one)
+                    .map_err(err("setsockopt(PACKET_COPY_THRESH)"))?;
+                setsockopt(raw, SOL_PACKET, rx::PACKET_AUXDATA, &one)
+                    .map_err(err("setsockopt(PACKET_AUXDATA)"))?;
+                let _ = setsockopt(raw, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &RCVBUF);
                 let total = (block_size as u64 * block_nr as u64).max(2 * V2_BLOCK as u64);
                 let nr = (total / V2_BLOCK as u64).min(4096) as u32;
                 let per_block = V2_BLOCK / V2_FRAME;

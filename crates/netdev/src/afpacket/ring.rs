@@ -21,6 +21,7 @@ use packet::buffer::Offload;
 
 pub(crate) const TP_STATUS_KERNEL: u32 = 0;
 pub(crate) const TP_STATUS_USER: u32 = 1;
+pub(crate) const TP_STATUS_COPY: u32 = 2;
 pub(crate) const TP_STATUS_VLAN_VALID: u32 = 0x10;
 pub(crate) const TP_STATUS_VLAN_TPID_VALID: u32 = 0x40;
 

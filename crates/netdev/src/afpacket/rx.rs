@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use packet::buffer::{Offload, Packet, PacketBatch, PacketPool, BATCH_SIZE};
 
-use super::ring::{parse_block, parse_frame, parse_frame_v2, Frame, MmapRing};
+use super::ring::{parse_block, parse_frame, parse_frame_v2, Frame, MmapRing, TP_STATUS_COPY};
 use crate::error::NetdevError;
 use crate::provider::{RxMode, RxQueue};
 use crate::stats::{bump, QueueCounters};
@@ -102,8 +102,15 @@ impl RxRing {
 
     fn recv(&mut self, pool: &mut PacketPool, batch: &mut PacketBatch, t: &mut Tally) {
         match self.reader.as_mut() {
-            Some(r) => r.recv(pool, batch, t),
-            None => recv_mmsg(self.fd.as_raw_fd(), self.vnet_hdr, pool, batch, t),
+            Some(r) => r.recv(self.fd.as_raw_fd(), pool, batch, t),
+            None => recv_mmsg(
+                self.fd.as_raw_fd(),
+                self.vnet_hdr,
+                pool,
+                batch,
+                t,
+                BATCH_SIZE,
+            ),
         }
     }
 }
@@ -144,8 +151,15 @@ fn aux_vlan(cmsg: &[u8], len: usize) -> Option<(u16, u16)> {
 }
 
 /// Receives up to a batch with one `recvmmsg` straight into pool buffers.
-fn recv_mmsg(fd: RawFd, vnet: bool, pool: &mut PacketPool, batch: &mut PacketBatch, t: &mut Tally) {
-    let want = batch.room().min(BATCH_SIZE);
+fn recv_mmsg(
+    fd: RawFd,
+    vnet: bool,
+    pool: &mut PacketPool,
+    batch: &mut PacketBatch,
+    t: &mut Tally,
+    max: usize,
+) {
+    let want = batch.room().min(BATCH_SIZE).min(max);
     let mut pkts: [Option<Packet>; BATCH_SIZE] = std::array::from_fn(|_| None);
     let mut n = 0;
     while n < want {
@@ -277,15 +291,35 @@ impl RingReader {
         self.cur.in_block = false;
     }
 
-    fn recv(&mut self, pool: &mut PacketPool, batch: &mut PacketBatch, t: &mut Tally) {
+    fn recv(&mut self, fd: RawFd, pool: &mut PacketPool, batch: &mut PacketBatch, t: &mut Tally) {
         match self.version {
-            RxMode::RingV2 => self.recv_v2(pool, batch, t),
+            RxMode::RingV2 => self.recv_v2(fd, pool, batch, t),
             RxMode::RingV3 | RxMode::Recvmmsg => self.recv_v3(pool, batch, t),
         }
     }
 
-    fn recv_v2(&mut self, pool: &mut PacketPool, batch: &mut PacketBatch, t: &mut Tally) {
+    /// Slots are small (a wire-size frame); the kernel queues a copy of a
+    /// larger frame (a super-frame) on the socket and marks its truncated
+    /// slot `TP_STATUS_COPY`: that frame is read with `recvmsg`, in order.
+    fn recv_v2(
+        &mut self,
+        fd: RawFd,
+        pool: &mut PacketPool,
+        batch: &mut PacketBatch,
+        t: &mut Tally,
+    ) {
         while !batch.is_full() && self.ring.is_user(self.cur.unit) {
+            let status = self.ring.status(self.cur.unit);
+            if status & TP_STATUS_COPY != 0 {
+                let before = batch.len();
+                recv_mmsg(fd, self.vnet_hdr, pool, batch, t, 1);
+                if batch.len() == before && pool.available() == 0 {
+                    // No buffer: leave the slot for the next call.
+                    break;
+                }
+                self.next_unit();
+                continue;
+            }
             let Some(mut pkt) = pool.get() else { break };
             let ok = match parse_frame_v2(self.ring.unit(self.cur.unit), self.vnet_hdr) {
                 Ok(f) => fill(&mut pkt, &f, t),
