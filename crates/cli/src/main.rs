@@ -9,6 +9,7 @@
 mod appctl;
 mod ofctl;
 mod ovsdb_tool;
+mod ovsdb_server;
 mod personality;
 
 fn main() {

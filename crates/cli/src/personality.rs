@@ -45,7 +45,7 @@ pub const PERSONALITIES: &[Personality] = &[
     Personality {
         link: "ovsdb-server",
         short: "ovsdb-server",
-        run: None,
+        run: Some(crate::ovsdb_server::main),
     },
     Personality {
         link: "ovs-vswitchd",

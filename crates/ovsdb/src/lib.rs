@@ -26,6 +26,7 @@ pub mod log;
 pub mod mutation;
 pub mod row;
 pub mod schema;
+pub mod server;
 pub mod storage;
 pub mod transaction;
 pub mod types;

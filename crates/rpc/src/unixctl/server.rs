@@ -40,12 +40,16 @@ enum Handler {
     Async(AsyncHandler),
 }
 
+/// Runs after a command's reply has been written (e.g. `exit`).
+pub type AfterReply = Arc<dyn Fn() + Send + Sync>;
+
 #[derive(Clone)]
 struct Command {
     usage: String,
     min_args: usize,
     max_args: usize,
     handler: Handler,
+    after: Option<AfterReply>,
 }
 
 /// The table of commands, shared by the server and whoever registers.
@@ -75,6 +79,34 @@ impl Commands {
                 min_args,
                 max_args,
                 handler,
+                after: None,
+            },
+        );
+    }
+
+    /// Registers a synchronous command and an action run once its
+    /// successful reply has been written to the requester (for `exit`:
+    /// the client gets its answer before the daemon goes away).
+    pub fn register_then<F, A>(
+        &self,
+        name: &str,
+        usage: &str,
+        min_args: usize,
+        max_args: usize,
+        f: F,
+        after: A,
+    ) where
+        F: Fn(&[String]) -> CommandResult + Send + Sync + 'static,
+        A: Fn() + Send + Sync + 'static,
+    {
+        lock(&self.table).insert(
+            name.to_string(),
+            Command {
+                usage: usage.to_string(),
+                min_args,
+                max_args,
+                handler: Handler::Sync(Arc::new(f)),
+                after: Some(Arc::new(after)),
             },
         );
     }
@@ -125,7 +157,22 @@ impl Commands {
 
     /// Runs `method` with JSON `params`, with upstream's checks and texts.
     pub async fn execute(&self, method: &str, params: &[Value]) -> CommandResult {
+        self.execute_full(method, params).await.0
+    }
+
+    async fn execute_full(
+        &self,
+        method: &str,
+        params: &[Value],
+    ) -> (CommandResult, Option<AfterReply>) {
         let command = lock(&self.table).get(method).cloned();
+        let after = command.as_ref().and_then(|c| c.after.clone());
+        let result = self.run(method, params, command).await;
+        let after = if result.is_ok() { after } else { None };
+        (result, after)
+    }
+
+    async fn run(&self, method: &str, params: &[Value], command: Option<Command>) -> CommandResult {
         let Some(command) = command else {
             return Err(format!(
                 "\"{method}\" is not a valid command (use \"list-commands\" to see a list of valid commands)"
@@ -289,7 +336,8 @@ pub async fn serve_connection(mut conn: Connection, commands: Commands) {
             "received request {method}{}, id={id}",
             Value::Array(params.clone())
         );
-        let reply = match commands.execute(&method, &params).await {
+        let (result, after) = commands.execute_full(&method, &params).await;
+        let reply = match result {
             Ok(text) => {
                 let text = body_text(text);
                 vlog::dbg!("unixctl", "replying with success, id={id}: \"{text}\"");
@@ -301,7 +349,11 @@ pub async fn serve_connection(mut conn: Connection, commands: Commands) {
                 Message::error(Value::String(text), id)
             }
         };
-        if conn.send(&reply).await.is_err() {
+        let sent = conn.send(&reply).await;
+        if let Some(after) = after {
+            after();
+        }
+        if sent.is_err() {
             return;
         }
     }

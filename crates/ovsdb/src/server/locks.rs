@@ -1,0 +1,99 @@
+//! Database locks (RFC 7047 §4.1.8–4.1.10): per lock name, a queue of
+//! waiting clients whose head owns the lock. `lock` joins the queue,
+//! `steal` jumps to its head (the previous owner is told `stolen` and
+//! waits behind the thief), `unlock` or a disconnect leaves it (the next
+//! waiter is told `locked`).
+
+use std::collections::{BTreeMap, VecDeque};
+
+/// A client, as the server numbers its connections.
+pub type ClientId = u64;
+
+/// A notification to deliver: `(client, "locked" | "stolen", lock name)`.
+pub type LockEvent = (ClientId, &'static str, String);
+
+#[derive(Default, Debug)]
+pub struct Locks {
+    queues: BTreeMap<String, VecDeque<ClientId>>,
+}
+
+impl Locks {
+    /// True if `client` waits for or holds `name`.
+    pub fn is_waiting(&self, client: ClientId, name: &str) -> bool {
+        self.queues.get(name).is_some_and(|q| q.contains(&client))
+    }
+
+    /// True if `client` holds `name`.
+    pub fn is_owner(&self, client: ClientId, name: &str) -> bool {
+        self.queues.get(name).and_then(|q| q.front()) == Some(&client)
+    }
+
+    /// Joins the queue; returns whether the lock is now held.
+    pub fn lock(&mut self, client: ClientId, name: &str) -> bool {
+        let q = self.queues.entry(name.to_string()).or_default();
+        q.push_back(client);
+        q.front() == Some(&client)
+    }
+
+    /// Takes the lock at once; the previous owner is told `stolen`.
+    pub fn steal(&mut self, client: ClientId, name: &str) -> Vec<LockEvent> {
+        let q = self.queues.entry(name.to_string()).or_default();
+        let mut events = Vec::new();
+        if let Some(&owner) = q.front() {
+            if owner != client {
+                events.push((owner, "stolen", name.to_string()));
+            }
+        }
+        q.retain(|&c| c != client);
+        q.push_front(client);
+        events
+    }
+
+    /// Leaves the queue of `name`; the new owner, if any, is told `locked`.
+    pub fn unlock(&mut self, client: ClientId, name: &str) -> Vec<LockEvent> {
+        let mut events = Vec::new();
+        if let Some(q) = self.queues.get_mut(name) {
+            let was_owner = q.front() == Some(&client);
+            q.retain(|&c| c != client);
+            if was_owner {
+                if let Some(&next) = q.front() {
+                    events.push((next, "locked", name.to_string()));
+                }
+            }
+            if q.is_empty() {
+                self.queues.remove(name);
+            }
+        }
+        events
+    }
+
+    /// Leaves every queue (the client disconnected).
+    pub fn release_all(&mut self, client: ClientId) -> Vec<LockEvent> {
+        let names: Vec<String> = self
+            .queues
+            .iter()
+            .filter(|(_, q)| q.contains(&client))
+            .map(|(n, _)| n.clone())
+            .collect();
+        names.iter().flat_map(|n| self.unlock(client, n)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_steal_and_release() {
+        let mut l = Locks::default();
+        assert!(l.lock(1, "L"));
+        assert!(!l.lock(2, "L"));
+        assert!(l.is_owner(1, "L") && l.is_waiting(2, "L"));
+        assert_eq!(l.steal(3, "L"), vec![(1, "stolen", "L".to_string())]);
+        assert!(l.is_owner(3, "L"));
+        assert_eq!(l.unlock(3, "L"), vec![(1, "locked", "L".to_string())]);
+        assert_eq!(l.release_all(1), vec![(2, "locked", "L".to_string())]);
+        assert_eq!(l.unlock(2, "L"), vec![]);
+        assert!(!l.is_waiting(2, "L"));
+    }
+}

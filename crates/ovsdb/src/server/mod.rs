@@ -1,0 +1,565 @@
+//! The OVSDB server (ovsdb-server(1), RFC 7047 §4): the databases it
+//! serves, the JSON-RPC methods its clients call, and the `_Server`
+//! database describing them.
+//!
+//! [`Server`] holds the shared state behind one mutex: databases
+//! (standalone [`Storage`]), clients with their monitors, and locks. A
+//! client task ([`jsonrpc::serve_session`]) calls [`Server::handle`] for
+//! each request; committed changes are turned into monitor notifications
+//! for every client before the committing client gets its reply, in that
+//! order, as upstream does. Networking comes from the `rpc` room.
+
+pub mod jsonrpc;
+pub mod locks;
+pub mod monitor;
+pub mod remotes;
+
+use crate::database::{Changes, Database};
+use crate::error::Error;
+use crate::schema::DatabaseSchema;
+use crate::storage::{Storage, TransactReply};
+use crate::transaction::ExecOptions;
+use crate::uuid::Uuid;
+use locks::{ClientId, LockEvent, Locks};
+use monitor::{Monitor, Version};
+use rpc::Message;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::{mpsc, watch};
+
+/// The schema of the `_Server` database (ovsdb-server(5)).
+const SERVER_SCHEMA: &str = r#"{"name":"_Server","version":"1.2.0","tables":{"Database":{"columns":{
+"name":{"type":"string"},
+"model":{"type":{"key":{"type":"string","enum":["set",["clustered","relay","standalone"]]}}},
+"connected":{"type":"boolean"},
+"leader":{"type":"boolean"},
+"schema":{"type":{"min":0,"key":"string"}},
+"sid":{"type":{"min":0,"key":"uuid"}},
+"cid":{"type":{"min":0,"key":"uuid"}},
+"index":{"type":{"min":0,"key":"integer"}}}}}}"#;
+
+/// The name of the server's own database.
+pub const SERVER_DB: &str = "_Server";
+
+struct Client {
+    name: String,
+    tx: mpsc::UnboundedSender<Message>,
+    monitors: Vec<Monitor>,
+}
+
+struct State {
+    dbs: BTreeMap<String, Storage>,
+    server_db: Database,
+    clients: HashMap<ClientId, Client>,
+    locks: Locks,
+    next_client: ClientId,
+}
+
+/// The outcome of a request.
+pub enum Handled {
+    /// Send this reply (or error) now.
+    Reply(Message),
+    /// A `transact` whose `wait` is not satisfied: try again after the next
+    /// commit or after `timeout_ms`.
+    Blocked { timeout_ms: Option<u64> },
+    /// Send nothing (notifications).
+    Nothing,
+}
+
+/// The shared server state.
+pub struct Server {
+    state: Mutex<State>,
+    commits: watch::Sender<u64>,
+    server_id: Uuid,
+}
+
+fn error_reply(e: &Error, id: Value) -> Message {
+    Message::error(e.to_json(), id)
+}
+
+fn unknown_db(method: &str, name: &str, params: &[Value]) -> Error {
+    Error::with_syntax(
+        "unknown database",
+        Some(&Value::Array(params.to_vec())),
+        format!("{method} request specifies unknown database {name}"),
+    )
+}
+
+impl Server {
+    /// A server with no databases.
+    pub fn new() -> Arc<Server> {
+        let schema_json: Value = serde_json::from_str(SERVER_SCHEMA).unwrap_or(Value::Null);
+        let schema = DatabaseSchema::from_json(&schema_json)
+            .unwrap_or_else(|e| panic!("built-in _Server schema is invalid: {e}"));
+        let (commits, _) = watch::channel(0);
+        Arc::new(Server {
+            state: Mutex::new(State {
+                dbs: BTreeMap::new(),
+                server_db: Database::new(schema),
+                clients: HashMap::new(),
+                locks: Locks::default(),
+                next_client: 0,
+            }),
+            commits,
+            server_id: Uuid::random(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Opens the database file at `path` and serves it. Errors are upstream's
+    /// texts (`ovsdb error: ...`).
+    pub fn add_db(&self, path: &str) -> Result<String, Error> {
+        let opts = crate::storage::OpenOptionsDb {
+            read_only: false,
+            tail: crate::storage::TailPolicy::Truncate,
+        };
+        let storage = Storage::open(path, opts)?;
+        let name = storage.db.schema.name.clone();
+        let mut st = self.lock();
+        if st.dbs.contains_key(&name) || name == SERVER_DB {
+            return Err(Error::new(
+                "ovsdb error",
+                format!("{name}: duplicate database name"),
+            ));
+        }
+        let schema_text = crate::json::to_string(&storage.db.schema.to_json(), true);
+        st.dbs.insert(name.clone(), storage);
+        let insert = json!([SERVER_DB, {
+            "op": "insert", "table": "Database",
+            "row": {"name": name, "model": "standalone", "connected": true,
+                    "leader": true, "schema": schema_text}
+        }]);
+        let (_, commit) = st.server_db.transact(&insert);
+        if let Some(c) = commit {
+            Self::notify_monitors(&mut st, SERVER_DB, &c.changes);
+        }
+        Ok(name)
+    }
+
+    /// Stops serving database `name` (clients monitoring it are told by
+    /// having their monitors cancelled).
+    pub fn remove_db(&self, name: &str) -> Result<(), String> {
+        let mut st = self.lock();
+        if st.dbs.remove(name).is_none() {
+            return Err(format!("Failed to find the database '{name}'."));
+        }
+        for c in st.clients.values_mut() {
+            c.monitors.retain(|m| m.db != name);
+        }
+        let del = json!([SERVER_DB, {"op": "delete", "table": "Database",
+                                     "where": [["name", "==", name]]}]);
+        let (_, commit) = st.server_db.transact(&del);
+        if let Some(c) = commit {
+            Self::notify_monitors(&mut st, SERVER_DB, &c.changes);
+        }
+        Ok(())
+    }
+
+    /// Names of the served databases (without `_Server`), sorted.
+    pub fn db_names(&self) -> Vec<String> {
+        self.lock().dbs.keys().cloned().collect()
+    }
+
+    /// Compacts database `name` (all when `None`).
+    pub fn compact(&self, name: Option<&str>) -> Result<(), String> {
+        let mut st = self.lock();
+        let names: Vec<String> = match name {
+            Some(n) if st.dbs.contains_key(n) => vec![n.to_string()],
+            Some(n) => return Err(format!("{n}: unknown database")),
+            None => st.dbs.keys().cloned().collect(),
+        };
+        for n in names {
+            if let Some(s) = st.dbs.get_mut(&n) {
+                s.compact().map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts for `memory/show`.
+    pub fn memory_text(&self) -> String {
+        let st = self.lock();
+        let cells: usize = st
+            .dbs
+            .values()
+            .map(|s| {
+                s.db.tables
+                    .iter()
+                    .map(|(t, tbl)| {
+                        tbl.len() * s.db.schema.table(t).map_or(0, |ts| ts.columns.len())
+                    })
+                    .sum::<usize>()
+            })
+            .sum();
+        let monitors: usize = st.clients.values().map(|c| c.monitors.len()).sum();
+        format!(
+            "cells:{cells} monitors:{monitors} sessions:{}\n",
+            st.clients.len()
+        )
+    }
+
+    /// Registers a client; messages for it arrive on the returned receiver.
+    pub fn connect(&self, name: &str) -> (ClientId, mpsc::UnboundedReceiver<Message>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut st = self.lock();
+        let id = st.next_client;
+        st.next_client += 1;
+        st.clients.insert(
+            id,
+            Client {
+                name: name.to_string(),
+                tx,
+                monitors: Vec::new(),
+            },
+        );
+        (id, rx)
+    }
+
+    /// Forgets a client: its monitors go, its locks pass to the next waiter.
+    pub fn disconnect(&self, client: ClientId) {
+        let mut st = self.lock();
+        st.clients.remove(&client);
+        let events = st.locks.release_all(client);
+        Self::deliver(&st, events);
+    }
+
+    /// Number of connected clients.
+    pub fn n_clients(&self) -> usize {
+        self.lock().clients.len()
+    }
+
+    /// A receiver that changes at every commit (to retry blocked `wait`s).
+    pub fn commit_watch(&self) -> watch::Receiver<u64> {
+        self.commits.subscribe()
+    }
+
+    fn deliver(st: &State, events: Vec<LockEvent>) {
+        for (client, method, name) in events {
+            if let Some(c) = st.clients.get(&client) {
+                let _ =
+                    c.tx.send(Message::notify(method, vec![Value::String(name)]));
+            }
+        }
+    }
+
+    fn notify_monitors(st: &mut State, db_name: &str, changes: &Changes) {
+        if changes.is_empty() {
+            return;
+        }
+        let db = if db_name == SERVER_DB {
+            &st.server_db
+        } else {
+            match st.dbs.get(db_name) {
+                Some(s) => &s.db,
+                None => return,
+            }
+        };
+        for c in st.clients.values() {
+            for m in c.monitors.iter().filter(|m| m.db == db_name) {
+                let Some(updates) = m.updates(db, changes) else {
+                    continue;
+                };
+                let msg = match m.version {
+                    Version::V1 => Message::notify("update", vec![m.id.clone(), updates]),
+                    Version::V2 => Message::notify("update2", vec![m.id.clone(), updates]),
+                    Version::V3 => Message::notify(
+                        "update3",
+                        vec![m.id.clone(), Value::String(Uuid::ZERO.to_string()), updates],
+                    ),
+                };
+                let _ = c.tx.send(msg);
+            }
+        }
+    }
+
+    /// Handles one request or notification from `client`.
+    /// `elapsed_ms` is the time since a blocked transaction was first tried.
+    pub fn handle(&self, client: ClientId, msg: &Message, elapsed_ms: u64) -> Handled {
+        let Message::Request { method, params, id } = msg else {
+            return Handled::Nothing;
+        };
+        let id = id.clone();
+        let reply = |r: Result<Value, Error>| match r {
+            Ok(v) => Handled::Reply(Message::reply(v, id.clone())),
+            Err(e) => Handled::Reply(error_reply(&e, id.clone())),
+        };
+        match method.as_str() {
+            "list_dbs" => {
+                let st = self.lock();
+                let mut names: Vec<Value> =
+                    st.dbs.keys().map(|n| Value::from(n.as_str())).collect();
+                names.push(Value::from(SERVER_DB));
+                names.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+                reply(Ok(Value::Array(names)))
+            }
+            "get_schema" => reply(self.get_schema(params)),
+            "get_server_id" => reply(Ok(Value::String(self.server_id.to_string()))),
+            "set_db_change_aware" => reply(Ok(json!({}))),
+            "transact" => self.transact(client, params, id.clone(), elapsed_ms),
+            "monitor" => reply(self.monitor(client, params, Version::V1)),
+            "monitor_cond" => reply(self.monitor(client, params, Version::V2)),
+            "monitor_cond_since" => reply(
+                self.monitor(client, params, Version::V3)
+                    .map(|initial| json!([false, Uuid::ZERO.to_string(), initial])),
+            ),
+            "monitor_cond_change" => reply(self.monitor_cond_change(client, params)),
+            "monitor_cancel" => {
+                let mut st = self.lock();
+                let found = match (params.len(), st.clients.get_mut(&client)) {
+                    (1, Some(c)) => {
+                        let before = c.monitors.len();
+                        c.monitors.retain(|m| m.id != params[0]);
+                        Some(before != c.monitors.len())
+                    }
+                    _ => None,
+                };
+                match found {
+                    Some(true) => Handled::Reply(Message::reply(json!({}), id)),
+                    Some(false) => {
+                        Handled::Reply(Message::error(Value::from("unknown monitor"), id))
+                    }
+                    None => Handled::Reply(Message::error(Value::from("invalid parameters"), id)),
+                }
+            }
+            "lock" | "steal" | "unlock" => reply(self.lock_method(client, method, params)),
+            "echo" => reply(Ok(Value::Array(params.clone()))),
+            _ => Handled::Reply(Message::error(Value::from("unknown method"), id)),
+        }
+    }
+
+    fn get_schema(&self, params: &[Value]) -> Result<Value, Error> {
+        let Some(name) = params.first().and_then(Value::as_str) else {
+            return Err(Error::syntax(
+                Some(&Value::Array(params.to_vec())),
+                "get_schema request params must begin with <db-name>",
+            ));
+        };
+        let st = self.lock();
+        if name == SERVER_DB {
+            let mut j = st.server_db.schema.to_json();
+            if let Value::Object(m) = &mut j {
+                m.insert("cksum".into(), Value::from("3009684573 744"));
+            }
+            return Ok(j);
+        }
+        match st.dbs.get(name) {
+            Some(s) => Ok(s.db.schema.to_json()),
+            None => Err(unknown_db("get_schema", name, params)),
+        }
+    }
+
+    fn transact(&self, client: ClientId, params: &[Value], id: Value, elapsed_ms: u64) -> Handled {
+        let Some(name) = params.first().and_then(Value::as_str) else {
+            return Handled::Reply(error_reply(
+                &Error::syntax(
+                    Some(&Value::Array(params.to_vec())),
+                    "transact request params must begin with <db-name>",
+                ),
+                id,
+            ));
+        };
+        let mut st = self.lock();
+        if name == SERVER_DB {
+            return Handled::Reply(Self::transact_server_db(&st, params, id));
+        }
+        if !st.dbs.contains_key(name) {
+            return Handled::Reply(error_reply(&unknown_db("transact", name, params), id));
+        }
+        let state = &mut *st;
+        let locks = &state.locks;
+        let held = |lock: &str| locks.is_owner(client, lock);
+        let opts = ExecOptions {
+            lock_held: Some(&held),
+            elapsed_ms,
+        };
+        let Some(storage) = state.dbs.get_mut(name) else {
+            return Handled::Nothing;
+        };
+        let outcome = storage.transact(&Value::Array(params.to_vec()), &opts);
+        match outcome {
+            Err(e) => Handled::Reply(error_reply(&e, id)),
+            Ok(TransactReply::Blocked { timeout_ms }) => Handled::Blocked { timeout_ms },
+            Ok(TransactReply::Done { results, changes }) => {
+                if !changes.is_empty() {
+                    Self::notify_monitors(state, name, &changes);
+                    self.commits.send_modify(|n| *n += 1);
+                }
+                Handled::Reply(Message::reply(results, id))
+            }
+        }
+    }
+
+    /// `_Server` is read-only: reads run, the first write fails.
+    fn transact_server_db(st: &State, params: &[Value], id: Value) -> Message {
+        let write = params.iter().skip(1).position(|op| {
+            matches!(
+                op.get("op").and_then(Value::as_str),
+                Some("insert" | "update" | "mutate" | "delete")
+            )
+        });
+        let upto = write.map_or(params.len(), |i| i + 1);
+        match st.server_db.execute(
+            &Value::Array(params[..upto].to_vec()),
+            &ExecOptions::default(),
+        ) {
+            Err(e) => error_reply(&e, id),
+            Ok(crate::transaction::Outcome::Blocked { .. }) => Message::reply(
+                json!([{"error": "not supported", "details": "triggers not supported"}]),
+                id,
+            ),
+            Ok(crate::transaction::Outcome::Done { results, commit }) => {
+                let mut results = results.as_array().cloned().unwrap_or_default();
+                if let (Some(i), Some(_)) = (write, commit) {
+                    let op = params[i + 1]
+                        .get("op")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    results.push(json!({
+                        "error": "not allowed",
+                        "details": format!("{op} operation not allowed on table in reserved database _Server"),
+                    }));
+                }
+                Message::reply(Value::Array(results), id)
+            }
+        }
+    }
+
+    fn monitor(
+        &self,
+        client: ClientId,
+        params: &[Value],
+        version: Version,
+    ) -> Result<Value, Error> {
+        let (Some(name), Some(mid), Some(requests)) = (
+            params.first().and_then(Value::as_str),
+            params.get(1),
+            params.get(2),
+        ) else {
+            return Err(Error::syntax(
+                Some(&Value::Array(params.to_vec())),
+                "monitor request params must be <db-name>, <monitor-id>, <monitor-requests>",
+            ));
+        };
+        let mut st = self.lock();
+        let db = if name == SERVER_DB {
+            &st.server_db
+        } else {
+            match st.dbs.get(name) {
+                Some(s) => &s.db,
+                None => {
+                    let method = match version {
+                        Version::V1 => "monitor",
+                        Version::V2 => "monitor_cond",
+                        Version::V3 => "monitor_cond_since",
+                    };
+                    return Err(unknown_db(method, name, params));
+                }
+            }
+        };
+        let monitor = Monitor::parse(db, mid.clone(), version, requests)?;
+        let initial = monitor.initial(db);
+        let Some(c) = st.clients.get_mut(&client) else {
+            return Ok(initial);
+        };
+        if c.monitors.iter().any(|m| &m.id == mid) {
+            return Err(Error::syntax(Some(mid), "duplicate monitor ID"));
+        }
+        c.monitors.push(monitor);
+        Ok(initial)
+    }
+
+    fn monitor_cond_change(&self, client: ClientId, params: &[Value]) -> Result<Value, Error> {
+        let (Some(old), Some(new), Some(requests)) = (params.first(), params.get(1), params.get(2))
+        else {
+            return Err(Error::syntax(
+                Some(&Value::Array(params.to_vec())),
+                "monitor_cond_change request params must be <monitor-id>, <new-monitor-id>, <condition-changes>",
+            ));
+        };
+        let mut guard = self.lock();
+        let st = &mut *guard;
+        let Some(c) = st.clients.get_mut(&client) else {
+            return Ok(json!({}));
+        };
+        let Some(m) = c.monitors.iter_mut().find(|m| &m.id == old) else {
+            return Err(Error::syntax(Some(old), "unknown monitor session"));
+        };
+        let db = if m.db == SERVER_DB {
+            &st.server_db
+        } else {
+            match st.dbs.get(&m.db) {
+                Some(s) => &s.db,
+                None => return Ok(json!({})),
+            }
+        };
+        let delta = m.change_conditions(db, requests)?;
+        m.id = new.clone();
+        if delta.as_object().is_some_and(|o| !o.is_empty()) {
+            let msg = match m.version {
+                Version::V3 => Message::notify(
+                    "update3",
+                    vec![new.clone(), Value::String(Uuid::ZERO.to_string()), delta],
+                ),
+                _ => Message::notify("update2", vec![new.clone(), delta]),
+            };
+            let _ = c.tx.send(msg);
+        }
+        Ok(json!({}))
+    }
+
+    fn lock_method(
+        &self,
+        client: ClientId,
+        method: &str,
+        params: &[Value],
+    ) -> Result<Value, Error> {
+        let name = match params {
+            [Value::String(s)] => s.clone(),
+            _ => {
+                return Err(Error::syntax(
+                    Some(&Value::Array(params.to_vec())),
+                    format!("{method} request params must be <id>"),
+                ))
+            }
+        };
+        let mut st = self.lock();
+        match method {
+            "lock" | "steal" => {
+                if method == "lock" && st.locks.is_waiting(client, &name) {
+                    return Err(Error::syntax(
+                        Some(&Value::Array(params.to_vec())),
+                        "must issue \"unlock\" before new \"lock\"",
+                    ));
+                }
+                let locked = if method == "lock" {
+                    st.locks.lock(client, &name)
+                } else {
+                    let events = st.locks.steal(client, &name);
+                    Self::deliver(&st, events);
+                    true
+                };
+                Ok(json!({ "locked": locked }))
+            }
+            _ => {
+                if !st.locks.is_waiting(client, &name) {
+                    return Err(Error::syntax(
+                        Some(&Value::Array(params.to_vec())),
+                        "unlock: \"unlock\" without \"lock\" or \"steal\"",
+                    ));
+                }
+                let events = st.locks.unlock(client, &name);
+                Self::deliver(&st, events);
+                Ok(json!({}))
+            }
+        }
+    }
+
+    /// The client's name (for logs).
+    pub fn client_name(&self, client: ClientId) -> Option<String> {
+        self.lock().clients.get(&client).map(|c| c.name.clone())
+    }
+}
