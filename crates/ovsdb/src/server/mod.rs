@@ -382,7 +382,7 @@ impl Server {
         let outcome = storage.transact(&Value::Array(params.to_vec()), &opts);
         match outcome {
             Err(e) => Handled::Reply(error_reply(&e, id)),
-            Ok(TransactReply::Blocked { timeout_ms }) => Handled::Blocked { timeout_ms },
+            Ok(TransactReply::Blocked { timeout_ms, .. }) => Handled::Blocked { timeout_ms },
             Ok(TransactReply::Done { results, changes }) => {
                 if !changes.is_empty() {
                     Self::notify_monitors(state, name, &changes);
