@@ -32,9 +32,9 @@ impl Hasher for HashIsKey {
 type Shard<V> = HashMap<u64, V, BuildHasherDefault<HashIsKey>>;
 
 /// Entries per shard before the number of shards doubles.
-const SHARD_TARGET: usize = 256;
+const SHARD_TARGET: usize = 64;
 /// Upper bound on the number of shards.
-const MAX_SHARDS_LOG2: u32 = 10;
+const MAX_SHARDS_LOG2: u32 = 11;
 
 /// The shard of `hash` among `1 << log2`: taken from the middle bits, as
 /// the hash table inside a shard uses the top and bottom ones.
