@@ -8,7 +8,8 @@
 //! Megaflow.  The rule must be the same, and so must the masks of the
 //! fields only the classifier decides (`nw_src`, `nw_dst`, `tp_src`,
 //! `tp_dst`): staged lookup, the `ip_dst,ip_src` prefix tries and the ports
-//! trie all show there.  Skipped, with a message, when the reference
+//! trie all show there; IPv6 tables run on a bridge whose `Flow_Table` has
+//! `prefixes=ipv6_dst,ipv6_src`.  Skipped, with a message, when the reference
 //! daemons are not installed.
 
 #![allow(clippy::field_reassign_with_default)]
@@ -545,6 +546,159 @@ fn run_conj_case(sb: &Sandbox, seed: u64, n_packets: usize) -> Result<usize, Str
     Ok(failures)
 }
 
+fn prefix128(n: u32) -> u128 {
+    if n == 0 {
+        0
+    } else {
+        !0u128 << (128 - n)
+    }
+}
+
+/// IPv6 addresses sharing prefixes of various lengths.
+const ADDRS6: [u128; 5] = [
+    0x2001_0db8_0000_0000_0000_0000_0000_0001,
+    0x2001_0db8_0000_0000_0000_0000_0000_0002,
+    0x2001_0db8_0001_0000_0000_0000_0000_0001,
+    0x2001_0db8_8000_0000_0000_0000_0000_0001,
+    0xfe80_0000_0000_0000_0000_0000_0000_0001,
+];
+
+/// The mask of an IPv6 field in a Megaflow line.
+fn ipv6_mask(megaflow: &str, name: &str) -> u128 {
+    let Some(v) = field(megaflow, name) else {
+        return 0;
+    };
+    match v.split_once('/') {
+        None => !0,
+        Some((_, m)) => match m.parse::<u32>() {
+            Ok(len) => prefix128(len),
+            Err(_) => u128::from(m.parse::<std::net::Ipv6Addr>().expect("ipv6 mask")),
+        },
+    }
+}
+
+/// IPv6 tables on bridge `br1`, whose flow table 0 keeps prefix tries on
+/// `ipv6_dst` and `ipv6_src` (`Flow_Table` `prefixes`).
+fn run_ipv6_case(
+    sb: &Sandbox,
+    seed: u64,
+    n_rules: usize,
+    n_packets: usize,
+) -> Result<usize, String> {
+    use std::net::Ipv6Addr;
+    let mut r = Rng(seed);
+    let mut cls: Classifier<u64> =
+        Classifier::with_prefix_fields(&[flow::FieldId::Ipv6Dst, flow::FieldId::Ipv6Src]);
+    let mut text = String::new();
+    let mut priorities: Vec<u16> = (1..2000).collect();
+    for i in 0..n_rules {
+        let pi = r.below(priorities.len() as u64) as usize;
+        let pri = priorities.swap_remove(pi);
+        let cookie = i as u64 + 1;
+        let mut f = Flow::default();
+        let mut m = Flow::default();
+        f.dl_type = 0x86dd;
+        m.dl_type = !0;
+        let mut s = format!("priority={pri},cookie={cookie:#x}");
+        let tcp = r.chance(50);
+        if tcp {
+            s.push_str(",tcp6");
+            f.nw_proto = 6;
+            m.nw_proto = !0;
+        } else {
+            s.push_str(",ipv6");
+        }
+        for dst in [false, true] {
+            if r.chance(70) {
+                let plen = r.pick(&[16u32, 32, 33, 48, 64, 127, 128]);
+                let a = r.pick(&ADDRS6) & prefix128(plen);
+                let name = if dst { "ipv6_dst" } else { "ipv6_src" };
+                write!(s, ",{name}={}/{plen}", Ipv6Addr::from(a)).unwrap();
+                let (fv, mv) = if dst {
+                    (&mut f.ipv6_dst, &mut m.ipv6_dst)
+                } else {
+                    (&mut f.ipv6_src, &mut m.ipv6_src)
+                };
+                *fv = a.to_be_bytes();
+                *mv = prefix128(plen).to_be_bytes();
+            }
+        }
+        if tcp && r.chance(40) {
+            f.tp_dst = r.pick(&PORTS);
+            m.tp_dst = !0;
+            write!(s, ",tp_dst={}", f.tp_dst).unwrap();
+        }
+        s.push_str(",actions=drop");
+        writeln!(text, "{s}").unwrap();
+        cls.replace(ClsRule::new(&f, &m, pri as i32, &[], cookie), 0);
+    }
+    text.push_str("priority=0,cookie=0xffff,actions=drop\n");
+    cls.insert(
+        ClsRule::new(&Flow::default(), &Flow::default(), 0, &[], 0xffff),
+        0,
+    );
+    let file = sb.path("flows6.txt");
+    std::fs::write(&file, &text).map_err(|e| e.to_string())?;
+    sb.run("/usr/bin/ovs-ofctl", &["del-flows", "br1"])?;
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    sb.run("/usr/bin/ovs-ofctl", &["add-flows", "br1", &file])?;
+    let ctl = sb.control();
+    let mut failures = 0;
+    for _ in 0..n_packets {
+        let mut p = Flow::default();
+        p.in_port = 1;
+        p.dl_type = 0x86dd;
+        p.nw_proto = 6;
+        let addr = |r: &mut Rng| {
+            if r.chance(70) {
+                r.pick(&ADDRS6) ^ (r.below(4) as u128) << r.pick(&[0u32, 64, 80, 95])
+            } else {
+                (r.next() as u128) << 64 | r.next() as u128
+            }
+        };
+        p.ipv6_src = addr(&mut r).to_be_bytes();
+        p.ipv6_dst = addr(&mut r).to_be_bytes();
+        p.tp_dst = r.pick(&PORTS);
+        let text_p = format!(
+            "in_port=1,tcp6,ipv6_src={},ipv6_dst={},tp_dst={}",
+            Ipv6Addr::from(p.ipv6_src),
+            Ipv6Addr::from(p.ipv6_dst),
+            p.tp_dst
+        );
+        let mut wc = Flow::default();
+        wc.dl_type = !0;
+        wc.in_port = !0;
+        let got = cls.state().lookup(0, &p, Some(&mut wc)).map(|r| *r.data());
+        let ours = (
+            got,
+            u128::from_be_bytes(wc.ipv6_src),
+            u128::from_be_bytes(wc.ipv6_dst),
+            wc.tp_dst,
+        );
+        let trace = sb.run(
+            "/usr/bin/ovs-appctl",
+            &["-t", &ctl, "ofproto/trace", "br1", &text_p],
+        )?;
+        let megaflow = trace
+            .lines()
+            .find_map(|l| l.strip_prefix("Megaflow: "))
+            .ok_or_else(|| format!("no Megaflow in {trace}"))?;
+        let theirs = (
+            matched_cookie(&trace),
+            ipv6_mask(megaflow, "ipv6_src"),
+            ipv6_mask(megaflow, "ipv6_dst"),
+            port_mask(megaflow, "tp_dst"),
+        );
+        if ours != theirs {
+            failures += 1;
+            eprintln!(
+                "ipv6 seed {seed}: packet {text_p}\n  ours   {ours:x?}\n  theirs {theirs:x?}\n  {megaflow}\nflows:\n{text}"
+            );
+        }
+    }
+    Ok(failures)
+}
+
 /// Lookups of the conjunctive tables that ended in a conjunctive match.
 static CONJ_MATCHES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
@@ -560,6 +714,35 @@ fn megaflow_masks_match_reference() {
     for seed in 1..=24u64 {
         let n_rules = [4usize, 10, 30][(seed % 3) as usize];
         failures += run_case(&sb, seed, n_rules, 25, seed > 16).expect("reference run");
+        cases += 25;
+    }
+    sb.run(
+        "/usr/bin/ovs-vsctl",
+        &[
+            &format!("--db=unix:{}", sb.path("db.sock")),
+            "add-br",
+            "br1",
+            "--",
+            "set",
+            "bridge",
+            "br1",
+            "datapath-type=dummy",
+            "--",
+            "--id=@ft",
+            "create",
+            "Flow_Table",
+            "prefixes=ipv6_dst,ipv6_src",
+            "--",
+            "set",
+            "bridge",
+            "br1",
+            "flow_tables:0=@ft",
+        ],
+    )
+    .expect("bridge br1");
+    for seed in 200..=207u64 {
+        let n_rules = [5usize, 12, 30][(seed % 3) as usize];
+        failures += run_ipv6_case(&sb, seed, n_rules, 25).expect("reference run");
         cases += 25;
     }
     for seed in 100..=105u64 {
