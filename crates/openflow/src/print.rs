@@ -409,6 +409,14 @@ fn body_to_string(s: &mut String, msg: &[u8], raw: OfpRaw, verbosity: u32) -> Re
                 g.format(version, s);
             }
         }
+        OFPST13_TABLE_FEATURES_REQUEST if body.is_empty() => {}
+        OFPST13_TABLE_FEATURES_REPLY | OFPST13_TABLE_FEATURES_REQUEST => {
+            use crate::msgs::table_features::TableFeatures;
+            let all = TableFeatures::decode_all(body)?;
+            for (i, t) in all.iter().enumerate() {
+                t.format(s, i.checked_sub(1).map(|p| &all[p]));
+            }
+        }
         // Messages with matches, actions, packets or table features are
         // printed by the flow-aware layer; this layer reports them as
         // not decodable here.

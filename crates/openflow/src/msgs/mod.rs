@@ -17,3 +17,4 @@ pub mod props;
 pub mod queue;
 pub mod stats;
 pub mod switch;
+pub mod table_features;

@@ -1,0 +1,411 @@
+//! Table features (`OFPST_TABLE_FEATURES` reply, OpenFlow 1.3+): what each
+//! table can match, which instructions and actions it supports, and the
+//! compact field lists upstream prints for them.
+
+use crate::bits::action_bitmap;
+use crate::errors::OfpErr;
+use crate::wire::{fixed_str, Reader};
+use flow::{FieldId, MfHeader};
+
+const BAD: OfpErr = OfpErr::OFPBRC_BAD_LEN;
+
+/// Actions and Set-Field support of one instruction kind.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ActionFeatures {
+    /// Wire action bitmap (OpenFlow 1.2+ numbering).
+    pub actions: u32,
+    /// Fields settable with Set-Field, in registry order.
+    pub set_fields: Vec<FieldId>,
+}
+
+/// Instruction support for table-miss or other flows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstructionFeatures {
+    pub next: Vec<bool>,
+    /// Bit per wire instruction type.
+    pub instructions: u32,
+    pub write: ActionFeatures,
+    pub apply: ActionFeatures,
+}
+
+impl Default for InstructionFeatures {
+    fn default() -> Self {
+        InstructionFeatures {
+            next: vec![false; 256],
+            instructions: 0,
+            write: ActionFeatures::default(),
+            apply: ActionFeatures::default(),
+        }
+    }
+}
+
+impl InstructionFeatures {
+    fn is_empty(&self) -> bool {
+        !self.next.iter().any(|&b| b)
+            && self.instructions == 0
+            && self.write == ActionFeatures::default()
+            && self.apply == ActionFeatures::default()
+    }
+}
+
+/// One table's features.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableFeatures {
+    pub table_id: u8,
+    pub name: String,
+    pub metadata_match: u64,
+    pub metadata_write: u64,
+    pub max_entries: u32,
+    pub nonmiss: InstructionFeatures,
+    pub miss: InstructionFeatures,
+    /// Matchable fields with "maskable" flags, and the wildcardable ones.
+    pub matching: Vec<(FieldId, bool)>,
+    pub wildcards: Vec<FieldId>,
+}
+
+fn pull_ids(p: &[u8]) -> Result<Vec<u16>, OfpErr> {
+    let mut r = Reader::new(p);
+    let mut v = Vec::new();
+    while r.remaining() >= 4 {
+        let t = r.u16().ok_or(BAD)?;
+        let len = usize::from(r.u16().ok_or(BAD)?);
+        if len < 4 {
+            return Err(OfpErr::OFPBPC_BAD_LEN);
+        }
+        r.skip(len - 4).ok_or(OfpErr::OFPBPC_BAD_LEN)?;
+        v.push(t);
+    }
+    Ok(v)
+}
+
+fn pull_oxms(p: &[u8]) -> Result<Vec<(FieldId, bool)>, OfpErr> {
+    let mut r = Reader::new(p);
+    let mut v: Vec<(FieldId, bool)> = Vec::new();
+    while r.remaining() >= 4 {
+        let (h, hlen) = MfHeader::pull(r.rest()).ok_or(OfpErr::OFPBPC_BAD_LEN)?;
+        r.skip(hlen).ok_or(OfpErr::OFPBPC_BAD_LEN)?;
+        if let Some(f) = FieldId::from_nxm_header(&h) {
+            if !v.iter().any(|(x, _)| *x == f) {
+                v.push((f, h.has_mask));
+            }
+        }
+    }
+    v.sort_by_key(|(f, _)| *f as usize);
+    Ok(v)
+}
+
+impl TableFeatures {
+    pub fn decode_all(body: &[u8]) -> Result<Vec<TableFeatures>, OfpErr> {
+        let mut r = Reader::new(body);
+        let mut v = Vec::new();
+        while !r.is_empty() {
+            let mut head = r;
+            let len = usize::from(head.u16().ok_or(BAD)?);
+            if len < 64 || len > r.remaining() {
+                return Err(BAD);
+            }
+            let mut e = Reader::new(r.bytes(len).ok_or(BAD)?);
+            e.skip(2).ok_or(BAD)?;
+            let table_id = e.u8().ok_or(BAD)?;
+            e.skip(5).ok_or(BAD)?;
+            let name = fixed_str(e.bytes(32).ok_or(BAD)?);
+            let metadata_match = e.u64().ok_or(BAD)?;
+            let metadata_write = e.u64().ok_or(BAD)?;
+            e.skip(4).ok_or(BAD)?;
+            let max_entries = e.u32().ok_or(BAD)?;
+            let mut tf = TableFeatures {
+                table_id,
+                name,
+                metadata_match,
+                metadata_write,
+                max_entries,
+                nonmiss: InstructionFeatures::default(),
+                miss: InstructionFeatures::default(),
+                matching: Vec::new(),
+                wildcards: Vec::new(),
+            };
+            while !e.is_empty() {
+                let (ptype, p) = super::props::pull_property(&mut e)?;
+                let tif = if ptype % 2 == 0 || ptype >= 8 {
+                    &mut tf.nonmiss
+                } else {
+                    &mut tf.miss
+                };
+                match ptype {
+                    0 | 1 => {
+                        for t in pull_ids(p)? {
+                            if t < 32 {
+                                tif.instructions |= 1 << t;
+                            }
+                        }
+                    }
+                    2 | 3 => {
+                        for &t in p {
+                            tif.next[usize::from(t)] = true;
+                        }
+                    }
+                    4..=7 => {
+                        let af = if ptype < 6 {
+                            &mut tif.write
+                        } else {
+                            &mut tif.apply
+                        };
+                        for t in pull_ids(p)? {
+                            if t < 32 {
+                                af.actions |= 1 << t;
+                            }
+                        }
+                    }
+                    8 => tf.matching = pull_oxms(p)?,
+                    10 => tf.wildcards = pull_oxms(p)?.into_iter().map(|(f, _)| f).collect(),
+                    12..=15 => {
+                        let fields = pull_oxms(p)?.into_iter().map(|(f, _)| f).collect();
+                        let tif = if ptype % 2 == 0 {
+                            &mut tf.nonmiss
+                        } else {
+                            &mut tf.miss
+                        };
+                        if ptype < 14 {
+                            tif.write.set_fields = fields;
+                        } else {
+                            tif.apply.set_fields = fields;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            v.push(tf);
+        }
+        Ok(v)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.metadata_match == 0
+            && self.metadata_write == 0
+            && self.max_entries == 0
+            && self.nonmiss.is_empty()
+            && self.miss.is_empty()
+            && self.matching.is_empty()
+    }
+
+    fn same_features(&self, o: &TableFeatures) -> bool {
+        TableFeatures {
+            table_id: 0,
+            name: String::new(),
+            ..self.clone()
+        } == TableFeatures {
+            table_id: 0,
+            name: String::new(),
+            ..o.clone()
+        }
+    }
+
+    /// Upstream's `ofp_print_table_features` without statistics.
+    pub fn format(&self, out: &mut String, prev: Option<&TableFeatures>) {
+        out.push_str(&format!("\n  table {}", self.table_id));
+        if !self.name.is_empty() {
+            out.push_str(&format!(" (\"{}\")", self.name));
+        }
+        out.push(':');
+        let same = prev.is_some_and(|p| self.same_features(p));
+        if same {
+            out.push_str(" ditto");
+            return;
+        }
+        out.push('\n');
+        if self.metadata_match != 0 || self.metadata_write != 0 {
+            out.push_str(&format!(
+                "    metadata: match={:#x} write={:#x}\n",
+                self.metadata_match, self.metadata_write
+            ));
+        }
+        if self.max_entries != 0 {
+            out.push_str(&format!("    max_entries={}\n", self.max_entries));
+        }
+        let (pn, pm) = (prev.map(|p| &p.nonmiss), prev.map(|p| &p.miss));
+        if prev.is_some() && pn == Some(&self.nonmiss) && pm == Some(&self.miss) {
+            if !self.nonmiss.is_empty() {
+                out.push_str("    (same instructions)\n");
+            }
+        } else if self.nonmiss != self.miss {
+            out.push_str("    instructions (other than table miss):\n");
+            format_instructions(out, &self.nonmiss, pn);
+            out.push_str("    instructions (table miss):\n");
+            format_instructions(out, &self.miss, pm);
+        } else if !self.nonmiss.is_empty() {
+            out.push_str("    instructions (table miss and others):\n");
+            format_instructions(out, &self.nonmiss, pn);
+        }
+        if !self.matching.is_empty() {
+            if prev.is_some_and(|p| p.matching == self.matching) {
+                out.push_str("    (same matching)\n");
+            } else {
+                out.push_str("    matching:\n");
+                let mut groups: [(&str, Vec<&str>); 3] = [
+                    ("arbitrary mask", Vec::new()),
+                    ("exact match or wildcard", Vec::new()),
+                    ("must exact match", Vec::new()),
+                ];
+                for (f, maskable) in &self.matching {
+                    let i = if *maskable {
+                        0
+                    } else if self.wildcards.contains(f) {
+                        1
+                    } else {
+                        2
+                    };
+                    groups[i].1.push(f.name());
+                }
+                for (label, names) in &groups {
+                    if !names.is_empty() {
+                        out.push_str(&format!("      {label}: "));
+                        format_field_list(out, names);
+                        out.push('\n');
+                    }
+                }
+            }
+        }
+    }
+}
+
+const INSTRUCTION_ORDER: [(u32, &str); 6] = [
+    (6, "meter"),
+    (4, "apply_actions"),
+    (5, "clear_actions"),
+    (3, "write_actions"),
+    (2, "write_metadata"),
+    (1, "goto_table"),
+];
+
+fn format_instructions(
+    out: &mut String,
+    t: &InstructionFeatures,
+    prev: Option<&InstructionFeatures>,
+) {
+    out.push_str("      next tables: ");
+    let mut ranges = Vec::new();
+    let mut i = 0;
+    while i < 255 {
+        if t.next[i] {
+            let start = i;
+            while i < 255 && t.next[i] {
+                i += 1;
+            }
+            ranges.push(if i == start + 1 {
+                start.to_string()
+            } else {
+                format!("{}-{}", start, i - 1)
+            });
+        } else {
+            i += 1;
+        }
+    }
+    if ranges.is_empty() {
+        out.push_str("none");
+    } else {
+        out.push_str(&ranges.join(","));
+    }
+    out.push('\n');
+    out.push_str("      instructions: ");
+    let names: Vec<&str> = INSTRUCTION_ORDER
+        .iter()
+        .filter(|(b, _)| t.instructions & (1 << b) != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    out.push_str(&names.join(" "));
+    out.push('\n');
+    if prev.is_some_and(|p| p.write == t.write && p.apply == t.apply)
+        && !t.write.set_fields.is_empty()
+    {
+        out.push_str("      (same actions)\n");
+    } else if t.write != t.apply {
+        out.push_str("      Write-Actions features:\n");
+        format_actions(out, &t.write);
+        out.push_str("      Apply-Actions features:\n");
+        format_actions(out, &t.apply);
+    } else if t.write.actions != 0 || !t.write.set_fields.is_empty() {
+        out.push_str("      Write-Actions and Apply-Actions features:\n");
+        format_actions(out, &t.write);
+    }
+}
+
+fn format_actions(out: &mut String, a: &ActionFeatures) {
+    if a.actions != 0 {
+        out.push_str("        actions: ");
+        action_bitmap(out, 4, a.actions);
+        out.push('\n');
+    }
+    if !a.set_fields.is_empty() {
+        out.push_str("        supported on Set-Field: ");
+        let names: Vec<&str> = a.set_fields.iter().map(|f| f.name()).collect();
+        format_field_list(out, &names);
+        out.push('\n');
+    }
+}
+
+/// Splits `reg12` into (`reg`, 12).
+fn numbered(name: &str) -> Option<(&str, u32)> {
+    let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    if digits == 0 || digits == name.len() || name.contains('_') {
+        return None;
+    }
+    let (p, n) = name.split_at(name.len() - digits);
+    Some((p, n.parse().ok()?))
+}
+
+/// Upstream's compact field lists: `eth_{src,dst,type}` for runs sharing a
+/// prefix, `reg0...reg7` for numbered runs.
+pub fn format_field_list(out: &mut String, names: &[&str]) {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < names.len() {
+        if let Some((p, n)) = numbered(names[i]) {
+            let mut j = i + 1;
+            while j < names.len() && numbered(names[j]) == Some((p, n + (j - i) as u32)) {
+                j += 1;
+            }
+            if j - i > 1 {
+                parts.push(format!("{}...{}", names[i], names[j - 1]));
+                i = j;
+                continue;
+            }
+        }
+        let prefix = names[i].split_once('_').map(|(p, _)| p);
+        let mut j = i + 1;
+        if let Some(p) = prefix {
+            while j < names.len() && names[j].split_once('_').map(|(q, _)| q) == Some(p) {
+                j += 1;
+            }
+        }
+        if j - i > 1 {
+            let p = prefix.unwrap_or("");
+            let suffixes: Vec<&str> = names[i..j].iter().map(|n| &n[p.len() + 1..]).collect();
+            parts.push(format!("{p}_{{{}}}", suffixes.join(",")));
+        } else {
+            parts.push(names[i].to_string());
+        }
+        i = j;
+    }
+    out.push_str(&parts.join(" "));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_lists() {
+        let mut s = String::new();
+        format_field_list(
+            &mut s,
+            &[
+                "tun_id", "tun_src", "metadata", "reg0", "reg1", "reg2", "nw_tos", "ip_dscp",
+                "nw_ecn", "nw_ttl",
+            ],
+        );
+        assert_eq!(
+            s,
+            "tun_{id,src} metadata reg0...reg2 nw_tos ip_dscp nw_{ecn,ttl}"
+        );
+    }
+}
