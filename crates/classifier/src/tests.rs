@@ -361,6 +361,53 @@ fn readers_see_published_snapshots_only() {
 }
 
 #[test]
+fn concurrent_readers_see_whole_versions() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    // The writer adds rule j (in_port=j+1) in version j+1, publishes, then
+    // makes version j+1 current; readers must see exactly the rules of the
+    // version they read, whatever snapshot they hold.
+    let mut cls: Classifier<u32> = Classifier::new();
+    let reader = cls.reader();
+    let current = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    const N: u32 = 300;
+    let readers: Vec<_> = (0..2)
+        .map(|t| {
+            let reader = reader.clone();
+            let current = current.clone();
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let mut checks = 0u64;
+                let mut j = t;
+                while !done.load(Ordering::Acquire) || checks == 0 {
+                    let v = current.load(Ordering::Acquire);
+                    let snap = reader.load();
+                    j = (j + 7) % N;
+                    let flow = pkt(|f| f.in_port = j + 1);
+                    let got = snap.lookup(v, &flow, None).map(|r| *r.data());
+                    let want = (u64::from(j) < v).then_some(j);
+                    assert_eq!(got, want, "version {v} rule {j}");
+                    checks += 1;
+                }
+                checks
+            })
+        })
+        .collect();
+    for j in 0..N {
+        let mut f = Flow::default();
+        let mut m = Flow::default();
+        f.in_port = j + 1;
+        m.in_port = !0;
+        cls.insert(ClsRule::new(&f, &m, 1, &[], j), u64::from(j) + 1);
+        current.store(u64::from(j) + 1, Ordering::Release);
+    }
+    done.store(true, Ordering::Release);
+    for r in readers {
+        assert!(r.join().unwrap() > 0);
+    }
+}
+
+#[test]
 fn conjunctive_match() {
     // The example of ovs-fields(7): (ip_src in {A, B}) and (tp_dst in
     // {80, 443}) -> conj_id=1.
