@@ -1,7 +1,8 @@
 //! Thin, checked wrappers over the Linux calls the providers share: sockets,
 //! `setsockopt`, and the interface ioctls (index, flags, MTU, MAC, ethtool).
 //!
-//! Every `unsafe` block of the crate that is not about ring memory lives here.
+//! The providers add their own system calls (rings, readv/writev, sendmmsg)
+//! beside their code; each `unsafe` block says why it is sound.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};

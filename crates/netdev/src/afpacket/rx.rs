@@ -458,3 +458,72 @@ impl RxQueue for AfPacketRxq {
         self.ring.as_ref().map_or(-1, |r| r.fd.as_raw_fd())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmsg(level: i32, ty: i32, status: u32, tci: u16, tpid: u16) -> Vec<u8> {
+        let hdr = std::mem::size_of::<usize>() + 8;
+        let mut c = vec![0u8; CMSG_ROOM];
+        c[..std::mem::size_of::<usize>()].copy_from_slice(&(hdr + 20).to_ne_bytes());
+        c[hdr - 8..hdr - 4].copy_from_slice(&level.to_ne_bytes());
+        c[hdr - 4..hdr].copy_from_slice(&ty.to_ne_bytes());
+        c[hdr..hdr + 4].copy_from_slice(&status.to_ne_bytes());
+        c[hdr + 16..hdr + 18].copy_from_slice(&tci.to_ne_bytes());
+        c[hdr + 18..hdr + 20].copy_from_slice(&tpid.to_ne_bytes());
+        c
+    }
+
+    #[test]
+    fn vlan_from_auxdata() {
+        use super::super::ring::{TP_STATUS_VLAN_TPID_VALID, TP_STATUS_VLAN_VALID};
+        let c = cmsg(SOL_PACKET, PACKET_AUXDATA, TP_STATUS_VLAN_VALID, 0x2064, 0);
+        assert_eq!(aux_vlan(&c, CMSG_ROOM), Some((0x8100, 0x2064)));
+        let c = cmsg(
+            SOL_PACKET,
+            PACKET_AUXDATA,
+            TP_STATUS_VLAN_VALID | TP_STATUS_VLAN_TPID_VALID,
+            5,
+            0x88a8,
+        );
+        assert_eq!(aux_vlan(&c, CMSG_ROOM), Some((0x88a8, 5)));
+        let c = cmsg(SOL_PACKET, PACKET_AUXDATA, 0, 5, 0);
+        assert_eq!(aux_vlan(&c, CMSG_ROOM), None, "no tag");
+        let c = cmsg(libc::SOL_SOCKET, PACKET_AUXDATA, TP_STATUS_VLAN_VALID, 5, 0);
+        assert_eq!(aux_vlan(&c, CMSG_ROOM), None, "other message");
+        assert_eq!(aux_vlan(&c, 10), None, "short control data");
+    }
+
+    #[test]
+    fn fill_puts_the_tag_back_and_drops_truncated() {
+        let data: Vec<u8> = (0..64).collect();
+        let f = Frame {
+            data: &data,
+            wire_len: 64,
+            status: 0,
+            vlan: Some((0x8100, 7)),
+            offload: None,
+            next: 0,
+        };
+        let mut pool = PacketPool::new(2, 256, 16);
+        let mut p = pool.get().unwrap();
+        let mut t = Tally::default();
+        assert!(fill(&mut p, &f, &mut t));
+        assert_eq!(&p.data()[..12], &data[..12]);
+        assert_eq!(&p.data()[12..16], &[0x81, 0, 0, 7]);
+        assert_eq!(&p.data()[16..], &data[12..]);
+        assert_eq!((t.got, t.bytes), (1, 68));
+        let cut = Frame {
+            data: &data,
+            wire_len: 1000,
+            status: 0,
+            vlan: None,
+            offload: None,
+            next: 0,
+        };
+        let mut q = pool.get().unwrap();
+        assert!(!fill(&mut q, &cut, &mut t));
+        assert_eq!(t.dropped, 1);
+    }
+}
