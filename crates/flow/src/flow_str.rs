@@ -107,8 +107,10 @@ pub struct ParsedFlowMod {
     /// The text after `actions=` (None when actions are not part of the
     /// syntax, e.g. for delete).
     pub actions: Option<String>,
-    /// Protocol variants able to express the match and the flow_mod
-    /// options (before the actions narrow them further).
+    /// The parsed actions and instructions (empty without `actions=`).
+    pub ofpacts: Vec<crate::actions::OfpAction>,
+    /// Protocol variants able to express the match, the flow_mod options
+    /// and the actions.
     pub usable_protocols: Protocols,
     /// Warnings upstream logs while parsing (for example about reserved
     /// port numbers), in order.
@@ -393,6 +395,7 @@ fn parse_ofp_str_inner(
         flags: FlowModFlags::default(),
         match_: Match::catchall(),
         actions: None,
+        ofpacts: Vec::new(),
         usable_protocols: Protocols::ANY,
         warnings: Vec::new(),
     };
@@ -517,6 +520,16 @@ fn parse_ofp_str_inner(
     {
         fm.new_cookie = 0;
     }
+    if let Some(text) = fm.actions.as_deref() {
+        let parsed = crate::actions::parse_instructions(text, ports, warnings)?;
+        usable &= parsed.usable_protocols;
+        fm.ofpacts = parsed.actions;
+        if usable.is_empty() {
+            return Err(
+                "actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT)".to_string(),
+            );
+        }
+    }
     fm.usable_protocols = usable;
     Ok(fm)
 }
@@ -591,7 +604,10 @@ mod tests {
             show("xxreg3[126..127]=3,actions=drop"),
             "NXM,OXM | reg12=0xc0000000/0xc0000000"
         );
-        assert_eq!(show("tun_tos=0,actions=drop"), " | tun_tos=0");
+        assert_eq!(
+            show("tun_tos=0,actions=drop"),
+            "error: actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT)"
+        );
         assert_eq!(
             show("table=1,priority=0,actions=drop")
                 .split(" | ")
