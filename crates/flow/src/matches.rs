@@ -337,6 +337,14 @@ impl Match {
         mask: &MfValue,
     ) -> Result<Protocols, String> {
         let d = field.def();
+        // A label mask covering all 20 bits is an exact match (as upstream).
+        let ones;
+        let mask = if field == FieldId::Ipv6Label && mask.to_u64() & 0xfffff == 0xfffff {
+            ones = MfValue::ones(d.n_bytes);
+            &ones
+        } else {
+            mask
+        };
         let exact = mask.is_all_ones();
         if !exact && mask.is_zero() && !field.is_tun_metadata() {
             self.set_field_wild(field);

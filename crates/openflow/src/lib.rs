@@ -28,6 +28,8 @@ pub mod bits;
 pub mod errors;
 pub mod msgs;
 pub mod nx_match;
+pub mod nx_match_text;
+mod nx_put;
 pub mod print;
 pub mod raw;
 pub mod version;

@@ -27,6 +27,8 @@ fn value_valid(field: FieldId, value: &MfValue) -> bool {
         FieldId::IpDscp => x & 0x03 == 0,
         FieldId::IpDscpShifted => x < 64,
         FieldId::IpEcn => x < 4,
+        FieldId::IpFrag => x & !3 == 0,
+        FieldId::CtState => x & !0xff == 0,
         FieldId::ArpOp => x < 256,
         FieldId::Ipv6Label => x < (1 << 20),
         FieldId::MplsLabel => x < (1 << 20),
@@ -36,9 +38,21 @@ fn value_valid(field: FieldId, value: &MfValue) -> bool {
     }
 }
 
+/// The NXM pseudo-field `NXM_NX_COOKIE` (class 1, field 30): a flow
+/// cookie and mask carried inside an NXM match (NXT_FLOW_MOD and friends).
+pub(crate) const NXM_NX_COOKIE_CLASS: u16 = 0x0001;
+pub(crate) const NXM_NX_COOKIE_FIELD: u8 = 30;
+
+/// A cookie and cookie mask carried as `NXM_NX_COOKIE[_W]`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NxmCookie {
+    pub cookie: u64,
+    pub mask: u64,
+}
+
 /// Decodes NXM/OXM entries filling `bytes` (no padding) into a match.
 pub fn pull_entries(bytes: &[u8], strict: bool) -> Result<Match, OfpErr> {
-    pull_entries_opts(bytes, strict, false)
+    pull_entries_full(bytes, strict, false, None)
 }
 
 /// Fields that describe a packet's pipeline context rather than its
@@ -58,6 +72,25 @@ pub fn is_pipeline_field(field: FieldId) -> bool {
 /// [`pull_entries`], optionally accepting only pipeline fields (as
 /// OpenFlow 1.5 packet-outs require: `OFPBRC_PIPELINE_FIELDS_ONLY`).
 pub fn pull_entries_opts(bytes: &[u8], strict: bool, pipeline_only: bool) -> Result<Match, OfpErr> {
+    pull_entries_full(bytes, strict, pipeline_only, None)
+}
+
+/// Like [`pull_entries`], also accepting `NXM_NX_COOKIE[_W]` into `cookie`
+/// (without it, the cookie is an unknown field).
+pub fn pull_entries_cookie(
+    bytes: &[u8],
+    strict: bool,
+    cookie: &mut NxmCookie,
+) -> Result<Match, OfpErr> {
+    pull_entries_full(bytes, strict, false, Some(cookie))
+}
+
+fn pull_entries_full(
+    bytes: &[u8],
+    strict: bool,
+    pipeline_only: bool,
+    mut cookie: Option<&mut NxmCookie>,
+) -> Result<Match, OfpErr> {
     let mut m = Match::catchall();
     let mut r = Reader::new(bytes);
     while !r.is_empty() {
@@ -72,7 +105,40 @@ pub fn pull_entries_opts(bytes: &[u8], strict: bool, pipeline_only: bool) -> Res
             return Err(OfpErr::OFPBMC_BAD_LEN);
         }
         let body = r.bytes(payload).ok_or(OfpErr::OFPBMC_BAD_LEN)?;
-        let Some(field) = FieldId::from_nxm_header(&header) else {
+        if header.class == NXM_NX_COOKIE_CLASS
+            && header.field == NXM_NX_COOKIE_FIELD
+            && payload == if header.has_mask { 16 } else { 8 }
+        {
+            if let Some(c) = cookie.as_deref_mut() {
+                if c.mask != 0 {
+                    return Err(OfpErr::OFPBMC_DUP_FIELD);
+                }
+                let value = u64::from_be_bytes(body[..8].try_into().unwrap_or([0; 8]));
+                let mask = if header.has_mask {
+                    u64::from_be_bytes(body[8..16].try_into().unwrap_or([0; 8]))
+                } else {
+                    u64::MAX
+                };
+                if strict && value & !mask != 0 {
+                    return Err(OfpErr::OFPBMC_BAD_WILDCARDS);
+                }
+                c.cookie = value & mask;
+                c.mask = mask;
+                continue;
+            }
+        }
+        // Upstream knows a header only with the field's own length (tunnel
+        // metadata excepted); any other length is an unknown field.
+        let known = FieldId::from_nxm_header(&header).filter(|f| {
+            let d = f.def();
+            let w = if header.has_mask {
+                payload / 2
+            } else {
+                payload
+            };
+            d.variable_len || w == d.n_bytes
+        });
+        let Some(field) = known else {
             if strict {
                 return Err(OfpErr::OFPBMC_BAD_FIELD);
             }
@@ -99,6 +165,9 @@ pub fn pull_entries_opts(bytes: &[u8], strict: bool, pipeline_only: bool) -> Res
             if !def.maskable && !mask.is_all_ones() && !mask.is_zero() {
                 return Err(OfpErr::OFPBMC_BAD_MASK);
             }
+            if strict && !value.and(&mask.not()).is_zero() {
+                return Err(OfpErr::OFPBMC_BAD_WILDCARDS);
+            }
             mask
         } else {
             MfValue::ones(width)
@@ -114,6 +183,7 @@ pub fn pull_entries_opts(bytes: &[u8], strict: bool, pipeline_only: bool) -> Res
         }
         m.set_field_masked(field, &value, &mask)
             .map_err(|_| OfpErr::OFPBMC_BAD_VALUE)?;
+        m.add_ethernet_prereq(field);
     }
     Ok(m)
 }
@@ -153,55 +223,26 @@ pub fn pull_oxm_opts(
     pull_entries_opts(&bytes[4..len], strict, pipeline_only)
 }
 
-/// The fields a match constrains, with value and mask: each storage once
-/// (aliases such as `in_port`/`in_port_oxm` share one), preferring fields
-/// with an OXM identity when `oxm`, else with an NXM identity.
-fn constrained(m: &Match, oxm: bool) -> Vec<(FieldId, MfValue, MfValue)> {
-    let mut out = Vec::new();
-    let mut acc = Match::catchall();
-    for preferred in [true, false] {
-        for field in FieldId::ALL {
-            let def = field.def();
-            let has_identity = if oxm {
-                !def.oxm.is_empty()
-            } else {
-                def.nxm.is_some()
-            };
-            if has_identity != preferred
-                || def.variable_len
-                || m.is_field_wild(field)
-                || !acc.is_field_wild(field)
-            {
-                continue;
-            }
-            let (value, mask) = m.get_field(field);
-            if acc.set_field_masked(field, &value, &mask).is_ok() {
-                out.push((field, value, mask));
-            }
-        }
-    }
-    out
-}
-
-fn put_entry(out: &mut Vec<u8>, header: MfHeader, value: &MfValue, mask: &MfValue) {
-    let exact = mask.is_all_ones();
-    let h = header.with_mask(!exact);
-    h.put(out);
-    out.extend_from_slice(value.and(mask).as_bytes());
-    if !exact {
-        out.extend_from_slice(mask.as_bytes());
-    }
-}
-
 /// Encodes a match as NXM entries (unpadded); returns the bytes.
 pub fn put_nxm(m: &Match) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (field, value, mask) in constrained(m, false) {
-        if let Some(h) = field
-            .nxm_header(false)
-            .or_else(|| field.oxm_header(4, false))
-        {
-            put_entry(&mut out, h, &value, &mask);
+    put_nxm_cookie(m, NxmCookie::default())
+}
+
+/// Encodes a match and, when its mask is nonzero, a cookie as NXM entries
+/// (unpadded; the cookie comes last, as upstream puts it).
+pub fn put_nxm_cookie(m: &Match, cookie: NxmCookie) -> Vec<u8> {
+    let mut out = crate::nx_put::put_raw(m, None);
+    if cookie.mask != 0 {
+        let exact = cookie.mask == u64::MAX;
+        let len: u32 = if exact { 8 } else { 16 };
+        let h = (u32::from(NXM_NX_COOKIE_CLASS) << 16)
+            | (u32::from(NXM_NX_COOKIE_FIELD) << 9)
+            | if exact { 0 } else { 0x100 }
+            | len;
+        out.put_u32(h);
+        out.put_u64(cookie.cookie & cookie.mask);
+        if !exact {
+            out.put_u64(cookie.mask);
         }
     }
     out
@@ -209,12 +250,7 @@ pub fn put_nxm(m: &Match) -> Vec<u8> {
 
 /// Encodes a match as an OpenFlow `version` OXM `ofp11_match`, padded.
 pub fn put_oxm(m: &Match, version: u8) -> Vec<u8> {
-    let mut entries = Vec::new();
-    for (field, value, mask) in constrained(m, true) {
-        if let Some(h) = field.oxm_header(version, false) {
-            put_entry(&mut entries, h, &value, &mask);
-        }
-    }
+    let entries = crate::nx_put::put_raw(m, Some(version));
     let mut out = Vec::with_capacity(pad8(entries.len() + 4));
     out.put_u16(1);
     out.put_u16((entries.len() + 4) as u16);

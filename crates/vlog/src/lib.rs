@@ -14,7 +14,7 @@
 mod pattern;
 mod settings;
 
-pub use pattern::{format_time, hex_dump};
+pub use pattern::{format_time, hex_dump, hex_dump_plain};
 pub use settings::{Destination, Level};
 
 use std::io::Write;

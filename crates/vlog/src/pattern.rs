@@ -184,6 +184,24 @@ pub fn hex_dump(data: &[u8], ofs: usize, ascii: bool) -> String {
     out
 }
 
+/// Dumps `data` as OVS's stdio hex dump does (used by tools writing to a
+/// file rather than a log): 16 bytes a line, no ASCII column, separators
+/// only between bytes (`-` between the two halves).
+pub fn hex_dump_plain(data: &[u8], ofs: usize) -> String {
+    let mut out = String::new();
+    for (n, chunk) in data.chunks(16).enumerate() {
+        out.push_str(&format!("{:08x}  ", ofs + n * 16));
+        for (i, b) in chunk.iter().enumerate() {
+            if i > 0 {
+                out.push(if i == 8 { '-' } else { ' ' });
+            }
+            out.push_str(&format!("{b:02x}"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +225,16 @@ mod tests {
             hex_dump(&d, 0, false),
             "00000000  00 19 00 08 80 00 fe 00-00 00 00 10 00 00 00 01\n\
              00000010  00 00 00 00 00 00 00 00-\n"
+        );
+    }
+
+    #[test]
+    fn plain_hex_dump_matches_upstream() {
+        let d: Vec<u8> = (0..24).collect();
+        assert_eq!(
+            hex_dump_plain(&d, 0),
+            "00000000  00 01 02 03 04 05 06 07-08 09 0a 0b 0c 0d 0e 0f\n\
+             00000010  10 11 12 13 14 15 16 17\n"
         );
     }
 

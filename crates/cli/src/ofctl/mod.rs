@@ -7,6 +7,7 @@
 //! do not have yet fail exactly like unknown ones.
 
 mod actions_cmd;
+mod match_cmd;
 mod misc_cmd;
 pub mod options;
 mod print_cmd;
@@ -73,6 +74,20 @@ pub const COMMANDS: &[Command] = &[
         min_args: 1,
         max_args: 1,
         run: print_cmd::encode_hello,
+    },
+    Command {
+        name: "parse-nx-match",
+        usage: "",
+        min_args: 0,
+        max_args: 0,
+        run: match_cmd::parse_nx_match,
+    },
+    Command {
+        name: "parse-oxm",
+        usage: "",
+        min_args: 1,
+        max_args: 1,
+        run: match_cmd::parse_oxm,
     },
     Command {
         name: "parse-key-value",

@@ -405,7 +405,15 @@ pub(crate) static FIELDS: [FieldDef; N_FIELDS] = [
             experimenter: 0x00000000,
             version: 0x00,
         }),
-        oxm: &[],
+        // Accepted on input only: upstream never sends it (so its version
+        // is above every OpenFlow version).
+        oxm: &[MfHeaderDef {
+            name: "NXOXM_ET_DP_HASH",
+            class: 0xffff,
+            field: 0,
+            experimenter: 0x00002320,
+            version: 0xff,
+        }],
     },
     FieldDef {
         id: FieldId::RecircId,
