@@ -48,9 +48,7 @@ fn parse_flow_usable_protocols_and_errors() {
             {
                 fm.usable_protocols.is_empty()
             }
-            (Err(e), 1) if trivial_actions(input) || !stderr.contains("action") => {
-                stderr.ends_with(&format!("ovs-ofctl: {e}\n"))
-            }
+            (Err(e), 1) if trivial_actions(input) => stderr.ends_with(&format!("ovs-ofctl: {e}\n")),
             _ => {
                 // Outcome decided by the actions: counted, asserted by the
                 // actions' own tests.
@@ -127,7 +125,13 @@ fn parse_flows_pairs_print_the_same_match() {
         } else {
             expect_match
         };
-        let got = match parse_ofp_str(input, FlowStrKind::FlowModAnyCommand, None) {
+        // Only the match is compared here: the actions are replaced by
+        // `drop` so that their own parser does not decide the outcome.
+        let match_only = match input.find("action") {
+            Some(i) => format!("{}actions=drop", &input[..i]),
+            None => input.to_string(),
+        };
+        let got = match parse_ofp_str(&match_only, FlowStrKind::FlowModAnyCommand, None) {
             Ok(fm) => {
                 let mut m = fm.match_;
                 m.clear_unmet_prereqs();
