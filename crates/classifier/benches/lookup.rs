@@ -4,7 +4,9 @@
 //!
 //! Run: `cargo bench -p ferrovs-classifier --bench lookup` (or
 //! `scripts/bench/classifier.sh`).  Optional arguments: a time budget per
-//! measurement in milliseconds (default 300).
+//! measurement in milliseconds (default 300).  With the environment
+//! variable `FERROVS_BENCH_NO_TRIES` set, the tables keep no prefix tries
+//! (`Flow_Table` `prefixes=none`), which shows what the tries cost.
 
 #![allow(clippy::field_reassign_with_default)]
 
@@ -108,7 +110,11 @@ fn run(n_rules: usize, n_subtables: usize, budget: Duration) -> Result {
     let step = all_masks.len() / n_subtables;
     let masks: Vec<Flow> = (0..n_subtables).map(|i| all_masks[i * step]).collect();
     let mut rng = Rng(0x1234_5678_9abc_def1 ^ (n_rules as u64) << 8 ^ n_subtables as u64);
-    let mut cls: Classifier<u32> = Classifier::new();
+    let mut cls: Classifier<u32> = if std::env::var_os("FERROVS_BENCH_NO_TRIES").is_some() {
+        Classifier::with_prefix_fields(&[])
+    } else {
+        Classifier::new()
+    };
     cls.defer();
     let mut rule_flows = Vec::with_capacity(n_rules);
     let build = Instant::now();
@@ -190,7 +196,12 @@ fn main() {
         .find_map(|a| a.parse::<u64>().ok())
         .unwrap_or(300);
     let budget = Duration::from_millis(budget_ms);
-    println!("classifier lookup benchmark (single thread, {budget_ms} ms per figure)");
+    let tries = if std::env::var_os("FERROVS_BENCH_NO_TRIES").is_some() {
+        "no prefix tries"
+    } else {
+        "prefix tries on nw_dst, nw_src"
+    };
+    println!("classifier lookup benchmark (single thread, {budget_ms} ms per figure, {tries})");
     println!(
         "{:>8} {:>10} {:>18} {:>18} {:>8} {:>12}",
         "rules", "subtables", "lookups/s (wc)", "lookups/s (no wc)", "hits", "inserts/s"
