@@ -480,9 +480,13 @@ impl Match {
         self.wc.tunnel.metadata.ofs = md.ofs;
         self.wc.tunnel.metadata.len = md.len;
         let len = md.len[i] as usize;
+        // Right-aligned: the value's low bytes fill the slot's end.
         let write = |slot: &mut [u8], v: &MfValue| {
             let src = v.as_bytes();
-            slot.copy_from_slice(&src[src.len() - len..]);
+            let k = len.min(src.len()).min(slot.len());
+            slot.fill(0);
+            let sl = slot.len();
+            slot[sl - k..].copy_from_slice(&src[src.len() - k..]);
         };
         let masked = value.and(mask);
         if let Some(s) = self.flow.tunnel.metadata.slot_mut(i) {
@@ -825,6 +829,21 @@ mod tests {
         assert!(!m.matches(&f));
         FieldId::TunMetadata2.set(&mut f, &MfValue::from_u64(124, 0x1234));
         assert!(m.matches(&f));
+    }
+
+    #[test]
+    fn tun_metadata_reuses_slot_with_short_values() {
+        let mut m = Match::catchall();
+        let id = FieldId::TunMetadata0;
+        m.set_field(id, &MfValue::from_u64(124, 0x1234_5678));
+        m.set_field_wild(id);
+        // A codec may hand over a value as short as its wire length.
+        m.set_field(id, &MfValue::from_u64(1, 0x9));
+        assert_eq!(m.to_string(), "tun_metadata0=0x9");
+        m.set_field_wild(id);
+        m.set_field_masked(id, &MfValue::from_u64(1, 0x9), &MfValue::from_u64(1, 0xff))
+            .unwrap();
+        assert_eq!(m.to_string(), "tun_metadata0=0x9/0xff");
     }
 
     #[test]

@@ -101,3 +101,31 @@ fn parsers_never_panic() {
         }
     }
 }
+
+#[test]
+fn match_operations_never_panic() {
+    use flow::Match;
+    let mut r = Rng(0x0bad_cafe_f00d_1234);
+    for _ in 0..3_000 {
+        let mut m = Match::catchall();
+        for _ in 0..(r.next() % 6) {
+            let field = FieldId::ALL[(r.next() % FieldId::ALL.len() as u64) as usize];
+            // Values and masks of any width, as decoders might produce.
+            let vlen = (r.next() % 130) as usize;
+            let mlen = (r.next() % 130) as usize;
+            let v: Vec<u8> = (0..vlen).map(|_| r.next() as u8).collect();
+            let k: Vec<u8> = (0..mlen).map(|_| r.next() as u8).collect();
+            let _ = m.set_field_masked(field, &MfValue::from_bytes(&v), &MfValue::from_bytes(&k));
+            if r.next() % 4 == 0 {
+                m.set_field_wild(field);
+            }
+            let _ = m.get_field(field);
+        }
+        let _ = m.to_string();
+        let mut n = m;
+        let _ = n.normalize();
+        let _ = n.clear_unmet_prereqs();
+        let _ = m.matches(&n.flow);
+        let _ = flow::matches::format_flow(&m.flow, None);
+    }
+}
