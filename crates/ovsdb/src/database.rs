@@ -6,7 +6,7 @@
 //! caller makes it durable (see `storage`) and then calls
 //! [`Database::apply`]. The same [`Changes`] are what monitors report.
 
-use crate::datum::Atom;
+use crate::datum::{Atom, Datum};
 use crate::row::{Row, Table};
 use crate::schema::{DatabaseSchema, TableSchema};
 use crate::uuid::Uuid;
@@ -89,6 +89,83 @@ pub fn for_each_ref(table: &TableSchema, row: &Row, strong: bool, mut f: impl Fn
     }
 }
 
+/// Calls `f(ref_table, uuid, delta)` for every strong reference that the
+/// change from `old` to `new` adds (+1) or removes (-1). For a modified row
+/// only the columns in `changed` (all when `None`) are compared, element by
+/// element, so a large set that gains one member costs one call.
+pub fn for_each_strong_ref_delta(
+    table: &TableSchema,
+    old: Option<&Row>,
+    new: Option<&Row>,
+    changed: Option<&[usize]>,
+    mut f: impl FnMut(&str, Uuid, i64),
+) {
+    let (old, new) = match (old, new) {
+        (None, None) => return,
+        (Some(o), None) => return for_each_ref(table, o, true, |rt, u| f(rt, u, -1)),
+        (None, Some(n)) => return for_each_ref(table, n, true, |rt, u| f(rt, u, 1)),
+        (Some(o), Some(n)) => (o, n),
+    };
+    for (i, c) in table.columns.iter().enumerate() {
+        if changed.is_some_and(|ch| !ch.contains(&i)) {
+            continue;
+        }
+        let (od, nd) = (&old.fields[i], &new.fields[i]);
+        if od == nd {
+            continue;
+        }
+        if let Some(rt) =
+            c.ty.key
+                .ref_table
+                .as_deref()
+                .filter(|_| c.ty.key.is_strong_ref())
+        {
+            merge_delta(&od.keys, &nd.keys, |u, d| f(rt, u, d));
+        }
+        if let Some(vt) = c.ty.value.as_ref().filter(|v| v.is_strong_ref()) {
+            let rt = vt.ref_table.as_deref().unwrap_or("");
+            let mut ov: Vec<Atom> = od.values.iter().flatten().cloned().collect();
+            let mut nv: Vec<Atom> = nd.values.iter().flatten().cloned().collect();
+            ov.sort();
+            nv.sort();
+            merge_delta(&ov, &nv, |u, d| f(rt, u, d));
+        }
+    }
+}
+
+/// Walks two sorted atom lists (multisets) and reports UUIDs only in `old`
+/// (-1) or only in `new` (+1).
+fn merge_delta(old: &[Atom], new: &[Atom], mut f: impl FnMut(Uuid, i64)) {
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() || j < new.len() {
+        match (old.get(i), new.get(j)) {
+            (Some(a), Some(b)) if a == b => {
+                i += 1;
+                j += 1;
+            }
+            (Some(a), Some(b)) if a < b => {
+                if let Some(u) = a.as_uuid() {
+                    f(u, -1);
+                }
+                i += 1;
+            }
+            (Some(a), None) => {
+                if let Some(u) = a.as_uuid() {
+                    f(u, -1);
+                }
+                i += 1;
+            }
+            (_, Some(b)) => {
+                if let Some(u) = b.as_uuid() {
+                    f(u, 1);
+                }
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+}
+
 impl Database {
     /// An empty database with `schema`.
     pub fn new(schema: DatabaseSchema) -> Database {
@@ -130,15 +207,33 @@ impl Database {
                 continue;
             };
             for (uuid, ch) in rows {
-                if let Some(old) = &ch.old {
-                    for_each_ref(ts, old, true, |rt, u| deltas.push((rt.to_string(), u, -1)));
-                }
-                if let Some(new) = &ch.new {
-                    for_each_ref(ts, new, true, |rt, u| deltas.push((rt.to_string(), u, 1)));
-                }
+                let changed =
+                    (ch.old.is_some() && ch.new.is_some()).then_some(ch.changed.as_slice());
+                for_each_strong_ref_delta(
+                    ts,
+                    ch.old.as_deref(),
+                    ch.new.as_deref(),
+                    changed,
+                    |rt, u, d| deltas.push((rt.to_string(), u, d)),
+                );
                 let Some(table) = self.tables.get_mut(tname) else {
                     continue;
                 };
+                if table.indexes.len() < ts.indexes.len() {
+                    table.indexes.resize(ts.indexes.len(), BTreeMap::new());
+                }
+                for (n, index) in ts.indexes.iter().enumerate() {
+                    if let Some(old) = &ch.old {
+                        let key: Vec<Datum> = index.iter().map(|&c| old.get(c)).collect();
+                        if table.indexes[n].get(&key) == Some(uuid) {
+                            table.indexes[n].remove(&key);
+                        }
+                    }
+                    if let Some(new) = &ch.new {
+                        let key: Vec<Datum> = index.iter().map(|&c| new.get(c)).collect();
+                        table.indexes[n].insert(key, *uuid);
+                    }
+                }
                 match &ch.new {
                     Some(new) => {
                         table.rows.insert(*uuid, new.clone());

@@ -82,6 +82,8 @@ pub struct Table {
     pub rows: BTreeMap<Uuid, Arc<Row>>,
     /// Number of strong references to each row from the rest of the database.
     pub strong_refs: BTreeMap<Uuid, u32>,
+    /// For each schema index, the row holding each key.
+    pub indexes: Vec<BTreeMap<Vec<Datum>, Uuid>>,
 }
 
 impl Table {

@@ -184,13 +184,27 @@ pub fn read_schema(path: &str) -> Result<DatabaseSchema, Error> {
 
 /// The JSON of a row in a transaction record, or `None` if nothing to write.
 fn row_record(table: &TableSchema, ch: &RowChange) -> Option<Value> {
+    row_change_json(table, ch, false)
+}
+
+/// A row change in the diff form of log records: `null` for a delete; for
+/// an insert, the non-default columns; for a modification, the changed
+/// columns, with sets and maps of more than one element as the difference
+/// from the old value (the form RFC 7047's `update2` "modify" also uses).
+/// `None` when nothing is left to report. Log records leave out ephemeral
+/// columns (`include_ephemeral` false); monitors include them.
+pub fn row_change_json(
+    table: &TableSchema,
+    ch: &RowChange,
+    include_ephemeral: bool,
+) -> Option<Value> {
     let new = match &ch.new {
         None => return Some(Value::Null),
         Some(n) => n,
     };
     let mut m = Map::new();
     for (i, c) in table.columns.iter().enumerate() {
-        if c.ephemeral {
+        if c.ephemeral && !include_ephemeral {
             continue;
         }
         let nv = &new.fields[i];

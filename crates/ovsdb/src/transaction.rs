@@ -7,7 +7,9 @@
 //! never modifies the database.
 
 use crate::condition::Condition;
-use crate::database::{for_each_ref, Changes, Commit, Database, RowChange};
+use crate::database::{
+    for_each_ref, for_each_strong_ref_delta, Changes, Commit, Database, RowChange,
+};
 use crate::datum::{Atom, Datum, Symtab};
 use crate::error::{Error, Kind, ObjectParser};
 use crate::mutation::Mutation;
@@ -151,20 +153,31 @@ impl<'a> Txn<'a> {
         }
         let t = self.rows.entry(table.to_string()).or_default();
         let tr = t.entry(uuid).or_insert_with(|| TxnRow {
-            new: old.as_ref().map(|o| (**o).clone()),
+            new: None,
             old,
             changed: Vec::new(),
             seq,
         });
-        if let (Some(cur), Some(next)) = (&tr.new, &new) {
-            if tr.changed.len() < next.fields.len() {
-                tr.changed.resize(next.fields.len(), false);
+        // Compare with the row's current state: its last write in this
+        // transaction, or the committed row on first touch.
+        let cur: Option<&Row> = if tr.changed.is_empty() && tr.new.is_none() {
+            tr.old.as_deref()
+        } else {
+            tr.new.as_ref()
+        };
+        if let (Some(cur), Some(next)) = (cur, &new) {
+            let mut changed = std::mem::take(&mut tr.changed);
+            if changed.len() < next.fields.len() {
+                changed.resize(next.fields.len(), false);
             }
             for (i, (a, b)) in cur.fields.iter().zip(&next.fields).enumerate() {
-                if a != b {
-                    tr.changed[i] = true;
+                if !changed[i] && a != b {
+                    changed[i] = true;
                 }
             }
+            tr.changed = changed;
+        } else if tr.changed.is_empty() {
+            tr.changed = vec![false; new.as_ref().map_or(0, |n| n.fields.len())];
         }
         tr.new = new;
     }
@@ -675,19 +688,22 @@ impl<'a> Txn<'a> {
                 continue;
             };
             let tr = &self.rows[tname][u];
-            if let Some(o) = &tr.old {
-                for_each_ref(ts, o, true, |rt, x| {
-                    *delta.entry((rt.to_string(), x)).or_default() -= 1
-                });
-            }
-            if let Some(n) = &tr.new {
-                let mut missing = None;
-                for_each_ref(ts, n, true, |rt, x| {
-                    *delta.entry((rt.to_string(), x)).or_default() += 1;
-                    if missing.is_none() && !self.exists(rt, &x) {
+            let changed: Vec<usize> = (0..tr.changed.len()).filter(|&i| tr.changed[i]).collect();
+            let changed = (tr.old.is_some() && tr.new.is_some()).then_some(changed.as_slice());
+            let mut missing = None;
+            for_each_strong_ref_delta(
+                ts,
+                tr.old.as_deref(),
+                tr.new.as_ref(),
+                changed,
+                |rt, x, d| {
+                    *delta.entry((rt.to_string(), x)).or_default() += d;
+                    if d > 0 && missing.is_none() && !self.exists(rt, &x) {
                         missing = Some((rt.to_string(), x));
                     }
-                });
+                },
+            );
+            if let Some(n) = &tr.new {
                 if let Some((rt, x)) = missing {
                     let col = ts
                         .columns
@@ -931,19 +947,10 @@ impl<'a> Txn<'a> {
             if ts.indexes.is_empty() || !rows.values().any(|tr| tr.new.is_some()) {
                 continue;
             }
-            for index in &ts.indexes {
+            let committed = self.db.table(tname);
+            for (n, index) in ts.indexes.iter().enumerate() {
                 let mut seen: BTreeMap<Vec<Datum>, (Uuid, &'static str)> = BTreeMap::new();
-                if let Some(t) = self.db.table(tname) {
-                    for (u, r) in &t.rows {
-                        if rows.contains_key(u) {
-                            continue;
-                        }
-                        seen.insert(
-                            project(r, index),
-                            (*u, "existed in the database before this transaction and was not modified by the transaction"),
-                        );
-                    }
-                }
+                let committed_index = committed.and_then(|t| t.indexes.get(n));
                 let mut changed: Vec<(&Uuid, &TxnRow)> =
                     rows.iter().filter(|(_, tr)| tr.new.is_some()).collect();
                 changed.sort_by_key(|(_, tr)| tr.seq);
@@ -955,7 +962,15 @@ impl<'a> Txn<'a> {
                         "was inserted by this transaction"
                     };
                     let key = project(new, index);
-                    if let Some((first, first_what)) = seen.get(&key) {
+                    let unmodified = committed_index
+                        .and_then(|ix| ix.get(&key))
+                        .filter(|other| **other != *u && !rows.contains_key(*other))
+                        .map(|other| {
+                            (*other, "existed in the database before this transaction and was not modified by the transaction")
+                        });
+                    if let Some((first, first_what)) =
+                        unmodified.as_ref().or_else(|| seen.get(&key))
+                    {
                         let values: Vec<String> = key
                             .iter()
                             .zip(index)
@@ -1126,6 +1141,30 @@ mod tests {
         );
         assert_eq!(r[1]["error"], "referential integrity violation");
         assert!(d.tables["A"].is_empty());
+    }
+
+    #[test]
+    fn index_against_committed_rows() {
+        let mut d = db();
+        tx(
+            &mut d,
+            json!([{"op":"insert","table":"A","row":{"i":1}},{"op":"insert","table":"A","row":{"i":2}}]),
+        );
+        let r = tx(&mut d, json!([{"op":"insert","table":"A","row":{"i":1}}]));
+        let details = r[1]["details"].as_str().unwrap();
+        assert!(details.contains("existed in the database before this transaction and was not modified by the transaction.  Second row"), "{details}");
+        // Swapping keys between two rows is fine.
+        let r = tx(
+            &mut d,
+            json!([{"op":"update","table":"A","where":[["i","==",1]],"row":{"i":3}},
+                                  {"op":"update","table":"A","where":[["i","==",2]],"row":{"i":1}},
+                                  {"op":"update","table":"A","where":[["i","==",3]],"row":{"i":2}}]),
+        );
+        assert_eq!(r, json!([{"count":1},{"count":1},{"count":1}]));
+        let r = tx(&mut d, json!([{"op":"insert","table":"A","row":{"i":2}}]));
+        assert_eq!(r[1]["error"], "constraint violation");
+        let r = tx(&mut d, json!([{"op":"insert","table":"A","row":{"i":3}}]));
+        assert!(r[0]["uuid"].is_array(), "{r}");
     }
 
     #[test]
