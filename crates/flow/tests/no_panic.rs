@@ -116,7 +116,7 @@ fn match_operations_never_panic() {
             let v: Vec<u8> = (0..vlen).map(|_| r.next() as u8).collect();
             let k: Vec<u8> = (0..mlen).map(|_| r.next() as u8).collect();
             let _ = m.set_field_masked(field, &MfValue::from_bytes(&v), &MfValue::from_bytes(&k));
-            if r.next() % 4 == 0 {
+            if r.next().is_multiple_of(4) {
                 m.set_field_wild(field);
             }
             let _ = m.get_field(field);

@@ -73,7 +73,7 @@ fn parse_flow_usable_protocols_and_errors() {
         }
     }
     eprintln!(
-        "parse-flow vectors: {pass} pass, {skip} skipped (actions), {} fail",
+        "parse-flow vectors: {pass} pass, {} fail; {skip} decided by actions ({actions_agree} of them agree)",
         failures.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
