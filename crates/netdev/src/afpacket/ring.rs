@@ -436,4 +436,19 @@ pub(crate) mod tests {
         assert_eq!(parse_frame(&b3, first, true), Err(BadBlock));
         assert!(parse_block(&[0u8; 10]).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_ring_memory_never_panics(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            off in 0usize..700,
+            vnet in proptest::prelude::any::<bool>(),
+        ) {
+            if let Ok(h) = parse_block(&bytes) {
+                let _ = parse_frame(&bytes, h.first as usize, vnet);
+            }
+            let _ = parse_frame(&bytes, off, vnet);
+            let _ = parse_frame_v2(&bytes, vnet);
+        }
+    }
 }
