@@ -8,8 +8,8 @@
 
 mod appctl;
 mod ofctl;
-mod ovsdb_tool;
 mod ovsdb_server;
+mod ovsdb_tool;
 mod personality;
 
 fn main() {
