@@ -94,9 +94,18 @@ pub fn run_parse_actions(
         };
         let bytes = parse_hex(hex).ok_or("Trailing garbage in hex data")?;
         let decoded = if instructions {
-            decode_instructions(&bytes, version).and_then(|acts| {
-                let table = table_id.map(atoi).unwrap_or(0);
-                super::check::check_instructions_table(&acts, table).map(|_| acts)
+            decode_instructions(&bytes, version).and_then(|mut acts| {
+                let table = table_id.map(atoi).unwrap_or(0).min(255) as u8;
+                let usable = protocols_of_version(version);
+                super::check::check_consistency(
+                    &mut acts,
+                    &crate::Match::catchall(),
+                    super::OfpPort::MAX,
+                    table,
+                    255,
+                    usable,
+                )
+                .map(|_| acts)
             })
         } else {
             decode_actions(&bytes, version)
@@ -122,6 +131,19 @@ pub fn run_parse_actions(
         out.flush().map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// The protocols a version implies (`ofputil_protocols_from_ofp_version`).
+fn protocols_of_version(v: OfpVersion) -> crate::Protocols {
+    use crate::Protocols as P;
+    match v {
+        OfpVersion::Of10 => P::OF10_ANY,
+        OfpVersion::Of11 => P::OF11_STD,
+        OfpVersion::Of12 => P::OF12_OXM,
+        OfpVersion::Of13 => P::OF13_OXM,
+        OfpVersion::Of14 => P::OF14_OXM,
+        OfpVersion::Of15 => P::OF15_OXM,
+    }
 }
 
 /// C's `atoi`: leading white space, optional sign, digits; 0 otherwise.

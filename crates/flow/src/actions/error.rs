@@ -45,6 +45,7 @@ pub enum OfpErr {
     OfpbrcBadTableId,
     OfpbpcBadType,
     OfpbpcBadLen,
+    OfpmmfcInvalidMeter,
 }
 
 impl OfpErr {
@@ -90,6 +91,7 @@ impl OfpErr {
             OfpbrcBadTableId => "OFPBRC_BAD_TABLE_ID",
             OfpbpcBadType => "OFPBPC_BAD_TYPE",
             OfpbpcBadLen => "OFPBPC_BAD_LEN",
+            OfpmmfcInvalidMeter => "OFPMMFC_INVALID_METER",
         }
     }
 }

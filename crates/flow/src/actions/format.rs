@@ -97,6 +97,7 @@ fn write_action(s: &mut String, a: &OfpAction) {
         A::SetVlanVid {
             vid,
             push_vlan_if_needed,
+            ..
         } => write!(
             s,
             "{}:{vid}",
@@ -109,6 +110,7 @@ fn write_action(s: &mut String, a: &OfpAction) {
         A::SetVlanPcp {
             pcp,
             push_vlan_if_needed,
+            ..
         } => write!(
             s,
             "{}:{pcp}",
@@ -129,8 +131,8 @@ fn write_action(s: &mut String, a: &OfpAction) {
         A::SetIpDscp(t) => write!(s, "mod_nw_tos:{t}"),
         A::SetIpEcn(e) => write!(s, "mod_nw_ecn:{e}"),
         A::SetIpTtl(t) => write!(s, "mod_nw_ttl:{t}"),
-        A::SetL4SrcPort(p) => write!(s, "mod_tp_src:{p}"),
-        A::SetL4DstPort(p) => write!(s, "mod_tp_dst:{p}"),
+        A::SetL4SrcPort { port, .. } => write!(s, "mod_tp_src:{port}"),
+        A::SetL4DstPort { port, .. } => write!(s, "mod_tp_dst:{port}"),
         A::RegMove(m) => write!(
             s,
             "move:{}->{}",

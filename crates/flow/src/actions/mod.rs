@@ -21,10 +21,11 @@ pub mod port;
 pub mod verify;
 pub mod wire;
 
+pub use check::{check_actions, check_consistency};
 pub use error::{OfpErr, ParseError};
 pub use format::format_actions;
 pub use model::*;
-pub use parse::{parse_actions, parse_instructions, ParsedActions};
+pub use parse::{parse_actions, parse_flow_actions, parse_instructions, ParsedActions};
 pub use port::OfpPort;
 pub use wire::{
     decode_actions, decode_instructions, encode_actions, encode_instructions, OfpVersion,

@@ -41,10 +41,19 @@ pub enum OfpAction {
     // ---- Header changes ----
     /// `set_field`, `load` (distinguished by `raw`).
     SetField(SetField),
-    /// `mod_vlan_vid` (push if needed) / `set_vlan_vid`.
-    SetVlanVid { vid: u16, push_vlan_if_needed: bool },
+    /// `mod_vlan_vid` (push if needed) / `set_vlan_vid`.  `flow_has_vlan`
+    /// is learned from the match when the actions are checked.
+    SetVlanVid {
+        vid: u16,
+        push_vlan_if_needed: bool,
+        flow_has_vlan: bool,
+    },
     /// `mod_vlan_pcp` / `set_vlan_pcp`.
-    SetVlanPcp { pcp: u8, push_vlan_if_needed: bool },
+    SetVlanPcp {
+        pcp: u8,
+        push_vlan_if_needed: bool,
+        flow_has_vlan: bool,
+    },
     /// `strip_vlan` / `pop_vlan`.
     StripVlan { pop_vlan: bool },
     /// `push_vlan:ethertype`
@@ -63,10 +72,11 @@ pub enum OfpAction {
     SetIpEcn(u8),
     /// `mod_nw_ttl`
     SetIpTtl(u8),
-    /// `mod_tp_src`
-    SetL4SrcPort(u16),
+    /// `mod_tp_src`; `flow_ip_proto` (learned when checked against the
+    /// match) selects the OpenFlow 1.2+ set-field.
+    SetL4SrcPort { port: u16, flow_ip_proto: u8 },
     /// `mod_tp_dst`
-    SetL4DstPort(u16),
+    SetL4DstPort { port: u16, flow_ip_proto: u8 },
     /// `move:src->dst`
     RegMove(RegMove),
     /// `push:src`

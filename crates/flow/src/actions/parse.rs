@@ -51,6 +51,38 @@ pub fn parse_actions(
     parse_top(s, ports, warnings, Allowed::ApplyOnly)
 }
 
+/// Parses a flow's actions and checks them against its match `m` in table
+/// `table_id` (255 when unspecified), as `ovs-ofctl` does for flow syntax:
+/// `usable` comes in as the protocols the match allows and goes out
+/// narrowed by the actions.
+pub fn parse_flow_actions(
+    s: &str,
+    m: &crate::Match,
+    table_id: u8,
+    ports: Option<&PortMap>,
+    warnings: &mut Vec<Warning>,
+    usable: &mut Protocols,
+) -> PResult<Vec<OfpAction>> {
+    let mut parsed = parse_instructions(s, ports, warnings)?;
+    *usable &= parsed.usable_protocols;
+    let r =
+        super::check::check_actions(&mut parsed.actions, m, OfpPort::MAX, table_id, 255, usable)
+            .and_then(|_| {
+                if usable.is_empty() {
+                    Err(super::OfpErr::OfpbacMatchInconsistent)
+                } else {
+                    Ok(())
+                }
+            });
+    match r {
+        Ok(()) => Ok(parsed.actions),
+        Err(e) => Err(format!(
+            "actions are invalid with specified match ({})",
+            e.name()
+        )),
+    }
+}
+
 fn parse_top(
     s: &str,
     ports: Option<&PortMap>,
@@ -86,6 +118,17 @@ pub(crate) fn parse_list(
         }
         if key.eq_ignore_ascii_case("apply_actions") {
             return Err("apply_actions is the default instruction".into());
+        }
+        if key.eq_ignore_ascii_case("check_pkt_larger") && rest.starts_with("->") {
+            // `check_pkt_larger(LEN)->DST`: the destination follows the
+            // parenthesized value, so take it along.
+            let end = rest
+                .find([',', ' ', '\t', '\r', '\n'])
+                .unwrap_or(rest.len());
+            let arg = format!("{value}){}", &rest[..end]);
+            rest = &rest[end..];
+            parse_one(ctx, key, &arg, &mut out)?;
+            continue;
         }
         parse_one(ctx, key, value, &mut out)?;
     }
@@ -133,6 +176,7 @@ fn parse_one(ctx: &mut Ctx<'_>, key: &str, arg: &str, out: &mut Vec<OfpAction>) 
             A::SetVlanVid {
                 vid,
                 push_vlan_if_needed: k == "mod_vlan_vid",
+                flow_has_vlan: false,
             }
         }
         "mod_vlan_pcp" | "set_vlan_pcp" => {
@@ -143,6 +187,7 @@ fn parse_one(ctx: &mut Ctx<'_>, key: &str, arg: &str, out: &mut Vec<OfpAction>) 
             A::SetVlanPcp {
                 pcp,
                 push_vlan_if_needed: k == "mod_vlan_pcp",
+                flow_has_vlan: false,
             }
         }
         "strip_vlan" => A::StripVlan { pop_vlan: false },
@@ -189,8 +234,14 @@ fn parse_one(ctx: &mut Ctx<'_>, key: &str, arg: &str, out: &mut Vec<OfpAction>) 
             A::SetIpEcn(ecn)
         }
         "mod_nw_ttl" | "set_nw_ttl" => A::SetIpTtl(str_to_u8(arg, "TTL")?),
-        "mod_tp_src" => A::SetL4SrcPort(str_to_u16(arg, "source port")?),
-        "mod_tp_dst" => A::SetL4DstPort(str_to_u16(arg, "destination port")?),
+        "mod_tp_src" => A::SetL4SrcPort {
+            port: str_to_u16(arg, "source port")?,
+            flow_ip_proto: 0,
+        },
+        "mod_tp_dst" => A::SetL4DstPort {
+            port: str_to_u16(arg, "destination port")?,
+            flow_ip_proto: 0,
+        },
         "dec_ttl" => parse_dec_ttl(arg)?,
         "set_mpls_label" => {
             if arg.is_empty() {

@@ -187,8 +187,8 @@ fn allowed_in_action_set(a: &OfpAction) -> bool {
             | SetIpDscp(_)
             | SetIpEcn(_)
             | SetIpTtl(_)
-            | SetL4SrcPort(_)
-            | SetL4DstPort(_)
+            | SetL4SrcPort { .. }
+            | SetL4DstPort { .. }
             | RegMove(_)
             | DecTtl { .. }
             | SetMplsLabel(_)
@@ -339,55 +339,21 @@ fn nxm_decode_n_bits(ofs_nbits: u16) -> usize {
     usize::from(ofs_nbits & 0x3f) + 1
 }
 
-/// Upstream's `mf_check_src`/`mf_check_dst` bounds checks (module
-/// `meta_flow`).
+/// Bounds checks of a subfield named as `kind` ("source"/"destination").
 pub(crate) fn check_subfield(sf: &Subfield, kind: &str) -> Result<(), OfpErr> {
-    let width = mf::field_bits(sf.field);
-    let name = sf.field.name();
-    if sf.n_bits == 0 {
-        vlog::warn!("meta_flow", "zero bit {} field {}", kind, name);
-        Err(OfpErr::OfpbacBadSetLen)
-    } else if sf.ofs >= width {
-        vlog::warn!(
-            "meta_flow",
-            "bit offset {} exceeds {}-bit width of {} field {}",
-            sf.ofs,
-            width,
-            kind,
-            name
-        );
-        Err(OfpErr::OfpbacBadSetLen)
-    } else if sf.ofs + sf.n_bits > width {
-        vlog::warn!(
-            "meta_flow",
-            "bit offset {} and width {} exceeds {}-bit width of {} field {}",
-            sf.ofs,
-            sf.n_bits,
-            width,
-            kind,
-            name
-        );
-        Err(OfpErr::OfpbacBadSetLen)
+    if kind == "source" {
+        check_src(sf)
     } else {
-        Ok(())
+        check_dst(sf)
     }
 }
 
 pub(crate) fn check_src(sf: &Subfield) -> Result<(), OfpErr> {
-    check_subfield(sf, "source")
+    crate::actions::check::check_src_with(sf, None)
 }
 
 pub(crate) fn check_dst(sf: &Subfield) -> Result<(), OfpErr> {
-    check_subfield(sf, "destination")?;
-    if !sf.field.def().writable {
-        vlog::warn!(
-            "meta_flow",
-            "destination field {} is not writable",
-            sf.field.name()
-        );
-        return Err(OfpErr::OfpbacBadSetArgument);
-    }
-    Ok(())
+    crate::actions::check::check_dst_with(sf, None)
 }
 
 fn port_from_ofp11(p: u32) -> Result<OfpPort, OfpErr> {
@@ -459,6 +425,7 @@ fn decode_raw(
             A::SetVlanVid {
                 vid,
                 push_vlan_if_needed: r == Raw::SetVlanVid10,
+                flow_has_vlan: false,
             }
         }
         Raw::SetVlanPcp10 | Raw::SetVlanPcp11 => {
@@ -469,6 +436,7 @@ fn decode_raw(
             A::SetVlanPcp {
                 pcp,
                 push_vlan_if_needed: r == Raw::SetVlanPcp10,
+                flow_has_vlan: false,
             }
         }
         Raw::PushVlan => {
@@ -506,8 +474,14 @@ fn decode_raw(
             A::SetIpEcn(ecn)
         }
         Raw::SetNwTtl11 => A::SetIpTtl(arg8()),
-        Raw::SetTpSrc => A::SetL4SrcPort(arg16()),
-        Raw::SetTpDst => A::SetL4DstPort(arg16()),
+        Raw::SetTpSrc => A::SetL4SrcPort {
+            port: arg16(),
+            flow_ip_proto: 0,
+        },
+        Raw::SetTpDst => A::SetL4DstPort {
+            port: arg16(),
+            flow_ip_proto: 0,
+        },
         Raw::Enqueue10 => {
             let port = OfpPort(u16_at(a, 4));
             if port >= OfpPort::MAX && port != OfpPort::IN_PORT && port != OfpPort::LOCAL {
@@ -1012,12 +986,6 @@ fn pull_entry(
     Ok(((field, value, mask), start + payload_len))
 }
 
-/// True if `value` has no bits outside the field's width.
-fn value_fits(field: FieldId, value: &[u8]) -> bool {
-    let bits = field.def().n_bits;
-    (bits..value.len() * 8).all(|b| !mf::get_bit(value, b))
-}
-
 fn decode_set_field(a: &[u8], may_mask: bool) -> Result<OfpAction, OfpErr> {
     let ((field, value, mask), end) = pull_entry(a, 4, may_mask)?;
     if !all_zero(tail(a, end)) {
@@ -1031,7 +999,7 @@ fn decode_set_field(a: &[u8], may_mask: bool) -> Result<OfpAction, OfpErr> {
         return Err(OfpErr::OfpbacBadSetArgument);
     }
     let vlan_bad = field == FieldId::VlanVid && value.first().copied().unwrap_or(0) & 0x10 == 0;
-    if !value_fits(field, &value) || vlan_bad {
+    if !field.is_value_valid(&mf::MfValue::from_bytes(&value)) || vlan_bad {
         vlog::warn!(
             MOD,
             "Invalid value for set field {}: {}",

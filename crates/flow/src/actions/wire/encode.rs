@@ -415,6 +415,11 @@ fn encode_one(a: &OfpAction, version: OfpVersion, out: &mut Vec<u8>) {
                 out.extend_from_slice(&[0; 6]);
                 out.extend_from_slice(&queue.to_be_bytes());
                 finish(out, start, 16);
+            } else {
+                // OpenFlow 1.1 dropped enqueue: set the queue around an output.
+                put_simple(out, Raw::SetQueue, v, Arg::U32(*queue));
+                put_output(out, *port, 0, v);
+                put_simple_nx(out, 5);
             }
         }
         A::OutputReg { src, max_len, raw } => match nxm32(src.field) {
@@ -460,22 +465,40 @@ fn encode_one(a: &OfpAction, version: OfpVersion, out: &mut Vec<u8>) {
             finish(out, start, 32);
         }
         A::SetField(sf) => encode_set_field(sf, v, out),
-        A::SetVlanVid { vid, .. } => match v {
-            OfpVersion::Of10 => put_simple(out, Raw::SetVlanVid10, v, Arg::U16(*vid)),
-            OfpVersion::Of11 => put_simple(out, Raw::SetVlanVid11, v, Arg::U16(*vid)),
-            _ => put_set_field(
-                out,
-                v,
-                FieldId::VlanVid,
-                &(vid | 0x1000).to_be_bytes(),
-                None,
-            ),
-        },
-        A::SetVlanPcp { pcp, .. } => match v {
-            OfpVersion::Of10 => put_simple(out, Raw::SetVlanPcp10, v, Arg::U8(*pcp)),
-            OfpVersion::Of11 => put_simple(out, Raw::SetVlanPcp11, v, Arg::U8(*pcp)),
-            _ => put_set_field(out, v, FieldId::VlanPcp, &[*pcp], None),
-        },
+        A::SetVlanVid {
+            vid,
+            push_vlan_if_needed,
+            flow_has_vlan,
+        } => {
+            if v > OfpVersion::Of10 && *push_vlan_if_needed && !flow_has_vlan {
+                put_simple(out, Raw::PushVlan, v, Arg::U16(0x8100));
+            }
+            match v {
+                OfpVersion::Of10 => put_simple(out, Raw::SetVlanVid10, v, Arg::U16(*vid)),
+                OfpVersion::Of11 => put_simple(out, Raw::SetVlanVid11, v, Arg::U16(*vid)),
+                _ => put_set_field(
+                    out,
+                    v,
+                    FieldId::VlanVid,
+                    &(vid | 0x1000).to_be_bytes(),
+                    None,
+                ),
+            }
+        }
+        A::SetVlanPcp {
+            pcp,
+            push_vlan_if_needed,
+            flow_has_vlan,
+        } => {
+            if v > OfpVersion::Of10 && *push_vlan_if_needed && !flow_has_vlan {
+                put_simple(out, Raw::PushVlan, v, Arg::U16(0x8100));
+            }
+            match v {
+                OfpVersion::Of10 => put_simple(out, Raw::SetVlanPcp10, v, Arg::U8(*pcp)),
+                OfpVersion::Of11 => put_simple(out, Raw::SetVlanPcp11, v, Arg::U8(*pcp)),
+                _ => put_set_field(out, v, FieldId::VlanPcp, &[*pcp], None),
+            }
+        }
         A::StripVlan { .. } => {
             if v == OfpVersion::Of10 {
                 put_simple(out, Raw::StripVlan10, v, Arg::Void)
@@ -528,8 +551,28 @@ fn encode_one(a: &OfpAction, version: OfpVersion, out: &mut Vec<u8>) {
             OfpVersion::Of10 => put_load(out, &full_set_field(FieldId::IpTtl, vec![*ttl])),
             _ => put_simple(out, Raw::SetNwTtl11, v, Arg::U8(*ttl)),
         },
-        A::SetL4SrcPort(p) => put_simple(out, Raw::SetTpSrc, v, Arg::U16(*p)),
-        A::SetL4DstPort(p) => put_simple(out, Raw::SetTpDst, v, Arg::U16(*p)),
+        A::SetL4SrcPort {
+            port,
+            flow_ip_proto,
+        } => put_l4_port(
+            out,
+            v,
+            *port,
+            *flow_ip_proto,
+            [FieldId::TcpSrc, FieldId::UdpSrc, FieldId::SctpSrc],
+            Raw::SetTpSrc,
+        ),
+        A::SetL4DstPort {
+            port,
+            flow_ip_proto,
+        } => put_l4_port(
+            out,
+            v,
+            *port,
+            *flow_ip_proto,
+            [FieldId::TcpDst, FieldId::UdpDst, FieldId::SctpDst],
+            Raw::SetTpDst,
+        ),
         A::RegMove(m) => encode_move(m, v, out),
         A::StackPush(sf) | A::StackPop(sf) => {
             let start = begin_nx(out, if matches!(a, A::StackPush(_)) { 27 } else { 28 });
@@ -588,7 +631,9 @@ fn encode_one(a: &OfpAction, version: OfpVersion, out: &mut Vec<u8>) {
                 SetTunnelRaw::Tunnel32 => false,
                 SetTunnelRaw::Auto => *tun_id > u64::from(u32::MAX),
             };
-            if use64 {
+            if v >= OfpVersion::Of12 {
+                put_set_field(out, v, FieldId::TunId, &tun_id.to_be_bytes(), None);
+            } else if use64 {
                 let start = begin_nx(out, 9);
                 out.extend_from_slice(&[0; 6]);
                 out.extend_from_slice(&tun_id.to_be_bytes());
@@ -684,6 +729,26 @@ fn encode_one(a: &OfpAction, version: OfpVersion, out: &mut Vec<u8>) {
                 );
             }
         }
+    }
+}
+
+fn put_l4_port(
+    out: &mut Vec<u8>,
+    v: OfpVersion,
+    port: u16,
+    proto: u8,
+    fields: [FieldId; 3],
+    legacy: Raw,
+) {
+    let field = match proto {
+        6 => Some(fields[0]),
+        17 => Some(fields[1]),
+        132 => Some(fields[2]),
+        _ => None,
+    };
+    match field {
+        Some(f) if v >= OfpVersion::Of12 => put_set_field(out, v, f, &port.to_be_bytes(), None),
+        _ => put_simple(out, legacy, v, Arg::U16(port)),
     }
 }
 
