@@ -223,6 +223,134 @@ pub fn pull_oxm_opts(
     pull_entries_opts(&bytes[4..len], strict, pipeline_only)
 }
 
+/// Pulls an `ofp11_match`: the OpenFlow 1.1 standard match (type 0) or
+/// an OXM match (type 1).
+pub fn pull_ofp11_match(r: &mut Reader<'_>, strict: bool) -> Result<Match, OfpErr> {
+    let mut head = *r;
+    let mtype = head.u16().ok_or(OfpErr::OFPBMC_BAD_LEN)?;
+    if mtype != 0 {
+        return pull_oxm(r, strict);
+    }
+    let len = head.u16().ok_or(OfpErr::OFPBMC_BAD_LEN)?;
+    if len != 88 {
+        return Err(OfpErr::OFPBMC_BAD_LEN);
+    }
+    decode_ofp11_match(r.bytes(88).ok_or(OfpErr::OFPBMC_BAD_LEN)?)
+}
+
+/// Upstream's `ofputil_match_from_ofp11_match` (masks on the wire have
+/// 1-bits for "don't care").
+pub fn decode_ofp11_match(b: &[u8]) -> Result<Match, OfpErr> {
+    let bad = OfpErr::OFPBMC_BAD_LEN;
+    let bv = OfpErr::OFPBMC_BAD_VALUE;
+    let mut r = Reader::new(b);
+    r.skip(4).ok_or(bad)?;
+    let in_port = r.u32().ok_or(bad)?;
+    let wc = r.u32().ok_or(bad)?;
+    let dl_src: [u8; 6] = r.array().ok_or(bad)?;
+    let dl_src_mask: [u8; 6] = r.array().ok_or(bad)?;
+    let dl_dst: [u8; 6] = r.array().ok_or(bad)?;
+    let dl_dst_mask: [u8; 6] = r.array().ok_or(bad)?;
+    let dl_vlan = r.u16().ok_or(bad)?;
+    let dl_vlan_pcp = r.u8().ok_or(bad)?;
+    r.skip(1).ok_or(bad)?;
+    let dl_type = r.u16().ok_or(bad)?;
+    let nw_tos = r.u8().ok_or(bad)?;
+    let nw_proto = r.u8().ok_or(bad)?;
+    let nw_src = r.u32().ok_or(bad)?;
+    let nw_src_mask = r.u32().ok_or(bad)?;
+    let nw_dst = r.u32().ok_or(bad)?;
+    let nw_dst_mask = r.u32().ok_or(bad)?;
+    let tp_src = r.u16().ok_or(bad)?;
+    let tp_dst = r.u16().ok_or(bad)?;
+    let mpls_label = r.u32().ok_or(bad)?;
+    let mpls_tc = r.u8().ok_or(bad)?;
+    r.skip(3).ok_or(bad)?;
+    let metadata = r.u64().ok_or(bad)?;
+    let metadata_mask = r.u64().ok_or(bad)?;
+
+    let mut m = Match::catchall();
+    if wc & 1 == 0 {
+        let p = crate::bits::port_from_ofp11(in_port).ok_or(bv)?;
+        m.flow.in_port = u32::from(p);
+        m.wc.in_port = u32::MAX;
+    }
+    let inv6 = |a: [u8; 6]| a.map(|x| !x);
+    m.wc.dl_src = inv6(dl_src_mask);
+    m.wc.dl_dst = inv6(dl_dst_mask);
+    for i in 0..6 {
+        m.flow.dl_src[i] = dl_src[i] & m.wc.dl_src[i];
+        m.flow.dl_dst[i] = dl_dst[i] & m.wc.dl_dst[i];
+    }
+    if wc & 2 == 0 {
+        if dl_vlan == 0 {
+            m.flow.vlans[0].tci = 0;
+            m.wc.vlans[0].tci = 0xffff;
+        } else {
+            if dl_vlan == 0xfffe {
+                m.flow.vlans[0].tci = VLAN_CFI;
+                m.wc.vlans[0].tci = VLAN_CFI;
+            } else if dl_vlan < 4096 {
+                m.flow.vlans[0].tci = VLAN_CFI | dl_vlan;
+                m.wc.vlans[0].tci = VLAN_CFI | 0x0fff;
+            } else {
+                return Err(bv);
+            }
+            if wc & 4 == 0 {
+                if dl_vlan_pcp > 7 {
+                    return Err(bv);
+                }
+                m.flow.vlans[0].tci |= u16::from(dl_vlan_pcp) << 13;
+                m.wc.vlans[0].tci |= 0xe000;
+            }
+        }
+    }
+    if wc & 8 == 0 {
+        m.set_dl_type(if dl_type < 0x600 { 0x5ff } else { dl_type });
+    }
+    let ipv4 = m.wc.dl_type != 0 && m.flow.dl_type == 0x0800;
+    let arp = m.wc.dl_type != 0 && m.flow.dl_type == 0x0806;
+    if ipv4 && wc & 16 == 0 {
+        if nw_tos & 0x03 != 0 {
+            return Err(bv);
+        }
+        m.flow.nw_tos = (m.flow.nw_tos & 0x03) | nw_tos;
+        m.wc.nw_tos |= 0xfc;
+    }
+    if ipv4 || arp {
+        if wc & 32 == 0 {
+            m.set_nw_proto(nw_proto);
+        }
+        m.wc.nw_src = !nw_src_mask;
+        m.flow.nw_src = nw_src & m.wc.nw_src;
+        m.wc.nw_dst = !nw_dst_mask;
+        m.flow.nw_dst = nw_dst & m.wc.nw_dst;
+    }
+    if ipv4 && wc & 0xc0 != 0xc0 && matches!(m.flow.nw_proto, 6 | 17 | 132) {
+        if wc & 64 == 0 {
+            m.flow.tp_src = tp_src;
+            m.wc.tp_src = u16::MAX;
+        }
+        if wc & 128 == 0 {
+            m.flow.tp_dst = tp_dst;
+            m.wc.tp_dst = u16::MAX;
+        }
+    }
+    if m.wc.dl_type != 0 && (m.flow.dl_type == 0x8847 || m.flow.dl_type == 0x8848) {
+        if wc & 256 == 0 {
+            m.flow.mpls_lse[0] = (m.flow.mpls_lse[0] & !0xffff_f000) | (mpls_label << 12);
+            m.wc.mpls_lse[0] |= 0xffff_f000;
+        }
+        if wc & 512 == 0 {
+            m.flow.mpls_lse[0] = (m.flow.mpls_lse[0] & !0xe00) | (u32::from(mpls_tc & 7) << 9);
+            m.wc.mpls_lse[0] |= 0xe00;
+        }
+    }
+    m.wc.metadata = !metadata_mask;
+    m.flow.metadata = metadata & m.wc.metadata;
+    Ok(m)
+}
+
 /// Encodes a match as NXM entries (unpadded); returns the bytes.
 pub fn put_nxm(m: &Match) -> Vec<u8> {
     put_nxm_cookie(m, NxmCookie::default())
@@ -475,6 +603,13 @@ mod tests {
         let b = put_oxm(&m, 4);
         let back = pull_oxm(&mut Reader::new(&b), true).unwrap();
         assert_eq!(back, m);
+    }
+
+    #[test]
+    fn ofp11_standard_match() {
+        let b = hex("00000058000000000000 03f7 000000000000ffffffffffff000000000000ffffffffffff 0000 00 00 0806 00 00 c0a88000 000000ff 00000000 ffffffff 0000 0000 00000000 00 000000 0000000000000000 ffffffffffffffff".replace(' ', "").as_str());
+        let m = pull_ofp11_match(&mut Reader::new(&b), true).unwrap();
+        assert_eq!(m.format(0x8000), "arp,arp_spa=192.168.128.0/24");
     }
 
     #[test]

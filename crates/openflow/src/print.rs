@@ -302,7 +302,6 @@ fn body_to_string(s: &mut String, msg: &[u8], raw: OfpRaw, verbosity: u32) -> Re
                 OFPT10_FLOW_REMOVED => F::Of10,
                 OFPT15_FLOW_REMOVED => F::Of15,
                 NXT_FLOW_REMOVED => F::Nx,
-                _ if version == 2 => return Err(OfpErr::OFPBMC_BAD_TYPE),
                 _ => F::Of11,
             };
             crate::msgs::flow::FlowRemoved::decode(form, body)?.format(s)
@@ -318,7 +317,6 @@ fn body_to_string(s: &mut String, msg: &[u8], raw: OfpRaw, verbosity: u32) -> Re
             let form = match raw {
                 OFPST10_FLOW_REQUEST | OFPST10_AGGREGATE_REQUEST => F::Of10,
                 NXST_FLOW_REQUEST | NXST_AGGREGATE_REQUEST => F::Nx,
-                _ if version == 2 => return Err(OfpErr::OFPBMC_BAD_TYPE),
                 _ => F::Of11,
             };
             crate::msgs::flow::FlowStatsRequest::decode(form, body)?.format(s)

@@ -150,7 +150,7 @@ impl FlowRemoved {
                 let hard_timeout = r.u16().ok_or(BAD)?;
                 let packet_count = r.u64().ok_or(BAD)?;
                 let byte_count = r.u64().ok_or(BAD)?;
-                let flow_match = nx_match::pull_oxm(&mut r, false)?;
+                let flow_match = nx_match::pull_ofp11_match(&mut r, false)?;
                 Ok(FlowRemoved {
                     flow_match,
                     priority,
@@ -360,7 +360,7 @@ impl FlowStatsRequest {
                 r.skip(4).ok_or(BAD)?;
                 let cookie = r.u64().ok_or(BAD)?;
                 let cookie_mask = r.u64().ok_or(BAD)?;
-                let flow_match = nx_match::pull_oxm(&mut r, false)?;
+                let flow_match = nx_match::pull_ofp11_match(&mut r, false)?;
                 Ok(FlowStatsRequest {
                     flow_match,
                     table_id,

@@ -147,11 +147,7 @@ impl FlowMod {
                 let out_group = r.u32().ok_or(BAD)?;
                 let flags = r.u16().ok_or(BAD)?;
                 let importance = r.u16().ok_or(BAD)?;
-                if version == 2 {
-                    // The OpenFlow 1.1 standard match is not supported here.
-                    return Err(OfpErr::OFPBMC_BAD_TYPE);
-                }
-                let flow_match = nx_match::pull_oxm(&mut r, true)?;
+                let flow_match = nx_match::pull_ofp11_match(&mut r, true)?;
                 let actions = actions::decode_instructions(r.rest(), version)?;
                 let (cookie, cookie_mask, new_cookie) = if command == 0 {
                     (0, 0, cookie)
@@ -568,10 +564,7 @@ impl FlowStats {
                     if version >= 5 {
                         fs.importance = importance;
                     }
-                    if version == 2 {
-                        return Err(OfpErr::OFPBMC_BAD_TYPE);
-                    }
-                    fs.flow_match = nx_match::pull_oxm(&mut e, false)?;
+                    fs.flow_match = nx_match::pull_ofp11_match(&mut e, false)?;
                     fs.actions = actions::decode_instructions(e.rest(), version)?;
                 }
                 FlowStatsForm::Of15 => {

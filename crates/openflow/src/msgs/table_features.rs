@@ -179,15 +179,6 @@ impl TableFeatures {
         Ok(v)
     }
 
-    fn is_empty(&self) -> bool {
-        self.metadata_match == 0
-            && self.metadata_write == 0
-            && self.max_entries == 0
-            && self.nonmiss.is_empty()
-            && self.miss.is_empty()
-            && self.matching.is_empty()
-    }
-
     fn same_features(&self, o: &TableFeatures) -> bool {
         TableFeatures {
             table_id: 0,
