@@ -482,7 +482,11 @@ fn open_ro(path: &str) -> Result<Storage, Error> {
 fn cmd_compact(_: &Options, args: &[String]) -> CmdResult {
     let db = arg_or(args, 0, DEFAULT_DB);
     let comment = format!("compacted by {PROGRAM} {VERSION}");
-    let mut s = open_rw(db)?;
+    // Upstream reports a lock failure here without the error tag.
+    let mut s = open_rw(db).map_err(|e| match &e.details {
+        Some(d) if e.tag == "I/O error" && d.contains("failed to lock lockfile") => Fatal(d.clone(), 1),
+        _ => Fatal::from(e),
+    })?;
     match args.get(1) {
         Some(dst) => {
             check_target(dst)?;

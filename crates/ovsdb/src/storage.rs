@@ -98,10 +98,25 @@ impl LockFile {
         let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &fl) };
         if rc < 0 {
             let e = std::io::Error::last_os_error();
-            vlog::err!(
-                "lockfile",
-                "{name}: cannot lock file because it is already locked by another process"
-            );
+            // Name the holder when the kernel tells us who it is.
+            // SAFETY: as above; F_GETLK only fills in `probe`.
+            let mut probe: libc::flock = unsafe { std::mem::zeroed() };
+            probe.l_type = libc::F_WRLCK as _;
+            probe.l_whence = libc::SEEK_SET as _;
+            // SAFETY: valid fd and flock struct.
+            let got = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETLK, &mut probe) };
+            if got == 0 && probe.l_type != libc::F_UNLCK as libc::c_short && probe.l_pid > 0 {
+                vlog::warn!(
+                    "lockfile",
+                    "{name}: cannot lock file because it is already locked by pid {}",
+                    probe.l_pid
+                );
+            } else {
+                vlog::err!(
+                    "lockfile",
+                    "{name}: cannot lock file because it is already locked by another process"
+                );
+            }
             return Err(Error::io(format!(
                 "{path}: failed to lock lockfile ({})",
                 crate::io_error_text(&e)
