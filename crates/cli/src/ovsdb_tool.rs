@@ -484,7 +484,9 @@ fn cmd_compact(_: &Options, args: &[String]) -> CmdResult {
     let comment = format!("compacted by {PROGRAM} {VERSION}");
     // Upstream reports a lock failure here without the error tag.
     let mut s = open_rw(db).map_err(|e| match &e.details {
-        Some(d) if e.tag == "I/O error" && d.contains("failed to lock lockfile") => Fatal(d.clone(), 1),
+        Some(d) if e.tag == "I/O error" && d.contains("failed to lock lockfile") => {
+            Fatal(d.clone(), 1)
+        }
         _ => Fatal::from(e),
     })?;
     match args.get(1) {

@@ -332,3 +332,127 @@ fn command_lines_and_errors_match() {
         assert_eq!(run(false, &c), run(true, &c), "{c:?}");
     }
 }
+
+/// A database written by upstream's server through `ovs-vsctl` (many
+/// transactions: bridges, ports, bonds, mirrors, deletions) reads the same
+/// through our tool, and upstream reads our compaction of it.
+#[test]
+fn reads_a_vswitch_database_written_by_upstream_server() {
+    let server = "/usr/sbin/ovsdb-server";
+    let vsctl = "/usr/bin/ovs-vsctl";
+    if !have_upstream()
+        || !Path::new(server).exists()
+        || !Path::new(vsctl).exists()
+        || !Path::new(VSWITCH_SCHEMA).exists()
+    {
+        eprintln!("skipping: upstream ovsdb-server/ovs-vsctl not installed");
+        return;
+    }
+    let d = scratch("vswitch");
+    let db = d.join("conf.db");
+    let db_s = db.to_str().unwrap().to_string();
+    assert_eq!(run(false, &["create", &db_s, VSWITCH_SCHEMA]).2, 0);
+    let sock = d.join("db.sock");
+    let ctl = d.join("ctl");
+    let mut child = Command::new(server)
+        .arg(format!("--remote=punix:{}", sock.display()))
+        .arg(format!("--unixctl={}", ctl.display()))
+        .arg("--no-chdir")
+        .arg(&db_s)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let vs = |args: &[&str]| {
+        let st = Command::new(vsctl)
+            .arg(format!("--db=unix:{}", sock.display()))
+            .arg("--no-wait")
+            .arg("--timeout=10")
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(st.success(), "ovs-vsctl {args:?}");
+    };
+    // The server creates its socket shortly after starting.
+    for _ in 0..100 {
+        if sock.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    vs(&["init"]);
+    vs(&["add-br", "br0"]);
+    for i in 1..=20 {
+        let p = format!("p{i}");
+        let tag = format!("tag={}", i % 7 + 1);
+        let oc = format!("other_config:x={i}");
+        vs(&[
+            "add-port",
+            "br0",
+            &p,
+            "--",
+            "set",
+            "interface",
+            &p,
+            "type=internal",
+            "--",
+            "set",
+            "port",
+            &p,
+            &tag,
+            &oc,
+        ]);
+    }
+    for i in 1..=5 {
+        vs(&["del-port", "br0", &format!("p{i}")]);
+    }
+    vs(&[
+        "set",
+        "bridge",
+        "br0",
+        "other_config:hwaddr=00:11:22:33:44:55",
+        "external_ids:a=b",
+    ]);
+    vs(&["add-bond", "br0", "bond0", "a", "b", "c"]);
+    vs(&[
+        "--",
+        "--id=@m",
+        "create",
+        "mirror",
+        "name=m1",
+        "select_all=true",
+        "--",
+        "add",
+        "bridge",
+        "br0",
+        "mirrors",
+        "@m",
+    ]);
+    vs(&["del-port", "br0", "p10"]);
+    let _ = child.kill();
+    let _ = child.wait();
+
+    for more in [None, Some("-m"), Some("-mm")] {
+        let mut args = vec![];
+        args.extend(more);
+        args.extend(["show-log", db_s.as_str()]);
+        assert_eq!(run(false, &args), run(true, &args), "{args:?}");
+    }
+    let q = r#"["Open_vSwitch",{"op":"select","table":"Port","where":[],"columns":["name","tag","other_config","interfaces"]},{"op":"select","table":"Bridge","where":[],"columns":["name","ports","mirrors","other_config"]},{"op":"select","table":"Mirror","where":[],"columns":["name","select_all"]}]"#;
+    let canonical = |out: String| -> String {
+        let mut v = ovsdb::json::parse(&out).unwrap();
+        sort_sets(&mut v);
+        for r in v.as_array_mut().unwrap() {
+            if let Some(rows) = r.get_mut("rows").and_then(|x| x.as_array_mut()) {
+                rows.sort_by_key(|row| ovsdb::json::to_string(row, true));
+            }
+        }
+        ovsdb::json::to_string(&v, true)
+    };
+    let up = canonical(run(false, &["query", &db_s, q]).0);
+    assert_eq!(up, canonical(run(true, &["query", &db_s, q]).0));
+    let copy = d.join("copy.db");
+    std::fs::copy(&db, &copy).unwrap();
+    let copy = copy.to_str().unwrap();
+    assert_eq!(run(true, &["compact", copy]).2, 0);
+    assert_eq!(up, canonical(run(false, &["query", copy, q]).0));
+}
