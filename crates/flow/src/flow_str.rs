@@ -521,14 +521,16 @@ fn parse_ofp_str_inner(
         fm.new_cookie = 0;
     }
     if let Some(text) = fm.actions.as_deref() {
-        let parsed = crate::actions::parse_instructions(text, ports, warnings)?;
-        usable &= parsed.usable_protocols;
-        fm.ofpacts = parsed.actions;
-        if usable.is_empty() {
-            return Err(
-                "actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT)".to_string(),
-            );
-        }
+        // Parsed, then checked against the match and table (ofpacts_check),
+        // narrowing the usable protocols.
+        fm.ofpacts = crate::actions::parse::parse_flow_actions(
+            text,
+            &fm.match_,
+            fm.table_id,
+            ports,
+            warnings,
+            &mut usable,
+        )?;
     }
     fm.usable_protocols = usable;
     Ok(fm)
