@@ -531,3 +531,57 @@ fn ring_keeps_order_around_superframes() {
     );
     drop(ns);
 }
+
+#[test]
+fn fanout_spreads_over_receive_queues() {
+    let Some(ns) = Netns::enter("fanout_spreads_over_receive_queues") else {
+        return;
+    };
+    veth_pair(&ns, "fva", "fvb");
+    let a = netdev::open("fva", "system", &NetdevConfig::default()).expect("open fva");
+    let cfg = NetdevConfig {
+        n_rxq: 2,
+        ..NetdevConfig::default()
+    };
+    let b = netdev::open("fvb", "system", &cfg).expect("open fvb with 2 queues");
+    assert_eq!(b.n_rxq(), 2);
+    // 64 UDP flows (distinct source ports), 2 frames each.
+    let mut frames = Vec::new();
+    for i in 0..128u16 {
+        let mut f = vec![
+            0x02, 0xfe, 0, 0, 0, 0xbb, 0x02, 0xfe, 0, 0, 0, 0xaa, 0x08, 0x00,
+        ];
+        f.extend_from_slice(&[
+            0x45, 0, 0, 32, 0, 1, 0, 0, 64, 17, 0, 0, 10, 77, 0, 1, 10, 77, 0, 2,
+        ]);
+        let c = !csum_fold(csum_partial(&f[14..34], 0));
+        f[24..26].copy_from_slice(&c.to_be_bytes());
+        f.extend_from_slice(&(1000 + i % 64).to_be_bytes());
+        f.extend_from_slice(&[0x1f, 0x90, 0, 12, 0, 0, 0xde, 0xad, 0xbe, 0xef]);
+        frames.push((f, Offload::default()));
+    }
+    assert_eq!(send(&a, &frames), frames.len());
+    let mut q0 = b.open_rxq(0).expect("queue 0");
+    let mut q1 = b.open_rxq(1).expect("queue 1");
+    let mut pool = PacketPool::with_default_size(64);
+    let mut batch = PacketBatch::new();
+    let ours = |p: &Packet| {
+        p.data().len() == 46 && p.data()[23] == 17 && p.data()[30..34] == [10, 77, 0, 2]
+    };
+    let (mut n0, mut n1) = (0, 0);
+    let start = Instant::now();
+    while n0 + n1 < frames.len() && start.elapsed() < Duration::from_secs(10) {
+        for (q, n) in [(&mut q0, &mut n0), (&mut q1, &mut n1)] {
+            q.recv(&mut pool, &mut batch).expect("recv");
+            *n += batch.iter().filter(|p| ours(p)).count();
+            pool.recycle(&mut batch);
+        }
+        netdev::sys::wait_readable(&[q0.wait_fd(), q1.wait_fd()], 50).expect("poll");
+    }
+    assert_eq!(n0 + n1, frames.len(), "every frame on exactly one queue");
+    assert!(
+        n0 > 0 && n1 > 0,
+        "64 flows spread over both queues ({n0}/{n1})"
+    );
+    drop(ns);
+}
