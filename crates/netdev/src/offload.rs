@@ -219,10 +219,15 @@ pub fn segment(
         Offload::GSO_NONE => {
             // Nothing to cut: copy and complete the checksum.
             let mut p = pool.get().ok_or(OffloadError::NoBuffers)?;
-            p.copy_from(pkt.data())
-                .map_err(|_| OffloadError::Malformed)?;
             p.meta = pkt.meta;
-            complete_checksum(&mut p)?;
+            let done = p
+                .copy_from(pkt.data())
+                .map_err(|_| OffloadError::Malformed)
+                .and_then(|_| complete_checksum(&mut p));
+            if let Err(e) = done {
+                pool.put(p);
+                return Err(e);
+            }
             return out.push(p).map_err(|p| {
                 pool.put(p);
                 OffloadError::NoBuffers
