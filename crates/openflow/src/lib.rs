@@ -31,6 +31,7 @@ pub mod nx_match;
 pub mod nx_match_text;
 mod nx_put;
 pub mod print;
+pub mod protocol;
 pub mod raw;
 pub mod version;
 pub mod wire;

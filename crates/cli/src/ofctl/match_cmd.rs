@@ -3,17 +3,12 @@
 //! text, one test line of stdin at a time).
 
 use super::options::Options;
+use super::protocols::version_from_name;
 use super::{CmdResult, Fatal};
 use openflow::nx_match::{pull_entries_cookie, pull_oxm, put_nxm_cookie, put_oxm, NxmCookie};
 use openflow::nx_match_text::{nxm_from_string, nxm_to_string, oxm_from_string, oxm_to_string};
 use openflow::wire::{pad8, Reader};
 use std::io::BufRead;
-
-/// The OpenFlow wire version named `OpenFlow1X` (upstream's
-/// `ofputil_version_from_string`).
-pub fn version_from_name(name: &str) -> Option<u8> {
-    (1u8..=6).find(|v| name.eq_ignore_ascii_case(&format!("OpenFlow1{}", v - 1)))
-}
 
 /// Reads the next test line: blank lines and comment lines are echoed to
 /// stdout and skipped; a trailing `# comment` is removed.

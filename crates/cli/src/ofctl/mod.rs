@@ -7,10 +7,12 @@
 //! do not have yet fail exactly like unknown ones.
 
 mod actions_cmd;
+mod flow_cmd;
 mod match_cmd;
 mod misc_cmd;
 pub mod options;
 mod print_cmd;
+pub mod protocols;
 mod usage;
 
 use options::Options;
@@ -74,6 +76,20 @@ pub const COMMANDS: &[Command] = &[
         min_args: 1,
         max_args: 1,
         run: print_cmd::encode_hello,
+    },
+    Command {
+        name: "parse-flow",
+        usage: "",
+        min_args: 1,
+        max_args: 1,
+        run: flow_cmd::parse_flow,
+    },
+    Command {
+        name: "parse-flows",
+        usage: "",
+        min_args: 1,
+        max_args: 1,
+        run: flow_cmd::parse_flows,
     },
     Command {
         name: "parse-nx-match",
@@ -185,6 +201,9 @@ pub fn main(program: &str, args: Vec<String>) -> i32 {
 }
 
 fn run_command(opts: &Options, args: &[String]) -> CmdResult {
+    // Upstream checks -O against -F while parsing options, before any
+    // command runs.
+    protocols::allowed_protocols(opts)?;
     let Some(name) = args.first() else {
         return Err(Fatal("missing command name; use --help for help".into()));
     };

@@ -1,0 +1,96 @@
+//! Offline flow commands: `parse-flow FLOW` and `parse-flows FILE` (parse,
+//! report the usable protocols, encode each flow_mod in the first allowed
+//! one, and print it as ofp-print does).
+
+use super::options::Options;
+use super::protocols::allowed_protocols;
+use super::{CmdResult, Fatal};
+use flow::flow_str::{parse_ofp_str_with_warnings, FlowModCommand, FlowStrKind, ParsedFlowMod};
+use flow::Protocols;
+use openflow::msgs::flow_mod::FlowMod;
+use openflow::protocol::encode_flow_mod;
+use std::collections::HashSet;
+use std::io::BufRead;
+
+/// Logs parse warnings through vlog, each "once" site only once.
+pub fn log_warnings(warnings: &[flow::port::Warning], seen: &mut HashSet<&'static str>) {
+    for w in warnings {
+        if w.once && !seen.insert(w.site) {
+            continue;
+        }
+        vlog::warn!(w.module, "{}", w.text);
+    }
+}
+
+fn parse_one(text: &str, seen: &mut HashSet<&'static str>) -> Result<ParsedFlowMod, String> {
+    let mut warnings = Vec::new();
+    let r = parse_ofp_str_with_warnings(
+        text,
+        FlowStrKind::FlowMod(FlowModCommand::Add),
+        None,
+        &mut warnings,
+    );
+    log_warnings(&warnings, seen);
+    r
+}
+
+/// Reads the flows of `name` ("-" for stdin): one per line, `#` comments and
+/// blank lines skipped. Errors are `FILE:LINE: message`.
+pub fn read_flow_file(name: &str) -> Result<Vec<ParsedFlowMod>, Fatal> {
+    let reader: Box<dyn BufRead> = if name == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        let f = std::fs::File::open(name).map_err(|e| {
+            Fatal(format!(
+                "{name}: open failed ({})",
+                rpc::errno::io_error_text(&e)
+            ))
+        })?;
+        Box::new(std::io::BufReader::new(f))
+    };
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (n, line) in reader.lines().enumerate() {
+        let line = line.map_err(|e| Fatal(format!("{name}: read failed ({e})")))?;
+        let text = line.split('#').next().unwrap_or("").trim();
+        if text.is_empty() {
+            continue;
+        }
+        let fm = parse_one(text, &mut seen).map_err(|e| Fatal(format!("{name}:{}: {e}", n + 1)))?;
+        out.push(fm);
+    }
+    Ok(out)
+}
+
+fn print_flow_mods(opts: &Options, fms: &[ParsedFlowMod]) -> CmdResult {
+    let usable = fms
+        .iter()
+        .fold(Protocols::ANY, |p, fm| p & fm.usable_protocols);
+    println!("usable protocols: {usable}");
+    let allowed = allowed_protocols(opts)?;
+    let Some(protocol) = (usable & allowed).iter().next() else {
+        return Err(Fatal("no usable protocol".into()));
+    };
+    println!(
+        "chosen protocol: {}",
+        protocol.single_name().unwrap_or("unknown")
+    );
+    for (i, fm) in fms.iter().enumerate() {
+        let msg = encode_flow_mod(&FlowMod::from(fm), protocol, i as u32 + 1);
+        print!("{}", openflow::print::ofp_to_string(&msg, opts.verbosity));
+    }
+    Ok(())
+}
+
+/// `parse-flow FLOW`
+pub fn parse_flow(opts: &Options, args: &[String]) -> CmdResult {
+    let mut seen = HashSet::new();
+    let fm = parse_one(&args[0], &mut seen).map_err(Fatal)?;
+    print_flow_mods(opts, std::slice::from_ref(&fm))
+}
+
+/// `parse-flows FILE`
+pub fn parse_flows(opts: &Options, args: &[String]) -> CmdResult {
+    let fms = read_flow_file(&args[0])?;
+    print_flow_mods(opts, &fms)
+}

@@ -1,0 +1,65 @@
+//! The protocol variants the global options allow (`-O`/`--protocols`
+//! versions intersected with `-F`/`--flow-format` variants), with upstream's
+//! errors.
+
+use super::options::Options;
+use super::Fatal;
+use flow::Protocols;
+use openflow::protocol::protocols_from_version_bitmap;
+
+/// Every version ovs-ofctl enables by default (OpenFlow 1.0 to 1.5).
+pub const DEFAULT_VERSIONS: u32 = 0x7e;
+
+/// The OpenFlow wire version named `OpenFlow1X` (case-insensitive).
+pub fn version_from_name(name: &str) -> Option<u8> {
+    (1u8..=6).find(|v| name.eq_ignore_ascii_case(&format!("OpenFlow1{}", v - 1)))
+}
+
+fn version_name(v: u8) -> String {
+    format!("OpenFlow1{}", v - 1)
+}
+
+/// The versions `-O` allows, as a bitmap (bit N = wire version N).
+pub fn allowed_versions(opts: &Options) -> Result<u32, Fatal> {
+    let Some(list) = &opts.protocols else {
+        return Ok(DEFAULT_VERSIONS);
+    };
+    let mut bitmap = 0;
+    for name in list.split([',', ' ', '\t']).filter(|s| !s.is_empty()) {
+        let v = version_from_name(name)
+            .ok_or_else(|| Fatal(format!("Unknown OpenFlow version: \"{name}\"")))?;
+        bitmap |= 1 << v;
+    }
+    Ok(if bitmap == 0 {
+        DEFAULT_VERSIONS
+    } else {
+        bitmap
+    })
+}
+
+/// The protocol variants the options allow.
+pub fn allowed_protocols(opts: &Options) -> Result<Protocols, Fatal> {
+    let mut allowed = Protocols::ANY;
+    if let Some(f) = &opts.flow_format {
+        if f.trim().is_empty() {
+            return Err(Fatal(format!("{f}: no flow protocol specified")));
+        }
+        allowed =
+            Protocols::parse(f).ok_or_else(|| Fatal(format!("{f}: unknown flow protocol")))?;
+    }
+    let versions = allowed_versions(opts)?;
+    let by_version = protocols_from_version_bitmap(versions);
+    if (allowed & by_version).is_empty() {
+        let names: Vec<String> = (1..=6)
+            .filter(|v| versions & (1 << v) != 0)
+            .map(version_name)
+            .collect();
+        return Err(Fatal(format!(
+            "None of the enabled OpenFlow versions ({}) supports any of the enabled flow \
+             formats ({allowed}).  (Use -O to enable additional OpenFlow versions or -F to \
+             enable additional flow formats.)",
+            names.join(", ")
+        )));
+    }
+    Ok(allowed & by_version)
+}
