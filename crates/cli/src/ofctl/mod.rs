@@ -178,6 +178,11 @@ const LOG_MODULES: &[&str] = &[
 
 /// Entry point of the personality: returns the exit status.
 pub fn main(program: &str, args: Vec<String>) -> i32 {
+    // Like upstream's tools, die quietly when the reader of our output goes
+    // away (`ovs-ofctl ... | sed 1q`) instead of failing on EPIPE.
+    // SAFETY: restoring the default disposition of one signal at startup,
+    // before any thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     vlog::set_program_name(program);
     vlog::register_modules(LOG_MODULES);
     vlog::set_level(None, Some(vlog::Destination::Console), vlog::Level::Warn);
