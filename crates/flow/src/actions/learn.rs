@@ -107,16 +107,18 @@ fn parse_spec(ctx: &mut Ctx<'_>, name: &str, value: &str) -> Result<LearnSpec, S
         let Some(pos) = value.find("->") else {
             return Err(format!("load: missing `->' in `{value}'"));
         };
+        if pos == 0 {
+            return Err(format!("load: missing source before `->' in `{value}'"));
+        }
         let src_s = &value[..pos];
-        let dst = Subfield::parse(&value[pos + 2..])?;
+        let dst_s = &value[pos + 2..];
         if let Ok(src) = Subfield::parse(src_s) {
+            let dst = Subfield::parse(dst_s)?;
+            mf::require_header32(value, dst_s, dst.field)?;
             if src.n_bits != dst.n_bits {
                 return Err(format!(
-                    "{value}: bit widths of {} ({}) and {} ({}) differ",
-                    src_s,
-                    src.n_bits,
-                    &value[pos + 2..],
-                    dst.n_bits
+                    "{value}: bit widths of {src_s} ({}) and {dst_s} ({}) differ",
+                    src.n_bits, dst.n_bits
                 ));
             }
             return Ok(LearnSpec {
@@ -125,6 +127,11 @@ fn parse_spec(ctx: &mut Ctx<'_>, name: &str, value: &str) -> Result<LearnSpec, S
                 dst: LearnDst::Load(dst),
             });
         }
+        if mf::parse_int_bytes(src_s, 128).is_none() {
+            return Err(format!("load: garbage before `->' in `{value}'"));
+        }
+        let dst = Subfield::parse(dst_s)?;
+        mf::require_header32(value, dst_s, dst.field)?;
         let imm = parse_imm_for(value, src_s, &dst)?;
         return Ok(LearnSpec {
             n_bits: dst.n_bits as u16,
@@ -134,17 +141,23 @@ fn parse_spec(ctx: &mut Ctx<'_>, name: &str, value: &str) -> Result<LearnSpec, S
     }
     if name == "output" {
         let src = Subfield::parse(value)?;
+        mf::require_header32(value, value, src.field)?;
         return Ok(LearnSpec {
             n_bits: src.n_bits as u16,
             src: LearnSrc::Field(src),
             dst: LearnDst::Output,
         });
     }
-    let orig = format!("{name}={value}");
+    let orig = if value.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}={value}")
+    };
     let dst = match Subfield::parse(name) {
         Ok(d) => d,
         Err(_) => return Err(format!("{orig}: unknown keyword {name}")),
     };
+    mf::require_header32(&orig, name, dst.field)?;
     if value.is_empty() {
         return Ok(LearnSpec {
             n_bits: dst.n_bits as u16,
@@ -184,19 +197,12 @@ fn parse_spec(ctx: &mut Ctx<'_>, name: &str, value: &str) -> Result<LearnSpec, S
 
 /// An integer immediate that must fit `dst` (errors name `whole`).
 fn parse_imm_for(whole: &str, s: &str, dst: &Subfield) -> Result<Vec<u8>, String> {
-    let n = mf::field_bytes(dst.field).max(16);
+    let n = 128;
     let v =
         mf::parse_int_bytes(s, n).ok_or_else(|| format!("{whole}: cannot parse integer value"))?;
     if (dst.n_bits..n * 8).any(|b| mf::get_bit(&v, b)) {
-        if n * 8 > 128 || dst.n_bits >= 128 {
-            return Err(format!(
-                "{whole}: value does not fit into {} bits",
-                dst.n_bits
-            ));
-        }
         return Err(format!(
-            "{whole}: value {} does not fit into {} bits",
-            mf::format_hex_value(&v),
+            "{whole}: value does not fit into {} bits",
             dst.n_bits
         ));
     }

@@ -5,6 +5,27 @@ pub use crate::field::{FieldId, MfHeader};
 pub use crate::subfield::Subfield;
 pub use crate::value::MfValue;
 
+/// The 32-bit header NXAST actions use for `field` (its NXM header, else
+/// its oldest standard OXM header); `None` for experimenter-only fields.
+pub fn header32(field: FieldId) -> Option<MfHeader> {
+    let def = field.def();
+    def.nxm
+        .as_ref()
+        .or(def.oxm.first())
+        .filter(|h| h.class != 0xffff)
+        .map(|h| MfHeader::new(h, false, def.n_bytes))
+}
+
+/// Upstream's error for a field without a 32-bit header.
+pub fn require_header32(whole: &str, sf_text: &str, field: FieldId) -> Result<(), String> {
+    if header32(field).is_none() {
+        return Err(format!(
+            "{whole}: experimenter OXM field '{sf_text}' not supported"
+        ));
+    }
+    Ok(())
+}
+
 /// Width of a field in bits.
 pub fn field_bits(field: FieldId) -> usize {
     field.def().n_bits

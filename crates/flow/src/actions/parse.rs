@@ -247,19 +247,27 @@ fn parse_one(ctx: &mut Ctx<'_>, key: &str, arg: &str, out: &mut Vec<OfpAction>) 
             if arg.is_empty() {
                 return Err("set_mpls_label: expected label.".into());
             }
-            A::SetMplsLabel(str_to_u32(arg)?)
+            let label = str_to_u32(arg)?;
+            if label & !0xfffff != 0 {
+                return Err(format!("{arg}: not a valid MPLS label"));
+            }
+            A::SetMplsLabel(label)
         }
         "set_mpls_tc" => {
             if arg.is_empty() {
                 return Err("set_mpls_tc: expected tc.".into());
             }
-            A::SetMplsTc(atoi(arg) as u8)
+            let tc = str_to_u8(arg, "MPLS TC")?;
+            if tc & !7 != 0 {
+                return Err(format!("{arg}: not a valid MPLS TC"));
+            }
+            A::SetMplsTc(tc)
         }
         "set_mpls_ttl" => {
             if arg.is_empty() {
                 return Err("set_mpls_ttl: expected ttl.".into());
             }
-            A::SetMplsTtl(atoi(arg) as u8)
+            A::SetMplsTtl(str_to_u8(arg, "MPLS TTL")?)
         }
         "dec_mpls_ttl" => A::DecMplsTtl,
         "push_mpls" => A::PushMpls {
@@ -307,6 +315,9 @@ fn parse_one(ctx: &mut Ctx<'_>, key: &str, arg: &str, out: &mut Vec<OfpAction>) 
             Some(Outer::Clone),
         )?),
         "check_pkt_larger" => parse_check_pkt_larger(arg)?,
+        "unroll_xlate" => {
+            return Err("UNROLL is an internal action that shouldn't be used via OpenFlow".into())
+        }
         "debug_recirc" => A::DebugRecirc,
         "debug_slow" => A::DebugSlow,
         "meter" => {
@@ -488,6 +499,13 @@ fn parse_output(ctx: &mut Ctx<'_>, arg: &str) -> PResult<OfpAction> {
             ));
         }
         let port = port.unwrap_or(OfpPort::NONE);
+        if port > OfpPort::MAX && port != OfpPort::LOCAL && port != OfpPort::IN_PORT {
+            let name = arg
+                .split(',')
+                .find_map(|kv| kv.trim().strip_prefix("port="))
+                .unwrap_or("");
+            return Err(format!("output to unsupported truncate port: {name}"));
+        }
         return Ok(OfpAction::OutputTrunc { port, max_len });
     }
     if let Ok(src) = Subfield::parse(arg) {
@@ -621,6 +639,7 @@ fn parse_bundle(ctx: &mut Ctx<'_>, arg: &str, load: bool) -> PResult<Bundle> {
     let mut idx = 4;
     let dst = if load {
         let d = Subfield::parse(&tokens[4])?;
+        mf::require_header32(arg, &tokens[4], d.field)?;
         idx = 5;
         Some(d)
     } else {
@@ -640,7 +659,8 @@ fn parse_bundle(ctx: &mut Ctx<'_>, arg: &str, load: bool) -> PResult<Bundle> {
     let rest = first
         .into_iter()
         .chain(tokens[idx + 1..].iter().map(String::as_str));
-    for m in rest.filter(|m| !m.is_empty()) {
+    let rest: Vec<&str> = rest.flat_map(|t| t.split(['[', ']', ','])).collect();
+    for m in rest.into_iter().filter(|m| !m.is_empty()) {
         let p = OfpPort::parse(m, ctx.ports, ctx.warnings)
             .ok_or_else(|| format!("{m}: bad port number"))?;
         members.push(p);
@@ -700,7 +720,7 @@ fn parse_load(arg: &str) -> PResult<OfpAction> {
     if (dst.n_bits..n * 8).any(|b| mf::get_bit(&value, b)) {
         return Err(format!(
             "{arg}: value {} does not fit into {} bits",
-            mf::format_hex_value(&value),
+            mf::format_value(dst.field, &value, None),
             dst.n_bits
         ));
     }
@@ -824,7 +844,7 @@ fn parse_conjunction(arg: &str) -> PResult<OfpAction> {
 
 fn parse_multipath(arg: &str) -> PResult<Multipath> {
     let not_enough = || format!("{arg}: not enough arguments to multipath action");
-    let t: Vec<&str> = arg.splitn(6, [',', ' ']).collect();
+    let t: Vec<&str> = arg.split([',', ' ']).filter(|x| !x.is_empty()).collect();
     if t.len() < 6 {
         return Err(not_enough());
     }
@@ -846,6 +866,7 @@ fn parse_multipath(arg: &str) -> PResult<Multipath> {
     }
     let a = atoi(t[4]) as u32;
     let dst = Subfield::parse(t[5])?;
+    mf::require_header32(arg, t[5], dst.field)?;
     if dst.n_bits < 16 && n_links > (1i64 << dst.n_bits) {
         return Err(format!(
             "{arg}: {}-bit destination field has {} possible values, less than specified n_links {n_links}",
@@ -947,71 +968,82 @@ fn parse_ct(ctx: &mut Ctx<'_>, arg: &str) -> PResult<Ct> {
     Ok(ct)
 }
 
-/// Parses a NAT range `addr[-addr][:port[-port]]` with IPv6 addresses in
-/// brackets when ports follow.
+/// Parses a NAT range `addr[-addr][:port[-port]]`, IPv6 addresses in
+/// brackets when ports follow (upstream's `parse_NAT` range syntax).
 fn parse_nat_range(s: &str, nat: &mut Nat) -> PResult<()> {
     let bad = || format!("invalid nat range \"{s}\"");
-    let (addrs, ports) = if s.starts_with('[') {
-        // [a]-[b]:p-q or [a]:p
-        match s.rfind("]:") {
-            Some(i) => (&s[..=i], Some(&s[i + 2..])),
-            None => (s, None),
+    let mut n;
+    if let Some((min, rest)) = crate::value_str::scan_ipv4(s) {
+        n = s.len() - rest.len();
+        let mut max = 0u32;
+        if let Some(r) = rest.strip_prefix('-') {
+            let (m, r2) = crate::value_str::scan_ipv4(r).ok_or_else(bad)?;
+            if m < min {
+                return Err(bad());
+            }
+            max = m;
+            n = s.len() - r2.len();
         }
-    } else if s.matches(':').count() == 1 {
-        let (a, p) = s.split_once(':').ok_or_else(bad)?;
-        (a, Some(p))
-    } else {
-        (s, None)
-    };
-    let strip = |x: &str| x.trim_start_matches('[').trim_end_matches(']').to_string();
-    let (min_s, max_s) = match addrs.split_once("]-[") {
-        Some((a, b)) => (strip(a), Some(strip(b))),
-        None => match addrs.split_once('-') {
-            Some((a, b)) => (strip(a), Some(strip(b))),
-            None => (strip(addrs), None),
-        },
-    };
-    if let Ok(min) = min_s.parse::<Ipv4Addr>() {
-        let max = match &max_s {
-            Some(m) => m.parse::<Ipv4Addr>().map_err(|_| bad())?,
-            None => Ipv4Addr::UNSPECIFIED,
+        nat.addr = NatAddrRange::V4 {
+            min: Ipv4Addr::from(min),
+            max: Ipv4Addr::from(max),
         };
-        if !max.is_unspecified() && u32::from(max) < u32::from(min) {
-            return Err(bad());
-        }
-        nat.addr = NatAddrRange::V4 { min, max };
-    } else if let Ok(min) = min_s.parse::<Ipv6Addr>() {
-        let max = match &max_s {
-            Some(m) => m.parse::<Ipv6Addr>().map_err(|_| bad())?,
-            None => Ipv6Addr::UNSPECIFIED,
-        };
-        if !max.is_unspecified() && max.octets() < min.octets() {
-            return Err(bad());
+    } else if let Some((min, len)) = scan_ipv6(s) {
+        n = len;
+        let mut max = Ipv6Addr::UNSPECIFIED;
+        if let Some(r) = s[n..].strip_prefix('-') {
+            let (m, len2) = scan_ipv6(r).ok_or_else(bad)?;
+            if m.octets() < min.octets() {
+                return Err(bad());
+            }
+            max = m;
+            n += 1 + len2;
         }
         nat.addr = NatAddrRange::V6 { min, max };
     } else {
-        return Err(format!("garbage ({s}) after nat range \"{s}\" (pos: 0)"));
+        n = 0;
     }
-    if let Some(p) = ports {
-        let (a, b) = match p.split_once('-') {
-            Some((a, b)) => (a, Some(b)),
-            None => (p, None),
-        };
-        let num = |x: &str| -> PResult<u16> {
-            if x.is_empty() || !x.bytes().all(|c| c.is_ascii_digit()) {
-                return Err(bad());
-            }
-            x.parse::<u16>().map_err(|_| bad())
-        };
-        nat.proto_min = num(a)?;
-        if let Some(b) = b {
-            nat.proto_max = num(b)?;
-            if nat.proto_max < nat.proto_min {
-                return Err(bad());
+    if n > 0 {
+        if let Some(r) = s[n..].strip_prefix(':') {
+            let digits = |x: &str| x.bytes().take_while(|c| c.is_ascii_digit()).count();
+            let k = digits(r);
+            let pmin: u16 = r[..k].parse().map_err(|_| bad())?;
+            n += 1 + k;
+            nat.proto_min = pmin;
+            if let Some(r2) = s[n..].strip_prefix('-') {
+                let k2 = digits(r2);
+                let pmax: u16 = r2[..k2].parse().map_err(|_| bad())?;
+                if pmax < pmin {
+                    return Err(bad());
+                }
+                nat.proto_max = pmax;
+                n += 1 + k2;
             }
         }
     }
+    if n < s.len() {
+        return Err(format!(
+            "garbage ({}) after nat range \"{s}\" (pos: {n})",
+            &s[n..]
+        ));
+    }
     Ok(())
+}
+
+/// Scans an IPv6 address, bracketed or bare, at the start of `s`; returns
+/// it and the number of bytes used.
+fn scan_ipv6(s: &str) -> Option<(Ipv6Addr, usize)> {
+    if let Some(r) = s.strip_prefix('[') {
+        let end = r.find(']')?;
+        let a = r[..end].parse().ok()?;
+        return Some((a, end + 2));
+    }
+    let len = s
+        .bytes()
+        .take_while(|c| c.is_ascii_hexdigit() || *c == b':' || *c == b'.')
+        .count();
+    let a = s[..len].parse().ok()?;
+    Some((a, len))
 }
 
 fn parse_nat(arg: &str) -> PResult<Nat> {
@@ -1038,8 +1070,11 @@ fn parse_nat(arg: &str) -> PResult<Nat> {
             _ => return Err(format!("invalid key \"{k}\" in \"nat\" argument")),
         }
     }
+    if nat.flags & (NX_NAT_F_SRC | NX_NAT_F_DST) == 0 && nat.flags != 0 {
+        return Err("Flags allowed only with \"src\" or \"dst\".".into());
+    }
     if nat.flags & NX_NAT_F_PROTO_HASH != 0 && nat.flags & NX_NAT_F_PROTO_RANDOM != 0 {
-        return Err("Both \"hash\" and \"random\" are specified for ct action.".into());
+        return Err("Both \"hash\" and \"random\" are not allowed.".into());
     }
     Ok(nat)
 }
@@ -1058,50 +1093,55 @@ fn parse_check_pkt_larger(arg: &str) -> PResult<OfpAction> {
 }
 
 fn parse_encap(arg: &str) -> PResult<Encap> {
-    let (name, props_s) = match arg.find('(') {
-        Some(i) => (&arg[..i], Some(arg[i + 1..].trim_end_matches(')'))),
-        None => (arg, None),
-    };
+    let mut rest = arg;
+    let (name, props_s) = next_pair(&mut rest).unwrap_or(("", ""));
+    if name.is_empty() {
+        return Err(format!("Missing encap hdr: {arg}"));
+    }
     let new_pkt_type = match name {
         "ethernet" => 0,
         "nsh" => 0x0001_894f,
         "mpls" => 0x0001_8847,
         "mpls_mc" => 0x0001_8848,
-        _ => return Err("Encap hdr not supported: ".to_string() + props_s.unwrap_or("")),
+        _ => return Err(format!("Encap hdr not supported: {props_s}")),
     };
     let mut props = Vec::new();
-    if let Some(p) = props_s {
+    let mut rest = props_s;
+    while let Some((k, v)) = next_pair(&mut rest) {
         if new_pkt_type != 0x0001_894f {
-            return Err(format!("Invalid encap prop: {p}"));
+            return Err(format!("Invalid property: {k}"));
         }
-        let mut rest = p;
-        while let Some((k, v)) = next_pair(&mut rest) {
-            match k {
-                "md_type" => {
-                    let md = atoi(v);
-                    if md != 1 && md != 2 {
-                        return Err("invalid md_type".into());
-                    }
-                    props.push(EncapProperty::NshMdType(md as u8));
+        match k {
+            "md_type" => {
+                if v.is_empty() {
+                    return Err("Value missing for encap property".into());
                 }
-                "tlv" => {
-                    let parts: Vec<&str> = v.splitn(3, ',').collect();
-                    if parts.len() != 3 {
-                        return Err(format!("Invalid NSH TLV header: {v}"));
-                    }
-                    let class = str_to_u16(parts[0], "tlv class")?;
-                    let tlv_type = str_to_u8(parts[1], "tlv type")?;
-                    let hex = parts[2].trim_start_matches("0x");
-                    let value = crate::actions::cmd::parse_hex(hex)
-                        .ok_or_else(|| format!("Invalid NSH TLV header: {v}"))?;
-                    props.push(EncapProperty::NshTlv {
-                        class,
-                        tlv_type,
-                        value,
-                    });
+                let md = atoi(v);
+                if md != 1 && md != 2 {
+                    return Err("invalid md_type".into());
                 }
-                _ => return Err(format!("Invalid encap prop: {k}")),
+                props.push(EncapProperty::NshMdType(md as u8));
             }
+            "tlv" => {
+                if v.is_empty() {
+                    return Err("Value missing for encap property".into());
+                }
+                let bad = || format!("Invalid NSH TLV header: {v}");
+                let parts: Vec<&str> = v.splitn(3, ',').collect();
+                if parts.len() != 3 {
+                    return Err(bad());
+                }
+                let class = str_to_u16(parts[0], "tlv class").map_err(|_| bad())?;
+                let tlv_type = str_to_u8(parts[1], "tlv type").map_err(|_| bad())?;
+                let hex = parts[2].strip_prefix("0x").ok_or_else(bad)?;
+                let value = crate::actions::cmd::parse_hex(hex).ok_or_else(bad)?;
+                props.push(EncapProperty::NshTlv {
+                    class,
+                    tlv_type,
+                    value,
+                });
+            }
+            _ => return Err(format!("Invalid property: {k}")),
         }
     }
     Ok(Encap {
@@ -1111,32 +1151,29 @@ fn parse_encap(arg: &str) -> PResult<Encap> {
 }
 
 fn parse_decap(arg: &str) -> PResult<OfpAction> {
-    if arg.is_empty() {
-        return Ok(OfpAction::Decap {
-            new_pkt_type: PT_USE_NEXT_PROTO,
-        });
-    }
-    let bad = || format!("Invalid decap argument: {arg}");
-    let inner = arg
-        .strip_prefix("packet_type(")
-        .and_then(|x| x.strip_suffix(')'))
-        .ok_or_else(bad)?;
-    let mut ns = None;
-    let mut ty = None;
-    let mut rest = inner;
+    let mut new_pkt_type = PT_USE_NEXT_PROTO;
+    let mut rest = arg;
     while let Some((k, v)) = next_pair(&mut rest) {
-        match k {
-            "ns" => ns = Some(str_to_u16(v, "ns").map_err(|_| bad())?),
-            "type" => ty = Some(str_to_u16(v, "type").map_err(|_| bad())?),
-            _ => return Err(bad()),
+        if k != "packet_type" {
+            return Err(format!("Invalid decap argument: {k}"));
         }
+        let (mut ns, mut ty) = (None, None);
+        let mut inner = v;
+        while let Some((ik, iv)) = next_pair(&mut inner) {
+            match ik {
+                "ns" => ns = Some(atoi(iv)),
+                "type" => ty = strtoll0(iv),
+                _ => {}
+            }
+        }
+        let ns = ns.ok_or("Missing packet_type attribute ns")?;
+        if ns != 0 && ns != 1 {
+            return Err(format!("Unsupported ns value: {ns}"));
+        }
+        let ty = ty.ok_or("Missing packet_type attribute type")?;
+        new_pkt_type = (ns as u32) << 16 | (ty as u32 & 0xffff);
     }
-    match (ns, ty) {
-        (Some(ns), Some(ty)) => Ok(OfpAction::Decap {
-            new_pkt_type: u32::from(ns) << 16 | u32::from(ty),
-        }),
-        _ => Err(bad()),
-    }
+    Ok(OfpAction::Decap { new_pkt_type })
 }
 
 #[cfg(test)]

@@ -205,10 +205,7 @@ fn ofs_nbits(sf: &Subfield) -> u16 {
 }
 
 fn nxm32(field: FieldId) -> Option<u32> {
-    field
-        .nxm_header(false)
-        .filter(|h| !h.is_experimenter())
-        .map(|h| h.to_u32())
+    mf::header32(field).map(|h| h.to_u32())
 }
 
 /// OFPAT_SET_FIELD (OpenFlow 1.2+).

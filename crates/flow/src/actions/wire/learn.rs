@@ -136,7 +136,9 @@ pub fn needs_learn2(l: &Learn) -> bool {
 }
 
 fn put_sf(sf: &Subfield, out: &mut Vec<u8>) {
-    let h = sf.field.nxm_header(false).map(|h| h.to_u32()).unwrap_or(0);
+    let h = crate::actions::mf::header32(sf.field)
+        .map(|h| h.to_u32())
+        .unwrap_or(0);
     out.extend_from_slice(&h.to_be_bytes());
     out.extend_from_slice(&(sf.ofs as u16).to_be_bytes());
 }
