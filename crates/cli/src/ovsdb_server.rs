@@ -505,6 +505,8 @@ pub fn main(_program: &str, args: Vec<String>) -> i32 {
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // These threads are the daemon's main loop: log without a thread tag.
+        .thread_name("main")
         .enable_all()
         .build()
     {

@@ -26,6 +26,7 @@ pub mod blocking;
 pub mod connection;
 pub mod errno;
 pub mod framing;
+pub mod json_text;
 pub mod message;
 pub mod paths;
 pub mod pidfile;

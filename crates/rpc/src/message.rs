@@ -158,36 +158,38 @@ impl Message {
         })
     }
 
-    /// The message as JSON, members in upstream's order.
+    /// The message as JSON, members inserted in upstream's order (method,
+    /// params, result, error, id); see [`Message::to_bytes`] for the text.
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
         match self {
             Message::Request { method, params, id } => {
-                m.insert("id".into(), id.clone());
                 m.insert("method".into(), Value::String(method.clone()));
                 m.insert("params".into(), Value::Array(params.clone()));
+                m.insert("id".into(), id.clone());
             }
             Message::Notify { method, params } => {
-                m.insert("id".into(), Value::Null);
                 m.insert("method".into(), Value::String(method.clone()));
                 m.insert("params".into(), Value::Array(params.clone()));
+                m.insert("id".into(), Value::Null);
             }
             Message::Reply { result, id } => {
-                m.insert("id".into(), id.clone());
                 m.insert("result".into(), result.clone());
                 m.insert("error".into(), Value::Null);
+                m.insert("id".into(), id.clone());
             }
             Message::Error { error, id } => {
-                m.insert("id".into(), id.clone());
                 m.insert("error".into(), error.clone());
+                m.insert("id".into(), id.clone());
             }
         }
         Value::Object(m)
     }
 
-    /// The message serialized for the wire.
+    /// The message serialized for the wire, byte for byte as upstream
+    /// writes it (objects in OVS hash order).
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.to_json().to_string().into_bytes()
+        crate::json_text::to_string(&self.to_json()).into_bytes()
     }
 
     /// Upstream's debug description: `request, method="echo", params=[], id=0`.
@@ -303,16 +305,17 @@ mod tests {
             String::from_utf8(req.to_bytes()).unwrap(),
             r#"{"id":0,"method":"foo/bar","params":["a","q\""]}"#
         );
+        let text = |m: Message| String::from_utf8(m.to_bytes()).unwrap();
         assert_eq!(
-            Message::reply(json!("v\n"), json!(7)).to_json().to_string(),
+            text(Message::reply(json!("v\n"), json!(7))),
             r#"{"id":7,"result":"v\n","error":null}"#
         );
         assert_eq!(
-            Message::error(json!("e"), json!(8)).to_json().to_string(),
+            text(Message::error(json!("e"), json!(8))),
             r#"{"id":8,"error":"e"}"#
         );
         assert_eq!(
-            Message::notify("n", vec![]).to_json().to_string(),
+            text(Message::notify("n", vec![])),
             r#"{"id":null,"method":"n","params":[]}"#
         );
         for m in [req, Message::notify("n", vec![json!(1)])] {

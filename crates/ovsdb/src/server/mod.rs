@@ -35,8 +35,8 @@ const SERVER_SCHEMA: &str = r#"{"name":"_Server","version":"1.2.0","tables":{"Da
 "connected":{"type":"boolean"},
 "leader":{"type":"boolean"},
 "schema":{"type":{"min":0,"key":"string"}},
-"sid":{"type":{"min":0,"key":"uuid"}},
 "cid":{"type":{"min":0,"key":"uuid"}},
+"sid":{"type":{"min":0,"key":"uuid"}},
 "index":{"type":{"min":0,"key":"integer"}}}}}}"#;
 
 /// The name of the server's own database.
