@@ -184,6 +184,13 @@ fn body_to_string(s: &mut String, msg: &[u8], raw: OfpRaw, verbosity: u32) -> Re
             s.push_str(&format!(" {} queues\n", queues.len()));
             queues.iter().for_each(|q| q.format(s));
         }
+        OFPST12_TABLE_REPLY => {
+            let all = crate::msgs::table_features::decode_of12_table_stats(body)?;
+            for (i, (t, st)) in all.iter().enumerate() {
+                let prev = i.checked_sub(1).map(|p| &all[p]);
+                t.format_with_stats(s, prev.map(|p| &p.0), Some(*st), prev.map(|p| p.1));
+            }
+        }
         OFPST10_TABLE_REPLY | OFPST13_TABLE_REPLY => {
             let mut r = Reader::new(body);
             let mut tables = Vec::new();

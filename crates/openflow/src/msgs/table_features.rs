@@ -56,6 +56,8 @@ pub struct TableFeatures {
     pub metadata_match: u64,
     pub metadata_write: u64,
     pub max_entries: u32,
+    /// OpenFlow 1.1/1.2 table-miss behavior (`controller`, ...), if given.
+    pub miss_config: Option<&'static str>,
     pub nonmiss: InstructionFeatures,
     pub miss: InstructionFeatures,
     /// Matchable fields with "maskable" flags, and the wildcardable ones.
@@ -119,6 +121,7 @@ impl TableFeatures {
                 metadata_match,
                 metadata_write,
                 max_entries,
+                miss_config: None,
                 nonmiss: InstructionFeatures::default(),
                 miss: InstructionFeatures::default(),
                 matching: Vec::new(),
@@ -193,22 +196,59 @@ impl TableFeatures {
 
     /// Upstream's `ofp_print_table_features` without statistics.
     pub fn format(&self, out: &mut String, prev: Option<&TableFeatures>) {
+        self.format_with_stats(out, prev, None, None);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.metadata_match == 0
+            && self.metadata_write == 0
+            && self.max_entries == 0
+            && self.miss_config.is_none()
+            && self.nonmiss.is_empty()
+            && self.miss.is_empty()
+            && self.matching.is_empty()
+    }
+
+    /// Upstream's `ofp_print_table_features`, with statistics (active,
+    /// lookup, matched) when the features come from a table-stats reply.
+    pub fn format_with_stats(
+        &self,
+        out: &mut String,
+        prev: Option<&TableFeatures>,
+        stats: Option<(u32, u64, u64)>,
+        prev_stats: Option<(u32, u64, u64)>,
+    ) {
         out.push_str(&format!("\n  table {}", self.table_id));
         if !self.name.is_empty() {
             out.push_str(&format!(" (\"{}\")", self.name));
         }
         out.push(':');
         let same = prev.is_some_and(|p| self.same_features(p));
-        if same {
+        let same_stats = prev_stats.is_some() && prev_stats == stats;
+        if same && (stats.is_none() || same_stats) {
             out.push_str(" ditto");
             return;
         }
         out.push('\n');
+        if let Some((active, lookup, matched)) = stats {
+            out.push_str(&format!(
+                "    active={active}, lookup={lookup}, matched={matched}\n"
+            ));
+        }
+        if same {
+            if !self.is_empty() {
+                out.push_str("    (same features)\n");
+            }
+            return;
+        }
         if self.metadata_match != 0 || self.metadata_write != 0 {
             out.push_str(&format!(
                 "    metadata: match={:#x} write={:#x}\n",
                 self.metadata_match, self.metadata_write
             ));
+        }
+        if let Some(c) = self.miss_config {
+            out.push_str(&format!("    config={c}\n"));
         }
         if self.max_entries != 0 {
             out.push_str(&format!("    max_entries={}\n", self.max_entries));
@@ -259,6 +299,88 @@ impl TableFeatures {
     }
 }
 
+/// The standard OXM fields whose numbers are set in an OpenFlow 1.2
+/// bitmap, in registry order.
+fn oxm_bitmap_fields(bits: u64) -> Vec<FieldId> {
+    let mut v: Vec<FieldId> = (0..64)
+        .filter(|i| bits & (1u64 << i) != 0)
+        .filter_map(|i| {
+            let h = MfHeader {
+                class: 0x8000,
+                field: i as u8,
+                has_mask: false,
+                length: 0,
+                experimenter: 0,
+            };
+            FieldId::from_nxm_header(&h)
+        })
+        .collect();
+    v.sort_by_key(|f| *f as usize);
+    v.dedup();
+    v
+}
+
+/// Decodes an OpenFlow 1.2 table-stats reply into features and counters.
+pub fn decode_of12_table_stats(
+    body: &[u8],
+) -> Result<Vec<(TableFeatures, (u32, u64, u64))>, OfpErr> {
+    let mut r = Reader::new(body);
+    let mut v = Vec::new();
+    while !r.is_empty() {
+        let mut e = Reader::new(r.bytes(128).ok_or(BAD)?);
+        let table_id = e.u8().ok_or(BAD)?;
+        e.skip(7).ok_or(BAD)?;
+        let name = fixed_str(e.bytes(32).ok_or(BAD)?);
+        let matchbits = e.u64().ok_or(BAD)?;
+        let wildbits = e.u64().ok_or(BAD)?;
+        let write_actions = e.u32().ok_or(BAD)?;
+        let apply_actions = e.u32().ok_or(BAD)?;
+        let write_setfields = e.u64().ok_or(BAD)?;
+        let apply_setfields = e.u64().ok_or(BAD)?;
+        let metadata_match = e.u64().ok_or(BAD)?;
+        let metadata_write = e.u64().ok_or(BAD)?;
+        let instructions = e.u32().ok_or(BAD)?;
+        let config = e.u32().ok_or(BAD)?;
+        let max_entries = e.u32().ok_or(BAD)?;
+        let active = e.u32().ok_or(BAD)?;
+        let lookup = e.u64().ok_or(BAD)?;
+        let matched = e.u64().ok_or(BAD)?;
+        let mut tif = InstructionFeatures {
+            instructions: instructions & 0x7e,
+            ..InstructionFeatures::default()
+        };
+        tif.write = ActionFeatures {
+            actions: write_actions,
+            set_fields: oxm_bitmap_fields(write_setfields),
+        };
+        tif.apply = ActionFeatures {
+            actions: apply_actions,
+            set_fields: oxm_bitmap_fields(apply_setfields),
+        };
+        let tf = TableFeatures {
+            table_id,
+            name,
+            metadata_match,
+            metadata_write,
+            max_entries,
+            miss_config: Some(match config & 3 {
+                0 => "controller",
+                1 => "continue",
+                _ => "drop",
+            }),
+            miss: tif.clone(),
+            nonmiss: tif,
+            matching: oxm_bitmap_fields(matchbits)
+                .into_iter()
+                .map(|f| (f, false))
+                .collect(),
+            wildcards: oxm_bitmap_fields(wildbits),
+        };
+        v.push((tf, (active, lookup, matched)));
+    }
+    Ok(v)
+}
+
 const INSTRUCTION_ORDER: [(u32, &str); 6] = [
     (6, "meter"),
     (4, "apply_actions"),
@@ -273,7 +395,6 @@ fn format_instructions(
     t: &InstructionFeatures,
     prev: Option<&InstructionFeatures>,
 ) {
-    out.push_str("      next tables: ");
     let mut ranges = Vec::new();
     let mut i = 0;
     while i < 255 {
@@ -291,20 +412,17 @@ fn format_instructions(
             i += 1;
         }
     }
-    if ranges.is_empty() {
-        out.push_str("none");
-    } else {
-        out.push_str(&ranges.join(","));
+    if !ranges.is_empty() {
+        out.push_str(&format!("      next tables: {}\n", ranges.join(",")));
     }
-    out.push('\n');
-    out.push_str("      instructions: ");
     let names: Vec<&str> = INSTRUCTION_ORDER
         .iter()
         .filter(|(b, _)| t.instructions & (1 << b) != 0)
         .map(|(_, n)| *n)
         .collect();
-    out.push_str(&names.join(" "));
-    out.push('\n');
+    if !names.is_empty() {
+        out.push_str(&format!("      instructions: {}\n", names.join(" ")));
+    }
     if prev.is_some_and(|p| p.write == t.write && p.apply == t.apply)
         && !t.write.set_fields.is_empty()
     {
