@@ -18,8 +18,8 @@
 //! - [`sort`]: flow ordering for `ovs-ofctl --sort`/`--rsort`.
 //! - [`key_value`]: the `key=value` tokenizer every text syntax shares.
 //!
-//! This room depends only on `packet`; the OpenFlow wire codec (`openflow`)
-//! and everything above build on it.
+//! This room depends only on `packet` (and `vlog`); the OpenFlow wire codec
+//! (`openflow`) and everything above build on it.
 
 pub mod actions;
 pub mod field;
