@@ -1,20 +1,63 @@
 //! OVSDB, the Open vSwitch database (RFC 7047, ovsdb(5), ovsdb(7)).
 //!
-//! This crate owns the database itself; it does no networking.
+//! This crate owns the database itself; it does no networking (the
+//! JSON-RPC server, `ovsdb-client` and the IDL live above it).
 //!
-//! - [`json`]: JSON text as OVS writes it (number rules, escaping, sorting).
+//! - [`json`]: JSON text as OVS reads and writes it: number rules, escaping,
+//!   upstream's parse-error messages, sorted output (as `ovsdb-tool` prints)
+//!   and OVS hash-table member order (as upstream writes files).
 //! - [`uuid`], [`types`], [`datum`]: the data model — atoms, constrained base
-//!   types, sets and maps in canonical order, their JSON and text forms.
+//!   types, sets and maps in canonical order, their JSON and text forms,
+//!   constraint checks and the diff form of the log.
 //! - [`schema`]: database schemas with upstream's validation messages.
 //! - [`condition`], [`mutation`]: `where` clauses and mutations.
-//! - [`database`], [`row`]: committed state and the change sets
-//!   ([`Changes`]) a transaction produces — also what monitors report.
-//! - [`transaction`]: executing `transact` requests ([`Database::execute`]).
+//! - [`database`], [`row`]: committed state, reference counts, index maps,
+//!   and the change sets ([`Changes`]) a transaction produces.
+//! - [`transaction`]: executing `transact` requests ([`Database::execute`]),
+//!   with upstream's error objects.
 //! - [`log`], [`storage`]: the standalone on-disk format (records of
-//!   `OVSDB JSON <len> <sha1>`), replay, durable commits and compaction.
+//!   `OVSDB JSON <len> <sha1>`), replay, durable commits, torn tails and
+//!   compaction.
 //!
-//! A server runs a [`storage::Storage`]: `transact` executes, writes the
-//! record, fsyncs, applies it, and hands back the [`Changes`] for monitors.
+//! # Running the engine (for a server)
+//!
+//! ```
+//! use ovsdb::storage::{self, OpenOptionsDb, Storage, TailPolicy, TransactReply};
+//! use ovsdb::{DatabaseSchema, ExecOptions};
+//! use serde_json::json;
+//!
+//! let dir = std::env::temp_dir().join(format!("ovsdb-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let path = dir.join("db").to_string_lossy().into_owned();
+//! let schema = DatabaseSchema::from_json(&json!({"name": "D", "tables": {
+//!     "T": {"columns": {"name": {"type": "string"}}}}})).unwrap();
+//! storage::create(&path, &schema).unwrap();
+//!
+//! // A server opens with TailPolicy::Truncate: a torn last record (crash
+//! // during a write) is logged and cut off; ovsdb-tool uses Fail.
+//! let opts = OpenOptionsDb { read_only: false, tail: TailPolicy::Truncate };
+//! let mut store = Storage::open(&path, opts).unwrap();
+//!
+//! // transact = execute + write the record + fsync + apply.
+//! let params = json!(["D", {"op": "insert", "table": "T", "row": {"name": "a"}}]);
+//! match store.transact(&params, &ExecOptions::default()).unwrap() {
+//!     TransactReply::Done { results, changes } => {
+//!         assert!(results[0]["uuid"].is_array());
+//!         // `changes` (old/new row per UUID) is what monitors report.
+//!         assert_eq!(changes.len(), 1);
+//!     }
+//!     // A `wait` not yet satisfied: retry when the database changes or
+//!     // after `timeout_ms` (pass the elapsed time in ExecOptions).
+//!     TransactReply::Blocked { .. } => unreachable!(),
+//! }
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! ```
+//!
+//! For group commit, call [`Database::execute`] yourself, then
+//! [`storage::Storage::commit_unsynced`] for each successful [`Commit`] and
+//! [`storage::Storage::sync`] once before sending the replies.
+//! [`storage::row_change_json`] renders a [`RowChange`] in the diff form of
+//! `update2`'s "modify"; [`row::Row::to_json`] renders whole rows.
 
 pub mod condition;
 pub mod database;

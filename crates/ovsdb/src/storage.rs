@@ -140,6 +140,8 @@ pub struct Storage {
     last_compaction: Instant,
     /// The comment written in compaction records.
     pub compact_comment: String,
+    /// True when records were written since the last fsync.
+    unsynced: bool,
 }
 
 fn now_ms() -> i64 {
@@ -542,6 +544,7 @@ impl Storage {
             n_transactions,
             last_compaction: Instant::now(),
             compact_comment: String::new(),
+            unsynced: false,
         })
     }
 
@@ -552,16 +555,44 @@ impl Storage {
     /// Writes `commit` to the log (fsync'd) and applies it. A commit that
     /// changes nothing on disk is applied without writing.
     pub fn commit(&mut self, commit: &Commit) -> Result<(), Error> {
+        self.commit_with(commit, true)
+    }
+
+    /// Writes `commit` to the log without waiting for the disk, and applies
+    /// it. A server may commit several transactions this way and then call
+    /// [`Storage::sync`] once before acknowledging any of them (group commit).
+    pub fn commit_unsynced(&mut self, commit: &Commit) -> Result<(), Error> {
+        self.commit_with(commit, false)
+    }
+
+    /// Waits until every commit written so far is on disk.
+    pub fn sync(&mut self) -> Result<(), Error> {
+        if self.unsynced {
+            if let Some(f) = self.file.as_mut() {
+                f.sync_data().map_err(|e| io_err(&self.path, "fsync", &e))?;
+            }
+            self.unsynced = false;
+        }
+        Ok(())
+    }
+
+    fn commit_with(&mut self, commit: &Commit, sync: bool) -> Result<(), Error> {
         if let Some(rec) = transaction_record(&self.db.schema, commit, now_ms()) {
             let Some(f) = self.file.as_mut() else {
                 return Err(Error::io(format!("{}: database is read-only", self.path)));
             };
             let bytes = encode_record(MAGIC_STANDALONE, &rec);
-            f.write_all(&bytes)
-                .and_then(|_| f.sync_data())
-                .map_err(|e| io_err(&self.path, "write", &e))?;
+            if let Err(e) = f.write_all(&bytes) {
+                // Never leave a partial record for the next one to follow.
+                let _ = f.set_len(self.size);
+                return Err(io_err(&self.path, "write", &e));
+            }
             self.size += bytes.len() as u64;
             self.n_transactions += 1;
+            self.unsynced = true;
+            if sync {
+                self.sync()?;
+            }
         }
         self.db.apply(&commit.changes);
         if self.should_compact() {
@@ -641,6 +672,8 @@ impl Storage {
         self.size = size;
         self.snapshot_size = size;
         self.n_transactions = 0;
+        // The snapshot was written and fsync'd whole.
+        self.unsynced = false;
         self.last_compaction = Instant::now();
         Ok(())
     }
@@ -774,6 +807,29 @@ mod tests {
         let s = Storage::open(&path, OPEN).unwrap();
         assert_eq!(s.db.tables["A"].len(), 1);
         assert_eq!(s.db.tables["B"].len(), 1);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn group_commit_then_sync() {
+        let d = tmpdir();
+        let path = d.join("t.db").to_string_lossy().into_owned();
+        create(&path, &schema()).unwrap();
+        let mut s = Storage::open(&path, OPEN).unwrap();
+        for i in 0..3 {
+            let p = json!(["T", {"op":"insert","table":"A","row":{"i":i}}]);
+            let Outcome::Done {
+                commit: Some(c), ..
+            } = s.db.execute(&p, &ExecOptions::default()).unwrap()
+            else {
+                panic!("not committed");
+            };
+            s.commit_unsynced(&c).unwrap();
+        }
+        s.sync().unwrap();
+        drop(s);
+        let s = Storage::open(&path, OPEN).unwrap();
+        assert_eq!(s.db.tables["A"].len(), 3);
         std::fs::remove_dir_all(d).unwrap();
     }
 
