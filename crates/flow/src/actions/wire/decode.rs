@@ -946,8 +946,9 @@ fn pull_entry(
 ) -> Result<((FieldId, Vec<u8>, Vec<u8>), usize), OfpErr> {
     let (h, hl) = MfHeader::pull(tail(a, ofs)).ok_or(OfpErr::OfpbacBadSetLen)?;
     let field = FieldId::from_nxm_header(&h).ok_or(OfpErr::OfpbacBadSetType)?;
-    let payload_len =
-        usize::from(h.length) - if h.is_experimenter() { 4 } else { 0 }.min(usize::from(h.length));
+    // The experimenter ID counts in the length but was read with the header.
+    let exp_len = if h.is_experimenter() { 4 } else { 0 };
+    let payload_len = usize::from(h.length).saturating_sub(exp_len);
     let start = ofs + hl;
     let payload = a
         .get(start..start + payload_len)
