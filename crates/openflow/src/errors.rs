@@ -506,7 +506,7 @@ mod tests {
     #[test]
     fn encodes_every_error_in_every_version_and_decodes_back() {
         // Unencodable errors are logged; keep the test output readable.
-        vlog::set_level(Some("ofp_errors"), None, vlog::Level::Emer);
+        vlog::set_level(None, None, vlog::Level::Emer);
         for &e in ALL_ERRORS {
             for v in OfpVersion::ALL {
                 let msg = encode_error_msg(e, v, 7, &[]);

@@ -607,3 +607,46 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Any well-framed message, whatever its body, prints without
+        /// panicking (decoders fail with an `OfpErr` instead).
+        #[test]
+        fn random_messages_print(version in 1u8..=6, type_ in 0u8..=35, body in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let mut m = vec![version, type_, 0, 0, 0, 0, 0, 1];
+            m.extend_from_slice(&body);
+            let len = m.len() as u16;
+            m[2..4].copy_from_slice(&len.to_be_bytes());
+            let _ = ofp_to_string(&m, 3);
+        }
+
+        /// Vendor and multipart messages with random subtypes and bodies.
+        #[test]
+        fn random_extension_messages_print(version in 1u8..=6, stat in 0u16..20, sub in 0u32..40, body in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let mut m = vec![version, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0x23, 0x20];
+            m.extend_from_slice(&sub.to_be_bytes());
+            m.extend_from_slice(&body);
+            let len = m.len() as u16;
+            m[2..4].copy_from_slice(&len.to_be_bytes());
+            let _ = ofp_to_string(&m, 3);
+            let t = if version == 1 { 17 } else { 19 };
+            let mut m = vec![version, t, 0, 0, 0, 0, 0, 1];
+            m.extend_from_slice(&stat.to_be_bytes());
+            m.extend_from_slice(&[0, 0]);
+            if version != 1 {
+                m.extend_from_slice(&[0; 4]);
+            }
+            m.extend_from_slice(&body);
+            let len = m.len() as u16;
+            m[2..4].copy_from_slice(&len.to_be_bytes());
+            let _ = ofp_to_string(&m, 3);
+        }
+    }
+}

@@ -406,7 +406,7 @@ pub fn decode_raw(msg: &[u8]) -> Result<OfpRaw, OfpErr> {
     let ok = match info.extra_multiple {
         0 => len == min_len,
         1 => len >= min_len,
-        m => len >= min_len && (len - min_len) % m == 0,
+        m => len >= min_len && (len - min_len).is_multiple_of(m),
     };
     if !ok {
         match info.extra_multiple {

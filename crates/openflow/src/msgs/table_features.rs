@@ -320,10 +320,11 @@ fn oxm_bitmap_fields(bits: u64) -> Vec<FieldId> {
     v
 }
 
+/// A table's active, lookup and matched counters.
+pub type TableCounters = (u32, u64, u64);
+
 /// Decodes an OpenFlow 1.2 table-stats reply into features and counters.
-pub fn decode_of12_table_stats(
-    body: &[u8],
-) -> Result<Vec<(TableFeatures, (u32, u64, u64))>, OfpErr> {
+pub fn decode_of12_table_stats(body: &[u8]) -> Result<Vec<(TableFeatures, TableCounters)>, OfpErr> {
     let mut r = Reader::new(body);
     let mut v = Vec::new();
     while !r.is_empty() {
