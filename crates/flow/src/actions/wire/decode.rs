@@ -995,6 +995,10 @@ fn decode_set_field(a: &[u8], may_mask: bool) -> Result<OfpAction, OfpErr> {
     if field == FieldId::InPortOxm {
         return Err(OfpErr::OfpbacBadSetArgument);
     }
+    if value.iter().zip(&mask).any(|(v, m)| v & !m != 0) {
+        // A value with bits outside its mask is a bad wildcard.
+        return Err(OfpErr::OfpbacBadSetArgument);
+    }
     if !field.def().writable {
         vlog::warn!(MOD, "destination field {} is not writable", field.name());
         return Err(OfpErr::OfpbacBadSetArgument);

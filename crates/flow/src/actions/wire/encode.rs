@@ -297,14 +297,12 @@ fn small_value(v: &[u8]) -> u32 {
 
 /// Encodes a set-field as OpenFlow 1.0/1.1 actions where those have one.
 fn set_field_legacy(sf: &SetField, version: OfpVersion, out: &mut Vec<u8>) {
-    if !mf::is_all_ones_for(sf.field, &sf.mask) {
-        put_load(out, sf);
-        return;
-    }
+    // Upstream converts the fields OpenFlow 1.0/1.1 can set by value alone
+    // (a mask is ignored); anything else becomes NXAST_REG_LOAD.
     let v = small_value(&sf.value);
     let of11 = version == OfpVersion::Of11;
     match sf.field {
-        FieldId::VlanVid if v & 0x1000 != 0 => {
+        FieldId::VlanVid => {
             let r = if of11 {
                 Raw::SetVlanVid11
             } else {
