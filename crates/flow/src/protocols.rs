@@ -26,24 +26,23 @@ impl Protocols {
     pub const OF13_OXM: Protocols = Protocols(1 << 6);
     pub const OF14_OXM: Protocols = Protocols(1 << 7);
     pub const OF15_OXM: Protocols = Protocols(1 << 8);
-    pub const OF16_OXM: Protocols = Protocols(1 << 9);
 
     pub const NONE: Protocols = Protocols(0);
     pub const OF10_STD_ANY: Protocols = Protocols(0x3);
     pub const OF10_NXM_ANY: Protocols = Protocols(0xc);
     pub const OF10_ANY: Protocols = Protocols(0xf);
-    pub const ANY_OXM: Protocols = Protocols(0x3e0);
-    pub const NXM_OXM_ANY: Protocols = Protocols(0xc | 0x3e0);
-    pub const OF11_UP: Protocols = Protocols(0x10 | 0x3e0);
-    pub const OF12_UP: Protocols = Protocols(0x3e0);
-    pub const OF13_UP: Protocols = Protocols(0x3c0);
-    pub const OF14_UP: Protocols = Protocols(0x380);
-    pub const OF15_UP: Protocols = Protocols(0x300);
+    pub const ANY_OXM: Protocols = Protocols(0x1e0);
+    pub const NXM_OXM_ANY: Protocols = Protocols(0xc | 0x1e0);
+    pub const OF11_UP: Protocols = Protocols(0x10 | 0x1e0);
+    pub const OF12_UP: Protocols = Protocols(0x1e0);
+    pub const OF13_UP: Protocols = Protocols(0x1c0);
+    pub const OF14_UP: Protocols = Protocols(0x180);
+    pub const OF15_UP: Protocols = Protocols(0x100);
     /// NXM or OpenFlow 1.1 and later.
-    pub const NXM_OF11_UP: Protocols = Protocols(0xc | 0x10 | 0x3e0);
+    pub const NXM_OF11_UP: Protocols = Protocols(0xc | 0x10 | 0x1e0);
     /// Variants able to carry a table_id in flow_mods.
-    pub const TID: Protocols = Protocols(0x2 | 0x8 | 0x10 | 0x3e0);
-    pub const ANY: Protocols = Protocols(0x3ff);
+    pub const TID: Protocols = Protocols(0x2 | 0x8 | 0x10 | 0x1e0);
+    pub const ANY: Protocols = Protocols(0x1ff);
 
     /// True if no variant is in the set.
     pub fn is_empty(self) -> bool {
@@ -67,14 +66,13 @@ impl Protocols {
             0x040 => "OXM-OpenFlow13",
             0x080 => "OXM-OpenFlow14",
             0x100 => "OXM-OpenFlow15",
-            0x200 => "OXM-OpenFlow16",
             _ => return None,
         })
     }
 
     /// The single variants in the set, lowest bit first.
     pub fn iter(self) -> impl Iterator<Item = Protocols> {
-        (0..10)
+        (0..9)
             .map(|i| Protocols(1 << i))
             .filter(move |p| self.contains(*p))
     }

@@ -31,7 +31,15 @@ fn parse_one(text: &str, seen: &mut HashSet<&'static str>) -> Result<ParsedFlowM
         &mut warnings,
     );
     log_warnings(&warnings, seen);
-    r
+    let mut fm = r?;
+    // Upstream normalizes a parsed match (dropping fields whose
+    // prerequisites it lacks) before using it, and says so at INFO.
+    if let Some((pre, post)) = fm.match_.normalize() {
+        vlog::info!("ofp_match", "normalization changed ofp_match, details:");
+        vlog::info!("ofp_match", " pre: {}", pre);
+        vlog::info!("ofp_match", "post: {}", post);
+    }
+    Ok(fm)
 }
 
 /// Reads the flows of `name` ("-" for stdin): one per line, `#` comments and

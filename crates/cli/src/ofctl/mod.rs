@@ -185,7 +185,6 @@ pub fn main(program: &str, args: Vec<String>) -> i32 {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     vlog::set_program_name(program);
     vlog::register_modules(LOG_MODULES);
-    vlog::set_level(None, Some(vlog::Destination::Console), vlog::Level::Warn);
     let (opts, rest) = match options::parse(args) {
         Ok(Some(x)) => x,
         Ok(None) => return 0,
