@@ -184,6 +184,8 @@ fn body_to_string(s: &mut String, msg: &[u8], raw: OfpRaw, verbosity: u32) -> Re
             s.push_str(&format!(" {} queues\n", queues.len()));
             queues.iter().for_each(|q| q.format(s));
         }
+        NXT_TLV_TABLE_MOD => crate::msgs::tlv_table::TlvTableMod::decode(body)?.format(s),
+        NXT_TLV_TABLE_REPLY => crate::msgs::tlv_table::TlvTableReply::decode(body)?.format(s),
         OFPST12_TABLE_REPLY => {
             let all = crate::msgs::table_features::decode_of12_table_stats(body)?;
             for (i, (t, st)) in all.iter().enumerate() {

@@ -18,3 +18,4 @@ pub mod queue;
 pub mod stats;
 pub mod switch;
 pub mod table_features;
+pub mod tlv_table;
