@@ -6,15 +6,26 @@ use std::fmt::{self, Write};
 use super::mf::{self, format_subfield};
 use super::model::*;
 use super::port::OfpPort;
+use crate::port::PortMap;
 
 /// Prints an action list; an empty list is `drop`.
 pub fn format_actions(acts: &[OfpAction]) -> String {
+    format_actions_with_ports(acts, None)
+}
+
+/// Like [`format_actions`], printing port names from `ports` (`--names`).
+pub fn format_actions_with_ports(acts: &[OfpAction], ports: Option<&PortMap>) -> String {
     let mut s = String::new();
-    write_actions(&mut s, acts);
+    write_actions(&mut s, acts, ports);
     s
 }
 
-fn write_actions(s: &mut String, acts: &[OfpAction]) {
+/// A port as `ofputil_format_port` prints it.
+fn port_text(p: OfpPort, ports: Option<&PortMap>) -> String {
+    crate::port::format_port(u32::from(p.0), ports)
+}
+
+fn write_actions(s: &mut String, acts: &[OfpAction], ports: Option<&PortMap>) {
     if acts.is_empty() {
         s.push_str("drop");
         return;
@@ -23,14 +34,14 @@ fn write_actions(s: &mut String, acts: &[OfpAction]) {
         if i > 0 {
             s.push(',');
         }
-        write_action(s, a);
+        write_action(s, a, ports);
     }
 }
 
 impl fmt::Display for OfpAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = String::new();
-        write_action(&mut s, self);
+        write_action(&mut s, self, None);
         f.write_str(&s)
     }
 }
@@ -50,12 +61,12 @@ fn chomp_comma(s: &mut String) {
     }
 }
 
-fn write_action(s: &mut String, a: &OfpAction) {
+fn write_action(s: &mut String, a: &OfpAction, ports: Option<&PortMap>) {
     use OfpAction as A;
     let _ = match a {
         A::Output(o) => {
             if o.port < OfpPort::MAX {
-                write!(s, "output:{}", o.port.0)
+                write!(s, "output:{}", port_text(o.port, ports))
             } else if o.port == OfpPort::CONTROLLER {
                 write!(s, "CONTROLLER:{}", o.max_len)
             } else {
@@ -67,9 +78,15 @@ fn write_action(s: &mut String, a: &OfpAction) {
             write_controller(s, c);
             Ok(())
         }
-        A::Enqueue { port, queue } => write!(s, "enqueue:{port}:{queue}"),
+        A::Enqueue { port, queue } => write!(s, "enqueue:{}:{queue}", port_text(*port, ports)),
         A::OutputReg { src, .. } => write!(s, "output:{}", format_subfield(src)),
-        A::OutputTrunc { port, max_len } => write!(s, "output(port={port},max_len={max_len})"),
+        A::OutputTrunc { port, max_len } => {
+            write!(
+                s,
+                "output(port={},max_len={max_len})",
+                port_text(*port, ports)
+            )
+        }
         A::Bundle(b) => {
             let name = if b.dst.is_some() {
                 "bundle_load"
@@ -85,7 +102,7 @@ fn write_action(s: &mut String, a: &OfpAction) {
                 let _ = write!(s, "{},", format_subfield(d));
             }
             s.push_str("members:");
-            let m: Vec<String> = b.members.iter().map(|p| p.to_string()).collect();
+            let m: Vec<String> = b.members.iter().map(|p| port_text(*p, ports)).collect();
             s.push_str(&m.join(","));
             s.push(')');
             Ok(())
@@ -194,11 +211,11 @@ fn write_action(s: &mut String, a: &OfpAction) {
         }
         A::Resubmit(r) => {
             if r.in_port != OfpPort::IN_PORT && r.table_id == 255 && !r.with_ct_orig {
-                write!(s, "resubmit:{}", r.in_port)
+                write!(s, "resubmit:{}", port_text(r.in_port, ports))
             } else {
                 s.push_str("resubmit(");
                 if r.in_port != OfpPort::IN_PORT {
-                    let _ = write!(s, "{}", r.in_port);
+                    let _ = write!(s, "{}", port_text(r.in_port, ports));
                 }
                 s.push(',');
                 if r.table_id != 255 {
@@ -245,7 +262,7 @@ fn write_action(s: &mut String, a: &OfpAction) {
                 smp.probability, smp.collector_set_id, smp.obs_domain_id, smp.obs_point_id
             );
             if smp.sampling_port != OfpPort::NONE {
-                let _ = write!(s, ",sampling_port={}", smp.sampling_port);
+                let _ = write!(s, ",sampling_port={}", port_text(smp.sampling_port, ports));
             }
             match smp.direction {
                 SampleDirection::Ingress => s.push_str(",ingress"),
@@ -256,7 +273,7 @@ fn write_action(s: &mut String, a: &OfpAction) {
             Ok(())
         }
         A::Ct(ct) => {
-            write_ct(s, ct);
+            write_ct(s, ct, ports);
             Ok(())
         }
         A::CtClear => write!(s, "ct_clear"),
@@ -266,7 +283,7 @@ fn write_action(s: &mut String, a: &OfpAction) {
         }
         A::Clone(nested) => {
             s.push_str("clone(");
-            write_actions(s, nested);
+            write_actions(s, nested, ports);
             s.push(')');
             Ok(())
         }
@@ -279,7 +296,7 @@ fn write_action(s: &mut String, a: &OfpAction) {
         A::ClearActions => write!(s, "clear_actions"),
         A::WriteActions(nested) => {
             s.push_str("write_actions(");
-            write_actions(s, nested);
+            write_actions(s, nested, ports);
             s.push(')');
             Ok(())
         }
@@ -421,7 +438,7 @@ fn write_encap(s: &mut String, e: &Encap) {
     s.push(')');
 }
 
-fn write_ct(s: &mut String, ct: &Ct) {
+fn write_ct(s: &mut String, ct: &Ct, ports: Option<&PortMap>) {
     s.push_str("ct(");
     if ct.flags & NX_CT_F_COMMIT != 0 {
         s.push_str("commit,");
@@ -445,7 +462,7 @@ fn write_ct(s: &mut String, ct: &Ct) {
     }
     if !rest.is_empty() {
         s.push_str("exec(");
-        write_actions(s, rest);
+        write_actions(s, rest, ports);
         s.push_str("),");
     }
     match ct.alg {
@@ -507,4 +524,43 @@ fn write_nat(s: &mut String, n: &Nat) {
     }
     chomp_comma(s);
     s.push(')');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_names() {
+        let mut map = PortMap::new();
+        map.insert("eth0", 1);
+        map.insert("a b", 2);
+        let acts = vec![
+            OfpAction::Output(Output {
+                port: OfpPort(1),
+                max_len: 0,
+            }),
+            OfpAction::Output(Output {
+                port: OfpPort(2),
+                max_len: 0,
+            }),
+            OfpAction::Output(Output {
+                port: OfpPort::CONTROLLER,
+                max_len: 7,
+            }),
+            OfpAction::Enqueue {
+                port: OfpPort(1),
+                queue: 3,
+            },
+        ];
+        assert_eq!(
+            format_actions_with_ports(&acts, Some(&map)),
+            "output:eth0,output:\"a b\",CONTROLLER:7,enqueue:eth0:3"
+        );
+        assert_eq!(
+            format_actions(&acts),
+            "output:1,output:2,CONTROLLER:7,enqueue:1:3"
+        );
+        assert_eq!(format_actions(&[]), "drop");
+    }
 }

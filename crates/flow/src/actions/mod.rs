@@ -23,7 +23,7 @@ pub mod wire;
 
 pub use check::{check_actions, check_consistency};
 pub use error::{OfpErr, ParseError};
-pub use format::format_actions;
+pub use format::{format_actions, format_actions_with_ports};
 pub use model::*;
 pub use parse::{parse_actions, parse_flow_actions, parse_instructions, ParsedActions};
 pub use port::OfpPort;
