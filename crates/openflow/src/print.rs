@@ -184,6 +184,13 @@ fn body_to_string(s: &mut String, msg: &[u8], raw: OfpRaw, verbosity: u32) -> Re
             s.push_str(&format!(" {} queues\n", queues.len()));
             queues.iter().for_each(|q| q.format(s));
         }
+        OFPST14_TABLE_DESC_REPLY => {
+            for td in crate::msgs::table_desc::decode_all(body)? {
+                s.push('\n');
+                td.format(s);
+            }
+        }
+        OFPT14_TABLE_STATUS => crate::msgs::table_desc::format_status(s, body)?,
         NXT_TLV_TABLE_MOD => crate::msgs::tlv_table::TlvTableMod::decode(body)?.format(s),
         NXT_TLV_TABLE_REPLY => crate::msgs::tlv_table::TlvTableReply::decode(body)?.format(s),
         OFPST12_TABLE_REPLY => {

@@ -17,5 +17,6 @@ pub mod props;
 pub mod queue;
 pub mod stats;
 pub mod switch;
+pub mod table_desc;
 pub mod table_features;
 pub mod tlv_table;
