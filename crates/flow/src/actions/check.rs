@@ -62,7 +62,7 @@ pub fn check_actions(
     usable: &mut Protocols,
 ) -> Result<(), OfpErr> {
     let mut cx = CheckContext {
-        m: m.clone(),
+        m: *m,
         max_ports,
         table_id,
         n_tables,
@@ -317,7 +317,7 @@ fn check_one(cx: &mut CheckContext, a: &mut OfpAction) -> Result<(), OfpErr> {
         }
         A::ClearActions | A::WriteMetadata { .. } => Ok(()),
         A::WriteActions(nested) => {
-            let saved = cx.m.clone();
+            let saved = cx.m;
             let r = check_list(cx, nested);
             cx.m = saved;
             r

@@ -937,13 +937,12 @@ pub(crate) fn load_to_set_field(dst: &Subfield, value: &[u8], raw: SetFieldRaw) 
     }
 }
 
+/// A decoded NXM/OXM entry: field, value, mask (all-ones when unmasked).
+type Entry = (FieldId, Vec<u8>, Vec<u8>);
+
 /// Reads an NXM/OXM entry (header, value, optional mask) at `ofs`.
 /// Returns `(field, value, mask)` and the offset after the entry.
-fn pull_entry(
-    a: &[u8],
-    ofs: usize,
-    may_mask: bool,
-) -> Result<((FieldId, Vec<u8>, Vec<u8>), usize), OfpErr> {
+fn pull_entry(a: &[u8], ofs: usize, may_mask: bool) -> Result<(Entry, usize), OfpErr> {
     let (h, hl) = MfHeader::pull(tail(a, ofs)).ok_or(OfpErr::OfpbacBadSetLen)?;
     let field = FieldId::from_nxm_header(&h).ok_or(OfpErr::OfpbacBadSetType)?;
     // The experimenter ID counts in the length but was read with the header.
