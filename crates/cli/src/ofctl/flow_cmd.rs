@@ -10,7 +10,6 @@ use flow::Protocols;
 use openflow::msgs::flow_mod::FlowMod;
 use openflow::protocol::encode_flow_mod;
 use std::collections::HashSet;
-use std::io::BufRead;
 
 /// Logs parse warnings through vlog, each "once" site only once.
 pub fn log_warnings(warnings: &[flow::port::Warning], seen: &mut HashSet<&'static str>) {
@@ -45,29 +44,23 @@ fn parse_one(text: &str, seen: &mut HashSet<&'static str>) -> Result<ParsedFlowM
 /// Reads the flows of `name` ("-" for stdin): one per line, `#` comments and
 /// blank lines skipped. Errors are `FILE:LINE: message`.
 pub fn read_flow_file(name: &str) -> Result<Vec<ParsedFlowMod>, Fatal> {
-    let reader: Box<dyn BufRead> = if name == "-" {
-        Box::new(std::io::BufReader::new(std::io::stdin()))
+    let text = if name == "-" {
+        let mut t = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut t)
+            .map_err(|e| Fatal(format!("{name}: read failed ({e})")))?;
+        t
     } else {
-        let f = std::fs::File::open(name).map_err(|e| {
+        std::fs::read_to_string(name).map_err(|e| {
             Fatal(format!(
                 "{name}: open failed ({})",
                 rpc::errno::io_error_text(&e)
             ))
-        })?;
-        Box::new(std::io::BufReader::new(f))
+        })?
     };
     let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for (n, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| Fatal(format!("{name}: read failed ({e})")))?;
-        let text = line.split('#').next().unwrap_or("").trim();
-        if text.is_empty() {
-            continue;
-        }
-        let fm = parse_one(text, &mut seen).map_err(|e| Fatal(format!("{name}:{}: {e}", n + 1)))?;
-        out.push(fm);
-    }
-    Ok(out)
+    flow::flow_str::preprocessed_lines(&text)
+        .map(|(n, line)| parse_one(line, &mut seen).map_err(|e| Fatal(format!("{name}:{n}: {e}"))))
+        .collect()
 }
 
 fn print_flow_mods(opts: &Options, fms: &[ParsedFlowMod]) -> CmdResult {
