@@ -518,11 +518,10 @@ pub fn main(_program: &str, args: Vec<String>) -> i32 {
     if let Some(u) = &unixctl {
         register_commands(u, &server, &remotes, &shutdown);
     }
-    vlog::info!("ovsdb_server", "{PROGRAM} (Open vSwitch) 3.1.0");
     let mut ctl_path = None;
     rt.block_on(async {
         for r in &o.remotes {
-            remotes.add(&server, r);
+            remotes.add_bound(&server, r).await;
         }
         if let Some(u) = unixctl {
             ctl_path = Some(u.path().to_path_buf());
@@ -537,6 +536,7 @@ pub fn main(_program: &str, args: Vec<String>) -> i32 {
             let _ = f.write_all(b"1");
             redirect_stdio_to_null();
         }
+        vlog::info!("ovsdb_server", "{PROGRAM} (Open vSwitch) 3.1.0");
         let mut term =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         let term_fut = async {

@@ -266,6 +266,47 @@ fn upstream_clients_see_the_same_server() {
         );
     }
 
+    // Remotes from the database: a manager added with ovs-vsctl is listened on.
+    let mgr = mine.dir.join("mgr.sock");
+    assert_eq!(
+        mine.run(
+            "ovs-appctl",
+            &[
+                "-t",
+                "ovsdb-server",
+                "ovsdb-server/add-remote",
+                "db:Open_vSwitch,Open_vSwitch,manager_options"
+            ]
+        ),
+        "rc=0\n"
+    );
+    let target = format!("punix:{}", mgr.display());
+    mine.run(
+        "ovs-vsctl",
+        &["--db", &mine.db(), "--no-wait", "set-manager", &target],
+    );
+    let until = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < until && !mgr.exists() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = mine.run(
+        "ovsdb-client",
+        &["list-dbs", &format!("unix:{}", mgr.display())],
+    );
+    assert_eq!(out, "Open_vSwitch\n_Server\nrc=0\n");
+    mine.run(
+        "ovs-vsctl",
+        &["--db", &mine.db(), "--no-wait", "del-manager"],
+    );
+    let until = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < until && mgr.exists() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !mgr.exists(),
+        "manager socket still there after del-manager"
+    );
+
     // `exit` answers, then the daemon removes its pidfile and sockets.
     let pid = mine.pid.unwrap();
     assert_eq!(

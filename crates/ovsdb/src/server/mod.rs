@@ -558,6 +558,55 @@ impl Server {
         }
     }
 
+    /// The remotes named by a `db:DB,TABLE,COLUMN` spec: the strings in
+    /// that column of every row, or, for a column of references, the
+    /// `target` column of the referenced rows (the Manager table).
+    pub fn db_remotes(&self, spec: &str) -> Result<Vec<String>, String> {
+        let body = spec.strip_prefix("db:").unwrap_or(spec);
+        let parts: Vec<&str> = body.split(',').collect();
+        let [db_name, table_name, column_name] = parts[..] else {
+            return Err(format!("\"{spec}\": invalid syntax"));
+        };
+        let st = self.lock();
+        let Some(storage) = st.dbs.get(db_name) else {
+            return Err(format!("{spec}: no database named {db_name}"));
+        };
+        let db = &storage.db;
+        let (Some(ts), Some(table)) = (db.schema.table(table_name), db.table(table_name)) else {
+            return Err(format!("{spec}: no table named {table_name}"));
+        };
+        let Some(col) = ts.column(column_name) else {
+            return Err(format!(
+                "{spec}: table {table_name} has no column {column_name}"
+            ));
+        };
+        let ty = ts.column_type(col);
+        let mut out = Vec::new();
+        for row in table.rows.values() {
+            let datum = row.get(col);
+            for (key, _) in datum.iter() {
+                if let Some(s) = key.as_str() {
+                    out.push(s.to_string());
+                } else if let (Some(uuid), Some(rt)) = (key.as_uuid(), ty.key.ref_table.as_deref())
+                {
+                    let target = db.schema.table(rt).and_then(|rts| {
+                        let c = rts.column("target")?;
+                        let r = db.row(rt, &uuid)?;
+                        r.get(c)
+                            .keys
+                            .first()
+                            .and_then(|a| a.as_str())
+                            .map(str::to_string)
+                    });
+                    out.extend(target);
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
     /// The client's name (for logs).
     pub fn client_name(&self, client: ClientId) -> Option<String> {
         self.lock().clients.get(&client).map(|c| c.name.clone())

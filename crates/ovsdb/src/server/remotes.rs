@@ -1,7 +1,9 @@
 //! The server's remotes (`--remote`, `ovsdb-server/add-remote`): passive
 //! names listen and serve every accepted connection; active names connect
-//! out and reconnect with backoff. Each remote runs as a task that is
-//! aborted when the remote is removed.
+//! out and reconnect with backoff; `db:DB,TABLE,COLUMN` names follow the
+//! remotes listed in the database (strings, or the `target` of referenced
+//! Manager rows), re-read after every commit. Each remote runs as a task
+//! that is aborted when the remote is removed.
 
 use super::jsonrpc::serve_session;
 use super::Server;
@@ -41,20 +43,31 @@ impl Remotes {
             return;
         }
         let task = if name.starts_with("db:") {
-            // Remotes read from the database are not followed yet: listed only.
-            let n = name.to_string();
-            tokio::spawn(async move {
-                vlog::dbg!(
-                    "ovsdb_jsonrpc_server",
-                    "{n}: database remotes are not supported yet"
-                );
-            })
-        } else if is_passive_name(name) {
-            tokio::spawn(listen(server.clone(), name.to_string()))
+            tokio::spawn(follow_db(server.clone(), name.to_string()))
         } else {
-            tokio::spawn(connect(server.clone(), name.to_string()))
+            spawn_remote(server, name)
         };
         running.insert(name.to_string(), task);
+    }
+
+    /// Like [`add`](Self::add), but a passive remote is bound before this
+    /// returns (so a daemon can report readiness only once it listens).
+    pub async fn add_bound(&self, server: &Arc<Server>, name: &str) {
+        if !is_passive_name(name) || self.names().iter().any(|n| n == name) {
+            return self.add(server, name);
+        }
+        let bound = match open_passive_name(name, Some(OVSDB_PORT)) {
+            Ok(addr) => Listener::bind(&addr).await.ok(),
+            Err(_) => None,
+        };
+        let task = match bound {
+            Some(l) => tokio::spawn(accept_loop(server.clone(), l, name.to_string())),
+            None => spawn_remote(server, name),
+        };
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(old) = running.insert(name.to_string(), task) {
+            old.abort();
+        }
     }
 
     /// Stops serving `name`; false if it was not a remote.
@@ -74,6 +87,62 @@ impl Remotes {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         for (_, t) in std::mem::take(&mut *running) {
             t.abort();
+        }
+    }
+}
+
+fn spawn_remote(server: &Arc<Server>, name: &str) -> JoinHandle<()> {
+    if is_passive_name(name) {
+        tokio::spawn(listen(server.clone(), name.to_string()))
+    } else {
+        tokio::spawn(connect(server.clone(), name.to_string()))
+    }
+}
+
+/// Remotes started on behalf of a `db:` spec; stopped with it.
+struct Derived(BTreeMap<String, JoinHandle<()>>);
+
+impl Drop for Derived {
+    fn drop(&mut self) {
+        for t in self.0.values() {
+            t.abort();
+        }
+    }
+}
+
+/// Keeps the remotes named in the database (`db:DB,TABLE,COLUMN`) running,
+/// re-reading the column after every commit.
+async fn follow_db(server: Arc<Server>, spec: String) {
+    let mut commits = server.commit_watch();
+    let mut derived = Derived(BTreeMap::new());
+    let mut last_error = None;
+    loop {
+        match server.db_remotes(&spec) {
+            Ok(names) => {
+                last_error = None;
+                derived.0.retain(|n, t| {
+                    let keep = names.contains(n);
+                    if !keep {
+                        t.abort();
+                    }
+                    keep
+                });
+                for n in names {
+                    if !derived.0.contains_key(&n) {
+                        let t = spawn_remote(&server, &n);
+                        derived.0.insert(n, t);
+                    }
+                }
+            }
+            Err(e) => {
+                if last_error.as_ref() != Some(&e) {
+                    vlog::warn!("ovsdb_server", "{e}");
+                    last_error = Some(e);
+                }
+            }
+        }
+        if commits.changed().await.is_err() {
+            return;
         }
     }
 }
@@ -103,6 +172,10 @@ async fn bind(name: &str) -> Listener {
 
 async fn listen(server: Arc<Server>, name: String) {
     let listener = bind(&name).await;
+    accept_loop(server, listener, name).await
+}
+
+async fn accept_loop(server: Arc<Server>, listener: Listener, name: String) {
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
