@@ -283,11 +283,11 @@ pub fn decode_ofp11_match(b: &[u8]) -> Result<Match, OfpErr> {
         m.flow.dl_dst[i] = dl_dst[i] & m.wc.dl_dst[i];
     }
     if wc & 2 == 0 {
-        if dl_vlan == 0 {
+        if dl_vlan == OFPVID11_NONE {
             m.flow.vlans[0].tci = 0;
             m.wc.vlans[0].tci = 0xffff;
         } else {
-            if dl_vlan == 0xfffe {
+            if dl_vlan == OFPVID11_ANY {
                 m.flow.vlans[0].tci = VLAN_CFI;
                 m.wc.vlans[0].tci = VLAN_CFI;
             } else if dl_vlan < 4096 {
@@ -351,6 +351,98 @@ pub fn decode_ofp11_match(b: &[u8]) -> Result<Match, OfpErr> {
     Ok(m)
 }
 
+/// `dl_vlan` of an `ofp11_match` for "any VLAN tag" and "no VLAN tag".
+const OFPVID11_ANY: u16 = 0xfffe;
+const OFPVID11_NONE: u16 = 0xffff;
+
+/// Upstream's `ofputil_match_to_ofp11_match`: the 88-byte OpenFlow 1.1
+/// standard match (masks with 1-bits for "don't care"; MPLS is not
+/// expressed).
+pub fn encode_ofp11_match(m: &Match, out: &mut Vec<u8>) {
+    let (f, w) = (&m.flow, &m.wc);
+    let mut wc: u32 = 0;
+    let mut in_port = 0;
+    if w.in_port == 0 {
+        wc |= 1;
+    } else {
+        in_port = crate::bits::port_to_ofp11(f.in_port as u16);
+    }
+    let (mut dl_vlan, mut dl_vlan_pcp) = (0u16, 0u8);
+    let tci_mask = w.vlans[0].tci;
+    if tci_mask == 0 {
+        wc |= 2 | 4;
+    } else if tci_mask & VLAN_CFI != 0 && f.vlans[0].tci & VLAN_CFI == 0 {
+        dl_vlan = OFPVID11_NONE;
+        wc |= 4;
+    } else {
+        dl_vlan = if tci_mask & 0x0fff == 0 {
+            OFPVID11_ANY
+        } else {
+            f.vlans[0].tci & 0x0fff
+        };
+        if tci_mask & 0xe000 == 0 {
+            wc |= 4;
+        } else {
+            dl_vlan_pcp = (f.vlans[0].tci >> 13) as u8;
+        }
+    }
+    let mut dl_type = 0;
+    if w.dl_type == 0 {
+        wc |= 8;
+    } else {
+        dl_type = if f.dl_type == 0x5ff { 0x5ff } else { f.dl_type };
+    }
+    let mut nw_tos = 0;
+    if w.nw_tos & 0xfc == 0 {
+        wc |= 16;
+    } else {
+        nw_tos = f.nw_tos & 0xfc;
+    }
+    let mut nw_proto = 0;
+    if w.nw_proto == 0 {
+        wc |= 32;
+    } else {
+        nw_proto = f.nw_proto;
+    }
+    let (mut tp_src, mut tp_dst) = (0, 0);
+    if w.tp_src == 0 {
+        wc |= 64;
+    } else {
+        tp_src = f.tp_src;
+    }
+    if w.tp_dst == 0 {
+        wc |= 128;
+    } else {
+        tp_dst = f.tp_dst;
+    }
+    wc |= 256 | 512;
+    out.put_u16(0);
+    out.put_u16(88);
+    out.put_u32(in_port);
+    out.put_u32(wc);
+    out.extend_from_slice(&f.dl_src);
+    out.extend(w.dl_src.iter().map(|b| !b));
+    out.extend_from_slice(&f.dl_dst);
+    out.extend(w.dl_dst.iter().map(|b| !b));
+    out.put_u16(dl_vlan);
+    out.put_u8(dl_vlan_pcp);
+    out.put_zeros(1);
+    out.put_u16(dl_type);
+    out.put_u8(nw_tos);
+    out.put_u8(nw_proto);
+    out.put_u32(f.nw_src);
+    out.put_u32(!w.nw_src);
+    out.put_u32(f.nw_dst);
+    out.put_u32(!w.nw_dst);
+    out.put_u16(tp_src);
+    out.put_u16(tp_dst);
+    out.put_u32(0);
+    out.put_u8(0);
+    out.put_zeros(3);
+    out.put_u64(f.metadata);
+    out.put_u64(!w.metadata);
+}
+
 /// Encodes a match as NXM entries (unpadded); returns the bytes.
 pub fn put_nxm(m: &Match) -> Vec<u8> {
     put_nxm_cookie(m, NxmCookie::default())
@@ -376,8 +468,14 @@ pub fn put_nxm_cookie(m: &Match, cookie: NxmCookie) -> Vec<u8> {
     out
 }
 
-/// Encodes a match as an OpenFlow `version` OXM `ofp11_match`, padded.
+/// Encodes a match as the `ofp11_match` of OpenFlow `version`, padded: the
+/// standard match for OpenFlow 1.1, OXM from 1.2 on.
 pub fn put_oxm(m: &Match, version: u8) -> Vec<u8> {
+    if version == 2 {
+        let mut out = Vec::with_capacity(88);
+        encode_ofp11_match(m, &mut out);
+        return out;
+    }
     let entries = crate::nx_put::put_raw(m, Some(version));
     let mut out = Vec::with_capacity(pad8(entries.len() + 4));
     out.put_u16(1);
@@ -508,7 +606,6 @@ pub fn encode_ofp10_match(m: &Match, out: &mut Vec<u8>) {
         dl_vlan = 0;
         dl_vlan_pcp = 0;
     } else if w.vlans[0].tci & VLAN_CFI != 0 && f.vlans[0].tci & VLAN_CFI == 0 {
-        wc |= ofpfw10::DL_VLAN_PCP;
         dl_vlan = 0xffff;
         dl_vlan_pcp = 0;
     } else {

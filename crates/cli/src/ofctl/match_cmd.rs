@@ -85,3 +85,69 @@ pub fn parse_oxm(opts: &Options, args: &[String]) -> CmdResult {
         .ok_or_else(|| Fatal(format!("{name}: not a valid version for OXM")))?;
     run(opts, Some(v))
 }
+
+fn tci(m: &flow::Match) -> String {
+    format!("{:04x}/{:04x}", m.flow.vlans[0].tci, m.wc.vlans[0].tci)
+}
+
+/// `check-vlan VLAN_TCI VLAN_TCI_MASK`: one VLAN match through the flow
+/// syntax, NXM, OXM, and the OpenFlow 1.0 and 1.1 match structures.
+pub fn check_vlan(_: &Options, args: &[String]) -> CmdResult {
+    use flow::flow_str::{parse_ofp_str, FlowStrKind};
+    use openflow::nx_match::{decode_ofp10_match, decode_ofp11_match, encode_ofp10_match};
+    let hex = |s: &str| u16::from_str_radix(s.trim_start_matches("0x"), 16).unwrap_or(0);
+    let mut m = flow::Match::catchall();
+    m.flow.vlans[0].tci = hex(&args[0]);
+    m.wc.vlans[0].tci = hex(&args[1]);
+
+    let text = m.format(0x8000);
+    let parsed = parse_ofp_str(&text, FlowStrKind::FlowStats, None).map_err(Fatal)?;
+    println!("{text} -> {}", tci(&parsed.match_));
+
+    let nxm = put_nxm_cookie(&m, NxmCookie::default());
+    let back = pull_entries_cookie(&nxm, false, &mut NxmCookie::default());
+    let result = back.map_or_else(|e| e.name().to_string(), |b| tci(&b));
+    println!("NXM: {} -> {result}", nxm_to_string(&nxm));
+
+    let oxm = put_oxm(&m, 3);
+    let result = match pull_oxm(&mut Reader::new(&oxm), false) {
+        Err(e) => e.name().to_string(),
+        Ok(b) => {
+            let vid = b.flow.vlans[0].tci & 0x1fff;
+            let mask = b.wc.vlans[0].tci & 0x1fff;
+            let pcp = if vid != 0 && b.wc.vlans[0].tci >> 13 != 0 {
+                format!("{:02}", b.flow.vlans[0].tci >> 13)
+            } else {
+                "--".to_string()
+            };
+            format!("{vid:04x}/{mask:04x},{pcp}")
+        }
+    };
+    println!("OXM: {} -> {result}", oxm_to_string(&oxm));
+
+    let mut of10 = Vec::new();
+    encode_ofp10_match(&m, &mut of10);
+    let wc10 = u32::from_be_bytes([of10[0], of10[1], of10[2], of10[3]]);
+    let back10 = decode_ofp10_match(&of10).map_err(|e| Fatal(e.name().to_string()))?;
+    println!(
+        "OF1.0: {:04x}/{},{:02}/{} -> {}",
+        u16::from_be_bytes([of10[18], of10[19]]),
+        u8::from(wc10 & (1 << 1) != 0),
+        of10[20],
+        u8::from(wc10 & (1 << 20) != 0),
+        tci(&back10)
+    );
+
+    let of11 = put_oxm(&m, 2);
+    let wc11 = u32::from_be_bytes([of11[8], of11[9], of11[10], of11[11]]);
+    let back11 = decode_ofp11_match(&of11).map_err(|e| Fatal(e.name().to_string()))?;
+    println!(
+        "OF1.1: {:04x}/{},{:02}/{} -> {}",
+        u16::from_be_bytes([of11[36], of11[37]]),
+        u8::from(wc11 & 2 != 0),
+        of11[38],
+        u8::from(wc11 & 4 != 0),
+        tci(&back11)
+    );
+    Ok(())
+}

@@ -92,6 +92,13 @@ pub const COMMANDS: &[Command] = &[
         run: flow_cmd::parse_flows,
     },
     Command {
+        name: "check-vlan",
+        usage: "",
+        min_args: 2,
+        max_args: 2,
+        run: match_cmd::check_vlan,
+    },
+    Command {
         name: "parse-nx-match",
         usage: "",
         min_args: 0,
