@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 cargo build --release --bin ferrovs
 target/release/ferrovs install-links target/links
 export PATH="$PWD/target/links:$PATH"
-echo "+ ovs-ofctl parse-flows examples/seed-flows.txt"
-ovs-ofctl parse-flows examples/seed-flows.txt
+echo "+ ovs-ofctl -O OpenFlow13 parse-flows examples/seed-flows.txt"
+ovs-ofctl -O OpenFlow13 parse-flows examples/seed-flows.txt

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_pkgs=(openvswitch-switch openvswitch-common python3 iproute2 iperf3 ethtool)
+need_pkgs=(openvswitch-switch openvswitch-common python3 python3-openvswitch iproute2 iperf3 ethtool)
 missing=()
 for p in "${need_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,8 +7,9 @@ use super::Fatal;
 use flow::Protocols;
 use openflow::protocol::protocols_from_version_bitmap;
 
-/// Every version ovs-ofctl enables by default (OpenFlow 1.0 to 1.5).
-pub const DEFAULT_VERSIONS: u32 = 0x7e;
+/// The versions ovs-ofctl enables without `-O`: OpenFlow 1.0 only (whatever
+/// its `--help` text says).
+pub const DEFAULT_VERSIONS: u32 = 1 << 1;
 
 /// The OpenFlow wire version named `OpenFlow1X` (case-insensitive).
 pub fn version_from_name(name: &str) -> Option<u8> {
