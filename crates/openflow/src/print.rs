@@ -391,7 +391,7 @@ fn body_to_string(s: &mut String, msg: &[u8], raw: OfpRaw, verbosity: u32) -> Re
                 (F::Of10, true) => Some(fm::ofp10_match_to_string(&body[..40], verbosity)?),
                 (F::Nx, true) => {
                     let len = usize::from(u16::from_be_bytes([body[24], body[25]]));
-                    Some(fm::nx_match_to_string(
+                    Some(crate::nx_match_text::nxm_to_string(
                         body.get(32..32 + len).unwrap_or(&[]),
                     ))
                 }

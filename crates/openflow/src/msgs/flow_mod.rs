@@ -406,46 +406,6 @@ pub fn ofp10_match_to_string(b: &[u8], verbosity: u32) -> Result<String, OfpErr>
     Ok(s)
 }
 
-/// Upstream's `nx_match_to_string`: each entry as `NAME(value[/mask])`.
-pub fn nx_match_to_string(b: &[u8]) -> String {
-    if b.is_empty() {
-        return "<any>".into();
-    }
-    let mut parts = Vec::new();
-    let mut r = Reader::new(b);
-    while !r.is_empty() {
-        let Some((h, hlen)) = flow::MfHeader::pull(r.rest()) else {
-            break;
-        };
-        let payload = usize::from(h.length).saturating_sub(hlen - 4);
-        if r.remaining() < hlen + payload {
-            break;
-        }
-        r.skip(hlen);
-        let body = r.bytes(payload).unwrap_or(&[]);
-        let name = flow::FieldId::from_nxm_header(&h)
-            .and_then(|f| {
-                let d = f.def();
-                d.nxm
-                    .iter()
-                    .chain(d.oxm.iter())
-                    .find(|x| x.class == h.class && x.field == h.field)
-                    .map(|x| x.name.to_string())
-            })
-            .unwrap_or_else(|| format!("{:08x}", h.to_u32()));
-        let hex = |x: &[u8]| x.iter().map(|c| format!("{c:02x}")).collect::<String>();
-        let mut e = name;
-        if h.has_mask {
-            let n = payload / 2;
-            e.push_str(&format!("({}/{})", hex(&body[..n]), hex(&body[n..])));
-        } else {
-            e.push_str(&format!("({})", hex(body)));
-        }
-        parts.push(e);
-    }
-    parts.join(", ")
-}
-
 /// One flow's statistics.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FlowStats {
