@@ -26,7 +26,12 @@ struct Enc<'a> {
 impl Enc<'_> {
     fn header(&self, field: FieldId, masked: bool) -> Option<MfHeader> {
         match self.oxm {
-            Some(v) => field.oxm_header(v, masked),
+            // With no identity as old as `v`, upstream uses the field's
+            // first one (e.g. OXM_OF_PACKET_TYPE in OpenFlow 1.2).
+            Some(v) => field.oxm_header(v, masked).or_else(|| {
+                let d = field.def();
+                d.oxm.first().map(|h| MfHeader::new(h, masked, d.n_bytes))
+            }),
             None => field
                 .nxm_header(masked)
                 .or_else(|| field.oxm_header(4, masked)),
