@@ -122,9 +122,94 @@ macro_rules! info { ($m:expr, $($a:tt)*) => { $crate::log_at($m, $crate::Level::
 #[macro_export]
 macro_rules! dbg { ($m:expr, $($a:tt)*) => { $crate::log_at($m, $crate::Level::Dbg, format_args!($($a)*)) }; }
 
+/// A token bucket limiting how often a group of log call sites may log
+/// (upstream's `VLOG_RATE_LIMIT_INIT(RATE, BURST)`: up to `burst` messages
+/// at once, refilled at `rate` messages per minute). Declare one as a
+/// `static` and log through [`warn_rl!`] and friends.
+pub struct RateLimit {
+    rate_per_min: u64,
+    burst: u64,
+    /// (tokens in thousandths of a message, last refill in ms, dropped).
+    state: Mutex<Option<(u64, u64, u64)>>,
+}
+
+impl RateLimit {
+    pub const fn new(rate_per_min: u64, burst: u64) -> RateLimit {
+        RateLimit {
+            rate_per_min,
+            burst,
+            state: Mutex::new(None),
+        }
+    }
+
+    /// Takes a token; `Some(n)` when the message may go out, `n` being how
+    /// many were dropped since the last one that did.
+    fn take(&self) -> Option<u64> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let cap = self.burst * 1000;
+        let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (tokens, last, dropped) = guard.get_or_insert((cap, now, 0));
+        let elapsed = now.saturating_sub(*last);
+        *tokens = (*tokens + elapsed * self.rate_per_min * 1000 / 60_000).min(cap);
+        *last = now;
+        if *tokens >= 1000 {
+            *tokens -= 1000;
+            Some(std::mem::take(dropped))
+        } else {
+            *dropped += 1;
+            None
+        }
+    }
+}
+
+#[doc(hidden)]
+pub fn log_rl(rl: &RateLimit, module: &str, level: Level, args: std::fmt::Arguments<'_>) {
+    if !is_enabled(module, level) {
+        return;
+    }
+    if let Some(dropped) = rl.take() {
+        if dropped > 0 {
+            log(
+                module,
+                level,
+                &format!("Dropped {dropped} log messages due to excessive rate"),
+            );
+        }
+        log(module, level, &args.to_string());
+    }
+}
+
+/// `vlog::warn_rl!(&RL, "module", "format {}", args)`: rate-limited warn.
+#[macro_export]
+macro_rules! warn_rl { ($rl:expr, $m:expr, $($a:tt)*) => { $crate::log_rl($rl, $m, $crate::Level::Warn, format_args!($($a)*)) }; }
+/// `vlog::info_rl!(&RL, "module", "format {}", args)`: rate-limited info.
+#[macro_export]
+macro_rules! info_rl { ($rl:expr, $m:expr, $($a:tt)*) => { $crate::log_rl($rl, $m, $crate::Level::Info, format_args!($($a)*)) }; }
+/// `vlog::err_rl!(&RL, "module", "format {}", args)`: rate-limited err.
+#[macro_export]
+macro_rules! err_rl { ($rl:expr, $m:expr, $($a:tt)*) => { $crate::log_rl($rl, $m, $crate::Level::Err, format_args!($($a)*)) }; }
+
 #[doc(hidden)]
 pub fn log_at(module: &str, level: Level, args: std::fmt::Arguments<'_>) {
     if is_enabled(module, level) {
         log(module, level, &args.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RateLimit;
+
+    #[test]
+    fn rate_limit_allows_a_burst_then_drops_and_counts() {
+        let rl = RateLimit::new(1, 5);
+        for _ in 0..5 {
+            assert_eq!(rl.take(), Some(0));
+        }
+        assert_eq!(rl.take(), None);
+        assert_eq!(rl.take(), None);
     }
 }

@@ -120,7 +120,8 @@ fn check_set_field(cx: &mut CheckContext, sf: &SetField) -> Result<(), OfpErr> {
     let f = sf.field;
     let vlan_missing = f == FieldId::VlanVid && cx.m.flow.vlans[0].tci & VLAN_CFI == 0;
     if !cx.m.prereqs_ok(f) || vlan_missing {
-        vlog::warn!(
+        vlog::warn_rl!(
+            &crate::actions::RL,
             "ofp_actions",
             "set_field {} lacks correct prerequisites",
             f.name()

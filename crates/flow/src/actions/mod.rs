@@ -9,6 +9,10 @@
 //! (the ports and field bits actions refer to), [`verify`] and [`check`]
 //! (rules), [`format`], [`parse`] and [`learn`] (text), [`wire`] (bytes).
 
+/// Upstream rate-limits the warnings of its actions code as one group: five
+/// at once, then one a minute.
+pub(crate) static RL: vlog::RateLimit = vlog::RateLimit::new(1, 5);
+
 pub mod check;
 pub mod cmd;
 pub mod error;

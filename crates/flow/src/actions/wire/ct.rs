@@ -42,7 +42,8 @@ pub fn decode_ct(a: &[u8], version: OfpVersion) -> Result<OfpAction, OfpErr> {
         };
         mf_check_src(&sf)?;
         if sf.n_bits != 16 {
-            vlog::warn!(
+            vlog::warn_rl!(
+                &crate::actions::RL,
                 "ofp_actions",
                 "zone n_bits {} not within valid range [16..16]",
                 sf.n_bits

@@ -62,7 +62,8 @@ fn pull_actions(
     outer: Option<Outer>,
 ) -> Result<Vec<OfpAction>, OfpErr> {
     if bytes.len() % 8 != 0 {
-        vlog::warn!(
+        vlog::warn_rl!(
+            &crate::actions::RL,
             MOD,
             "OpenFlow message actions length {} is not a multiple of 8",
             bytes.len()
@@ -81,7 +82,8 @@ pub fn decode_instructions(bytes: &[u8], version: OfpVersion) -> Result<Vec<OfpA
         return pull_actions(bytes, version, Allowed::All, None);
     }
     if bytes.len() % 8 != 0 {
-        vlog::warn!(
+        vlog::warn_rl!(
+            &crate::actions::RL,
             MOD,
             "OpenFlow message instructions length {} is not a multiple of 8",
             bytes.len()
@@ -218,7 +220,8 @@ fn decode_list(bytes: &[u8], version: OfpVersion) -> Result<Vec<OfpAction>, OfpE
             }
             Err(e) => {
                 let dump = vlog::hex_dump(bytes, 0, false);
-                vlog::warn!(
+                vlog::warn_rl!(
+                    &crate::actions::RL,
                     MOD,
                     "bad action at offset {} ({}):\n{}",
                     if ofs == 0 {
@@ -250,7 +253,12 @@ fn pull_raw(b: &[u8], version: OfpVersion) -> Result<(&'static RawInfo, usize), 
             }
             (vendor, u16_at(b, 8))
         } else {
-            vlog::warn!(MOD, "OpenFlow action has unknown vendor {:#x}", vendor);
+            vlog::warn_rl!(
+                &crate::actions::RL,
+                MOD,
+                "OpenFlow action has unknown vendor {:#x}",
+                vendor
+            );
             return Err(OfpErr::OfpbacBadVendor);
         }
     } else {
@@ -258,7 +266,8 @@ fn pull_raw(b: &[u8], version: OfpVersion) -> Result<(&'static RawInfo, usize), 
     };
     let Some(info) = raw::lookup(version, vendor, sub) else {
         if vendor != 0 {
-            vlog::warn!(
+            vlog::warn_rl!(
+                &crate::actions::RL,
                 MOD,
                 "unknown {} action for vendor {:#x} and type {}",
                 version.name(),
@@ -267,7 +276,13 @@ fn pull_raw(b: &[u8], version: OfpVersion) -> Result<(&'static RawInfo, usize), 
             );
             return Err(OfpErr::OfpbacBadVendorType);
         } else {
-            vlog::warn!(MOD, "unknown {} action for type {}", version.name(), sub);
+            vlog::warn_rl!(
+                &crate::actions::RL,
+                MOD,
+                "unknown {} action for type {}",
+                version.name(),
+                sub
+            );
             return Err(OfpErr::OfpbacBadType);
         }
     };
@@ -278,7 +293,8 @@ fn pull_raw(b: &[u8], version: OfpVersion) -> Result<(&'static RawInfo, usize), 
     }
     let len = usize::from(u16_at(b, 2));
     if len > b.len() {
-        vlog::warn!(
+        vlog::warn_rl!(
+            &crate::actions::RL,
             MOD,
             "OpenFlow action {} length {} exceeds action buffer length {}",
             info.name,
@@ -288,7 +304,8 @@ fn pull_raw(b: &[u8], version: OfpVersion) -> Result<(&'static RawInfo, usize), 
         return Err(OfpErr::OfpbacBadLen);
     }
     if len < usize::from(info.min_len) || len > usize::from(info.max_len) {
-        vlog::warn!(
+        vlog::warn_rl!(
+            &crate::actions::RL,
             MOD,
             "OpenFlow action {} length {} not in valid range [{},{}]",
             info.name,
@@ -299,7 +316,8 @@ fn pull_raw(b: &[u8], version: OfpVersion) -> Result<(&'static RawInfo, usize), 
         return Err(OfpErr::OfpbacBadLen);
     }
     if len % 8 != 0 {
-        vlog::warn!(
+        vlog::warn_rl!(
+            &crate::actions::RL,
             MOD,
             "OpenFlow action {} length {} is not a multiple of 8",
             info.name,
@@ -316,7 +334,8 @@ fn warn_deprecated(info: &RawInfo, version: OfpVersion) {
     if g.get_or_insert_with(HashSet::new)
         .insert((info.name, version.wire()))
     {
-        vlog::warn!(
+        vlog::warn_rl!(
+            &crate::actions::RL,
             MOD,
             "{} is deprecated in {} (use Set-Field)",
             info.name,
@@ -606,7 +625,8 @@ fn decode_raw(
             }
             let (field, value, mask) = sf;
             if !field.def().writable {
-                vlog::warn!(
+                vlog::warn_rl!(
+                    &crate::actions::RL,
                     "ofp_actions",
                     "destination field {} is not writable",
                     field.name()
@@ -633,16 +653,27 @@ fn decode_raw(
                 n_bits: nxm_decode_n_bits(ofs_nbits),
             };
             let Some(fields) = fields else {
-                vlog::warn!(MOD, "unsupported fields {}", u16_at(a, 10));
+                vlog::warn_rl!(
+                    &crate::actions::RL,
+                    MOD,
+                    "unsupported fields {}",
+                    u16_at(a, 10)
+                );
                 return Err(OfpErr::OfpbacBadArgument);
             };
             let Some(algorithm) = algorithm else {
-                vlog::warn!(MOD, "unsupported algorithm {}", u16_at(a, 16));
+                vlog::warn_rl!(
+                    &crate::actions::RL,
+                    MOD,
+                    "unsupported algorithm {}",
+                    u16_at(a, 16)
+                );
                 return Err(OfpErr::OfpbacBadArgument);
             };
             let max_link = u16_at(a, 18);
             if dst.n_bits < 16 && usize::from(max_link) > (1usize << dst.n_bits) - 1 {
-                vlog::warn!(
+                vlog::warn_rl!(
+                    &crate::actions::RL,
                     MOD,
                     "multipath action requires at least {} bits for {} links",
                     bits_for(u32::from(max_link)),
@@ -724,7 +755,8 @@ fn decode_raw(
             let n = usize::from(u16_at(a, 10));
             let avail = a.len() - 16;
             if avail < n * 2 {
-                vlog::warn!(
+                vlog::warn_rl!(
+                    &crate::actions::RL,
                     MOD,
                     "Nicira action dec_ttl_cnt_ids only has {} bytes allocated for controller ids.  {} bytes are required for {} controllers.",
                     avail,
@@ -791,7 +823,7 @@ fn decode_raw(
                     1 => SampleDirection::Ingress,
                     2 => SampleDirection::Egress,
                     d => {
-                        vlog::warn!(MOD, "invalid sample direction {}", d);
+                        vlog::warn_rl!(&crate::actions::RL, MOD, "invalid sample direction {}", d);
                         return Err(OfpErr::OfpbacBadArgument);
                     }
                 };
@@ -999,12 +1031,18 @@ fn decode_set_field(a: &[u8], may_mask: bool) -> Result<OfpAction, OfpErr> {
         return Err(OfpErr::OfpbacBadSetArgument);
     }
     if !field.def().writable {
-        vlog::warn!(MOD, "destination field {} is not writable", field.name());
+        vlog::warn_rl!(
+            &crate::actions::RL,
+            MOD,
+            "destination field {} is not writable",
+            field.name()
+        );
         return Err(OfpErr::OfpbacBadSetArgument);
     }
     let vlan_bad = field == FieldId::VlanVid && value.first().copied().unwrap_or(0) & 0x10 == 0;
     if !field.is_value_valid(&mf::MfValue::from_bytes(&value)) || vlan_bad {
-        vlog::warn!(
+        vlog::warn_rl!(
+            &crate::actions::RL,
             MOD,
             "Invalid value for set field {}: {}",
             field.name(),
@@ -1037,20 +1075,25 @@ fn decode_bundle(a: &[u8], load: bool) -> Result<OfpAction, OfpErr> {
         0 => BundleAlgorithm::ActiveBackup,
         1 => BundleAlgorithm::Hrw,
         _ => {
-            vlog::warn!(MOD, "unsupported algorithm {}", alg);
+            vlog::warn_rl!(&crate::actions::RL, MOD, "unsupported algorithm {}", alg);
             return Err(OfpErr::OfpbacBadArgument);
         }
     };
     let Some(fields) = HashFields::from_u16(fields) else {
-        vlog::warn!(MOD, "unsupported fields {}", fields);
+        vlog::warn_rl!(&crate::actions::RL, MOD, "unsupported fields {}", fields);
         return Err(OfpErr::OfpbacBadArgument);
     };
     if slave_type != 0x0000_0002 {
-        vlog::warn!(MOD, "unsupported member type {}", slave_type);
+        vlog::warn_rl!(
+            &crate::actions::RL,
+            MOD,
+            "unsupported member type {}",
+            slave_type
+        );
         return Err(OfpErr::OfpbacBadArgument);
     }
     if !all_zero(&a[28..32]) {
-        vlog::warn!(MOD, "reserved field is nonzero");
+        vlog::warn_rl!(&crate::actions::RL, MOD, "reserved field is nonzero");
         return Err(OfpErr::OfpbacBadArgument);
     }
     let dst = if load {
@@ -1063,7 +1106,8 @@ fn decode_bundle(a: &[u8], load: bool) -> Result<OfpAction, OfpErr> {
         };
         check_dst(&dst)?;
         if dst.n_bits < 16 {
-            vlog::warn!(
+            vlog::warn_rl!(
+                &crate::actions::RL,
                 MOD,
                 "bundle_load action requires at least 16 bit destination."
             );
@@ -1072,14 +1116,19 @@ fn decode_bundle(a: &[u8], load: bool) -> Result<OfpAction, OfpErr> {
         Some(dst)
     } else {
         if ofs_nbits != 0 || dst_h != 0 {
-            vlog::warn!(MOD, "bundle action has nonzero reserved fields");
+            vlog::warn_rl!(
+                &crate::actions::RL,
+                MOD,
+                "bundle action has nonzero reserved fields"
+            );
             return Err(OfpErr::OfpbacBadArgument);
         }
         None
     };
     let avail = a.len() - 32;
     if avail < n_members * 2 {
-        vlog::warn!(
+        vlog::warn_rl!(
+            &crate::actions::RL,
             MOD,
             "Nicira action {} only has {} bytes allocated for members.  {} bytes are required for {} members.",
             name,
@@ -1132,7 +1181,12 @@ fn decode_controller2(a: &[u8]) -> Result<OfpAction, OfpErr> {
             4 => c.pause = true,
             5 => c.meter_id = prop_u32(body)?,
             _ => {
-                vlog::warn!(MOD, "unknown NXAST_RAW_CONTROLLER2 property type {}", ty);
+                vlog::warn_rl!(
+                    &crate::actions::RL,
+                    MOD,
+                    "unknown NXAST_RAW_CONTROLLER2 property type {}",
+                    ty
+                );
                 return Err(OfpErr::OfpbpcBadType);
             }
         }
