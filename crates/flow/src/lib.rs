@@ -33,6 +33,7 @@ pub mod sort;
 pub mod subfield;
 pub mod value;
 pub mod value_str;
+pub mod version;
 
 pub use field::{FieldDef, FieldId, MfHeader, MfString, Prereq};
 pub use matches::Match;

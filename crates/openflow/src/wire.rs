@@ -108,16 +108,14 @@ pub fn pad8(n: usize) -> usize {
     n.div_ceil(8) * 8
 }
 
-/// Upstream's `ds_put_hex_dump`/`ovs_hex_dump`. Without ASCII, nothing
-/// follows the last byte of a line.
+/// A hex dump: the log form with ASCII (`vlog::hex_dump`) or the plain
+/// stdio form (`vlog::hex_dump_plain`).
 pub fn hex_dump(data: &[u8], ofs: usize, ascii: bool) -> String {
-    let s = vlog::hex_dump(data, ofs, ascii);
     if ascii {
-        return s;
+        vlog::hex_dump(data, ofs, true)
+    } else {
+        vlog::hex_dump_plain(data, ofs)
     }
-    s.lines()
-        .map(|l| format!("{}\n", l.trim_end_matches('-')))
-        .collect()
 }
 
 #[cfg(test)]

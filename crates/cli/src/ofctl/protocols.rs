@@ -13,11 +13,11 @@ pub const DEFAULT_VERSIONS: u32 = 1 << 1;
 
 /// The OpenFlow wire version named `OpenFlow1X` (case-insensitive).
 pub fn version_from_name(name: &str) -> Option<u8> {
-    (1u8..=6).find(|v| name.eq_ignore_ascii_case(&format!("OpenFlow1{}", v - 1)))
+    flow::version::OfpVersion::from_name(name).map(|v| v.wire())
 }
 
-fn version_name(v: u8) -> String {
-    format!("OpenFlow1{}", v - 1)
+fn version_name(v: u8) -> &'static str {
+    flow::version::OfpVersion::from_wire(v).map_or("", |v| v.name())
 }
 
 /// The versions `-O` allows, as a bitmap (bit N = wire version N).
@@ -51,7 +51,7 @@ pub fn allowed_protocols(opts: &Options) -> Result<Protocols, Fatal> {
     let versions = allowed_versions(opts)?;
     let by_version = protocols_from_version_bitmap(versions);
     if (allowed & by_version).is_empty() {
-        let names: Vec<String> = (1..=6)
+        let names: Vec<&str> = (1..=6)
             .filter(|v| versions & (1 << v) != 0)
             .map(version_name)
             .collect();
