@@ -308,12 +308,17 @@ fn parse_one(ctx: &mut Ctx<'_>, key: &str, arg: &str, out: &mut Vec<OfpAction>) 
         "ct" => A::Ct(Box::new(parse_ct(ctx, arg)?)),
         "ct_clear" => A::CtClear,
         "nat" => A::Nat(parse_nat(arg)?),
-        "clone" => A::Clone(parse_list(
-            ctx,
-            arg,
-            Allowed::ApplyOnly,
-            Some(Outer::Clone),
-        )?),
+        "clone" => {
+            // Upstream parses a clone's actions with a fresh protocol set,
+            // forgetting what the actions before it required.
+            ctx.usable = Protocols::ANY;
+            A::Clone(parse_list(
+                ctx,
+                arg,
+                Allowed::ApplyOnly,
+                Some(Outer::Clone),
+            )?)
+        }
         "check_pkt_larger" => parse_check_pkt_larger(arg)?,
         "unroll_xlate" => {
             return Err("UNROLL is an internal action that shouldn't be used via OpenFlow".into())
