@@ -326,6 +326,24 @@ pub fn decode_ofp11_match(b: &[u8]) -> Result<Match, OfpErr> {
         m.wc.nw_dst = !nw_dst_mask;
         m.flow.nw_dst = nw_dst & m.wc.nw_dst;
     }
+    if ipv4 && m.wc.nw_proto != 0 && m.flow.nw_proto == 1 {
+        // Not in OpenFlow 1.1's text, but upstream keeps ICMP type and code
+        // as OpenFlow 1.0 does.
+        if wc & 64 == 0 {
+            if tp_src >= 0x100 {
+                return Err(OfpErr::OFPBMC_BAD_FIELD);
+            }
+            m.flow.tp_src = tp_src;
+            m.wc.tp_src = u16::MAX;
+        }
+        if wc & 128 == 0 {
+            if tp_dst >= 0x100 {
+                return Err(OfpErr::OFPBMC_BAD_FIELD);
+            }
+            m.flow.tp_dst = tp_dst;
+            m.wc.tp_dst = u16::MAX;
+        }
+    }
     if ipv4 && wc & 0xc0 != 0xc0 && matches!(m.flow.nw_proto, 6 | 17 | 132) {
         if wc & 64 == 0 {
             m.flow.tp_src = tp_src;
