@@ -49,15 +49,10 @@ Other options:
   -V, --version      Display ovs-appctl version information
 ";
 
-#[derive(Clone, Copy, PartialEq)]
-enum Arg {
-    None,
-    Required,
-    Optional,
-}
+use crate::getopt::{Arg, LongOpt, Words};
 
 /// (long name, short letter, argument), in upstream's order (`--option`).
-const OPTIONS: &[(&str, Option<char>, Arg)] = &[
+const OPTIONS: &[LongOpt] = &[
     ("target", Some('t'), Arg::Required),
     ("execute", Some('e'), Arg::None),
     ("help", Some('h'), Arg::None),
@@ -180,103 +175,10 @@ fn parse(args: &[String]) -> Result<Request, Early> {
         req: Request::default(),
         e_options: 0,
     };
-    let mut i = 0;
-    while i < args.len() {
-        let a = &args[i];
-        if a == "--" {
-            i += 1;
-            break;
-        }
-        if let Some(body) = a.strip_prefix("--") {
-            let (name, inline) = match body.split_once('=') {
-                Some((n, v)) => (n, Some(v.to_string())),
-                None => (body, None),
-            };
-            let exact = OPTIONS.iter().find(|o| o.0 == name);
-            let matches: Vec<_> = OPTIONS.iter().filter(|o| o.0.starts_with(name)).collect();
-            let opt = match (exact, matches.len()) {
-                (Some(o), _) => o,
-                (None, 1) => matches[0],
-                (None, 0) => return Err(Early::Usage(format!("unrecognized option '{a}'"))),
-                (None, _) => {
-                    let list: Vec<String> =
-                        matches.iter().map(|o| format!("'--{}'", o.0)).collect();
-                    return Err(Early::Usage(format!(
-                        "option '--{name}' is ambiguous; possibilities: {}",
-                        list.join(" ")
-                    )));
-                }
-            };
-            let val = match (opt.2, inline) {
-                (Arg::None, Some(_)) => {
-                    return Err(Early::Usage(format!(
-                        "option '--{}' doesn't allow an argument",
-                        opt.0
-                    )))
-                }
-                (Arg::None, None) => None,
-                (Arg::Optional, v) => v,
-                (Arg::Required, Some(v)) => Some(v),
-                (Arg::Required, None) => {
-                    i += 1;
-                    match args.get(i) {
-                        Some(v) => Some(v.clone()),
-                        None => {
-                            return Err(Early::Usage(format!(
-                                "option '--{}' requires an argument",
-                                opt.0
-                            )))
-                        }
-                    }
-                }
-            };
-            apply(&mut st, opt.0, val)?;
-            i += 1;
-            continue;
-        }
-        if a.len() > 1 && a.starts_with('-') {
-            let chars: Vec<char> = a[1..].chars().collect();
-            let mut j = 0;
-            while j < chars.len() {
-                let c = chars[j];
-                let Some(opt) = OPTIONS.iter().find(|o| o.1 == Some(c)) else {
-                    return Err(Early::Usage(format!("invalid option -- '{c}'")));
-                };
-                let rest: String = chars[j + 1..].iter().collect();
-                match opt.2 {
-                    Arg::None => {
-                        apply(&mut st, opt.0, None)?;
-                        j += 1;
-                    }
-                    Arg::Optional => {
-                        apply(&mut st, opt.0, (!rest.is_empty()).then_some(rest))?;
-                        break;
-                    }
-                    Arg::Required => {
-                        let v = if !rest.is_empty() {
-                            rest
-                        } else {
-                            i += 1;
-                            match args.get(i) {
-                                Some(v) => v.clone(),
-                                None => {
-                                    return Err(Early::Usage(format!(
-                                        "option requires an argument -- '{c}'"
-                                    )))
-                                }
-                            }
-                        };
-                        apply(&mut st, opt.0, Some(v))?;
-                        break;
-                    }
-                }
-            }
-            i += 1;
-            continue;
-        }
-        break;
-    }
-    st.req.words = args[i..].to_vec();
+    let words = crate::getopt::parse(args, OPTIONS, Words::StopAtFirst, Early::Usage, |n, v| {
+        apply(&mut st, n, v).map(|()| true)
+    })?;
+    st.req.words = words.unwrap_or_default();
     Ok(st.req)
 }
 

@@ -7,6 +7,7 @@
 //! the rooms below; protocol and data logic live in the library crates.
 
 mod appctl;
+mod getopt;
 mod ofctl;
 mod ovsdb_server;
 mod ovsdb_tool;

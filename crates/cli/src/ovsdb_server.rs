@@ -75,14 +75,9 @@ Other options:
   -V, --version           display version information
 ";
 
-#[derive(Clone, Copy, PartialEq)]
-enum Arg {
-    None,
-    Required,
-    Optional,
-}
+use crate::getopt::{Arg, LongOpt, Words};
 
-const OPTIONS: &[(&str, Option<char>, Arg)] = &[
+const OPTIONS: &[LongOpt] = &[
     ("remote", None, Arg::Required),
     ("unixctl", None, Arg::Required),
     ("run", None, Arg::Required),
@@ -179,98 +174,10 @@ fn apply(o: &mut Options, name: &str, val: Option<String>) -> Result<(), Early> 
 /// getopt_long with argument permutation: options may follow databases.
 fn parse(args: &[String]) -> Result<Options, Early> {
     let mut o = Options::default();
-    let mut i = 0;
-    while i < args.len() {
-        let a = &args[i];
-        if a == "--" {
-            o.dbs.extend(args[i + 1..].iter().cloned());
-            break;
-        }
-        if let Some(body) = a.strip_prefix("--") {
-            let (name, inline) = match body.split_once('=') {
-                Some((n, v)) => (n, Some(v.to_string())),
-                None => (body, None),
-            };
-            let exact = OPTIONS.iter().find(|x| x.0 == name);
-            let cands: Vec<_> = OPTIONS.iter().filter(|x| x.0.starts_with(name)).collect();
-            let opt = match (exact, cands.len()) {
-                (Some(x), _) => x,
-                (None, 1) => cands[0],
-                (None, 0) => return Err(Early::Usage(format!("unrecognized option '{a}'"))),
-                (None, _) => {
-                    let l: Vec<String> = cands.iter().map(|x| format!("'--{}'", x.0)).collect();
-                    return Err(Early::Usage(format!(
-                        "option '--{name}' is ambiguous; possibilities: {}",
-                        l.join(" ")
-                    )));
-                }
-            };
-            let val = match (opt.2, inline) {
-                (Arg::None, Some(_)) => {
-                    return Err(Early::Usage(format!(
-                        "option '--{}' doesn't allow an argument",
-                        opt.0
-                    )))
-                }
-                (Arg::None, None) => None,
-                (Arg::Optional, v) => v,
-                (Arg::Required, Some(v)) => Some(v),
-                (Arg::Required, None) => {
-                    i += 1;
-                    match args.get(i) {
-                        Some(v) => Some(v.clone()),
-                        None => {
-                            return Err(Early::Usage(format!(
-                                "option '--{}' requires an argument",
-                                opt.0
-                            )))
-                        }
-                    }
-                }
-            };
-            apply(&mut o, opt.0, val)?;
-        } else if a.len() > 1 && a.starts_with('-') {
-            let chars: Vec<char> = a[1..].chars().collect();
-            let mut j = 0;
-            while j < chars.len() {
-                let c = chars[j];
-                let Some(opt) = OPTIONS.iter().find(|x| x.1 == Some(c)) else {
-                    return Err(Early::Usage(format!("invalid option -- '{c}'")));
-                };
-                let rest: String = chars[j + 1..].iter().collect();
-                match opt.2 {
-                    Arg::None => {
-                        apply(&mut o, opt.0, None)?;
-                        j += 1;
-                    }
-                    Arg::Optional => {
-                        apply(&mut o, opt.0, (!rest.is_empty()).then_some(rest))?;
-                        break;
-                    }
-                    Arg::Required => {
-                        let v = if rest.is_empty() {
-                            i += 1;
-                            match args.get(i) {
-                                Some(v) => v.clone(),
-                                None => {
-                                    return Err(Early::Usage(format!(
-                                        "option requires an argument -- '{c}'"
-                                    )))
-                                }
-                            }
-                        } else {
-                            rest
-                        };
-                        apply(&mut o, opt.0, Some(v))?;
-                        break;
-                    }
-                }
-            }
-        } else {
-            o.dbs.push(a.clone());
-        }
-        i += 1;
-    }
+    let words = crate::getopt::parse(args, OPTIONS, Words::Permute, Early::Usage, |n, v| {
+        apply(&mut o, n, v).map(|()| true)
+    })?;
+    o.dbs.extend(words.unwrap_or_default());
     Ok(o)
 }
 

@@ -3,6 +3,7 @@
 //! transactions against them. Clustered-database commands report that
 //! clustered databases are not supported yet.
 
+use crate::getopt::{Arg, LongOpt, Words};
 use ovsdb::error::Error;
 use ovsdb::json;
 use ovsdb::log::{read_records, MAGIC_CLUSTERED, MAGIC_STANDALONE};
@@ -256,19 +257,17 @@ Other options:
     )
 }
 
-/// Long options: name and whether the argument is required (`Some(true)`),
-/// optional (`Some(false)`) or absent (`None`).
-const LONG_OPTIONS: &[(&str, Option<bool>)] = &[
-    ("more", None),
-    ("rbac-role", Some(true)),
-    ("election-timer", Some(true)),
-    ("cid", Some(true)),
-    ("verbose", Some(false)),
-    ("log-file", Some(false)),
-    ("syslog-method", Some(true)),
-    ("syslog-target", Some(true)),
-    ("help", None),
-    ("version", None),
+const LONG_OPTIONS: &[LongOpt] = &[
+    ("more", Some('m'), Arg::None),
+    ("rbac-role", None, Arg::Required),
+    ("election-timer", None, Arg::Required),
+    ("cid", None, Arg::Required),
+    ("verbose", Some('v'), Arg::Optional),
+    ("log-file", None, Arg::Optional),
+    ("syslog-method", None, Arg::Required),
+    ("syslog-target", None, Arg::Required),
+    ("help", Some('h'), Arg::None),
+    ("version", Some('V'), Arg::None),
 ];
 
 enum Parsed {
@@ -305,95 +304,15 @@ fn apply_option(name: &str, arg: Option<&str>, opts: &mut Options) -> Result<Opt
 
 fn parse_args(args: &[String]) -> Result<Parsed, Fatal> {
     let mut opts = Options { more: 0 };
-    let mut rest = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let a = &args[i];
-        i += 1;
-        if a == "--" {
-            rest.extend(args[i..].iter().cloned());
-            break;
-        }
-        if let Some(long) = a.strip_prefix("--") {
-            let (name, inline) = match long.split_once('=') {
-                Some((n, v)) => (n, Some(v.to_string())),
-                None => (long, None),
-            };
-            let exact = LONG_OPTIONS.iter().find(|(n, _)| *n == name);
-            let matches: Vec<&(&str, Option<bool>)> = match exact {
-                Some(e) => vec![e],
-                None => LONG_OPTIONS
-                    .iter()
-                    .filter(|(n, _)| n.starts_with(name))
-                    .collect(),
-            };
-            let (full, kind) = match matches.as_slice() {
-                [one] => **one,
-                [] => return Err(option_error(format!("unrecognized option '--{name}'"))),
-                many => {
-                    let list: Vec<String> = many.iter().map(|(n, _)| format!("'--{n}'")).collect();
-                    return Err(option_error(format!(
-                        "option '--{name}' is ambiguous; possibilities: {}",
-                        list.join(" ")
-                    )));
-                }
-            };
-            let arg = match kind {
-                None => {
-                    if inline.is_some() {
-                        return Err(option_error(format!(
-                            "option '--{full}' doesn't allow an argument"
-                        )));
-                    }
-                    None
-                }
-                Some(false) => inline,
-                Some(true) => match inline {
-                    Some(v) => Some(v),
-                    None => match args.get(i) {
-                        Some(v) => {
-                            i += 1;
-                            Some(v.clone())
-                        }
-                        None => {
-                            return Err(option_error(format!(
-                                "option '--{full}' requires an argument"
-                            )))
-                        }
-                    },
-                },
-            };
-            if let Some(code) = apply_option(full, arg.as_deref(), &mut opts)? {
-                return Ok(Parsed::Exit(code));
-            }
-            continue;
-        }
-        if a.len() > 1 && a.starts_with('-') {
-            let chars: Vec<char> = a[1..].chars().collect();
-            let mut j = 0;
-            while j < chars.len() {
-                let c = chars[j];
-                j += 1;
-                let code = match c {
-                    'm' => apply_option("more", None, &mut opts)?,
-                    'h' => apply_option("help", None, &mut opts)?,
-                    'V' => apply_option("version", None, &mut opts)?,
-                    'v' => {
-                        let spec: String = chars[j..].iter().collect();
-                        j = chars.len();
-                        apply_option("verbose", Some(&spec), &mut opts)?
-                    }
-                    other => return Err(option_error(format!("invalid option -- '{other}'"))),
-                };
-                if let Some(code) = code {
-                    return Ok(Parsed::Exit(code));
-                }
-            }
-            continue;
-        }
-        rest.push(a.clone());
-    }
-    Ok(Parsed::Run(opts, rest))
+    let mut exit = None;
+    let words = crate::getopt::parse(args, LONG_OPTIONS, Words::Permute, option_error, |n, v| {
+        exit = apply_option(n, v.as_deref(), &mut opts)?;
+        Ok(exit.is_none())
+    })?;
+    Ok(match (words, exit) {
+        (Some(words), _) => Parsed::Run(opts, words),
+        (None, code) => Parsed::Exit(code.unwrap_or(0)),
+    })
 }
 
 /// Entry point of the `ovsdb-tool` personality.

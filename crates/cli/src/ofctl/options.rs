@@ -36,15 +36,10 @@ pub struct Options {
     pub pidfile: Option<String>,
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Arg {
-    None,
-    Required,
-    Optional,
-}
+use crate::getopt::{Arg, LongOpt, Words};
 
 /// (long name, short letter, argument).
-const LONG: &[(&str, Option<char>, Arg)] = &[
+const LONG: &[LongOpt] = &[
     ("timeout", Some('t'), Arg::Required),
     ("strict", None, Arg::None),
     ("readd", None, Arg::None),
@@ -156,98 +151,10 @@ fn apply(o: &mut Options, name: &str, val: Option<String>) -> Result<bool, Fatal
 /// or `None` when an option (`--help`, `--version`) already did the work.
 pub fn parse(args: Vec<String>) -> Result<Option<(Options, Vec<String>)>, Fatal> {
     let mut o = Options::default();
-    let mut words = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let a = &args[i];
-        i += 1;
-        if a == "--" {
-            words.extend(args[i..].iter().cloned());
-            break;
-        }
-        if let Some(body) = a.strip_prefix("--") {
-            let (name, inline) = match body.split_once('=') {
-                Some((n, v)) => (n, Some(v.to_string())),
-                None => (body, None),
-            };
-            let exact = LONG.iter().find(|(l, _, _)| *l == name);
-            let matches: Vec<_> = LONG
-                .iter()
-                .filter(|(l, _, _)| l.starts_with(name))
-                .collect();
-            let spec = match (exact, matches.len()) {
-                (Some(s), _) => s,
-                (None, 1) => matches[0],
-                (None, 0) => return Err(Fatal(format!("unrecognized option '{a}'"))),
-                (None, _) => {
-                    let list: Vec<String> =
-                        matches.iter().map(|(l, _, _)| format!("'--{l}'")).collect();
-                    return Err(Fatal(format!(
-                        "option '--{name}' is ambiguous; possibilities: {}",
-                        list.join(" ")
-                    )));
-                }
-            };
-            let (long, _, arg) = *spec;
-            let val = match arg {
-                Arg::None => {
-                    if inline.is_some() {
-                        return Err(Fatal(format!(
-                            "option '--{long}' doesn't allow an argument"
-                        )));
-                    }
-                    None
-                }
-                Arg::Optional => inline,
-                Arg::Required => match inline {
-                    Some(v) => Some(v),
-                    None if i < args.len() => {
-                        i += 1;
-                        Some(args[i - 1].clone())
-                    }
-                    None => return Err(Fatal(format!("option '--{long}' requires an argument"))),
-                },
-            };
-            if !apply(&mut o, long, val)? {
-                return Ok(None);
-            }
-        } else if a.len() > 1 && a.starts_with('-') {
-            let chars: Vec<char> = a[1..].chars().collect();
-            let mut j = 0;
-            while j < chars.len() {
-                let c = chars[j];
-                j += 1;
-                let Some((long, _, arg)) = LONG.iter().find(|(_, s, _)| *s == Some(c)) else {
-                    return Err(Fatal(format!("invalid option -- '{c}'")));
-                };
-                let rest: String = chars[j..].iter().collect();
-                let val = match arg {
-                    Arg::None => None,
-                    Arg::Optional => {
-                        j = chars.len();
-                        (!rest.is_empty()).then_some(rest)
-                    }
-                    Arg::Required => {
-                        j = chars.len();
-                        if !rest.is_empty() {
-                            Some(rest)
-                        } else if i < args.len() {
-                            i += 1;
-                            Some(args[i - 1].clone())
-                        } else {
-                            return Err(Fatal(format!("option requires an argument -- '{c}'")));
-                        }
-                    }
-                };
-                if !apply(&mut o, long, val)? {
-                    return Ok(None);
-                }
-            }
-        } else {
-            words.push(a.clone());
-        }
-    }
-    Ok(Some((o, words)))
+    let words = crate::getopt::parse(&args, LONG, Words::Permute, Fatal, |name, val| {
+        apply(&mut o, name, val)
+    })?;
+    Ok(words.map(|w| (o, w)))
 }
 
 #[cfg(test)]
