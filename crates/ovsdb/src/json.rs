@@ -56,74 +56,9 @@ fn write_hashed(out: &mut String, v: &Value) {
     }
 }
 
-/// OVS's `hash_bytes()` (32-bit Murmur3 steps over little-endian words).
-pub fn hash_bytes(data: &[u8], basis: u32) -> u32 {
-    fn add(hash: u32, data: u32) -> u32 {
-        let d = data
-            .wrapping_mul(0xcc9e_2d51)
-            .rotate_left(15)
-            .wrapping_mul(0x1b87_3593);
-        (hash ^ d)
-            .rotate_left(13)
-            .wrapping_mul(5)
-            .wrapping_add(0xe654_6b64)
-    }
-    let mut h = basis;
-    let mut chunks = data.chunks_exact(4);
-    for c in &mut chunks {
-        h = add(h, u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut w = [0u8; 4];
-        w[..rest.len()].copy_from_slice(rest);
-        h = add(h, u32::from_le_bytes(w));
-    }
-    let mut h = h ^ data.len() as u32;
-    h ^= h >> 16;
-    h = h.wrapping_mul(0x85eb_ca6b);
-    h ^= h >> 13;
-    h = h.wrapping_mul(0xc2b2_ae35);
-    h ^= h >> 16;
-    h
-}
-
-/// The order in which an OVS hash map keyed by these strings (inserted in
-/// the given order) iterates them: bucket by bucket, newest first within a
-/// bucket, with the map growing as OVS grows it.
-pub fn shash_order(keys: &[&str]) -> Vec<usize> {
-    hash_order(keys.iter().map(|k| hash_bytes(k.as_bytes(), 0)))
-}
-
-/// Like [`shash_order`] for precomputed 32-bit hashes.
-pub fn hash_order(hashes: impl Iterator<Item = u32>) -> Vec<usize> {
-    fn calc_mask(capacity: usize) -> usize {
-        let mut m = capacity / 2;
-        for s in [1, 2, 4, 8, 16, 32] {
-            m |= m >> s;
-        }
-        m | ((m & 1) << 1)
-    }
-    let mut mask = 0usize;
-    let mut buckets: Vec<Vec<(usize, u32)>> = vec![Vec::new()];
-    for (n, (i, h)) in hashes.enumerate().enumerate().map(|(n, x)| (n + 1, x)) {
-        buckets[h as usize & mask].insert(0, (i, h));
-        if n / 2 > mask {
-            let new_mask = calc_mask(n);
-            if new_mask > mask {
-                let mut nb: Vec<Vec<(usize, u32)>> = vec![Vec::new(); new_mask + 1];
-                for b in &buckets {
-                    for &(j, hh) in b {
-                        nb[hh as usize & new_mask].insert(0, (j, hh));
-                    }
-                }
-                buckets = nb;
-                mask = new_mask;
-            }
-        }
-    }
-    buckets.into_iter().flatten().map(|(i, _)| i).collect()
-}
+/// OVS's string hashing and hash-map iteration order live with the
+/// JSON-RPC text writer in `rpc`; the database files use the same order.
+pub use rpc::json_text::{hash_bytes, shash_order};
 
 /// Parses JSON text; errors read like upstream's
 /// (`line 0, column 3, byte 3: unexpected end of input`).
