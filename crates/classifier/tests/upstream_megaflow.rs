@@ -18,151 +18,52 @@ use classifier::{Classifier, ClsRule};
 use packet::Flow;
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-const BINARIES: [&str; 6] = [
-    "/usr/bin/ovsdb-tool",
-    "/usr/sbin/ovsdb-server",
-    "/usr/sbin/ovs-vswitchd",
-    "/usr/bin/ovs-vsctl",
-    "/usr/bin/ovs-appctl",
-    "/usr/bin/ovs-ofctl",
-];
-const SCHEMA: &str = "/usr/share/openvswitch/vswitch.ovsschema";
 
 /// The reference daemons in a private directory, stopped on drop.
-struct Sandbox {
-    dir: PathBuf,
-}
+/// The reference daemons (the shared `testkit` sandbox) with bridge `br0`
+/// on the dummy datapath and its port `p1`.
+struct Sandbox(testkit::Sandbox);
 
 impl Sandbox {
     fn run(&self, prog: &str, args: &[&str]) -> Result<String, String> {
-        let out = Command::new(prog)
-            .args(args)
-            .env("OVS_RUNDIR", &self.dir)
-            .env("OVS_LOGDIR", &self.dir)
-            .env("OVS_DBDIR", &self.dir)
-            .env("OVS_SYSCONFDIR", &self.dir)
-            .output()
-            .map_err(|e| format!("{prog}: {e}"))?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(format!(
-                "{prog} {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
+        self.0.run(&testkit::Program::path(prog), args).ok(prog)
     }
 
     fn path(&self, name: &str) -> String {
-        self.dir.join(name).to_string_lossy().into_owned()
+        self.0.path(name)
     }
 
     fn start() -> Sandbox {
-        let dir = std::env::temp_dir().join(format!("ferrovs-cls-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let sb = Sandbox { dir };
-        let db = sb.path("conf.db");
-        let sock = format!("unix:{}", sb.path("db.sock"));
-        sb.run("/usr/bin/ovsdb-tool", &["create", &db, SCHEMA])
-            .unwrap();
-        sb.run(
-            "/usr/sbin/ovsdb-server",
-            &[
-                "--detach",
-                "--no-chdir",
-                &format!("--pidfile={}", sb.path("ovsdb-server.pid")),
-                &format!("--remote=p{sock}"),
-                &format!("--log-file={}", sb.path("ovsdb-server.log")),
-                &db,
-            ],
-        )
-        .unwrap();
-        sb.run(
-            "/usr/sbin/ovs-vswitchd",
-            &[
-                "--detach",
-                "--no-chdir",
-                &format!("--pidfile={}", sb.path("ovs-vswitchd.pid")),
-                "--enable-dummy=override",
-                "--disable-system",
-                &format!("--log-file={}", sb.path("ovs-vswitchd.log")),
-                &sock,
-            ],
-        )
-        .unwrap();
-        sb.run(
-            "/usr/bin/ovs-vsctl",
-            &[
-                &format!("--db={sock}"),
-                "add-br",
-                "br0",
-                "--",
-                "set",
-                "bridge",
-                "br0",
-                "datapath-type=dummy",
-                "--",
-                "add-port",
-                "br0",
-                "p1",
-                "--",
-                "set",
-                "interface",
-                "p1",
-                "type=dummy",
-                "ofport_request=1",
-            ],
-        )
+        let sb = Sandbox(testkit::Sandbox::start("cls"));
+        sb.0.vsctl(&[
+            "add-br",
+            "br0",
+            "--",
+            "set",
+            "bridge",
+            "br0",
+            "datapath-type=dummy",
+            "--",
+            "add-port",
+            "br0",
+            "p1",
+            "--",
+            "set",
+            "interface",
+            "p1",
+            "type=dummy",
+            "ofport_request=1",
+        ])
         .unwrap();
         sb
     }
 
-    fn pid(&self, name: &str) -> Option<String> {
-        let s = std::fs::read_to_string(self.dir.join(format!("{name}.pid"))).ok()?;
-        Some(s.trim().to_string())
-    }
-
     fn control(&self) -> String {
-        let pid = self.pid("ovs-vswitchd").unwrap_or_default();
-        self.path(&format!("ovs-vswitchd.{pid}.ctl"))
+        self.0.control("ovs-vswitchd")
     }
 }
 
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        for name in ["ovs-vswitchd", "ovsdb-server"] {
-            if let Some(pid) = self.pid(name) {
-                let _ = Command::new("kill").arg(&pid).status();
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
+use testkit::Rng;
 
 fn prefix(n: u32) -> u32 {
     if n == 0 {
@@ -704,8 +605,7 @@ static CONJ_MATCHES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicU
 
 #[test]
 fn megaflow_masks_match_reference() {
-    if let Some(missing) = BINARIES.iter().find(|b| !Path::new(b).exists()) {
-        eprintln!("skipped: reference Open vSwitch not installed ({missing} missing)");
+    if testkit::skip_without_upstream("megaflow_masks_match_reference") {
         return;
     }
     let sb = Sandbox::start();

@@ -11,11 +11,9 @@
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-mod common;
-
-use common::{hex, Rng, Sandbox};
 use packet::compose::{compose_generated, compose_sized, SizeError, GENERATED_L7_LEN};
 use packet::flow::{Flow, Vlan, FLOW_NW_FRAG_ANY, FLOW_NW_FRAG_LATER};
+use testkit::{hex, Rng, Sandbox};
 
 /// A random flow that the datapath flow syntax can express (one MPLS
 /// label, no NSH, no IGMP group).
@@ -219,7 +217,7 @@ fn odp(f: &Flow) -> String {
 
 #[test]
 fn composition_agrees_with_reference() {
-    if let Some(missing) = Sandbox::missing() {
+    if let Some(missing) = testkit::upstream_missing() {
         eprintln!("skipped: reference {missing} is not installed");
         return;
     }

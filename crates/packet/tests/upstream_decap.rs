@@ -8,17 +8,15 @@
 //! to the inner frame our decap points at.  Skipped, with a message, when
 //! the reference is not installed.
 
-mod common;
-
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use common::{hex, Rng, Sandbox};
 use packet::compose::{compose_generated, GENERATED_L7_LEN};
 use packet::flow::{Flow, FlowTnl};
 use packet::tunnel::{
     build_header, decap, encap, EncapParams, TunnelKind, FLOW_TNL_F_CSUM, FLOW_TNL_F_DONT_FRAGMENT,
     FLOW_TNL_F_KEY, FLOW_TNL_F_OAM,
 };
+use testkit::{hex, Rng, Sandbox};
 
 fn v6(last: u8) -> [u8; 16] {
     let mut a = [0x20, 0x01, 0xca, 0xfe, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
@@ -28,7 +26,7 @@ fn v6(last: u8) -> [u8; 16] {
 
 #[test]
 fn decapsulation_agrees_with_reference() {
-    if let Some(missing) = Sandbox::missing() {
+    if let Some(missing) = testkit::upstream_missing() {
         eprintln!("skipped: reference {missing} is not installed");
         return;
     }

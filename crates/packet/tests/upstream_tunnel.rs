@@ -10,15 +10,13 @@
 //! computes its own way, so the test takes it from the reference's frame.
 //! Skipped, with a message, when the reference is not installed.
 
-mod common;
-
-use common::{hex, Rng, Sandbox};
 use packet::compose::{compose_generated, GENERATED_L7_LEN};
 use packet::flow::{Flow, FlowTnl};
 use packet::tunnel::{
     build_header, encap, udp_src_port, EncapParams, TunnelKind, FLOW_TNL_F_CSUM,
     FLOW_TNL_F_DONT_FRAGMENT, FLOW_TNL_F_KEY, TNL_UDP_PORT_MAX, TNL_UDP_PORT_MIN,
 };
+use testkit::{hex, Rng, Sandbox};
 
 const LOCAL_MAC: [u8; 6] = [0xaa, 0x55, 0xaa, 0x55, 0x00, 0x00];
 const NEXT_HOP_MAC: [u8; 6] = [0xf8, 0xbc, 0x12, 0x44, 0x34, 0xb6];
@@ -136,7 +134,7 @@ fn hash_for_port(port: u16) -> u32 {
 
 #[test]
 fn encapsulation_agrees_with_reference() {
-    if let Some(missing) = Sandbox::missing() {
+    if let Some(missing) = testkit::upstream_missing() {
         eprintln!("skipped: reference {missing} is not installed");
         return;
     }
