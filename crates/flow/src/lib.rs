@@ -27,6 +27,7 @@ pub mod flow_str;
 pub mod key_value;
 pub mod match_format;
 pub mod matches;
+pub mod odp;
 pub mod port;
 pub mod protocols;
 pub mod sort;
