@@ -7,6 +7,7 @@
 //! the rooms below; protocol and data logic live in the library crates.
 
 mod appctl;
+mod db_format;
 mod getopt;
 mod ofctl;
 mod ovsdb_server;
