@@ -15,6 +15,9 @@
 //!   and the change sets ([`Changes`]) a transaction produces.
 //! - [`transaction`]: executing `transact` requests ([`Database::execute`]),
 //!   with upstream's error objects.
+//! - [`idl`]: the client side — a replica of monitored tables kept current
+//!   from update notifications, transactions built against it, and a
+//!   blocking driver (the protocol engine itself does no I/O).
 //! - [`log`], [`storage`]: the standalone on-disk format (records of
 //!   `OVSDB JSON <len> <sha1>`), replay, durable commits, torn tails and
 //!   compaction.
@@ -63,6 +66,7 @@ pub mod condition;
 pub mod database;
 pub mod datum;
 pub mod error;
+pub mod idl;
 pub mod json;
 mod json_parse;
 pub mod log;
