@@ -29,3 +29,22 @@ pub fn expired(rule: &Rule, now: u64) -> Option<RemovedReason> {
     }
     None
 }
+
+/// When `rule` will expire (ms), `u64::MAX` if never: the earlier of its
+/// hard and idle deadlines.
+pub fn expiration(rule: &Rule) -> u64 {
+    let mut at = u64::MAX;
+    let hard = u64::from(rule.hard_timeout());
+    if hard != 0 {
+        at = at.min(rule.modified.saturating_add(hard * 1000));
+    }
+    let idle = u64::from(rule.idle_timeout());
+    if idle != 0 {
+        let used = rule
+            .used
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .max(rule.modified);
+        at = at.min(used.saturating_add(idle * 1000));
+    }
+    at
+}

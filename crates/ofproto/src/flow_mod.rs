@@ -1,3 +1,517 @@
-//! Flow-mod semantics: add (with overlap check and replacement), modify
-//! and modify_strict, delete and delete_strict, with cookie, out_port and
-//! out_group filters, as every OpenFlow version defines them.
+//! Flow-mod semantics: add (with overlap check, replacement and
+//! eviction), modify and modify_strict, delete and delete_strict, with
+//! cookie, out_port and out_group filters, as every OpenFlow version
+//! defines them. Every change is staged in a [`Txn`] (see
+//! [`crate::bundle_txn`]) and becomes visible when it commits.
+
+use crate::bundle_txn::{RemovalKind, TableRule, Txn};
+use crate::expiry::RemovedReason;
+use crate::rule::{Rule, FF_CHECK_OVERLAP, FF_RESET_COUNTS};
+use crate::table::{N_TABLES, TABLE_INTERNAL};
+use crate::Ofproto;
+use classifier::{ClsRule, Conjunction, MiniMatch};
+use flow::actions::OfpAction;
+use flow::Match;
+use openflow::OfpErr;
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// `OFPP_ANY` / `OFPP_NONE` in 16-bit numbering.
+pub const OFPP_ANY: u16 = 0xffff;
+/// `OFPG_ANY`.
+pub const OFPG_ANY: u32 = 0xffff_ffff;
+/// `OFPTT_ALL`.
+pub const TABLE_ALL: u8 = 0xff;
+
+/// The five flow-mod commands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlowModCommand {
+    Add,
+    Modify,
+    ModifyStrict,
+    Delete,
+    DeleteStrict,
+}
+
+impl FlowModCommand {
+    /// From the wire command; `OFPFMFC_BAD_COMMAND` otherwise.
+    pub fn from_wire(c: u8) -> Result<FlowModCommand, OfpErr> {
+        Ok(match c {
+            0 => FlowModCommand::Add,
+            1 => FlowModCommand::Modify,
+            2 => FlowModCommand::ModifyStrict,
+            3 => FlowModCommand::Delete,
+            4 => FlowModCommand::DeleteStrict,
+            _ => return Err(OfpErr::OFPFMFC_BAD_COMMAND),
+        })
+    }
+}
+
+/// A decoded flow-mod with upstream's cookie semantics resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowModReq {
+    pub command: FlowModCommand,
+    /// Table, or [`TABLE_ALL`].
+    pub table_id: u8,
+    pub match_: Match,
+    pub priority: u16,
+    /// Cookie and mask that existing rules must match (modify/delete).
+    pub cookie: u64,
+    pub cookie_mask: u64,
+    /// Cookie for new or modified rules; `u64::MAX` = keep.
+    pub new_cookie: u64,
+    pub idle_timeout: u16,
+    pub hard_timeout: u16,
+    pub importance: u16,
+    /// `flow_mod::ff` flags (RESET_COUNTS already implied for OF1.0/1.1 adds).
+    pub flags: u16,
+    /// Out port filter (16-bit numbering, [`OFPP_ANY`] = none).
+    pub out_port: u16,
+    /// Out group filter ([`OFPG_ANY`] = none).
+    pub out_group: u32,
+    pub buffer_id: u32,
+    pub actions: Vec<OfpAction>,
+}
+
+impl FlowModReq {
+    /// Whether a modify that matches nothing adds the flow instead (OF1.0,
+    /// Nicira without a cookie match, OF1.1 without a cookie mask).
+    pub fn modify_may_add(&self) -> bool {
+        self.new_cookie != u64::MAX && self.cookie_mask == 0
+    }
+}
+
+/// Which rules a modify, delete or stats request selects.
+#[derive(Clone, Debug)]
+pub struct RuleCriteria {
+    pub table_id: u8,
+    pub match_: Match,
+    /// `Some` for strict matching.
+    pub priority: Option<u16>,
+    pub cookie: u64,
+    pub cookie_mask: u64,
+    pub out_port: u16,
+    pub out_group: u32,
+}
+
+/// Whether `acts` output to `port` (upstream's `ofpacts_output_to_port`).
+pub fn outputs_to_port(acts: &[OfpAction], port: u16) -> bool {
+    acts.iter().any(|a| match a {
+        OfpAction::Output(o) => o.port.0 == port,
+        OfpAction::Enqueue { port: p, .. } => p.0 == port,
+        OfpAction::OutputTrunc { port: p, .. } => p.0 == port,
+        OfpAction::Controller(_) => port == 0xfffd,
+        OfpAction::WriteActions(inner) | OfpAction::Clone(inner) => outputs_to_port(inner, port),
+        _ => false,
+    })
+}
+
+/// Whether `acts` output to group `group` (upstream's `ofpacts_output_to_group`).
+pub fn outputs_to_group(acts: &[OfpAction], group: u32) -> bool {
+    acts.iter().any(|a| match a {
+        OfpAction::Group(g) => *g == group,
+        OfpAction::WriteActions(inner) | OfpAction::Clone(inner) => outputs_to_group(inner, group),
+        _ => false,
+    })
+}
+
+/// Groups referenced by `acts`.
+pub fn referenced_groups(acts: &[OfpAction], out: &mut Vec<u32>) {
+    for a in acts {
+        match a {
+            OfpAction::Group(g) => out.push(*g),
+            OfpAction::WriteActions(inner) | OfpAction::Clone(inner) => {
+                referenced_groups(inner, out)
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Meter referenced by `acts`, if any.
+pub fn referenced_meter(acts: &[OfpAction]) -> Option<u32> {
+    acts.iter().find_map(|a| match a {
+        OfpAction::Meter(m) => Some(*m),
+        _ => None,
+    })
+}
+
+fn conjunctions_of(acts: &[OfpAction]) -> Vec<Conjunction> {
+    acts.iter()
+        .filter_map(|a| match a {
+            OfpAction::Conjunction {
+                id,
+                clause,
+                n_clauses,
+            } => Some(Conjunction {
+                id: *id,
+                clause: *clause,
+                n_clauses: *n_clauses,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Gives a match that examines packet headers the default packet type
+/// (Ethernet), so that the same flow decoded from any OpenFlow version is
+/// the same rule (NXM/OXM decoding adds it, OpenFlow 1.0/1.1 matches and
+/// `learn` may not).
+pub fn normalize_match(m: &mut Match) {
+    if m.wc.packet_type != 0 {
+        return;
+    }
+    let examines_headers = flow::FieldId::ALL.iter().any(|&f| {
+        f != flow::FieldId::PacketType
+            && !openflow::nx_match::is_pipeline_field(f)
+            && !m.is_field_wild(f)
+    });
+    if examines_headers {
+        m.set_default_packet_type();
+    }
+}
+
+impl RuleCriteria {
+    fn accepts(&self, rule: &Rule) -> bool {
+        (rule.cookie ^ self.cookie) & self.cookie_mask == 0
+            && (self.out_port == OFPP_ANY || outputs_to_port(&rule.actions, self.out_port))
+            && (self.out_group == OFPG_ANY || outputs_to_group(&rule.actions, self.out_group))
+    }
+}
+
+impl Ofproto {
+    /// The tables a request for `table_id` covers: one table, or every
+    /// visible table for [`TABLE_ALL`]; `OFPBRC_BAD_TABLE_ID` otherwise.
+    pub(crate) fn tables_for(&self, table_id: u8) -> Result<Vec<u8>, OfpErr> {
+        if table_id == TABLE_ALL {
+            Ok((0..TABLE_INTERNAL).collect())
+        } else if usize::from(table_id) < N_TABLES {
+            Ok(vec![table_id])
+        } else {
+            Err(OfpErr::OFPBRC_BAD_TABLE_ID)
+        }
+    }
+
+    /// Rules selected by `c` in `version`, table by table.
+    pub(crate) fn collect_rules(
+        &self,
+        c: &RuleCriteria,
+        version: classifier::Version,
+    ) -> Result<Vec<(u8, TableRule)>, OfpErr> {
+        let mut out = Vec::new();
+        let mut c = c.clone();
+        normalize_match(&mut c.match_);
+        let c = &c;
+        for t in self.tables_for(c.table_id)? {
+            if t == TABLE_INTERNAL {
+                // Hidden and read-only.
+                continue;
+            }
+            let st = self.tables[usize::from(t)].cls.state();
+            match c.priority {
+                Some(p) => {
+                    if let Some(r) = st.find_match_exactly(&c.match_, i32::from(p), version) {
+                        if c.accepts(r.data()) {
+                            out.push((t, r.clone()));
+                        }
+                    }
+                }
+                None => {
+                    let target = MiniMatch::from_match(&c.match_);
+                    for r in st.rules(Some(&target), version) {
+                        if c.accepts(r.data()) {
+                            out.push((t, r.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Number of rules of `table_id` visible in `version`.
+    pub(crate) fn n_flows(&self, table_id: u8, version: classifier::Version) -> usize {
+        self.tables[usize::from(table_id)]
+            .cls
+            .state()
+            .rules(None, version)
+            .count()
+    }
+
+    /// Checks that the groups and meter the actions use exist.
+    pub(crate) fn check_action_refs(&self, acts: &[OfpAction]) -> Result<(), OfpErr> {
+        if let Some(m) = referenced_meter(acts) {
+            if !self.meters.contains_key(&m) {
+                return Err(OfpErr::OFPMMFC_INVALID_METER);
+            }
+        }
+        let mut groups = Vec::new();
+        referenced_groups(acts, &mut groups);
+        if groups.iter().any(|g| !self.groups.contains_key(g)) {
+            return Err(OfpErr::OFPBAC_BAD_OUT_GROUP);
+        }
+        Ok(())
+    }
+
+    /// Applies one flow-mod inside `txn`.
+    pub(crate) fn flow_mod_in(&mut self, txn: &mut Txn, fm: &FlowModReq) -> Result<(), OfpErr> {
+        let mut normalized;
+        let fm = if fm.match_.wc.packet_type == 0 {
+            normalized = fm.clone();
+            normalize_match(&mut normalized.match_);
+            &normalized
+        } else {
+            fm
+        };
+        match fm.command {
+            FlowModCommand::Add => self.add_flow(txn, fm),
+            FlowModCommand::Modify | FlowModCommand::ModifyStrict => self.modify_flows(txn, fm),
+            FlowModCommand::Delete | FlowModCommand::DeleteStrict => {
+                let c = RuleCriteria {
+                    table_id: fm.table_id,
+                    match_: fm.match_,
+                    priority: (fm.command == FlowModCommand::DeleteStrict).then_some(fm.priority),
+                    cookie: fm.cookie,
+                    cookie_mask: fm.cookie_mask,
+                    out_port: fm.out_port,
+                    out_group: fm.out_group,
+                };
+                let rules = self.collect_rules(&c, txn.version)?;
+                for (t, r) in rules {
+                    self.stage_removal(txn, t, r, RemovalKind::Removed(RemovedReason::Delete));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Makes `r` invisible from `txn`'s version on.
+    pub(crate) fn stage_removal(
+        &mut self,
+        txn: &mut Txn,
+        table: u8,
+        r: TableRule,
+        kind: RemovalKind,
+    ) {
+        r.make_invisible_in_version(txn.version);
+        txn.removed.push((table, r, kind));
+    }
+
+    fn stage_insert(&mut self, txn: &mut Txn, table: u8, rule: Rule) {
+        let conj = conjunctions_of(&rule.actions);
+        let m = rule.match_;
+        let prio = i32::from(rule.priority);
+        let cr = ClsRule::from_match(&m, prio, &conj, Arc::new(rule));
+        self.tables[usize::from(table)]
+            .cls
+            .insert(cr.clone(), txn.version);
+        txn.added.push((table, cr));
+    }
+
+    fn add_flow(&mut self, txn: &mut Txn, fm: &FlowModReq) -> Result<(), OfpErr> {
+        let table_id = match fm.table_id {
+            TABLE_ALL => 0,
+            t if usize::from(t) < N_TABLES => t,
+            _ => return Err(OfpErr::OFPBRC_BAD_TABLE_ID),
+        };
+        if table_id == TABLE_INTERNAL {
+            return Err(OfpErr::OFPBRC_EPERM);
+        }
+        self.check_action_refs(&fm.actions)?;
+        let v = txn.version;
+        let mm = MiniMatch::from_match(&fm.match_);
+        let prio = i32::from(fm.priority);
+        let old = {
+            let st = self.tables[usize::from(table_id)].cls.state();
+            if fm.flags & FF_CHECK_OVERLAP != 0 && st.rule_overlaps(&mm, prio, v) {
+                return Err(OfpErr::OFPFMFC_OVERLAP);
+            }
+            st.find_rule_exactly(&mm, prio, v).cloned()
+        };
+        if old.is_none() {
+            let cfg = &self.tables[usize::from(table_id)].config;
+            let limit = cfg.max_flows;
+            if self.n_flows(table_id, v) >= limit as usize {
+                match self.choose_rule_to_evict(table_id, v) {
+                    Some(victim) if cfg.evicts() => {
+                        self.stage_removal(
+                            txn,
+                            table_id,
+                            victim,
+                            RemovalKind::Removed(RemovedReason::Eviction),
+                        );
+                    }
+                    _ => return Err(OfpErr::OFPFMFC_TABLE_FULL),
+                }
+            }
+        }
+        let now = self.now();
+        let mut rule = Rule {
+            match_: fm.match_,
+            priority: fm.priority,
+            table_id,
+            cookie: if fm.new_cookie == u64::MAX {
+                old.as_ref().map_or(u64::MAX, |o| o.data().cookie)
+            } else {
+                fm.new_cookie
+            },
+            actions: fm.actions.clone().into(),
+            flags: fm.flags,
+            idle_timeout: AtomicU16::new(fm.idle_timeout),
+            hard_timeout: AtomicU16::new(fm.hard_timeout),
+            importance: fm.importance,
+            n_packets: AtomicU64::new(0),
+            n_bytes: AtomicU64::new(0),
+            used: AtomicU64::new(now),
+            created: now,
+            modified: now,
+        };
+        if let Some(old) = old {
+            if fm.flags & FF_RESET_COUNTS == 0 {
+                copy_counters(old.data(), &mut rule);
+            }
+            self.stage_removal(txn, table_id, old, RemovalKind::Replaced);
+        }
+        self.stage_insert(txn, table_id, rule);
+        Ok(())
+    }
+
+    fn modify_flows(&mut self, txn: &mut Txn, fm: &FlowModReq) -> Result<(), OfpErr> {
+        let c = RuleCriteria {
+            table_id: fm.table_id,
+            match_: fm.match_,
+            priority: (fm.command == FlowModCommand::ModifyStrict).then_some(fm.priority),
+            cookie: fm.cookie,
+            cookie_mask: fm.cookie_mask,
+            out_port: OFPP_ANY,
+            out_group: OFPG_ANY,
+        };
+        if fm.table_id != TABLE_ALL && usize::from(fm.table_id) >= N_TABLES {
+            return Err(OfpErr::OFPBRC_BAD_TABLE_ID);
+        }
+        let rules = self.collect_rules(&c, txn.version)?;
+        if rules.is_empty() {
+            if fm.modify_may_add() {
+                let mut add = fm.clone();
+                add.command = FlowModCommand::Add;
+                return self.add_flow(txn, &add);
+            }
+            return Ok(());
+        }
+        self.check_action_refs(&fm.actions)?;
+        let now = self.now();
+        let actions: Arc<[OfpAction]> = fm.actions.clone().into();
+        for (t, old) in rules {
+            let o = old.data();
+            let mut rule = Rule {
+                match_: o.match_,
+                priority: o.priority,
+                table_id: t,
+                cookie: if fm.new_cookie != u64::MAX {
+                    fm.new_cookie
+                } else {
+                    o.cookie
+                },
+                actions: actions.clone(),
+                flags: o.flags,
+                idle_timeout: AtomicU16::new(o.idle_timeout()),
+                hard_timeout: AtomicU16::new(o.hard_timeout()),
+                importance: o.importance,
+                n_packets: AtomicU64::new(0),
+                n_bytes: AtomicU64::new(0),
+                used: AtomicU64::new(o.used.load(Ordering::Relaxed)),
+                created: o.created,
+                modified: now,
+            };
+            if fm.flags & FF_RESET_COUNTS == 0 {
+                copy_counters(o, &mut rule);
+            }
+            self.stage_removal(txn, t, old.clone(), RemovalKind::Replaced);
+            self.stage_insert(txn, t, rule);
+        }
+        Ok(())
+    }
+
+    /// The rule eviction would remove from `table_id` (rules with a
+    /// timeout, least important first, then soonest to expire, from the
+    /// largest eviction group).
+    fn choose_rule_to_evict(
+        &self,
+        table_id: u8,
+        version: classifier::Version,
+    ) -> Option<TableRule> {
+        let table = &self.tables[usize::from(table_id)];
+        let mut groups: std::collections::BTreeMap<Vec<u8>, Vec<&TableRule>> = Default::default();
+        for r in table.cls.state().rules(None, version) {
+            let d = r.data();
+            if d.idle_timeout() == 0 && d.hard_timeout() == 0 {
+                continue;
+            }
+            let key = crate::table::eviction_key(&table.config, &d.match_);
+            groups.entry(key).or_default().push(r);
+        }
+        let biggest = groups.into_values().max_by_key(|g| g.len())?;
+        biggest
+            .into_iter()
+            .min_by_key(|r| {
+                let d = r.data();
+                (d.importance, crate::expiry::expiration(d))
+            })
+            .cloned()
+    }
+}
+
+fn copy_counters(from: &Rule, to: &mut Rule) {
+    let (p, b) = from.counters();
+    to.n_packets = AtomicU64::new(p);
+    to.n_bytes = AtomicU64::new(b);
+    to.used = AtomicU64::new(from.used.load(Ordering::Relaxed));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Ofproto;
+
+    fn fm(cmd: FlowModCommand, s: &str, prio: u16, acts: Vec<OfpAction>) -> FlowModReq {
+        let mut m = Match::catchall();
+        if s == "ip" {
+            m.set_dl_type(0x0800);
+        }
+        FlowModReq {
+            command: cmd,
+            table_id: 0,
+            match_: m,
+            priority: prio,
+            cookie: 0,
+            cookie_mask: 0,
+            new_cookie: 0,
+            idle_timeout: 0,
+            hard_timeout: 0,
+            importance: 0,
+            flags: 0,
+            out_port: OFPP_ANY,
+            out_group: OFPG_ANY,
+            buffer_id: u32::MAX,
+            actions: acts,
+        }
+    }
+
+    #[test]
+    fn add_replaces_identical_rule_again_and_again() {
+        let mut o = Ofproto::new("br0", 1);
+        for i in 0..4 {
+            o.handle_flow_mod(&fm(FlowModCommand::Add, "ip", 5, vec![OfpAction::Group(i)]))
+                .unwrap_err();
+            o.handle_flow_mod(&fm(FlowModCommand::Add, "ip", 5, vec![OfpAction::Exit]))
+                .unwrap();
+            assert_eq!(o.rules(0).len(), 1, "round {i}");
+        }
+        o.handle_flow_mod(&fm(FlowModCommand::Add, "", 5, vec![]))
+            .unwrap();
+        assert_eq!(o.rules(0).len(), 2);
+        o.handle_flow_mod(&fm(FlowModCommand::Delete, "ip", 0, vec![]))
+            .unwrap();
+        assert_eq!(o.rules(0).len(), 1);
+    }
+}

@@ -2,20 +2,30 @@
 //! ports, TLV map and configuration, and offers the read interface
 //! translation uses.
 
+use crate::bundle_txn::{RemovalKind, Txn};
+use crate::expiry::RemovedReason;
+use crate::flow_mod::FlowModReq;
 use crate::group::Group;
+use crate::handler::monitor_state::{FlowUpdate, FlowUpdateEvent};
+use crate::handler::Role;
 use crate::handler::{AsyncMsg, ConnState};
 use crate::meter::Meter;
-use crate::port::OfPort;
+use crate::port::{OfPort, PortCounters};
 use crate::rule::Rule;
 use crate::table::{TableConfig, N_TABLES};
 use crate::tlv::TlvMapping;
 use classifier::{Classifier, Version};
+use openflow::OfpErr;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 /// A clock in milliseconds.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// Where port counters come from (the datapath, through the vswitchd):
+/// called with the OpenFlow port number.
+pub type PortCountersSource = Arc<dyn Fn(u32) -> Option<PortCounters> + Send + Sync>;
 
 /// One table: its classifier of rules and its configuration.
 pub struct OfTable {
@@ -71,6 +81,15 @@ pub struct Ofproto {
     pub(crate) version: Version,
     /// Master election generation id (`None` until a role request sets it).
     pub(crate) generation_id: Option<u64>,
+    /// Whether some connection has flow monitors (flow updates are queued).
+    pub monitoring: bool,
+    /// The connection (by [`ConnState::id`]) that is primary, if any.
+    pub(crate) master: Option<u64>,
+    /// When each port was added (ms).
+    pub(crate) port_created_at: BTreeMap<u32, u64>,
+    /// Link state of each port as the device reports it.
+    pub(crate) port_link_up: BTreeMap<u32, bool>,
+    port_counters_source: Option<PortCountersSource>,
     clock: Clock,
 }
 
@@ -105,6 +124,11 @@ impl Ofproto {
             async_msgs: Vec::new(),
             version: classifier::VERSION_MIN,
             generation_id: None,
+            monitoring: false,
+            master: None,
+            port_created_at: BTreeMap::new(),
+            port_link_up: BTreeMap::new(),
+            port_counters_source: None,
             clock,
         }
     }
@@ -172,5 +196,259 @@ impl Ofproto {
     /// returns the replies to send, in order.
     pub fn handle_openflow(&mut self, conn: &mut ConnState, msg: &[u8]) -> Vec<Vec<u8>> {
         crate::handler::dispatch::handle(self, conn, msg)
+    }
+}
+
+impl Ofproto {
+    /// Starts a transaction staging into the next version.
+    pub(crate) fn begin_txn(&self) -> Txn {
+        Txn::new(self.version + 1)
+    }
+
+    /// Makes `txn` visible: advances the version, drops replaced and
+    /// removed rules, and queues flow-removed and monitor messages.
+    pub(crate) fn commit_txn(&mut self, txn: Txn) {
+        self.version = txn.version;
+        let now = self.now();
+        for (t, r, kind) in &txn.removed {
+            self.tables[usize::from(*t)].cls.remove(r);
+            if let RemovalKind::Removed(reason) = kind {
+                let replaced_in_txn = txn.is_added(r);
+                if !replaced_in_txn {
+                    self.rule_removed(r.data(), *reason, now);
+                }
+            }
+        }
+        for (_, r) in &txn.added {
+            if r.is_visible_in_version(self.version) {
+                let replaced = txn.removed.iter().any(|(_, old, k)| {
+                    *k == RemovalKind::Replaced
+                        && old.data().match_ == r.data().match_
+                        && old.priority() == r.priority()
+                });
+                let event = if replaced {
+                    FlowUpdateEvent::Modified
+                } else {
+                    FlowUpdateEvent::Added
+                };
+                self.queue_flow_update(r.data(), event, 0);
+            }
+        }
+    }
+
+    /// Undoes `txn`.
+    pub(crate) fn rollback_txn(&mut self, txn: Txn) {
+        for (_, r, _) in txn.removed.iter().rev() {
+            if !txn.is_added(r) {
+                r.restore_visibility();
+            }
+        }
+        for (t, r) in &txn.added {
+            self.tables[usize::from(*t)].cls.remove(r);
+        }
+        if let Some(g) = txn.saved_groups {
+            self.groups = g;
+        }
+        if let Some(m) = txn.saved_meters {
+            self.meters = m;
+        }
+    }
+
+    /// Queues what a rule's removal for `reason` tells controllers.
+    fn rule_removed(&mut self, rule: &Rule, reason: RemovedReason, now: u64) {
+        if rule.sends_flow_removed() {
+            let (sec, nsec) = crate::stats::duration(rule.created, now);
+            let (packets, bytes) = rule.counters();
+            self.async_msgs
+                .push(AsyncMsg::FlowRemoved(openflow::msgs::flow::FlowRemoved {
+                    flow_match: rule.match_,
+                    priority: rule.priority,
+                    cookie: rule.cookie,
+                    reason: reason as u8,
+                    table_id: rule.table_id,
+                    duration_sec: sec,
+                    duration_nsec: nsec,
+                    idle_timeout: rule.idle_timeout(),
+                    hard_timeout: rule.hard_timeout(),
+                    packet_count: packets,
+                    byte_count: bytes,
+                }));
+        }
+        self.queue_flow_update(rule, FlowUpdateEvent::Deleted, reason as u8);
+    }
+
+    fn queue_flow_update(&mut self, rule: &Rule, event: FlowUpdateEvent, reason: u8) {
+        if !self.monitoring {
+            return;
+        }
+        self.async_msgs.push(AsyncMsg::FlowUpdate(FlowUpdate {
+            event,
+            reason,
+            table_id: rule.table_id,
+            priority: rule.priority,
+            idle_timeout: rule.idle_timeout(),
+            hard_timeout: rule.hard_timeout(),
+            cookie: rule.cookie,
+            match_: rule.match_,
+            actions: rule.actions.to_vec(),
+        }));
+    }
+
+    /// Applies one flow-mod as its own transaction (also what `learn`
+    /// side effects of translation use).
+    pub fn handle_flow_mod(&mut self, fm: &FlowModReq) -> Result<(), OfpErr> {
+        let mut txn = self.begin_txn();
+        match self.flow_mod_in(&mut txn, fm) {
+            Ok(()) => {
+                self.commit_txn(txn);
+                Ok(())
+            }
+            Err(e) => {
+                self.rollback_txn(txn);
+                Err(e)
+            }
+        }
+    }
+
+    /// Expires rules whose idle or hard timeout passed at `now` (ms,
+    /// switch clock), queueing flow-removed messages.
+    pub fn run(&mut self, now: u64) {
+        let mut expired = Vec::new();
+        for (t, table) in self.tables.iter().enumerate() {
+            for r in table.cls.state().rules(None, self.version) {
+                if let Some(reason) = crate::expiry::expired(r.data(), now) {
+                    expired.push((t as u8, r.clone(), reason));
+                }
+            }
+        }
+        if expired.is_empty() {
+            return;
+        }
+        let mut txn = self.begin_txn();
+        for (t, r, reason) in expired {
+            self.stage_removal(&mut txn, t, r, RemovalKind::Removed(reason));
+        }
+        self.commit_txn(txn);
+    }
+
+    /// Every rule visible now in `table_id`, in classifier order.
+    pub fn rules(&self, table_id: u8) -> Vec<Arc<Rule>> {
+        match self.tables.get(usize::from(table_id)) {
+            Some(t) => t
+                .cls
+                .state()
+                .rules(None, self.version)
+                .map(|r| r.data().clone())
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+}
+
+impl Ofproto {
+    /// Adds (or replaces) a port, queueing a port-status "add" (or
+    /// "modify" when it replaces one with different attributes).
+    pub fn add_port(&mut self, port: OfPort) {
+        let pp = crate::handler::ports::phy_port(&port);
+        let no = port.ofp_port;
+        let reason = match self.ports.get(&no) {
+            None => Some(0),
+            Some(old) if *old != port => Some(2),
+            Some(_) => None,
+        };
+        if reason == Some(0) {
+            self.port_created_at.insert(no, self.now());
+        }
+        self.port_link_up.insert(no, port.state & 1 == 0);
+        self.ports.insert(no, port);
+        if let Some(reason) = reason {
+            self.async_msgs
+                .push(AsyncMsg::PortStatus { reason, port: pp });
+        }
+    }
+
+    /// Removes a port, queueing a port-status "delete".
+    pub fn remove_port(&mut self, ofp_port: u32) -> Option<OfPort> {
+        let port = self.ports.remove(&ofp_port)?;
+        self.port_created_at.remove(&ofp_port);
+        self.port_link_up.remove(&ofp_port);
+        let pp = crate::handler::ports::phy_port(&port);
+        self.async_msgs.push(AsyncMsg::PortStatus {
+            reason: 1,
+            port: pp,
+        });
+        Some(port)
+    }
+
+    /// Sets where port counters come from.
+    pub fn set_port_counters_source(&mut self, source: PortCountersSource) {
+        self.port_counters_source = Some(source);
+    }
+
+    /// Counters of `ofp_port`, if the source knows them.
+    pub fn port_counters(&self, ofp_port: u32) -> Option<PortCounters> {
+        self.port_counters_source.as_ref().and_then(|s| s(ofp_port))
+    }
+
+    /// When `ofp_port` was added (ms, switch clock).
+    pub fn port_created(&self, ofp_port: u32) -> Option<u64> {
+        self.port_created_at.get(&ofp_port).copied()
+    }
+
+    /// The role a connection really has: a primary that another
+    /// connection displaced is a secondary.
+    pub fn effective_role(&self, conn: &ConnState) -> Role {
+        match conn.role {
+            Role::Master if self.master != Some(conn.id) => Role::Slave,
+            r => r,
+        }
+    }
+
+    /// Sets a connection's role; a new primary demotes the old one (which
+    /// gets a role-status message).
+    pub fn set_role(&mut self, conn: &mut ConnState, role: Role) {
+        if role == Role::Master {
+            if let Some(old) = self.master {
+                if old != conn.id {
+                    self.async_msgs.push(AsyncMsg::RoleStatus {
+                        conn_id: old,
+                        generation_id: self.generation_id.unwrap_or(u64::MAX),
+                    });
+                }
+            }
+            self.master = Some(conn.id);
+        } else if self.master == Some(conn.id) {
+            self.master = None;
+        }
+        conn.role = role;
+    }
+
+    /// Forgets a closed connection (its primary role, if it had it).
+    pub fn conn_closed(&mut self, conn: &ConnState) {
+        if self.master == Some(conn.id) {
+            self.master = None;
+        }
+    }
+
+    /// Records a primary-election generation id; false if it is stale
+    /// (older than the current one, in wrap-around order).
+    pub fn set_generation_id(&mut self, g: u64) -> bool {
+        if let Some(cur) = self.generation_id {
+            if (g.wrapping_sub(cur) as i64) < 0 {
+                return false;
+            }
+        }
+        self.generation_id = Some(g);
+        true
+    }
+}
+
+impl Ofproto {
+    /// The configuration of `table_id`, for changing it (`Flow_Table`
+    /// settings from the vswitchd, `mod-table`).
+    pub fn table_config_mut(&mut self, table_id: u8) -> Option<&mut TableConfig> {
+        self.tables
+            .get_mut(usize::from(table_id))
+            .map(|t| &mut t.config)
     }
 }

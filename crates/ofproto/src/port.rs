@@ -99,7 +99,8 @@ impl OfPort {
     }
 }
 
-/// Counters of one port (from the datapath) for port stats replies.
+/// Counters of one port (from the datapath) for port stats replies;
+/// `u64::MAX` = unknown.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PortCounters {
     pub rx_packets: u64,
@@ -114,4 +115,25 @@ pub struct PortCounters {
     pub rx_over_err: u64,
     pub rx_crc_err: u64,
     pub collisions: u64,
+}
+
+impl PortCounters {
+    /// Zero packets and bytes, every error counter unknown (what a port
+    /// whose device reports nothing else shows).
+    pub fn unknown() -> PortCounters {
+        PortCounters {
+            rx_packets: 0,
+            tx_packets: 0,
+            rx_bytes: 0,
+            tx_bytes: 0,
+            rx_dropped: u64::MAX,
+            tx_dropped: u64::MAX,
+            rx_errors: u64::MAX,
+            tx_errors: u64::MAX,
+            rx_frame_err: u64::MAX,
+            rx_over_err: u64::MAX,
+            rx_crc_err: u64::MAX,
+            collisions: u64::MAX,
+        }
+    }
 }

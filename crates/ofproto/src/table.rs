@@ -7,6 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Number of OpenFlow tables of a switch.
 pub const N_TABLES: usize = 255;
 
+/// The last table, hidden from controllers and read-only (upstream's
+/// `TBL_INTERNAL`).
+pub const TABLE_INTERNAL: u8 = 254;
+
 /// What an add does when the table is full (`Flow_Table:overflow_policy`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum OverflowPolicy {
@@ -43,7 +47,7 @@ pub struct TableConfig {
     /// What happens on overflow.
     pub overflow_policy: OverflowPolicy,
     /// Fields whose values group rules for eviction (`Flow_Table:groups`).
-    pub eviction_groups: Vec<String>,
+    pub eviction_groups: Vec<flow::FieldId>,
     /// Eviction enabled by `mod-table ... evict` (OF1.4).
     pub eviction_by_mod: bool,
     /// Vacancy events enabled (OF1.4) and their thresholds (percent).
@@ -94,4 +98,15 @@ impl TableConfig {
             self.name.clone()
         }
     }
+}
+
+/// The eviction group of a rule with match `m`: the values of the table's
+/// eviction fields (one group for all rules when none are configured).
+pub fn eviction_key(cfg: &TableConfig, m: &flow::Match) -> Vec<u8> {
+    let mut key = Vec::new();
+    for &f in &cfg.eviction_groups {
+        let (v, mask) = m.get_field(f);
+        key.extend_from_slice(format!("{v:?}/{mask:?};").as_bytes());
+    }
+    key
 }

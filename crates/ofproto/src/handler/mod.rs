@@ -30,6 +30,9 @@ pub enum FlowFormat {
 /// Per-connection state the switch needs to answer requests.
 #[derive(Clone, Debug, Default)]
 pub struct ConnState {
+    /// Identifies the connection to the switch (distinct per connection;
+    /// chosen by the connection manager).
+    pub id: u64,
     /// Negotiated OpenFlow version (wire byte, 1 = OF1.0 ... 6 = OF1.5).
     pub version: u8,
     /// The connection's role.
@@ -45,7 +48,8 @@ pub struct ConnState {
     /// Async config: for each of packet-in, port-status, flow-removed,
     /// role-status, table-status, requestforward the (master, slave) masks.
     pub async_config: Option<openflow::msgs::control::AsyncConfig>,
-    /// Missed-send-len from set-config (per connection upstream).
+    /// Missed-send-len from set-config (per connection upstream; 0 for
+    /// service connections such as ovs-ofctl's, 128 for controllers).
     pub miss_send_len: u16,
     /// Active flow monitors by id.
     pub monitors: BTreeMap<u32, crate::handler::monitor_state::MonitorSpec>,
@@ -56,11 +60,13 @@ pub struct ConnState {
 }
 
 impl ConnState {
-    /// Fresh state for a connection that negotiated `version`.
-    pub fn new(version: u8) -> ConnState {
+    /// Fresh state for connection `id` that negotiated `version`
+    /// (miss_send_len 0, as upstream gives service connections; set 128
+    /// for controllers).
+    pub fn new(id: u64, version: u8) -> ConnState {
         ConnState {
+            id,
             version,
-            miss_send_len: 128,
             ..ConnState::default()
         }
     }
@@ -98,9 +104,24 @@ pub enum AsyncMsg {
     },
     /// A packet sent to the controller by translation.
     PacketIn(openflow::msgs::packet_in::PacketIn),
-    /// A flow monitor update (encoded body per monitor id).
+    /// A flow monitor update; connmgr matches it against each
+    /// connection's monitors ([`monitor::encode_update`]).
     FlowUpdate(crate::handler::monitor_state::FlowUpdate),
+    /// Connection `conn_id` lost its primary role to another connection.
+    RoleStatus { conn_id: u64, generation_id: u64 },
 }
 
+pub mod bundle;
 pub mod dispatch;
+pub mod features;
+pub mod flows;
+pub mod groups;
+pub mod meters;
+pub mod monitor;
 pub mod monitor_state;
+pub mod multipart;
+pub mod packet_out;
+pub mod ports;
+pub mod switch;
+pub mod tables;
+pub mod tlv;

@@ -1,0 +1,395 @@
+//! Group requests: group-mod (add, modify, add-or-modify, delete, insert
+//! and remove buckets), group statistics, descriptions and features.
+
+use crate::bundle_txn::{RemovalKind, Txn};
+use crate::expiry::RemovedReason;
+use crate::flow_mod::{outputs_to_group, RuleCriteria, OFPG_ANY, OFPP_ANY, TABLE_ALL};
+use crate::group::{Bucket, Group, GT_ALL, GT_FF, GT_INDIRECT, GT_SELECT};
+use crate::handler::dispatch::xid_of;
+use crate::handler::multipart::{reply, Multipart};
+use crate::Ofproto;
+use openflow::msgs::group::{self, GroupFeatures, GroupStats};
+use openflow::msgs::group_mod::{self as gm, GroupDesc, GroupMod, GroupProps};
+use openflow::raw::OfpRaw;
+use openflow::OfpErr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Largest group id (`OFPG_MAX`).
+pub const OFPG_MAX: u32 = 0xffff_ff00;
+/// `OFPG_ALL`.
+pub const OFPG_ALL: u32 = 0xffff_fffc;
+const BUCKET_FIRST: u32 = 0xffff_fffd;
+const BUCKET_LAST: u32 = 0xffff_fffe;
+const BUCKET_ALL: u32 = 0xffff_ffff;
+/// The highest bucket id a bucket may have (`OFPG15_BUCKET_MAX`).
+const BUCKET_MAX: u32 = 0xffff_ff00;
+
+fn has_liveness(b: &gm::Bucket) -> bool {
+    b.watch_port != OFPP_ANY || b.watch_group != OFPG_ANY
+}
+
+/// Upstream's checks of a decoded group-mod.
+fn check_group_mod(m: &GroupMod) -> Result<(), OfpErr> {
+    let bucket_cmd = m.command == 3 || m.command == 5;
+    if m.type_ == GT_INDIRECT && !bucket_cmd && m.command != 2 && m.buckets.len() != 1 {
+        return Err(OfpErr::OFPGMFC_INVALID_GROUP);
+    }
+    if m.command == 5 && !m.buckets.is_empty() {
+        return Err(OfpErr::OFPGMFC_BAD_BUCKET);
+    }
+    for b in &m.buckets {
+        match m.type_ {
+            GT_ALL | GT_INDIRECT if has_liveness(b) => {
+                return Err(OfpErr::OFPGMFC_WATCH_UNSUPPORTED)
+            }
+            GT_FF if !has_liveness(b) => return Err(OfpErr::OFPGMFC_INVALID_GROUP),
+            _ => {}
+        }
+        if b.weight != 1 && m.type_ != GT_SELECT && m.command != 2 {
+            // Only select groups weigh their buckets.
+        }
+    }
+    Ok(())
+}
+
+fn make_bucket(b: &gm::Bucket) -> Arc<Bucket> {
+    Arc::new(Bucket {
+        bucket_id: b.bucket_id,
+        weight: b.weight,
+        watch_port: u32::from(b.watch_port),
+        watch_group: b.watch_group,
+        actions: b.actions.clone().into(),
+        n_packets: AtomicU64::new(0),
+        n_bytes: AtomicU64::new(0),
+    })
+}
+
+fn wire_bucket(b: &Bucket) -> gm::Bucket {
+    gm::Bucket {
+        bucket_id: b.bucket_id,
+        weight: b.weight,
+        watch_port: b.watch_port as u16,
+        watch_group: b.watch_group,
+        actions: b.actions.to_vec(),
+    }
+}
+
+/// The group table's wire properties of `g`.
+fn props_of(g: &Group) -> GroupProps {
+    GroupProps {
+        selection_method: g.selection_method.clone(),
+        selection_method_param: g.selection_method_param,
+        fields: g.fields.clone(),
+    }
+}
+
+impl Ofproto {
+    fn new_group(&self, m: &GroupMod, buckets: Vec<Arc<Bucket>>) -> Group {
+        Group {
+            group_id: m.group_id,
+            type_: m.type_,
+            buckets,
+            selection_method: m.props.selection_method.clone(),
+            selection_method_param: m.props.selection_method_param,
+            fields: m.props.fields.clone(),
+            n_packets: AtomicU64::new(0),
+            n_bytes: AtomicU64::new(0),
+            created: self.now(),
+        }
+    }
+
+    fn check_bucket_refs(&self, buckets: &[gm::Bucket], group_id: u32) -> Result<(), OfpErr> {
+        for b in buckets {
+            let mut refs = Vec::new();
+            crate::flow_mod::referenced_groups(&b.actions, &mut refs);
+            for r in refs {
+                if r == group_id {
+                    return Err(OfpErr::OFPGMFC_LOOP);
+                }
+                if !self.groups.contains_key(&r) {
+                    return Err(OfpErr::OFPGMFC_CHAINED_GROUP);
+                }
+            }
+            if b.watch_group != OFPG_ANY && !self.groups.contains_key(&b.watch_group) {
+                return Err(OfpErr::OFPGMFC_BAD_WATCH);
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies one group-mod inside `txn` (the group table is restored if
+    /// the transaction rolls back).
+    pub(crate) fn group_mod_in(&mut self, txn: &mut Txn, m: &GroupMod) -> Result<(), OfpErr> {
+        check_group_mod(m)?;
+        if txn.saved_groups.is_none() {
+            txn.saved_groups = Some(self.groups.clone());
+        }
+        match m.command {
+            0 | 0x8000 | 1 => {
+                if m.group_id > OFPG_MAX {
+                    return Err(if m.command == 1 {
+                        OfpErr::OFPGMFC_UNKNOWN_GROUP
+                    } else {
+                        OfpErr::OFPGMFC_INVALID_GROUP
+                    });
+                }
+                let exists = self.groups.contains_key(&m.group_id);
+                match (m.command, exists) {
+                    (0, true) => return Err(OfpErr::OFPGMFC_GROUP_EXISTS),
+                    (1, false) => return Err(OfpErr::OFPGMFC_UNKNOWN_GROUP),
+                    _ => {}
+                }
+                self.check_bucket_refs(&m.buckets, m.group_id)?;
+                let buckets = m.buckets.iter().map(make_bucket).collect();
+                let g = self.new_group(m, buckets);
+                self.groups.insert(m.group_id, Arc::new(g));
+                Ok(())
+            }
+            2 => {
+                let ids: Vec<u32> = if m.group_id == OFPG_ALL {
+                    self.groups.keys().copied().collect()
+                } else {
+                    vec![m.group_id]
+                };
+                for id in ids {
+                    if self.groups.remove(&id).is_some() {
+                        self.delete_flows_for_group(txn, id)?;
+                    }
+                }
+                Ok(())
+            }
+            3 => {
+                let old = self
+                    .groups
+                    .get(&m.group_id)
+                    .cloned()
+                    .ok_or(OfpErr::OFPGMFC_UNKNOWN_GROUP)?;
+                if m.type_ != old.type_ {
+                    return Err(OfpErr::OFPGMFC_BAD_TYPE);
+                }
+                self.check_bucket_refs(&m.buckets, m.group_id)?;
+                let mut buckets: Vec<Arc<Bucket>> = old.buckets.clone();
+                let pos = match m.command_bucket_id {
+                    BUCKET_FIRST => 0,
+                    BUCKET_LAST => buckets.len(),
+                    id if id <= BUCKET_MAX => buckets
+                        .iter()
+                        .position(|b| b.bucket_id == id)
+                        .ok_or(OfpErr::OFPGMFC_UNKNOWN_BUCKET)?,
+                    _ => return Err(OfpErr::OFPGMFC_BAD_COMMAND),
+                };
+                for nb in &m.buckets {
+                    if buckets.iter().any(|b| b.bucket_id == nb.bucket_id) {
+                        return Err(OfpErr::OFPGMFC_BUCKET_EXISTS);
+                    }
+                }
+                let new: Vec<Arc<Bucket>> = m.buckets.iter().map(make_bucket).collect();
+                buckets.splice(pos..pos, new);
+                let mut g = self.new_group(m, buckets);
+                g.type_ = old.type_;
+                g.created = old.created;
+                if m.props.selection_method.is_empty() {
+                    g.selection_method = old.selection_method.clone();
+                    g.selection_method_param = old.selection_method_param;
+                    g.fields = old.fields.clone();
+                }
+                self.groups.insert(m.group_id, Arc::new(g));
+                Ok(())
+            }
+            5 => {
+                let old = self
+                    .groups
+                    .get(&m.group_id)
+                    .cloned()
+                    .ok_or(OfpErr::OFPGMFC_UNKNOWN_GROUP)?;
+                let mut buckets: Vec<Arc<Bucket>> = old.buckets.clone();
+                match m.command_bucket_id {
+                    BUCKET_FIRST => {
+                        if !buckets.is_empty() {
+                            buckets.remove(0);
+                        }
+                    }
+                    BUCKET_LAST => {
+                        buckets.pop();
+                    }
+                    BUCKET_ALL => buckets.clear(),
+                    id => {
+                        let pos = buckets
+                            .iter()
+                            .position(|b| b.bucket_id == id)
+                            .ok_or(OfpErr::OFPGMFC_UNKNOWN_BUCKET)?;
+                        buckets.remove(pos);
+                    }
+                }
+                let mut g = self.new_group(m, buckets);
+                g.type_ = old.type_;
+                g.created = old.created;
+                g.selection_method = old.selection_method.clone();
+                g.selection_method_param = old.selection_method_param;
+                g.fields = old.fields.clone();
+                self.groups.insert(m.group_id, Arc::new(g));
+                Ok(())
+            }
+            _ => Err(OfpErr::OFPGMFC_BAD_COMMAND),
+        }
+    }
+
+    fn delete_flows_for_group(&mut self, txn: &mut Txn, group_id: u32) -> Result<(), OfpErr> {
+        let c = RuleCriteria {
+            table_id: TABLE_ALL,
+            match_: flow::Match::catchall(),
+            priority: None,
+            cookie: 0,
+            cookie_mask: 0,
+            out_port: OFPP_ANY,
+            out_group: group_id,
+        };
+        for (t, r) in self.collect_rules(&c, txn.version)? {
+            self.stage_removal(txn, t, r, RemovalKind::Removed(RemovedReason::GroupDelete));
+        }
+        Ok(())
+    }
+
+    /// Applies one group-mod as its own transaction.
+    pub fn handle_group_mod(&mut self, m: &GroupMod) -> Result<(), OfpErr> {
+        let mut txn = self.begin_txn();
+        match self.group_mod_in(&mut txn, m) {
+            Ok(()) => {
+                self.commit_txn(txn);
+                Ok(())
+            }
+            Err(e) => {
+                self.rollback_txn(txn);
+                Err(e)
+            }
+        }
+    }
+
+    /// Rules (visible now) that use group `group_id`.
+    pub fn group_ref_count(&self, group_id: u32) -> u32 {
+        (0..crate::table::TABLE_INTERNAL)
+            .map(|t| {
+                self.tables[usize::from(t)]
+                    .cls
+                    .state()
+                    .rules(None, self.version)
+                    .filter(|r| outputs_to_group(&r.data().actions, group_id))
+                    .count() as u32
+            })
+            .sum()
+    }
+}
+
+/// Decodes a group-mod message.
+pub fn decode_group_mod(msg: &[u8]) -> Result<GroupMod, OfpErr> {
+    let raw = openflow::decode_raw(msg)?;
+    let version = msg[0];
+    GroupMod::decode(version, &msg[raw.header_len(version)..])
+}
+
+/// Handles a group-mod message.
+pub fn handle_group_mod(ofproto: &mut Ofproto, _raw: OfpRaw, msg: &[u8]) -> Result<(), OfpErr> {
+    let m = decode_group_mod(msg)?;
+    ofproto.handle_group_mod(&m)
+}
+
+fn body(raw: OfpRaw, msg: &[u8]) -> &[u8] {
+    &msg[raw.header_len(msg[0]).min(msg.len())..]
+}
+
+/// Group statistics request.
+pub fn group_stats(ofproto: &Ofproto, raw: OfpRaw, msg: &[u8]) -> Result<Vec<Vec<u8>>, OfpErr> {
+    let version = msg[0];
+    let id = group::decode_request(body(raw, msg))?;
+    let reply_raw = match (raw, version) {
+        (OfpRaw::NXST_GROUP_REQUEST, _) => OfpRaw::NXST_GROUP_REPLY,
+        (_, 2 | 3) => OfpRaw::OFPST11_GROUP_REPLY,
+        _ => OfpRaw::OFPST13_GROUP_REPLY,
+    };
+    let now = ofproto.now();
+    let mut mp = Multipart::new(reply_raw, version, xid_of(msg));
+    for g in ofproto.groups.values() {
+        if id != OFPG_ALL && g.group_id != id {
+            continue;
+        }
+        let (sec, nsec) = crate::stats::duration(g.created, now);
+        let s = GroupStats {
+            group_id: g.group_id,
+            ref_count: ofproto.group_ref_count(g.group_id),
+            packet_count: g.n_packets.load(Ordering::Relaxed),
+            byte_count: g.n_bytes.load(Ordering::Relaxed),
+            duration_sec: sec,
+            duration_nsec: nsec,
+            buckets: g
+                .buckets
+                .iter()
+                .map(|b| {
+                    (
+                        b.n_packets.load(Ordering::Relaxed),
+                        b.n_bytes.load(Ordering::Relaxed),
+                    )
+                })
+                .collect(),
+        };
+        let mut e = Vec::new();
+        group::encode_stats(version, &mut e, std::slice::from_ref(&s));
+        mp.push(&e);
+    }
+    Ok(mp.finish())
+}
+
+/// Group description request.
+pub fn group_desc(ofproto: &Ofproto, raw: OfpRaw, msg: &[u8]) -> Result<Vec<Vec<u8>>, OfpErr> {
+    let version = msg[0];
+    let id = if raw == OfpRaw::OFPST11_GROUP_DESC_REQUEST {
+        OFPG_ALL
+    } else {
+        group::decode_request(body(raw, msg))?
+    };
+    let reply_raw = if raw == OfpRaw::NXST_GROUP_DESC_REQUEST {
+        OfpRaw::NXST_GROUP_DESC_REPLY
+    } else {
+        OfpRaw::OFPST11_GROUP_DESC_REPLY
+    };
+    let mut mp = Multipart::new(reply_raw, version, xid_of(msg));
+    for g in ofproto.groups.values() {
+        if id != OFPG_ALL && g.group_id != id {
+            continue;
+        }
+        let d = GroupDesc {
+            type_: g.type_,
+            group_id: g.group_id,
+            buckets: g.buckets.iter().map(|b| wire_bucket(b)).collect(),
+            props: props_of(g),
+        };
+        let mut e = Vec::new();
+        d.encode(version, &mut e);
+        mp.push(&e);
+    }
+    Ok(mp.finish())
+}
+
+/// Group features request.
+pub fn group_features(raw: OfpRaw, msg: &[u8]) -> Result<Vec<Vec<u8>>, OfpErr> {
+    let version = msg[0];
+    let actions = match version {
+        1 => 0x0000_0fff,
+        2 => 0x01ff_e7ff,
+        _ => 0x03ff_8001,
+    };
+    let f = GroupFeatures {
+        types: 0xf,
+        capabilities: 0x7,
+        max_groups: [OFPG_MAX; 4],
+        actions: [actions; 4],
+    };
+    let mut b = Vec::new();
+    f.encode_body(&mut b);
+    let reply_raw = if raw == OfpRaw::NXST_GROUP_FEATURES_REQUEST {
+        OfpRaw::NXST_GROUP_FEATURES_REPLY
+    } else {
+        OfpRaw::OFPST12_GROUP_FEATURES_REPLY
+    };
+    Ok(vec![reply(reply_raw, version, xid_of(msg), &b)])
+}

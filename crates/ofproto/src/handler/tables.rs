@@ -1,0 +1,184 @@
+//! Table requests: table statistics (every version's layout), table
+//! features, table descriptions, and `mod-table`.
+
+use crate::handler::dispatch::xid_of;
+use crate::handler::multipart::Multipart;
+use crate::table::{TableMiss, TABLE_INTERNAL};
+use crate::Ofproto;
+use openflow::msgs::control::TableMod;
+use openflow::msgs::stats::TableStats;
+use openflow::msgs::table_desc::TableDesc;
+use openflow::raw::OfpRaw;
+use openflow::wire::Put;
+use openflow::OfpErr;
+use std::sync::atomic::Ordering;
+
+/// Rules a table may hold as advertised (upstream's default `max_entries`).
+pub const MAX_ENTRIES: u32 = 1_000_000;
+/// OpenFlow 1.0 wildcards: every field.
+const OF10_WILDCARDS: u32 = 0x3f_ffff;
+/// OpenFlow 1.1 match/wildcard bits the switch supports.
+const OF11_MATCH: u32 = 0xfbff;
+/// OpenFlow 1.1+ instructions (goto_table, write_metadata, write/apply/clear actions).
+const INSTRUCTIONS: u32 = 0x3e;
+/// OpenFlow 1.1 action bitmap.
+const OF11_ACTIONS: u32 = 0x01ff_e7ff;
+/// OpenFlow 1.2 OXM match and wildcard bitmap.
+const OF12_MATCH: u64 = 0x0001_01ff_ffff_ffd0;
+/// OpenFlow 1.2 action bitmap.
+const OF12_ACTIONS: u32 = 0x3ff8_0010;
+/// OpenFlow 1.2 Set-Field bitmap.
+const OF12_SETFIELDS: u64 = 0x0000_00ff_ffff_bdd0;
+
+fn miss_config(m: TableMiss) -> u32 {
+    match m {
+        TableMiss::Default | TableMiss::Controller => 0,
+        TableMiss::Continue => 1,
+        TableMiss::Drop => 2,
+    }
+}
+
+/// `OFPST_TABLE` request: one entry per visible table.
+pub fn table_stats(ofproto: &Ofproto, msg: &[u8]) -> Result<Vec<Vec<u8>>, OfpErr> {
+    let version = msg[0];
+    let reply_raw = match version {
+        1 => OfpRaw::OFPST10_TABLE_REPLY,
+        2 => OfpRaw::OFPST11_TABLE_REPLY,
+        3 => OfpRaw::OFPST12_TABLE_REPLY,
+        _ => OfpRaw::OFPST13_TABLE_REPLY,
+    };
+    let mut mp = Multipart::new(reply_raw, version, xid_of(msg));
+    for t in 0..TABLE_INTERNAL {
+        let cfg = ofproto.table_config(t).ok_or(OfpErr::OFPBRC_BAD_TABLE_ID)?;
+        let active = ofproto.n_flows(t, ofproto.version) as u32;
+        let lookup = cfg.n_lookup.load(Ordering::Relaxed);
+        let matched = cfg.n_matched.load(Ordering::Relaxed);
+        let max_entries = cfg.max_flows.min(MAX_ENTRIES);
+        let mut e = Vec::new();
+        match version {
+            2 | 3 => {
+                e.put_u8(t);
+                e.put_zeros(7);
+                e.put_str_fixed(&cfg.name, 32);
+                if version == 2 {
+                    e.put_u32(OF11_MATCH);
+                    e.put_u32(OF11_MATCH);
+                    e.put_u32(INSTRUCTIONS);
+                    e.put_u32(OF11_ACTIONS);
+                    e.put_u32(OF11_ACTIONS);
+                } else {
+                    e.put_u64(OF12_MATCH);
+                    e.put_u64(OF12_MATCH);
+                    e.put_u32(OF12_ACTIONS);
+                    e.put_u32(OF12_ACTIONS);
+                    e.put_u64(OF12_SETFIELDS);
+                    e.put_u64(OF12_SETFIELDS);
+                    e.put_u64(u64::MAX);
+                    e.put_u64(u64::MAX);
+                    e.put_u32(INSTRUCTIONS);
+                }
+                e.put_u32(miss_config(cfg.miss));
+                e.put_u32(max_entries);
+                e.put_u32(active);
+                e.put_u64(lookup);
+                e.put_u64(matched);
+            }
+            _ => TableStats {
+                table_id: t,
+                name: cfg.name.clone(),
+                max_entries,
+                active_count: active,
+                lookup_count: lookup,
+                matched_count: matched,
+                wildcards: OF10_WILDCARDS,
+            }
+            .encode(version, &mut e),
+        }
+        mp.push(&e);
+    }
+    Ok(mp.finish())
+}
+
+/// `OFPST_TABLE_FEATURES` request: a request carrying features (to set
+/// them) is refused as upstream does; otherwise every visible table's
+/// features.
+pub fn table_features(ofproto: &Ofproto, msg: &[u8]) -> Result<Vec<Vec<u8>>, OfpErr> {
+    let version = msg[0];
+    let raw = OfpRaw::OFPST13_TABLE_FEATURES_REQUEST;
+    if msg.len() > raw.header_len(version) {
+        return Err(OfpErr::OFPTFFC_EPERM);
+    }
+    let mut mp = Multipart::new(OfpRaw::OFPST13_TABLE_FEATURES_REPLY, version, xid_of(msg));
+    for t in 0..TABLE_INTERNAL {
+        let cfg = ofproto.table_config(t).ok_or(OfpErr::OFPBRC_BAD_TABLE_ID)?;
+        mp.push(&crate::handler::features::encode_table_features(
+            t,
+            &cfg.name,
+            cfg.max_flows.min(MAX_ENTRIES),
+            version,
+        ));
+    }
+    Ok(mp.finish())
+}
+
+/// `OFPST_TABLE_DESC` request.
+pub fn table_desc(ofproto: &Ofproto, msg: &[u8]) -> Result<Vec<Vec<u8>>, OfpErr> {
+    let version = msg[0];
+    let mut mp = Multipart::new(OfpRaw::OFPST14_TABLE_DESC_REPLY, version, xid_of(msg));
+    for t in 0..TABLE_INTERNAL {
+        let cfg = ofproto.table_config(t).ok_or(OfpErr::OFPBRC_BAD_TABLE_ID)?;
+        let mut e = Vec::new();
+        TableDesc {
+            table_id: t,
+            eviction: cfg.evicts(),
+            eviction_flags: Some(7),
+            vacancy_events: cfg.vacancy.is_some(),
+            vacancy: cfg
+                .vacancy
+                .map(|(down, up)| openflow::msgs::table_desc::Vacancy {
+                    down,
+                    up,
+                    vacancy: 0,
+                }),
+        }
+        .encode(&mut e);
+        mp.push(&e);
+    }
+    Ok(mp.finish())
+}
+
+/// `OFPT_TABLE_MOD`.
+pub fn table_mod(ofproto: &mut Ofproto, msg: &[u8]) -> Result<(), OfpErr> {
+    let version = msg[0];
+    let raw = openflow::decode_raw(msg)?;
+    let tm = TableMod::decode(version, &msg[raw.header_len(version)..])?;
+    let tables: Vec<u8> = if tm.table_id == 0xff {
+        (0..TABLE_INTERNAL).collect()
+    } else if tm.table_id < TABLE_INTERNAL {
+        vec![tm.table_id]
+    } else {
+        return Err(OfpErr::OFPTMFC_BAD_TABLE);
+    };
+    if let Some(3) = tm.miss {
+        return Err(OfpErr::OFPTMFC_BAD_CONFIG);
+    }
+    for t in tables {
+        let cfg = ofproto
+            .table_config_mut(t)
+            .ok_or(OfpErr::OFPTMFC_BAD_TABLE)?;
+        if let Some(m) = tm.miss {
+            cfg.miss = match m {
+                0 => TableMiss::Controller,
+                1 => TableMiss::Continue,
+                _ => TableMiss::Drop,
+            };
+        }
+        if let Some(e) = tm.eviction {
+            cfg.eviction_by_mod = e;
+        }
+        if let Some(v) = tm.vacancy {
+            cfg.vacancy = if v { Some((0, 0)) } else { None };
+        }
+    }
+    Ok(())
+}

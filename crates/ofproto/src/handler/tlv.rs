@@ -1,0 +1,93 @@
+//! TLV table requests (`NXT_TLV_TABLE_MOD` add/delete/clear and
+//! `NXT_TLV_TABLE_REQUEST`): the Geneve option ↔ `tun_metadataN` map.
+
+use crate::handler::dispatch::xid_of;
+use crate::handler::multipart::reply;
+use crate::tlv::TlvMapping;
+use crate::Ofproto;
+use openflow::msgs::tlv_table::{TlvMap, TlvTableMod, TlvTableReply};
+use openflow::raw::OfpRaw;
+use openflow::OfpErr;
+
+/// Total option space the map may describe, in bytes.
+pub const MAX_OPTION_SPACE: u32 = 256;
+/// Number of `tun_metadata` fields.
+pub const MAX_FIELDS: u16 = 64;
+
+impl Ofproto {
+    /// Applies a TLV table modification (all or nothing).
+    pub fn tlv_table_mod(&mut self, tm: &TlvTableMod) -> Result<(), OfpErr> {
+        let mut map = self.tlv_map.clone();
+        match tm.command {
+            0 => {
+                for m in &tm.maps {
+                    if map.iter().any(|x| x.index == m.index) {
+                        return Err(OfpErr::NXTTMFC_ALREADY_MAPPED);
+                    }
+                    if map
+                        .iter()
+                        .any(|x| x.option_class == m.option_class && x.option_type == m.option_type)
+                    {
+                        return Err(OfpErr::NXTTMFC_DUP_ENTRY);
+                    }
+                    map.push(TlvMapping {
+                        option_class: m.option_class,
+                        option_type: m.option_type,
+                        option_len: m.option_len,
+                        index: m.index,
+                    });
+                }
+                let space: u32 = map.iter().map(|m| u32::from(m.option_len)).sum();
+                if space > MAX_OPTION_SPACE {
+                    return Err(OfpErr::NXTTMFC_TABLE_FULL);
+                }
+            }
+            1 => {
+                for m in &tm.maps {
+                    let pos = map
+                        .iter()
+                        .position(|x| {
+                            x.index == m.index
+                                && x.option_class == m.option_class
+                                && x.option_type == m.option_type
+                                && x.option_len == m.option_len
+                        })
+                        .ok_or(OfpErr::NXTTMFC_INVALID_TLV_DEL)?;
+                    map.remove(pos);
+                }
+            }
+            2 => map.clear(),
+            _ => return Err(OfpErr::NXTTMFC_BAD_COMMAND),
+        }
+        map.sort_by_key(|m| m.index);
+        self.tlv_map = map;
+        Ok(())
+    }
+}
+
+/// `NXT_TLV_TABLE_MOD`.
+pub fn tlv_table_mod(ofproto: &mut Ofproto, msg: &[u8]) -> Result<(), OfpErr> {
+    let tm = TlvTableMod::decode(&msg[OfpRaw::NXT_TLV_TABLE_MOD.header_len(msg[0])..])?;
+    ofproto.tlv_table_mod(&tm)
+}
+
+/// `NXT_TLV_TABLE_REPLY` to a TLV table request.
+pub fn tlv_table_reply(ofproto: &Ofproto, msg: &[u8]) -> Vec<u8> {
+    let r = TlvTableReply {
+        max_option_space: MAX_OPTION_SPACE,
+        max_fields: MAX_FIELDS,
+        maps: ofproto
+            .tlv_map
+            .iter()
+            .map(|m| TlvMap {
+                option_class: m.option_class,
+                option_type: m.option_type,
+                option_len: m.option_len,
+                index: m.index,
+            })
+            .collect(),
+    };
+    let mut b = Vec::new();
+    r.encode_body(&mut b);
+    reply(OfpRaw::NXT_TLV_TABLE_REPLY, msg[0], xid_of(msg), &b)
+}
