@@ -124,6 +124,15 @@ pub fn queue_to_string(id: u32) -> String {
 
 /// Upstream's `ofp_print_duration`: seconds, then milliseconds when exact,
 /// else nanoseconds.
+/// C's `%#x`: `0x` before nonzero values only.
+pub fn c_alt_hex(v: u32) -> String {
+    if v == 0 {
+        "0".to_string()
+    } else {
+        format!("{v:#x}")
+    }
+}
+
 pub fn duration(out: &mut String, sec: u32, nsec: u32) {
     let (mut sec, mut nsec) = (u64::from(sec), nsec);
     if nsec >= 1_000_000_000 {

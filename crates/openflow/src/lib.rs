@@ -33,6 +33,7 @@ mod nx_put;
 pub mod print;
 pub mod protocol;
 pub mod raw;
+pub mod vconn;
 pub mod version;
 pub mod wire;
 

@@ -174,7 +174,7 @@ fn body_to_string(s: &mut String, msg: &[u8], raw: OfpRaw, verbosity: u32) -> Re
         OFPST10_PORT_DESC_REPLY | OFPST11_PORT_DESC_REPLY | OFPST14_PORT_DESC_REPLY => {
             s.push('\n');
             let ports = port::decode_ports(version, body)?;
-            ports.iter().for_each(|p| p.format(s));
+            port::format_ports(s, &ports);
         }
         OFPST10_QUEUE_REQUEST | OFPST11_QUEUE_REQUEST => {
             stats::QueueRequest::decode(version, body)?.format(s)
@@ -195,10 +195,13 @@ fn body_to_string(s: &mut String, msg: &[u8], raw: OfpRaw, verbosity: u32) -> Re
         NXT_TLV_TABLE_REPLY => crate::msgs::tlv_table::TlvTableReply::decode(body)?.format(s),
         OFPST12_TABLE_REPLY => {
             let all = crate::msgs::table_features::decode_of12_table_stats(body)?;
-            for (i, (t, st)) in all.iter().enumerate() {
+            let pieces = all.iter().enumerate().map(|(i, (t, st))| {
                 let prev = i.checked_sub(1).map(|p| &all[p]);
-                t.format_with_stats(s, prev.map(|p| &p.0), Some(*st), prev.map(|p| p.1));
-            }
+                let mut piece = String::new();
+                t.format_with_stats(&mut piece, prev.map(|p| &p.0), Some(*st), prev.map(|p| p.1));
+                (t.table_id, piece)
+            });
+            s.push_str(&crate::msgs::table_features::fold_dittos(pieces));
         }
         OFPST10_TABLE_REPLY | OFPST13_TABLE_REPLY => {
             let mut r = Reader::new(body);
@@ -427,9 +430,12 @@ fn body_to_string(s: &mut String, msg: &[u8], raw: OfpRaw, verbosity: u32) -> Re
         OFPST13_TABLE_FEATURES_REPLY | OFPST13_TABLE_FEATURES_REQUEST => {
             use crate::msgs::table_features::TableFeatures;
             let all = TableFeatures::decode_all(body)?;
-            for (i, t) in all.iter().enumerate() {
-                t.format(s, i.checked_sub(1).map(|p| &all[p]));
-            }
+            let pieces = all.iter().enumerate().map(|(i, t)| {
+                let mut piece = String::new();
+                t.format(&mut piece, i.checked_sub(1).map(|p| &all[p]));
+                (t.table_id, piece)
+            });
+            s.push_str(&crate::msgs::table_features::fold_dittos(pieces));
         }
         // Messages with matches, actions, packets or table features are
         // printed by the flow-aware layer; this layer reports them as
@@ -535,7 +541,10 @@ fn format_bundle_add(
     r.skip(2).ok_or(OfpErr::OFPBRC_BAD_LEN)?;
     let flags = r.u16().ok_or(OfpErr::OFPBRC_BAD_LEN)?;
     let inner = decode_bundle_inner(msg, body, raw)?;
-    s.push_str(&format!("\n bundle_id={bundle_id:#x} flags="));
+    s.push_str(&format!(
+        "\n bundle_id={} flags=",
+        crate::bits::c_alt_hex(bundle_id)
+    ));
     control::format_bundle_flags(s, flags);
     s.push('\n');
     s.push_str(&ofp_to_string(inner, verbosity));

@@ -91,8 +91,9 @@ pub fn encode_flow_mod(fm: &FlowMod, protocol: Protocols, xid: u32) -> Vec<u8> {
     } else {
         (OfpRaw::OFPT11_FLOW_MOD, FlowModForm::Of11)
     };
-    if form == FlowModForm::Of11 && fm.command == 0 && fm.table_id == 0xff {
-        // An add into "any table" goes into table 0.
+    if form == FlowModForm::Of11 && (fm.command <= 2 || version == 2) && fm.table_id == 0xff {
+        // An add or modify in "any table" goes to table 0, as upstream
+        // encodes it; OpenFlow 1.1 has no "all tables" at all.
         fm.table_id = 0;
     }
     if form != FlowModForm::Of11 && !tid {

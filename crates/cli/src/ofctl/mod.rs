@@ -10,6 +10,11 @@ mod actions_cmd;
 mod flow_cmd;
 mod match_cmd;
 mod misc_cmd;
+mod online;
+mod online_bundle;
+mod online_flows;
+mod online_ports;
+mod online_switch;
 pub mod options;
 mod print_cmd;
 pub mod protocols;
@@ -42,6 +47,181 @@ pub struct Command {
 
 /// The commands ferrovs implements, in upstream's `list-commands` order.
 pub const COMMANDS: &[Command] = &[
+    Command {
+        name: "show",
+        usage: "switch",
+        min_args: 1,
+        max_args: 1,
+        run: online_switch::show,
+    },
+    Command {
+        name: "dump-desc",
+        usage: "switch",
+        min_args: 1,
+        max_args: 1,
+        run: online_switch::dump_desc,
+    },
+    Command {
+        name: "dump-tables",
+        usage: "switch",
+        min_args: 1,
+        max_args: 1,
+        run: online_switch::dump_tables,
+    },
+    Command {
+        name: "dump-table-features",
+        usage: "switch",
+        min_args: 1,
+        max_args: 1,
+        run: online_switch::dump_table_features,
+    },
+    Command {
+        name: "dump-table-desc",
+        usage: "switch",
+        min_args: 1,
+        max_args: 1,
+        run: online_switch::dump_table_desc,
+    },
+    Command {
+        name: "dump-flows",
+        usage: "switch",
+        min_args: 1,
+        max_args: 2,
+        run: online_flows::dump_flows,
+    },
+    Command {
+        name: "dump-aggregate",
+        usage: "switch",
+        min_args: 1,
+        max_args: 2,
+        run: online_flows::dump_aggregate,
+    },
+    Command {
+        name: "queue-stats",
+        usage: "switch [port [queue]]",
+        min_args: 1,
+        max_args: 3,
+        run: online_ports::queue_stats,
+    },
+    Command {
+        name: "queue-get-config",
+        usage: "switch [port [queue]]",
+        min_args: 1,
+        max_args: 3,
+        run: online_ports::queue_get_config,
+    },
+    Command {
+        name: "add-flow",
+        usage: "switch flow",
+        min_args: 2,
+        max_args: 2,
+        run: online_flows::add_flow,
+    },
+    Command {
+        name: "add-flows",
+        usage: "switch file",
+        min_args: 2,
+        max_args: 2,
+        run: online_flows::add_flows,
+    },
+    Command {
+        name: "mod-flows",
+        usage: "switch flow",
+        min_args: 2,
+        max_args: 2,
+        run: online_flows::mod_flows,
+    },
+    Command {
+        name: "del-flows",
+        usage: "switch [flow]",
+        min_args: 1,
+        max_args: 2,
+        run: online_flows::del_flows,
+    },
+    Command {
+        name: "dump-ports",
+        usage: "switch [port]",
+        min_args: 1,
+        max_args: 2,
+        run: online_ports::dump_ports,
+    },
+    Command {
+        name: "dump-ports-desc",
+        usage: "switch [port]",
+        min_args: 1,
+        max_args: 2,
+        run: online_ports::dump_ports_desc,
+    },
+    Command {
+        name: "mod-port",
+        usage: "switch iface act",
+        min_args: 3,
+        max_args: 3,
+        run: online_ports::mod_port,
+    },
+    Command {
+        name: "get-frags",
+        usage: "switch",
+        min_args: 1,
+        max_args: 1,
+        run: online_switch::get_frags,
+    },
+    Command {
+        name: "set-frags",
+        usage: "switch frag_mode",
+        min_args: 2,
+        max_args: 2,
+        run: online_switch::set_frags,
+    },
+    Command {
+        name: "probe",
+        usage: "target",
+        min_args: 1,
+        max_args: 1,
+        run: online_switch::probe,
+    },
+    Command {
+        name: "ping",
+        usage: "target [n]",
+        min_args: 1,
+        max_args: 2,
+        run: online_switch::ping,
+    },
+    Command {
+        name: "benchmark",
+        usage: "target n count",
+        min_args: 3,
+        max_args: 3,
+        run: online_switch::benchmark,
+    },
+    Command {
+        name: "dump-ipfix-bridge",
+        usage: "switch",
+        min_args: 1,
+        max_args: 1,
+        run: online_switch::dump_ipfix_bridge,
+    },
+    Command {
+        name: "dump-ipfix-flow",
+        usage: "switch",
+        min_args: 1,
+        max_args: 1,
+        run: online_switch::dump_ipfix_flow,
+    },
+    Command {
+        name: "ct-flush-zone",
+        usage: "switch zone",
+        min_args: 2,
+        max_args: 2,
+        run: online_switch::ct_flush_zone,
+    },
+    Command {
+        name: "dump-tlv-map",
+        usage: "switch",
+        min_args: 1,
+        max_args: 1,
+        run: online_switch::dump_tlv_map,
+    },
     Command {
         name: "ofp-parse",
         usage: "file",
@@ -215,6 +395,7 @@ fn run_command(opts: &Options, args: &[String]) -> CmdResult {
     // Upstream checks -O against -F while parsing options, before any
     // command runs.
     protocols::allowed_protocols(opts)?;
+    online::arm_timeout(opts);
     let Some(name) = args.first() else {
         return Err(Fatal("missing command name; use --help for help".into()));
     };

@@ -38,6 +38,17 @@ pub fn allowed_versions(opts: &Options) -> Result<u32, Fatal> {
     })
 }
 
+/// The versions the session may use: `-O`'s, except that `--bundle` keeps
+/// only OpenFlow 1.3 and later (OpenFlow 1.4 when none of those is left).
+pub fn session_versions(opts: &Options) -> Result<u32, Fatal> {
+    let v = allowed_versions(opts)?;
+    if !opts.bundle {
+        return Ok(v);
+    }
+    let bundling = v & ((1 << 4) | (1 << 5) | (1 << 6));
+    Ok(if bundling == 0 { 1 << 5 } else { bundling })
+}
+
 /// The protocol variants the options allow.
 pub fn allowed_protocols(opts: &Options) -> Result<Protocols, Fatal> {
     let mut allowed = Protocols::ANY;
@@ -48,7 +59,7 @@ pub fn allowed_protocols(opts: &Options) -> Result<Protocols, Fatal> {
         allowed =
             Protocols::parse(f).ok_or_else(|| Fatal(format!("{f}: unknown flow protocol")))?;
     }
-    let versions = allowed_versions(opts)?;
+    let versions = session_versions(opts)?;
     let by_version = protocols_from_version_bitmap(versions);
     if (allowed & by_version).is_empty() {
         let names: Vec<&str> = (1..=6)

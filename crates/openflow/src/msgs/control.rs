@@ -330,8 +330,8 @@ impl BundleCtrl {
 
     pub fn format(&self, out: &mut String) {
         out.push_str(&format!(
-            "\n bundle_id={:#x} type={} flags=",
-            self.bundle_id,
+            "\n bundle_id={} type={} flags=",
+            crate::bits::c_alt_hex(self.bundle_id),
             BUNDLE_TYPES
                 .get(usize::from(self.type_))
                 .copied()

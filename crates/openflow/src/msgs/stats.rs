@@ -544,8 +544,24 @@ pub fn format_field_list(out: &mut String, names: &[&str]) {
 /// Upstream's table-stats reply printing (`ofp_print_table_features` with
 /// statistics): a "ditto" for a table identical to the previous one.
 pub fn format_table_stats(out: &mut String, version: u8, tables: &[TableStats]) {
+    let mut pieces = Vec::with_capacity(tables.len());
     let mut prev: Option<&TableStats> = None;
     for t in tables {
+        let mut piece = String::new();
+        format_one_table_stats(&mut piece, version, t, prev);
+        pieces.push((t.table_id, piece));
+        prev = Some(t);
+    }
+    out.push_str(&crate::msgs::table_features::fold_dittos(pieces));
+}
+
+fn format_one_table_stats(
+    out: &mut String,
+    version: u8,
+    t: &TableStats,
+    prev: Option<&TableStats>,
+) {
+    {
         out.push('\n');
         out.push_str(&format!("  table {}", t.table_id));
         if !t.name.is_empty() {
@@ -562,8 +578,7 @@ pub fn format_table_stats(out: &mut String, version: u8, tables: &[TableStats]) 
         });
         if same_stats && same_features {
             out.push_str(" ditto");
-            prev = Some(t);
-            continue;
+            return;
         }
         out.push('\n');
         out.push_str(&format!(
@@ -575,8 +590,7 @@ pub fn format_table_stats(out: &mut String, version: u8, tables: &[TableStats]) 
             if !empty {
                 out.push_str("    (same features)\n");
             }
-            prev = Some(t);
-            continue;
+            return;
         }
         if version == 1 {
             if t.max_entries != 0 {
@@ -593,7 +607,6 @@ pub fn format_table_stats(out: &mut String, version: u8, tables: &[TableStats]) 
                 out.push('\n');
             }
         }
-        prev = Some(t);
     }
 }
 

@@ -193,7 +193,34 @@ impl TableFeatures {
             ..o.clone()
         }
     }
+}
 
+/// Joins the printed tables (each `(table_id, text)` starting with a
+/// newline), folding each run of tables printed as " ditto" into one
+/// `table N: ditto` / `tables N...M: ditto` line, as upstream prints them.
+pub fn fold_dittos(tables: impl IntoIterator<Item = (u8, String)>) -> String {
+    fn flush(out: &mut String, run: &mut Option<(u8, u8)>) {
+        match run.take() {
+            Some((a, b)) if a == b => out.push_str(&format!("\n  table {a}: ditto\n")),
+            Some((a, b)) => out.push_str(&format!("\n  tables {a}...{b}: ditto\n")),
+            None => {}
+        }
+    }
+    let mut out = String::new();
+    let mut run: Option<(u8, u8)> = None;
+    for (id, text) in tables {
+        if text.ends_with(" ditto") {
+            run = Some(run.map_or((id, id), |(a, _)| (a, id)));
+        } else {
+            flush(&mut out, &mut run);
+            out.push_str(&text);
+        }
+    }
+    flush(&mut out, &mut run);
+    out
+}
+
+impl TableFeatures {
     /// Upstream's `ofp_print_table_features` without statistics.
     pub fn format(&self, out: &mut String, prev: Option<&TableFeatures>) {
         self.format_with_stats(out, prev, None, None);

@@ -1,0 +1,291 @@
+//! Online commands about the switch as a whole: `show`, `dump-desc`,
+//! `dump-tables`, `dump-table-features`, `dump-table-desc`, `mod-table`,
+//! `get-frags`, `set-frags`, `probe`, `ping`, `benchmark`,
+//! `dump-ipfix-bridge`, `dump-ipfix-flow`, `dump-tlv-map`, `ct-flush-zone`.
+
+use super::online::{
+    dump_transaction, dump_trivial, empty_request, io_fatal, open_vconn, print_msg,
+    require_version, transact_noreply,
+};
+use super::options::Options;
+use super::{CmdResult, Fatal};
+use openflow::msgs::switch::SwitchConfig;
+use openflow::raw::{decode_raw, finish, start, OfpRaw};
+use openflow::vconn::alloc_xid;
+use openflow::wire::Put;
+use std::time::Instant;
+
+/// `show SWITCH`
+pub fn show(opts: &Options, args: &[String]) -> CmdResult {
+    let name = &args[0];
+    let mut v = open_vconn(opts, name)?;
+    let version = v.version();
+    let req = empty_request(OfpRaw::OFPT_FEATURES_REQUEST, version);
+    let vname = v.name().to_string();
+    let reply = v
+        .transact(&req)
+        .map_err(|e| io_fatal(&format!("talking to {vname}"), e))?;
+    if decode_raw(&reply).is_err() {
+        return Err(Fatal(format!("{name}: malformed features reply")));
+    }
+    // Up to OpenFlow 1.2 the features reply lists the ports.
+    let has_ports = version <= 3 && reply.get(1) == Some(&6);
+    print_msg(opts, &reply);
+    if !has_ports {
+        let req = super::online::port_desc_request(version, 0xffff_ffff);
+        dump_transaction(opts, &mut v, &req)?;
+    }
+    drop(v);
+    dump_trivial(opts, name, OfpRaw::OFPT_GET_CONFIG_REQUEST)
+}
+
+/// `dump-desc SWITCH`
+pub fn dump_desc(opts: &Options, args: &[String]) -> CmdResult {
+    dump_trivial(opts, &args[0], OfpRaw::OFPST_DESC_REQUEST)
+}
+
+/// `dump-tables SWITCH`
+pub fn dump_tables(opts: &Options, args: &[String]) -> CmdResult {
+    dump_trivial(opts, &args[0], OfpRaw::OFPST_TABLE_REQUEST)
+}
+
+/// `dump-table-features SWITCH`: every table of every reply, with runs of
+/// identical tables folded into one "ditto" line.
+pub fn dump_table_features(opts: &Options, args: &[String]) -> CmdResult {
+    use openflow::msgs::table_features::TableFeatures;
+    let mut v = open_vconn(opts, &args[0])?;
+    require_version(&v, "dump-table-features", 4)?;
+    let version = v.version();
+    let req = empty_request(OfpRaw::OFPST13_TABLE_FEATURES_REQUEST, version);
+    let replies = super::online::collect_transaction(&mut v, &req)?;
+    let mut prev: Option<TableFeatures> = None;
+    let mut pieces = Vec::new();
+    for reply in &replies {
+        match decode_raw(reply) {
+            Ok(OfpRaw::OFPST13_TABLE_FEATURES_REPLY) => {}
+            _ => {
+                print_msg(opts, reply);
+                continue;
+            }
+        }
+        let body = &reply[OfpRaw::OFPST13_TABLE_FEATURES_REPLY.header_len(version)..];
+        let tables = TableFeatures::decode_all(body)
+            .map_err(|e| Fatal(format!("decode error: {}", e.name())))?;
+        for t in tables {
+            let mut piece = String::new();
+            t.format(&mut piece, prev.as_ref());
+            pieces.push((t.table_id, piece));
+            prev = Some(t);
+        }
+    }
+    let out = openflow::msgs::table_features::fold_dittos(pieces);
+    // Each table starts with a newline; upstream prints them one per
+    // paragraph with the leading newline dropped.
+    let text = out.strip_prefix('\n').unwrap_or(&out);
+    print!("{text}");
+    if !text.is_empty() && !text.ends_with('\n') {
+        println!();
+    }
+    Ok(())
+}
+
+/// `dump-table-desc SWITCH`
+pub fn dump_table_desc(opts: &Options, args: &[String]) -> CmdResult {
+    let mut v = open_vconn(opts, &args[0])?;
+    require_version(&v, "dump-table-desc", 5)?;
+    let req = empty_request(OfpRaw::OFPST14_TABLE_DESC_REQUEST, v.version());
+    dump_transaction(opts, &mut v, &req)
+}
+
+/// `get-frags SWITCH`
+pub fn get_frags(opts: &Options, args: &[String]) -> CmdResult {
+    let mut v = open_vconn(opts, &args[0])?;
+    let config = fetch_config(&mut v)?;
+    println!("{}", FRAG_MODES[usize::from(config.flags & 3)]);
+    Ok(())
+}
+
+const FRAG_MODES: [&str; 4] = ["normal", "drop", "reassemble", "nx-match"];
+
+fn fetch_config(v: &mut openflow::vconn::Vconn) -> Result<SwitchConfig, Fatal> {
+    let req = empty_request(OfpRaw::OFPT_GET_CONFIG_REQUEST, v.version());
+    let vname = v.name().to_string();
+    let reply = v
+        .transact(&req)
+        .map_err(|e| io_fatal(&format!("talking to {vname}"), e))?;
+    if decode_raw(&reply) != Ok(OfpRaw::OFPT_GET_CONFIG_REPLY) {
+        return Err(Fatal(format!(
+            "{vname}: bad reply to config request: {}",
+            openflow::print::ofp_to_string(&reply, 2).trim_end()
+        )));
+    }
+    SwitchConfig::decode(&reply[8..]).map_err(|e| Fatal(format!("decode error: {}", e.name())))
+}
+
+/// `set-frags SWITCH MODE`
+pub fn set_frags(opts: &Options, args: &[String]) -> CmdResult {
+    let mode = match args[1].as_str() {
+        "normal" => 0,
+        "drop" => 1,
+        "reassemble" => 2,
+        "nx-match" => 3,
+        other => return Err(Fatal(format!("{other}: unknown fragment handling mode"))),
+    };
+    let mut v = open_vconn(opts, &args[0])?;
+    let mut config = fetch_config(&mut v)?;
+    if config.flags & 3 != mode {
+        config.flags = (config.flags & !3) | mode;
+        let msg = config.encode(OfpRaw::OFPT_SET_CONFIG, v.version(), alloc_xid());
+        transact_noreply(opts, &mut v, &[msg])?;
+        let now = fetch_config(&mut v)?;
+        if now.flags & 3 != mode {
+            return Err(Fatal(format!(
+                "{}: setting fragment handling mode failed (this switch probably doesn't support mode \"{}\")",
+                args[0], args[1]
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `probe TARGET`: an echo request and its reply, nothing printed.
+pub fn probe(opts: &Options, args: &[String]) -> CmdResult {
+    let mut v = open_vconn(opts, &args[0])?;
+    let req = finish(start(OfpRaw::OFPT_ECHO_REQUEST, v.version(), 0));
+    let reply = v
+        .transact(&req)
+        .map_err(|e| io_fatal(&format!("talking to {}", args[0]), e))?;
+    if reply.len() != 8 {
+        return Err(Fatal("reply does not match request".into()));
+    }
+    Ok(())
+}
+
+/// `ping TARGET [N]`: ten echo requests with an N-byte payload.
+pub fn ping(opts: &Options, args: &[String]) -> CmdResult {
+    let payload: usize = match args.get(1) {
+        Some(s) => s.parse().unwrap_or(0),
+        None => 64,
+    };
+    let max = 65535 - 8;
+    if payload > max {
+        return Err(Fatal(format!("payload must be between 0 and {max} bytes")));
+    }
+    let mut v = open_vconn(opts, &args[0])?;
+    for _ in 0..10 {
+        let xid = alloc_xid();
+        let mut req = start(OfpRaw::OFPT_ECHO_REQUEST, v.version(), xid);
+        let body: Vec<u8> = (0..payload).map(|_| rand_byte()).collect();
+        req.extend_from_slice(&body);
+        let req = finish(req);
+        let t0 = Instant::now();
+        let reply = v
+            .transact(&req)
+            .map_err(|e| io_fatal(&format!("transaction failed"), e))?;
+        let ms = t0.elapsed().as_secs_f64() * 1000.0;
+        let good = reply.len() == req.len()
+            && decode_raw(&reply) == Ok(OfpRaw::OFPT_ECHO_REPLY)
+            && reply[8..] == req[8..]
+            && reply[4..8] == req[4..8];
+        if !good {
+            println!("Reply does not match request.  Request:");
+            print!(
+                "{}",
+                openflow::print::ofp_to_string(&req, opts.verbosity + 2)
+            );
+            println!("Reply:");
+            print!(
+                "{}",
+                openflow::print::ofp_to_string(&reply, opts.verbosity + 2)
+            );
+        }
+        println!(
+            "{} bytes from {}: xid={:08x} time={:.1} ms",
+            reply.len() - 8,
+            args[0],
+            xid,
+            ms
+        );
+    }
+    Ok(())
+}
+
+fn rand_byte() -> u8 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STATE: AtomicU64 = AtomicU64::new(0x9e37_79b9_7f4a_7c15);
+    let mut x = STATE.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (x >> 56) as u8
+}
+
+/// `benchmark TARGET N COUNT`: COUNT echo round trips of N-byte messages.
+pub fn benchmark(opts: &Options, args: &[String]) -> CmdResult {
+    let size: usize = args[1].parse().unwrap_or(0);
+    let max = 65535;
+    if size < 8 || size > max {
+        return Err(Fatal(format!("payload must be between 8 and {max} bytes")));
+    }
+    let count: u64 = args[2].parse().unwrap_or(0);
+    let payload = size - 8;
+    println!(
+        "Sending {count} packets * {size} bytes (with header) = {} bytes total",
+        count * size as u64
+    );
+    let mut v = open_vconn(opts, &args[0])?;
+    let t0 = Instant::now();
+    for _ in 0..count {
+        let mut req = start(OfpRaw::OFPT_ECHO_REQUEST, v.version(), alloc_xid());
+        req.resize(req.len() + payload, 0);
+        let req = finish(req);
+        v.transact(&req)
+            .map_err(|e| io_fatal("transaction failed", e))?;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let ms = secs * 1000.0;
+    let (pps, bps) = if secs > 0.0 {
+        (count as f64 / secs, (count * size as u64) as f64 / secs)
+    } else {
+        (0.0, 0.0)
+    };
+    print!(
+        "Finished in {:.1} ms ({:.0} packets/s) ({:.0} bytes/s)\n",
+        ms, pps, bps
+    );
+    Ok(())
+}
+
+/// `dump-ipfix-bridge SWITCH`
+pub fn dump_ipfix_bridge(opts: &Options, args: &[String]) -> CmdResult {
+    dump_trivial(opts, &args[0], OfpRaw::NXST_IPFIX_BRIDGE_REQUEST)
+}
+
+/// `dump-ipfix-flow SWITCH`
+pub fn dump_ipfix_flow(opts: &Options, args: &[String]) -> CmdResult {
+    dump_trivial(opts, &args[0], OfpRaw::NXST_IPFIX_FLOW_REQUEST)
+}
+
+/// `dump-tlv-map SWITCH`
+pub fn dump_tlv_map(opts: &Options, args: &[String]) -> CmdResult {
+    dump_trivial(opts, &args[0], OfpRaw::NXT_TLV_TABLE_REQUEST)
+}
+
+/// `ct-flush-zone SWITCH ZONE`
+pub fn ct_flush_zone(opts: &Options, args: &[String]) -> CmdResult {
+    let zone: u16 =
+        parse_u16(&args[1]).ok_or_else(|| Fatal(format!("invalid zone_id \"{}\"", args[1])))?;
+    let mut v = open_vconn(opts, &args[0])?;
+    let mut m = start(OfpRaw::NXT_CT_FLUSH_ZONE, v.version(), alloc_xid());
+    m.put_zeros(6);
+    m.put_u16(zone);
+    transact_noreply(opts, &mut v, &[finish(m)])
+}
+
+fn parse_u16(s: &str) -> Option<u16> {
+    let v: u64 = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        u64::from_str_radix(h, 16).ok()?
+    } else {
+        s.parse().ok()?
+    };
+    u16::try_from(v).ok()
+}
