@@ -199,7 +199,7 @@ fn body_to_string(s: &mut String, msg: &[u8], raw: OfpRaw, verbosity: u32) -> Re
                 let prev = i.checked_sub(1).map(|p| &all[p]);
                 let mut piece = String::new();
                 t.format_with_stats(&mut piece, prev.map(|p| &p.0), Some(*st), prev.map(|p| p.1));
-                (t.table_id, piece)
+                (t.table_id, !t.name.is_empty(), piece)
             });
             s.push_str(&crate::msgs::table_features::fold_dittos(pieces));
         }
@@ -433,7 +433,7 @@ fn body_to_string(s: &mut String, msg: &[u8], raw: OfpRaw, verbosity: u32) -> Re
             let pieces = all.iter().enumerate().map(|(i, t)| {
                 let mut piece = String::new();
                 t.format(&mut piece, i.checked_sub(1).map(|p| &all[p]));
-                (t.table_id, piece)
+                (t.table_id, !t.name.is_empty(), piece)
             });
             s.push_str(&crate::msgs::table_features::fold_dittos(pieces));
         }

@@ -553,6 +553,7 @@ pub fn is_multipart_reply(msg: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
     use std::os::unix::net::UnixListener;
 
     #[test]

@@ -74,7 +74,7 @@ pub fn dump_table_features(opts: &Options, args: &[String]) -> CmdResult {
         for t in tables {
             let mut piece = String::new();
             t.format(&mut piece, prev.as_ref());
-            pieces.push((t.table_id, piece));
+            pieces.push((t.table_id, !t.name.is_empty(), piece));
             prev = Some(t);
         }
     }

@@ -549,7 +549,7 @@ pub fn format_table_stats(out: &mut String, version: u8, tables: &[TableStats]) 
     for t in tables {
         let mut piece = String::new();
         format_one_table_stats(&mut piece, version, t, prev);
-        pieces.push((t.table_id, piece));
+        pieces.push((t.table_id, !t.name.is_empty(), piece));
         prev = Some(t);
     }
     out.push_str(&crate::msgs::table_features::fold_dittos(pieces));

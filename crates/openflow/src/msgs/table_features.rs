@@ -195,10 +195,11 @@ impl TableFeatures {
     }
 }
 
-/// Joins the printed tables (each `(table_id, text)` starting with a
-/// newline), folding each run of tables printed as " ditto" into one
-/// `table N: ditto` / `tables N...M: ditto` line, as upstream prints them.
-pub fn fold_dittos(tables: impl IntoIterator<Item = (u8, String)>) -> String {
+/// Joins the printed tables (each `(table_id, named, text)` with text
+/// starting with a newline), folding each run of unnamed tables printed as
+/// " ditto" into one `table N: ditto` / `tables N...M: ditto` line, as
+/// upstream prints them (named tables keep their own ditto lines).
+pub fn fold_dittos(tables: impl IntoIterator<Item = (u8, bool, String)>) -> String {
     fn flush(out: &mut String, run: &mut Option<(u8, u8)>) {
         match run.take() {
             Some((a, b)) if a == b => out.push_str(&format!("\n  table {a}: ditto\n")),
@@ -208,8 +209,8 @@ pub fn fold_dittos(tables: impl IntoIterator<Item = (u8, String)>) -> String {
     }
     let mut out = String::new();
     let mut run: Option<(u8, u8)> = None;
-    for (id, text) in tables {
-        if text.ends_with(" ditto") {
+    for (id, named, text) in tables {
+        if !named && text.ends_with(" ditto") {
             run = Some(run.map_or((id, id), |(a, _)| (a, id)));
         } else {
             flush(&mut out, &mut run);
