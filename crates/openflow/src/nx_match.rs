@@ -271,7 +271,17 @@ pub fn decode_ofp11_match(b: &[u8]) -> Result<Match, OfpErr> {
 
     let mut m = Match::catchall();
     if wc & 1 == 0 {
-        let p = crate::bits::port_from_ofp11(in_port).ok_or(bv)?;
+        let p = crate::bits::port_from_ofp11(in_port).ok_or_else(|| {
+            vlog::warn!(
+                "ofp_port",
+                "port {} is outside the supported range 0 through {} or 0x{:x} through 0x{:x}",
+                in_port,
+                crate::bits::ofpp::MAX - 1,
+                0xffff_ff00u32,
+                u32::MAX
+            );
+            bv
+        })?;
         m.flow.in_port = u32::from(p);
         m.wc.in_port = u32::MAX;
     }
@@ -374,8 +384,8 @@ const OFPVID11_ANY: u16 = 0xfffe;
 const OFPVID11_NONE: u16 = 0xffff;
 
 /// Upstream's `ofputil_match_to_ofp11_match`: the 88-byte OpenFlow 1.1
-/// standard match (masks with 1-bits for "don't care"; MPLS is not
-/// expressed).
+/// standard match (masks with 1-bits for "don't care"; of an MPLS label
+/// stack entry only the outermost label and traffic class).
 pub fn encode_ofp11_match(m: &Match, out: &mut Vec<u8>) {
     let (f, w) = (&m.flow, &m.wc);
     let mut wc: u32 = 0;
@@ -433,7 +443,17 @@ pub fn encode_ofp11_match(m: &Match, out: &mut Vec<u8>) {
     } else {
         tp_dst = f.tp_dst;
     }
-    wc |= 256 | 512;
+    let (mut mpls_label, mut mpls_tc) = (0, 0);
+    if w.mpls_lse[0] & 0xffff_f000 == 0 {
+        wc |= 256;
+    } else {
+        mpls_label = f.mpls_lse[0] >> 12;
+    }
+    if w.mpls_lse[0] & 0xe00 == 0 {
+        wc |= 512;
+    } else {
+        mpls_tc = ((f.mpls_lse[0] >> 9) & 7) as u8;
+    }
     out.put_u16(0);
     out.put_u16(88);
     out.put_u32(in_port);
@@ -454,8 +474,8 @@ pub fn encode_ofp11_match(m: &Match, out: &mut Vec<u8>) {
     out.put_u32(!w.nw_dst);
     out.put_u16(tp_src);
     out.put_u16(tp_dst);
-    out.put_u32(0);
-    out.put_u8(0);
+    out.put_u32(mpls_label);
+    out.put_u8(mpls_tc);
     out.put_zeros(3);
     out.put_u64(f.metadata);
     out.put_u64(!w.metadata);

@@ -34,11 +34,23 @@ fn parse_one(text: &str, seen: &mut HashSet<&'static str>) -> Result<ParsedFlowM
     // Upstream normalizes a parsed match (dropping fields whose
     // prerequisites it lacks) before using it, and says so at INFO.
     if let Some((pre, post)) = fm.match_.normalize() {
-        vlog::info!("ofp_match", "normalization changed ofp_match, details:");
-        vlog::info!("ofp_match", " pre: {}", pre);
-        vlog::info!("ofp_match", "post: {}", post);
+        log_normalization(&pre, &post);
     }
     Ok(fm)
+}
+
+/// Reports a match that normalization changed, at INFO, as upstream does:
+/// its rate limit lets a burst of five reports through, which is all one
+/// short-lived ovs-ofctl run ever sees.
+pub fn log_normalization(pre: &str, post: &str) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static REPORTED: AtomicU32 = AtomicU32::new(0);
+    if REPORTED.fetch_add(1, Ordering::Relaxed) >= 5 {
+        return;
+    }
+    vlog::info!("ofp_match", "normalization changed ofp_match, details:");
+    vlog::info!("ofp_match", " pre: {}", pre);
+    vlog::info!("ofp_match", "post: {}", post);
 }
 
 /// Reads the flows of `name` ("-" for stdin): one per line, `#` comments and

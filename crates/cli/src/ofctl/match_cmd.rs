@@ -151,3 +151,109 @@ pub fn check_vlan(_: &Options, args: &[String]) -> CmdResult {
     );
     Ok(())
 }
+
+/// Reads stdin as ovs-ofctl's test commands do (`ds_get_preprocessed_line`):
+/// comments and blank lines dropped.
+fn preprocessed_stdin() -> Result<Vec<String>, Fatal> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+        .map_err(|e| Fatal(format!("read failed: {e}")))?;
+    Ok(flow::flow_str::preprocessed_lines(&text)
+        .map(|(_, l)| l.trim().to_string())
+        .collect())
+}
+
+/// Hex bytes of one test line (whitespace between bytes allowed), or
+/// upstream's complaint about text after them.
+fn test_line_bytes(line: &str) -> Result<Vec<u8>, Fatal> {
+    let mut out = Vec::new();
+    let mut digits = line.chars().filter(|c| !c.is_whitespace());
+    loop {
+        match (digits.next(), digits.next()) {
+            (None, _) => return Ok(out),
+            (Some(h), Some(l)) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => {
+                let v = h.to_digit(16).unwrap_or(0) * 16 + l.to_digit(16).unwrap_or(0);
+                out.push(v as u8);
+            }
+            _ => return Err(Fatal("Trailing garbage in hex data".into())),
+        }
+    }
+}
+
+/// Upstream's `print_differences`: one line per differing byte.
+fn print_differences(prefix: &str, a: &[u8], b: &[u8]) {
+    if a.len() != b.len() {
+        println!("{prefix}size {} -> {}", a.len(), b.len());
+    }
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        if x != y {
+            println!("{prefix}{i:2}: {x:02x} -> {y:02x}");
+        }
+    }
+}
+
+/// `match_print`: the match text at the default priority.
+fn print_match(m: &flow::Match) {
+    println!("{m}");
+}
+
+/// `parse-ofp10-match`: each stdin line is an `ofp10_match` in hex, `x`
+/// standing for a don't-care nibble (read as 0). Prints the decoded match,
+/// the bytes that change when it is encoded again, and those that change
+/// when the match is also normalized.
+pub fn parse_ofp10_match(_: &Options, _: &[String]) -> CmdResult {
+    use openflow::nx_match::{decode_ofp10_match, encode_ofp10_match};
+    for line in preprocessed_stdin()? {
+        let bytes = test_line_bytes(&line.replace('x', "0"))?;
+        if bytes.len() != 40 {
+            return Err(Fatal(format!(
+                "Input is {} bytes, expected {}",
+                bytes.len(),
+                40
+            )));
+        }
+        let mut m = decode_ofp10_match(&bytes).map_err(|e| Fatal(e.name().to_string()))?;
+        print_match(&m);
+        let mut out = Vec::with_capacity(40);
+        encode_ofp10_match(&m, &mut out);
+        print_differences("", &bytes, &out);
+        if let Some((pre, post)) = m.normalize() {
+            super::flow_cmd::log_normalization(&pre, &post);
+        }
+        let mut normal = Vec::with_capacity(40);
+        encode_ofp10_match(&m, &mut normal);
+        print_differences("normal: ", &out, &normal);
+        println!();
+    }
+    Ok(())
+}
+
+/// `parse-ofp11-match`: each stdin line is an `ofp11_match` (standard
+/// match) in hex. Prints the decoded match (or the error upstream would
+/// send) and the bytes that change when it is encoded again.
+pub fn parse_ofp11_match(_: &Options, _: &[String]) -> CmdResult {
+    use openflow::nx_match::{encode_ofp11_match, pull_ofp11_match};
+    for line in preprocessed_stdin()? {
+        let bytes = test_line_bytes(&line)?;
+        if bytes.len() != 88 {
+            return Err(Fatal(format!(
+                "Input is {} bytes, expected {}",
+                bytes.len(),
+                88
+            )));
+        }
+        let m = match pull_ofp11_match(&mut Reader::new(&bytes), false) {
+            Ok(m) => m,
+            Err(e) => {
+                println!("bad ofp11_match: {}\n", e.name());
+                continue;
+            }
+        };
+        print_match(&m);
+        let mut out = Vec::with_capacity(88);
+        encode_ofp11_match(&m, &mut out);
+        print_differences("", &bytes, &out);
+        println!();
+    }
+    Ok(())
+}

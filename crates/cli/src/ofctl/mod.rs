@@ -8,6 +8,7 @@
 
 mod actions_cmd;
 mod flow_cmd;
+mod group_cmd;
 mod match_cmd;
 mod misc_cmd;
 mod online;
@@ -272,6 +273,13 @@ pub const COMMANDS: &[Command] = &[
         run: flow_cmd::parse_flows,
     },
     Command {
+        name: "parse-group",
+        usage: "",
+        min_args: 1,
+        max_args: 1,
+        run: group_cmd::parse_group,
+    },
+    Command {
         name: "check-vlan",
         usage: "",
         min_args: 2,
@@ -284,6 +292,27 @@ pub const COMMANDS: &[Command] = &[
         min_args: 0,
         max_args: 0,
         run: match_cmd::parse_nx_match,
+    },
+    Command {
+        name: "parse-nxm",
+        usage: "",
+        min_args: 0,
+        max_args: 0,
+        run: match_cmd::parse_nx_match,
+    },
+    Command {
+        name: "parse-ofp10-match",
+        usage: "",
+        min_args: 0,
+        max_args: 0,
+        run: match_cmd::parse_ofp10_match,
+    },
+    Command {
+        name: "parse-ofp11-match",
+        usage: "",
+        min_args: 0,
+        max_args: 0,
+        run: match_cmd::parse_ofp11_match,
     },
     Command {
         name: "parse-oxm",

@@ -36,7 +36,7 @@ fn is15(version: u8) -> bool {
     version == 1 || version >= 6
 }
 
-fn pull_buckets(version: u8, bytes: &[u8]) -> Result<Vec<Bucket>, OfpErr> {
+fn pull_buckets(version: u8, type_: u8, bytes: &[u8]) -> Result<Vec<Bucket>, OfpErr> {
     let mut r = Reader::new(bytes);
     let mut v = Vec::new();
     let mut next_id = 0;
@@ -55,7 +55,7 @@ fn pull_buckets(version: u8, bytes: &[u8]) -> Result<Vec<Bucket>, OfpErr> {
             let actions = actions::decode_actions(acts, version)?;
             let mut bucket = Bucket {
                 bucket_id,
-                weight: 1,
+                weight: u16::from(type_ == 1),
                 watch_port: crate::bits::ofpp::NONE,
                 watch_group: 0xffff_ffff,
                 actions,
@@ -94,18 +94,23 @@ fn pull_buckets(version: u8, bytes: &[u8]) -> Result<Vec<Bucket>, OfpErr> {
     Ok(v)
 }
 
-fn put_buckets(version: u8, buckets: &[Bucket], out: &mut Vec<u8>) {
+fn put_buckets(version: u8, type_: u8, buckets: &[Bucket], out: &mut Vec<u8>) {
     for b in buckets {
         let acts = actions::encode_actions(&b.actions, version);
         if is15(version) {
+            // Upstream sends only the properties that say something: the
+            // weight of select groups' buckets, and liveness when watched.
             let mut props = Vec::new();
-            super::props::put_property(
-                &mut props,
-                0,
-                &[(b.weight >> 8) as u8, b.weight as u8, 0, 0],
-            );
-            super::props::put_property(&mut props, 1, &port_to_ofp11(b.watch_port).to_be_bytes());
-            super::props::put_property(&mut props, 2, &b.watch_group.to_be_bytes());
+            if type_ == 1 {
+                super::props::put_property(&mut props, 0, &b.weight.to_be_bytes());
+            }
+            if b.watch_port != crate::bits::ofpp::NONE {
+                let port = port_to_ofp11(b.watch_port).to_be_bytes();
+                super::props::put_property(&mut props, 1, &port);
+            }
+            if b.watch_group != 0xffff_ffff {
+                super::props::put_property(&mut props, 2, &b.watch_group.to_be_bytes());
+            }
             out.put_u16((8 + acts.len() + props.len()) as u16);
             out.put_u16(acts.len() as u16);
             out.put_u32(b.bucket_id);
@@ -215,21 +220,86 @@ impl GroupMod {
             let blen = usize::from(r.u16().ok_or(BAD)?);
             r.skip(2).ok_or(BAD)?;
             command_bucket_id = r.u32().ok_or(BAD)?;
-            buckets = pull_buckets(version, r.bytes(blen).ok_or(OfpErr::OFPGMFC_BAD_BUCKET)?)?;
+            buckets = pull_buckets(
+                version,
+                type_,
+                r.bytes(blen).ok_or(OfpErr::OFPGMFC_BAD_BUCKET)?,
+            )?;
             props = pull_group_props(r.rest())?;
         } else {
             command_bucket_id = 0xffff_ffff;
-            buckets = pull_buckets(version, r.rest())?;
+            buckets = pull_buckets(version, type_, r.rest())?;
             props = GroupProps::default();
         }
-        Ok(GroupMod {
+        let gm = GroupMod {
             command,
             type_,
             group_id,
             command_bucket_id,
             buckets,
             props,
-        })
+        };
+        gm.check(version)?;
+        Ok(gm)
+    }
+
+    /// Upstream's consistency rules for a decoded group-mod: bucket
+    /// counts, weights and liveness per group type, and the command bucket
+    /// id each command allows.
+    fn check(&self, version: u8) -> Result<(), OfpErr> {
+        const BUCKET_MAX: u32 = 0xffff_ff00;
+        let (first, last, all) = (0xffff_fffd, 0xffff_fffe, 0xffff_ffff);
+        if is15(version) {
+            let id = self.command_bucket_id;
+            let ok = match self.command {
+                5 => id == all || id <= BUCKET_MAX || id == first || id == last,
+                3 => id <= BUCKET_MAX || id == first || id == last,
+                _ => id == all,
+            };
+            if !ok {
+                return Err(OfpErr::OFPGMFC_BAD_BUCKET);
+            }
+        } else if version >= 4 && self.command == 2 && !self.buckets.is_empty() {
+            return Err(OfpErr::OFPGMFC_INVALID_GROUP);
+        }
+        if self.type_ == 2 && self.command != 2 && self.buckets.len() != 1 {
+            return Err(OfpErr::OFPGMFC_INVALID_GROUP);
+        }
+        if self.command == 5 && !self.buckets.is_empty() {
+            return Err(OfpErr::OFPGMFC_BAD_BUCKET);
+        }
+        for b in &self.buckets {
+            if b.weight != 0 && self.type_ != 1 {
+                return Err(OfpErr::OFPGMFC_INVALID_GROUP);
+            }
+            let live = b.watch_port != crate::bits::ofpp::NONE || b.watch_group != 0xffff_ffff;
+            match self.type_ {
+                0 | 2 if live => return Err(OfpErr::OFPGMFC_WATCH_UNSUPPORTED),
+                3 if !live => return Err(OfpErr::OFPGMFC_INVALID_GROUP),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The whole message in `version` (`NXT_GROUP_MOD` in OpenFlow 1.0);
+    /// in the OpenFlow 1.5 layout, buckets without an id get one first.
+    pub fn encode(&self, version: u8, xid: u32) -> Vec<u8> {
+        use crate::raw::{finish, start, OfpRaw};
+        let raw = match version {
+            1 => OfpRaw::NXT_GROUP_MOD,
+            2..=5 => OfpRaw::OFPT11_GROUP_MOD,
+            _ => OfpRaw::OFPT15_GROUP_MOD,
+        };
+        let mut m = start(raw, version, xid);
+        if is15(version) && self.buckets.iter().any(|b| b.bucket_id > 0xffff_ff00) {
+            let mut gm = self.clone();
+            super::group_text::assign_bucket_ids(&mut gm.buckets);
+            gm.encode_body(version, &mut m);
+        } else {
+            self.encode_body(version, &mut m);
+        }
+        finish(m)
     }
 
     pub fn encode_body(&self, version: u8, out: &mut Vec<u8>) {
@@ -238,7 +308,7 @@ impl GroupMod {
         out.put_zeros(1);
         out.put_u32(self.group_id);
         let mut b = Vec::new();
-        put_buckets(version, &self.buckets, &mut b);
+        put_buckets(version, self.type_, &self.buckets, &mut b);
         if is15(version) {
             out.put_u16(b.len() as u16);
             out.put_zeros(2);
@@ -346,7 +416,7 @@ pub fn format_group(
     for b in buckets {
         out.push_str("bucket=");
         bucket_id(out, version, "bucket_id:", b.bucket_id);
-        if b.weight != 1 || (!is15(version) && type_ == 1) {
+        if b.weight != u16::from(type_ == 1) {
             out.push_str(&format!("weight:{},", b.weight));
         }
         if b.watch_port != crate::bits::ofpp::NONE {
@@ -391,10 +461,13 @@ impl GroupDesc {
             let (buckets, props) = if is15(version) {
                 let blen = usize::from(e.u16().ok_or(BAD)?);
                 e.skip(6).ok_or(BAD)?;
-                let b = pull_buckets(version, e.bytes(blen).ok_or(BAD)?)?;
+                let b = pull_buckets(version, type_, e.bytes(blen).ok_or(BAD)?)?;
                 (b, pull_group_props(e.rest())?)
             } else {
-                (pull_buckets(version, e.rest())?, GroupProps::default())
+                (
+                    pull_buckets(version, type_, e.rest())?,
+                    GroupProps::default(),
+                )
             };
             v.push(GroupDesc {
                 type_,
@@ -408,7 +481,7 @@ impl GroupDesc {
 
     pub fn encode(&self, version: u8, out: &mut Vec<u8>) {
         let mut b = Vec::new();
-        put_buckets(version, &self.buckets, &mut b);
+        put_buckets(version, self.type_, &self.buckets, &mut b);
         let mut p = Vec::new();
         put_group_props(&self.props, &mut p);
         let head = if is15(version) { 16 } else { 8 };

@@ -8,6 +8,7 @@ pub mod flow;
 pub mod flow_mod;
 pub mod group;
 pub mod group_mod;
+pub mod group_text;
 pub mod meter;
 pub mod monitor;
 pub mod packet_in;
