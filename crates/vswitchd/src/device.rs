@@ -78,7 +78,6 @@ enum Device {
     Dummy {
         mac: [u8; 6],
         admin_up: bool,
-        internal: bool,
     },
     Real(Arc<dyn netdev::Netdev>),
 }
@@ -116,7 +115,6 @@ impl PortBackend for Devices {
             Device::Dummy {
                 mac: next_dummy_mac(),
                 admin_up: true,
-                internal: type_ == "dummy-internal",
             }
         } else {
             match type_ {
@@ -160,11 +158,7 @@ impl PortBackend for Devices {
     fn status(&self, name: &str) -> Option<DeviceStatus> {
         let (_, d) = self.devices.get(name)?;
         Some(match d {
-            Device::Dummy {
-                mac,
-                admin_up,
-                internal: _,
-            } => DeviceStatus {
+            Device::Dummy { mac, admin_up } => DeviceStatus {
                 mac: *mac,
                 mtu: Some(1500),
                 ifindex: Some(0),

@@ -1,0 +1,628 @@
+//! One bridge: its ports and interfaces as they exist now, brought to the
+//! wanted [`BridgeConfig`] incrementally (interfaces are added, removed or
+//! re-created one by one; the bridge itself is never rebuilt), its
+//! OpenFlow port numbers, its Ethernet address and datapath ID, chosen
+//! with upstream's rules.
+//!
+//! Logging follows upstream's `bridge` module texts ("bridge br0: added
+//! interface p1 on port 1", "using datapath ID ...").
+
+use crate::config::{BridgeConfig, InterfaceConfig, PortConfig};
+use crate::device::{DeviceStatus, PortBackend};
+use crate::ofport::{is_valid_request, OfportAllocator, OFPP_LOCAL};
+use ovsdb::Uuid;
+use std::collections::BTreeMap;
+
+/// How `--enable-dummy` was given.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DummyMode {
+    /// Not given: no dummy datapath or devices.
+    #[default]
+    Off,
+    /// `--enable-dummy`: the `dummy` datapath type and dummy devices exist.
+    On,
+    /// `--enable-dummy=override`: in addition `system` devices and
+    /// datapaths are dummies.
+    Override,
+}
+
+/// Datapath-level choices the daemon's command line makes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DatapathOptions {
+    pub dummy: DummyMode,
+    /// `--disable-system`: no `system` datapath type.
+    pub disable_system: bool,
+}
+
+impl DatapathOptions {
+    /// The datapath types that can be created, sorted (the Open_vSwitch
+    /// `datapath_types` column).
+    pub fn datapath_types(&self) -> Vec<&'static str> {
+        let mut v = vec!["netdev"];
+        if self.dummy != DummyMode::Off {
+            v.push("dummy");
+        }
+        if !self.disable_system || self.dummy == DummyMode::Override {
+            v.push("system");
+        }
+        v.sort();
+        v
+    }
+
+    /// True if a bridge of `datapath_type` can exist.
+    pub fn supports(&self, datapath_type: &str) -> bool {
+        self.datapath_types().contains(&datapath_type)
+    }
+
+    /// The interface types that can be opened (the `iface_types` column).
+    pub fn iface_types(&self) -> Vec<&'static str> {
+        let mut v = vec!["internal", "patch", "system", "tap"];
+        if self.dummy != DummyMode::Off {
+            v.extend(["dummy", "dummy-internal", "dummy-pmd"]);
+        }
+        v.sort();
+        v
+    }
+
+    /// The device type that backs an interface of `iface_type` on a
+    /// datapath of `datapath_type` (upstream's port open type).
+    pub fn open_type(&self, datapath_type: &str, iface_type: &str) -> String {
+        let dummy_dp = datapath_type == "dummy"
+            || (self.dummy == DummyMode::Override && datapath_type == "system");
+        match iface_type {
+            "internal" if dummy_dp => "dummy-internal".to_string(),
+            "internal" if datapath_type == "netdev" => "tap".to_string(),
+            "system" if self.dummy == DummyMode::Override => "dummy".to_string(),
+            t => t.to_string(),
+        }
+    }
+}
+
+/// One interface that exists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Iface {
+    pub name: String,
+    /// Interface row (zero for the synthesized local interface).
+    pub uuid: Uuid,
+    /// The configured type (`system`, `internal`, `dummy`, ...).
+    pub type_: String,
+    pub ofp_port: u32,
+    pub odp_port: u32,
+    /// The port it belongs to.
+    pub port: String,
+    /// The configuration it was created from.
+    pub cfg: InterfaceConfig,
+}
+
+/// One port that exists (its interfaces are in [`Bridge::ifaces`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BridgePort {
+    pub name: String,
+    pub uuid: Uuid,
+    pub ifaces: Vec<String>,
+    pub cfg: PortConfig,
+}
+
+/// A log line produced by reconfiguration: (module, level, text).
+pub type LogLine = (&'static str, vlog::Level, String);
+
+/// What changed in one reconfiguration of a bridge.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub added: Vec<String>,
+    pub deleted: Vec<(String, u32)>,
+    pub logs: Vec<LogLine>,
+}
+
+/// One bridge.
+pub struct Bridge {
+    pub name: String,
+    pub uuid: Uuid,
+    pub datapath_type: String,
+    pub ports: BTreeMap<String, BridgePort>,
+    /// By interface name.
+    pub ifaces: BTreeMap<String, Iface>,
+    /// Interfaces that could not be created: name → (row, error text).
+    pub failed: BTreeMap<String, (Uuid, String)>,
+    pub alloc: OfportAllocator,
+    pub backend: Box<dyn PortBackend>,
+    /// The bridge's Ethernet address (its local port's).
+    pub ea: [u8; 6],
+    pub dpid: u64,
+    pub cfg: BridgeConfig,
+    opts: DatapathOptions,
+}
+
+/// The address derived from a bridge's row UUID, stable across restarts:
+/// the first six bytes of the UUID as upstream stores it in memory (four
+/// 32-bit words in host order), marked locally administered unicast.
+pub fn default_ea(uuid: &Uuid) -> [u8; 6] {
+    let b = uuid.0;
+    let mut ea = [b[3], b[2], b[1], b[0], b[7], b[6]];
+    ea[0] &= !1;
+    ea[0] |= 2;
+    ea
+}
+
+/// Parses `xx:xx:xx:xx:xx:xx`.
+pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let mut a = [0u8; 6];
+    let mut parts = s.split(':');
+    for b in a.iter_mut() {
+        let p = parts.next()?;
+        if p.is_empty() || p.len() > 2 {
+            return None;
+        }
+        *b = u8::from_str_radix(p, 16).ok()?;
+    }
+    parts.next().is_none().then_some(a)
+}
+
+/// `xx:xx:xx:xx:xx:xx`.
+pub fn format_mac(a: &[u8; 6]) -> String {
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        a[0], a[1], a[2], a[3], a[4], a[5]
+    )
+}
+
+fn is_usable_hwaddr(ea: &[u8; 6]) -> bool {
+    ea[0] & 1 == 0 && *ea != [0; 6]
+}
+
+fn mac_to_u64(ea: &[u8; 6]) -> u64 {
+    ea.iter().fold(0u64, |acc, b| (acc << 8) | *b as u64)
+}
+
+/// Parses `other_config:datapath-id` (exactly 16 hex digits, not zero).
+pub fn parse_dpid(s: &str) -> Option<u64> {
+    if s.len() != 16 {
+        return None;
+    }
+    u64::from_str_radix(s, 16).ok().filter(|d| *d != 0)
+}
+
+impl Bridge {
+    /// An empty bridge for `cfg` (reconfigure it to add its ports).
+    pub fn new(cfg: &BridgeConfig, backend: Box<dyn PortBackend>, opts: DatapathOptions) -> Bridge {
+        let mut alloc = OfportAllocator::default();
+        alloc.reserve(OFPP_LOCAL);
+        let ea = default_ea(&cfg.uuid);
+        Bridge {
+            name: cfg.name.clone(),
+            uuid: cfg.uuid,
+            datapath_type: cfg.datapath_type.clone(),
+            ports: BTreeMap::new(),
+            ifaces: BTreeMap::new(),
+            failed: BTreeMap::new(),
+            alloc,
+            backend,
+            ea,
+            dpid: 0,
+            cfg: cfg.clone(),
+            opts,
+        }
+    }
+
+    /// The interface with OpenFlow port `ofp_port`.
+    pub fn iface_by_ofport(&self, ofp_port: u32) -> Option<&Iface> {
+        self.ifaces.values().find(|i| i.ofp_port == ofp_port)
+    }
+
+    /// The facts about an interface's device.
+    pub fn device_status(&self, iface: &str) -> Option<DeviceStatus> {
+        self.backend.status(iface)
+    }
+
+    fn wanted_iface<'a>(cfg: &'a BridgeConfig, name: &str) -> Option<(&'a PortConfig, &'a InterfaceConfig)> {
+        cfg.ports
+            .values()
+            .find_map(|p| p.interfaces.get(name).map(|i| (p, i)))
+    }
+
+    /// True if an existing interface must be deleted (and perhaps
+    /// re-created) to match `cfg`.
+    fn must_delete(&self, iface: &Iface, cfg: &BridgeConfig) -> bool {
+        let Some((port, want)) = Self::wanted_iface(cfg, &iface.name) else {
+            return true;
+        };
+        if port.name != iface.port || want.type_ != iface.type_ {
+            return true;
+        }
+        // A new valid request for another, free number moves the interface.
+        match want.ofport_request {
+            Some(r) if is_valid_request(r) && iface.name != self.name => {
+                r as u32 != iface.ofp_port && !self.alloc.in_use(r as u32)
+            }
+            _ => false,
+        }
+    }
+
+    /// Brings the bridge to `cfg`. `now_ms` dates released port numbers.
+    pub fn reconfigure(&mut self, cfg: &BridgeConfig, now_ms: i64) -> Changes {
+        let mut ch = Changes::default();
+        // 1. Interfaces no longer wanted (or wanted differently).
+        let doomed: Vec<String> = self
+            .ifaces
+            .values()
+            .filter(|i| self.must_delete(i, cfg))
+            .map(|i| i.name.clone())
+            .collect();
+        for name in doomed {
+            if let Some(iface) = self.ifaces.remove(&name) {
+                self.backend.port_del(&name);
+                self.alloc.release(iface.ofp_port, now_ms);
+                ch.logs.push((
+                    "bridge",
+                    vlog::Level::Info,
+                    format!(
+                        "bridge {}: deleted interface {} on port {}",
+                        self.name, name, iface.ofp_port
+                    ),
+                ));
+                ch.deleted.push((name, iface.ofp_port));
+            }
+        }
+        self.failed.clear();
+        // 2. Ports: drop those that went away, refresh the rest.
+        self.ports.retain(|name, _| cfg.ports.contains_key(name));
+        for (name, pcfg) in &cfg.ports {
+            let port = self.ports.entry(name.clone()).or_insert_with(|| BridgePort {
+                name: name.clone(),
+                uuid: pcfg.uuid,
+                ifaces: Vec::new(),
+                cfg: pcfg.clone(),
+            });
+            port.uuid = pcfg.uuid;
+            port.cfg = pcfg.clone();
+            port.ifaces = pcfg.interfaces.keys().cloned().collect();
+        }
+        // 3. New interfaces: the local one first, then those asking for a
+        // number (so they get it), then the others.
+        let mut todo: Vec<(&PortConfig, &InterfaceConfig)> = cfg
+            .ports
+            .values()
+            .flat_map(|p| p.interfaces.values().map(move |i| (p, i)))
+            .filter(|(_, i)| !self.ifaces.contains_key(&i.name))
+            .collect();
+        todo.sort_by_key(|(_, i)| {
+            let rank = if i.name == self.name {
+                0
+            } else if pick_ofport(i).is_some() {
+                1
+            } else {
+                2
+            };
+            (rank, i.name.clone())
+        });
+        for (port, want) in todo {
+            self.add_iface(port, want, &mut ch);
+        }
+        // Interfaces whose configuration changed in place.
+        for iface in self.ifaces.values_mut() {
+            if let Some((_, want)) = Self::wanted_iface(cfg, &iface.name) {
+                iface.uuid = want.uuid;
+                iface.cfg = want.clone();
+            }
+        }
+        // 4. Address and datapath ID.
+        self.cfg = cfg.clone();
+        self.pick_addresses(&mut ch);
+        ch
+    }
+
+    fn add_iface(&mut self, port: &PortConfig, want: &InterfaceConfig, ch: &mut Changes) {
+        let open_type = self.opts.open_type(&self.datapath_type, &want.type_);
+        let odp_port = match self.backend.port_add(&want.name, &open_type, &want.options) {
+            Ok(n) => n,
+            Err(e) => {
+                for (module, text) in e.preceding_logs {
+                    ch.logs.push((module, vlog::Level::Warn, text));
+                }
+                ch.logs
+                    .push(("bridge", vlog::Level::Warn, e.message.clone()));
+                self.failed
+                    .insert(want.name.clone(), (want.uuid, e.message));
+                return;
+            }
+        };
+        let ofp_port = if want.name == self.name {
+            OFPP_LOCAL
+        } else {
+            match self.alloc.allocate(pick_ofport(want)) {
+                Some(n) => n,
+                None => {
+                    self.backend.port_del(&want.name);
+                    let msg = format!(
+                        "could not add network device {} to ofproto ({})",
+                        want.name,
+                        rpc::errno::strerror(libc::EFBIG)
+                    );
+                    ch.logs.push(("bridge", vlog::Level::Warn, msg.clone()));
+                    self.failed.insert(want.name.clone(), (want.uuid, msg));
+                    return;
+                }
+            }
+        };
+        ch.logs.push((
+            "bridge",
+            vlog::Level::Info,
+            format!(
+                "bridge {}: added interface {} on port {}",
+                self.name, want.name, ofp_port
+            ),
+        ));
+        ch.added.push(want.name.clone());
+        self.ifaces.insert(
+            want.name.clone(),
+            Iface {
+                name: want.name.clone(),
+                uuid: want.uuid,
+                type_: want.type_.clone(),
+                ofp_port,
+                odp_port,
+                port: port.name.clone(),
+                cfg: want.clone(),
+            },
+        );
+    }
+
+    /// Chooses the bridge address (other_config:hwaddr, else the lowest
+    /// universally administered address among the non-internal
+    /// interfaces, else the one derived from the row UUID) and the
+    /// datapath ID (other_config:datapath-id, else the address).
+    fn pick_addresses(&mut self, ch: &mut Changes) {
+        let mut ea = None;
+        if let Some(hw) = self.cfg.other_config.get("hwaddr").and_then(|s| parse_mac(s)) {
+            if is_usable_hwaddr(&hw) {
+                ea = Some(hw);
+            }
+        }
+        if ea.is_none() {
+            let mut best: Option<[u8; 6]> = None;
+            for iface in self.ifaces.values() {
+                if iface.type_ == "internal" || iface.name == self.name {
+                    continue;
+                }
+                let Some(st) = self.backend.status(&iface.name) else {
+                    continue;
+                };
+                let m = st.mac;
+                // Locally administered addresses do not qualify.
+                if !is_usable_hwaddr(&m) || m[0] & 2 != 0 {
+                    continue;
+                }
+                if best.is_none_or(|b| m < b) {
+                    best = Some(m);
+                }
+            }
+            ea = best;
+        }
+        let ea = ea.unwrap_or_else(|| default_ea(&self.uuid));
+        if self.ifaces.contains_key(&self.name) {
+            let local_mac = self
+                .ifaces
+                .get(&self.name)
+                .and_then(|i| i.cfg.mac.as_deref())
+                .and_then(parse_mac)
+                .unwrap_or(ea);
+            if self.backend.status(&self.name).map(|s| s.mac) != Some(local_mac) {
+                let name = self.name.clone();
+                self.backend.set_mac(&name, local_mac);
+            }
+        }
+        self.ea = ea;
+        let dpid = self
+            .cfg
+            .other_config
+            .get("datapath-id")
+            .and_then(|s| parse_dpid(s))
+            .unwrap_or_else(|| mac_to_u64(&ea));
+        if dpid != self.dpid {
+            self.dpid = dpid;
+            ch.logs.push((
+                "bridge",
+                vlog::Level::Info,
+                format!("bridge {}: using datapath ID {:016x}", self.name, dpid),
+            ));
+        }
+    }
+
+    /// Removes every interface (the bridge is going away).
+    pub fn destroy(&mut self) {
+        let names: Vec<String> = self.ifaces.keys().cloned().collect();
+        for n in names {
+            self.backend.port_del(&n);
+        }
+        self.ifaces.clear();
+        self.ports.clear();
+    }
+}
+
+/// The port number an interface asks for: `ofport_request`, else the
+/// number an earlier run recorded in `ofport` (upstream's
+/// iface_pick_ofport).
+pub fn pick_ofport(i: &InterfaceConfig) -> Option<i64> {
+    i.ofport_request
+        .filter(|r| is_valid_request(*r))
+        .or(i.ofport.filter(|r| is_valid_request(*r)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::Devices;
+
+    fn iface(name: &str, type_: &str, req: Option<i64>, ofport: Option<i64>) -> InterfaceConfig {
+        InterfaceConfig {
+            uuid: Uuid::ZERO,
+            name: name.into(),
+            type_: type_.into(),
+            options: BTreeMap::new(),
+            ofport_request: req,
+            ofport,
+            mtu_request: None,
+            mac: None,
+            other_config: BTreeMap::new(),
+            external_ids: BTreeMap::new(),
+            in_db: true,
+        }
+    }
+
+    fn port(i: InterfaceConfig) -> PortConfig {
+        PortConfig {
+            uuid: Uuid::ZERO,
+            name: i.name.clone(),
+            interfaces: BTreeMap::from([(i.name.clone(), i)]),
+            tag: None,
+            trunks: Vec::new(),
+            vlan_mode: None,
+            bond_mode: None,
+            other_config: BTreeMap::new(),
+            fake_bridge: false,
+            protected: false,
+            in_db: true,
+        }
+    }
+
+    fn bridge_cfg(ports: Vec<InterfaceConfig>) -> BridgeConfig {
+        let uuid = Uuid::parse("f98d13ee-6f33-4466-b932-80c95aa36cdd").unwrap();
+        let mut all = vec![iface("br0", "internal", None, None)];
+        all.extend(ports);
+        BridgeConfig {
+            uuid,
+            name: "br0".into(),
+            datapath_type: "dummy".into(),
+            fail_mode: Default::default(),
+            protocols: Vec::new(),
+            other_config: BTreeMap::new(),
+            external_ids: BTreeMap::new(),
+            ports: all.into_iter().map(|i| (i.name.clone(), port(i))).collect(),
+            controllers: Vec::new(),
+            mcast_snooping_enable: false,
+            stp_enable: false,
+            rstp_enable: false,
+            flood_vlans: Vec::new(),
+        }
+    }
+
+    fn opts() -> DatapathOptions {
+        DatapathOptions {
+            dummy: DummyMode::On,
+            disable_system: true,
+        }
+    }
+
+    fn texts(ch: &Changes) -> Vec<String> {
+        ch.logs.iter().map(|l| l.2.clone()).collect()
+    }
+
+    #[test]
+    fn default_address_and_dpid_come_from_the_uuid() {
+        let cfg = bridge_cfg(vec![]);
+        let mut br = Bridge::new(&cfg, Box::new(Devices::new()), opts());
+        let ch = br.reconfigure(&cfg, 0);
+        assert_eq!(format_mac(&br.ea), "ee:13:8d:f9:66:44");
+        assert_eq!(
+            texts(&ch),
+            [
+                "bridge br0: added interface br0 on port 65534",
+                "bridge br0: using datapath ID 0000ee138df96644"
+            ]
+        );
+        assert_eq!(br.device_status("br0").unwrap().mac, br.ea);
+    }
+
+    #[test]
+    fn incremental_add_remove_and_requests() {
+        let mut cfg = bridge_cfg(vec![iface("p1", "dummy", None, None)]);
+        let mut br = Bridge::new(&cfg, Box::new(Devices::new()), opts());
+        br.reconfigure(&cfg, 0);
+        assert_eq!(br.ifaces["p1"].ofp_port, 1);
+        cfg = bridge_cfg(vec![
+            iface("p1", "dummy", None, None),
+            iface("p2", "dummy", Some(5), None),
+        ]);
+        let ch = br.reconfigure(&cfg, 1);
+        assert_eq!(texts(&ch), ["bridge br0: added interface p2 on port 5"]);
+        // Changing the request moves the interface.
+        cfg = bridge_cfg(vec![
+            iface("p1", "dummy", Some(9), None),
+            iface("p2", "dummy", Some(5), None),
+        ]);
+        let ch = br.reconfigure(&cfg, 2);
+        assert_eq!(
+            texts(&ch),
+            [
+                "bridge br0: deleted interface p1 on port 1",
+                "bridge br0: added interface p1 on port 9"
+            ]
+        );
+        // Asking for a number in use keeps the current one.
+        cfg = bridge_cfg(vec![
+            iface("p1", "dummy", Some(5), None),
+            iface("p2", "dummy", Some(5), None),
+        ]);
+        let ch = br.reconfigure(&cfg, 3);
+        assert!(texts(&ch).is_empty());
+        assert_eq!(br.ifaces["p1"].ofp_port, 9);
+        cfg = bridge_cfg(vec![iface("p2", "dummy", Some(5), None)]);
+        let ch = br.reconfigure(&cfg, 4);
+        assert_eq!(texts(&ch), ["bridge br0: deleted interface p1 on port 9"]);
+        assert!(!br.ports.contains_key("p1"));
+    }
+
+    #[test]
+    fn recorded_ofport_survives_restart() {
+        let cfg = bridge_cfg(vec![
+            iface("a", "dummy", None, Some(7)),
+            iface("b", "dummy", None, None),
+        ]);
+        let mut br = Bridge::new(&cfg, Box::new(Devices::new()), opts());
+        br.reconfigure(&cfg, 0);
+        assert_eq!(br.ifaces["a"].ofp_port, 7);
+        assert_eq!(br.ifaces["b"].ofp_port, 1);
+    }
+
+    #[test]
+    fn failed_interfaces_are_reported_and_retried() {
+        let cfg = bridge_cfg(vec![iface("bar", "bogus", None, None)]);
+        let mut br = Bridge::new(&cfg, Box::new(Devices::new()), opts());
+        let ch = br.reconfigure(&cfg, 0);
+        assert!(texts(&ch).contains(
+            &"could not open network device bar (Address family not supported by protocol)"
+                .to_string()
+        ));
+        assert!(br.failed.contains_key("bar"));
+        let ch = br.reconfigure(&cfg, 1);
+        assert_eq!(ch.logs.len(), 2);
+    }
+
+    #[test]
+    fn configured_datapath_id_and_hwaddr() {
+        let mut cfg = bridge_cfg(vec![]);
+        cfg.other_config
+            .insert("datapath-id".into(), "0000000000000abc".into());
+        cfg.other_config
+            .insert("hwaddr".into(), "00:11:22:33:44:55".into());
+        let mut br = Bridge::new(&cfg, Box::new(Devices::new()), opts());
+        br.reconfigure(&cfg, 0);
+        assert_eq!(br.dpid, 0xabc);
+        assert_eq!(format_mac(&br.ea), "00:11:22:33:44:55");
+    }
+
+    #[test]
+    fn open_types() {
+        let o = opts();
+        assert_eq!(o.open_type("dummy", "internal"), "dummy-internal");
+        assert_eq!(o.open_type("netdev", "internal"), "tap");
+        assert_eq!(o.open_type("dummy", "system"), "system");
+        let ov = DatapathOptions {
+            dummy: DummyMode::Override,
+            disable_system: false,
+        };
+        assert_eq!(ov.open_type("system", "system"), "dummy");
+        assert_eq!(o.datapath_types(), ["dummy", "netdev"]);
+        assert!(!o.supports("system"));
+    }
+}

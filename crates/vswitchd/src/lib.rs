@@ -1,0 +1,19 @@
+//! The switch daemon's room (`ovs-vswitchd`): it reconciles the
+//! Open_vSwitch database into bridges, ports and interfaces, writes their
+//! status back, serves the OpenFlow connections of each bridge and
+//! registers the daemon's `ovs-appctl` commands.
+//!
+//! - [`config`]: the wanted configuration read out of the database.
+//! - [`bridge`]: one bridge brought to its configuration incrementally;
+//!   [`ofport`]: OpenFlow port numbering.
+//! - [`device`]: the forwarding side of a bridge ([`device::PortBackend`]).
+//! - [`daemon`]: `--detach`, pidfiles.
+//!
+//! This room sits above `ovsdb`, `rpc`, `netdev` and (as they land)
+//! `ofproto` and `datapath`; only the `cli` binary sits above it.
+
+pub mod bridge;
+pub mod config;
+pub mod daemon;
+pub mod device;
+pub mod ofport;
