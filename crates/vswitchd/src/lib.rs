@@ -7,6 +7,8 @@
 //! - [`bridge`]: one bridge brought to its configuration incrementally;
 //!   [`ofport`]: OpenFlow port numbering.
 //! - [`device`]: the forwarding side of a bridge ([`device::PortBackend`]).
+//! - [`switch`]: every bridge, reconfigured in one pass; [`status`]: what
+//!   is written back; [`db`]: the database client (IDL, lock, `cur_cfg`).
 //! - [`daemon`]: `--detach`, pidfiles.
 //!
 //! This room sits above `ovsdb`, `rpc`, `netdev` and (as they land)
@@ -17,3 +19,6 @@ pub mod config;
 pub mod daemon;
 pub mod device;
 pub mod ofport;
+pub mod db;
+pub mod status;
+pub mod switch;
