@@ -13,6 +13,7 @@ mod ofctl;
 mod ovsdb_server;
 mod ovsdb_tool;
 mod personality;
+mod vswitchd;
 
 fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();

@@ -50,7 +50,7 @@ pub const PERSONALITIES: &[Personality] = &[
     Personality {
         link: "ovs-vswitchd",
         short: "vswitchd",
-        run: None,
+        run: Some(crate::vswitchd::main),
     },
 ];
 

@@ -214,7 +214,10 @@ impl Bridge {
         self.backend.status(iface)
     }
 
-    fn wanted_iface<'a>(cfg: &'a BridgeConfig, name: &str) -> Option<(&'a PortConfig, &'a InterfaceConfig)> {
+    fn wanted_iface<'a>(
+        cfg: &'a BridgeConfig,
+        name: &str,
+    ) -> Option<(&'a PortConfig, &'a InterfaceConfig)> {
         cfg.ports
             .values()
             .find_map(|p| p.interfaces.get(name).map(|i| (p, i)))
@@ -267,12 +270,15 @@ impl Bridge {
         // 2. Ports: drop those that went away, refresh the rest.
         self.ports.retain(|name, _| cfg.ports.contains_key(name));
         for (name, pcfg) in &cfg.ports {
-            let port = self.ports.entry(name.clone()).or_insert_with(|| BridgePort {
-                name: name.clone(),
-                uuid: pcfg.uuid,
-                ifaces: Vec::new(),
-                cfg: pcfg.clone(),
-            });
+            let port = self
+                .ports
+                .entry(name.clone())
+                .or_insert_with(|| BridgePort {
+                    name: name.clone(),
+                    uuid: pcfg.uuid,
+                    ifaces: Vec::new(),
+                    cfg: pcfg.clone(),
+                });
             port.uuid = pcfg.uuid;
             port.cfg = pcfg.clone();
             port.ifaces = pcfg.interfaces.keys().cloned().collect();
@@ -373,7 +379,12 @@ impl Bridge {
     /// datapath ID (other_config:datapath-id, else the address).
     fn pick_addresses(&mut self, ch: &mut Changes) {
         let mut ea = None;
-        if let Some(hw) = self.cfg.other_config.get("hwaddr").and_then(|s| parse_mac(s)) {
+        if let Some(hw) = self
+            .cfg
+            .other_config
+            .get("hwaddr")
+            .and_then(|s| parse_mac(s))
+        {
             if is_usable_hwaddr(&hw) {
                 ea = Some(hw);
             }

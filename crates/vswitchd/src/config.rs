@@ -214,8 +214,7 @@ impl OvsConfig {
                 continue;
             };
             if cfg.bridges.contains_key(&name) {
-                cfg.warnings
-                    .push(format!("bridge {name} specified twice"));
+                cfg.warnings.push(format!("bridge {name} specified twice"));
                 continue;
             }
             let br = read_bridge(&r, br_uuid, &name, &mut seen_ifaces, &mut cfg.warnings);
@@ -257,7 +256,9 @@ fn read_bridge(
         }
         let port = read_port(r, p_uuid, name, &pname, seen_ifaces, warnings);
         if port.interfaces.is_empty() {
-            warnings.push(format!("bridge {name}: port {pname} has no interfaces, dropping"));
+            warnings.push(format!(
+                "bridge {name}: port {pname} has no interfaces, dropping"
+            ));
             continue;
         }
         ports.insert(pname, port);
@@ -375,8 +376,7 @@ fn read_port(
 fn read_controller(r: &Reader<'_>, uuid: Uuid) -> Option<ControllerConfig> {
     const T: &str = "Controller";
     let target = r.string(T, &uuid, "target")?;
-    let enable_async_messages = r
-        .datum_bool(T, &uuid, "enable_async_messages");
+    let enable_async_messages = r.datum_bool(T, &uuid, "enable_async_messages");
     Some(ControllerConfig {
         uuid,
         target,
@@ -514,7 +514,12 @@ mod tests {
         db.set("Interface", u(7), "name", string("p1"));
         db.set("Interface", u(7), "type", string(""));
         db.set("Interface", u(7), "ofport_request", integer(5));
-        db.set("Interface", u(7), "options", smap(&[("pstream", "punix:x")]));
+        db.set(
+            "Interface",
+            u(7),
+            "options",
+            smap(&[("pstream", "punix:x")]),
+        );
         // A second port using the same interface row: dropped.
         db.set("Port", u(6), "name", string("p2"));
         db.set("Port", u(6), "interfaces", uuids(&[u(7)]));
@@ -554,7 +559,10 @@ mod tests {
         let local = &br.ports["brx"].interfaces["brx"];
         assert_eq!(local.type_, "internal");
         assert!(!local.in_db);
-        assert_eq!(cfg.warnings, ["bridge brx: no port named brx, synthesizing one"]);
+        assert_eq!(
+            cfg.warnings,
+            ["bridge brx: no port named brx, synthesizing one"]
+        );
     }
 
     #[test]

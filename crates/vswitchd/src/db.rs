@@ -12,6 +12,7 @@ use crate::switch::{emit_logs, Switch};
 use ovsdb::idl::{IdlCore, IdlEvent, MonitorSpec, Replica, TxnHandle, TxnStatus};
 use ovsdb::{Datum, Uuid};
 use rpc::{Session, SessionEvent};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -82,6 +83,7 @@ pub struct DbClient {
     said_hello: bool,
     said_locked_out: bool,
     epoch: std::time::Instant,
+    cells: Arc<AtomicUsize>,
 }
 
 fn lock_switch(s: &Mutex<Switch>) -> std::sync::MutexGuard<'_, Switch> {
@@ -108,7 +110,15 @@ impl DbClient {
             said_hello: false,
             said_locked_out: false,
             epoch: std::time::Instant::now(),
+            cells: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// Publishes the replica's cell count (rows × monitored columns)
+    /// through `cells` (`memory/show`).
+    pub fn with_cells(mut self, cells: Arc<AtomicUsize>) -> DbClient {
+        self.cells = cells;
+        self
     }
 
     /// Connects and serves forever (returns only if the remote name is
@@ -148,7 +158,8 @@ impl DbClient {
                     IdlEvent::TxnDone(h, outcome) => {
                         if self.pending == Some(h) {
                             self.pending = None;
-                            if !matches!(outcome.status, TxnStatus::Success | TxnStatus::Unchanged) {
+                            if !matches!(outcome.status, TxnStatus::Success | TxnStatus::Unchanged)
+                            {
                                 if let TxnStatus::Error(e) = &outcome.status {
                                     vlog::warn!("bridge", "transaction error: {e}");
                                 }
@@ -174,7 +185,11 @@ impl DbClient {
         }
         if !self.said_hello {
             self.said_hello = true;
-            vlog::info!("bridge", "ovs-vswitchd (Open vSwitch) {}", rpc::unixctl::OVS_VERSION);
+            vlog::info!(
+                "bridge",
+                "ovs-vswitchd (Open vSwitch) {}",
+                rpc::unixctl::OVS_VERSION
+            );
         }
         if !self.core.has_lock() {
             if !self.said_locked_out {
@@ -191,6 +206,12 @@ impl DbClient {
             return;
         };
         let seqno = replica.seqno();
+        let cells: usize = replica
+            .table_names()
+            .filter_map(|t| replica.table(t))
+            .map(|t| t.len() * t.monitored_columns().len())
+            .sum();
+        self.cells.store(cells, Ordering::Relaxed);
         let config_changed = self.last_seqno != Some(seqno);
         if !config_changed && !self.retry && !self.stats_due && !self.refresh {
             return;
@@ -234,7 +255,13 @@ impl DbClient {
         let mut txn = ovsdb::idl::Txn::new();
         for c in &writes {
             if let Err(e) = txn.set(replica, c.table, &c.uuid, c.column, c.value.clone()) {
-                vlog::dbg!("bridge", "skipping status write {}.{}: {}", c.table, c.column, e.tag);
+                vlog::dbg!(
+                    "bridge",
+                    "skipping status write {}.{}: {}",
+                    c.table,
+                    c.column,
+                    e.tag
+                );
             }
         }
         match self.core.commit(&txn) {

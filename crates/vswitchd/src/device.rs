@@ -260,7 +260,10 @@ mod tests {
         );
         assert_eq!(
             e.preceding_logs,
-            [("netdev", "could not create netdev bar of unknown type bogus".to_string())]
+            [(
+                "netdev",
+                "could not create netdev bar of unknown type bogus".to_string()
+            )]
         );
     }
 

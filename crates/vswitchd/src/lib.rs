@@ -14,11 +14,12 @@
 //! This room sits above `ovsdb`, `rpc`, `netdev` and (as they land)
 //! `ofproto` and `datapath`; only the `cli` binary sits above it.
 
+pub mod appctl;
 pub mod bridge;
 pub mod config;
 pub mod daemon;
+pub mod db;
 pub mod device;
 pub mod ofport;
-pub mod db;
 pub mod status;
 pub mod switch;

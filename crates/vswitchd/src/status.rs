@@ -51,20 +51,40 @@ pub fn datapath_version(_datapath_type: &str) -> &'static str {
 /// What to write after a reconfiguration of `sw` from `cfg`.
 /// `with_stats` includes interface counters (periodic refresh); without
 /// it counters are written only where the column is still empty.
-pub fn status_writes(sw: &Switch, cfg: &OvsConfig, db: &dyn DbView, with_stats: bool) -> Vec<ColumnWrite> {
+pub fn status_writes(
+    sw: &Switch,
+    cfg: &OvsConfig,
+    db: &dyn DbView,
+    with_stats: bool,
+) -> Vec<ColumnWrite> {
     let mut out = Vec::new();
     let Some(root) = cfg.root else {
         return out;
     };
     const O: &str = "Open_vSwitch";
     out.push(w(O, root, "cur_cfg", datum::integer(cfg.next_cfg)));
-    out.push(w(O, root, "datapath_types", datum::strings(&sw.opts.datapath_types())));
-    out.push(w(O, root, "iface_types", datum::strings(&sw.opts.iface_types())));
+    out.push(w(
+        O,
+        root,
+        "datapath_types",
+        datum::strings(&sw.opts.datapath_types()),
+    ));
+    out.push(w(
+        O,
+        root,
+        "iface_types",
+        datum::strings(&sw.opts.iface_types()),
+    ));
     out.push(w(O, root, "dpdk_initialized", datum::boolean(false)));
     out.push(w(O, root, "dpdk_version", datum::strings(&["none"])));
     for br in sw.bridges.values() {
         const B: &str = "Bridge";
-        out.push(w(B, br.uuid, "datapath_id", datum::strings(&[format!("{:016x}", br.dpid)])));
+        out.push(w(
+            B,
+            br.uuid,
+            "datapath_id",
+            datum::strings(&[format!("{:016x}", br.dpid)]),
+        ));
         out.push(w(
             B,
             br.uuid,
@@ -77,7 +97,12 @@ pub fn status_writes(sw: &Switch, cfg: &OvsConfig, db: &dyn DbView, with_stats: 
             }
             const I: &str = "Interface";
             let u = iface.uuid;
-            out.push(w(I, u, "ofport", Datum::from_atom(Atom::Integer(iface.ofp_port as i64))));
+            out.push(w(
+                I,
+                u,
+                "ofport",
+                Datum::from_atom(Atom::Integer(iface.ofp_port as i64)),
+            ));
             out.push(w(I, u, "error", datum::empty()));
             let Some(st) = br.device_status(&iface.name) else {
                 continue;
@@ -85,12 +110,22 @@ pub fn status_writes(sw: &Switch, cfg: &OvsConfig, db: &dyn DbView, with_stats: 
             let updown = |b: bool| datum::strings(&[if b { "up" } else { "down" }]);
             out.push(w(I, u, "admin_state", updown(st.admin_up)));
             out.push(w(I, u, "link_state", updown(st.link_up)));
-            out.push(w(I, u, "mac_in_use", datum::strings(&[format_mac(&st.mac)])));
+            out.push(w(
+                I,
+                u,
+                "mac_in_use",
+                datum::strings(&[format_mac(&st.mac)]),
+            ));
             if let Some(mtu) = st.mtu {
                 out.push(w(I, u, "mtu", Datum::from_atom(Atom::Integer(mtu as i64))));
             }
             if let Some(ifindex) = st.ifindex {
-                out.push(w(I, u, "ifindex", Datum::from_atom(Atom::Integer(ifindex as i64))));
+                out.push(w(
+                    I,
+                    u,
+                    "ifindex",
+                    Datum::from_atom(Atom::Integer(ifindex as i64)),
+                ));
             }
             if db.get(I, &u, "link_resets").is_none_or(|d| d.is_empty()) {
                 out.push(w(I, u, "link_resets", Datum::from_atom(Atom::Integer(0))));
@@ -105,8 +140,18 @@ pub fn status_writes(sw: &Switch, cfg: &OvsConfig, db: &dyn DbView, with_stats: 
             if uuid.is_zero() {
                 continue;
             }
-            out.push(w("Interface", *uuid, "ofport", Datum::from_atom(Atom::Integer(-1))));
-            out.push(w("Interface", *uuid, "error", datum::strings(&[error.as_str()])));
+            out.push(w(
+                "Interface",
+                *uuid,
+                "ofport",
+                Datum::from_atom(Atom::Integer(-1)),
+            ));
+            out.push(w(
+                "Interface",
+                *uuid,
+                "error",
+                datum::strings(&[error.as_str()]),
+            ));
         }
     }
     out
@@ -200,7 +245,10 @@ mod tests {
         );
         assert_eq!(find("Interface", u(4), "ofport"), Some(integer(65534)));
         assert_eq!(find("Interface", u(6), "ofport"), Some(integer(1)));
-        assert_eq!(find("Interface", u(6), "link_state"), Some(strings(&["up"])));
+        assert_eq!(
+            find("Interface", u(6), "link_state"),
+            Some(strings(&["up"]))
+        );
         assert_eq!(find("Interface", u(6), "mtu"), Some(integer(1500)));
         assert_eq!(
             find("Bridge", u(2), "datapath_version"),

@@ -16,7 +16,8 @@ pub type BackendFactory = Box<dyn Fn(&BridgeConfig) -> Box<dyn PortBackend> + Se
 /// datapath attach here).
 pub trait BridgeObserver: Send + Sync {
     /// A bridge was created or reconfigured.
-    fn bridge_reconfigured(&self, _bridge: &Bridge, _added: &[String], _deleted: &[(String, u32)]) {}
+    fn bridge_reconfigured(&self, _bridge: &Bridge, _added: &[String], _deleted: &[(String, u32)]) {
+    }
     /// A bridge was destroyed.
     fn bridge_destroyed(&self, _name: &str) {}
 }
@@ -84,7 +85,11 @@ impl Switch {
             if !self.bridges.contains_key(name) {
                 if !self.opts.supports(&bcfg.datapath_type) {
                     let t = &bcfg.datapath_type;
-                    logs.push(("ofproto", vlog::Level::Warn, format!("unknown datapath type {t}")));
+                    logs.push((
+                        "ofproto",
+                        vlog::Level::Warn,
+                        format!("unknown datapath type {t}"),
+                    ));
                     logs.push((
                         "ofproto",
                         vlog::Level::Warn,
