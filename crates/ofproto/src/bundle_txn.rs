@@ -45,10 +45,10 @@ pub struct Txn {
     pub added: Vec<(u8, TableRule)>,
     /// Rules made invisible (table, rule, why), in order.
     pub removed: Vec<(u8, TableRule, RemovalKind)>,
-    /// Group table before the transaction (restored on rollback).
-    pub saved_groups: Option<BTreeMap<u32, Arc<Group>>>,
-    /// Meter table before the transaction (restored on rollback).
-    pub saved_meters: Option<BTreeMap<u32, Arc<Meter>>>,
+    /// Group table (and its order) before the transaction, restored on rollback.
+    pub saved_groups: Option<(BTreeMap<u32, Arc<Group>>, crate::hmap_order::Cmap)>,
+    /// Meter table (and its order) before the transaction, restored on rollback.
+    pub saved_meters: Option<(BTreeMap<u32, Arc<Meter>>, crate::hmap_order::Hmap)>,
 }
 
 impl Txn {

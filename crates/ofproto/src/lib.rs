@@ -30,6 +30,7 @@ pub mod expiry;
 pub mod flow_mod;
 pub mod group;
 pub mod handler;
+pub mod hmap_order;
 pub mod meter;
 pub mod ofproto;
 pub mod port;

@@ -87,6 +87,12 @@ pub struct Ofproto {
     pub(crate) master: Option<u64>,
     /// When each port was added (ms).
     pub(crate) port_created_at: BTreeMap<u32, u64>,
+    /// Iteration order of upstream's port map.
+    pub(crate) port_order: crate::hmap_order::Hmap,
+    /// Iteration order of upstream's group map.
+    pub(crate) group_order: crate::hmap_order::Cmap,
+    /// Iteration order of upstream's meter map.
+    pub(crate) meter_order: crate::hmap_order::Hmap,
     /// Link state of each port as the device reports it.
     pub(crate) port_link_up: BTreeMap<u32, bool>,
     port_counters_source: Option<PortCountersSource>,
@@ -127,6 +133,9 @@ impl Ofproto {
             monitoring: false,
             master: None,
             port_created_at: BTreeMap::new(),
+            port_order: crate::hmap_order::Hmap::new(),
+            group_order: crate::hmap_order::Cmap::new(),
+            meter_order: crate::hmap_order::Hmap::new(),
             port_link_up: BTreeMap::new(),
             port_counters_source: None,
             clock,
@@ -246,11 +255,13 @@ impl Ofproto {
         for (t, r) in &txn.added {
             self.tables[usize::from(*t)].cls.remove(r);
         }
-        if let Some(g) = txn.saved_groups {
+        if let Some((g, o)) = txn.saved_groups {
             self.groups = g;
+            self.group_order = o;
         }
-        if let Some(m) = txn.saved_meters {
+        if let Some((m, o)) = txn.saved_meters {
             self.meters = m;
+            self.meter_order = o;
         }
     }
 
@@ -358,6 +369,8 @@ impl Ofproto {
         };
         if reason == Some(0) {
             self.port_created_at.insert(no, self.now());
+            self.port_order
+                .insert(no, crate::hmap_order::hash_int(no & 0xffff, 0));
         }
         self.port_link_up.insert(no, port.state & 1 == 0);
         self.ports.insert(no, port);
@@ -372,12 +385,22 @@ impl Ofproto {
         let port = self.ports.remove(&ofp_port)?;
         self.port_created_at.remove(&ofp_port);
         self.port_link_up.remove(&ofp_port);
+        self.port_order.remove(ofp_port);
         let pp = crate::handler::ports::phy_port(&port);
         self.async_msgs.push(AsyncMsg::PortStatus {
             reason: 1,
             port: pp,
         });
         Some(port)
+    }
+
+    /// Ports in the order upstream's port hash map iterates them.
+    pub fn ports_in_hmap_order(&self) -> Vec<&OfPort> {
+        self.port_order
+            .keys()
+            .into_iter()
+            .filter_map(|p| self.ports.get(&p))
+            .collect()
     }
 
     /// Sets where port counters come from.
@@ -450,5 +473,53 @@ impl Ofproto {
         self.tables
             .get_mut(usize::from(table_id))
             .map(|t| &mut t.config)
+    }
+}
+
+impl Ofproto {
+    /// Groups in the order upstream's group map iterates them.
+    pub fn groups_in_order(&self) -> Vec<Arc<Group>> {
+        self.group_order
+            .keys()
+            .into_iter()
+            .filter_map(|id| self.groups.get(&id).cloned())
+            .collect()
+    }
+
+    /// Meters in the order upstream's meter map iterates them.
+    pub fn meters_in_order(&self) -> Vec<Arc<Meter>> {
+        self.meter_order
+            .keys()
+            .into_iter()
+            .filter_map(|id| self.meters.get(&id).cloned())
+            .collect()
+    }
+
+    pub(crate) fn set_group(&mut self, g: Group) {
+        let id = g.group_id;
+        if !self.group_order.contains(id) {
+            self.group_order
+                .insert(id, crate::hmap_order::hash_int(id, 0));
+        }
+        self.groups.insert(id, Arc::new(g));
+    }
+
+    pub(crate) fn unset_group(&mut self, id: u32) -> bool {
+        self.group_order.remove(id);
+        self.groups.remove(&id).is_some()
+    }
+
+    pub(crate) fn set_meter(&mut self, m: Meter) {
+        let id = m.meter_id;
+        if !self.meters.contains_key(&id) {
+            self.meter_order
+                .insert(id, crate::hmap_order::hash_int(id, 0));
+        }
+        self.meters.insert(id, Arc::new(m));
+    }
+
+    pub(crate) fn unset_meter(&mut self, id: u32) -> bool {
+        self.meter_order.remove(id);
+        self.meters.remove(&id).is_some()
     }
 }

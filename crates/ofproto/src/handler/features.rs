@@ -25,25 +25,32 @@ fn field_headers(version: u8, pred: impl Fn(FieldId) -> bool, masks: bool) -> Ve
             continue;
         }
         let def = f.def();
-        if def.variable_len {
-            continue;
-        }
-        if let Some(mut h) = f.oxm_header(version, false) {
-            if masks && def.maskable {
-                h.has_mask = true;
-            }
+        if let Some(h) = header_for(f, version, masks && def.maskable) {
             h.put(&mut b);
         }
     }
     b
 }
 
+/// The header a field has in `version`: the newest identity defined in
+/// it, else its oldest identity.
+fn header_for(f: FieldId, version: u8, masked: bool) -> Option<flow::MfHeader> {
+    f.oxm_header(version, masked).or_else(|| {
+        let def = f.def();
+        def.oxm
+            .first()
+            .map(|h| flow::MfHeader::new(h, masked, def.n_bytes))
+    })
+}
+
 /// One table's features entry for OpenFlow `version`.
 pub fn encode_table_features(table_id: u8, name: &str, max_entries: u32, version: u8) -> Vec<u8> {
     let last = table_id + 1 >= TABLE_INTERNAL;
     let mut instructions = Vec::new();
+    // goto_table (not from the last table), write_metadata, write,
+    // apply and clear actions, and meter (an action from OpenFlow 1.5 on).
     for t in 1u16..=6 {
-        if t == 1 && last {
+        if (t == 1 && last) || (t == 6 && version >= 6) {
             continue;
         }
         instructions.put_u16(t);

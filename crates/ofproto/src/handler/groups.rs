@@ -99,31 +99,12 @@ impl Ofproto {
         }
     }
 
-    fn check_bucket_refs(&self, buckets: &[gm::Bucket], group_id: u32) -> Result<(), OfpErr> {
-        for b in buckets {
-            let mut refs = Vec::new();
-            crate::flow_mod::referenced_groups(&b.actions, &mut refs);
-            for r in refs {
-                if r == group_id {
-                    return Err(OfpErr::OFPGMFC_LOOP);
-                }
-                if !self.groups.contains_key(&r) {
-                    return Err(OfpErr::OFPGMFC_CHAINED_GROUP);
-                }
-            }
-            if b.watch_group != OFPG_ANY && !self.groups.contains_key(&b.watch_group) {
-                return Err(OfpErr::OFPGMFC_BAD_WATCH);
-            }
-        }
-        Ok(())
-    }
-
     /// Applies one group-mod inside `txn` (the group table is restored if
     /// the transaction rolls back).
     pub(crate) fn group_mod_in(&mut self, txn: &mut Txn, m: &GroupMod) -> Result<(), OfpErr> {
         check_group_mod(m)?;
         if txn.saved_groups.is_none() {
-            txn.saved_groups = Some(self.groups.clone());
+            txn.saved_groups = Some((self.groups.clone(), self.group_order.clone()));
         }
         match m.command {
             0 | 0x8000 | 1 => {
@@ -140,10 +121,9 @@ impl Ofproto {
                     (1, false) => return Err(OfpErr::OFPGMFC_UNKNOWN_GROUP),
                     _ => {}
                 }
-                self.check_bucket_refs(&m.buckets, m.group_id)?;
                 let buckets = m.buckets.iter().map(make_bucket).collect();
                 let g = self.new_group(m, buckets);
-                self.groups.insert(m.group_id, Arc::new(g));
+                self.set_group(g);
                 Ok(())
             }
             2 => {
@@ -153,7 +133,7 @@ impl Ofproto {
                     vec![m.group_id]
                 };
                 for id in ids {
-                    if self.groups.remove(&id).is_some() {
+                    if self.unset_group(id) {
                         self.delete_flows_for_group(txn, id)?;
                     }
                 }
@@ -168,15 +148,18 @@ impl Ofproto {
                 if m.type_ != old.type_ {
                     return Err(OfpErr::OFPGMFC_BAD_TYPE);
                 }
-                self.check_bucket_refs(&m.buckets, m.group_id)?;
                 let mut buckets: Vec<Arc<Bucket>> = old.buckets.clone();
                 let pos = match m.command_bucket_id {
                     BUCKET_FIRST => 0,
                     BUCKET_LAST => buckets.len(),
-                    id if id <= BUCKET_MAX => buckets
-                        .iter()
-                        .position(|b| b.bucket_id == id)
-                        .ok_or(OfpErr::OFPGMFC_UNKNOWN_BUCKET)?,
+                    // Upstream inserts after the named bucket.
+                    id if id <= BUCKET_MAX => {
+                        buckets
+                            .iter()
+                            .position(|b| b.bucket_id == id)
+                            .ok_or(OfpErr::OFPGMFC_UNKNOWN_BUCKET)?
+                            + 1
+                    }
                     _ => return Err(OfpErr::OFPGMFC_BAD_COMMAND),
                 };
                 for nb in &m.buckets {
@@ -194,7 +177,7 @@ impl Ofproto {
                     g.selection_method_param = old.selection_method_param;
                     g.fields = old.fields.clone();
                 }
-                self.groups.insert(m.group_id, Arc::new(g));
+                self.set_group(g);
                 Ok(())
             }
             5 => {
@@ -228,7 +211,7 @@ impl Ofproto {
                 g.selection_method = old.selection_method.clone();
                 g.selection_method_param = old.selection_method_param;
                 g.fields = old.fields.clone();
-                self.groups.insert(m.group_id, Arc::new(g));
+                self.set_group(g);
                 Ok(())
             }
             _ => Err(OfpErr::OFPGMFC_BAD_COMMAND),
@@ -281,11 +264,158 @@ impl Ofproto {
     }
 }
 
+/// Whether `version` uses the OpenFlow 1.5 group layout (so does the
+/// Nicira group-mod of OpenFlow 1.0).
+fn is15(version: u8) -> bool {
+    version == 1 || version >= 6
+}
+
+/// Netronome's experimenter id, under which upstream puts the selection
+/// method property (and the id older versions used, also accepted).
+const NTR_VENDOR_ID: u32 = 0x0000_154d;
+const NTR_COMPAT_VENDOR_ID: u32 = 0x0000_1540;
+
+/// Decodes the group properties (the selection method) of an OpenFlow 1.5
+/// group-mod or group description.
+fn decode_group_props(bytes: &[u8]) -> Result<GroupProps, OfpErr> {
+    use openflow::wire::Reader;
+    let mut r = Reader::new(bytes);
+    let mut props = GroupProps::default();
+    let blen = OfpErr::OFPBPC_BAD_LEN;
+    while !r.is_empty() {
+        let (ptype, p) = openflow::msgs::props::pull_property(&mut r)?;
+        let mut v = Reader::new(p);
+        if ptype != 0xffff {
+            return Err(OfpErr::OFPBPC_BAD_TYPE);
+        }
+        let exp = v.u32().ok_or(blen)?;
+        let exp_type = v.u32().ok_or(blen)?;
+        if (exp != NTR_VENDOR_ID && exp != NTR_COMPAT_VENDOR_ID) || exp_type != 1 {
+            return Err(OfpErr::OFPBPC_BAD_EXPERIMENTER);
+        }
+        v.skip(4).ok_or(blen)?;
+        let name = v.bytes(16).ok_or(blen)?;
+        let end = name.iter().position(|&c| c == 0).unwrap_or(16);
+        props.selection_method = String::from_utf8_lossy(&name[..end]).into_owned();
+        if props.selection_method != "hash" && props.selection_method != "dp_hash" {
+            return Err(OfpErr::OFPBPC_BAD_VALUE);
+        }
+        props.selection_method_param = v.u64().ok_or(blen)?;
+        let mut fields = Vec::new();
+        while v.remaining() >= 4 {
+            let Some((h, hlen)) = flow::MfHeader::pull(v.rest()) else {
+                break;
+            };
+            if h.to_u32() == 0 {
+                break;
+            }
+            v.skip(hlen).ok_or(blen)?;
+            let field = flow::FieldId::from_nxm_header(&h).ok_or(OfpErr::OFPBMC_BAD_FIELD)?;
+            let n = field.def().n_bytes;
+            let bytes = v.bytes(h.value_len()).ok_or(blen)?;
+            let mask = if h.has_mask {
+                flow::MfValue::from_bytes(&bytes[bytes.len() / 2..])
+            } else {
+                flow::MfValue::from_bytes(&bytes[..bytes.len().min(n)])
+            };
+            fields.push((field, mask));
+        }
+        fields.sort_by_key(|(f, _)| *f as usize);
+        props.fields = fields;
+    }
+    Ok(props)
+}
+
+/// Encodes the selection method property as upstream does.
+fn encode_group_props(props: &GroupProps, version: u8, out: &mut Vec<u8>) {
+    use openflow::wire::Put;
+    if props.selection_method.is_empty() {
+        return;
+    }
+    let mut body = Vec::new();
+    body.put_u32(NTR_VENDOR_ID);
+    body.put_u32(1);
+    body.put_zeros(4);
+    body.put_str_fixed(&props.selection_method, 16);
+    body.put_u64(props.selection_method_param);
+    for (field, mask) in &props.fields {
+        if let Some(h) = field.oxm_header(version.max(6), false) {
+            h.put(&mut body);
+            body.extend_from_slice(mask.as_bytes());
+        }
+    }
+    openflow::msgs::props::put_property(out, 0xffff, &body);
+}
+
 /// Decodes a group-mod message.
 pub fn decode_group_mod(msg: &[u8]) -> Result<GroupMod, OfpErr> {
     let raw = openflow::decode_raw(msg)?;
     let version = msg[0];
-    GroupMod::decode(version, &msg[raw.header_len(version)..])
+    let body = &msg[raw.header_len(version)..];
+    if !is15(version) {
+        return GroupMod::decode(version, body);
+    }
+    // The codec's property parser does not know upstream's experimenter
+    // id: decode the group and its buckets without the properties, then
+    // the properties here.
+    let blen = body
+        .get(8..10)
+        .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+        .ok_or(OfpErr::OFPBRC_BAD_LEN)?;
+    let split = (16 + blen).min(body.len());
+    let mut m = GroupMod::decode(version, &body[..split])?;
+    m.props = decode_group_props(&body[split..])?;
+    Ok(m)
+}
+
+/// Encodes one group description (the layout of `version`).
+fn encode_group_desc(g: &Group, version: u8, out: &mut Vec<u8>) {
+    use openflow::wire::{pad8, Put};
+    if !is15(version) {
+        let d = GroupDesc {
+            type_: g.type_,
+            group_id: g.group_id,
+            buckets: g.buckets.iter().map(|b| wire_bucket(b)).collect(),
+            // Group properties exist from OpenFlow 1.5 on.
+            props: GroupProps::default(),
+        };
+        d.encode(version, out);
+        return;
+    }
+    let mut buckets = Vec::new();
+    for b in &g.buckets {
+        let acts = openflow::actions::encode_actions(&b.actions, version);
+        let mut props = Vec::new();
+        if g.type_ == GT_SELECT {
+            openflow::msgs::props::put_property(
+                &mut props,
+                0,
+                &[(b.weight >> 8) as u8, b.weight as u8, 0, 0],
+            );
+        }
+        if b.watch_port != u32::from(OFPP_ANY) {
+            let p = openflow::bits::port_to_ofp11(b.watch_port as u16);
+            openflow::msgs::props::put_property(&mut props, 1, &p.to_be_bytes());
+        }
+        if b.watch_group != OFPG_ANY {
+            openflow::msgs::props::put_property(&mut props, 2, &b.watch_group.to_be_bytes());
+        }
+        buckets.put_u16((8 + acts.len() + props.len()) as u16);
+        buckets.put_u16(acts.len() as u16);
+        buckets.put_u32(b.bucket_id);
+        buckets.extend_from_slice(&acts);
+        buckets.extend_from_slice(&props);
+    }
+    let mut props = Vec::new();
+    encode_group_props(&props_of(g), version, &mut props);
+    out.put_u16(pad8(16 + buckets.len() + props.len()) as u16);
+    out.put_u8(g.type_);
+    out.put_zeros(1);
+    out.put_u32(g.group_id);
+    out.put_u16(buckets.len() as u16);
+    out.put_zeros(6);
+    out.extend_from_slice(&buckets);
+    out.extend_from_slice(&props);
 }
 
 /// Handles a group-mod message.
@@ -309,7 +439,7 @@ pub fn group_stats(ofproto: &Ofproto, raw: OfpRaw, msg: &[u8]) -> Result<Vec<Vec
     };
     let now = ofproto.now();
     let mut mp = Multipart::new(reply_raw, version, xid_of(msg));
-    for g in ofproto.groups.values() {
+    for g in ofproto.groups_in_order() {
         if id != OFPG_ALL && g.group_id != id {
             continue;
         }
@@ -353,18 +483,12 @@ pub fn group_desc(ofproto: &Ofproto, raw: OfpRaw, msg: &[u8]) -> Result<Vec<Vec<
         OfpRaw::OFPST11_GROUP_DESC_REPLY
     };
     let mut mp = Multipart::new(reply_raw, version, xid_of(msg));
-    for g in ofproto.groups.values() {
+    for g in ofproto.groups_in_order() {
         if id != OFPG_ALL && g.group_id != id {
             continue;
         }
-        let d = GroupDesc {
-            type_: g.type_,
-            group_id: g.group_id,
-            buckets: g.buckets.iter().map(|b| wire_bucket(b)).collect(),
-            props: props_of(g),
-        };
         let mut e = Vec::new();
-        d.encode(version, &mut e);
+        encode_group_desc(&g, version, &mut e);
         mp.push(&e);
     }
     Ok(mp.finish())

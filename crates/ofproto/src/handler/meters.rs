@@ -34,15 +34,12 @@ impl Ofproto {
             if id == 0 || id > OFPM_MAX {
                 return Err(OfpErr::OFPMMFC_INVALID_METER);
             }
-            if id >= MAX_METERS {
-                return Err(OfpErr::OFPMMFC_OUT_OF_METERS);
-            }
             if mm.meter.bands.len() > usize::from(MAX_BANDS) {
                 return Err(OfpErr::OFPMMFC_OUT_OF_BANDS);
             }
         }
         if txn.saved_meters.is_none() {
-            txn.saved_meters = Some(self.meters.clone());
+            txn.saved_meters = Some((self.meters.clone(), self.meter_order.clone()));
         }
         match mm.command {
             0 | 1 => {
@@ -77,7 +74,7 @@ impl Ofproto {
                         .collect(),
                     created,
                 };
-                self.meters.insert(id, Arc::new(m));
+                self.set_meter(m);
                 Ok(())
             }
             2 => {
@@ -87,7 +84,7 @@ impl Ofproto {
                     vec![id]
                 };
                 for id in ids {
-                    if self.meters.remove(&id).is_some() {
+                    if self.unset_meter(id) {
                         self.delete_flows_for_meter(txn, id);
                     }
                 }
@@ -160,7 +157,7 @@ pub fn handle_meter_mod(ofproto: &mut Ofproto, msg: &[u8]) -> Result<(), OfpErr>
 fn requested_meters(ofproto: &Ofproto, raw: OfpRaw, msg: &[u8]) -> Result<Vec<Arc<Meter>>, OfpErr> {
     let id = meter::decode_request(&msg[raw.header_len(msg[0])..])?;
     if id == OFPM_ALL {
-        return Ok(ofproto.meters.values().cloned().collect());
+        return Ok(ofproto.meters_in_order());
     }
     Ok(ofproto.meters.get(&id).cloned().into_iter().collect())
 }

@@ -51,9 +51,7 @@ pub fn phy_port(p: &OfPort) -> PhyPort {
 }
 
 fn ports_in_order(ofproto: &Ofproto) -> Vec<&OfPort> {
-    let mut v: Vec<&OfPort> = ofproto.ports().collect();
-    v.sort_by_key(|p| p.ofp_port);
-    v
+    ofproto.ports_in_hmap_order()
 }
 
 fn ofport_by_no16<'a>(ofproto: &'a Ofproto, no: u16) -> Option<&'a OfPort> {

@@ -18,8 +18,8 @@ use openflow::OfpErr;
 const BAD: OfpErr = OfpErr::OFPBRC_BAD_LEN;
 
 /// Capabilities in the `openflow` crate's internal numbering: flow, table,
-/// port, group and queue stats, ARP match IP.
-const CAPABILITIES: u32 = 1 | 2 | 4 | (1 << 4) | (1 << 6) | (1 << 7);
+/// port, group and queue stats, ARP match IP, bundles.
+const CAPABILITIES: u32 = 1 | 2 | 4 | (1 << 4) | (1 << 6) | (1 << 7) | (1 << 9);
 /// OpenFlow 1.0 actions supported (output .. enqueue).
 const OF10_ACTIONS: u32 = 0xfff;
 

@@ -24,17 +24,25 @@ const INSTRUCTIONS: u32 = 0x3e;
 /// OpenFlow 1.1 action bitmap.
 const OF11_ACTIONS: u32 = 0x01ff_e7ff;
 /// OpenFlow 1.2 OXM match and wildcard bitmap.
-const OF12_MATCH: u64 = 0x0001_01ff_ffff_ffd0;
+const OF12_MATCH: u64 = 0x1_01ff_ffff_fffd;
 /// OpenFlow 1.2 action bitmap.
-const OF12_ACTIONS: u32 = 0x3ff8_0010;
+const OF12_ACTIONS: u32 = 0x03ff_8001;
 /// OpenFlow 1.2 Set-Field bitmap.
-const OF12_SETFIELDS: u64 = 0x0000_00ff_ffff_bdd0;
+const OF12_SETFIELDS: u64 = 0xf_ffff_fbdd;
 
-fn miss_config(m: TableMiss) -> u32 {
-    match m {
-        TableMiss::Default | TableMiss::Controller => 0,
-        TableMiss::Continue => 1,
-        TableMiss::Drop => 2,
+/// The table-miss config bits table statistics carry: OpenFlow 1.2 uses
+/// the `OFPTC11_TABLE_MISS_*` values, while upstream's OpenFlow 1.1 replies
+/// carry its internal numbering (default 0, controller 1, continue 2,
+/// drop 3).
+fn miss_config(m: TableMiss, version: u8) -> u32 {
+    match (m, version) {
+        (TableMiss::Default, _) => 0,
+        (TableMiss::Controller, 2) => 1,
+        (TableMiss::Continue, 2) => 2,
+        (TableMiss::Drop, 2) => 3,
+        (TableMiss::Controller, _) => 0,
+        (TableMiss::Continue, _) => 1,
+        (TableMiss::Drop, _) => 2,
     }
 }
 
@@ -54,6 +62,12 @@ pub fn table_stats(ofproto: &Ofproto, msg: &[u8]) -> Result<Vec<Vec<u8>>, OfpErr
         let lookup = cfg.n_lookup.load(Ordering::Relaxed);
         let matched = cfg.n_matched.load(Ordering::Relaxed);
         let max_entries = cfg.max_flows.min(MAX_ENTRIES);
+        let instructions = if t + 1 == TABLE_INTERNAL {
+            // The last table has no table to go to.
+            INSTRUCTIONS & !2
+        } else {
+            INSTRUCTIONS
+        };
         let mut e = Vec::new();
         match version {
             2 | 3 => {
@@ -63,7 +77,7 @@ pub fn table_stats(ofproto: &Ofproto, msg: &[u8]) -> Result<Vec<Vec<u8>>, OfpErr
                 if version == 2 {
                     e.put_u32(OF11_MATCH);
                     e.put_u32(OF11_MATCH);
-                    e.put_u32(INSTRUCTIONS);
+                    e.put_u32(instructions);
                     e.put_u32(OF11_ACTIONS);
                     e.put_u32(OF11_ACTIONS);
                 } else {
@@ -75,9 +89,9 @@ pub fn table_stats(ofproto: &Ofproto, msg: &[u8]) -> Result<Vec<Vec<u8>>, OfpErr
                     e.put_u64(OF12_SETFIELDS);
                     e.put_u64(u64::MAX);
                     e.put_u64(u64::MAX);
-                    e.put_u32(INSTRUCTIONS);
+                    e.put_u32(instructions);
                 }
-                e.put_u32(miss_config(cfg.miss));
+                e.put_u32(miss_config(cfg.miss, version));
                 e.put_u32(max_entries);
                 e.put_u32(active);
                 e.put_u64(lookup);
