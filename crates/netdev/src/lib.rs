@@ -28,12 +28,16 @@
 //! egress cannot take and hands the batch to the kernel in one system call;
 //! the buffers go back to the thread's pool.
 //!
-//! Not here: `patch` and `dummy` ports (the datapath and vswitchd own them),
-//! and AF_XDP.
+//! * [`dummy::Dummy`], types `dummy`, `dummy-internal`, `dummy-pmd`:
+//!   in-memory ports for tests and benchmarks, with [`pcap`] capture files.
+//!
+//! Not here: `patch` ports (the datapath and vswitchd own them), and AF_XDP.
 
 pub mod afpacket;
+pub mod dummy;
 pub mod error;
 pub mod offload;
+pub mod pcap;
 pub mod provider;
 mod stats;
 pub mod sys;
@@ -62,6 +66,7 @@ pub fn open(
         "system" => Ok(Arc::new(afpacket::AfPacket::open(name, config)?)),
         "internal" => Ok(Arc::new(tap::Tap::open(name, "internal", config)?)),
         "tap" => Ok(Arc::new(tap::Tap::open(name, "tap", config)?)),
+        "dummy" | "dummy-internal" | "dummy-pmd" => Ok(dummy::Dummy::open(name, type_name)?),
         _ => Err(NetdevError::UnknownType {
             name: name.to_string(),
             type_name: type_name.to_string(),
