@@ -420,7 +420,8 @@ impl RxQueue for DummyRxq {
                     bytes += len;
                     let _ = batch.push(pkt);
                 }
-                if q.is_empty() {
+                let replaying = dev.replay.lock().map(|r| r.is_some()).unwrap_or(false);
+                if q.is_empty() && !replaying {
                     dev.event.clear();
                 }
             }

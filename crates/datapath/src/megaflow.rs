@@ -1,0 +1,346 @@
+//! The megaflow cache: installed (key, mask, actions) entries and the
+//! classifier that finds the one matching a packet (upstream's dpcls).
+//!
+//! Megaflows never overlap in practice (translation makes each mask cover
+//! exactly what it looked at), carry no priority and are looked up by exact
+//! match on the masked key, so the classifier is tuple-space search in its
+//! plainest form: one hash table per distinct mask ("subtable"), probed in
+//! order of hits. The `classifier` crate is not used here: it is a priority
+//! classifier over `Match` with versions and prefix tries, made for
+//! OpenFlow tables, and its generality costs on this path.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use flow::odp::actions::OdpAction;
+use flow::odp::Ufid;
+use packet::flow::Flow;
+
+use crate::dpif::{DpifFlow, FlowStats};
+
+/// A fast non-cryptographic hasher (FxHash's mixing) for flow keys.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher {
+    hash: u64,
+}
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ w).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_u128(&mut self, i: u128) {
+        self.add(i as u64);
+        self.add((i >> 64) as u64);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+pub type FxBuild = BuildHasherDefault<FxHasher>;
+
+/// Hash of the fields that tell most flows apart (for the EMC and the
+/// `hash` action); equal flows hash equal.
+#[inline]
+pub fn flow_hash(f: &Flow, basis: u64) -> u64 {
+    let mut h = FxHasher { hash: basis };
+    h.add(((f.in_port as u64) << 32) | f.recirc_id as u64);
+    h.write(&f.dl_dst);
+    h.write(&f.dl_src);
+    h.add(((f.dl_type as u64) << 32) | ((f.vlans[0].tci as u64) << 16) | f.nw_proto as u64);
+    h.add(((f.nw_src as u64) << 32) | f.nw_dst as u64);
+    h.write(&f.ipv6_src);
+    h.write(&f.ipv6_dst);
+    h.add(((f.tp_src as u64) << 16) | f.tp_dst as u64);
+    h.finish()
+}
+
+/// One installed megaflow.
+pub struct Megaflow {
+    pub ufid: Ufid,
+    /// Key as installed (the packet's whole flow for upcalled flows).
+    pub flow: Flow,
+    /// Key with the bits outside `mask` zeroed (what lookups compare).
+    pub key: Flow,
+    pub mask: Flow,
+    pub actions: Arc<[OdpAction]>,
+    pub n_packets: AtomicU64,
+    pub n_bytes: AtomicU64,
+    pub used: AtomicU64,
+    pub tcp_flags: AtomicU64,
+    /// Cleared when the flow leaves the table (EMC entries then miss).
+    pub alive: AtomicBool,
+}
+
+impl Megaflow {
+    pub fn new(ufid: Ufid, key: &Flow, mask: &Flow, actions: Arc<[OdpAction]>) -> Megaflow {
+        Megaflow {
+            ufid,
+            flow: *key,
+            key: key.and(mask),
+            mask: *mask,
+            actions,
+            n_packets: AtomicU64::new(0),
+            n_bytes: AtomicU64::new(0),
+            used: AtomicU64::new(0),
+            tcp_flags: AtomicU64::new(0),
+            alive: AtomicBool::new(true),
+        }
+    }
+
+    pub fn actions(&self) -> Arc<[OdpAction]> {
+        self.actions.clone()
+    }
+
+    /// Credits a batch of `packets` packets, `bytes` bytes at `now_ms`.
+    #[inline]
+    pub fn credit(&self, packets: u64, bytes: u64, tcp_flags: u16, now_ms: u64) {
+        self.n_packets.fetch_add(packets, Relaxed);
+        self.n_bytes.fetch_add(bytes, Relaxed);
+        if self.used.load(Relaxed) < now_ms {
+            self.used.store(now_ms, Relaxed);
+        }
+        if tcp_flags != 0 {
+            self.tcp_flags.fetch_or(tcp_flags as u64, Relaxed);
+        }
+    }
+
+    pub fn stats(&self) -> FlowStats {
+        FlowStats {
+            n_packets: self.n_packets.load(Relaxed),
+            n_bytes: self.n_bytes.load(Relaxed),
+            used: self.used.load(Relaxed),
+            tcp_flags: self.tcp_flags.load(Relaxed) as u16,
+        }
+    }
+
+    pub fn to_dpif(&self) -> DpifFlow {
+        DpifFlow {
+            ufid: self.ufid,
+            key: self.flow,
+            mask: self.mask,
+            actions: self.actions(),
+            stats: self.stats(),
+        }
+    }
+}
+
+/// Flows sharing one mask.
+struct Subtable {
+    mask: Flow,
+    flows: HashMap<Flow, Arc<Megaflow>, FxBuild>,
+}
+
+/// The megaflow classifier.
+#[derive(Default)]
+pub struct FlowTable {
+    subtables: Vec<Subtable>,
+    by_ufid: HashMap<Ufid, Arc<Megaflow>>,
+}
+
+impl FlowTable {
+    pub fn len(&self) -> usize {
+        self.by_ufid.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_ufid.is_empty()
+    }
+
+    /// The megaflow matching `flow`, and how many subtables were probed.
+    #[inline]
+    pub fn lookup(&self, flow: &Flow) -> (Option<&Arc<Megaflow>>, usize) {
+        for (i, st) in self.subtables.iter().enumerate() {
+            let masked = flow.and(&st.mask);
+            if let Some(m) = st.flows.get(&masked) {
+                return (Some(m), i + 1);
+            }
+        }
+        (None, self.subtables.len())
+    }
+
+    /// The flow with exactly this key under this mask.
+    pub fn find_exact(&self, key: &Flow, mask: &Flow) -> Option<&Arc<Megaflow>> {
+        let st = self.subtables.iter().find(|s| s.mask == *mask)?;
+        st.flows.get(&key.and(mask))
+    }
+
+    pub fn find_ufid(&self, ufid: &Ufid) -> Option<&Arc<Megaflow>> {
+        self.by_ufid.get(ufid)
+    }
+
+    /// Inserts `mf`; false if a flow with the same key and mask (or ufid)
+    /// exists.
+    pub fn insert(&mut self, mf: Arc<Megaflow>) -> bool {
+        if self.by_ufid.contains_key(&mf.ufid) {
+            return false;
+        }
+        let idx = match self.subtables.iter().position(|s| s.mask == mf.mask) {
+            Some(i) => i,
+            None => {
+                self.subtables.push(Subtable {
+                    mask: mf.mask,
+                    flows: HashMap::default(),
+                });
+                self.subtables.len() - 1
+            }
+        };
+        let st = &mut self.subtables[idx];
+        if st.flows.contains_key(&mf.key) {
+            return false;
+        }
+        st.flows.insert(mf.key, mf.clone());
+        self.by_ufid.insert(mf.ufid, mf);
+        true
+    }
+
+    /// Removes the flow with `ufid`.
+    pub fn remove(&mut self, ufid: &Ufid) -> Option<Arc<Megaflow>> {
+        let mf = self.by_ufid.remove(ufid)?;
+        mf.alive.store(false, Relaxed);
+        if let Some(i) = self.subtables.iter().position(|s| s.mask == mf.mask) {
+            self.subtables[i].flows.remove(&mf.key);
+            if self.subtables[i].flows.is_empty() {
+                self.subtables.remove(i);
+            }
+        }
+        Some(mf)
+    }
+
+    /// Removes everything.
+    pub fn clear(&mut self) {
+        for mf in self.by_ufid.values() {
+            mf.alive.store(false, Relaxed);
+        }
+        self.subtables.clear();
+        self.by_ufid.clear();
+    }
+
+    /// Every flow, in installation-independent order (by ufid).
+    pub fn flows(&self) -> Vec<Arc<Megaflow>> {
+        let mut v: Vec<Arc<Megaflow>> = self.by_ufid.values().cloned().collect();
+        v.sort_by_key(|m| m.ufid);
+        v
+    }
+
+    /// Moves subtable `i` one place towards the front (hot masks first).
+    pub fn promote(&mut self, i: usize) {
+        if i > 0 && i < self.subtables.len() {
+            self.subtables.swap(i, i - 1);
+        }
+    }
+}
+
+/// A ufid for a new flow: a keyed hash of key and mask, shaped as a UUID
+/// version 4 as upstream's are.
+pub fn make_ufid(key: &Flow, mask: &Flow, secret: u64) -> Ufid {
+    let mut a = FxHasher { hash: secret };
+    key.hash(&mut a);
+    mask.hash(&mut a);
+    let h1 = a.finish();
+    let mut b = FxHasher {
+        hash: secret ^ 0x9e37_79b9_7f4a_7c15,
+    };
+    b.add(h1);
+    mask.hash(&mut b);
+    key.hash(&mut b);
+    let h2 = b.finish();
+    let mut v = ((h1 as u128) << 64) | h2 as u128;
+    // Version 4, variant 10xx.
+    v &= !(0xf_u128 << 76);
+    v |= 0x4_u128 << 76;
+    v &= !(0x3_u128 << 62);
+    v |= 0x2_u128 << 62;
+    Ufid(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow(port: u32, dst: u32) -> Flow {
+        let mut f = Flow::default();
+        f.in_port = port;
+        f.dl_type = 0x0800;
+        f.nw_dst = dst;
+        f
+    }
+
+    #[test]
+    fn lookup_by_mask() {
+        let mut t = FlowTable::default();
+        let mut m = Flow::default();
+        m.in_port = u32::MAX;
+        m.nw_dst = 0xffff_ff00;
+        let mf = Arc::new(Megaflow::new(
+            make_ufid(&flow(1, 0x0a000001), &m, 1),
+            &flow(1, 0x0a000001),
+            &m,
+            Arc::from(vec![OdpAction::Output(2)]),
+        ));
+        assert!(t.insert(mf.clone()));
+        assert!(!t.insert(mf.clone()), "duplicate");
+        assert!(t.lookup(&flow(1, 0x0a0000fe)).0.is_some());
+        assert!(t.lookup(&flow(1, 0x0a0001fe)).0.is_none());
+        assert!(t.lookup(&flow(2, 0x0a000001)).0.is_none());
+        assert_eq!(t.len(), 1);
+        let u = mf.ufid;
+        assert!(t.remove(&u).is_some());
+        assert!(!mf.alive.load(Relaxed));
+        assert!(t.lookup(&flow(1, 0x0a0000fe)).0.is_none());
+    }
+
+    #[test]
+    fn ufid_is_uuid_v4() {
+        let u = make_ufid(&flow(1, 2), &Flow::default(), 7);
+        let s = u.to_string();
+        assert_eq!(&s[19..20], "4", "{s}");
+        assert!("89ab".contains(&s[24..25]), "{s}");
+        assert_ne!(u, make_ufid(&flow(1, 3), &Flow::default(), 7));
+    }
+}

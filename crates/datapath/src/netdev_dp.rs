@@ -1,0 +1,547 @@
+//! `DpifNetdev`: the userspace datapath (upstream's dpif-netdev) — ports,
+//! forwarding threads, the upcall handler thread, flow installation.
+//! The per-packet work is in [`crate::pmd`].
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use flow::odp::actions::OdpAction;
+use flow::odp::Ufid;
+use netdev::Netdev;
+use packet::flow::Flow;
+
+use crate::dpif::{
+    DpPort, DpStats, Dpif, DpifError, DpifFlow, PmdConfig, PmdStats, PutMode, Upcall, UpcallHandler,
+};
+use crate::megaflow::{make_ufid, FlowTable, Megaflow};
+use crate::pmd::{self, ThreadStats};
+
+/// A port of the datapath.
+pub(crate) struct Port {
+    pub port_no: u32,
+    pub netdev: Arc<dyn Netdev>,
+    pub config: Mutex<Vec<(String, String)>>,
+}
+
+/// An upcall waiting for the handler thread.
+pub(crate) struct QueuedUpcall {
+    pub upcall: Upcall,
+    /// Offload state of the packet, to restore when executing.
+    pub meta: packet::buffer::PacketMeta,
+}
+
+/// State shared by the datapath object and its threads.
+pub(crate) struct Inner {
+    pub type_name: String,
+    pub name: String,
+    pub ports: RwLock<BTreeMap<u32, Arc<Port>>>,
+    /// Bumped on every port change; threads refresh their transmit handles.
+    pub ports_version: AtomicU64,
+    pub table: RwLock<FlowTable>,
+    pub handler: RwLock<Option<Arc<dyn UpcallHandler>>>,
+    pub upcall_tx: Mutex<Option<SyncSender<QueuedUpcall>>>,
+    pub config: Mutex<PmdConfig>,
+    pub stats: Mutex<Vec<Arc<ThreadStats>>>,
+    pub secret: u64,
+    pub epoch: Instant,
+}
+
+impl Inner {
+    /// Monotonic milliseconds since the datapath started (never 0).
+    pub fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64 + 1
+    }
+
+    pub fn register_stats(&self) -> Arc<ThreadStats> {
+        let s = Arc::new(ThreadStats::default());
+        if let Ok(mut v) = self.stats.lock() {
+            v.push(s.clone());
+        }
+        s
+    }
+
+    /// Queues an upcall; false when it could not be (counted as lost by
+    /// the caller).
+    pub fn queue_upcall(&self, up: QueuedUpcall) -> bool {
+        let tx = match self.upcall_tx.lock() {
+            Ok(g) => g.clone(),
+            Err(_) => None,
+        };
+        match tx {
+            Some(tx) => match tx.try_send(up) {
+                Ok(()) => true,
+                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
+            },
+            None => false,
+        }
+    }
+
+    /// Installs a megaflow from an upcall reply (in_port and recirc_id are
+    /// made exact). Returns false if the flow limit stopped it.
+    pub fn install(&self, key: &Flow, mask: &Flow, actions: &[OdpAction]) -> bool {
+        let mut m = *mask;
+        m.in_port = u32::MAX;
+        m.recirc_id = u32::MAX;
+        let limit = self
+            .config
+            .lock()
+            .map(|c| c.flow_limit)
+            .unwrap_or(usize::MAX);
+        let Ok(mut t) = self.table.write() else {
+            return false;
+        };
+        if t.len() >= limit {
+            return false;
+        }
+        if t.find_exact(key, &m).is_some() {
+            return true;
+        }
+        let ufid = make_ufid(&key.and(&m), &m, self.secret);
+        let mf = Arc::new(Megaflow::new(ufid, key, &m, Arc::from(actions.to_vec())));
+        t.insert(mf);
+        true
+    }
+}
+
+struct Threads {
+    stop: Arc<AtomicBool>,
+    pmds: Vec<JoinHandle<()>>,
+}
+
+/// The userspace datapath. See [`crate::dpif`] for the contract.
+pub struct DpifNetdev {
+    inner: Arc<Inner>,
+    threads: Mutex<Threads>,
+    handler_stop: Arc<AtomicBool>,
+    handler_thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+fn random_secret() -> u64 {
+    let mut b = [0u8; 8];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut b);
+    }
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    u64::from_le_bytes(b) ^ t
+}
+
+impl DpifNetdev {
+    /// Creates datapath `name` of `type_name` (`netdev` or `dummy`) with
+    /// its local port 0 (a dummy-internal device for `dummy`; for `netdev`
+    /// the caller's `local` device, when given).
+    pub fn create(
+        type_name: &str,
+        name: &str,
+        local: Option<Arc<dyn Netdev>>,
+        config: PmdConfig,
+    ) -> Result<DpifNetdev, DpifError> {
+        if type_name != "netdev" && type_name != "dummy" {
+            return Err(DpifError::Invalid);
+        }
+        let (tx, rx) = sync_channel(config.upcall_queue.max(1));
+        let inner = Arc::new(Inner {
+            type_name: type_name.to_string(),
+            name: name.to_string(),
+            ports: RwLock::new(BTreeMap::new()),
+            ports_version: AtomicU64::new(0),
+            table: RwLock::new(FlowTable::default()),
+            handler: RwLock::new(None),
+            upcall_tx: Mutex::new(Some(tx)),
+            config: Mutex::new(config),
+            stats: Mutex::new(Vec::new()),
+            secret: random_secret(),
+            epoch: Instant::now(),
+        });
+        let handler_stop = Arc::new(AtomicBool::new(false));
+        let h = {
+            let inner = inner.clone();
+            let stop = handler_stop.clone();
+            std::thread::Builder::new()
+                .name("handler".into())
+                .spawn(move || handler_main(inner, rx, stop))
+                .map_err(|e| DpifError::Netdev(e.to_string()))?
+        };
+        let dp = DpifNetdev {
+            inner,
+            threads: Mutex::new(Threads {
+                stop: Arc::new(AtomicBool::new(false)),
+                pmds: Vec::new(),
+            }),
+            handler_stop,
+            handler_thread: Mutex::new(Some(h)),
+        };
+        let local: Arc<dyn Netdev> = match local {
+            Some(l) => l,
+            None => netdev::dummy::Dummy::open(name, "dummy-internal")
+                .map_err(|e| DpifError::Netdev(e.to_string()))?,
+        };
+        dp.port_add(local, Some(0))?;
+        Ok(dp)
+    }
+
+    /// Datapath-wide name shown by `dpctl/show` (`dummy@ovs-dummy`).
+    pub fn full_name(&self) -> String {
+        format!("{}@{}", self.inner.type_name, self.inner.name)
+    }
+
+    /// Milliseconds of the datapath's clock (what `used` counts in).
+    pub fn now_ms(&self) -> u64 {
+        self.inner.now_ms()
+    }
+
+    /// Stops the forwarding threads and starts them again with the current
+    /// ports and configuration.
+    fn reload(&self) {
+        let Ok(mut th) = self.threads.lock() else {
+            return;
+        };
+        th.stop.store(true, Relaxed);
+        for h in th.pmds.drain(..) {
+            let _ = h.join();
+        }
+        th.stop = Arc::new(AtomicBool::new(false));
+        let config = self
+            .inner
+            .config
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default();
+        let n = config.n_pmd.max(1);
+        let mut assign: Vec<Vec<pmd::RxAssignment>> = (0..n).map(|_| Vec::new()).collect();
+        let mut i = 0;
+        let ports: Vec<Arc<Port>> = self
+            .inner
+            .ports
+            .read()
+            .map(|p| p.values().cloned().collect())
+            .unwrap_or_default();
+        for port in ports {
+            for q in 0..port.netdev.n_rxq() {
+                match port.netdev.open_rxq(q) {
+                    Ok(rxq) => {
+                        assign[i % n].push(pmd::RxAssignment {
+                            port_no: port.port_no,
+                            rxq,
+                        });
+                        i += 1;
+                    }
+                    Err(e) => vlog::warn!(
+                        "dpif_netdev",
+                        "{}: rxq {} open failed ({})",
+                        port.netdev.name(),
+                        q,
+                        e
+                    ),
+                }
+            }
+        }
+        for (idx, rxqs) in assign.into_iter().enumerate() {
+            let inner = self.inner.clone();
+            let stop = th.stop.clone();
+            let cpu = config.cpus.get(idx).copied();
+            let emc = config.emc_entries;
+            match std::thread::Builder::new()
+                .name(format!("pmd-c{:02}/id:{}", cpu.unwrap_or(idx), idx))
+                .spawn(move || pmd::pmd_main(inner, rxqs, stop, cpu, emc))
+            {
+                Ok(h) => th.pmds.push(h),
+                Err(e) => vlog::err!("dpif_netdev", "could not start pmd thread ({})", e),
+            }
+        }
+    }
+
+    fn lookup_port_by_name(&self, name: &str) -> Option<u32> {
+        self.inner
+            .ports
+            .read()
+            .ok()?
+            .values()
+            .find(|p| p.netdev.name() == name)
+            .map(|p| p.port_no)
+    }
+
+    /// The number of the port named `name`.
+    pub fn port_by_name(&self, name: &str) -> Option<u32> {
+        self.lookup_port_by_name(name)
+    }
+
+    /// Port number to name, for `-m` dumps and `--names`.
+    pub fn port_name(&self, port_no: u32) -> Option<String> {
+        self.inner
+            .ports
+            .read()
+            .ok()?
+            .get(&port_no)
+            .map(|p| p.netdev.name().to_string())
+    }
+
+    /// The number of forwarding threads running.
+    pub fn n_pmd_threads(&self) -> usize {
+        self.threads.lock().map(|t| t.pmds.len()).unwrap_or(0)
+    }
+}
+
+impl Drop for DpifNetdev {
+    fn drop(&mut self) {
+        if let Ok(mut th) = self.threads.lock() {
+            th.stop.store(true, Relaxed);
+            for h in th.pmds.drain(..) {
+                let _ = h.join();
+            }
+        }
+        self.handler_stop.store(true, Relaxed);
+        if let Ok(mut tx) = self.inner.upcall_tx.lock() {
+            *tx = None;
+        }
+        if let Ok(mut h) = self.handler_thread.lock() {
+            if let Some(h) = h.take() {
+                let _ = h.join();
+            }
+        }
+        if let Ok(mut t) = self.inner.table.write() {
+            t.clear();
+        }
+        if let Ok(mut p) = self.inner.ports.write() {
+            p.clear();
+        }
+    }
+}
+
+fn handler_main(inner: Arc<Inner>, rx: Receiver<QueuedUpcall>, stop: Arc<AtomicBool>) {
+    let stats = inner.register_stats();
+    let mut fwd = pmd::Forwarder::new(inner.clone(), stats, 0, true);
+    while !stop.load(Relaxed) {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(q) => fwd.handle_upcall(q),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        fwd.flush();
+    }
+}
+
+impl Dpif for DpifNetdev {
+    fn type_name(&self) -> &str {
+        &self.inner.type_name
+    }
+
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    fn port_add(&self, netdev: Arc<dyn Netdev>, requested: Option<u32>) -> Result<u32, DpifError> {
+        {
+            let mut ports = self.inner.ports.write().map_err(|_| DpifError::Invalid)?;
+            if ports.values().any(|p| p.netdev.name() == netdev.name()) {
+                return Err(DpifError::PortExists);
+            }
+            let port_no = match requested {
+                Some(n) if n != flow::odp::ODPP_NONE => {
+                    if ports.contains_key(&n) {
+                        return Err(DpifError::PortExists);
+                    }
+                    n
+                }
+                _ => (1..u32::MAX)
+                    .find(|n| !ports.contains_key(n))
+                    .ok_or(DpifError::TooBig)?,
+            };
+            ports.insert(
+                port_no,
+                Arc::new(Port {
+                    port_no,
+                    netdev,
+                    config: Mutex::new(Vec::new()),
+                }),
+            );
+            self.inner.ports_version.fetch_add(1, Relaxed);
+            drop(ports);
+            self.reload();
+            return Ok(port_no);
+        }
+    }
+
+    fn port_del(&self, port_no: u32) -> Result<(), DpifError> {
+        let removed = {
+            let mut ports = self.inner.ports.write().map_err(|_| DpifError::Invalid)?;
+            ports.remove(&port_no).ok_or(DpifError::NotFound)?
+        };
+        self.inner.ports_version.fetch_add(1, Relaxed);
+        // Threads drop their queues of the port before the device goes.
+        self.reload();
+        drop(removed);
+        Ok(())
+    }
+
+    fn ports(&self) -> Vec<DpPort> {
+        self.inner
+            .ports
+            .read()
+            .map(|p| {
+                p.values()
+                    .map(|p| DpPort {
+                        port_no: p.port_no,
+                        name: p.netdev.name().to_string(),
+                        type_name: p.netdev.type_name().to_string(),
+                        config: p.config.lock().map(|c| c.clone()).unwrap_or_default(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn port_set_config(&self, port_no: u32, config: Vec<(String, String)>) {
+        if let Ok(p) = self.inner.ports.read() {
+            if let Some(p) = p.get(&port_no) {
+                if let Ok(mut c) = p.config.lock() {
+                    *c = config;
+                }
+            }
+        }
+    }
+
+    fn port_netdev(&self, port_no: u32) -> Option<Arc<dyn Netdev>> {
+        self.inner
+            .ports
+            .read()
+            .ok()?
+            .get(&port_no)
+            .map(|p| p.netdev.clone())
+    }
+
+    fn set_upcall_handler(&self, handler: Arc<dyn UpcallHandler>) {
+        if let Ok(mut h) = self.inner.handler.write() {
+            *h = Some(handler);
+        }
+    }
+
+    fn flow_put(
+        &self,
+        key: &Flow,
+        mask: &Flow,
+        actions: Vec<OdpAction>,
+        ufid: Option<Ufid>,
+        mode: PutMode,
+    ) -> Result<Ufid, DpifError> {
+        if mask.in_port != u32::MAX {
+            return Err(DpifError::Invalid);
+        }
+        let mut t = self.inner.table.write().map_err(|_| DpifError::Invalid)?;
+        let existing = match ufid {
+            Some(u) => t.find_ufid(&u).cloned(),
+            None => None,
+        }
+        .or_else(|| t.find_exact(key, mask).cloned());
+        match (existing, mode) {
+            (Some(_), PutMode::Create) => Err(DpifError::Exists),
+            (None, PutMode::Modify) => Err(DpifError::NotFound),
+            (Some(old), _) => {
+                let mf = Megaflow::new(old.ufid, &old.flow, &old.mask, Arc::from(actions));
+                let st = old.stats();
+                mf.credit(st.n_packets, st.n_bytes, st.tcp_flags, st.used);
+                t.remove(&old.ufid);
+                t.insert(Arc::new(mf));
+                Ok(old.ufid)
+            }
+            (None, _) => {
+                let limit = self
+                    .inner
+                    .config
+                    .lock()
+                    .map(|c| c.flow_limit)
+                    .unwrap_or(usize::MAX);
+                if t.len() >= limit {
+                    return Err(DpifError::TooBig);
+                }
+                let u = ufid.unwrap_or_else(|| make_ufid(&key.and(mask), mask, self.inner.secret));
+                let mf = Arc::new(Megaflow::new(u, key, mask, Arc::from(actions)));
+                if !t.insert(mf) {
+                    return Err(DpifError::Exists);
+                }
+                Ok(u)
+            }
+        }
+    }
+
+    fn flow_del(
+        &self,
+        key: Option<(&Flow, &Flow)>,
+        ufid: Option<Ufid>,
+    ) -> Result<DpifFlow, DpifError> {
+        let mut t = self.inner.table.write().map_err(|_| DpifError::Invalid)?;
+        let u = match (ufid, key) {
+            (Some(u), _) => u,
+            (None, Some((k, m))) => t.find_exact(k, m).ok_or(DpifError::NotFound)?.ufid,
+            (None, None) => return Err(DpifError::Invalid),
+        };
+        t.remove(&u).map(|m| m.to_dpif()).ok_or(DpifError::NotFound)
+    }
+
+    fn flow_dump(&self) -> Vec<DpifFlow> {
+        self.inner
+            .table
+            .read()
+            .map(|t| t.flows().iter().map(|m| m.to_dpif()).collect())
+            .unwrap_or_default()
+    }
+
+    fn flow_flush(&self) {
+        if let Ok(mut t) = self.inner.table.write() {
+            t.clear();
+        }
+    }
+
+    fn execute(&self, frame: &[u8], flow: &Flow, actions: &[OdpAction]) -> Result<(), DpifError> {
+        let stats = Arc::new(ThreadStats::default());
+        let mut fwd = pmd::Forwarder::new(self.inner.clone(), stats.clone(), 0, true);
+        fwd.execute_frame(frame, flow, actions);
+        fwd.flush();
+        if let Ok(mut v) = self.inner.stats.lock() {
+            v.push(stats);
+        }
+        Ok(())
+    }
+
+    fn stats(&self) -> DpStats {
+        let s = self.pmd_stats();
+        DpStats {
+            n_hit: s.emc_hits + s.megaflow_hits,
+            n_missed: s.upcall_ok + s.upcall_failed,
+            n_lost: s.upcall_failed,
+            n_flows: self.inner.table.read().map(|t| t.len() as u64).unwrap_or(0),
+        }
+    }
+
+    fn pmd_stats(&self) -> PmdStats {
+        let mut total = PmdStats::default();
+        if let Ok(v) = self.inner.stats.lock() {
+            for s in v.iter() {
+                total.add(&s.snapshot());
+            }
+        }
+        total
+    }
+
+    fn pmd_stats_clear(&self) {
+        if let Ok(v) = self.inner.stats.lock() {
+            for s in v.iter() {
+                s.clear_base();
+            }
+        }
+    }
+
+    fn set_pmd_config(&self, config: PmdConfig) {
+        if let Ok(mut c) = self.inner.config.lock() {
+            *c = config;
+        }
+        self.reload();
+    }
+}

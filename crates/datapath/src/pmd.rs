@@ -1,0 +1,523 @@
+//! Forwarding: the per-packet path shared by forwarding (PMD) threads, the
+//! handler thread and packet-out — receive a batch, look each packet up
+//! (EMC, then megaflows), execute, batch outputs per port; misses become
+//! upcalls (queued from a PMD, answered in place on the handler thread).
+
+use std::collections::HashMap;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use flow::odp::actions::userspace::Userspace;
+use flow::odp::actions::OdpAction;
+use netdev::{RxQueue, TxQueue};
+use packet::buffer::{Packet, PacketBatch, PacketPool};
+use packet::extract::Metadata;
+use packet::flow::Flow;
+
+use crate::dpif::{DropReason, PmdStats, Upcall, UpcallKind};
+use crate::emc::Emc;
+use crate::exec::{execute, metadata_of, ExecEnv, InFlight};
+use crate::megaflow::FlowTable;
+use crate::netdev_dp::{Inner, QueuedUpcall};
+
+/// Recirculations a packet may go through (upstream's limit).
+pub const MAX_RECIRC_DEPTH: u8 = 6;
+
+/// Packet buffers per forwarding thread.
+pub const POOL_PACKETS: usize = 256;
+
+/// One receive queue given to a forwarding thread.
+pub(crate) struct RxAssignment {
+    pub port_no: u32,
+    pub rxq: Box<dyn RxQueue>,
+}
+
+/// Counters of one thread: written by that thread only, summed by others.
+#[derive(Default)]
+pub struct ThreadStats {
+    cur: [AtomicU64; 19],
+    base: [AtomicU64; 19],
+}
+
+fn to_array(s: &PmdStats) -> [u64; 19] {
+    let mut a = [0u64; 19];
+    a[0] = s.packets_received;
+    a[1] = s.recirculations;
+    a[2] = s.emc_hits;
+    a[3] = s.megaflow_hits;
+    a[4] = s.subtable_lookups;
+    a[5] = s.upcall_ok;
+    a[6] = s.upcall_failed;
+    a[7] = s.output_batches;
+    a[8] = s.output_packets;
+    a[9..19].copy_from_slice(&s.drops);
+    a
+}
+
+fn from_array(a: &[u64; 19]) -> PmdStats {
+    let mut drops = [0u64; 10];
+    drops.copy_from_slice(&a[9..19]);
+    PmdStats {
+        packets_received: a[0],
+        recirculations: a[1],
+        emc_hits: a[2],
+        megaflow_hits: a[3],
+        subtable_lookups: a[4],
+        upcall_ok: a[5],
+        upcall_failed: a[6],
+        output_batches: a[7],
+        output_packets: a[8],
+        drops,
+    }
+}
+
+impl ThreadStats {
+    /// Adds `s` (writer thread only).
+    fn publish(&self, s: &PmdStats) {
+        for (c, v) in self.cur.iter().zip(to_array(s).iter()) {
+            if *v != 0 {
+                c.store(c.load(Relaxed).wrapping_add(*v), Relaxed);
+            }
+        }
+    }
+
+    /// Counts since the last clear.
+    pub fn snapshot(&self) -> PmdStats {
+        let mut a = [0u64; 19];
+        for i in 0..19 {
+            a[i] = self.cur[i]
+                .load(Relaxed)
+                .wrapping_sub(self.base[i].load(Relaxed));
+        }
+        from_array(&a)
+    }
+
+    /// Makes the counts so far invisible (any thread).
+    pub fn clear_base(&self) {
+        for i in 0..19 {
+            self.base[i].store(self.cur[i].load(Relaxed), Relaxed);
+        }
+    }
+}
+
+struct TxPort {
+    q: Box<dyn TxQueue>,
+    batch: PacketBatch,
+}
+
+/// The thread-owned I/O side: pool, transmit handles, pending work.
+struct Io {
+    inner: Arc<Inner>,
+    pool: PacketPool,
+    tx: HashMap<u32, TxPort>,
+    recirc: Vec<(Packet, Flow, u8)>,
+    depth: u8,
+    local: PmdStats,
+    rng: u64,
+}
+
+impl Io {
+    fn tx_port(&mut self, port: u32) -> Option<&mut TxPort> {
+        if !self.tx.contains_key(&port) {
+            let dev = self.inner.ports.read().ok()?.get(&port)?.netdev.clone();
+            let q = dev.open_txq().ok()?;
+            self.tx.insert(
+                port,
+                TxPort {
+                    q,
+                    batch: PacketBatch::new(),
+                },
+            );
+        }
+        self.tx.get_mut(&port)
+    }
+
+    fn send(&mut self, port: u32) {
+        let Some(tp) = self.tx.get_mut(&port) else {
+            return;
+        };
+        if tp.batch.is_empty() {
+            return;
+        }
+        let n = tp.batch.len() as u64;
+        match tp.q.send(&mut tp.batch, &mut self.pool) {
+            Ok(_) => {
+                self.local.output_batches += 1;
+                self.local.output_packets += n;
+            }
+            Err(_) => {
+                self.local.drops[DropReason::TxError.index()] += n;
+                self.pool.recycle(&mut tp.batch);
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        let ports: Vec<u32> = self
+            .tx
+            .iter()
+            .filter(|(_, t)| !t.batch.is_empty())
+            .map(|(p, _)| *p)
+            .collect();
+        for p in ports {
+            self.send(p);
+        }
+    }
+}
+
+impl ExecEnv for Io {
+    fn output(&mut self, port: u32, pkt: Packet) {
+        let full = match self.tx_port(port) {
+            Some(tp) => {
+                if let Err(p) = tp.batch.push(pkt) {
+                    // Cannot happen: a full batch is sent right away.
+                    self.pool.put(p);
+                    return;
+                }
+                tp.batch.is_full()
+            }
+            None => {
+                self.local.drops[DropReason::InvalidPort.index()] += 1;
+                self.pool.put(pkt);
+                return;
+            }
+        };
+        if full {
+            self.send(port);
+        }
+    }
+
+    fn alloc(&mut self) -> Option<Packet> {
+        let p = self.pool.get();
+        if p.is_none() {
+            self.local.drops[DropReason::NoBuffers.index()] += 1;
+        }
+        p
+    }
+
+    fn free(&mut self, pkt: Packet) {
+        self.pool.put(pkt);
+    }
+
+    fn recirculate(&mut self, pkt: Packet, flow: &Flow) {
+        if self.depth + 1 > MAX_RECIRC_DEPTH {
+            self.drop_packet(pkt, DropReason::RecircDepth);
+            return;
+        }
+        self.recirc.push((pkt, *flow, self.depth + 1));
+    }
+
+    fn userspace(&mut self, pkt: &Packet, flow: &Flow, action: &Userspace) {
+        let up = QueuedUpcall {
+            upcall: Upcall {
+                flow: *flow,
+                packet: pkt.data().to_vec(),
+                in_port: flow.in_port,
+                kind: UpcallKind::Action(action.userdata.clone()),
+            },
+            meta: pkt.meta,
+        };
+        if !self.inner.queue_upcall(up) {
+            self.local.upcall_failed += 1;
+        }
+    }
+
+    fn meter(&mut self, _id: u32, _len: usize) -> bool {
+        // No meters are configured in this datapath yet; a meter that does
+        // not exist lets everything through, as upstream's does.
+        true
+    }
+
+    fn drop_packet(&mut self, pkt: Packet, reason: DropReason) {
+        self.local.drops[reason.index()] += 1;
+        self.pool.put(pkt);
+    }
+
+    fn random(&mut self) -> u32 {
+        // xorshift64*
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32
+    }
+}
+
+/// The forwarding state of one thread.
+pub(crate) struct Forwarder {
+    inner: Arc<Inner>,
+    io: Io,
+    emc: Emc,
+    stats: Arc<ThreadStats>,
+    /// On the handler thread misses are answered in place.
+    is_handler: bool,
+    ports_version: u64,
+    scratch: Vec<Packet>,
+    now: u64,
+}
+
+impl Forwarder {
+    pub fn new(
+        inner: Arc<Inner>,
+        stats: Arc<ThreadStats>,
+        emc_entries: usize,
+        is_handler: bool,
+    ) -> Forwarder {
+        let pool = PacketPool::with_default_size(POOL_PACKETS);
+        let seed = inner.secret | 1;
+        Forwarder {
+            io: Io {
+                inner: inner.clone(),
+                pool,
+                tx: HashMap::new(),
+                recirc: Vec::new(),
+                depth: 0,
+                local: PmdStats::default(),
+                rng: seed,
+            },
+            ports_version: inner.ports_version.load(Relaxed),
+            inner,
+            emc: Emc::new(emc_entries),
+            stats,
+            is_handler,
+            scratch: Vec::with_capacity(packet::buffer::BATCH_SIZE),
+            now: 0,
+        }
+    }
+
+    /// Drops transmit handles of ports that changed.
+    fn refresh_ports(&mut self) {
+        let v = self.inner.ports_version.load(Relaxed);
+        if v != self.ports_version {
+            self.io.flush();
+            self.io.tx.clear();
+            self.ports_version = v;
+        }
+    }
+
+    /// Sends pending outputs and publishes counters.
+    pub fn flush(&mut self) {
+        self.io.flush();
+        self.stats.publish(&self.io.local);
+        self.io.local = PmdStats::default();
+    }
+
+    /// Forwards a received batch from `port_no`.
+    pub fn process_batch(&mut self, port_no: u32, batch: &mut PacketBatch) {
+        self.refresh_ports();
+        self.now = self.inner.now_ms();
+        self.io.local.packets_received += batch.len() as u64;
+        while let Some(p) = batch.pop() {
+            self.scratch.push(p);
+        }
+        self.scratch.reverse();
+        let inner = self.inner.clone();
+        let mut pkts = std::mem::take(&mut self.scratch);
+        {
+            let table = match inner.table.read() {
+                Ok(t) => t,
+                Err(e) => e.into_inner(),
+            };
+            for mut pkt in pkts.drain(..) {
+                pkt.meta.in_port = port_no;
+                let md = Metadata {
+                    in_port: port_no,
+                    ..Default::default()
+                };
+                let f = InFlight::new(pkt, &md);
+                self.io.depth = 0;
+                self.dispatch(&table, f);
+            }
+        }
+        self.scratch = pkts;
+        self.run_recirc();
+        self.flush();
+    }
+
+    fn dispatch(&mut self, table: &FlowTable, f: InFlight) {
+        let h = Emc::hash(&f.flow);
+        let mf = match self.emc.lookup(&f.flow, h) {
+            Some(mf) => {
+                self.io.local.emc_hits += 1;
+                mf.clone()
+            }
+            None => {
+                let (m, n) = table.lookup(&f.flow);
+                match m {
+                    Some(m) => {
+                        self.io.local.megaflow_hits += 1;
+                        self.io.local.subtable_lookups += n as u64;
+                        self.emc.insert(&f.flow, h, m);
+                        m.clone()
+                    }
+                    None => {
+                        self.miss(f);
+                        return;
+                    }
+                }
+            }
+        };
+        mf.credit(1, f.pkt.len() as u64, f.flow.tcp_flags, self.now);
+        execute(&mut self.io, f, &mf.actions);
+    }
+
+    fn miss(&mut self, f: InFlight) {
+        let up = QueuedUpcall {
+            upcall: Upcall {
+                flow: f.flow,
+                packet: f.pkt.data().to_vec(),
+                in_port: f.flow.in_port,
+                kind: UpcallKind::Miss,
+            },
+            meta: f.pkt.meta,
+        };
+        if self.is_handler {
+            self.io.local.upcall_ok += 1;
+            self.io.pool.put(f.pkt);
+            self.handle_upcall(up);
+            return;
+        }
+        if self.inner.queue_upcall(up) {
+            self.io.local.upcall_ok += 1;
+        } else {
+            self.io.local.upcall_failed += 1;
+            self.io.local.drops[DropReason::UpcallLost.index()] += 1;
+        }
+        self.io.pool.put(f.pkt);
+    }
+
+    fn run_recirc(&mut self) {
+        let inner = self.inner.clone();
+        while let Some((pkt, flow, depth)) = self.io.recirc.pop() {
+            self.io.local.recirculations += 1;
+            self.io.depth = depth;
+            let f = InFlight::new(pkt, &metadata_of(&flow));
+            let table = match inner.table.read() {
+                Ok(t) => t,
+                Err(e) => e.into_inner(),
+            };
+            self.dispatch(&table, f);
+        }
+        self.io.depth = 0;
+    }
+
+    /// Answers an upcall (handler thread).
+    pub fn handle_upcall(&mut self, q: QueuedUpcall) {
+        self.refresh_ports();
+        self.now = self.inner.now_ms();
+        let handler = self.inner.handler.read().ok().and_then(|h| h.clone());
+        let Some(handler) = handler else {
+            if q.upcall.kind == UpcallKind::Miss {
+                self.io.local.upcall_failed += 1;
+                self.io.local.drops[DropReason::UpcallLost.index()] += 1;
+            }
+            return;
+        };
+        let reply = handler.upcall(&q.upcall);
+        if q.upcall.kind != UpcallKind::Miss {
+            return;
+        }
+        if reply.install
+            && !self
+                .inner
+                .install(&q.upcall.flow, &reply.mask, &reply.actions)
+        {
+            self.io.local.drops[DropReason::FlowLimit.index()] += 1;
+        }
+        let Some(mut pkt) = self.io.pool.get() else {
+            self.io.local.drops[DropReason::NoBuffers.index()] += 1;
+            return;
+        };
+        if pkt.copy_from(&q.upcall.packet).is_err() {
+            self.io.local.drops[DropReason::Malformed.index()] += 1;
+            self.io.pool.put(pkt);
+            return;
+        }
+        pkt.meta = q.meta;
+        let f = InFlight::new(pkt, &metadata_of(&q.upcall.flow));
+        execute(&mut self.io, f, &reply.actions);
+        self.run_recirc();
+    }
+
+    /// Executes `actions` on `frame` with `flow`'s metadata (packet-out).
+    pub fn execute_frame(&mut self, frame: &[u8], flow: &Flow, actions: &[OdpAction]) {
+        let Some(mut pkt) = self.io.pool.get() else {
+            return;
+        };
+        if pkt.copy_from(frame).is_err() {
+            self.io.pool.put(pkt);
+            return;
+        }
+        pkt.meta.in_port = flow.in_port;
+        let f = InFlight::new(pkt, &metadata_of(flow));
+        execute(&mut self.io, f, actions);
+        self.run_recirc();
+    }
+}
+
+fn pin_to_cpu(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t is valid; CPU_SET writes inside it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if cpu < libc::CPU_SETSIZE as usize {
+            libc::CPU_SET(cpu, &mut set);
+            let r = libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+            if r != 0 {
+                vlog::warn!("dpif_netdev", "could not pin pmd thread to core {}", cpu);
+            }
+        }
+    }
+}
+
+/// Waits until one of `fds` is readable or `ms` pass.
+fn wait_readable(fds: &[RawFd], ms: i32) {
+    let mut p: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|fd| libc::pollfd {
+            fd: *fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    // SAFETY: `p` is a live array of pollfd of the given length.
+    unsafe {
+        libc::poll(p.as_mut_ptr(), p.len() as libc::nfds_t, ms);
+    }
+}
+
+/// A forwarding thread: polls its receive queues until told to stop.
+pub(crate) fn pmd_main(
+    inner: Arc<Inner>,
+    mut rxqs: Vec<RxAssignment>,
+    stop: Arc<AtomicBool>,
+    cpu: Option<usize>,
+    emc_entries: usize,
+) {
+    if let Some(c) = cpu {
+        pin_to_cpu(c);
+    }
+    let stats = inner.register_stats();
+    let mut fwd = Forwarder::new(inner, stats, emc_entries, false);
+    let mut batch = PacketBatch::new();
+    let fds: Vec<RawFd> = rxqs.iter().map(|r| r.rxq.wait_fd()).collect();
+    while !stop.load(Relaxed) {
+        let mut got = 0;
+        for r in rxqs.iter_mut() {
+            match r.rxq.recv(&mut fwd.io.pool, &mut batch) {
+                Ok(n) if n > 0 => {
+                    got += n;
+                    fwd.process_batch(r.port_no, &mut batch);
+                }
+                Ok(_) => {}
+                Err(_) => fwd.io.pool.recycle(&mut batch),
+            }
+        }
+        if got == 0 {
+            fwd.refresh_ports();
+            wait_readable(&fds, 50);
+        }
+    }
+    fwd.flush();
+}

@@ -1,0 +1,208 @@
+//! Drives the userspace datapath over dummy ports with a trivial upcall
+//! handler (cross-connect p1 <-> p2) and checks frames, statistics,
+//! megaflow installation and the dump text.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use datapath::{Dpif, DpifNetdev, PmdConfig, PutMode, Upcall, UpcallHandler, UpcallReply};
+use flow::odp::actions::OdpAction;
+use netdev::dummy::Dummy;
+use netdev::Netdev;
+use packet::flow::Flow;
+
+/// Sends everything from port `a` to `b` and back; the megaflow matches
+/// in_port, Ethernet addresses and type and the fragment bits.
+struct CrossConnect {
+    a: u32,
+    b: u32,
+    calls: AtomicUsize,
+}
+
+impl UpcallHandler for CrossConnect {
+    fn upcall(&self, up: &Upcall) -> UpcallReply {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let out = if up.in_port == self.a { self.b } else { self.a };
+        let mut mask = Flow::default();
+        mask.packet_type = u32::MAX;
+        mask.dl_src = [0xff; 6];
+        mask.dl_dst = [0xff; 6];
+        mask.dl_type = 0xffff;
+        mask.nw_frag = 3;
+        UpcallReply {
+            actions: vec![OdpAction::Output(out)],
+            mask,
+            install: true,
+        }
+    }
+}
+
+fn wait_for(mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    false
+}
+
+const ICMP: &str = "in_port(1),eth(src=50:54:00:00:00:05,dst=50:54:00:00:00:07),eth_type(0x0800),ipv4(src=10.0.0.2,dst=10.0.0.1,proto=1,tos=0,ttl=64,frag=no),icmp(type=8,code=0)";
+
+#[test]
+fn cross_connect_installs_megaflow_and_counts() {
+    let dp = DpifNetdev::create("dummy", "ovs-dummy", None, PmdConfig::default()).unwrap();
+    let p1 = Dummy::open("p1", "dummy").unwrap();
+    let p2 = Dummy::open("p2", "dummy").unwrap();
+    p2.capture(true);
+    assert_eq!(dp.port_add(p1.clone(), Some(1)).unwrap(), 1);
+    assert_eq!(dp.port_add(p2.clone(), None).unwrap(), 2);
+    let h = Arc::new(CrossConnect {
+        a: 1,
+        b: 2,
+        calls: AtomicUsize::new(0),
+    });
+    dp.set_upcall_handler(h.clone());
+
+    let frame = datapath::packet_text::frame_from_text(ICMP, None).unwrap();
+    assert!(p1.receive(&frame));
+    assert!(wait_for(|| p2.stats().map(|s| s.tx_packets).ok() == Some(1)));
+    assert_eq!(p2.take_sent(), vec![frame.clone()]);
+    assert!(wait_for(|| dp.flow_dump().len() == 1));
+
+    // The second packet hits the megaflow without an upcall.
+    assert!(p1.receive(&frame));
+    assert!(wait_for(|| p2.stats().map(|s| s.tx_packets).ok() == Some(2)));
+    assert_eq!(h.calls.load(Ordering::SeqCst), 1);
+    assert!(wait_for(|| dp.flow_dump()[0].stats.n_packets == 1));
+
+    let st = dp.stats();
+    assert_eq!((st.n_hit, st.n_missed, st.n_lost, st.n_flows), (1, 1, 0, 1));
+
+    let dump = datapath::show::dump_flows(&dp, false);
+    let line = dump.lines().nth(1).unwrap();
+    assert_eq!(dump.lines().next(), Some("flow-dump from the main thread:"));
+    assert!(
+        line.starts_with("recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth(src=50:54:00:00:00:05,dst=50:54:00:00:00:07),eth_type(0x0800),ipv4(frag=no), packets:1, bytes:106, used:"),
+        "{line}"
+    );
+    assert!(line.ends_with("s, actions:2"), "{line}");
+    let v = datapath::show::dump_flows(&dp, true);
+    assert!(v.contains(",in_port(p1),"), "{v}");
+    assert!(
+        v.contains("dp:ovs, actions:p2, dp-extra-info:miniflow_bits(5,1)"),
+        "{v}"
+    );
+
+    let pmd = datapath::show::pmd_stats_show(&dp.pmd_stats());
+    assert!(pmd.contains("  packets received: 2\n"), "{pmd}");
+    assert!(pmd.contains("  miss with success upcall: 1\n"), "{pmd}");
+    assert!(
+        pmd.contains("  megaflow hits: 1\n") || pmd.contains("  emc hits: 1\n"),
+        "{pmd}"
+    );
+
+    let show = datapath::show::dpctl_show(&dp, &dp.stats(), false, &|_| None);
+    assert_eq!(
+        show,
+        "dummy@ovs-dummy:\n  lookups: hit:1 missed:1 lost:0\n  flows: 1\n  port 0: ovs-dummy (dummy-internal)\n  port 1: p1 (dummy)\n  port 2: p2 (dummy)\n"
+    );
+
+    // Reverse direction gets its own flow.
+    let back = datapath::packet_text::frame_from_text(
+        "in_port(2),eth(src=50:54:00:00:00:07,dst=50:54:00:00:00:05),eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=1,tos=0,ttl=64,frag=no),icmp(type=0,code=0)",
+        None,
+    )
+    .unwrap();
+    p1.capture(true);
+    assert!(p2.receive(&back));
+    assert!(wait_for(|| p1.stats().map(|s| s.tx_packets).ok() == Some(1)));
+    assert_eq!(p1.take_sent(), vec![back]);
+    assert!(wait_for(|| dp.flow_dump().len() == 2));
+
+    dp.flow_flush();
+    assert!(dp.flow_dump().is_empty());
+    assert_eq!(datapath::show::dump_flows(&dp, false), "");
+    dp.port_del(2).unwrap();
+    assert_eq!(dp.ports().len(), 2);
+}
+
+#[test]
+fn add_flow_del_flow_and_execute() {
+    let dp = DpifNetdev::create("dummy", "ovs-dummy", None, PmdConfig::default()).unwrap();
+    let p1 = Dummy::open("q1", "dummy").unwrap();
+    let p2 = Dummy::open("q2", "dummy").unwrap();
+    p2.capture(true);
+    dp.port_add(p1.clone(), Some(1)).unwrap();
+    dp.port_add(p2.clone(), Some(2)).unwrap();
+    // dpctl/add-flow "in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)" 2
+    let (k, m) =
+        flow::odp::parse_key("in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", None).unwrap();
+    let (key, _) = flow::odp::key_to_flow(&k);
+    let (mask, _) = flow::odp::mask_to_flow(&m, &key);
+    let u = dp
+        .flow_put(
+            &key,
+            &mask,
+            vec![OdpAction::Output(2)],
+            None,
+            PutMode::Create,
+        )
+        .unwrap();
+    assert_eq!(
+        dp.flow_put(
+            &key,
+            &mask,
+            vec![OdpAction::Output(2)],
+            None,
+            PutMode::Create
+        ),
+        Err(datapath::DpifError::Exists)
+    );
+    let dump = datapath::show::dump_flows(&dp, false);
+    assert_eq!(
+        dump,
+        "flow-dump from the main thread:\nrecirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no), packets:0, bytes:0, used:never, actions:2\n"
+    );
+    // Traffic hits it without any handler.
+    let frame = datapath::packet_text::frame_from_text(ICMP, None).unwrap();
+    p1.receive(&frame);
+    assert!(wait_for(|| p2.take_sent().len() == 1));
+    // Packet-out.
+    let mut f = Flow::default();
+    f.in_port = 0;
+    dp.execute(&frame, &f, &[OdpAction::Output(2), OdpAction::Output(2)])
+        .unwrap();
+    assert_eq!(p2.take_sent().len(), 2);
+    // Modify, then delete by ufid.
+    dp.flow_put(&key, &mask, vec![], Some(u), PutMode::Modify)
+        .unwrap();
+    assert!(datapath::show::dump_flows(&dp, false).ends_with("actions:drop\n"));
+    let gone = dp.flow_del(None, Some(u)).unwrap();
+    assert_eq!(gone.stats.n_packets, 1);
+    assert!(dp.flow_dump().is_empty());
+}
+
+#[test]
+fn misses_without_handler_are_lost_not_blocking() {
+    let dp = DpifNetdev::create(
+        "dummy",
+        "ovs-dummy",
+        None,
+        PmdConfig {
+            n_pmd: 2,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let p1 = Dummy::open("r1", "dummy").unwrap();
+    dp.port_add(p1.clone(), Some(1)).unwrap();
+    let frame = datapath::packet_text::frame_from_text(ICMP, None).unwrap();
+    for _ in 0..10 {
+        p1.receive(&frame);
+    }
+    assert!(wait_for(|| dp.stats().n_lost == 10));
+    assert_eq!(dp.flow_dump().len(), 0);
+}
