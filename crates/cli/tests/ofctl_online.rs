@@ -34,7 +34,7 @@ fn check_script(name: &str) {
 
 #[test]
 fn every_script_has_a_test() {
-    let known = ["switch", "ports", "flows", "errors"];
+    let known = ["switch", "ports", "flows", "errors", "groups", "meters"];
     for (name, _) in scripts() {
         assert!(known.contains(&name.as_str()), "script {name} has no test");
     }
@@ -58,4 +58,14 @@ fn flows() {
 #[test]
 fn errors() {
     check_script("errors");
+}
+
+#[test]
+fn groups() {
+    check_script("groups");
+}
+
+#[test]
+fn meters() {
+    check_script("meters");
 }

@@ -298,7 +298,7 @@ impl Vconn {
             let err = encode_error_msg(OfpErr::OFPHFC_INCOMPATIBLE, ver, 0, text.as_bytes());
             // A switch hangs up as soon as it has our hello; telling it
             // then fails the way upstream's attempt does.
-            self.sock.wait_for_close(Duration::from_millis(500));
+            self.sock.wait_for_close(Duration::from_secs(2));
             return match self.send_raw(&err) {
                 Ok(()) => Err(VconnError::Errno(libc::EPROTO)),
                 Err(e) => Err(e),

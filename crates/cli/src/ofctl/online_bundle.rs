@@ -4,11 +4,11 @@
 //! committed; every error is reported as `Error NAME for: MESSAGE` on
 //! stderr, as upstream's `vconn_bundle_transact` does.
 
-use super::online::io_fatal;
-use super::online_flows::open_for_flow_mod;
+use super::online::{io_fatal, ports_to_accept, tables_to_accept};
+use super::online_flows::{open_for_flow_mod, parse_flow};
 use super::options::Options;
-use super::CmdResult;
-use flow::flow_str::ParsedFlowMod;
+use super::{CmdResult, Fatal};
+use flow::flow_str::{FlowStrKind, ParsedFlowMod};
 use flow::Protocols;
 use openflow::errors::decode_error_body;
 use openflow::msgs::control::BundleCtrl;
@@ -17,6 +17,7 @@ use openflow::protocol::encode_flow_mod;
 use openflow::raw::{decode_raw, finish, start, OfpRaw};
 use openflow::vconn::{alloc_xid, xid_of, Vconn, VconnError};
 use openflow::version::OfpVersion;
+use std::collections::HashSet;
 
 const OPEN_REQUEST: u16 = 0;
 const OPEN_REPLY: u16 = 1;
@@ -158,5 +159,65 @@ pub fn bundle_flow_mods(
         .iter()
         .map(|fm| encode_flow_mod(&FlowMod::from(fm), protocol, alloc_xid()))
         .collect();
+    run_bundle(opts, &mut v, &requests)
+}
+
+/// `bundle SWITCH FILE`: flow and group modifications, one per line
+/// (`flow ...` or `group ...`, each with an optional command word), in one
+/// atomic, ordered bundle.
+pub fn bundle(opts: &Options, args: &[String]) -> CmdResult {
+    enum Entry {
+        Flow(ParsedFlowMod),
+        Group(super::online_groups::GroupModText),
+    }
+    let name = &args[0];
+    let tables = tables_to_accept(opts, name)?;
+    let ports = ports_to_accept(opts, name)?;
+    let text = super::online_flows::read_text(&args[1])?;
+    let mut seen = HashSet::new();
+    let mut entries = Vec::new();
+    let mut usable = Protocols::ANY;
+    for (n, line) in flow::flow_str::preprocessed_lines(&text) {
+        let line = line.trim_start();
+        let (kw, rest) = line
+            .split_once(|c: char| c == ' ' || c == '\t')
+            .unwrap_or((line, ""));
+        let entry = match kw {
+            "flow" => {
+                let fm = parse_flow(
+                    rest,
+                    FlowStrKind::FlowModAnyCommand,
+                    ports.as_ref(),
+                    tables.as_ref(),
+                    &mut seen,
+                )
+                .map_err(|e| Fatal(format!("{}:{n}: {e}", args[1])))?;
+                usable &= fm.usable_protocols;
+                Entry::Flow(fm)
+            }
+            "group" => {
+                let g = super::online_groups::parse_group_line(rest, ports.as_ref())
+                    .map_err(|e| Fatal(format!("{}:{n}: {e}", args[1])))?;
+                usable &= g.usable;
+                Entry::Group(g)
+            }
+            _ => {
+                return Err(Fatal(format!(
+                    "{}:{n}: Unknown bundle message type",
+                    args[1]
+                )))
+            }
+        };
+        entries.push(entry);
+    }
+    let (mut v, protocol) = open_for_flow_mod(opts, name, usable)?;
+    let version = v.version();
+    let requests = entries
+        .iter()
+        .map(|e| match e {
+            Entry::Flow(fm) => Ok(encode_flow_mod(&FlowMod::from(fm), protocol, alloc_xid())),
+            Entry::Group(g) => g.encode(version),
+        })
+        .collect::<Result<Vec<_>, Fatal>>()?;
     run_bundle(opts, &mut v, &requests)
 }

@@ -14,6 +14,8 @@
 //!   are compared.
 //! - `ofctl? ARGS` — only the exit status is compared (outputs with
 //!   timings).
+//! - `ofctl|sort ARGS` — stdout compared with its lines sorted (for
+//!   switches that list groups in hash order).
 //! - `ofctl~ ARGS` — a known difference (listed in docs/compat.md): run,
 //!   not compared, counted.
 //! - `file NAME TEXT` — writes TEXT (with `\n` escapes) to NAME in the
@@ -75,6 +77,9 @@ pub fn split_words(line: &str) -> Vec<String> {
 pub fn normalize(text: &str, dir: &Path) -> String {
     let text = text.replace(&dir.to_string_lossy().into_owned(), "<dir>");
     let text = testkit::normalize_durations(&text);
+    // `duration=1.234s` / `duration:1.234s` anywhere (group and meter
+    // statistics join them with commas).
+    let text = mask_durations(&text);
     let mut out = String::new();
     for line in text.split_inclusive('\n') {
         // Log lines: "2024-01-01T00:00:00Z|00001|module|LEVEL|text".
@@ -87,6 +92,33 @@ pub fn normalize(text: &str, dir: &Path) -> String {
         };
         out.push_str(&line);
     }
+    out
+}
+
+fn mask_durations(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("duration") {
+        let (head, tail) = rest.split_at(i + "duration".len());
+        out.push_str(head);
+        let mut chars = tail.char_indices();
+        match chars.next() {
+            Some((_, sep @ ('=' | ':'))) => {
+                let num = tail[1..]
+                    .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                    .map_or(tail.len() - 1, |n| n);
+                if num > 0 && tail[1 + num..].starts_with('s') {
+                    out.push(sep);
+                    out.push('?');
+                    rest = &tail[1 + num + 1..];
+                } else {
+                    rest = tail;
+                }
+            }
+            _ => rest = tail,
+        }
+    }
+    out.push_str(rest);
     out
 }
 
@@ -127,8 +159,13 @@ pub fn run_script(tag: &str, script: &str, daemons: Stack, ofctl: &Program) -> V
                 sb.appctl(&args)
                     .unwrap_or_else(|e| panic!("{tag}:{}: {e}", i + 1));
             }
-            "ofctl" | "ofctl?" | "ofctl~" => {
-                let out = sb.run(ofctl, &args);
+            "ofctl" | "ofctl?" | "ofctl~" | "ofctl|sort" => {
+                let mut out = sb.run(ofctl, &args);
+                if kw == "ofctl|sort" {
+                    let mut lines: Vec<&str> = out.stdout.lines().collect();
+                    lines.sort_unstable();
+                    out.stdout = lines.iter().map(|l| format!("{l}\n")).collect();
+                }
                 steps.push(Step {
                     line: i + 1,
                     command: rest.to_string(),

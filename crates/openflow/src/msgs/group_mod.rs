@@ -10,7 +10,9 @@ use crate::wire::{fixed_str, pad8, Put, Reader};
 use flow::{FieldId, MfHeader, MfValue};
 
 const BAD: OfpErr = OfpErr::OFPBRC_BAD_LEN;
-const NTR_VENDOR_ID: u32 = 0x0000_1540;
+/// Netronome's experimenter id, and the older one peers may still send.
+const NTR_VENDOR_ID: u32 = 0x0000_154d;
+const NTR_COMPAT_VENDOR_ID: u32 = 0x0000_1540;
 
 /// One bucket.
 #[derive(Clone, Debug, PartialEq)]
@@ -134,7 +136,12 @@ fn pull_group_props(bytes: &[u8]) -> Result<GroupProps, OfpErr> {
         let (ptype, p) = super::props::pull_property(&mut r)?;
         let mut v = Reader::new(p);
         let blen = OfpErr::OFPBPC_BAD_LEN;
-        if ptype != 0xffff || v.u32().ok_or(blen)? != NTR_VENDOR_ID || v.u32().ok_or(blen)? != 1 {
+        let vendor = if ptype == 0xffff {
+            v.u32().ok_or(blen)?
+        } else {
+            0
+        };
+        if ![NTR_VENDOR_ID, NTR_COMPAT_VENDOR_ID].contains(&vendor) || v.u32().ok_or(blen)? != 1 {
             return Err(OfpErr::OFPBPC_BAD_TYPE);
         }
         v.skip(4).ok_or(blen)?;
