@@ -18,7 +18,7 @@ use std::io::Write;
 const PROGRAM: &str = "ovsdb-tool";
 const VERSION: &str = "3.1.0";
 const DEFAULT_DB: &str = "/etc/openvswitch/conf.db";
-const DEFAULT_SCHEMA: &str = "/usr/share/openvswitch/vswitch.ovsschema";
+const DEFAULT_SCHEMA: &str = ovsdb::schema::VSWITCH_SCHEMA_PATH;
 
 /// A failure: the message after "ovsdb-tool: " and the exit status.
 struct Fatal(String, i32);

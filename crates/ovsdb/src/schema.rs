@@ -224,6 +224,13 @@ impl TableSchema {
     }
 }
 
+/// Where Open vSwitch packages install the Open_vSwitch schema (the default
+/// SCHEMA of `ovsdb-tool`).
+pub const VSWITCH_SCHEMA_PATH: &str = "/usr/share/openvswitch/vswitch.ovsschema";
+
+/// The text of the built-in Open_vSwitch schema.
+pub const VSWITCH_SCHEMA: &str = include_str!("../schemas/vswitch.ovsschema");
+
 /// A whole database schema.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DatabaseSchema {
@@ -315,7 +322,21 @@ impl DatabaseSchema {
     }
 
     /// Reads and parses a schema file, with `ovsdb-tool`'s error wording.
+    /// The Open_vSwitch database schema (version 8.3.1, the interface
+    /// ovs-vswitchd and its clients of OVS 3.1 expect), built in so that a
+    /// host without a packaged schema file still gets a database.
+    pub fn vswitch() -> DatabaseSchema {
+        let json = json::parse(VSWITCH_SCHEMA).expect("built-in schema is JSON");
+        DatabaseSchema::from_json(&json).expect("built-in schema is valid")
+    }
+
+    /// Reads the schema in `path`; the packaged Open_vSwitch schema path
+    /// ([`VSWITCH_SCHEMA_PATH`]) falls back to the built-in copy when the
+    /// file is absent.
     pub fn from_file(path: &str) -> Result<DatabaseSchema, Error> {
+        if path == VSWITCH_SCHEMA_PATH && !std::path::Path::new(path).exists() {
+            return Ok(DatabaseSchema::vswitch());
+        }
         let text = std::fs::read(path).map_err(|e| {
             Error::new(
                 "failed to read schema",
@@ -397,6 +418,18 @@ mod tests {
 
     fn err(j: Value) -> String {
         DatabaseSchema::from_json(&j).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn built_in_vswitch_schema_is_the_packaged_one() {
+        let s = DatabaseSchema::vswitch();
+        assert_eq!(s.name, "Open_vSwitch");
+        assert_eq!(s.version.as_deref(), Some("8.3.1"));
+        if let Ok(text) = std::fs::read_to_string(VSWITCH_SCHEMA_PATH) {
+            let packaged = DatabaseSchema::from_json(&json::parse(&text).unwrap()).unwrap();
+            assert!(packaged.same_as(&s));
+            assert_eq!(packaged.cksum, s.cksum);
+        }
     }
 
     #[test]
