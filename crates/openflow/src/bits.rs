@@ -122,8 +122,15 @@ pub fn queue_to_string(id: u32) -> String {
     }
 }
 
-/// Upstream's `ofp_print_duration`: seconds, then milliseconds when exact,
-/// else nanoseconds.
+/// C's `%#x` of a 64-bit value: `0x` before nonzero values only.
+pub fn c_alt_hex64(v: u64) -> String {
+    if v == 0 {
+        "0".to_string()
+    } else {
+        format!("{v:#x}")
+    }
+}
+
 /// C's `%#x`: `0x` before nonzero values only.
 pub fn c_alt_hex(v: u32) -> String {
     if v == 0 {
@@ -133,6 +140,8 @@ pub fn c_alt_hex(v: u32) -> String {
     }
 }
 
+/// Upstream's `ofp_print_duration`: seconds, then milliseconds when exact,
+/// else nanoseconds.
 pub fn duration(out: &mut String, sec: u32, nsec: u32) {
     let (mut sec, mut nsec) = (u64::from(sec), nsec);
     if nsec >= 1_000_000_000 {

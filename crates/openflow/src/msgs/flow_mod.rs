@@ -553,6 +553,91 @@ impl FlowStats {
         Ok(v)
     }
 
+    /// Appends this flow's entry of a flow-stats reply in `form` (the
+    /// inverse of [`FlowStats::decode_all`]; ages are carried by the
+    /// Nicira form, and the idle age by OpenFlow 1.5's statistics).
+    pub fn encode(&self, form: FlowStatsForm, version: u8, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.put_u16(0);
+        let age = |a: i64| u16::try_from(a + 1).unwrap_or(0);
+        match form {
+            FlowStatsForm::Of10 => {
+                out.put_u8(self.table_id);
+                out.put_zeros(1);
+                nx_match::encode_ofp10_match(&self.flow_match, out);
+                out.put_u32(self.duration_sec);
+                out.put_u32(self.duration_nsec);
+                out.put_u16(self.priority);
+                out.put_u16(self.idle_timeout);
+                out.put_u16(self.hard_timeout);
+                out.put_zeros(6);
+                out.put_u64(self.cookie);
+                out.put_u64(self.packet_count);
+                out.put_u64(self.byte_count);
+                out.extend_from_slice(&actions::encode_actions(&self.actions, 1));
+            }
+            FlowStatsForm::Nx => {
+                let m = nx_match::put_nxm(&self.flow_match);
+                out.put_u8(self.table_id);
+                out.put_zeros(1);
+                out.put_u32(self.duration_sec);
+                out.put_u32(self.duration_nsec);
+                out.put_u16(self.priority);
+                out.put_u16(self.idle_timeout);
+                out.put_u16(self.hard_timeout);
+                out.put_u16(m.len() as u16);
+                out.put_u16(age(self.idle_age));
+                out.put_u16(age(self.hard_age));
+                out.put_u64(self.cookie);
+                out.put_u64(self.packet_count);
+                out.put_u64(self.byte_count);
+                out.extend_from_slice(&m);
+                out.put_zeros(pad8(m.len()) - m.len());
+                out.extend_from_slice(&actions::encode_actions(&self.actions, 1));
+            }
+            FlowStatsForm::Of11 => {
+                out.put_u8(self.table_id);
+                out.put_zeros(1);
+                out.put_u32(self.duration_sec);
+                out.put_u32(self.duration_nsec);
+                out.put_u16(self.priority);
+                out.put_u16(self.idle_timeout);
+                out.put_u16(self.hard_timeout);
+                out.put_u16(if version >= 4 { self.flags } else { 0 });
+                out.put_u16(if version >= 5 { self.importance } else { 0 });
+                out.put_zeros(2);
+                out.put_u64(self.cookie);
+                out.put_u64(self.packet_count);
+                out.put_u64(self.byte_count);
+                out.extend_from_slice(&nx_match::put_oxm(&self.flow_match, version));
+                out.extend_from_slice(&actions::encode_instructions(&self.actions, version));
+            }
+            FlowStatsForm::Of15 => {
+                out.put_zeros(2);
+                out.put_u8(self.table_id);
+                out.put_zeros(1);
+                out.put_u16(self.priority);
+                out.put_u16(self.idle_timeout);
+                out.put_u16(self.hard_timeout);
+                out.put_u16(self.flags);
+                out.put_u16(self.importance);
+                out.put_u64(self.cookie);
+                out.extend_from_slice(&nx_match::put_oxm(&self.flow_match, version));
+                let oxs = crate::msgs::flow::OxsStats {
+                    duration: Some((self.duration_sec, self.duration_nsec)),
+                    idle_age: u32::try_from(self.idle_age).ok().map(|s| (s, 0)),
+                    flow_count: None,
+                    packet_count: Some(self.packet_count).filter(|&c| c != u64::MAX),
+                    byte_count: Some(self.byte_count).filter(|&c| c != u64::MAX),
+                };
+                oxs.put(out);
+                out.extend_from_slice(&actions::encode_instructions(&self.actions, version));
+            }
+        }
+        let len = (out.len() - start) as u16;
+        out[start..start + 2].copy_from_slice(&len.to_be_bytes());
+    }
+
     /// Upstream's `ofputil_flow_stats_format`.
     pub fn format(&self, out: &mut String) {
         out.push_str(&format!("\n cookie={:#x}, duration=", self.cookie));

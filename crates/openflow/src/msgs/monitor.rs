@@ -2,6 +2,7 @@
 //! `ONFST_FLOW_MONITOR` (ONF, OpenFlow 1.3) and `OFPST_FLOW_MONITOR`
 //! (OpenFlow 1.4+) requests and updates.
 
+use crate::actions::{self, OfpAction};
 use crate::bits::{group_id_to_string, port_from_ofp11, port_to_ofp11, port_to_string};
 use crate::errors::OfpErr;
 use crate::nx_match;
@@ -228,6 +229,9 @@ pub struct FlowUpdate {
     pub hard_timeout: u16,
     pub cookie: u64,
     pub flow_match: Match,
+    /// The flow's actions (instructions in OpenFlow 1.4+), present when the
+    /// monitor asked for them; empty otherwise.
+    pub actions: Vec<OfpAction>,
 }
 
 impl FlowUpdate {
@@ -240,10 +244,15 @@ impl FlowUpdate {
             hard_timeout: 0,
             cookie: 0,
             flow_match: Match::catchall(),
+            actions: Vec::new(),
         }
     }
 
-    pub fn decode_all(form: MonitorForm, body: &[u8]) -> Result<Vec<FlowUpdate>, OfpErr> {
+    pub fn decode_all(
+        form: MonitorForm,
+        version: u8,
+        body: &[u8],
+    ) -> Result<Vec<FlowUpdate>, OfpErr> {
         let mut r = Reader::new(body);
         let mut v = Vec::new();
         while !r.is_empty() {
@@ -300,11 +309,13 @@ impl FlowUpdate {
                             nx_match::pull_oxm(&mut Reader::new(b), false)?
                         };
                     }
-                    if !e.is_empty() {
-                        // Instructions or actions follow: they need the
-                        // action codec, which this layer does not have.
-                        return Err(OfpErr::OFPBAC_BAD_TYPE);
-                    }
+                    // What follows the match is the flow's actions (OpenFlow
+                    // 1.4 sends instructions), in the message's version.
+                    let acts = if of14 {
+                        actions::decode_instructions(e.rest(), version)?
+                    } else {
+                        actions::decode_actions(e.rest(), version)?
+                    };
                     FlowUpdate {
                         event: match kind {
                             0 => MonitorEvent::Added,
@@ -317,6 +328,7 @@ impl FlowUpdate {
                         hard_timeout: hard,
                         cookie,
                         flow_match: m,
+                        actions: acts,
                     }
                 }
                 _ => return Err(OfpErr::NXBRC_FM_BAD_EVENT),
@@ -363,12 +375,84 @@ impl FlowUpdate {
         if self.hard_timeout != 0 {
             out.push_str(&format!(" hard_timeout={}", self.hard_timeout));
         }
-        out.push_str(&format!(" cookie={:#x}", self.cookie));
-        let m = self.flow_match.format(i32::from(self.priority));
-        if !m.is_empty() {
-            out.push(' ');
-            out.push_str(&m);
+        out.push_str(&format!(
+            " cookie={}",
+            crate::bits::c_alt_hex64(self.cookie)
+        ));
+        out.push(' ');
+        out.push_str(&self.flow_match.format(i32::from(self.priority)));
+        if !self.actions.is_empty() {
+            if !out.ends_with(' ') {
+                out.push(' ');
+            }
+            out.push_str("actions=");
+            out.push_str(&actions::format(&self.actions));
         }
+        if out.ends_with(' ') {
+            out.pop();
+        }
+    }
+
+    /// Appends this update to a monitor reply body in `form` (the inverse
+    /// of [`FlowUpdate::decode_all`]).
+    pub fn encode(&self, form: MonitorForm, version: u8, out: &mut Vec<u8>) {
+        let of14 = form == MonitorForm::Of14;
+        let start = out.len();
+        out.put_u16(0);
+        let (event, reason) = match self.event {
+            MonitorEvent::Added => (0, 0),
+            MonitorEvent::Deleted(r) => (1, r),
+            MonitorEvent::Modified => (2, 0),
+            MonitorEvent::Abbrev(_) => (3, 0),
+            MonitorEvent::Paused => (4, 0),
+            MonitorEvent::Resumed => (5, 0),
+        };
+        // OpenFlow 1.4 numbers events from "initial" (0) on; an added flow
+        // is 1, and the rest follow.
+        out.put_u16(if of14 { event + 1 } else { event });
+        match self.event {
+            MonitorEvent::Abbrev(xid) => {
+                out.put_u32(xid);
+            }
+            MonitorEvent::Paused | MonitorEvent::Resumed => {
+                out.put_zeros(4);
+            }
+            _ if of14 => {
+                out.put_u8(self.table_id);
+                out.put_u8(reason);
+                out.put_u16(self.idle_timeout);
+                out.put_u16(self.hard_timeout);
+                out.put_u16(self.priority);
+                out.put_zeros(4);
+                out.put_u64(self.cookie);
+                out.extend_from_slice(&nx_match::put_oxm(&self.flow_match, version));
+                out.extend_from_slice(&actions::encode_instructions(&self.actions, version));
+            }
+            _ => {
+                let (m, unpadded) = if form == MonitorForm::Nx {
+                    let m = nx_match::put_nxm(&self.flow_match);
+                    let n = m.len();
+                    (m, n)
+                } else {
+                    let m = nx_match::put_oxm(&self.flow_match, version);
+                    let n = usize::from(u16::from_be_bytes([m[2], m[3]]));
+                    (m, n)
+                };
+                out.put_u16(u16::from(reason));
+                out.put_u16(self.priority);
+                out.put_u16(self.idle_timeout);
+                out.put_u16(self.hard_timeout);
+                out.put_u16(unpadded as u16);
+                out.put_u8(self.table_id);
+                out.put_zeros(1);
+                out.put_u64(self.cookie);
+                out.extend_from_slice(&m);
+                out.put_zeros(pad8(m.len()) - m.len());
+                out.extend_from_slice(&actions::encode_actions(&self.actions, version));
+            }
+        }
+        let len = (out.len() - start) as u16;
+        out[start..start + 2].copy_from_slice(&len.to_be_bytes());
     }
 }
 

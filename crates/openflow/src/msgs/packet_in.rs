@@ -1,6 +1,7 @@
 //! Packet-in messages (OpenFlow 1.0, 1.1, 1.2, 1.3+ and Nicira's
 //! `NXT_PACKET_IN`) and the printing of the packets they carry.
 
+use crate::actions::OfpAction;
 use crate::errors::OfpErr;
 use crate::nx_match;
 use crate::wire::{hex_dump, pad8, Put, Reader};
@@ -241,14 +242,208 @@ mod tests {
 }
 
 /// `NXT_PACKET_IN2` and `NXT_RESUME`: a packet-in as properties.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PacketIn2 {
     pub pin: PacketIn,
     pub userdata: Vec<u8>,
+    /// The switch's state at the interruption (`NXPINT_CONTINUATION`),
+    /// when the packet-in can be resumed; what `NXT_RESUME` sends back.
+    pub continuation: Option<Continuation>,
+}
+
+/// One run of the interrupted pipeline's remaining actions, with the
+/// table and cookie of the rule they came from (upstream shows this as
+/// an `unroll_xlate` action before them).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContinuationActions {
+    pub table_id: u8,
+    pub cookie: u64,
+    pub actions: Vec<OfpAction>,
+}
+
+/// The opaque-to-controllers state of a paused pipeline (the
+/// `NXCPT_*` properties).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Continuation {
+    pub bridge: [u8; 16],
+    /// Stack entries, top first.
+    pub stack: Vec<Vec<u8>>,
+    pub mirrors: u32,
+    pub conntracked: bool,
+    pub actions: Vec<ContinuationActions>,
+    pub action_set: Vec<OfpAction>,
+}
+
+mod nxcpt {
+    pub const BRIDGE: u16 = 0x8000;
+    pub const STACK: u16 = 0x8001;
+    pub const MIRRORS: u16 = 0x8002;
+    pub const CONNTRACKED: u16 = 0x8003;
+    pub const TABLE_ID: u16 = 0x8004;
+    pub const COOKIE: u16 = 0x8005;
+    pub const ACTIONS: u16 = 0x8006;
+    pub const ACTION_SET: u16 = 0x8007;
+}
+
+/// Widest stack entry (`union mf_subvalue`).
+const MAX_STACK_ENTRY: usize = 128;
+
+impl Continuation {
+    /// Decodes the body of a continuation property (after its 4 bytes of
+    /// alignment padding) in message `version`.
+    fn decode(body: &[u8], version: u8) -> Result<Continuation, OfpErr> {
+        let blen = OfpErr::OFPBPC_BAD_LEN;
+        let mut r = Reader::new(body.get(4..).ok_or(blen)?);
+        let mut c = Continuation::default();
+        let (mut table_id, mut cookie) = (0u8, 0u64);
+        while !r.is_empty() {
+            let (ptype, p) = super::props::pull_property(&mut r)?;
+            let mut v = Reader::new(p);
+            match ptype {
+                nxcpt::BRIDGE => c.bridge = v.array().ok_or(blen)?,
+                nxcpt::STACK => {
+                    if p.len() > MAX_STACK_ENTRY {
+                        vlog::warn!(
+                            "ofp_packet",
+                            "NXCPT_STACK property has bad length {}",
+                            p.len()
+                        );
+                        return Err(blen);
+                    }
+                    c.stack.push(p.to_vec());
+                }
+                nxcpt::MIRRORS => c.mirrors = v.u32().ok_or(blen)?,
+                nxcpt::CONNTRACKED => c.conntracked = true,
+                nxcpt::TABLE_ID => table_id = v.u8().ok_or(blen)?,
+                nxcpt::COOKIE => {
+                    v.skip(4).ok_or(blen)?;
+                    cookie = v.u64().ok_or(blen)?;
+                }
+                nxcpt::ACTIONS | nxcpt::ACTION_SET => {
+                    let acts = p.get(4..).ok_or(blen)?;
+                    let actions = crate::actions::decode_actions(acts, version)?;
+                    if ptype == nxcpt::ACTIONS {
+                        c.actions.push(ContinuationActions {
+                            table_id,
+                            cookie,
+                            actions,
+                        });
+                    } else {
+                        c.action_set.extend(actions);
+                    }
+                }
+                _ => return Err(OfpErr::OFPBPC_BAD_TYPE),
+            }
+        }
+        Ok(c)
+    }
+
+    /// Encodes the continuation property's body (with its padding).
+    fn encode(&self, version: u8, out: &mut Vec<u8>) {
+        use super::props::put_property;
+        out.extend_from_slice(&[0; 4]);
+        if self.bridge != [0; 16] {
+            put_property(out, nxcpt::BRIDGE, &self.bridge);
+        }
+        for e in &self.stack {
+            put_property(out, nxcpt::STACK, e);
+        }
+        if self.mirrors != 0 {
+            put_property(out, nxcpt::MIRRORS, &self.mirrors.to_be_bytes());
+        }
+        if self.conntracked {
+            put_property(out, nxcpt::CONNTRACKED, &[]);
+        }
+        for run in &self.actions {
+            put_property(out, nxcpt::TABLE_ID, &[run.table_id]);
+            let mut c = vec![0; 4];
+            c.extend_from_slice(&run.cookie.to_be_bytes());
+            put_property(out, nxcpt::COOKIE, &c);
+            let mut a = vec![0; 4];
+            a.extend_from_slice(&crate::actions::encode_actions(&run.actions, version));
+            put_property(out, nxcpt::ACTIONS, &a);
+        }
+        if !self.action_set.is_empty() {
+            let mut a = vec![0; 4];
+            a.extend_from_slice(&crate::actions::encode_actions(&self.action_set, version));
+            put_property(out, nxcpt::ACTION_SET, &a);
+        }
+    }
+
+    /// Upstream's `continuation.*` lines of ofp-print.
+    fn format(&self, out: &mut String) {
+        if self.bridge != [0; 16] {
+            // Upstream sends the UUID as four 32-bit words in its host's
+            // (little-endian) order.
+            let w = |i: usize| {
+                let b = &self.bridge[4 * i..4 * i + 4];
+                u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+            };
+            out.push_str(&format!(
+                " continuation.bridge={:08x}-{:04x}-{:04x}-{:04x}-{:04x}{:08x}\n",
+                w(0),
+                w(1) >> 16,
+                w(1) & 0xffff,
+                w(2) >> 16,
+                w(2) & 0xffff,
+                w(3)
+            ));
+        }
+        if !self.stack.is_empty() {
+            out.push_str(" continuation.stack=(top)");
+            for e in &self.stack {
+                out.push(' ');
+                out.push_str(&subvalue_to_string(e));
+            }
+            out.push_str(" (bottom)\n");
+        }
+        if self.mirrors != 0 {
+            out.push_str(&format!(" continuation.mirrors={:#x}\n", self.mirrors));
+        }
+        if self.conntracked {
+            out.push_str(" continuation.conntracked=true\n");
+        }
+        if !self.actions.is_empty() {
+            let runs: Vec<String> = self
+                .actions
+                .iter()
+                .map(|run| {
+                    let mut t = format!(
+                        "unroll_xlate(table={}, cookie={})",
+                        run.table_id, run.cookie
+                    );
+                    if !run.actions.is_empty() {
+                        t.push(',');
+                        t.push_str(&crate::actions::format(&run.actions));
+                    }
+                    t
+                })
+                .collect();
+            out.push_str(&format!(" continuation.actions={}\n", runs.join(",")));
+        }
+        if !self.action_set.is_empty() {
+            out.push_str(&format!(
+                " continuation.action_set={}\n",
+                crate::actions::format(&self.action_set)
+            ));
+        }
+    }
+}
+
+/// Upstream's `mf_subvalue_format`: hex without leading zeros, `0` for
+/// zero.
+fn subvalue_to_string(bytes: &[u8]) -> String {
+    let digits: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let trimmed = digits.trim_start_matches('0');
+    if trimmed.is_empty() {
+        "0".to_string()
+    } else {
+        format!("0x{trimmed}")
+    }
 }
 
 impl PacketIn2 {
-    pub fn decode(body: &[u8]) -> Result<PacketIn2, OfpErr> {
+    pub fn decode(version: u8, body: &[u8]) -> Result<PacketIn2, OfpErr> {
         let mut r = Reader::new(body);
         let mut pin = PacketIn {
             metadata: Match::catchall(),
@@ -261,6 +456,7 @@ impl PacketIn2 {
         };
         let mut full_len = None;
         let mut userdata = Vec::new();
+        let mut continuation = None;
         let blen = OfpErr::OFPBPC_BAD_LEN;
         while !r.is_empty() {
             let (ptype, p) = super::props::pull_property(&mut r)?;
@@ -277,19 +473,21 @@ impl PacketIn2 {
                 5 => pin.reason = v.u8().ok_or(blen)?,
                 6 => pin.metadata = nx_match::pull_entries(p, false)?,
                 7 => userdata = p.to_vec(),
-                // Continuations carry the interrupted pipeline's actions;
-                // rendering them needs the action codec.
-                8 => return Err(OfpErr::OFPBPC_BAD_TYPE),
+                8 => continuation = Some(Continuation::decode(p, version)?),
                 _ => return Err(OfpErr::OFPBPC_BAD_TYPE),
             }
         }
         pin.total_len = full_len
             .map_or(pin.data.len(), |l| l as usize)
             .min(usize::from(u16::MAX)) as u16;
-        Ok(PacketIn2 { pin, userdata })
+        Ok(PacketIn2 {
+            pin,
+            userdata,
+            continuation,
+        })
     }
 
-    pub fn encode_body(&self, out: &mut Vec<u8>) {
+    pub fn encode_body(&self, version: u8, out: &mut Vec<u8>) {
         use super::props::put_property;
         put_property(out, 0, &self.pin.data);
         put_property(out, 1, &u32::from(self.pin.total_len).to_be_bytes());
@@ -309,6 +507,11 @@ impl PacketIn2 {
         if !self.userdata.is_empty() {
             put_property(out, 7, &self.userdata);
         }
+        if let Some(c) = &self.continuation {
+            let mut body = Vec::new();
+            c.encode(version, &mut body);
+            put_property(out, 8, &body);
+        }
     }
 
     pub fn format(&self, out: &mut String, verbosity: u32) {
@@ -316,6 +519,9 @@ impl PacketIn2 {
         if !self.userdata.is_empty() {
             let hex: Vec<String> = self.userdata.iter().map(|b| format!("{b:02x}")).collect();
             out.push_str(&format!(" userdata={}\n", hex.join(".")));
+        }
+        if let Some(c) = &self.continuation {
+            c.format(out);
         }
         self.pin.format_packet(out, verbosity);
     }
@@ -338,9 +544,23 @@ mod pin2_tests {
                 data: vec![1, 2, 3],
             },
             userdata: vec![1, 2, 3, 4, 5],
+            continuation: Some(Continuation {
+                bridge: [7; 16],
+                stack: vec![vec![0, 1], vec![0; 4]],
+                mirrors: 3,
+                conntracked: true,
+                actions: vec![ContinuationActions {
+                    table_id: 2,
+                    cookie: 9,
+                    actions: vec![OfpAction::Group(4)],
+                }],
+                action_set: Vec::new(),
+            }),
         };
         let mut b = Vec::new();
-        p.encode_body(&mut b);
-        assert_eq!(PacketIn2::decode(&b), Ok(p));
+        p.encode_body(1, &mut b);
+        assert_eq!(PacketIn2::decode(1, &b), Ok(p));
+        assert_eq!(subvalue_to_string(&[0, 0, 1, 0]), "0x100");
+        assert_eq!(subvalue_to_string(&[0, 0]), "0");
     }
 }

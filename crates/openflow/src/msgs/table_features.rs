@@ -12,8 +12,10 @@ const BAD: OfpErr = OfpErr::OFPBRC_BAD_LEN;
 /// Actions and Set-Field support of one instruction kind.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ActionFeatures {
-    /// Wire action bitmap (OpenFlow 1.2+ numbering).
+    /// Wire action bitmap: OpenFlow 1.2+ numbering, or OpenFlow 1.1's when
+    /// `of11` is set (OpenFlow 1.1 table statistics).
     pub actions: u32,
+    pub of11: bool,
     /// Fields settable with Set-Field, in registry order.
     pub set_fields: Vec<FieldId>,
 }
@@ -180,6 +182,59 @@ impl TableFeatures {
             v.push(tf);
         }
         Ok(v)
+    }
+
+    /// Appends this table's entry of a table-features message for wire
+    /// `version` (the inverse of [`TableFeatures::decode_all`]: one
+    /// property per kind of feature, in type order).
+    pub fn encode(&self, version: u8, out: &mut Vec<u8>) {
+        use crate::wire::Put;
+        let start = out.len();
+        out.put_u16(0);
+        out.put_u8(self.table_id);
+        out.put_zeros(5);
+        out.put_str_fixed(&self.name, 32);
+        out.put_u64(self.metadata_match);
+        out.put_u64(self.metadata_write);
+        out.put_u32(0);
+        out.put_u32(self.max_entries);
+        let ids = |bits: u32| {
+            let mut b = Vec::new();
+            for t in (0..32u16).filter(|t| bits & (1 << t) != 0) {
+                b.put_u16(t);
+                b.put_u16(4);
+            }
+            b
+        };
+        let oxms = |fields: &mut dyn Iterator<Item = (FieldId, bool)>| {
+            let mut b = Vec::new();
+            for (f, maskable) in fields {
+                if let Some(h) = f.oxm_header(version, maskable) {
+                    h.put(&mut b);
+                }
+            }
+            b
+        };
+        for (i, tif) in [&self.nonmiss, &self.miss].into_iter().enumerate() {
+            let miss = i as u16;
+            super::props::put_property(out, miss, &ids(tif.instructions));
+            let next: Vec<u8> = (0..=255u8).filter(|&t| tif.next[usize::from(t)]).collect();
+            super::props::put_property(out, 2 + miss, &next);
+            super::props::put_property(out, 4 + miss, &ids(tif.write.actions));
+            super::props::put_property(out, 6 + miss, &ids(tif.apply.actions));
+        }
+        super::props::put_property(out, 8, &oxms(&mut self.matching.iter().copied()));
+        let wild = oxms(&mut self.wildcards.iter().map(|f| (*f, false)));
+        super::props::put_property(out, 10, &wild);
+        for (i, tif) in [&self.nonmiss, &self.miss].into_iter().enumerate() {
+            let miss = i as u16;
+            let w = oxms(&mut tif.write.set_fields.iter().map(|f| (*f, false)));
+            super::props::put_property(out, 12 + miss, &w);
+            let a = oxms(&mut tif.apply.set_fields.iter().map(|f| (*f, false)));
+            super::props::put_property(out, 14 + miss, &a);
+        }
+        let len = (out.len() - start) as u16;
+        out[start..start + 2].copy_from_slice(&len.to_be_bytes());
     }
 
     fn same_features(&self, o: &TableFeatures) -> bool {
@@ -380,10 +435,12 @@ pub fn decode_of12_table_stats(body: &[u8]) -> Result<Vec<(TableFeatures, TableC
         };
         tif.write = ActionFeatures {
             actions: write_actions,
+            of11: false,
             set_fields: oxm_bitmap_fields(write_setfields),
         };
         tif.apply = ActionFeatures {
             actions: apply_actions,
+            of11: false,
             set_fields: oxm_bitmap_fields(apply_setfields),
         };
         let tf = TableFeatures {
@@ -392,11 +449,7 @@ pub fn decode_of12_table_stats(body: &[u8]) -> Result<Vec<(TableFeatures, TableC
             metadata_match,
             metadata_write,
             max_entries,
-            miss_config: Some(match config & 3 {
-                0 => "controller",
-                1 => "continue",
-                _ => "drop",
-            }),
+            miss_config: Some(miss_config_name(config)),
             miss: tif.clone(),
             nonmiss: tif,
             matching: oxm_bitmap_fields(matchbits)
@@ -408,6 +461,178 @@ pub fn decode_of12_table_stats(body: &[u8]) -> Result<Vec<(TableFeatures, TableC
         v.push((tf, (active, lookup, matched)));
     }
     Ok(v)
+}
+
+/// OpenFlow 1.1/1.2 table-miss configuration (upstream warns about the
+/// undefined value and reads it as "controller").
+fn miss_config_name(config: u32) -> &'static str {
+    match config & 3 {
+        0 => "controller",
+        1 => "continue",
+        2 => "drop",
+        _ => {
+            vlog::warn!("ofp_table", "bad table miss config {}", config);
+            "controller"
+        }
+    }
+}
+
+fn miss_config_bits(name: Option<&str>) -> u32 {
+    match name {
+        Some("continue") => 1,
+        Some("drop") => 2,
+        _ => 0,
+    }
+}
+
+/// The OpenFlow 1.2 OXM bitmap of standard fields (the inverse of
+/// `oxm_bitmap_fields`).
+fn oxm_bitmap(fields: impl IntoIterator<Item = FieldId>) -> u64 {
+    let mut bits = 0u64;
+    for f in fields {
+        if let Some(h) = f.oxm_header(3, false) {
+            if h.class == 0x8000 && h.field < 64 {
+                bits |= 1 << h.field;
+            }
+        }
+    }
+    bits
+}
+
+/// Encodes an OpenFlow 1.2 table-stats reply body (the inverse of
+/// [`decode_of12_table_stats`]).
+pub fn encode_of12_table_stats(tables: &[(TableFeatures, TableCounters)], out: &mut Vec<u8>) {
+    use crate::wire::Put;
+    for (t, (active, lookup, matched)) in tables {
+        out.put_u8(t.table_id);
+        out.put_zeros(7);
+        out.put_str_fixed(&t.name, 32);
+        out.put_u64(oxm_bitmap(t.matching.iter().map(|(f, _)| *f)));
+        out.put_u64(oxm_bitmap(t.wildcards.iter().copied()));
+        out.put_u32(t.nonmiss.write.actions);
+        out.put_u32(t.nonmiss.apply.actions);
+        out.put_u64(oxm_bitmap(t.nonmiss.write.set_fields.iter().copied()));
+        out.put_u64(oxm_bitmap(t.nonmiss.apply.set_fields.iter().copied()));
+        out.put_u64(t.metadata_match);
+        out.put_u64(t.metadata_write);
+        out.put_u32(t.nonmiss.instructions);
+        out.put_u32(miss_config_bits(t.miss_config));
+        out.put_u32(t.max_entries);
+        out.put_u32(*active);
+        out.put_u64(*lookup);
+        out.put_u64(*matched);
+    }
+}
+
+/// OpenFlow 1.1 match wildcard bits and the fields they stand for.
+const OF11_FIELDS: [(u32, &str); 10] = [
+    (1 << 0, "in_port"),
+    (1 << 1, "vlan_vid"),
+    (1 << 2, "vlan_pcp"),
+    (1 << 3, "eth_type"),
+    (1 << 4, "nw_tos"),
+    (1 << 5, "nw_proto"),
+    (1 << 6, "tcp_src"),
+    (1 << 7, "tcp_dst"),
+    (1 << 8, "mpls_label"),
+    (1 << 9, "mpls_tc"),
+];
+
+fn of11_fields(bits: u32) -> Vec<FieldId> {
+    let mut v: Vec<FieldId> = OF11_FIELDS
+        .iter()
+        .filter(|(b, _)| bits & b != 0)
+        .filter_map(|(_, n)| FieldId::from_name(n))
+        .collect();
+    v.sort_by_key(|f| *f as usize);
+    v
+}
+
+fn of11_bits(fields: impl IntoIterator<Item = FieldId>) -> u32 {
+    let mut bits = 0;
+    for f in fields {
+        if let Some((b, _)) = OF11_FIELDS
+            .iter()
+            .find(|(_, n)| FieldId::from_name(n) == Some(f))
+        {
+            bits |= b;
+        }
+    }
+    bits
+}
+
+/// Decodes an OpenFlow 1.1 table-stats reply into features and counters.
+/// As upstream does, the apply-actions features repeat the write-actions
+/// ones, and every wildcardable field is also matchable.
+pub fn decode_of11_table_stats(body: &[u8]) -> Result<Vec<(TableFeatures, TableCounters)>, OfpErr> {
+    let mut r = Reader::new(body);
+    let mut v = Vec::new();
+    while !r.is_empty() {
+        let mut e = Reader::new(r.bytes(88).ok_or(BAD)?);
+        let table_id = e.u8().ok_or(BAD)?;
+        e.skip(7).ok_or(BAD)?;
+        let name = fixed_str(e.bytes(32).ok_or(BAD)?);
+        let wildbits = e.u32().ok_or(BAD)?;
+        let matchbits = e.u32().ok_or(BAD)?;
+        let instructions = e.u32().ok_or(BAD)?;
+        let write_actions = e.u32().ok_or(BAD)?;
+        let _apply_actions = e.u32().ok_or(BAD)?;
+        let config = e.u32().ok_or(BAD)?;
+        let max_entries = e.u32().ok_or(BAD)?;
+        let active = e.u32().ok_or(BAD)?;
+        let lookup = e.u64().ok_or(BAD)?;
+        let matched = e.u64().ok_or(BAD)?;
+        let actions = ActionFeatures {
+            actions: write_actions & 0x1ff_ffff,
+            of11: true,
+            set_fields: Vec::new(),
+        };
+        let tif = InstructionFeatures {
+            instructions: instructions & 0x3e,
+            write: actions.clone(),
+            apply: actions,
+            ..InstructionFeatures::default()
+        };
+        let wildcards = of11_fields(wildbits);
+        let tf = TableFeatures {
+            table_id,
+            name,
+            metadata_match: 0,
+            metadata_write: 0,
+            max_entries,
+            miss_config: Some(miss_config_name(config)),
+            miss: tif.clone(),
+            nonmiss: tif,
+            matching: of11_fields(matchbits | wildbits)
+                .into_iter()
+                .map(|f| (f, false))
+                .collect(),
+            wildcards,
+        };
+        v.push((tf, (active, lookup, matched)));
+    }
+    Ok(v)
+}
+
+/// Encodes an OpenFlow 1.1 table-stats reply body (the inverse of
+/// [`decode_of11_table_stats`]).
+pub fn encode_of11_table_stats(tables: &[(TableFeatures, TableCounters)], out: &mut Vec<u8>) {
+    use crate::wire::Put;
+    for (t, (active, lookup, matched)) in tables {
+        out.put_u8(t.table_id);
+        out.put_zeros(7);
+        out.put_str_fixed(&t.name, 32);
+        out.put_u32(of11_bits(t.wildcards.iter().copied()));
+        out.put_u32(of11_bits(t.matching.iter().map(|(f, _)| *f)));
+        out.put_u32(t.nonmiss.instructions);
+        out.put_u32(t.nonmiss.write.actions);
+        out.put_u32(t.nonmiss.apply.actions);
+        out.put_u32(miss_config_bits(t.miss_config));
+        out.put_u32(t.max_entries);
+        out.put_u32(*active);
+        out.put_u64(*lookup);
+        out.put_u64(*matched);
+    }
 }
 
 const INSTRUCTION_ORDER: [(u32, &str); 6] = [
@@ -470,7 +695,7 @@ fn format_instructions(
 fn format_actions(out: &mut String, a: &ActionFeatures) {
     if a.actions != 0 {
         out.push_str("        actions: ");
-        action_bitmap(out, 4, a.actions);
+        action_bitmap(out, if a.of11 { 2 } else { 4 }, a.actions);
         out.push('\n');
     }
     if !a.set_fields.is_empty() {
