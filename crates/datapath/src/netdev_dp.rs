@@ -86,6 +86,7 @@ impl Inner {
         let mut m = *mask;
         m.in_port = u32::MAX;
         m.recirc_id = u32::MAX;
+        let m = flow::odp::normalize_mask(&m, key);
         let limit = self
             .config
             .lock()
@@ -434,6 +435,7 @@ impl Dpif for DpifNetdev {
         if mask.in_port != u32::MAX {
             return Err(DpifError::Invalid);
         }
+        let mask = &flow::odp::normalize_mask(mask, key);
         let mut t = self.inner.table.write().map_err(|_| DpifError::Invalid)?;
         let existing = match ufid {
             Some(u) => t.find_ufid(&u).cloned(),

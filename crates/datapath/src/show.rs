@@ -41,7 +41,13 @@ pub fn format_tcp_flags(f: u16) -> String {
 
 /// `miniflow_bits(A,B)`: how many 64-bit words of upstream's flow layout
 /// the mask touches, in its metadata/L2 half and its L3/L4 half.
-pub fn miniflow_bits(m: &Flow) -> (u32, u32) {
+///
+/// As upstream's datapath does, `in_port` is left out of the mask it
+/// classifies with (each port has its own classifier).
+pub fn miniflow_bits(mask: &Flow) -> (u32, u32) {
+    let mut mm = *mask;
+    mm.in_port = 0;
+    let m = &mm;
     let mut words = [false; 84];
     let mut set = |w: usize, nz: bool| {
         if nz {
@@ -382,7 +388,8 @@ mod tests {
         m.dl_dst = [0xff; 6];
         m.dl_type = 0xffff;
         m.nw_frag = 3;
-        assert_eq!(miniflow_bits(&m), (5, 1));
+        m.vlans[0].tci = 0xffff;
+        assert_eq!(miniflow_bits(&m), (5, 1), "in_port does not count");
     }
 
     #[test]

@@ -692,6 +692,15 @@ pub fn mask_to_flow(mask: &[KeyAttr], flow: &Flow) -> (Flow, Fitness) {
     (m, fit)
 }
 
+/// `mask` as the datapath keeps it for key `flow`: what survives the trip
+/// through ODP mask attributes and back (upstream's flows make that trip
+/// between translation and the datapath), e.g. "no VLAN" made exact, the
+/// fragment bits made all-or-nothing, fields the key cannot carry dropped.
+pub fn normalize_mask(mask: &Flow, flow: &Flow) -> Flow {
+    let attrs = mask_from_flow(mask, flow, &Support::default());
+    mask_to_flow(&attrs, flow).0
+}
+
 /// A mask with every bit of each attribute of `key` set.
 pub fn exact_mask_of(key: &[KeyAttr]) -> Vec<KeyAttr> {
     key.iter().map(exact_attr).collect()
@@ -906,32 +915,48 @@ fn l2_5_onward(attrs: &[KeyAttr], out: &mut Flow, src: Option<&Flow>, depth: usi
     let ethertype = find(attrs, 6);
     let vlan = find(attrs, 5);
     let key_dl_type = |out: &Flow| src.map(|s| s.dl_type).unwrap_or(out.dl_type);
-    // VLAN: an 802.1Q/802.1ad EtherType followed by vlan and encap.
-    if let (Some(KeyAttr::Ethertype(t)), Some(KeyAttr::Vlan(tci))) = (ethertype, vlan) {
-        let is_vlan_key = if is_mask {
-            src.is_some_and(|s| depth < FLOW_MAX_VLAN_HEADERS && s.vlans[depth].tci != 0)
-                || src.is_some_and(|s| eth_type_vlan(s.dl_type))
+    // VLAN: an 802.1Q/802.1ad EtherType followed by vlan and encap. A
+    // mask follows the key's shape (a VLAN header where the key has one).
+    let is_vlan = depth < FLOW_MAX_VLAN_HEADERS
+        && if is_mask {
+            src.is_some_and(|s| s.vlans[depth].tci & VLAN_CFI != 0)
         } else {
-            eth_type_vlan(*t)
+            matches!(ethertype, Some(KeyAttr::Ethertype(t)) if eth_type_vlan(*t))
         };
-        if is_vlan_key && depth < FLOW_MAX_VLAN_HEADERS {
-            out.vlans[depth].tpid = *t;
-            out.vlans[depth].tci = *tci;
-            if !is_mask && tci & VLAN_CFI == 0 {
-                // A truncated VLAN header: the TPID stays the EtherType.
-                out.dl_type = *t;
-                out.vlans[depth].tpid = 0;
-                return if find(attrs, 1).is_some() {
-                    Fitness::TooMuch
-                } else {
-                    Fitness::Perfect
-                };
-            }
+    if is_vlan {
+        let t = match ethertype {
+            Some(KeyAttr::Ethertype(t)) => *t,
+            _ => 0,
+        };
+        let tci = match vlan {
+            Some(KeyAttr::Vlan(v)) => *v,
+            _ if is_mask => 0,
+            _ => return Fitness::TooLittle,
+        };
+        out.vlans[depth].tpid = t;
+        out.vlans[depth].tci = tci;
+        if !is_mask && tci & VLAN_CFI == 0 {
+            // A truncated VLAN header: the TPID stays the EtherType.
+            out.dl_type = t;
+            out.vlans[depth].tpid = 0;
             return match find(attrs, 1) {
-                Some(KeyAttr::Encap(inner)) => l2_5_onward(inner, out, src, depth + 1),
-                _ => Fitness::TooLittle,
+                Some(KeyAttr::Encap(inner)) if !inner.is_empty() => Fitness::TooMuch,
+                _ => Fitness::Perfect,
             };
         }
+        return match find(attrs, 1) {
+            Some(KeyAttr::Encap(inner)) => l2_5_onward(inner, out, src, depth + 1),
+            _ if is_mask => Fitness::Perfect,
+            _ => Fitness::TooLittle,
+        };
+    }
+    if is_mask && depth == 0 {
+        // A missing VLAN mask means an exact match on "no VLAN".
+        out.vlans[0].tpid = u16::MAX;
+        out.vlans[0].tci = match vlan {
+            Some(KeyAttr::Vlan(v)) => *v,
+            _ => u16::MAX,
+        };
     }
     match ethertype {
         Some(KeyAttr::Ethertype(t)) => out.dl_type = *t,
@@ -1127,6 +1152,8 @@ mod tests {
         m.nw_frag = FLOW_NW_FRAG_MASK;
         m.nw_src = 0xffff_ff00;
         m.tp_dst = 0xfff0;
+        m.vlans[0].tpid = 0xffff;
+        m.vlans[0].tci = 0xffff;
         let mk = mask_from_flow(&m, &f, &Support::default());
         let (back, _) = mask_to_flow(&mk, &f);
         assert_eq!(back, m);

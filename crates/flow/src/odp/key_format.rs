@@ -40,7 +40,13 @@ fn format_attrs(
         let ma = mask
             .filter(|m| !m.is_empty())
             .and_then(|m| m.iter().find(|x| x.attr_type() == t));
-        let is_wildcard = ma.is_some_and(is_all_zero);
+        // A masked key's attribute without a mask attribute is wildcarded
+        // (a nested `encap` never is).
+        let masked = mask.is_some_and(|m| !m.is_empty());
+        let is_wildcard = match ma {
+            Some(m) => is_all_zero(m),
+            None => masked && t != 1,
+        };
         if verbose || !is_wildcard {
             if !first {
                 s.push(',');

@@ -20,8 +20,8 @@ pub mod key_format;
 pub mod key_parse;
 
 pub use key::{
-    key_from_flow, key_to_flow, mask_from_flow, mask_to_flow, ArpKey, CtTuple4, CtTuple6, Fitness,
-    Ipv4Key, Ipv6Key, KeyAttr, NdKey, Support, TunAttr, ODPP_NONE,
+    key_from_flow, key_to_flow, mask_from_flow, mask_to_flow, normalize_mask, ArpKey, CtTuple4,
+    CtTuple6, Fitness, Ipv4Key, Ipv6Key, KeyAttr, NdKey, Support, TunAttr, ODPP_NONE,
 };
 pub use key_format::{format_key, PortNames};
 pub use key_parse::{parse_key, KeyParseError};
