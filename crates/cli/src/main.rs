@@ -10,6 +10,7 @@ mod appctl;
 mod db_format;
 mod getopt;
 mod ofctl;
+mod ovsdb_client;
 mod ovsdb_server;
 mod ovsdb_tool;
 mod personality;

@@ -40,7 +40,7 @@ pub const PERSONALITIES: &[Personality] = &[
     Personality {
         link: "ovsdb-client",
         short: "ovsdb-client",
-        run: None,
+        run: Some(crate::ovsdb_client::main),
     },
     Personality {
         link: "ovsdb-server",
