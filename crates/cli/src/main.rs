@@ -14,6 +14,7 @@ mod ovsdb_client;
 mod ovsdb_server;
 mod ovsdb_tool;
 mod personality;
+mod vsctl;
 mod vswitchd;
 
 fn main() {

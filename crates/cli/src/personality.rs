@@ -20,7 +20,7 @@ pub const PERSONALITIES: &[Personality] = &[
     Personality {
         link: "ovs-vsctl",
         short: "vsctl",
-        run: None,
+        run: Some(crate::vsctl::main),
     },
     Personality {
         link: "ovs-appctl",

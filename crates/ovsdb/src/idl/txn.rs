@@ -189,8 +189,24 @@ impl Txn {
     /// UUID (usable as a reference in this transaction; the real one is in
     /// [`TxnOutcome::inserted`]).
     pub fn insert(&mut self, r: &Replica, table: &str) -> Result<Uuid, Error> {
+        self.insert_with_uuid(r, table, Uuid::random())
+    }
+
+    /// Inserts a row whose temporary UUID is `uuid` (chosen by the caller,
+    /// for example for a command line's `@name`).
+    pub fn insert_with_uuid(
+        &mut self,
+        r: &Replica,
+        table: &str,
+        uuid: Uuid,
+    ) -> Result<Uuid, Error> {
         let ts = table_schema(r, table)?;
-        let uuid = Uuid::random();
+        if self.inserted.iter().any(|(_, row, _)| row.uuid == uuid) {
+            return Err(Error::new(
+                "duplicate uuid",
+                format!("row {uuid} inserted twice"),
+            ));
+        }
         self.inserted.push((
             table.to_string(),
             Row::new_default(ts, uuid),
@@ -340,6 +356,31 @@ impl Txn {
             if let Some(del) = delete {
                 del.union(&k);
             }
+        })
+    }
+
+    /// Adds `key`=`value` to a map column unless `key` is already there
+    /// (the semantics of a `mutate` "insert").
+    pub fn map_add(
+        &mut self,
+        r: &Replica,
+        table: &str,
+        uuid: &Uuid,
+        column: &str,
+        key: Atom,
+        value: Atom,
+    ) -> Result<(), Error> {
+        let present = self
+            .get(r, table, uuid, column)
+            .is_some_and(|d| d.contains_key(&key));
+        if present {
+            return Ok(());
+        }
+        self.partial(r, table, uuid, column, |map, _| {
+            map.union(&Datum {
+                keys: vec![key.clone()],
+                values: Some(vec![value.clone()]),
+            });
         })
     }
 
