@@ -48,3 +48,90 @@ pub fn expiration(rule: &Rule) -> u64 {
     }
     at
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::flow_mod::{FlowModCommand, FlowModReq, OFPG_ANY, OFPP_ANY};
+    use crate::rule::FF_SEND_FLOW_REM;
+    use crate::{AsyncMsg, Ofproto};
+    use flow::Match;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    fn add(o: &mut Ofproto, prio: u16, idle: u16, hard: u16, flags: u16) {
+        let mut m = Match::catchall();
+        m.set_dl_type(0x0800);
+        o.handle_flow_mod(&FlowModReq {
+            command: FlowModCommand::Add,
+            table_id: 0,
+            match_: m,
+            priority: prio,
+            cookie: 0,
+            cookie_mask: 0,
+            new_cookie: 7,
+            idle_timeout: idle,
+            hard_timeout: hard,
+            importance: 0,
+            flags,
+            out_port: OFPP_ANY,
+            out_group: OFPG_ANY,
+            buffer_id: u32::MAX,
+            actions: vec![],
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn idle_and_hard_timeouts_remove_rules_and_report_them() {
+        let now = Arc::new(AtomicU64::new(1000));
+        let n = now.clone();
+        let mut o = Ofproto::with_clock("br0", 1, Arc::new(move || n.load(Ordering::Relaxed)));
+        add(&mut o, 1, 5, 0, FF_SEND_FLOW_REM);
+        add(&mut o, 2, 0, 10, FF_SEND_FLOW_REM);
+        add(&mut o, 3, 0, 3, 0);
+        o.take_async();
+        o.run(3999);
+        assert_eq!(o.rules(0).len(), 3);
+        o.run(4000);
+        assert_eq!(o.rules(0).len(), 2, "hard timeout of 3 s");
+        assert!(o.take_async().is_empty(), "no send_flow_rem, no message");
+        // A packet at 5.5 s keeps the idle rule alive until 10.5 s.
+        o.rules(0)
+            .iter()
+            .find(|r| r.priority == 1)
+            .unwrap()
+            .credit(1, 60, 5500);
+        o.run(10_499);
+        assert!(o.take_async().is_empty());
+        o.run(10_500);
+        match &o.take_async()[..] {
+            [AsyncMsg::FlowRemoved(fr)] => {
+                assert_eq!(
+                    (fr.priority, fr.reason, fr.packet_count, fr.byte_count),
+                    (1, 0, 1, 60)
+                )
+            }
+            m => panic!("{m:?}"),
+        }
+        o.run(11_000);
+        match &o.take_async()[..] {
+            [AsyncMsg::FlowRemoved(fr)] => {
+                assert_eq!((fr.priority, fr.reason, fr.cookie), (2, 1, 7));
+                assert_eq!(fr.duration_sec, 10);
+            }
+            m => panic!("{m:?}"),
+        }
+        assert!(o.rules(0).is_empty());
+    }
+
+    #[test]
+    fn fin_timeout_only_lowers() {
+        let mut o = Ofproto::new("br0", 1);
+        add(&mut o, 1, 50, 0, 0);
+        let r = o.rules(0).pop().unwrap();
+        r.reduce_timeouts(60, 20);
+        assert_eq!((r.idle_timeout(), r.hard_timeout()), (50, 20));
+        r.reduce_timeouts(10, 0);
+        assert_eq!((r.idle_timeout(), r.hard_timeout()), (10, 20));
+    }
+}

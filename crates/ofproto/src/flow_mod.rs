@@ -253,6 +253,20 @@ impl Ofproto {
         Ok(())
     }
 
+    /// The checks upstream makes when a flow-mod is added to a bundle
+    /// (before the commit): table ids and the read-only table.
+    pub(crate) fn flow_mod_precheck(&self, fm: &FlowModReq) -> Result<(), OfpErr> {
+        match fm.command {
+            FlowModCommand::Add => match fm.table_id {
+                TABLE_ALL => Ok(()),
+                TABLE_INTERNAL => Err(OfpErr::OFPBRC_EPERM),
+                t if usize::from(t) < N_TABLES => Ok(()),
+                _ => Err(OfpErr::OFPBRC_BAD_TABLE_ID),
+            },
+            _ => self.tables_for(fm.table_id).map(|_| ()),
+        }
+    }
+
     /// Applies one flow-mod inside `txn`.
     pub(crate) fn flow_mod_in(&mut self, txn: &mut Txn, fm: &FlowModReq) -> Result<(), OfpErr> {
         let mut normalized;
@@ -323,10 +337,21 @@ impl Ofproto {
         let prio = i32::from(fm.priority);
         let old = {
             let st = self.tables[usize::from(table_id)].cls.state();
-            if fm.flags & FF_CHECK_OVERLAP != 0 && st.rule_overlaps(&mm, prio, v) {
-                return Err(OfpErr::OFPFMFC_OVERLAP);
+            let old = st.find_rule_exactly(&mm, prio, v).cloned();
+            if fm.flags & FF_CHECK_OVERLAP != 0 {
+                // A rule with the very same match is replaced, not an overlap.
+                if let Some(o) = &old {
+                    o.make_invisible_in_version(v);
+                }
+                let overlaps = st.rule_overlaps(&mm, prio, v);
+                if let Some(o) = &old {
+                    o.restore_visibility();
+                }
+                if overlaps {
+                    return Err(OfpErr::OFPFMFC_OVERLAP);
+                }
             }
-            st.find_rule_exactly(&mm, prio, v).cloned()
+            old
         };
         if old.is_none() {
             let cfg = &self.tables[usize::from(table_id)].config;
@@ -370,6 +395,8 @@ impl Ofproto {
             if fm.flags & FF_RESET_COUNTS == 0 {
                 copy_counters(old.data(), &mut rule);
             }
+            // The time of last use survives a replacement either way.
+            rule.used = AtomicU64::new(old.data().used.load(Ordering::Relaxed));
             self.stage_removal(txn, table_id, old, RemovalKind::Replaced);
         }
         self.stage_insert(txn, table_id, rule);
@@ -513,5 +540,98 @@ mod tests {
         o.handle_flow_mod(&fm(FlowModCommand::Delete, "ip", 0, vec![]))
             .unwrap();
         assert_eq!(o.rules(0).len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod eviction_tests {
+    use super::*;
+    use crate::table::OverflowPolicy;
+    use crate::Ofproto;
+
+    fn add(o: &mut Ofproto, nw_src: u32, hard: u16, importance: u16) -> Result<(), OfpErr> {
+        let mut m = Match::catchall();
+        m.set_dl_type(0x0800);
+        m.flow.nw_src = nw_src;
+        m.wc.nw_src = u32::MAX;
+        o.handle_flow_mod(&FlowModReq {
+            command: FlowModCommand::Add,
+            table_id: 0,
+            match_: m,
+            priority: 1,
+            cookie: 0,
+            cookie_mask: 0,
+            new_cookie: 0,
+            idle_timeout: 0,
+            hard_timeout: hard,
+            importance,
+            flags: 0,
+            out_port: OFPP_ANY,
+            out_group: OFPG_ANY,
+            buffer_id: u32::MAX,
+            actions: vec![],
+        })
+    }
+
+    #[test]
+    fn a_full_table_refuses_or_evicts() {
+        let mut o = Ofproto::new("br0", 1);
+        o.table_config_mut(0).unwrap().max_flows = 2;
+        add(&mut o, 1, 100, 0).unwrap();
+        add(&mut o, 2, 50, 5).unwrap();
+        assert_eq!(add(&mut o, 3, 10, 0), Err(OfpErr::OFPFMFC_TABLE_FULL));
+        // Replacing an existing rule needs no room.
+        add(&mut o, 2, 60, 5).unwrap();
+        o.table_config_mut(0).unwrap().overflow_policy = OverflowPolicy::Evict;
+        o.take_async();
+        add(&mut o, 3, 10, 0).unwrap();
+        let left: Vec<u32> = o.rules(0).iter().map(|r| r.match_.flow.nw_src).collect();
+        assert_eq!(left.len(), 2);
+        assert!(left.contains(&2), "the important rule stays: {left:?}");
+        assert!(left.contains(&3));
+        // Rules without timeouts cannot be evicted.
+        let mut p = Ofproto::new("br1", 1);
+        p.table_config_mut(0).unwrap().max_flows = 1;
+        p.table_config_mut(0).unwrap().overflow_policy = OverflowPolicy::Evict;
+        add(&mut p, 1, 0, 0).unwrap();
+        assert_eq!(add(&mut p, 2, 0, 0), Err(OfpErr::OFPFMFC_TABLE_FULL));
+    }
+
+    #[test]
+    fn a_failed_transaction_leaves_no_trace() {
+        let mut o = Ofproto::new("br0", 1);
+        add(&mut o, 1, 0, 0).unwrap();
+        let mut txn = o.begin_txn();
+        let mut del = FlowModReq {
+            command: FlowModCommand::Delete,
+            table_id: TABLE_ALL,
+            match_: Match::catchall(),
+            priority: 0,
+            cookie: 0,
+            cookie_mask: 0,
+            new_cookie: u64::MAX,
+            idle_timeout: 0,
+            hard_timeout: 0,
+            importance: 0,
+            flags: 0,
+            out_port: OFPP_ANY,
+            out_group: OFPG_ANY,
+            buffer_id: u32::MAX,
+            actions: vec![],
+        };
+        o.flow_mod_in(&mut txn, &del).unwrap();
+        del.command = FlowModCommand::Add;
+        del.table_id = 3;
+        o.flow_mod_in(&mut txn, &del).unwrap();
+        assert_eq!(o.rules(0).len(), 1, "staged changes are invisible");
+        assert!(o.rules(3).is_empty());
+        o.rollback_txn(txn);
+        assert_eq!(o.rules(0).len(), 1);
+        assert!(o.rules(3).is_empty());
+        let mut wc = packet::Flow::default();
+        let mut f = packet::Flow::default();
+        f.dl_type = 0x0800;
+        f.nw_src = 1;
+        assert!(o.lookup(0, &f, &mut wc).is_some());
     }
 }

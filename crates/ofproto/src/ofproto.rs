@@ -217,8 +217,13 @@ impl Ofproto {
     /// Makes `txn` visible: advances the version, drops replaced and
     /// removed rules, and queues flow-removed and monitor messages.
     pub(crate) fn commit_txn(&mut self, txn: Txn) {
-        self.version = txn.version;
         let now = self.now();
+        self.commit_txn_at(txn, now);
+    }
+
+    /// [`Ofproto::commit_txn`] with the time (ms) removals are reported at.
+    pub(crate) fn commit_txn_at(&mut self, txn: Txn, now: u64) {
+        self.version = txn.version;
         for (t, r, kind) in &txn.removed {
             self.tables[usize::from(*t)].cls.remove(r);
             if let RemovalKind::Removed(reason) = kind {
@@ -339,7 +344,7 @@ impl Ofproto {
         for (t, r, reason) in expired {
             self.stage_removal(&mut txn, t, r, RemovalKind::Removed(reason));
         }
-        self.commit_txn(txn);
+        self.commit_txn_at(txn, now);
     }
 
     /// Every rule visible now in `table_id`, in classifier order.

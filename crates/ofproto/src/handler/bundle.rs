@@ -176,7 +176,8 @@ pub fn bundle_add(
     // Validate now, as upstream does, so errors come back on the add.
     match iraw {
         OfpRaw::OFPT10_FLOW_MOD | OfpRaw::OFPT11_FLOW_MOD | OfpRaw::NXT_FLOW_MOD => {
-            flows::decode_flow_mod(conn, iraw, inner)?;
+            let fm = flows::decode_flow_mod(conn, iraw, inner)?;
+            ofproto.flow_mod_precheck(&fm)?;
         }
         OfpRaw::NXT_GROUP_MOD | OfpRaw::OFPT11_GROUP_MOD | OfpRaw::OFPT15_GROUP_MOD => {
             groups::decode_group_mod(inner)?;

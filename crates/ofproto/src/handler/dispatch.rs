@@ -182,8 +182,32 @@ pub fn dispatch(
         }
 
         NXST_IPFIX_BRIDGE_REQUEST | NXST_IPFIX_FLOW_REQUEST => Err(OfpErr::NXST_NOT_CONFIGURED),
+        NXT_CT_FLUSH_ZONE | NXT_CT_FLUSH => ct_flush(conn, raw, msg).map(|_| Vec::new()),
 
         // Replies and switch-to-controller messages are not requests.
         _ => Err(OfpErr::OFPBRC_BAD_TYPE),
     }
+}
+
+/// `NXT_CT_FLUSH_ZONE` / `NXT_CT_FLUSH`: queued for the caller.
+fn ct_flush(conn: &mut ConnState, raw: OfpRaw, msg: &[u8]) -> Result<(), OfpErr> {
+    use openflow::msgs::ct_flush::{CtFlush, CtTuple};
+    let body = &msg[raw.header_len(msg[0])..];
+    let f = if raw == OfpRaw::NXT_CT_FLUSH_ZONE {
+        let zone = body
+            .get(..2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+            .ok_or(OfpErr::OFPBRC_BAD_LEN)?;
+        CtFlush {
+            zone,
+            ip_proto: 0,
+            l3_type: 0,
+            orig: CtTuple::default(),
+            reply: CtTuple::default(),
+        }
+    } else {
+        CtFlush::decode(body)?
+    };
+    conn.ct_flushes.push(f);
+    Ok(())
 }

@@ -46,9 +46,6 @@ fn check_group_mod(m: &GroupMod) -> Result<(), OfpErr> {
             GT_FF if !has_liveness(b) => return Err(OfpErr::OFPGMFC_INVALID_GROUP),
             _ => {}
         }
-        if b.weight != 1 && m.type_ != GT_SELECT && m.command != 2 {
-            // Only select groups weigh their buckets.
-        }
     }
     Ok(())
 }

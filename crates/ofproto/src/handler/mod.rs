@@ -57,6 +57,9 @@ pub struct ConnState {
     pub bundles: BTreeMap<u32, crate::bundle_txn::Bundle>,
     /// Packet-outs decoded and validated, waiting for the caller to execute.
     pub packet_outs: Vec<PacketOutRequest>,
+    /// Conntrack flush requests (`NXT_CT_FLUSH_ZONE`, `NXT_CT_FLUSH`)
+    /// waiting for the caller to apply to the datapath.
+    pub ct_flushes: Vec<openflow::msgs::ct_flush::CtFlush>,
 }
 
 impl ConnState {
@@ -69,6 +72,11 @@ impl ConnState {
             version,
             ..ConnState::default()
         }
+    }
+
+    /// Takes the conntrack flushes requested so far, in order.
+    pub fn take_ct_flushes(&mut self) -> Vec<openflow::msgs::ct_flush::CtFlush> {
+        std::mem::take(&mut self.ct_flushes)
     }
 
     /// Takes the packet-outs accepted so far, in order.

@@ -295,3 +295,98 @@ pub fn set_controller_id(conn: &mut ConnState, msg: &[u8]) -> Result<(), OfpErr>
     conn.controller_id = r.u16().ok_or(BAD)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AsyncMsg, ConnState, Ofproto};
+    use openflow::raw::{finish, start};
+    use openflow::wire::Put;
+
+    fn role_request(role: u32, gen: u64, xid: u32) -> Vec<u8> {
+        let mut m = start(OfpRaw::OFPT12_ROLE_REQUEST, 4, xid);
+        m.put_u32(role);
+        m.put_zeros(4);
+        m.put_u64(gen);
+        finish(m)
+    }
+
+    fn error_code(msg: &[u8]) -> Option<OfpErr> {
+        openflow::errors::decode_error_body(openflow::OfpVersion::Of13, &msg[8..]).map(|e| e.error)
+    }
+
+    #[test]
+    fn primary_election_with_generation_ids() {
+        let mut o = Ofproto::new("br0", 1);
+        let mut a = ConnState::new(1, 4);
+        let mut b = ConnState::new(2, 4);
+        let r = o.handle_openflow(&mut a, &role_request(control::role::PRIMARY, 5, 1));
+        let rep = RoleRequest::decode_of12(&r[0][8..]).unwrap();
+        assert_eq!(
+            (rep.role, rep.generation_id),
+            (control::role::PRIMARY, Some(5))
+        );
+        let r = o.handle_openflow(&mut b, &role_request(control::role::PRIMARY, 4, 2));
+        assert_eq!(error_code(&r[0]), Some(OfpErr::OFPRRFC_STALE));
+        let r = o.handle_openflow(&mut b, &role_request(control::role::PRIMARY, 6, 3));
+        assert_eq!(
+            RoleRequest::decode_of12(&r[0][8..]).unwrap().role,
+            control::role::PRIMARY
+        );
+        assert!(matches!(
+            &o.take_async()[..],
+            [AsyncMsg::RoleStatus {
+                conn_id: 1,
+                generation_id: 6
+            }]
+        ));
+        assert_eq!(o.effective_role(&a), Role::Slave);
+        // A secondary may not change the switch.
+        let mut fm = start(OfpRaw::OFPT11_FLOW_MOD, 4, 9);
+        fm.put_zeros(40);
+        fm[25] = 0; // command add
+        let fm = finish(fm);
+        let r = o.handle_openflow(&mut a, &fm);
+        assert_eq!(error_code(&r[0]), Some(OfpErr::OFPBRC_IS_SECONDARY));
+        // Nor may a bundle be opened by it.
+        let r = o.handle_openflow(&mut a, &role_request(control::role::NOCHANGE, 0, 4));
+        assert_eq!(
+            RoleRequest::decode_of12(&r[0][8..]).unwrap().role,
+            control::role::SECONDARY
+        );
+    }
+
+    #[test]
+    fn async_config_defaults_and_updates() {
+        let mut o = Ofproto::new("br0", 1);
+        let mut c = ConnState::new(1, 4);
+        let get = finish(start(OfpRaw::OFPT13_GET_ASYNC_REQUEST, 4, 1));
+        let r = o.handle_openflow(&mut c, &get);
+        let ac = AsyncConfig::decode_legacy(4, &r[0][8..]).unwrap();
+        assert_eq!(ac.masks[..3], default_async_config(4).masks[..3]);
+        let mut set = start(OfpRaw::OFPT13_SET_ASYNC, 4, 2);
+        for v in [1u32, 0, 7, 7, 1, 0] {
+            set.put_u32(v);
+        }
+        assert!(o.handle_openflow(&mut c, &finish(set)).is_empty());
+        let r = o.handle_openflow(&mut c, &get);
+        let ac = AsyncConfig::decode_legacy(4, &r[0][8..]).unwrap();
+        assert_eq!(ac.masks[0], [1, 0]);
+        assert_eq!(ac.masks[2], [1, 0]);
+    }
+
+    #[test]
+    fn malformed_messages_get_errors_not_panics() {
+        let mut o = Ofproto::new("br0", 1);
+        let mut c = ConnState::new(1, 4);
+        for len in 0..64usize {
+            for t in 0..40u8 {
+                let mut m = vec![4, t, 0, 0, 0, 0, 0, 1];
+                m.resize(len.max(8), 0xff);
+                let l = m.len() as u16;
+                m[2..4].copy_from_slice(&l.to_be_bytes());
+                let _ = o.handle_openflow(&mut c, &m);
+            }
+        }
+    }
+}

@@ -15,6 +15,20 @@ pub const MAX_OPTION_SPACE: u32 = 256;
 pub const MAX_FIELDS: u16 = 64;
 
 impl Ofproto {
+    /// Whether some rule matches on `tun_metadata<index>`.
+    fn tun_metadata_in_use(&self, index: u16) -> bool {
+        let Some(&field) =
+            flow::FieldId::ALL.get(flow::FieldId::TunMetadata0 as usize + usize::from(index))
+        else {
+            return false;
+        };
+        if !field.is_tun_metadata() {
+            return false;
+        }
+        (0..crate::table::N_TABLES as u8)
+            .any(|t| self.rules(t).iter().any(|r| !r.match_.is_field_wild(field)))
+    }
+
     /// Applies a TLV table modification (all or nothing).
     pub fn tlv_table_mod(&mut self, tm: &TlvTableMod) -> Result<(), OfpErr> {
         let mut map = self.tlv_map.clone();
@@ -43,20 +57,21 @@ impl Ofproto {
                 }
             }
             1 => {
+                // Mappings are deleted by index; deleting an unmapped
+                // index does nothing.
                 for m in &tm.maps {
-                    let pos = map
-                        .iter()
-                        .position(|x| {
-                            x.index == m.index
-                                && x.option_class == m.option_class
-                                && x.option_type == m.option_type
-                                && x.option_len == m.option_len
-                        })
-                        .ok_or(OfpErr::NXTTMFC_INVALID_TLV_DEL)?;
-                    map.remove(pos);
+                    if self.tun_metadata_in_use(m.index) {
+                        return Err(OfpErr::NXTTMFC_INVALID_TLV_DEL);
+                    }
+                    map.retain(|x| x.index != m.index);
                 }
             }
-            2 => map.clear(),
+            2 => {
+                if map.iter().any(|x| self.tun_metadata_in_use(x.index)) {
+                    return Err(OfpErr::NXTTMFC_INVALID_TLV_DEL);
+                }
+                map.clear()
+            }
             _ => return Err(OfpErr::NXTTMFC_BAD_COMMAND),
         }
         map.sort_by_key(|m| m.index);

@@ -51,6 +51,7 @@ fn serve(mut s: UnixStream, ofproto: Arc<Mutex<Ofproto>>, id: u64) {
             let r = o.handle_openflow(&mut conn, &msg);
             o.take_async();
             conn.take_packet_outs();
+            conn.take_ct_flushes();
             r
         };
         for r in replies {
