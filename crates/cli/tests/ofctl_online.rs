@@ -34,7 +34,9 @@ fn check_script(name: &str) {
 
 #[test]
 fn every_script_has_a_test() {
-    let known = ["switch", "ports", "flows", "errors", "groups", "meters"];
+    let known = [
+        "switch", "ports", "flows", "errors", "groups", "meters", "replace",
+    ];
     for (name, _) in scripts() {
         assert!(known.contains(&name.as_str()), "script {name} has no test");
     }
@@ -68,4 +70,9 @@ fn groups() {
 #[test]
 fn meters() {
     check_script("meters");
+}
+
+#[test]
+fn replace() {
+    check_script("replace");
 }

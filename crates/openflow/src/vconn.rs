@@ -466,21 +466,15 @@ impl Vconn {
         finish(start(raw, self.version.max(1), alloc_xid()))
     }
 
-    /// Sends every request, then a barrier, and waits for the barrier
-    /// reply. Returns the first reply that answers one of the requests
-    /// (normally an error), as upstream's
-    /// `vconn_transact_multiple_noreply` does.
+    /// Sends each request followed by a barrier, one after the other, and
+    /// stops at the first reply that answers a request (normally an
+    /// error), as upstream's `vconn_transact_multiple_noreply` does.
     pub fn transact_multiple_noreply(&mut self, requests: &[Vec<u8>]) -> Result<Option<Vec<u8>>> {
-        self.connect()?;
         for r in requests {
             if let Some(reply) = self.transact_noreply(r)? {
                 return Ok(Some(reply));
             }
         }
-        let barrier = self.barrier_request();
-        let bxid = xid_of(&barrier);
-        self.send(&barrier)?;
-        let _ = self.recv_xid(bxid)?;
         Ok(None)
     }
 

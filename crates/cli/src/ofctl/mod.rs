@@ -17,6 +17,7 @@ mod online_flows;
 mod online_groups;
 mod online_meters;
 mod online_ports;
+mod online_replace;
 mod online_switch;
 pub mod options;
 mod print_cmd;
@@ -140,6 +141,20 @@ pub const COMMANDS: &[Command] = &[
         min_args: 1,
         max_args: 2,
         run: online_flows::del_flows,
+    },
+    Command {
+        name: "replace-flows",
+        usage: "switch file",
+        min_args: 2,
+        max_args: 2,
+        run: online_replace::replace_flows,
+    },
+    Command {
+        name: "diff-flows",
+        usage: "source1 source2",
+        min_args: 2,
+        max_args: 2,
+        run: online_replace::diff_flows,
     },
     Command {
         name: "add-meter",

@@ -156,7 +156,7 @@ const FLOW_DUMP_PROTOCOLS: [Protocols; 7] = [
 ];
 
 /// Settles the protocol for a flow statistics request.
-fn set_protocol_for_flow_dump(
+pub fn set_protocol_for_flow_dump(
     opts: &Options,
     v: &mut Vconn,
     usable: Protocols,
@@ -210,7 +210,7 @@ pub fn open_for_flow_mod(
 }
 
 /// Encodes a flow or aggregate statistics request in `protocol`.
-fn encode_stats_request(fm: &ParsedFlowMod, aggregate: bool, protocol: Protocols) -> Vec<u8> {
+pub fn encode_stats_request(fm: &ParsedFlowMod, aggregate: bool, protocol: Protocols) -> Vec<u8> {
     let version = protocol_version(protocol);
     let req = FlowStatsRequest {
         flow_match: fm.match_.clone(),
