@@ -204,6 +204,9 @@ pub struct PmdConfig {
     pub flow_limit: usize,
     /// Exact-match cache entries per thread (a power of two; 0 disables).
     pub emc_entries: usize,
+    /// A megaflow hit enters the exact-match cache with probability
+    /// 1/N (`other_config:emc-insert-inv-prob`; 0 never, 1 always).
+    pub emc_insert_inv_prob: u32,
 }
 
 impl Default for PmdConfig {
@@ -214,6 +217,7 @@ impl Default for PmdConfig {
             upcall_queue: 1024,
             flow_limit: 200_000,
             emc_entries: 8192,
+            emc_insert_inv_prob: 100,
         }
     }
 }

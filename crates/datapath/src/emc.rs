@@ -10,8 +10,14 @@ use packet::flow::Flow;
 
 use crate::megaflow::{flow_hash, Megaflow};
 
+struct Entry {
+    hash: u64,
+    flow: Box<Flow>,
+    mf: Arc<Megaflow>,
+}
+
 pub struct Emc {
-    entries: Vec<Option<(Box<Flow>, Arc<Megaflow>)>>,
+    entries: Vec<Option<Entry>>,
     mask: usize,
 }
 
@@ -31,7 +37,9 @@ impl Emc {
             return None;
         }
         match &self.entries[hash as usize & self.mask] {
-            Some((k, mf)) if mf.alive.load(Relaxed) && **k == *flow => Some(mf),
+            Some(e) if e.hash == hash && *e.flow == *flow && e.mf.alive.load(Relaxed) => {
+                Some(&e.mf)
+            }
             _ => None,
         }
     }
@@ -43,11 +51,18 @@ impl Emc {
         }
         let slot = &mut self.entries[hash as usize & self.mask];
         match slot {
-            Some((k, m)) => {
-                **k = *flow;
-                *m = mf.clone();
+            Some(e) => {
+                e.hash = hash;
+                *e.flow = *flow;
+                e.mf = mf.clone();
             }
-            None => *slot = Some((Box::new(*flow), mf.clone())),
+            None => {
+                *slot = Some(Entry {
+                    hash,
+                    flow: Box::new(*flow),
+                    mf: mf.clone(),
+                })
+            }
         }
     }
 

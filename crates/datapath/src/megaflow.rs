@@ -119,6 +119,8 @@ pub struct Megaflow {
     pub n_bytes: AtomicU64,
     pub used: AtomicU64,
     pub tcp_flags: AtomicU64,
+    /// The key's words under the mask's nonzero words (set at insertion).
+    pub key_words: Box<[u64]>,
     /// Cleared when the flow leaves the table (EMC entries then miss).
     pub alive: AtomicBool,
 }
@@ -135,6 +137,7 @@ impl Megaflow {
             n_bytes: AtomicU64::new(0),
             used: AtomicU64::new(0),
             tcp_flags: AtomicU64::new(0),
+            key_words: Box::new([]),
             alive: AtomicBool::new(true),
         }
     }
@@ -176,10 +179,169 @@ impl Megaflow {
     }
 }
 
-/// Flows sharing one mask.
+/// 64-bit words a flow key packs into for classification.
+pub const FLOW_WORDS: usize = 86;
+
+#[inline]
+fn w16(b: &[u8; 16], half: usize) -> u64 {
+    let mut x = [0u8; 8];
+    x.copy_from_slice(&b[half * 8..half * 8 + 8]);
+    u64::from_ne_bytes(x)
+}
+
+#[inline]
+fn w6(b: &[u8; 6], extra: u16) -> u64 {
+    (b[0] as u64)
+        | (b[1] as u64) << 8
+        | (b[2] as u64) << 16
+        | (b[3] as u64) << 24
+        | (b[4] as u64) << 32
+        | (b[5] as u64) << 40
+        | (extra as u64) << 48
+}
+
+/// Packs every field of `f` into words (upstream's miniflow idea): masks
+/// and keys compare and hash word by word, touching only the words a
+/// mask covers.
+#[inline]
+pub fn flow_words(f: &Flow) -> [u64; FLOW_WORDS] {
+    let mut w = [0u64; FLOW_WORDS];
+    let t = &f.tunnel;
+    w[0] = (t.ip_dst as u64) << 32 | t.ip_src as u64;
+    w[1] = w16(&t.ipv6_dst, 0);
+    w[2] = w16(&t.ipv6_dst, 1);
+    w[3] = w16(&t.ipv6_src, 0);
+    w[4] = w16(&t.ipv6_src, 1);
+    w[5] = t.tun_id;
+    w[6] = (t.flags as u64) << 48
+        | (t.ip_tos as u64) << 40
+        | (t.ip_ttl as u64) << 32
+        | (t.tp_src as u64) << 16
+        | t.tp_dst as u64;
+    w[7] = (t.gbp_id as u64) << 48
+        | (t.gbp_flags as u64) << 40
+        | (t.erspan_ver as u64) << 32
+        | (t.erspan_dir as u64) << 24
+        | (t.erspan_hwid as u64) << 16
+        | (t.gtpu_flags as u64) << 8
+        | t.gtpu_msgtype as u64;
+    w[8] = t.erspan_idx as u64;
+    w[9] = t.metadata.present;
+    if t.metadata.present != 0 {
+        for i in 0..32 {
+            let mut x = [0u8; 8];
+            x.copy_from_slice(&t.metadata.opts[i * 8..i * 8 + 8]);
+            w[10 + i] = u64::from_ne_bytes(x);
+        }
+    }
+    w[42] = f.metadata;
+    for i in 0..8 {
+        w[43 + i] = (f.regs[2 * i] as u64) << 32 | f.regs[2 * i + 1] as u64;
+    }
+    w[51] = (f.skb_priority as u64) << 32 | f.pkt_mark as u64;
+    w[52] = (f.dp_hash as u64) << 32 | f.in_port as u64;
+    w[53] = (f.recirc_id as u64) << 32
+        | (f.ct_state as u64) << 24
+        | (f.ct_nw_proto as u64) << 16
+        | f.ct_zone as u64;
+    w[54] = (f.ct_mark as u64) << 32 | f.packet_type as u64;
+    w[55] = f.ct_label as u64;
+    w[56] = (f.ct_label >> 64) as u64;
+    w[57] = (f.conj_id as u64) << 32 | f.actset_output as u64;
+    w[58] = w6(&f.dl_dst, f.dl_type);
+    w[59] = w6(&f.dl_src, 0);
+    w[60] = (f.vlans[0].tpid as u64) << 48
+        | (f.vlans[0].tci as u64) << 32
+        | (f.vlans[1].tpid as u64) << 16
+        | f.vlans[1].tci as u64;
+    w[61] = (f.mpls_lse[0] as u64) << 32 | f.mpls_lse[1] as u64;
+    w[62] = f.mpls_lse[2] as u64;
+    w[63] = (f.nw_src as u64) << 32 | f.nw_dst as u64;
+    w[64] = (f.ct_nw_src as u64) << 32 | f.ct_nw_dst as u64;
+    w[65] = w16(&f.ipv6_src, 0);
+    w[66] = w16(&f.ipv6_src, 1);
+    w[67] = w16(&f.ipv6_dst, 0);
+    w[68] = w16(&f.ipv6_dst, 1);
+    w[69] = w16(&f.ct_ipv6_src, 0);
+    w[70] = w16(&f.ct_ipv6_src, 1);
+    w[71] = w16(&f.ct_ipv6_dst, 0);
+    w[72] = w16(&f.ct_ipv6_dst, 1);
+    w[73] = (f.ipv6_label as u64) << 32
+        | (f.nw_frag as u64) << 24
+        | (f.nw_tos as u64) << 16
+        | (f.nw_ttl as u64) << 8
+        | f.nw_proto as u64;
+    w[74] = w16(&f.nd_target, 0);
+    w[75] = w16(&f.nd_target, 1);
+    w[76] = w6(&f.arp_sha, f.tcp_flags);
+    w[77] = w6(&f.arp_tha, f.nd_options_type as u16);
+    w[78] = f.nd_reserved as u64;
+    let n = &f.nsh;
+    w[79] = (n.flags as u64) << 56
+        | (n.ttl as u64) << 48
+        | (n.mdtype as u64) << 40
+        | (n.np as u64) << 32
+        | n.path_hdr as u64;
+    w[80] = (n.context[0] as u64) << 32 | n.context[1] as u64;
+    w[81] = (n.context[2] as u64) << 32 | n.context[3] as u64;
+    w[82] = (f.tp_src as u64) << 48
+        | (f.tp_dst as u64) << 32
+        | (f.ct_tp_src as u64) << 16
+        | f.ct_tp_dst as u64;
+    // The tunnel metadata layout (which slot sits where) is not matched.
+    w
+}
+
+/// Flows sharing one mask: the mask's nonzero words, and the flows by the
+/// hash of their masked words.
 struct Subtable {
     mask: Flow,
-    flows: HashMap<Flow, Arc<Megaflow>, FxBuild>,
+    words: Vec<(usize, u64)>,
+    flows: HashMap<u64, Vec<Arc<Megaflow>>, FxBuild>,
+}
+
+impl Subtable {
+    fn new(mask: &Flow) -> Subtable {
+        let mw = flow_words(mask);
+        Subtable {
+            mask: *mask,
+            words: mw
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| **m != 0)
+                .map(|(i, m)| (i, *m))
+                .collect(),
+            flows: HashMap::default(),
+        }
+    }
+
+    /// The masked words of `w` and their hash.
+    #[inline]
+    fn masked(&self, w: &[u64; FLOW_WORDS]) -> (u64, Vec<u64>) {
+        let mut h = FxHasher::default();
+        let mut v = Vec::with_capacity(self.words.len());
+        for (i, m) in &self.words {
+            let x = w[*i] & m;
+            h.add(x);
+            v.push(x);
+        }
+        (h.finish(), v)
+    }
+
+    #[inline]
+    fn find(&self, w: &[u64; FLOW_WORDS]) -> Option<&Arc<Megaflow>> {
+        let mut h = FxHasher::default();
+        for (i, m) in &self.words {
+            h.add(w[*i] & m);
+        }
+        let cands = self.flows.get(&h.finish())?;
+        cands.iter().find(|c| {
+            c.key_words
+                .iter()
+                .zip(self.words.iter())
+                .all(|(k, (i, m))| *k == w[*i] & m)
+        })
+    }
 }
 
 /// The megaflow classifier.
@@ -201,9 +363,12 @@ impl FlowTable {
     /// The megaflow matching `flow`, and how many subtables were probed.
     #[inline]
     pub fn lookup(&self, flow: &Flow) -> (Option<&Arc<Megaflow>>, usize) {
+        if self.subtables.is_empty() {
+            return (None, 0);
+        }
+        let w = flow_words(flow);
         for (i, st) in self.subtables.iter().enumerate() {
-            let masked = flow.and(&st.mask);
-            if let Some(m) = st.flows.get(&masked) {
+            if let Some(m) = st.find(&w) {
                 return (Some(m), i + 1);
             }
         }
@@ -213,7 +378,7 @@ impl FlowTable {
     /// The flow with exactly this key under this mask.
     pub fn find_exact(&self, key: &Flow, mask: &Flow) -> Option<&Arc<Megaflow>> {
         let st = self.subtables.iter().find(|s| s.mask == *mask)?;
-        st.flows.get(&key.and(mask))
+        st.find(&flow_words(key))
     }
 
     pub fn find_ufid(&self, ufid: &Ufid) -> Option<&Arc<Megaflow>> {
@@ -222,25 +387,30 @@ impl FlowTable {
 
     /// Inserts `mf`; false if a flow with the same key and mask (or ufid)
     /// exists.
-    pub fn insert(&mut self, mf: Arc<Megaflow>) -> bool {
+    pub fn insert(&mut self, mf: Megaflow) -> bool {
         if self.by_ufid.contains_key(&mf.ufid) {
             return false;
         }
         let idx = match self.subtables.iter().position(|s| s.mask == mf.mask) {
             Some(i) => i,
             None => {
-                self.subtables.push(Subtable {
-                    mask: mf.mask,
-                    flows: HashMap::default(),
-                });
+                self.subtables.push(Subtable::new(&mf.mask));
                 self.subtables.len() - 1
             }
         };
         let st = &mut self.subtables[idx];
-        if st.flows.contains_key(&mf.key) {
+        let w = flow_words(&mf.key);
+        if st.find(&w).is_some() {
+            if st.flows.is_empty() {
+                self.subtables.remove(idx);
+            }
             return false;
         }
-        st.flows.insert(mf.key, mf.clone());
+        let (h, kw) = st.masked(&w);
+        let mut mf = mf;
+        mf.key_words = kw.into_boxed_slice();
+        let mf = Arc::new(mf);
+        st.flows.entry(h).or_default().push(mf.clone());
         self.by_ufid.insert(mf.ufid, mf);
         true
     }
@@ -250,8 +420,15 @@ impl FlowTable {
         let mf = self.by_ufid.remove(ufid)?;
         mf.alive.store(false, Relaxed);
         if let Some(i) = self.subtables.iter().position(|s| s.mask == mf.mask) {
-            self.subtables[i].flows.remove(&mf.key);
-            if self.subtables[i].flows.is_empty() {
+            let st = &mut self.subtables[i];
+            let (h, _) = st.masked(&flow_words(&mf.key));
+            if let Some(v) = st.flows.get_mut(&h) {
+                v.retain(|c| c.ufid != *ufid);
+                if v.is_empty() {
+                    st.flows.remove(&h);
+                }
+            }
+            if st.flows.is_empty() {
                 self.subtables.remove(i);
             }
         }
@@ -272,13 +449,6 @@ impl FlowTable {
         let mut v: Vec<Arc<Megaflow>> = self.by_ufid.values().cloned().collect();
         v.sort_by_key(|m| m.ufid);
         v
-    }
-
-    /// Moves subtable `i` one place towards the front (hot masks first).
-    pub fn promote(&mut self, i: usize) {
-        if i > 0 && i < self.subtables.len() {
-            self.subtables.swap(i, i - 1);
-        }
     }
 }
 
@@ -323,14 +493,20 @@ mod tests {
         let mut m = Flow::default();
         m.in_port = u32::MAX;
         m.nw_dst = 0xffff_ff00;
-        let mf = Arc::new(Megaflow::new(
-            make_ufid(&flow(1, 0x0a000001), &m, 1),
-            &flow(1, 0x0a000001),
-            &m,
-            Arc::from(vec![OdpAction::Output(2)]),
-        ));
-        assert!(t.insert(mf.clone()));
-        assert!(!t.insert(mf.clone()), "duplicate");
+        let mk = || {
+            Megaflow::new(
+                make_ufid(&flow(1, 0x0a000001), &m, 1),
+                &flow(1, 0x0a000001),
+                &m,
+                Arc::from(vec![OdpAction::Output(2)]),
+            )
+        };
+        assert!(t.insert(mk()));
+        assert!(!t.insert(mk()), "duplicate");
+        let mut other = mk();
+        other.ufid = Ufid(5);
+        assert!(!t.insert(other), "same key and mask");
+        let mf = t.find_ufid(&mk().ufid).unwrap().clone();
         assert!(t.lookup(&flow(1, 0x0a0000fe)).0.is_some());
         assert!(t.lookup(&flow(1, 0x0a0001fe)).0.is_none());
         assert!(t.lookup(&flow(2, 0x0a000001)).0.is_none());

@@ -102,7 +102,7 @@ impl Inner {
             return true;
         }
         let ufid = make_ufid(&key.and(&m), &m, self.secret);
-        let mf = Arc::new(Megaflow::new(ufid, key, &m, Arc::from(actions.to_vec())));
+        let mf = Megaflow::new(ufid, key, &m, Arc::from(actions.to_vec()));
         t.insert(mf);
         true
     }
@@ -450,7 +450,7 @@ impl Dpif for DpifNetdev {
                 let st = old.stats();
                 mf.credit(st.n_packets, st.n_bytes, st.tcp_flags, st.used);
                 t.remove(&old.ufid);
-                t.insert(Arc::new(mf));
+                t.insert(mf);
                 Ok(old.ufid)
             }
             (None, _) => {
@@ -464,7 +464,7 @@ impl Dpif for DpifNetdev {
                     return Err(DpifError::TooBig);
                 }
                 let u = ufid.unwrap_or_else(|| make_ufid(&key.and(mask), mask, self.inner.secret));
-                let mf = Arc::new(Megaflow::new(u, key, mask, Arc::from(actions)));
+                let mf = Megaflow::new(u, key, mask, Arc::from(actions));
                 if !t.insert(mf) {
                     return Err(DpifError::Exists);
                 }

@@ -256,6 +256,7 @@ pub(crate) struct Forwarder {
     ports_version: u64,
     scratch: Vec<Packet>,
     now: u64,
+    emc_inv_prob: u32,
 }
 
 impl Forwarder {
@@ -278,12 +279,17 @@ impl Forwarder {
                 rng: seed,
             },
             ports_version: inner.ports_version.load(Relaxed),
-            inner,
             emc: Emc::new(emc_entries),
             stats,
             is_handler,
             scratch: Vec::with_capacity(packet::buffer::BATCH_SIZE),
             now: 0,
+            emc_inv_prob: inner
+                .config
+                .lock()
+                .map(|c| c.emc_insert_inv_prob)
+                .unwrap_or(100),
+            inner,
         }
     }
 
@@ -338,27 +344,23 @@ impl Forwarder {
 
     fn dispatch(&mut self, table: &FlowTable, f: InFlight) {
         let h = Emc::hash(&f.flow);
-        let mf = match self.emc.lookup(&f.flow, h) {
-            Some(mf) => {
-                self.io.local.emc_hits += 1;
-                mf.clone()
-            }
-            None => {
-                let (m, n) = table.lookup(&f.flow);
-                match m {
-                    Some(m) => {
-                        self.io.local.megaflow_hits += 1;
-                        self.io.local.subtable_lookups += n as u64;
-                        self.emc.insert(&f.flow, h, m);
-                        m.clone()
-                    }
-                    None => {
-                        self.miss(f);
-                        return;
-                    }
-                }
-            }
+        if let Some(mf) = self.emc.lookup(&f.flow, h) {
+            self.io.local.emc_hits += 1;
+            mf.credit(1, f.pkt.len() as u64, f.flow.tcp_flags, self.now);
+            execute(&mut self.io, f, &mf.actions);
+            return;
+        }
+        let (m, n) = table.lookup(&f.flow);
+        let Some(mf) = m else {
+            self.miss(f);
+            return;
         };
+        self.io.local.megaflow_hits += 1;
+        self.io.local.subtable_lookups += n as u64;
+        let p = self.emc_inv_prob;
+        if p == 1 || (p > 1 && self.io.random() % p == 0) {
+            self.emc.insert(&f.flow, h, mf);
+        }
         mf.credit(1, f.pkt.len() as u64, f.flow.tcp_flags, self.now);
         execute(&mut self.io, f, &mf.actions);
     }
