@@ -598,6 +598,38 @@ mod eviction_tests {
     }
 
     #[test]
+    fn learning_the_same_flow_refreshes_it() {
+        let mut o = Ofproto::new("br0", 1);
+        let mut m = Match::catchall();
+        m.set_dl_type(0x0800);
+        let fm = FlowModReq {
+            command: FlowModCommand::Add,
+            table_id: 1,
+            match_: m,
+            priority: 9,
+            cookie: 0,
+            cookie_mask: 0,
+            new_cookie: 3,
+            idle_timeout: 10,
+            hard_timeout: 0,
+            importance: 0,
+            flags: 0,
+            out_port: OFPP_ANY,
+            out_group: OFPG_ANY,
+            buffer_id: u32::MAX,
+            actions: vec![],
+        };
+        let a = o.apply_learn(&fm).unwrap();
+        let b = o.apply_learn(&fm).unwrap();
+        assert!(Arc::ptr_eq(&a, &b), "not replaced");
+        let mut other = fm.clone();
+        other.actions = vec![OfpAction::Exit];
+        let c = o.apply_learn(&other).unwrap();
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!(o.rules(1).len(), 1);
+    }
+
+    #[test]
     fn a_failed_transaction_leaves_no_trace() {
         let mut o = Ofproto::new("br0", 1);
         add(&mut o, 1, 0, 0).unwrap();
@@ -633,5 +665,45 @@ mod eviction_tests {
         f.dl_type = 0x0800;
         f.nw_src = 1;
         assert!(o.lookup(0, &f, &mut wc).is_some());
+    }
+}
+
+impl Ofproto {
+    /// Applies a flow-mod produced by a `learn` action (upstream's
+    /// `ofproto_flow_mod_learn`): if the very rule (same table, match,
+    /// priority, cookie, actions and timeouts) is already there, only its
+    /// idle timer is refreshed (as the new rule would have restarted it);
+    /// otherwise the flow-mod is applied. Returns the rule in place.
+    pub fn apply_learn(&mut self, fm: &FlowModReq) -> Result<Arc<Rule>, OfpErr> {
+        let mut fm = fm.clone();
+        normalize_match(&mut fm.match_);
+        let table_id = if fm.table_id == TABLE_ALL {
+            0
+        } else {
+            fm.table_id
+        };
+        let find = |o: &Ofproto| -> Option<Arc<Rule>> {
+            o.tables
+                .get(usize::from(table_id))?
+                .cls
+                .state()
+                .find_match_exactly(&fm.match_, i32::from(fm.priority), o.version)
+                .map(|r| r.data().clone())
+        };
+        if fm.command == FlowModCommand::Add {
+            if let Some(r) = find(self) {
+                if *r.actions == *fm.actions
+                    && r.cookie == fm.new_cookie
+                    && r.idle_timeout() == fm.idle_timeout
+                    && r.hard_timeout() == fm.hard_timeout
+                {
+                    let now = self.now();
+                    r.used.fetch_max(now, Ordering::Relaxed);
+                    return Ok(r);
+                }
+            }
+        }
+        self.handle_flow_mod(&fm)?;
+        find(self).ok_or(OfpErr::OFPFMFC_UNKNOWN)
     }
 }

@@ -528,3 +528,27 @@ impl Ofproto {
         self.meters.remove(&id).is_some()
     }
 }
+
+impl Ofproto {
+    /// Sets the fields a table keeps prefix tries for (`Flow_Table:prefixes`);
+    /// false if nothing changed.
+    pub fn set_table_prefixes(&mut self, table_id: u8, fields: &[flow::FieldId]) -> bool {
+        match self.tables.get_mut(usize::from(table_id)) {
+            Some(t) => t.cls.set_prefix_fields(fields),
+            None => false,
+        }
+    }
+
+    /// A lock-free reader of `table_id`'s classifier, for threads that
+    /// look up without the switch (rules visible in [`Ofproto::version`]).
+    pub fn table_reader(&self, table_id: u8) -> Option<classifier::ClsReader<Arc<Rule>>> {
+        self.tables
+            .get(usize::from(table_id))
+            .map(|t| t.cls.reader())
+    }
+
+    /// The classifier version lookups use.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+}

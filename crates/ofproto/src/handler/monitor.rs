@@ -226,3 +226,66 @@ pub fn monitor_cancel(
         .ok_or(OfpErr::OFPMOFC_UNKNOWN_MONITOR)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handler::monitor_state::MonitorSpec;
+
+    fn update(event: FlowUpdateEvent, table_id: u8) -> FlowUpdate {
+        let mut m = flow::Match::catchall();
+        m.set_dl_type(0x0806);
+        FlowUpdate {
+            event,
+            reason: if event == FlowUpdateEvent::Deleted {
+                2
+            } else {
+                0
+            },
+            table_id,
+            priority: 4,
+            idle_timeout: 0,
+            hard_timeout: 0,
+            cookie: 9,
+            match_: m,
+            actions: vec![flow::actions::OfpAction::Exit],
+        }
+    }
+
+    #[test]
+    fn updates_go_to_the_monitors_that_want_them() {
+        let mut c = ConnState::new(1, 1);
+        assert!(encode_updates(&c, &[update(FlowUpdateEvent::Added, 0)]).is_empty());
+        c.monitors.insert(
+            3,
+            MonitorSpec {
+                id: 3,
+                flags: nxfmf::ADD | nxfmf::DELETE | nxfmf::ACTIONS,
+                out_port: 0xffff,
+                table_id: 0,
+                match_: flow::Match::catchall(),
+            },
+        );
+        let ups = [
+            update(FlowUpdateEvent::Added, 0),
+            update(FlowUpdateEvent::Modified, 0),
+            update(FlowUpdateEvent::Deleted, 0),
+            update(FlowUpdateEvent::Added, 1),
+        ];
+        let msgs = encode_updates(&c, &ups);
+        assert_eq!(msgs.len(), 1);
+        let m = &msgs[0];
+        assert_eq!(openflow::decode_raw(m), Ok(OfpRaw::NXST_FLOW_MONITOR_REPLY));
+        // Two entries: added (event 0) and deleted (event 1, reason 2),
+        // each with its NXM match and actions.
+        let body = &m[24..];
+        let len0 = usize::from(u16::from_be_bytes([body[0], body[1]]));
+        assert_eq!(u16::from_be_bytes([body[2], body[3]]), 0);
+        let e1 = &body[len0..];
+        assert_eq!(u16::from_be_bytes([e1[2], e1[3]]), 1);
+        assert_eq!(u16::from_be_bytes([e1[4], e1[5]]), 2);
+        let len1 = usize::from(u16::from_be_bytes([e1[0], e1[1]]));
+        assert_eq!(len0 + len1, body.len());
+        assert_eq!(len0 % 8, 0);
+    }
+}

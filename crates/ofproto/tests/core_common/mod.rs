@@ -29,7 +29,10 @@ fn read_msg(s: &mut UnixStream) -> Option<Vec<u8>> {
     Some(m)
 }
 
-fn serve(mut s: UnixStream, ofproto: Arc<Mutex<Ofproto>>, id: u64) {
+/// The connections of our switch: id, a handle to write to, its state.
+type Conns = Arc<Mutex<Vec<(u64, UnixStream, Arc<Mutex<ConnState>>)>>>;
+
+fn serve(mut s: UnixStream, ofproto: Arc<Mutex<Ofproto>>, id: u64, conns: Conns) {
     if s.write_all(&openflow::Hello::encode(OUR_BITMAP, 1))
         .is_err()
     {
@@ -44,14 +47,17 @@ fn serve(mut s: UnixStream, ofproto: Arc<Mutex<Ofproto>>, id: u64) {
         return;
     }
     let version = 31 - common.leading_zeros() as u8;
-    let mut conn = ConnState::new(id, version);
+    let conn = Arc::new(Mutex::new(ConnState::new(id, version)));
+    if let Ok(w) = s.try_clone() {
+        conns.lock().unwrap().push((id, w, conn.clone()));
+    }
     while let Some(msg) = read_msg(&mut s) {
+        let mut o = ofproto.lock().unwrap();
         let replies = {
-            let mut o = ofproto.lock().unwrap();
-            let r = o.handle_openflow(&mut conn, &msg);
-            o.take_async();
-            conn.take_packet_outs();
-            conn.take_ct_flushes();
+            let mut c = conn.lock().unwrap();
+            let r = o.handle_openflow(&mut c, &msg);
+            c.take_packet_outs();
+            c.take_ct_flushes();
             r
         };
         for r in replies {
@@ -59,8 +65,27 @@ fn serve(mut s: UnixStream, ofproto: Arc<Mutex<Ofproto>>, id: u64) {
                 return;
             }
         }
+        // What a connection manager does with the switch's asynchronous
+        // messages, for flow monitors.
+        let updates: Vec<_> = o
+            .take_async()
+            .into_iter()
+            .filter_map(|m| match m {
+                ofproto::AsyncMsg::FlowUpdate(u) => Some(u),
+                _ => None,
+            })
+            .collect();
+        if !updates.is_empty() {
+            for (_, w, c) in conns.lock().unwrap().iter_mut() {
+                let msgs = ofproto::handler::monitor::encode_updates(&c.lock().unwrap(), &updates);
+                for m in msgs {
+                    let _ = w.write_all(&m);
+                }
+            }
+        }
     }
-    ofproto.lock().unwrap().conn_closed(&conn);
+    conns.lock().unwrap().retain(|(i, _, _)| *i != id);
+    ofproto.lock().unwrap().conn_closed(&conn.lock().unwrap());
 }
 
 /// Our switch on a Unix socket.
@@ -76,13 +101,15 @@ impl OurSwitch {
         let listener = UnixListener::bind(sock).expect("bind our OpenFlow socket");
         let ofproto = Arc::new(Mutex::new(ofproto));
         let o = ofproto.clone();
+        let conns: Conns = Arc::new(Mutex::new(Vec::new()));
         std::thread::spawn(move || {
             static IDS: AtomicU64 = AtomicU64::new(1);
             for s in listener.incoming() {
                 let Ok(s) = s else { break };
                 let o = o.clone();
+                let conns = conns.clone();
                 let id = IDS.fetch_add(1, Ordering::Relaxed);
-                std::thread::spawn(move || serve(s, o, id));
+                std::thread::spawn(move || serve(s, o, id, conns));
             }
         });
         OurSwitch {
@@ -279,6 +306,37 @@ impl Pair {
             "ovs-ofctl {args:?}: reference (left) and ours (right) differ"
         );
         r
+    }
+
+    /// Starts `ovs-ofctl ARGS` in the background against the reference
+    /// (`ours == false`) or ours, writing its output to a file; returns the
+    /// child and the file.
+    pub fn spawn_ofctl(
+        &self,
+        ours: bool,
+        args: &[&str],
+        out: &str,
+    ) -> (std::process::Child, String) {
+        let target = if ours {
+            format!("unix:{}", self.ours.sock)
+        } else {
+            self.reference.mgmt("br0")
+        };
+        let path = self.reference.path(out);
+        let file = std::fs::File::create(&path).expect("create output file");
+        let mut all: Vec<&str> = vec![args[0], &target];
+        all.extend_from_slice(&args[1..]);
+        let child = std::process::Command::new("/usr/bin/ovs-ofctl")
+            .args(&all)
+            .env("OVS_RUNDIR", &self.reference.dir)
+            // A closed stdin stops `ovs-ofctl monitor` from reading the
+            // switch: keep it open (piped) until the child is stopped.
+            .stdin(std::process::Stdio::piped())
+            .stdout(file)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn ovs-ofctl");
+        (child, path)
     }
 
     /// Like [`Pair::same`], also for stdin-fed commands (`add-flows - `).
