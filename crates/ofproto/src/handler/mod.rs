@@ -33,6 +33,10 @@ pub struct ConnState {
     /// Identifies the connection to the switch (distinct per connection;
     /// chosen by the connection manager).
     pub id: u64,
+    /// A service connection (a `punix:`/`ptcp:` listener's, such as
+    /// ovs-ofctl's on `<bridge>.mgmt`) rather than a controller: it gets
+    /// asynchronous messages only after setting a nonzero miss_send_len.
+    pub service: bool,
     /// Negotiated OpenFlow version (wire byte, 1 = OF1.0 ... 6 = OF1.5).
     pub version: u8,
     /// The connection's role.
@@ -119,6 +123,7 @@ pub enum AsyncMsg {
     RoleStatus { conn_id: u64, generation_id: u64 },
 }
 
+pub mod asyncmsg;
 pub mod bundle;
 pub mod dispatch;
 pub mod features;
