@@ -11,12 +11,14 @@
 //!   table and its classifier; [`exec`]: the action executor.
 //! - [`show`]: the text of `dpctl/show`, `dpif/show`, `dpctl/dump-flows`,
 //!   `dpif-netdev/pmd-stats-show`.
+//! - [`dpctl`]: the `dpctl/*` commands, text in and text out.
 //! - [`packet_text`]: frames from the text `netdev-dummy/receive` takes.
 //!
 //! This room sits above `netdev`, `flow` and `packet`; it never imports
 //! ofproto or vswitchd (the control plane reaches it through
 //! [`UpcallHandler`]).
 
+pub mod dpctl;
 pub mod dpif;
 pub mod emc;
 pub mod exec;

@@ -98,7 +98,7 @@ impl Inner {
         if t.len() >= limit {
             return false;
         }
-        if t.find_exact(key, &m).is_some() {
+        if t.lookup(key).0.is_some() {
             return true;
         }
         let ufid = make_ufid(&key.and(&m), &m, self.secret);
@@ -269,6 +269,12 @@ impl DpifNetdev {
             .map(|p| p.port_no)
     }
 
+    /// The megaflow a packet with `key` would hit.
+    pub fn lookup_flow(&self, key: &Flow) -> Option<DpifFlow> {
+        let t = self.inner.table.read().ok()?;
+        t.lookup(key).0.map(|m| m.to_dpif())
+    }
+
     /// The number of the port named `name`.
     pub fn port_by_name(&self, name: &str) -> Option<u32> {
         self.lookup_port_by_name(name)
@@ -437,11 +443,9 @@ impl Dpif for DpifNetdev {
         }
         let mask = &flow::odp::normalize_mask(mask, key);
         let mut t = self.inner.table.write().map_err(|_| DpifError::Invalid)?;
-        let existing = match ufid {
-            Some(u) => t.find_ufid(&u).cloned(),
-            None => None,
-        }
-        .or_else(|| t.find_exact(key, mask).cloned());
+        // As upstream: the flow a packet with this key would hit is "the"
+        // existing flow, whatever its mask.
+        let existing = t.lookup(key).0.cloned();
         match (existing, mode) {
             (Some(_), PutMode::Create) => Err(DpifError::Exists),
             (None, PutMode::Modify) => Err(DpifError::NotFound),

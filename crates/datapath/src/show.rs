@@ -134,11 +134,32 @@ pub fn miniflow_bits(mask: &Flow) -> (u32, u32) {
     (a, b)
 }
 
-/// One `dpctl/dump-flows` line (without the newline).
+/// One `dpctl/dump-flows` line (without the newline); `-m` implies port
+/// names.
 pub fn format_flow(
     f: &DpifFlow,
     now_ms: u64,
     verbose: bool,
+    port_name: &dyn Fn(u32) -> Option<String>,
+) -> String {
+    format_flow_opts(f, now_ms, verbose, verbose, port_name)
+}
+
+/// A terse line with port names (`dpctl/dump-flows --names`).
+pub fn format_flow_named(
+    f: &DpifFlow,
+    now_ms: u64,
+    port_name: &dyn Fn(u32) -> Option<String>,
+) -> String {
+    format_flow_opts(f, now_ms, false, true, port_name)
+}
+
+/// One dump line: `verbose` (`-m`) and port `names` chosen separately.
+pub fn format_flow_opts(
+    f: &DpifFlow,
+    now_ms: u64,
+    verbose: bool,
+    names: bool,
     port_name: &dyn Fn(u32) -> Option<String>,
 ) -> String {
     let support = Support::default();
@@ -147,10 +168,9 @@ pub fn format_flow(
     let mut s = String::new();
     if verbose {
         let _ = write!(s, "{}, ", f.ufid);
-        s.push_str(&format_key(&key, Some(&mask), Some(port_name), true));
-    } else {
-        s.push_str(&format_key(&key, Some(&mask), None, false));
     }
+    let ports: Option<&dyn Fn(u32) -> Option<String>> = if names { Some(port_name) } else { None };
+    s.push_str(&format_key(&key, Some(&mask), ports, verbose));
     let _ = write!(
         s,
         ", packets:{}, bytes:{}, used:",
@@ -169,16 +189,18 @@ pub fn format_flow(
         s.push_str(", dp:ovs");
     }
     s.push_str(", actions:");
-    if verbose {
+    if names {
         s.push_str(&format_odp_actions_with_ports(&f.actions, &|p| {
             port_name(p).unwrap_or_else(|| p.to_string())
         }));
-        let (a, b) = miniflow_bits(&f.mask);
-        let _ = write!(s, ", dp-extra-info:miniflow_bits({a},{b})");
     } else {
         s.push_str(&format_odp_actions_with_ports(&f.actions, &|p| {
             p.to_string()
         }));
+    }
+    if verbose {
+        let (a, b) = miniflow_bits(&f.mask);
+        let _ = write!(s, ", dp-extra-info:miniflow_bits({a},{b})");
     }
     s
 }

@@ -673,7 +673,81 @@ fn find(attrs: &[KeyAttr], t: u16) -> Option<&KeyAttr> {
 pub fn key_to_flow(key: &[KeyAttr]) -> (Flow, Fitness) {
     let mut flow = Flow::default();
     let fit = to_flow(key, &mut flow, None);
-    (flow, fit)
+    if fit == Fitness::Error {
+        return (flow, fit);
+    }
+    let shape = level_fitness(key, &flow, 0);
+    (flow, if fit == Fitness::Perfect { shape } else { fit })
+}
+
+fn present_bits(attrs: &[KeyAttr]) -> u64 {
+    attrs.iter().fold(0, |b, a| b | 1u64 << a.attr_type())
+}
+
+/// Whether a key level has exactly the attributes its flow implies
+/// (upstream's expected versus present attributes).
+fn level_fitness(attrs: &[KeyAttr], flow: &Flow, depth: usize) -> Fitness {
+    let bit = |t: u16| 1u64 << t;
+    let present = present_bits(attrs);
+    let mut expected = 0u64;
+    if depth == 0 {
+        for t in [2u16, 3, 4, 15, 16, 19, 20, 22, 23, 24, 25, 26, 27, 29] {
+            expected |= present & bit(t);
+        }
+    }
+    expected |= present & bit(6);
+    let mut inner = Fitness::Perfect;
+    let vlan_here = depth < FLOW_MAX_VLAN_HEADERS
+        && matches!(find(attrs, 6), Some(KeyAttr::Ethertype(t)) if eth_type_vlan(*t));
+    if vlan_here {
+        expected |= bit(5) | bit(1);
+        let truncated = matches!(find(attrs, 5), Some(KeyAttr::Vlan(v)) if v & VLAN_CFI == 0);
+        if truncated {
+            expected &= !bit(1);
+            if let Some(KeyAttr::Encap(e)) = find(attrs, 1) {
+                if e.is_empty() {
+                    expected |= bit(1);
+                }
+            }
+        } else if let Some(KeyAttr::Encap(e)) = find(attrs, 1) {
+            inner = level_fitness(e, flow, depth + 1);
+        }
+    } else {
+        let dl = flow.dl_type;
+        if dl == ETH_TYPE_IP {
+            expected |= bit(7);
+        } else if dl == ETH_TYPE_IPV6 {
+            expected |= bit(8);
+        } else if dl == ETH_TYPE_ARP || dl == ETH_TYPE_RARP {
+            expected |= bit(13);
+        } else if eth_type_mpls(dl) {
+            expected |= bit(21);
+        } else if dl == packet::extract::ETH_TYPE_NSH {
+            expected |= bit(28);
+        }
+        if is_ip_any(flow) && flow.nw_frag & FLOW_NW_FRAG_LATER == 0 {
+            match flow.nw_proto {
+                IPPROTO_TCP => expected |= bit(9) | (present & bit(18)),
+                IPPROTO_UDP => expected |= bit(10),
+                IPPROTO_SCTP => expected |= bit(17),
+                IPPROTO_ICMP if dl == ETH_TYPE_IP => expected |= bit(11),
+                IPPROTO_ICMPV6 if dl == ETH_TYPE_IPV6 => {
+                    expected |= bit(12);
+                    if is_nd(flow) {
+                        expected |= bit(14) | (present & bit(30));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if expected & !present != 0 {
+        Fitness::TooLittle
+    } else if present & !expected != 0 {
+        Fitness::TooMuch
+    } else {
+        inner
+    }
 }
 
 /// The wildcard mask a mask describes for key flow `flow`
@@ -689,6 +763,22 @@ pub fn mask_to_flow(mask: &[KeyAttr], flow: &Flow) -> (Flow, Fitness) {
         return (m, fit);
     }
     let fit = to_flow(mask, &mut m, Some(flow));
+    // A frame without an Ethernet II type needs its type masked explicitly.
+    if flow.dl_type < ETH_TYPE_MIN && flow.packet_type == PT_ETH {
+        let mut level: &[KeyAttr] = mask;
+        for v in flow.vlans.iter() {
+            if v.tci & VLAN_CFI == 0 {
+                break;
+            }
+            level = match find(level, 1) {
+                Some(KeyAttr::Encap(inner)) => inner,
+                _ => &[],
+            };
+        }
+        if find(level, 6).is_none() {
+            return (m, Fitness::Error);
+        }
+    }
     (m, fit)
 }
 

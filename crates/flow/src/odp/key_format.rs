@@ -15,6 +15,8 @@ use crate::value_str::{
 pub type PortNames<'a> = &'a dyn Fn(u32) -> Option<String>;
 
 /// Formats `key` with its `mask` (if any) as `dpctl/dump-flows` does.
+/// With `ports`, an exact `in_port` prints as the port's name (`--names`,
+/// implied by `-m`).
 pub fn format_key(
     key: &[KeyAttr],
     mask: Option<&[KeyAttr]>,
@@ -692,7 +694,7 @@ fn format_attr(
             format_tunnel(s, t, m, verbose);
         }
         KeyAttr::InPort(v) => {
-            let name = if verbose && is_exact {
+            let name = if is_exact {
                 ports.and_then(|p| p(*v))
             } else {
                 None
