@@ -284,6 +284,11 @@ pub fn main(_program: &str, args: Vec<String>) -> i32 {
         Err(e) => return fatal(&format!("cannot start runtime: {e}")),
     };
     let daemon = Daemon::new(Switch::new(o.datapath));
+    {
+        let mut sw = daemon.lock();
+        sw.set_runtime(rt.handle().clone(), rpc::paths::rundir());
+        sw.wake = Some(daemon.wake.clone());
+    }
     if let Some(u) = &unixctl {
         vswitchd::appctl::register(u.commands(), &daemon);
     }

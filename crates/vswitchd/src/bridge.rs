@@ -8,10 +8,13 @@
 //! interface p1 on port 1", "using datapath ID ...").
 
 use crate::config::{BridgeConfig, InterfaceConfig, PortConfig};
+use crate::connmgr::{BridgeShared, ConnMgr};
 use crate::device::{DeviceStatus, PortBackend};
 use crate::ofport::{is_valid_request, OfportAllocator, OFPP_LOCAL};
+use ofproto::{OfPort, Ofproto, PortKind};
 use ovsdb::Uuid;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// How `--enable-dummy` was given.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -131,6 +134,30 @@ pub struct Bridge {
     pub dpid: u64,
     pub cfg: BridgeConfig,
     opts: DatapathOptions,
+    /// The OpenFlow switch and what its connections share.
+    pub shared: Arc<BridgeShared>,
+    /// The OpenFlow connections (absent without a runtime, in unit tests).
+    pub connmgr: Option<ConnMgr>,
+}
+
+/// `OFPPC_PORT_DOWN` / `OFPPS_LINK_DOWN`.
+const PORT_DOWN: u32 = 1;
+/// `OFPPS_LIVE` (OpenFlow 1.1+; not encoded in OpenFlow 1.0).
+const PORT_LIVE: u32 = 4;
+
+fn port_kind(iface: &Iface) -> PortKind {
+    match iface.type_.as_str() {
+        "internal" => PortKind::Internal,
+        "system" => PortKind::System,
+        "tap" => PortKind::Tap,
+        "patch" => PortKind::Patch {
+            peer: iface.cfg.options.get("peer").cloned().unwrap_or_default(),
+        },
+        "dummy" | "dummy-internal" | "dummy-pmd" => PortKind::Dummy,
+        t => PortKind::Tunnel {
+            type_: t.to_string(),
+        },
+    }
 }
 
 /// The address derived from a bridge's row UUID, stable across restarts:
@@ -188,6 +215,7 @@ impl Bridge {
         let mut alloc = OfportAllocator::default();
         alloc.reserve(OFPP_LOCAL);
         let ea = default_ea(&cfg.uuid);
+        let shared = BridgeShared::new(&cfg.name, Ofproto::new(&cfg.name, 0));
         Bridge {
             name: cfg.name.clone(),
             uuid: cfg.uuid,
@@ -201,7 +229,79 @@ impl Bridge {
             dpid: 0,
             cfg: cfg.clone(),
             opts,
+            shared,
+            connmgr: None,
         }
+    }
+
+    /// The OpenFlow view of an interface.
+    pub fn of_port(&self, iface: &Iface) -> OfPort {
+        let st = self.backend.status(&iface.name);
+        let mac = st.as_ref().map(|s| s.mac).unwrap_or([0; 6]);
+        let mut p = OfPort::new(
+            iface.ofp_port,
+            &iface.name,
+            iface.odp_port,
+            port_kind(iface),
+            mac,
+        );
+        if let Some(st) = &st {
+            if !st.admin_up {
+                p.config |= PORT_DOWN;
+            }
+            if !st.link_up {
+                p.state |= PORT_DOWN;
+            } else if st.admin_up {
+                p.state |= PORT_LIVE;
+            }
+        }
+        if let Some(port) = self.ports.get(&iface.port) {
+            p.vlan_tag = port.cfg.tag.and_then(|t| u16::try_from(t).ok());
+            p.vlan_trunks = port
+                .cfg
+                .trunks
+                .iter()
+                .filter_map(|t| u16::try_from(*t).ok())
+                .collect();
+            p.vlan_mode = match port.cfg.vlan_mode.as_deref() {
+                Some("access") => ofproto::port::VlanMode::Access,
+                Some("native-tagged") => ofproto::port::VlanMode::NativeTagged,
+                Some("native-untagged") => ofproto::port::VlanMode::NativeUntagged,
+                Some("dot1q-tunnel") => ofproto::port::VlanMode::DotOneQTunnel,
+                Some("trunk") => ofproto::port::VlanMode::Trunk,
+                _ if p.vlan_tag.is_some() => ofproto::port::VlanMode::Access,
+                _ => ofproto::port::VlanMode::Trunk,
+            };
+        }
+        p
+    }
+
+    /// Brings the OpenFlow ports up to date with the interfaces (adds,
+    /// removes, and modifies those whose attributes changed; each change
+    /// is a port-status message).
+    pub fn sync_ofports(&self, deleted: &[(String, u32)]) {
+        let ports: Vec<OfPort> = self.ifaces.values().map(|i| self.of_port(i)).collect();
+        let dpid = self.dpid;
+        let live: std::collections::BTreeSet<u32> = ports.iter().map(|p| p.ofp_port).collect();
+        self.shared.with_ofproto(|o| {
+            o.config.datapath_id = dpid;
+            for (_, n) in deleted {
+                if !live.contains(n) {
+                    o.remove_port(*n);
+                }
+            }
+            let stale: Vec<u32> = o
+                .ports()
+                .map(|p| p.ofp_port)
+                .filter(|n| !live.contains(n))
+                .collect();
+            for n in stale {
+                o.remove_port(n);
+            }
+            for p in ports {
+                o.add_port(p);
+            }
+        });
     }
 
     /// The interface with OpenFlow port `ofp_port`.
@@ -314,6 +414,11 @@ impl Bridge {
         // 4. Address and datapath ID.
         self.cfg = cfg.clone();
         self.pick_addresses(&mut ch);
+        // 5. The OpenFlow side: ports, then connections.
+        self.sync_ofports(&ch.deleted);
+        if let Some(cm) = self.connmgr.as_mut() {
+            cm.configure(&cfg.protocols, &cfg.controllers, cfg.fail_mode);
+        }
         ch
     }
 
@@ -447,6 +552,7 @@ impl Bridge {
         }
         self.ifaces.clear();
         self.ports.clear();
+        self.connmgr = None;
     }
 }
 

@@ -8,7 +8,7 @@
 
 use crate::config::{DbView, OvsConfig};
 use crate::status::{changed, status_writes, ColumnWrite};
-use crate::switch::{emit_logs, Switch};
+use crate::switch::Switch;
 use ovsdb::idl::{IdlCore, IdlEvent, MonitorSpec, Replica, TxnHandle, TxnStatus};
 use ovsdb::{Datum, Uuid};
 use rpc::{Session, SessionEvent};
@@ -232,8 +232,7 @@ impl DbClient {
                         }
                     }
                 }
-                let logs = sw.reconfigure(&cfg, now);
-                emit_logs(&logs);
+                sw.reconfigure(&cfg, now);
             }
             status_writes(&sw, &cfg, replica, self.stats_due)
         };

@@ -7,6 +7,8 @@
 //! - [`bridge`]: one bridge brought to its configuration incrementally;
 //!   [`ofport`]: OpenFlow port numbering.
 //! - [`device`]: the forwarding side of a bridge ([`device::PortBackend`]).
+//! - [`connmgr`]: the OpenFlow connections of a bridge (management socket,
+//!   controllers, fail mode) in front of its `ofproto::Ofproto`.
 //! - [`switch`]: every bridge, reconfigured in one pass; [`status`]: what
 //!   is written back; [`db`]: the database client (IDL, lock, `cur_cfg`).
 //! - [`daemon`]: `--detach`, pidfiles.
@@ -17,6 +19,7 @@
 pub mod appctl;
 pub mod bridge;
 pub mod config;
+pub mod connmgr;
 pub mod daemon;
 pub mod db;
 pub mod device;

@@ -136,6 +136,20 @@ pub fn status_writes(
             }
             out.push(w(I, u, "status", datum::smap(&st.status)));
         }
+        if let Some(cm) = &br.connmgr {
+            for (uuid, st) in cm.controller_status() {
+                const C: &str = "Controller";
+                out.push(w(C, uuid, "is_connected", datum::boolean(st.is_connected)));
+                let role: Vec<&str> = st.role.into_iter().collect();
+                out.push(w(C, uuid, "role", datum::strings(&role)));
+                let status: Vec<(&str, &str)> = if st.is_connected {
+                    vec![("state", st.state)]
+                } else {
+                    Vec::new()
+                };
+                out.push(w(C, uuid, "status", datum::smap(&status)));
+            }
+        }
         for (uuid, error) in br.failed.values() {
             if uuid.is_zero() {
                 continue;

@@ -32,6 +32,11 @@ pub struct Switch {
     observers: Vec<Box<dyn BridgeObserver>>,
     /// Number of reconfigurations (coverage `bridge_reconfigure`).
     pub n_reconfigure: u64,
+    /// Where OpenFlow connections run, and where `<bridge>.mgmt` goes
+    /// (none in unit tests: bridges then have no connections).
+    runtime: Option<(tokio::runtime::Handle, std::path::PathBuf)>,
+    /// Passed to each bridge's connections (controller status changes).
+    pub wake: Option<std::sync::Arc<tokio::sync::Notify>>,
 }
 
 impl Switch {
@@ -49,7 +54,15 @@ impl Switch {
             factory,
             observers: Vec::new(),
             n_reconfigure: 0,
+            runtime: None,
+            wake: None,
         }
+    }
+
+    /// Runs the bridges' OpenFlow connections on `rt`, with management
+    /// sockets in `rundir`.
+    pub fn set_runtime(&mut self, rt: tokio::runtime::Handle, rundir: std::path::PathBuf) {
+        self.runtime = Some((rt, rundir));
     }
 
     /// Adds an observer of bridge changes.
@@ -57,7 +70,8 @@ impl Switch {
         self.observers.push(o);
     }
 
-    /// Brings every bridge to `cfg`; returns the log lines to emit.
+    /// Brings every bridge to `cfg`, logging as it goes; returns the lines
+    /// logged.
     pub fn reconfigure(&mut self, cfg: &OvsConfig, now_ms: i64) -> Vec<LogLine> {
         self.n_reconfigure += 1;
         let mut logs = Vec::new();
@@ -103,17 +117,26 @@ impl Switch {
                             rpc::errno::strerror(libc::EAFNOSUPPORT)
                         ),
                     ));
+                    emit_logs(&logs[logs.len() - 3..]);
                     continue;
                 }
                 let backend = (self.factory)(bcfg);
-                self.bridges
-                    .insert(name.clone(), Bridge::new(bcfg, backend, self.opts));
+                let mut br = Bridge::new(bcfg, backend, self.opts);
+                if let Some((rt, _)) = &self.runtime {
+                    *br.shared.wake.lock().unwrap_or_else(|e| e.into_inner()) = self.wake.clone();
+                    br.connmgr = Some(crate::connmgr::ConnMgr::new(br.shared.clone(), rt.clone()));
+                }
+                self.bridges.insert(name.clone(), br);
             }
             let Some(br) = self.bridges.get_mut(name) else {
                 continue;
             };
             let ch = br.reconfigure(bcfg, now_ms);
-            logs.extend(ch.logs);
+            emit_logs(&ch.logs);
+            logs.extend(ch.logs.iter().cloned());
+            if let (Some(cm), Some((_, rundir))) = (br.connmgr.as_mut(), &self.runtime) {
+                cm.set_mgmt(&rundir.join(format!("{name}.mgmt")));
+            }
             for o in &self.observers {
                 o.bridge_reconfigured(br, &ch.added, &ch.deleted);
             }

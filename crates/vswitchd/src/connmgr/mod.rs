@@ -1,0 +1,590 @@
+//! The connection manager of a bridge (upstream's connmgr/rconn): the
+//! management socket `punix:<rundir>/<bridge>.mgmt` that `ovs-ofctl`
+//! uses, the Controller targets — active `tcp:`/`unix:` ones reconnected
+//! with backoff (primary controllers), passive `ptcp:`/`punix:` ones
+//! listening for peers (service controllers) — and the fail-mode rule:
+//! a standalone bridge without primary controllers has a table-0
+//! `priority=0 actions=NORMAL` flow, installed whenever the set of primary
+//! controllers becomes empty or the fail mode changes.
+//!
+//! [`BridgeShared`] is what every connection of a bridge shares: the
+//! [`Ofproto`], the bus of asynchronous messages, connection ids.
+
+pub mod async_msgs;
+pub mod ofconn;
+
+use crate::config::{ControllerConfig, FailMode};
+use async_msgs::ConnKind;
+use ofconn::{allowed_versions, serve, AsyncBus, ConnConfig, ConnEnd};
+use ofproto::flow_mod::{FlowModCommand, FlowModReq, OFPG_ANY, OFPP_ANY, TABLE_ALL};
+use ofproto::{ConnState, Ofproto, PacketOutRequest};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{broadcast, Notify};
+use tokio::task::JoinHandle;
+
+/// Executes packet-outs (the datapath, once attached).
+pub type PacketOutSink = Arc<dyn Fn(&str, PacketOutRequest) + Send + Sync>;
+
+/// What every connection of one bridge shares.
+pub struct BridgeShared {
+    pub name: String,
+    pub ofproto: Arc<Mutex<Ofproto>>,
+    bus: AsyncBus,
+    conn_seq: AtomicU64,
+    xid: AtomicU32,
+    /// Asks the database client to refresh status (controller state).
+    pub wake: Mutex<Option<Arc<Notify>>>,
+    packet_out: Mutex<Option<PacketOutSink>>,
+}
+
+impl BridgeShared {
+    pub fn new(name: &str, ofproto: Ofproto) -> Arc<BridgeShared> {
+        let (bus, _) = broadcast::channel(4096);
+        Arc::new(BridgeShared {
+            name: name.to_string(),
+            ofproto: Arc::new(Mutex::new(ofproto)),
+            bus,
+            conn_seq: AtomicU64::new(1),
+            xid: AtomicU32::new(1),
+            wake: Mutex::new(None),
+            packet_out: Mutex::new(None),
+        })
+    }
+
+    /// Runs `f` on the switch, then publishes the asynchronous messages it
+    /// queued.
+    pub fn with_ofproto<R>(&self, f: impl FnOnce(&mut Ofproto) -> R) -> R {
+        let (r, msgs) = {
+            let mut o = self.ofproto.lock().unwrap_or_else(|e| e.into_inner());
+            let r = f(&mut o);
+            (r, o.take_async())
+        };
+        for m in msgs {
+            // No receiver (no connection) is fine.
+            let _ = self.bus.send(Arc::new(m));
+        }
+        r
+    }
+
+    /// Handles one request of a connection.
+    pub fn handle(&self, state: &mut ConnState, msg: &[u8]) -> Vec<Vec<u8>> {
+        let replies = self.with_ofproto(|o| o.handle_openflow(state, msg));
+        let outs = state.take_packet_outs();
+        if !outs.is_empty() {
+            let sink = self
+                .packet_out
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            for po in outs {
+                match &sink {
+                    Some(s) => s(&self.name, po),
+                    None => vlog::dbg!(
+                        "connmgr",
+                        "{}: no datapath to execute a packet-out",
+                        self.name
+                    ),
+                }
+            }
+        }
+        replies
+    }
+
+    /// Sets who executes packet-outs.
+    pub fn set_packet_out_sink(&self, sink: Option<PacketOutSink>) {
+        *self.packet_out.lock().unwrap_or_else(|e| e.into_inner()) = sink;
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<ofproto::AsyncMsg>> {
+        self.bus.subscribe()
+    }
+
+    pub fn next_conn_id(&self) -> u64 {
+        self.conn_seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn next_xid(&self) -> u32 {
+        self.xid.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn wake(&self) {
+        if let Some(w) = self.wake.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            w.notify_one();
+        }
+    }
+
+    /// Deletes every flow; a standalone bridge without primary
+    /// controllers then gets its `NORMAL` flow back (upstream's
+    /// ofproto_flush_flows + connmgr_flushed).
+    pub fn flush_flows(&self, add_normal: bool) {
+        self.with_ofproto(|o| {
+            let mut del = FlowModReq {
+                command: FlowModCommand::Delete,
+                table_id: TABLE_ALL,
+                match_: flow::Match::catchall(),
+                priority: 0,
+                cookie: 0,
+                cookie_mask: 0,
+                new_cookie: u64::MAX,
+                idle_timeout: 0,
+                hard_timeout: 0,
+                importance: 0,
+                flags: 0,
+                out_port: OFPP_ANY,
+                out_group: OFPG_ANY,
+                buffer_id: u32::MAX,
+                actions: Vec::new(),
+            };
+            if let Err(e) = o.handle_flow_mod(&del) {
+                vlog::warn!("connmgr", "{}: flushing flows failed: {e:?}", o.name);
+            }
+            if add_normal {
+                del.command = FlowModCommand::Add;
+                del.table_id = 0;
+                del.new_cookie = 0;
+                del.actions = vec![flow::actions::OfpAction::Output(flow::actions::Output {
+                    port: flow::actions::OfpPort::NORMAL,
+                    max_len: 0,
+                })];
+                if let Err(e) = o.handle_flow_mod(&del) {
+                    vlog::warn!(
+                        "connmgr",
+                        "{}: adding the NORMAL flow failed: {e:?}",
+                        o.name
+                    );
+                }
+            }
+        });
+    }
+}
+
+/// The state of one controller connection, for the Controller table.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ControllerStatus {
+    pub is_connected: bool,
+    /// `master`, `slave` or `other` while connected.
+    pub role: Option<&'static str>,
+    /// `ACTIVE`, `BACKOFF`, `CONNECTING`, `LISTENING`, ...
+    pub state: &'static str,
+    pub last_error: Option<String>,
+}
+
+struct Controller {
+    cfg: ControllerConfig,
+    allowed: u32,
+    task: JoinHandle<()>,
+    status: Arc<Mutex<ControllerStatus>>,
+    primary: bool,
+}
+
+/// The connections of one bridge.
+pub struct ConnMgr {
+    pub shared: Arc<BridgeShared>,
+    rt: tokio::runtime::Handle,
+    mgmt: Option<JoinHandle<()>>,
+    service_allowed: Arc<AtomicU32>,
+    controllers: BTreeMap<String, Controller>,
+    fail_mode: Option<FailMode>,
+    has_primaries: bool,
+    ticker: JoinHandle<()>,
+}
+
+fn is_passive(target: &str) -> bool {
+    target.starts_with("ptcp:") || target.starts_with("punix:") || target.starts_with("pssl:")
+}
+
+fn lock_status(s: &Mutex<ControllerStatus>) -> std::sync::MutexGuard<'_, ControllerStatus> {
+    s.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl ConnMgr {
+    /// A manager for the bridge of `shared`, running its tasks on `rt`.
+    pub fn new(shared: Arc<BridgeShared>, rt: tokio::runtime::Handle) -> ConnMgr {
+        let s = shared.clone();
+        // Timeouts and evictions (upstream's ofproto_run).
+        let ticker = rt.spawn(async move {
+            let mut t = tokio::time::interval(Duration::from_millis(100));
+            loop {
+                t.tick().await;
+                s.with_ofproto(|o| {
+                    let now = o.now();
+                    o.run(now);
+                });
+            }
+        });
+        ConnMgr {
+            shared,
+            rt,
+            mgmt: None,
+            service_allowed: Arc::new(AtomicU32::new(0x7e)),
+            controllers: BTreeMap::new(),
+            fail_mode: None,
+            has_primaries: false,
+            ticker,
+        }
+    }
+
+    /// Listens on the management socket at `path`.
+    pub fn set_mgmt(&mut self, path: &std::path::Path) {
+        if self.mgmt.is_some() {
+            return;
+        }
+        let target = format!("punix:{}", path.display());
+        let addr = rpc::PassiveAddr::Unix(path.to_path_buf());
+        let shared = self.shared.clone();
+        let allowed = self.service_allowed.clone();
+        let name = self.shared.name.clone();
+        vlog::info!("connmgr", "{name}: added service controller \"{target}\"");
+        self.mgmt = Some(self.rt.spawn(async move {
+            listen(addr, target, shared, allowed, None, None).await;
+        }));
+    }
+
+    /// Applies the bridge's `protocols`, controllers and fail mode.
+    pub fn configure(
+        &mut self,
+        protocols: &[String],
+        controllers: &[ControllerConfig],
+        fail_mode: FailMode,
+    ) {
+        let allowed = allowed_versions(protocols);
+        self.service_allowed.store(allowed, Ordering::Relaxed);
+        let name = self.shared.name.clone();
+        let wanted: BTreeMap<&str, &ControllerConfig> =
+            controllers.iter().map(|c| (c.target.as_str(), c)).collect();
+        // Removed or changed controllers.
+        let stale: Vec<String> = self
+            .controllers
+            .iter()
+            .filter(|(t, c)| {
+                wanted
+                    .get(t.as_str())
+                    .is_none_or(|w| **w != c.cfg || c.allowed != allowed)
+            })
+            .map(|(t, _)| t.clone())
+            .collect();
+        for t in stale {
+            if let Some(c) = self.controllers.remove(&t) {
+                c.task.abort();
+                if !wanted.contains_key(t.as_str()) {
+                    let kind = if c.primary { "primary" } else { "service" };
+                    vlog::info!("connmgr", "{name}: removed {kind} controller \"{t}\"");
+                }
+            }
+        }
+        for (t, c) in &wanted {
+            if self.controllers.contains_key(*t) {
+                continue;
+            }
+            let primary = !is_passive(t);
+            let status = Arc::new(Mutex::new(ControllerStatus::default()));
+            let task = if primary {
+                self.spawn_primary(c, allowed, status.clone())
+            } else {
+                self.spawn_service(c, allowed, status.clone())
+            };
+            let Some(task) = task else { continue };
+            self.controllers.insert(
+                t.to_string(),
+                Controller {
+                    cfg: (*c).clone(),
+                    allowed,
+                    task,
+                    status,
+                    primary,
+                },
+            );
+        }
+        let has_primaries = self.controllers.values().any(|c| c.primary);
+        let mode_changed = self.fail_mode != Some(fail_mode);
+        let first = self.fail_mode.is_none();
+        vlog::dbg!(
+            "connmgr",
+            "{name}: fail mode {:?} -> {fail_mode:?}, primaries {} -> {has_primaries}",
+            self.fail_mode,
+            self.has_primaries
+        );
+        // Upstream flushes the tables when the bridge is created, when the
+        // fail mode changes while no primary controller is configured, and
+        // when primary controllers appear or all go away.
+        if first || (mode_changed && !has_primaries) || has_primaries != self.has_primaries {
+            self.shared
+                .flush_flows(!has_primaries && fail_mode == FailMode::Standalone);
+        }
+        self.fail_mode = Some(fail_mode);
+        self.has_primaries = has_primaries;
+        self.shared
+            .with_ofproto(|o| o.config.fail_secure = fail_mode == FailMode::Secure);
+    }
+
+    fn spawn_service(
+        &self,
+        c: &ControllerConfig,
+        allowed: u32,
+        status: Arc<Mutex<ControllerStatus>>,
+    ) -> Option<JoinHandle<()>> {
+        let name = &self.shared.name;
+        let addr = match rpc::PassiveAddr::parse(&c.target, Some(rpc::OPENFLOW_PORT)) {
+            Ok(a) => a,
+            Err(e) => {
+                vlog::err!("connmgr", "{name}: {e}");
+                return None;
+            }
+        };
+        vlog::info!(
+            "connmgr",
+            "{name}: added service controller \"{}\"",
+            c.target
+        );
+        let shared = self.shared.clone();
+        let allowed = Arc::new(AtomicU32::new(allowed));
+        let probe = probe_of(c);
+        let target = c.target.clone();
+        lock_status(&status).state = "LISTENING";
+        Some(self.rt.spawn(async move {
+            listen(addr, target, shared, allowed, probe, Some(status)).await;
+        }))
+    }
+
+    fn spawn_primary(
+        &self,
+        c: &ControllerConfig,
+        allowed: u32,
+        status: Arc<Mutex<ControllerStatus>>,
+    ) -> Option<JoinHandle<()>> {
+        let name = self.shared.name.clone();
+        let addr = match rpc::ActiveAddr::parse(&c.target, Some(rpc::OPENFLOW_PORT)) {
+            Ok(a) => a,
+            Err(e) => {
+                vlog::err!("connmgr", "{name}: {e}");
+                return None;
+            }
+        };
+        vlog::info!(
+            "connmgr",
+            "{name}: added primary controller \"{}\"",
+            c.target
+        );
+        let shared = self.shared.clone();
+        let probe = probe_of(c);
+        let max_backoff = c
+            .max_backoff
+            .filter(|b| *b >= 1000)
+            .map(|b| Duration::from_millis(b as u64))
+            .unwrap_or(Duration::from_secs(8));
+        let async_enabled = c.enable_async_messages.unwrap_or(true);
+        let target = c.target.clone();
+        Some(self.rt.spawn(async move {
+            let rname = format!("{name}<->{target}");
+            let mut backoff = Duration::from_secs(1);
+            loop {
+                vlog::info!("rconn", "{rname}: connecting...");
+                lock_status(&status).state = "CONNECTING";
+                match tokio::time::timeout(max_backoff.max(Duration::from_secs(1)), rpc::stream::connect(&addr)).await {
+                    Ok(Ok(stream)) => {
+                        let cfg = ConnConfig {
+                            name: target.clone(),
+                            kind: ConnKind::Primary,
+                            allowed,
+                            probe,
+                            async_enabled,
+                        };
+                        let st = status.clone();
+                        let sh = shared.clone();
+                        let rn = rname.clone();
+                        let end = serve(stream, cfg, shared.clone(), move |_v| {
+                            vlog::info!("rconn", "{rn}: connected");
+                            let mut s = lock_status(&st);
+                            s.is_connected = true;
+                            s.role = Some("other");
+                            s.state = "ACTIVE";
+                            s.last_error = None;
+                            drop(s);
+                            sh.wake();
+                        })
+                        .await;
+                        let was_up = lock_status(&status).is_connected;
+                        {
+                            let mut s = lock_status(&status);
+                            s.is_connected = false;
+                            s.role = None;
+                        }
+                        match &end {
+                            ConnEnd::Eof => vlog::info!("rconn", "{rname}: connection closed by peer"),
+                            ConnEnd::Error(e) => {
+                                vlog::warn!("rconn", "{rname}: connection dropped ({e})");
+                                lock_status(&status).last_error = Some(e.clone());
+                            }
+                            ConnEnd::ProbeTimeout(s) => vlog::err!(
+                                "rconn",
+                                "{rname}: no response to inactivity probe after {s} seconds, disconnecting"
+                            ),
+                        }
+                        if was_up {
+                            backoff = Duration::from_secs(1);
+                        }
+                        shared.wake();
+                    }
+                    Ok(Err(e)) => {
+                        let text = rpc::errno::io_error_text(&e);
+                        vlog::warn!("rconn", "{rname}: connection failed ({text})");
+                        lock_status(&status).last_error = Some(text);
+                    }
+                    Err(_) => {
+                        vlog::warn!("rconn", "{rname}: connection timed out");
+                    }
+                }
+                lock_status(&status).state = "BACKOFF";
+                vlog::info!(
+                    "rconn",
+                    "{rname}: waiting {} seconds before reconnect",
+                    backoff.as_secs()
+                );
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(max_backoff);
+            }
+        }))
+    }
+
+    /// Drops every controller connection and reconnects (bridge/reconnect).
+    pub fn reconnect(&mut self) {
+        let cfgs: Vec<ControllerConfig> =
+            self.controllers.values().map(|c| c.cfg.clone()).collect();
+        for (_, c) in std::mem::take(&mut self.controllers) {
+            c.task.abort();
+        }
+        let allowed = self.service_allowed.load(Ordering::Relaxed);
+        for c in cfgs {
+            let status = Arc::new(Mutex::new(ControllerStatus::default()));
+            let primary = !is_passive(&c.target);
+            let task = if primary {
+                self.spawn_primary(&c, allowed, status.clone())
+            } else {
+                self.spawn_service(&c, allowed, status.clone())
+            };
+            if let Some(task) = task {
+                self.controllers.insert(
+                    c.target.clone(),
+                    Controller {
+                        cfg: c,
+                        allowed,
+                        task,
+                        status,
+                        primary,
+                    },
+                );
+            }
+        }
+    }
+
+    /// The status of each controller, by Controller row.
+    pub fn controller_status(&self) -> Vec<(ovsdb::Uuid, ControllerStatus)> {
+        self.controllers
+            .values()
+            .map(|c| (c.cfg.uuid, lock_status(&c.status).clone()))
+            .collect()
+    }
+}
+
+impl Drop for ConnMgr {
+    fn drop(&mut self) {
+        self.ticker.abort();
+        if let Some(m) = self.mgmt.take() {
+            m.abort();
+        }
+        for c in self.controllers.values() {
+            c.task.abort();
+        }
+    }
+}
+
+fn probe_of(c: &ControllerConfig) -> Option<Duration> {
+    match c.inactivity_probe {
+        Some(0) => None,
+        Some(ms) if ms > 0 => Some(Duration::from_millis((ms as u64).max(1000))),
+        _ => Some(Duration::from_secs(5)),
+    }
+}
+
+/// Accepts connections on `addr` forever, serving each as a service
+/// connection.
+async fn listen(
+    addr: rpc::PassiveAddr,
+    target: String,
+    shared: Arc<BridgeShared>,
+    allowed: Arc<AtomicU32>,
+    probe: Option<Duration>,
+    status: Option<Arc<Mutex<ControllerStatus>>>,
+) {
+    let bridge = shared.name.clone();
+    let listener = match rpc::stream::Listener::bind(&addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            let text = rpc::errno::io_error_text(&e);
+            vlog::err!("connmgr", "{bridge}: failed to listen on {target}: {text}");
+            if let Some(s) = &status {
+                lock_status(s).last_error = Some(text);
+            }
+            return;
+        }
+    };
+    loop {
+        let (stream, name) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                vlog::warn!(
+                    "connmgr",
+                    "{bridge}: accept failed: {}",
+                    rpc::errno::io_error_text(&e)
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let cfg = ConnConfig {
+            name: name.clone(),
+            kind: ConnKind::Service,
+            allowed: allowed.load(Ordering::Relaxed),
+            probe,
+            async_enabled: true,
+        };
+        let sh = shared.clone();
+        let bridge = bridge.clone();
+        tokio::spawn(async move {
+            let end = serve(stream, cfg, sh, |_| {}).await;
+            match end {
+                ConnEnd::Eof => {}
+                ConnEnd::Error(e) => {
+                    vlog::warn!("rconn", "{bridge}<->{name}: connection dropped ({e})")
+                }
+                ConnEnd::ProbeTimeout(s) => vlog::err!(
+                    "rconn",
+                    "{bridge}<->{name}: no response to inactivity probe after {s} seconds, disconnecting"
+                ),
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n_rules(s: &BridgeShared) -> usize {
+        s.with_ofproto(|o| o.rules(0).len())
+    }
+
+    #[test]
+    fn flushing_restores_the_normal_flow_when_asked() {
+        let s = BridgeShared::new("br0", Ofproto::new("br0", 1));
+        s.flush_flows(true);
+        assert_eq!(n_rules(&s), 1);
+        s.flush_flows(false);
+        assert_eq!(n_rules(&s), 0);
+        s.flush_flows(true);
+        assert_eq!(n_rules(&s), 1);
+    }
+}
