@@ -337,16 +337,22 @@ fn ofctl(sb: &Sandbox, args: &[&str]) -> String {
     )
 }
 
-/// Drops the timestamp of console log lines (`2026-...Z|00001|...`).
+/// Drops the timestamp of console log lines (`2026-...Z|00001|...`), and
+/// the errno of a failed negotiation (the client sees EPIPE or EPROTO
+/// depending on who hangs up first, with either switch).
 fn strip_log_times(text: &str) -> String {
-    text.lines()
-        .map(|l| match l.split_once('|') {
-            Some((ts, rest)) if ts.ends_with('Z') && ts.starts_with("20") => {
-                format!("<time>|{rest}\n")
-            }
-            _ => format!("{l}\n"),
-        })
-        .collect()
+    text.replace(
+        "failed to connect to socket (Broken pipe)",
+        "failed to connect to socket (Protocol error)",
+    )
+    .lines()
+    .map(|l| match l.split_once('|') {
+        Some((ts, rest)) if ts.ends_with('Z') && ts.starts_with("20") => {
+            format!("<time>|{rest}\n")
+        }
+        _ => format!("{l}\n"),
+    })
+    .collect()
 }
 
 /// Replaces the bridge's own address and datapath ID (derived from its
