@@ -390,7 +390,7 @@ fn diff_json(table: &TableSchema, old: &Row, new: &Row, changed: &[ColumnRef]) -
     for &c in changed {
         let ty = table.column_type(c);
         let (o, n) = (old.get(c), new.get(c));
-        let v = if ty.n_min == 1 && ty.n_max == 1 {
+        let v = if !ty.is_composite() {
             n.to_json(&ty)
         } else {
             datum_diff(&o, &n).to_json(&ty)
@@ -460,6 +460,36 @@ mod tests {
                 &m(&[(2, 2), (3, 30), (4, 4)])
             ),
             m(&[(1, 1), (3, 30), (4, 4)])
+        );
+    }
+
+    /// A "modify" carries the new value of every column that holds at most
+    /// one value (optional ones too, as upstream: a cleared `fail_mode` is
+    /// `["set",[]]`), and a diff only for sets and maps.
+    #[test]
+    fn modify_sends_new_values_of_non_composite_columns() {
+        let schema = crate::schema::DatabaseSchema::from_json(&serde_json::json!({
+            "name": "d", "version": "1.0.0",
+            "tables": {"T": {"columns": {
+                "opt": {"type": {"key": "string", "min": 0, "max": 1}},
+                "set": {"type": {"key": "integer", "min": 0, "max": "unlimited"}}
+            }}}
+        }))
+        .unwrap();
+        let t = schema.table("T").unwrap();
+        let (opt, set) = (t.column("opt").unwrap(), t.column("set").unwrap());
+        let int_set = |v: &[i64]| Datum::from_set(v.iter().map(|&i| Atom::Integer(i)).collect());
+        let mut old = Row::new_default(t, crate::uuid::Uuid::random());
+        old.fields[t.columns.iter().position(|c| c.name == "opt").unwrap()] =
+            Datum::from_atom(Atom::String("secure".into()));
+        old.fields[t.columns.iter().position(|c| c.name == "set").unwrap()] = int_set(&[1, 2]);
+        let mut new = old.clone();
+        new.fields[t.columns.iter().position(|c| c.name == "opt").unwrap()] = Datum::empty(false);
+        new.fields[t.columns.iter().position(|c| c.name == "set").unwrap()] = int_set(&[2, 3]);
+        let v = diff_json(t, &old, &new, &[opt, set]);
+        assert_eq!(
+            v,
+            serde_json::json!({"opt": ["set", []], "set": ["set", [1, 3]]})
         );
     }
 }
