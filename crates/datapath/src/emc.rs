@@ -74,6 +74,7 @@ impl Emc {
 }
 
 #[cfg(test)]
+#[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
     use flow::odp::Ufid;

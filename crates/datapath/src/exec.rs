@@ -716,6 +716,7 @@ fn apply_set(f: &mut InFlight, key: &SetKey, mask: Option<&SetKey>) -> Result<()
 }
 
 #[cfg(test)]
+#[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
     use packet::buffer::PacketPool;

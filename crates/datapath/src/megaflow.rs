@@ -476,6 +476,7 @@ pub fn make_ufid(key: &Flow, mask: &Flow, secret: u64) -> Ufid {
 }
 
 #[cfg(test)]
+#[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
 

@@ -372,7 +372,7 @@ impl Dpif for DpifNetdev {
             self.inner.ports_version.fetch_add(1, Relaxed);
             drop(ports);
             self.reload();
-            return Ok(port_no);
+            Ok(port_no)
         }
     }
 

@@ -10,7 +10,7 @@ pub const COMPOSED_L7_LEN: usize = 64;
 
 fn from_hex(s: &str) -> Option<Vec<u8>> {
     let t: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    if t.is_empty() || t.len() % 2 != 0 || !t.chars().all(|c| c.is_ascii_hexdigit()) {
+    if t.is_empty() || !t.len().is_multiple_of(2) || !t.chars().all(|c| c.is_ascii_hexdigit()) {
         return None;
     }
     (0..t.len())
@@ -23,7 +23,7 @@ fn from_hex(s: &str) -> Option<Vec<u8>> {
 /// Errors are upstream's messages.
 pub fn frame_from_text(
     text: &str,
-    ports: Option<&dyn Fn(&str) -> Option<u32>>,
+    ports: Option<flow::odp::key_parse::PortLookup<'_>>,
 ) -> Result<Vec<u8>, String> {
     if let Some(b) = from_hex(text) {
         return Ok(b);

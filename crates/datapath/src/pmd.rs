@@ -85,8 +85,8 @@ impl ThreadStats {
     /// Counts since the last clear.
     pub fn snapshot(&self) -> PmdStats {
         let mut a = [0u64; 19];
-        for i in 0..19 {
-            a[i] = self.cur[i]
+        for (i, v) in a.iter_mut().enumerate() {
+            *v = self.cur[i]
                 .load(Relaxed)
                 .wrapping_sub(self.base[i].load(Relaxed));
         }
@@ -358,7 +358,7 @@ impl Forwarder {
         self.io.local.megaflow_hits += 1;
         self.io.local.subtable_lookups += n as u64;
         let p = self.emc_inv_prob;
-        if p == 1 || (p > 1 && self.io.random() % p == 0) {
+        if p == 1 || (p > 1 && self.io.random().is_multiple_of(p)) {
             self.emc.insert(&f.flow, h, mf);
         }
         mf.credit(1, f.pkt.len() as u64, f.flow.tcp_flags, self.now);

@@ -390,6 +390,7 @@ pub fn drop_counters(st: &PmdStats) -> Vec<(&'static str, u64)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
 

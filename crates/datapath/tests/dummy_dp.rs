@@ -2,6 +2,8 @@
 //! handler (cross-connect p1 <-> p2) and checks frames, statistics,
 //! megaflow installation and the dump text.
 
+#![allow(clippy::field_reassign_with_default)]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

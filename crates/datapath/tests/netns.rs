@@ -7,6 +7,8 @@
 //! Without root (or without `ip`) the tests print why and pass. Namespaces
 //! are deleted by a Drop guard, also when an assertion fails.
 
+#![allow(clippy::field_reassign_with_default)]
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsRawFd;

@@ -7,6 +7,8 @@
 //!
 //! `dp-bench [PACKETS]` (default 2,000,000 per run).
 
+#![allow(clippy::field_reassign_with_default)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
