@@ -286,7 +286,10 @@ impl Database {
                     })
                 }
                 Err(e) => {
+                    // The operations after a failed one are not executed;
+                    // each still has its (null) place in the results.
                     results.push(e.to_json());
+                    results.resize(n, Value::Null);
                     return Ok(Outcome::Done {
                         results: Value::Array(results),
                         commit: None,

@@ -76,9 +76,14 @@ pub fn backup(ctx: &mut Ctx, conn: Option<&mut Conn>, _: &[String]) -> CmdResult
             else {
                 continue;
             };
+            // Ephemeral columns are not part of a database file.
+            let ts = schema.table(&name);
             let mut r = Map::new();
             for (k, v) in obj {
-                if k != "_uuid" && k != "_version" {
+                let persistent = ts
+                    .and_then(|ts| ts.columns.iter().find(|c| &c.name == k))
+                    .is_some_and(|c| !c.ephemeral);
+                if persistent {
                     r.insert(k.clone(), v.clone());
                 }
             }

@@ -18,12 +18,16 @@ impl Conn {
     pub fn open(server: &str) -> Result<Conn, Fatal> {
         if rpc::address::is_passive_name(server) {
             return fatal!(
-                "failed to connect to \"{server}\" ({})",
+                "failed to connect or listen to \"{server}\" ({})",
                 rpc::errno::strerror(libc::EAFNOSUPPORT)
             );
         }
         match Client::open(server, Some(rpc::address::OVSDB_PORT)) {
             Ok(client) => Ok(Conn { client }),
+            Err(OpenError::Address(e)) if e.errno() == libc::EAFNOSUPPORT => fatal!(
+                "failed to connect or listen to \"{server}\" ({})",
+                rpc::errno::strerror(e.errno())
+            ),
             Err(OpenError::Address(e)) => fatal!(
                 "failed to connect to \"{server}\" ({})",
                 rpc::errno::strerror(e.errno())

@@ -46,10 +46,12 @@ pub fn get_schema_cksum(ctx: &mut Ctx, conn: Option<&mut Conn>, _: &[String]) ->
 
 /// Tables in the order a client's hash table of them lists them.
 pub fn tables_in_hash_order(schema: &DatabaseSchema) -> Vec<&TableSchema> {
-    let names: Vec<&str> = schema.table_order.iter().map(String::as_str).collect();
-    ovsdb::json::shash_order(&names)
-        .into_iter()
-        .filter_map(|i| schema.table(names[i]))
+    // The schema's own order already models parsing the server's text into
+    // one hash table and the tables into another.
+    schema
+        .table_order
+        .iter()
+        .filter_map(|n| schema.table(n))
         .collect()
 }
 

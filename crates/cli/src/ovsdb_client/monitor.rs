@@ -150,11 +150,21 @@ fn build_requests(
 struct Printer {
     tables: TablePrinter,
     timestamp: bool,
+    /// A line printed after the blank line that separates the next table
+    /// from the previous one (`last_id: ...` of `update3`).
+    prefix: Option<String>,
 }
 
 impl Printer {
     fn emit(&mut self, ctx: &Ctx, t: &Table) {
-        let text = self.tables.format(t, &ctx.style);
+        let mut text = self.tables.format(t, &ctx.style);
+        if let Some(line) = self.prefix.take() {
+            let (sep, rest) = match text.strip_prefix('\n') {
+                Some(rest) => ("\n", rest),
+                None => ("", text.as_str()),
+            };
+            text = format!("{sep}{line}\n{rest}");
+        }
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
@@ -336,6 +346,7 @@ fn run_monitor(
     let mut p = Printer {
         tables: TablePrinter::new(),
         timestamp: ctx.timestamp,
+        prefix: None,
     };
     loop {
         let msg = match conn.client.recv() {
@@ -379,9 +390,12 @@ fn run_monitor(
                     print_update2(ctx, &mut p, &mts, &params[1])
                 }
                 ("update3", Version::V3) if params.len() == 3 && params[0].is_null() => {
-                    print_update2(ctx, &mut p, &mts, &params[2]);
                     if let Some(last) = params[1].as_str() {
-                        print_line(&format!("last_id: {last}"));
+                        p.prefix = Some(format!("last_id: {last}"));
+                    }
+                    print_update2(ctx, &mut p, &mts, &params[2]);
+                    if let Some(line) = p.prefix.take() {
+                        print_line(&line);
                     }
                 }
                 ("monitor_canceled", _) => {
