@@ -101,7 +101,7 @@ impl OfPort {
 
 /// Counters of one port (from the datapath) for port stats replies;
 /// `u64::MAX` = unknown.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PortCounters {
     pub rx_packets: u64,
     pub tx_packets: u64,
@@ -115,6 +115,9 @@ pub struct PortCounters {
     pub rx_over_err: u64,
     pub rx_crc_err: u64,
     pub collisions: u64,
+    /// The device's own counters by name (`netdev` custom statistics),
+    /// reported from OpenFlow 1.4 on.
+    pub custom: Vec<(String, u64)>,
 }
 
 impl PortCounters {
@@ -134,6 +137,7 @@ impl PortCounters {
             rx_over_err: u64::MAX,
             rx_crc_err: u64::MAX,
             collisions: u64::MAX,
+            custom: Vec::new(),
         }
     }
 }

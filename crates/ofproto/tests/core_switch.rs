@@ -80,4 +80,12 @@ fn ports_and_queues() {
     p.same(&["-O", "OpenFlow13", "mod-port", "p1", "flood"]);
     p.same(&["-O", "OpenFlow13", "dump-ports-desc"]);
     p.same(&["mod-port", "p7", "up"]);
+    p.same(&["mod-port", "p1", "down"]);
+    p.same(&["mod-port", "p2", "no-packet-in"]);
+    p.same(&["-O", "OpenFlow14", "dump-ports-desc"]);
+    p.same(&["mod-port", "p1", "up"]);
+    p.same(&["-O", "OpenFlow15", "dump-ports-desc", "1"]);
+    p.same(&["-O", "OpenFlow15", "dump-ports", "2"]);
+    p.same(&["-O", "OpenFlow14", "dump-ports"]);
+    p.same(&["-O", "OpenFlow13", "dump-ports"]);
 }

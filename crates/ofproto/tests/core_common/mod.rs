@@ -221,6 +221,22 @@ impl Pair {
             ofproto.add_port(p);
         }
         ofproto.take_async();
+        // The counters the reference's dummy devices report.
+        ofproto.set_port_counters_source(Arc::new(|_| {
+            let mut c = ofproto::port::PortCounters::unknown();
+            c.custom = [
+                "rx_custom_packets_1",
+                "rx_custom_packets_2",
+                "rx_q0_bytes",
+                "rx_q0_packets",
+                "tx_q0_bytes",
+                "tx_q0_packets",
+            ]
+            .iter()
+            .map(|n| (n.to_string(), 0))
+            .collect();
+            Some(c)
+        }));
         let sock = reference.path("ours.mgmt");
         let ours = OurSwitch::start(&sock, ofproto);
         Some(Pair { reference, ours })
