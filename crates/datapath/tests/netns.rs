@@ -183,8 +183,14 @@ fn tcp_through_the_datapath() {
         return;
     };
     let _dp = start_switch(&t);
-    const BYTES: usize = 8 << 20;
+    // FERROVS_DP_TCP_BYTES=N moves N bytes instead and prints the rate (for
+    // people; nothing is asserted about it).
+    let bytes: usize = std::env::var("FERROVS_DP_TCP_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8 << 20);
     let server = in_netns(&t.h2, move || {
+        let _ = bytes;
         let l = TcpListener::bind("10.9.0.2:5001").expect("bind");
         let (mut s, _) = l.accept().expect("accept");
         s.set_read_timeout(Some(Duration::from_secs(20))).ok();
@@ -222,14 +228,30 @@ fn tcp_through_the_datapath() {
         }
         let mut s = s.expect("connect");
         s.set_write_timeout(Some(Duration::from_secs(20))).ok();
-        let data: Vec<u8> = (0..BYTES).map(|i| (i * 7 + i / 4096) as u8).collect();
-        s.write_all(&data).expect("write");
+        let chunk: Vec<u8> = (0..1usize << 20)
+            .map(|i| (i * 7 + i / 4096) as u8)
+            .collect();
+        let start = std::time::Instant::now();
+        let mut sum = 0u64;
+        let mut left = bytes;
+        while left > 0 {
+            let n = left.min(chunk.len());
+            s.write_all(&chunk[..n]).expect("write");
+            sum = chunk[..n]
+                .iter()
+                .fold(sum, |a, b| a.wrapping_mul(31).wrapping_add(*b as u64));
+            left -= n;
+        }
         s.shutdown(std::net::Shutdown::Write).ok();
-        data.iter()
-            .fold(0u64, |a, b| a.wrapping_mul(31).wrapping_add(*b as u64))
+        let secs = start.elapsed().as_secs_f64();
+        eprintln!(
+            "tcp_through_the_datapath: {bytes} bytes in {secs:.3} s ({:.2} Gbit/s)",
+            bytes as f64 * 8.0 / secs / 1e9
+        );
+        sum
     });
     let sent_sum = client.join().expect("client");
     let (total, sum) = server.join().expect("server");
-    assert_eq!(total, BYTES);
+    assert_eq!(total, bytes);
     assert_eq!(sum, sent_sum, "bytes arrive intact");
 }
