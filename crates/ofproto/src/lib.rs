@@ -31,13 +31,18 @@ pub mod flow_mod;
 pub mod group;
 pub mod handler;
 pub mod hmap_order;
+pub mod mac_learning;
 pub mod meter;
+pub mod normal;
 pub mod ofproto;
 pub mod port;
 pub mod rule;
 pub mod stats;
 pub mod table;
 pub mod tlv;
+pub mod trace;
+pub mod vlan;
+pub mod xlate;
 
 pub use group::{Bucket, Group};
 pub use handler::{AsyncMsg, ConnState, PacketOutRequest};

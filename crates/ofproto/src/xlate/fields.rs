@@ -1,0 +1,118 @@
+//! Field writes with megaflow bookkeeping: set-field/load (only when the
+//! packet has the field), move, stack push/pop, delete_field, and the
+//! helpers that mark fields examined in the megaflow mask.
+
+use flow::actions::SetField;
+use flow::{FieldId, MfValue, Prereq, Subfield};
+use packet::Flow;
+
+use super::engine::Ctx;
+use super::report::NodeKind;
+
+/// ORs `mask` into `field`'s bits of the megaflow mask `wc`
+/// (upstream's `mf_mask_field_masked`).
+pub fn mask_field(wc: &mut Flow, field: FieldId, mask: &MfValue) {
+    let mut m = *mask;
+    if field == FieldId::DlVlan {
+        let mut t = MfValue::zero(m.len());
+        let b = m.as_bytes();
+        let v = (u16::from_be_bytes([b.first().copied().unwrap_or(0), b.get(1).copied().unwrap_or(0)])) & 0x0fff;
+        let n = t.len().min(2);
+        t.as_bytes_mut()[..n].copy_from_slice(&v.to_be_bytes()[..n]);
+        m = t;
+    }
+    let cur = field.get(wc);
+    field.set(wc, &cur.or(&m));
+}
+
+/// Marks all bits of `sf` examined.
+pub fn unwildcard_subfield(wc: &mut Flow, sf: &Subfield) {
+    mask_field(wc, sf.field, &sf.mask());
+}
+
+/// Whether the packet has `field`, marking the fields that decided it
+/// (upstream's `mf_are_prereqs_ok` with a mask).
+pub fn prereqs_ok(field: FieldId, flow: &Flow, wc: &mut Flow) -> bool {
+    let p = field.def().prereqs;
+    let is_ip = flow.dl_type == 0x0800 || flow.dl_type == 0x86dd;
+    // Upstream unwildcards nw_proto whenever it checks an L4 protocol of an
+    // IP packet.
+    if matches!(
+        p,
+        Prereq::Tcp | Prereq::Udp | Prereq::Sctp | Prereq::Icmpv4 | Prereq::Icmpv6 | Prereq::Nd | Prereq::NdSolicit | Prereq::NdAdvert
+    ) && is_ip
+    {
+        wc.nw_proto = 0xff;
+    }
+    if matches!(p, Prereq::Nd | Prereq::NdSolicit | Prereq::NdAdvert)
+        && flow.dl_type == 0x86dd
+        && flow.nw_proto == 58
+    {
+        wc.tp_src |= 0xff;
+        wc.tp_dst |= 0xff;
+    }
+    if p == Prereq::VlanVid {
+        wc.vlans[0].tci |= super::commit::VLAN_CFI;
+    }
+    p.is_ok(flow, None)
+}
+
+/// Whether writing `field` touches L3 or higher headers.
+pub fn is_l3_or_higher(field: FieldId) -> bool {
+    !matches!(
+        field.def().prereqs,
+        Prereq::None | Prereq::Ethernet | Prereq::VlanVid | Prereq::Mpls
+    )
+}
+
+/// `set_field` / `load`.
+pub fn set_field(ctx: &mut Ctx, sf: &SetField) {
+    let field = sf.field;
+    if !prereqs_ok(field, &ctx.flow, &mut ctx.wc) {
+        let name = field.name();
+        ctx.report(NodeKind::Warn, || format!("unmet prerequisites for {name}, set_field ignored"));
+        return;
+    }
+    let value = MfValue::from_bytes(&sf.value);
+    let mask = MfValue::from_bytes(&sf.mask);
+    mask_field(&mut ctx.wc, field, &mask);
+    let cur = field.get(&ctx.flow);
+    let new = cur.and(&mask.not()).or(&value.and(&mask));
+    field.set(&mut ctx.flow, &new);
+}
+
+/// `move:src->dst`.
+pub fn reg_move(ctx: &mut Ctx, src: &Subfield, dst: &Subfield) {
+    let bits = src.read(&ctx.flow);
+    unwildcard_subfield(&mut ctx.wc, src);
+    unwildcard_subfield(&mut ctx.wc, dst);
+    dst.write(&mut ctx.flow, &bits);
+}
+
+/// `push:src`.
+pub fn stack_push(ctx: &mut Ctx, sf: &Subfield) {
+    unwildcard_subfield(&mut ctx.wc, sf);
+    let v = sf.read(&ctx.flow);
+    ctx.stack.push(v);
+}
+
+/// `pop:dst`.
+pub fn stack_pop(ctx: &mut Ctx, sf: &Subfield) {
+    match ctx.stack.pop() {
+        Some(v) => {
+            unwildcard_subfield(&mut ctx.wc, sf);
+            sf.write(&mut ctx.flow, &v);
+        }
+        None => {
+            ctx.report_error(|| "stack underflow".into());
+        }
+    }
+}
+
+/// `delete_field:field` (tunnel metadata only).
+pub fn delete_field(ctx: &mut Ctx, field: FieldId) {
+    if let Some(i) = field.tun_metadata_index() {
+        ctx.flow.tunnel.metadata.present &= !(1u64 << i);
+        ctx.wc.tunnel.metadata.present |= 1u64 << i;
+    }
+}

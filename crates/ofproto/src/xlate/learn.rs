@@ -1,0 +1,172 @@
+//! `learn(...)` and `fin_timeout(...)`: learning builds a flow from the
+//! packet (match fields, loads, output) and hands it to the caller as a
+//! side effect; translation itself only marks the source fields examined.
+//! Both act only when side effects are allowed (an upcall, a packet-out,
+//! `ofproto/trace -generate`).
+
+use flow::actions::{
+    Learn, LearnDst, LearnSrc, OfpAction, Output, OfpPort, SetField, SetFieldRaw,
+    NX_LEARN_F_WRITE_RESULT,
+};
+use flow::{MfValue, Match};
+
+use super::engine::{Ctx, OFPP_ALL, OFPP_FLOOD, OFPP_IN_PORT, OFPP_LOCAL, OFPP_MAX};
+use super::report::NodeKind;
+use super::{LearnedFlow, SideEffect};
+
+const TCP_FIN: u16 = 0x001;
+const TCP_RST: u16 = 0x004;
+
+/// Builds the flow `learn` adds for the current packet.
+pub(super) fn learn_execute(l: &Learn, f: &packet::Flow) -> LearnedFlow {
+    let mut m = Match::catchall();
+    let mut actions = Vec::new();
+    if l.fin_idle_timeout != 0 || l.fin_hard_timeout != 0 {
+        actions.push(OfpAction::FinTimeout {
+            idle: l.fin_idle_timeout,
+            hard: l.fin_hard_timeout,
+        });
+    }
+    for spec in &l.specs {
+        let n_bits = spec.n_bits as usize;
+        let value = match &spec.src {
+            LearnSrc::Field(sf) => sf.read(f),
+            LearnSrc::Immediate(bytes) => {
+                let mut v = MfValue::zero(16);
+                let k = bytes.len().min(16);
+                v.as_bytes_mut()[16 - k..].copy_from_slice(&bytes[bytes.len() - k..]);
+                v
+            }
+        };
+        let bit = |i: usize| value.bit(i);
+        match &spec.dst {
+            LearnDst::Match(dst) => {
+                let mut bits = MfValue::zero(dst.field.def().n_bytes);
+                for i in 0..n_bits.min(dst.n_bits) {
+                    bits.set_bit(i, bit(i));
+                }
+                dst.write_match(&mut m, &bits);
+                m.add_ethernet_prereq(dst.field);
+            }
+            LearnDst::Load(dst) => {
+                let nb = dst.field.def().n_bytes;
+                let mut v = MfValue::zero(nb);
+                let mut mk = MfValue::zero(nb);
+                for i in 0..n_bits.min(dst.n_bits) {
+                    v.set_bit(dst.ofs + i, bit(i));
+                    mk.set_bit(dst.ofs + i, true);
+                }
+                actions.push(OfpAction::SetField(SetField {
+                    field: dst.field,
+                    value: v.as_bytes().to_vec(),
+                    mask: mk.as_bytes().to_vec(),
+                    raw: SetFieldRaw::Load,
+                }));
+            }
+            LearnDst::Output => {
+                let high_zero = (16..128).all(|i| !bit(i));
+                if n_bits <= 16 || high_zero {
+                    let mut port = 0u32;
+                    for i in 0..16 {
+                        if bit(i) {
+                            port |= 1 << i;
+                        }
+                    }
+                    if port < OFPP_MAX
+                        || port == OFPP_IN_PORT
+                        || port == OFPP_FLOOD
+                        || port == OFPP_LOCAL
+                        || port == OFPP_ALL
+                    {
+                        actions.push(OfpAction::Output(Output {
+                            port: OfpPort(port as u16),
+                            max_len: 0,
+                        }));
+                    }
+                }
+            }
+        }
+    }
+    LearnedFlow {
+        table_id: l.table_id,
+        match_: m,
+        priority: l.priority,
+        idle_timeout: l.idle_timeout,
+        hard_timeout: l.hard_timeout,
+        cookie: l.cookie,
+        flags: l.flags,
+        fin_idle_timeout: l.fin_idle_timeout,
+        fin_hard_timeout: l.fin_hard_timeout,
+        limit: l.limit,
+        actions,
+    }
+}
+
+/// `learn(...)`.
+pub(super) fn learn_action(ctx: &mut Ctx, l: &Learn) {
+    for spec in &l.specs {
+        if let LearnSrc::Field(sf) = &spec.src {
+            let part = flow::Subfield {
+                field: sf.field,
+                ofs: sf.ofs,
+                n_bits: (spec.n_bits as usize).min(sf.n_bits),
+            };
+            super::fields::unwildcard_subfield(&mut ctx.wc, &part);
+        }
+    }
+    if !ctx.allow_side_effects {
+        return;
+    }
+    let lf = learn_execute(l, &ctx.flow);
+    if ctx.trace.is_some() {
+        let mut s = format!("table={} ", lf.table_id);
+        s.push_str(&flow::match_format::format_match(
+            &lf.match_,
+            flow::matches::OFP_DEFAULT_PRIORITY,
+            None,
+        ));
+        while s.ends_with(' ') {
+            s.pop();
+        }
+        s.push_str(&format!(" priority={}", lf.priority));
+        if lf.cookie != 0 {
+            s.push_str(&format!(" cookie={:#x}", lf.cookie));
+        }
+        if lf.idle_timeout != 0 {
+            s.push_str(&format!(" idle={}", lf.idle_timeout));
+        }
+        if lf.hard_timeout != 0 {
+            s.push_str(&format!(" hard={}", lf.hard_timeout));
+        }
+        if lf.flags & flow::actions::NX_LEARN_F_SEND_FLOW_REM != 0 {
+            s.push_str(" send_flow_rem");
+        }
+        s.push_str(" actions=");
+        s.push_str(&flow::actions::format_actions(&lf.actions));
+        ctx.report(NodeKind::Detail, || s);
+    }
+    ctx.side.push(SideEffect::Learn {
+        bridge: ctx.br.name.clone(),
+        flow: lf,
+    });
+    if l.flags & NX_LEARN_F_WRITE_RESULT != 0 {
+        if let Some(dst) = &l.result_dst {
+            let one = MfValue::from_u64(dst.field.def().n_bytes, 1);
+            super::fields::unwildcard_subfield(&mut ctx.wc, dst);
+            dst.write(&mut ctx.flow, &one);
+            super::engine::report_subfield(ctx, dst);
+        }
+    }
+}
+
+/// `fin_timeout(...)`.
+pub(super) fn fin_timeout(ctx: &mut Ctx, idle: u16, hard: u16) {
+    if !ctx.allow_side_effects {
+        return;
+    }
+    if let Some(r) = ctx.rule.clone() {
+        if ctx.orig_flow.tcp_flags & (TCP_FIN | TCP_RST) != 0 {
+            ctx.side.push(SideEffect::FinTimeout { rule: r, idle, hard });
+        }
+    }
+}
