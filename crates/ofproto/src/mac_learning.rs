@@ -56,7 +56,11 @@ impl MacLearning {
         MacLearning {
             inner: Mutex::new(Inner {
                 idle_time: normalize_idle_time(idle_time),
-                max_entries: if max_entries == 0 { DEFAULT_MAX_ENTRIES } else { max_entries },
+                max_entries: if max_entries == 0 {
+                    DEFAULT_MAX_ENTRIES
+                } else {
+                    max_entries
+                },
                 ..Inner::default()
             }),
         }
@@ -227,7 +231,9 @@ mod tests {
         assert_eq!(ml.lookup(&A, 0, 13), Some(2));
         assert_eq!(ml.lookup(&A, 5, 13), None);
         assert_eq!(ml.lookup(&A, 0, 312), None);
-        assert!(ml.stats_show("br0", 312).contains("expired MAC entries     : 1"));
+        assert!(ml
+            .stats_show("br0", 312)
+            .contains("expired MAC entries     : 1"));
     }
 
     #[test]
@@ -245,7 +251,13 @@ mod tests {
         let ml = MacLearning::new(300, 100);
         ml.learn(B, 0, 1, 100);
         ml.learn(A, 10, 0xfffe, 101);
-        let s = ml.fdb_show(102, &|p| if p == 0xfffe { "LOCAL".into() } else { p.to_string() });
+        let s = ml.fdb_show(102, &|p| {
+            if p == 0xfffe {
+                "LOCAL".into()
+            } else {
+                p.to_string()
+            }
+        });
         assert_eq!(
             s,
             " port  VLAN  MAC                Age\n    1     0  50:54:00:00:00:02    2\nLOCAL    10  50:54:00:00:00:01    1\n"

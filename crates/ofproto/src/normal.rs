@@ -44,10 +44,14 @@ pub(crate) fn xlate_normal(ctx: &mut Ctx) {
         return;
     };
     let dl_type = ctx.flow.dl_type;
-    if (dl_type == 0x8100 || dl_type == 0x88a8 || dl_type == 0x9100) && ctx.flow.vlans[0].tci & 0x1000 == 0 {
+    if (dl_type == 0x8100 || dl_type == 0x88a8 || dl_type == 0x9100)
+        && ctx.flow.vlans[0].tci & 0x1000 == 0
+    {
         if ctx.packet.is_some() {
             let n = port_name(&inp);
-            ctx.report_error(|| format!("dropping packet with partial VLAN tag received on port {n}"));
+            ctx.report_error(|| {
+                format!("dropping packet with partial VLAN tag received on port {n}")
+            });
         }
         ctx.report(NodeKind::Warn, || "partial VLAN tag, dropping".into());
         return;
@@ -56,14 +60,18 @@ pub(crate) fn xlate_normal(ctx: &mut Ctx) {
     let in_x = Xvlan::extract(&ctx.flow);
     if let Err(msg) = in_vlan.input_vid_check(in_x.v[0].vid, &port_name(&inp)) {
         ctx.report_error(|| msg);
-        ctx.report(NodeKind::Warn, || "disallowed VLAN VID for this input port, dropping".into());
+        ctx.report(NodeKind::Warn, || {
+            "disallowed VLAN VID for this input port, dropping".into()
+        });
         return;
     }
     let x = in_vlan.input_translate(&in_x);
     let vlan = x.v[0].vid;
 
     if is_reserved(&ctx.flow.dl_dst) {
-        ctx.report(NodeKind::Detail, || "packet has reserved destination MAC, dropping".into());
+        ctx.report(NodeKind::Detail, || {
+            "packet has reserved destination MAC, dropping".into()
+        });
         return;
     }
 
@@ -85,11 +93,17 @@ pub(crate) fn xlate_normal(ctx: &mut Ctx) {
                 ctx.report(NodeKind::Detail, || "forwarding to learned port".into());
                 output_normal(ctx, &out, &x);
             }
-            Some(_) => ctx.report(NodeKind::Detail, || "learned port is input port, dropping".into()),
-            None => ctx.report(NodeKind::Warn, || "learned port is unknown, dropping".into()),
+            Some(_) => ctx.report(NodeKind::Detail, || {
+                "learned port is input port, dropping".into()
+            }),
+            None => ctx.report(NodeKind::Warn, || {
+                "learned port is unknown, dropping".into()
+            }),
         },
         None => {
-            ctx.report(NodeKind::Detail, || "no learned MAC for destination, flooding".into());
+            ctx.report(NodeKind::Detail, || {
+                "no learned MAC for destination, flooding".into()
+            });
             let ports: Vec<OfPort> = ctx.br.ports().cloned().collect();
             for p in ports {
                 if p.ofp_port == in_port {

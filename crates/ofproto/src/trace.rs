@@ -11,7 +11,10 @@ use flow::Match;
 use packet::Flow;
 
 use crate::ofproto::Ofproto;
-use crate::xlate::{xlate, Bridges, XlateIn, XlateOut, SLOW_ACTION, SLOW_BFD, SLOW_CFM, SLOW_LACP, SLOW_LLDP, SLOW_MATCH, SLOW_STP};
+use crate::xlate::{
+    xlate, Bridges, XlateIn, XlateOut, SLOW_ACTION, SLOW_BFD, SLOW_CFM, SLOW_LACP, SLOW_LLDP,
+    SLOW_MATCH, SLOW_STP,
+};
 
 /// Options of a trace.
 #[derive(Clone, Debug, Default)]
@@ -34,6 +37,28 @@ fn slow_explanation(bit: u32) -> &'static str {
         SLOW_MATCH => "Datapath can't match specifically enough",
         _ => "<unknown>",
     }
+}
+
+/// `trk|new`-style text of conntrack states, as the trace headline
+/// prints them (tracking first).
+fn ct_state_text(state: u8) -> String {
+    use flow::matches::*;
+    let order = [
+        (CS_TRACKED, "trk"),
+        (CS_NEW, "new"),
+        (CS_ESTABLISHED, "est"),
+        (CS_RELATED, "rel"),
+        (CS_REPLY_DIR, "rpl"),
+        (CS_INVALID, "inv"),
+        (CS_SRC_NAT, "snat"),
+        (CS_DST_NAT, "dnat"),
+    ];
+    order
+        .iter()
+        .filter(|(b, _)| state & b != 0)
+        .map(|(_, n)| *n)
+        .collect::<Vec<_>>()
+        .join("|")
 }
 
 /// The text of one translation (without the recirculation follow-ups).
@@ -63,24 +88,36 @@ pub fn format_trace_result(flow: &Flow, out: &XlateOut) -> String {
     s.push('\n');
     s.push_str("Datapath actions: ");
     s.push_str(&format_odp_actions(&out.actions));
+    s.push('\n');
     if let Some(e) = out.error {
-        s.push_str(&format!("\nTranslation failed ({}), packet is dropped.\n", e.text()));
+        s.push_str(&format!(
+            "Translation failed ({}), packet is dropped.\n",
+            e.text()
+        ));
     } else if out.slow != 0 {
-        s.push_str("\nThis flow is handled by the userspace slow path because it:");
+        s.push_str("This flow is handled by the userspace slow path because it:");
         let mut slow = out.slow;
         while slow != 0 {
             let bit = slow & slow.wrapping_neg();
             s.push_str(&format!("\n  - {}.", slow_explanation(bit)));
             slow &= !bit;
         }
+        s.push('\n');
     }
     s
 }
 
 /// `ofproto/trace BRIDGE FLOW`: the whole reply text.
-pub fn trace(br: &Ofproto, bridges: &dyn Bridges, flow: &Flow, packet: Option<&[u8]>, opts: &TraceOptions) -> String {
+pub fn trace(
+    br: &Ofproto,
+    bridges: &dyn Bridges,
+    flow: &Flow,
+    packet: Option<&[u8]>,
+    opts: &TraceOptions,
+) -> String {
     let mut text = String::new();
-    let mut queue: std::collections::VecDeque<(Flow, Option<crate::xlate::CtRecirc>)> = Default::default();
+    let mut queue: std::collections::VecDeque<(Flow, Option<crate::xlate::CtRecirc>)> =
+        Default::default();
     queue.push_back((*flow, None));
     let mut ct_next = opts.ct_next.iter();
     let mut first = true;
@@ -92,7 +129,10 @@ pub fn trace(br: &Ofproto, bridges: &dyn Bridges, flow: &Flow, packet: Option<&[
         }
         let mut f = f;
         if let Some(r) = &rec {
-            let state = ct_next.next().copied().unwrap_or(flow::matches::CS_TRACKED | flow::matches::CS_NEW);
+            let state = ct_next
+                .next()
+                .copied()
+                .unwrap_or(flow::matches::CS_TRACKED | flow::matches::CS_NEW);
             f.recirc_id = r.recirc_id;
             f.ct_state = state;
             f.ct_zone = r.zone;
@@ -100,9 +140,17 @@ pub fn trace(br: &Ofproto, bridges: &dyn Bridges, flow: &Flow, packet: Option<&[
                 "\n{}\nrecirc({:#x}) - resume conntrack with {}ct_state={}{}\n{}\n\n",
                 "=".repeat(79),
                 r.recirc_id,
-                if opts.ct_next.is_empty() { "default " } else { "" },
-                flow::value_str::format_flags(flow::value_str::ct_state_name, u32::from(state), '|'),
-                if opts.ct_next.is_empty() { " (use --ct-next to customize)" } else { "" },
+                if opts.ct_next.is_empty() {
+                    "default "
+                } else {
+                    ""
+                },
+                ct_state_text(state),
+                if opts.ct_next.is_empty() {
+                    " (use --ct-next to customize)"
+                } else {
+                    ""
+                },
                 "=".repeat(79)
             ));
         } else if !first {

@@ -12,7 +12,9 @@
 
 use flow::odp::actions::set::SetKey;
 use flow::odp::actions::{OdpAction, ETH_TYPE_VLAN};
-use packet::flow::{FLOW_MAX_MPLS_LABELS, FLOW_MAX_VLAN_HEADERS, FLOW_NW_FRAG_ANY, FLOW_NW_FRAG_LATER};
+use packet::flow::{
+    FLOW_MAX_MPLS_LABELS, FLOW_MAX_VLAN_HEADERS, FLOW_NW_FRAG_ANY, FLOW_NW_FRAG_LATER,
+};
 use packet::Flow;
 
 use super::SLOW_ACTION;
@@ -181,7 +183,12 @@ pub fn count_vlans(flow: &Flow) -> usize {
 
 /// Emits the actions that turn `base` into `flow`; returns slow-path
 /// reasons.  `base` is updated to what the datapath packet will look like.
-pub fn commit_odp_actions(flow: &Flow, base: &mut Flow, wc: &mut Flow, out: &mut Vec<OdpAction>) -> u32 {
+pub fn commit_odp_actions(
+    flow: &Flow,
+    base: &mut Flow,
+    wc: &mut Flow,
+    out: &mut Vec<OdpAction>,
+) -> u32 {
     commit_ether(flow, base, wc, out);
     let mut mpls_done = false;
     if eth_type_mpls(base.dl_type) && !eth_type_mpls(flow.dl_type) {
@@ -202,7 +209,13 @@ pub fn commit_odp_actions(flow: &Flow, base: &mut Flow, wc: &mut Flow, out: &mut
         SetKey::Priority,
         out,
     );
-    commit_u32(flow.pkt_mark, &mut base.pkt_mark, &mut wc.pkt_mark, SetKey::SkbMark, out);
+    commit_u32(
+        flow.pkt_mark,
+        &mut base.pkt_mark,
+        &mut wc.pkt_mark,
+        SetKey::SkbMark,
+        out,
+    );
     if slow1 != 0 {
         slow1
     } else {
@@ -212,26 +225,34 @@ pub fn commit_odp_actions(flow: &Flow, base: &mut Flow, wc: &mut Flow, out: &mut
 
 /// Emits a set for one key: `key`/`base`/`mask` are the same variant; only
 /// masked differences count.  Returns true if something was emitted.
-fn commit_key(key: &SetKey, base: &SetKey, mask: &SetKey, plain: bool, out: &mut Vec<OdpAction>) -> bool {
+fn commit_key(
+    key: &SetKey,
+    base: &SetKey,
+    mask: &SetKey,
+    plain: bool,
+    out: &mut Vec<OdpAction>,
+) -> bool {
     let k = key_bits(key);
     let b = key_bits(base);
-    let m = key_bits(mask);
-    let differs = k.iter().zip(&b).zip(&m).any(|((k, b), m)| (k ^ b) & m != 0);
-    if !differs {
+    // Fields that did not change are left out of the mask (upstream's
+    // keycmp_mask); any changed field, even outside the mask, commits.
+    let m: Vec<u128> = key_bits(mask)
+        .iter()
+        .zip(k.iter().zip(&b))
+        .map(|(m, (k, b))| if k == b { 0 } else { *m })
+        .collect();
+    if k == b {
         return false;
     }
     let full = key.full_mask();
-    let fully_masked = key_bits(&full)
-        .iter()
-        .zip(&m)
-        .all(|(f, m)| f & m == *f);
+    let fully_masked = key_bits(&full).iter().zip(&m).all(|(f, m)| f & m == *f);
     if plain || fully_masked {
         out.push(OdpAction::Set(key.clone()));
     } else {
         let masked: Vec<u128> = k.iter().zip(&m).map(|(k, m)| k & m).collect();
         out.push(OdpAction::SetMasked {
             key: from_bits(key, &masked),
-            mask: mask.clone(),
+            mask: from_bits(mask, &m),
         });
     }
     true
@@ -408,6 +429,7 @@ fn tunnel_dst_set(f: &Flow) -> bool {
 }
 
 fn commit_nw(flow: &Flow, base: &mut Flow, wc: &mut Flow, out: &mut Vec<OdpAction>) -> u32 {
+    // Without an L4 protocol the datapath cannot rewrite the L3 header.
     if flow.nw_proto == 0 {
         return 0;
     }
@@ -442,6 +464,7 @@ fn commit_nw(flow: &Flow, base: &mut Flow, wc: &mut Flow, out: &mut Vec<OdpActio
                 frag: 0,
             };
             if commit_key(&key, &b, &m, false, out) {
+                wc.nw_proto = 0xff;
                 base.nw_src = flow.nw_src;
                 base.nw_dst = flow.nw_dst;
                 base.nw_proto = flow.nw_proto;
@@ -484,6 +507,7 @@ fn commit_nw(flow: &Flow, base: &mut Flow, wc: &mut Flow, out: &mut Vec<OdpActio
                 frag: 0,
             };
             if commit_key(&key, &b, &m, false, out) {
+                wc.nw_proto = 0xff;
                 base.ipv6_src = flow.ipv6_src;
                 base.ipv6_dst = flow.ipv6_dst;
                 base.ipv6_label = flow.ipv6_label;
@@ -560,6 +584,7 @@ fn commit_nw(flow: &Flow, base: &mut Flow, wc: &mut Flow, out: &mut Vec<OdpActio
                 tha: wc.arp_tha,
             };
             if commit_key(&key, &b, &m, false, out) {
+                wc.nw_proto = 0xff;
                 base.nw_src = flow.nw_src;
                 base.nw_dst = flow.nw_dst;
                 base.nw_proto = flow.nw_proto;
@@ -692,7 +717,7 @@ fn commit_u32(
     make: fn(u32) -> SetKey,
     out: &mut Vec<OdpAction>,
 ) {
-    if (flow_v ^ *base_v) & *mask == 0 {
+    if flow_v == *base_v {
         return;
     }
     if *mask == u32::MAX {

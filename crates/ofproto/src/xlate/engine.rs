@@ -123,7 +123,8 @@ impl<'a> Ctx<'a> {
 
     /// Emits the actions that bring the datapath packet up to date.
     pub fn commit(&mut self) {
-        let slow = commit::commit_odp_actions(&self.flow, &mut self.base, &mut self.wc, &mut self.odp);
+        let slow =
+            commit::commit_odp_actions(&self.flow, &mut self.base, &mut self.wc, &mut self.odp);
         self.slow |= slow;
     }
 
@@ -188,7 +189,8 @@ fn wc_finish(orig: &Flow, wc: &mut Flow) {
         wc.dl_dst = [0; 6];
         wc.dl_src = [0; 6];
     }
-    let icmp = (orig.dl_type == 0x0800 && orig.nw_proto == 1) || (orig.dl_type == 0x86dd && orig.nw_proto == 58);
+    let icmp = (orig.dl_type == 0x0800 && orig.nw_proto == 1)
+        || (orig.dl_type == 0x86dd && orig.nw_proto == 58);
     if icmp {
         wc.tp_src &= 0xff;
         wc.tp_dst &= 0xff;
@@ -247,7 +249,11 @@ pub(crate) fn run<'a>(br: &'a Ofproto, bridges: &'a dyn Bridges, input: XlateIn<
         wc,
         orig_flow: input.flow,
         odp: Vec::new(),
-        trace: if input.trace { Some(Trace::new()) } else { None },
+        trace: if input.trace {
+            Some(Trace::new())
+        } else {
+            None
+        },
         side: Vec::new(),
         slow: 0,
         error: None,
@@ -322,7 +328,9 @@ pub(crate) fn run<'a>(br: &'a Ofproto, bridges: &'a dyn Bridges, input: XlateIn<
 fn may_receive(ctx: &mut Ctx) -> bool {
     if let Some(p) = ctx.br.port(ctx.flow.in_port) {
         if p.config & OFPPC_NO_RECV != 0 {
-            ctx.report(NodeKind::Warn, || "OFPPC_NO_RECV set, skipping input".into());
+            ctx.report(NodeKind::Warn, || {
+                "OFPPC_NO_RECV set, skipping input".into()
+            });
             return false;
         }
     }
@@ -414,7 +422,9 @@ fn thaw(ctx: &mut Ctx, actions: &mut Option<Vec<OfpAction>>) -> bool {
 
 /// The table-miss behaviour of `table_id`.
 fn miss_config(br: &Ofproto, table_id: u8) -> TableMiss {
-    br.table_config(table_id).map(|c| c.miss).unwrap_or_default()
+    br.table_config(table_id)
+        .map(|c| c.miss)
+        .unwrap_or_default()
 }
 
 /// Looks up from `table_id` on, following table-miss "continue" settings.
@@ -508,9 +518,9 @@ pub(crate) fn report_table(ctx: &mut Ctx, rule: Option<&Arc<Rule>>, table_id: u8
     match rule {
         None => match ctx.miss {
             Miss::PacketIn => s.push_str("No match, and a \"packet-in\" is called for."),
-            Miss::DropFrags => s.push_str(
-                "Packets are IP fragments and the fragment handling mode is \"drop\".",
-            ),
+            Miss::DropFrags => {
+                s.push_str("Packets are IP fragments and the fragment handling mode is \"drop\".")
+            }
             _ => s.push_str("No match."),
         },
         Some(r) => {
@@ -562,7 +572,11 @@ pub(crate) fn table_action(
         return;
     }
     let old_table = ctx.table_id;
-    let saved_ct = if with_ct_orig { swap_ct_orig(ctx) } else { None };
+    let saved_ct = if with_ct_orig {
+        swap_ct_orig(ctx)
+    } else {
+        None
+    };
     let rule = lookup_from_table(ctx, table_id, in_port, may_packet_in, honor_table_miss);
     if let Some(f) = saved_ct {
         restore_ct_orig(ctx, f);
@@ -631,7 +645,13 @@ fn resource_check(ctx: &mut Ctx) -> bool {
 }
 
 /// Runs `rule`'s actions (or the miss actions) one level deeper.
-pub(crate) fn recurse(ctx: &mut Ctx, rule: Option<Arc<Rule>>, table_id: u8, deepens: bool, is_last: bool) {
+pub(crate) fn recurse(
+    ctx: &mut Ctx,
+    rule: Option<Arc<Rule>>,
+    table_id: u8,
+    deepens: bool,
+    is_last: bool,
+) {
     let back = ctx.trace_cursor();
     report_table(ctx, rule.as_ref(), table_id);
     ctx.resubmits += 1;
@@ -724,9 +744,15 @@ fn execute(
 ) {
     use super::{fields, freeze, group, learn, output};
     match a {
-        OfpAction::Output(o) => {
-            output::output_action(ctx, u32::from(o.port.0), o.max_len, true, last, false, group_bucket)
-        }
+        OfpAction::Output(o) => output::output_action(
+            ctx,
+            u32::from(o.port.0),
+            o.max_len,
+            true,
+            last,
+            false,
+            group_bucket,
+        ),
         OfpAction::OutputTrunc { port, max_len } => {
             output::output_trunc_action(ctx, u32::from(port.0), *max_len, last, group_bucket)
         }
@@ -755,7 +781,13 @@ fn execute(
                 ctx.frozen_actions.extend_from_slice(&acts[idx + 1..]);
                 *cursor = acts.len();
             } else {
-                output::controller_action(ctx, c.max_len, c.reason as u16, c.controller_id, &c.userdata);
+                output::controller_action(
+                    ctx,
+                    c.max_len,
+                    c.reason as u16,
+                    c.controller_id,
+                    &c.userdata,
+                );
             }
         }
         OfpAction::Bundle(b) => output::bundle_action(ctx, b, last, group_bucket),
@@ -770,7 +802,8 @@ fn execute(
                 if ctx.flow.vlans[0].tpid == 0 {
                     ctx.flow.vlans[0].tpid = 0x8100;
                 }
-                ctx.flow.vlans[0].tci = (ctx.flow.vlans[0].tci & !0x0fff) | (vid & 0x0fff) | commit::VLAN_CFI;
+                ctx.flow.vlans[0].tci =
+                    (ctx.flow.vlans[0].tci & !0x0fff) | (vid & 0x0fff) | commit::VLAN_CFI;
             }
         }
         OfpAction::SetVlanPcp {
@@ -783,8 +816,9 @@ fn execute(
                 if ctx.flow.vlans[0].tpid == 0 {
                     ctx.flow.vlans[0].tpid = 0x8100;
                 }
-                ctx.flow.vlans[0].tci =
-                    (ctx.flow.vlans[0].tci & !0xe000) | (u16::from(*pcp & 7) << 13) | commit::VLAN_CFI;
+                ctx.flow.vlans[0].tci = (ctx.flow.vlans[0].tci & !0xe000)
+                    | (u16::from(*pcp & 7) << 13)
+                    | commit::VLAN_CFI;
             }
         }
         OfpAction::StripVlan { .. } => {
@@ -812,30 +846,35 @@ fn execute(
         }
         OfpAction::SetIpv4Src(ip) => {
             if ctx.flow.dl_type == commit::ETH_TYPE_IP {
+                ctx.wc.nw_proto = 0xff;
                 ctx.wc.nw_src = u32::MAX;
                 ctx.flow.nw_src = u32::from(*ip);
             }
         }
         OfpAction::SetIpv4Dst(ip) => {
             if ctx.flow.dl_type == commit::ETH_TYPE_IP {
+                ctx.wc.nw_proto = 0xff;
                 ctx.wc.nw_dst = u32::MAX;
                 ctx.flow.nw_dst = u32::from(*ip);
             }
         }
         OfpAction::SetIpDscp(d) => {
             if is_ip_any(&ctx.flow) {
+                ctx.wc.nw_proto = 0xff;
                 ctx.wc.nw_tos |= 0xfc;
                 ctx.flow.nw_tos = (ctx.flow.nw_tos & !0xfc) | (d & 0xfc);
             }
         }
         OfpAction::SetIpEcn(e) => {
             if is_ip_any(&ctx.flow) {
+                ctx.wc.nw_proto = 0xff;
                 ctx.wc.nw_tos |= 0x03;
                 ctx.flow.nw_tos = (ctx.flow.nw_tos & !0x03) | (e & 0x03);
             }
         }
         OfpAction::SetIpTtl(t) => {
             if is_ip_any(&ctx.flow) {
+                ctx.wc.nw_proto = 0xff;
                 ctx.wc.nw_ttl = 0xff;
                 ctx.flow.nw_ttl = *t;
             }
@@ -860,7 +899,11 @@ fn execute(
             } else {
                 u32::from(r.in_port.0)
             };
-            let table = if r.table_id == 255 { ctx.table_id } else { r.table_id };
+            let table = if r.table_id == 255 {
+                ctx.table_id
+            } else {
+                r.table_id
+            };
             // A resubmit right before the end may not need to come back.
             let is_last = last;
             table_action(ctx, in_port, table, true, true, r.with_ct_orig, is_last);
@@ -882,12 +925,22 @@ fn execute(
             if ctx.flow.skb_priority != ctx.orig_skb_priority {
                 ctx.flow.skb_priority = ctx.orig_skb_priority;
                 let p = ctx.flow.skb_priority;
-                ctx.report(NodeKind::Detail, || format!("queue = {}", flow::odp::actions::text::hex0(u128::from(p))));
+                ctx.report(NodeKind::Detail, || {
+                    format!("queue = {}", flow::odp::actions::text::hex0(u128::from(p)))
+                });
             }
         }
-        OfpAction::RegMove(m) => fields::reg_move(ctx, &m.src, &m.dst),
+        OfpAction::RegMove(m) => {
+            fields::reg_move(ctx, &m.src, &m.dst);
+            let d = m.dst;
+            report_subfield(ctx, &d);
+        }
         OfpAction::StackPush(sf) => fields::stack_push(ctx, sf),
-        OfpAction::StackPop(sf) => fields::stack_pop(ctx, sf),
+        OfpAction::StackPop(sf) => {
+            if fields::stack_pop(ctx, sf) {
+                report_subfield(ctx, sf);
+            }
+        }
         OfpAction::PushMpls { ethertype } => {
             let n = commit::count_mpls_labels(&ctx.flow, Some(&mut ctx.wc));
             if n == 0 {
@@ -964,13 +1017,24 @@ fn execute(
         OfpAction::DecTtl { cnt_ids, .. } => {
             ctx.wc.nw_ttl = 0xff;
             if is_ip_any(&ctx.flow) {
+                ctx.wc.nw_proto = 0xff;
                 if ctx.flow.nw_ttl > 1 {
                     ctx.flow.nw_ttl -= 1;
                 } else {
-                    let ids = if cnt_ids.is_empty() { vec![0u16] } else { cnt_ids.clone() };
+                    let ids = if cnt_ids.is_empty() {
+                        vec![0u16]
+                    } else {
+                        cnt_ids.clone()
+                    };
                     for id in ids {
                         output::controller_action(ctx, u16::MAX, OFPR_INVALID_TTL, id, &[]);
                     }
+                    let v = if ctx.flow.dl_type == commit::ETH_TYPE_IPV6 {
+                        6
+                    } else {
+                        4
+                    };
+                    ctx.report(NodeKind::Warn, || format!("IPv{v} decrement TTL exception"));
                     *stop = true;
                 }
             }
@@ -1038,7 +1102,13 @@ fn execute(
         OfpAction::DebugSlow => ctx.slow |= super::SLOW_ACTION,
         OfpAction::CheckPktLarger { pkt_len, dst } => {
             if !last {
-                output::check_pkt_larger(ctx, *pkt_len, dst, &acts[idx + 1..], is_last_of(acts, idx));
+                output::check_pkt_larger(
+                    ctx,
+                    *pkt_len,
+                    dst,
+                    &acts[idx + 1..],
+                    is_last_of(acts, idx),
+                );
                 *cursor = acts.len();
             }
         }

@@ -16,7 +16,10 @@ pub fn mask_field(wc: &mut Flow, field: FieldId, mask: &MfValue) {
     if field == FieldId::DlVlan {
         let mut t = MfValue::zero(m.len());
         let b = m.as_bytes();
-        let v = (u16::from_be_bytes([b.first().copied().unwrap_or(0), b.get(1).copied().unwrap_or(0)])) & 0x0fff;
+        let v = (u16::from_be_bytes([
+            b.first().copied().unwrap_or(0),
+            b.get(1).copied().unwrap_or(0),
+        ])) & 0x0fff;
         let n = t.len().min(2);
         t.as_bytes_mut()[..n].copy_from_slice(&v.to_be_bytes()[..n]);
         m = t;
@@ -39,7 +42,14 @@ pub fn prereqs_ok(field: FieldId, flow: &Flow, wc: &mut Flow) -> bool {
     // IP packet.
     if matches!(
         p,
-        Prereq::Tcp | Prereq::Udp | Prereq::Sctp | Prereq::Icmpv4 | Prereq::Icmpv6 | Prereq::Nd | Prereq::NdSolicit | Prereq::NdAdvert
+        Prereq::Tcp
+            | Prereq::Udp
+            | Prereq::Sctp
+            | Prereq::Icmpv4
+            | Prereq::Icmpv6
+            | Prereq::Nd
+            | Prereq::NdSolicit
+            | Prereq::NdAdvert
     ) && is_ip
     {
         wc.nw_proto = 0xff;
@@ -65,13 +75,27 @@ pub fn is_l3_or_higher(field: FieldId) -> bool {
     )
 }
 
+/// Fields of the IPv4/IPv6 header itself (writing them makes the megaflow
+/// depend on the IP protocol, as upstream's does).
+fn is_ip_header_field(field: FieldId) -> bool {
+    matches!(
+        field.def().prereqs,
+        Prereq::Ipv4 | Prereq::Ipv6 | Prereq::IpAny
+    ) && !matches!(field, FieldId::IpProto)
+}
+
 /// `set_field` / `load`.
 pub fn set_field(ctx: &mut Ctx, sf: &SetField) {
     let field = sf.field;
     if !prereqs_ok(field, &ctx.flow, &mut ctx.wc) {
         let name = field.name();
-        ctx.report(NodeKind::Warn, || format!("unmet prerequisites for {name}, set_field ignored"));
+        ctx.report(NodeKind::Warn, || {
+            format!("unmet prerequisites for {name}, set_field ignored")
+        });
         return;
+    }
+    if is_ip_header_field(field) && (ctx.flow.dl_type == 0x0800 || ctx.flow.dl_type == 0x86dd) {
+        ctx.wc.nw_proto = 0xff;
     }
     let value = MfValue::from_bytes(&sf.value);
     let mask = MfValue::from_bytes(&sf.mask);
@@ -97,14 +121,16 @@ pub fn stack_push(ctx: &mut Ctx, sf: &Subfield) {
 }
 
 /// `pop:dst`.
-pub fn stack_pop(ctx: &mut Ctx, sf: &Subfield) {
+pub fn stack_pop(ctx: &mut Ctx, sf: &Subfield) -> bool {
     match ctx.stack.pop() {
         Some(v) => {
             unwildcard_subfield(&mut ctx.wc, sf);
             sf.write(&mut ctx.flow, &v);
+            true
         }
         None => {
             ctx.report_error(|| "stack underflow".into());
+            false
         }
     }
 }

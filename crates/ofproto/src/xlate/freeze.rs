@@ -4,7 +4,9 @@
 //! forks the pipeline to resume in table N after `recirc(id)`.
 
 use flow::actions::{Ct, Nat, NatAddrRange, NX_CT_F_COMMIT, NX_CT_F_FORCE};
-use flow::actions::{NX_NAT_F_DST, NX_NAT_F_PERSISTENT, NX_NAT_F_PROTO_HASH, NX_NAT_F_PROTO_RANDOM, NX_NAT_F_SRC};
+use flow::actions::{
+    NX_NAT_F_DST, NX_NAT_F_PERSISTENT, NX_NAT_F_PROTO_HASH, NX_NAT_F_PROTO_RANDOM, NX_NAT_F_SRC,
+};
 use flow::odp::actions::{CtAction, CtNat, NatKind, OdpAction};
 use packet::Flow;
 
@@ -40,7 +42,11 @@ pub(super) fn finish_freezing_at(ctx: &mut Ctx, table: u8) -> u32 {
         was_mpls: ctx.was_mpls,
         actions: ctx.frozen_actions.clone(),
         action_set: ctx.action_set.clone(),
-        userdata: ctx.pause.as_ref().map(|c| c.userdata.clone()).unwrap_or_default(),
+        userdata: ctx
+            .pause
+            .as_ref()
+            .map(|c| c.userdata.clone())
+            .unwrap_or_default(),
     };
     let id = super::recirc::alloc(state);
     if id == 0 {
@@ -86,7 +92,14 @@ fn nat_to_odp(n: &Nat) -> CtNat {
         NatAddrRange::V6 { min, max } => Some(((*min).into(), Some((*max).into()))),
     };
     let ports = if n.proto_min != 0 {
-        Some((n.proto_min, if n.proto_max != 0 { Some(n.proto_max) } else { None }))
+        Some((
+            n.proto_min,
+            if n.proto_max != 0 {
+                Some(n.proto_max)
+            } else {
+                None
+            },
+        ))
     } else {
         None
     };

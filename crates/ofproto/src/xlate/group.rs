@@ -24,7 +24,9 @@ pub(super) fn group_action(ctx: &mut Ctx, group_id: u32, last: bool) -> bool {
         return false;
     }
     let Some(g) = ctx.br.group(group_id) else {
-        ctx.report(NodeKind::Warn, || format!("output to nonexistent group {group_id}"));
+        ctx.report(NodeKind::Warn, || {
+            format!("output to nonexistent group {group_id}")
+        });
         return true;
     };
     let was_in_group = ctx.in_group;
@@ -44,12 +46,10 @@ pub(super) fn group_action(ctx: &mut Ctx, group_id: u32, last: bool) -> bool {
             }
             None => ctx.report(NodeKind::Detail, || "no live bucket".into()),
         },
-        GT_SELECT => {
-            match pick_select_bucket(ctx, &g) {
-                Some(b) => group_bucket(ctx, &b, last),
-                None => ctx.report(NodeKind::Detail, || "no live bucket".into()),
-            }
-        }
+        GT_SELECT => match pick_select_bucket(ctx, &g) {
+            Some(b) => group_bucket(ctx, &b, last),
+            None => ctx.report(NodeKind::Detail, || "no live bucket".into()),
+        },
         _ => {}
     }
     ctx.in_group = was_in_group;
@@ -71,12 +71,16 @@ fn bucket_is_alive(ctx: &mut Ctx, g: &Group, b: &Bucket, depth: u32) -> bool {
     }
     let id = b.bucket_id;
     if g.type_ == GT_SELECT && b.weight == 0 {
-        ctx.report(NodeKind::Detail, || format!("bucket {id}: not live due to zero weight"));
+        ctx.report(NodeKind::Detail, || {
+            format!("bucket {id}: not live due to zero weight")
+        });
         return false;
     }
     if let Some(p) = watch_port(b.watch_port) {
         if !super::output::port_is_live(ctx, p) {
-            ctx.report(NodeKind::Detail, || format!("bucket {id}: not live due to port {p}"));
+            ctx.report(NodeKind::Detail, || {
+                format!("bucket {id}: not live due to port {p}")
+            });
             return false;
         }
     }
@@ -87,7 +91,9 @@ fn bucket_is_alive(ctx: &mut Ctx, g: &Group, b: &Bucket, depth: u32) -> bool {
             None => false,
         };
         if !alive {
-            ctx.report(NodeKind::Detail, || format!("bucket {id}: not live due to group {wg}"));
+            ctx.report(NodeKind::Detail, || {
+                format!("bucket {id}: not live due to group {wg}")
+            });
             return false;
         }
     }
@@ -121,7 +127,11 @@ fn best_live_bucket(ctx: &mut Ctx, g: &Group, basis: u32) -> Option<Arc<Bucket>>
 enum Method {
     Default,
     Hash,
-    DpHash { alg: u32, basis: u32, map: Vec<usize> },
+    DpHash {
+        alg: u32,
+        basis: u32,
+        map: Vec<usize>,
+    },
 }
 
 fn dp_hash_table(g: &Group, max_hash: u64) -> Option<Vec<usize>> {
@@ -194,7 +204,11 @@ fn pick_select_bucket(ctx: &mut Ctx, g: &Group) -> Option<Arc<Bucket>> {
     match method(g) {
         Method::Default => {
             let basis = super::hash::flow_hash_symmetric_l4(&ctx.flow, 0);
-            super::hash::mask_hash_fields(&ctx.flow, &mut ctx.wc, flow::actions::HashFields::SymmetricL4);
+            super::hash::mask_hash_fields(
+                &ctx.flow,
+                &mut ctx.wc,
+                flow::actions::HashFields::SymmetricL4,
+            );
             best_live_bucket(ctx, g, basis)
         }
         Method::Hash => {

@@ -364,9 +364,9 @@ pub fn hmap_order(ports: Vec<u32>) -> Vec<u32> {
     let mut buckets: Vec<Vec<(u32, u32)>> = vec![Vec::new()];
     let mut n = 0usize;
     let ordered: Vec<u32> = {
+        // The translation's port map is filled in port number order.
         let mut v = ports;
-        // The bridge's own port is created first.
-        v.sort_by_key(|p| (*p != 0xfffe, *p));
+        v.sort_unstable();
         v
     };
     for p in ordered {

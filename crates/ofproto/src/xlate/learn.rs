@@ -5,10 +5,10 @@
 //! `ofproto/trace -generate`).
 
 use flow::actions::{
-    Learn, LearnDst, LearnSrc, OfpAction, Output, OfpPort, SetField, SetFieldRaw,
+    Learn, LearnDst, LearnSrc, OfpAction, OfpPort, Output, SetField, SetFieldRaw,
     NX_LEARN_F_WRITE_RESULT,
 };
-use flow::{MfValue, Match};
+use flow::{Match, MfValue};
 
 use super::engine::{Ctx, OFPP_ALL, OFPP_FLOOD, OFPP_IN_PORT, OFPP_LOCAL, OFPP_MAX};
 use super::report::NodeKind;
@@ -166,7 +166,11 @@ pub(super) fn fin_timeout(ctx: &mut Ctx, idle: u16, hard: u16) {
     }
     if let Some(r) = ctx.rule.clone() {
         if ctx.orig_flow.tcp_flags & (TCP_FIN | TCP_RST) != 0 {
-            ctx.side.push(SideEffect::FinTimeout { rule: r, idle, hard });
+            ctx.side.push(SideEffect::FinTimeout {
+                rule: r,
+                idle,
+                hard,
+            });
         }
     }
 }

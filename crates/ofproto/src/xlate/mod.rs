@@ -155,7 +155,11 @@ pub enum SideEffect {
     /// Add (or refresh) a flow in bridge `bridge`.
     Learn { bridge: String, flow: LearnedFlow },
     /// Lower `rule`'s timeouts if the packet has TCP FIN or RST.
-    FinTimeout { rule: Arc<Rule>, idle: u16, hard: u16 },
+    FinTimeout {
+        rule: Arc<Rule>,
+        idle: u16,
+        hard: u16,
+    },
 }
 
 /// A conntrack recirculation that a trace follows up on.

@@ -62,11 +62,19 @@ pub(crate) fn output_action(
 }
 
 /// `output(port=P,max_len=N)`.
-pub(crate) fn output_trunc_action(ctx: &mut Ctx, port: u32, max_len: u32, last: bool, group_bucket: bool) {
+pub(crate) fn output_trunc_action(
+    ctx: &mut Ctx,
+    port: u32,
+    max_len: u32,
+    last: bool,
+    group_bucket: bool,
+) {
     match port {
         OFPP_TABLE | OFPP_NORMAL | OFPP_FLOOD | OFPP_ALL | OFPP_CONTROLLER | OFPP_NONE => {
             let name = OfpPort(port as u16).to_string();
-            ctx.report(NodeKind::Warn, || format!("output_trunc does not support port: {name}"));
+            ctx.report(NodeKind::Warn, || {
+                format!("output_trunc does not support port: {name}")
+            });
         }
         _ => {
             if port != ctx.flow.in_port {
@@ -89,7 +97,13 @@ pub(crate) fn output_trunc_action(ctx: &mut Ctx, port: u32, max_len: u32, last: 
 }
 
 /// `enqueue(port,queue)`: output with the queue's skb_priority.
-pub(crate) fn enqueue_action(ctx: &mut Ctx, port: u32, queue: u32, last: bool, _group_bucket: bool) {
+pub(crate) fn enqueue_action(
+    ctx: &mut Ctx,
+    port: u32,
+    queue: u32,
+    last: bool,
+    _group_bucket: bool,
+) {
     let out = if port == OFPP_IN_PORT {
         ctx.flow.in_port
     } else if port == ctx.flow.in_port {
@@ -117,7 +131,9 @@ fn output_allowed(ctx: &mut Ctx, port: u32) -> bool {
             false
         }
         Some(p) if p.config & OFPPC_NO_FWD != 0 => {
-            ctx.report(NodeKind::Detail, || "OFPPC_NO_FWD set, skipping output".into());
+            ctx.report(NodeKind::Detail, || {
+                "OFPPC_NO_FWD set, skipping output".into()
+            });
             false
         }
         Some(_) => true,
@@ -139,7 +155,14 @@ pub(crate) fn compose_output(ctx: &mut Ctx, port: u32, last: bool, truncate: boo
         return;
     }
     let odp_port = p.odp_port;
-    let saved = (ctx.flow.vlans, ctx.flow.nw_tos, ctx.flow.dl_dst, ctx.flow.dl_src, ctx.flow.packet_type, ctx.flow.dl_type);
+    let saved = (
+        ctx.flow.vlans,
+        ctx.flow.nw_tos,
+        ctx.flow.dl_dst,
+        ctx.flow.dl_src,
+        ctx.flow.packet_type,
+        ctx.flow.dl_type,
+    );
     let _ = truncate;
     ctx.commit();
     ctx.odp.push(OdpAction::Output(odp_port));
@@ -235,7 +258,13 @@ pub(crate) fn port_is_live(ctx: &Ctx, port: u32) -> bool {
 }
 
 /// `controller(...)`: a userspace action carrying a packet-in cookie.
-pub(crate) fn controller_action(ctx: &mut Ctx, max_len: u16, reason: u16, controller_id: u16, userdata: &[u8]) {
+pub(crate) fn controller_action(
+    ctx: &mut Ctx,
+    max_len: u16,
+    reason: u16,
+    controller_id: u16,
+    userdata: &[u8],
+) {
     ctx.commit();
     let mut reason = reason;
     if reason == OFPR_ACTION {
@@ -264,7 +293,15 @@ pub(crate) fn controller_action(ctx: &mut Ctx, max_len: u16, reason: u16, contro
         ctx.error = Some(super::XlateError::NoRecirculationContext);
         return;
     }
-    put_controller_userspace(ctx, !ctx.allow_side_effects, false, recirc_id, max_len, reason, controller_id);
+    put_controller_userspace(
+        ctx,
+        !ctx.allow_side_effects,
+        false,
+        recirc_id,
+        max_len,
+        reason,
+        controller_id,
+    );
 }
 
 /// Appends the `userspace(pid=0,controller(...))` action.
@@ -400,7 +437,13 @@ pub(crate) fn clone_action(ctx: &mut Ctx, acts: &[OfpAction], last: bool) {
 
 /// `check_pkt_larger(len)->dst` followed by `rest`: both outcomes are
 /// translated under a datapath `check_pkt_len`.
-pub(crate) fn check_pkt_larger(ctx: &mut Ctx, pkt_len: u16, dst: &Subfield, rest: &[OfpAction], _last: bool) {
+pub(crate) fn check_pkt_larger(
+    ctx: &mut Ctx,
+    pkt_len: u16,
+    dst: &Subfield,
+    rest: &[OfpAction],
+    _last: bool,
+) {
     let old_stack = ctx.stack.clone();
     let old_action_set = ctx.action_set.clone();
     let old_flow = ctx.flow;
@@ -438,7 +481,11 @@ pub(crate) fn check_pkt_larger(ctx: &mut Ctx, pkt_len: u16, dst: &Subfield, rest
         super::freeze::finish_freezing(ctx);
     }
     let le = std::mem::replace(&mut ctx.odp, outer);
-    ctx.odp.push(OdpAction::CheckPktLen { size: pkt_len, gt, le });
+    ctx.odp.push(OdpAction::CheckPktLen {
+        size: pkt_len,
+        gt,
+        le,
+    });
 
     ctx.action_set = old_action_set;
     ctx.stack = old_stack;
@@ -579,7 +626,11 @@ pub(crate) fn action_set_order(set: &[OfpAction]) -> Vec<OfpAction> {
     }
     out.extend(set.iter().filter(|a| is_set_or_move(a)).cloned());
     last_of(11, &mut out);
-    if !last_of(12, &mut out) && !last_of(13, &mut out) && !last_of(14, &mut out) && !last_of(15, &mut out) {
+    if !last_of(12, &mut out)
+        && !last_of(13, &mut out)
+        && !last_of(14, &mut out)
+        && !last_of(15, &mut out)
+    {
         out.clear();
     }
     out

@@ -36,7 +36,11 @@ impl NodeKind {
     fn is_terse(self) -> bool {
         matches!(
             self,
-            NodeKind::Action | NodeKind::Detail | NodeKind::Warn | NodeKind::Error | NodeKind::Bucket
+            NodeKind::Action
+                | NodeKind::Detail
+                | NodeKind::Warn
+                | NodeKind::Error
+                | NodeKind::Bucket
         )
     }
 }

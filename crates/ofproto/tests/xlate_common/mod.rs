@@ -1,0 +1,398 @@
+//! Shared harness of the `xlate_*` and `trace_*` differential tests: the
+//! reference ovs-vswitchd (dummy datapath) with bridge `br0` and ports
+//! p1..p4, and our [`Ofproto`] with the same ports behind an OpenFlow
+//! socket (the `core_common` endpoint), both programmed by the reference
+//! `ovs-ofctl`; traces compare `ovs-appctl ofproto/trace` with our
+//! [`ofproto::trace::trace`].
+
+#![allow(dead_code)]
+
+#[path = "../core_common/mod.rs"]
+mod core_common;
+
+use core_common::OurSwitch;
+use ofproto::mac_learning::MacLearning;
+use ofproto::port::VlanMode;
+use ofproto::xlate::Bridges;
+use ofproto::{OfPort, Ofproto, PortKind};
+use testkit::{Program, Sandbox};
+
+/// One port of the test bridge.
+#[derive(Clone, Debug, Default)]
+pub struct PortSpec {
+    pub name: &'static str,
+    pub ofport: u32,
+    /// `tag=`, `trunks=`, `vlan_mode=` of the Port row.
+    pub tag: Option<u16>,
+    pub trunks: Vec<u16>,
+    pub vlan_mode: Option<&'static str>,
+}
+
+pub fn port(name: &'static str, ofport: u32) -> PortSpec {
+    PortSpec {
+        name,
+        ofport,
+        ..Default::default()
+    }
+}
+
+pub struct Pair {
+    pub reference: Sandbox,
+    pub ours: OurSwitch,
+    pub ml: MacLearning,
+}
+
+fn parse_mac(s: &str) -> [u8; 6] {
+    let mut m = [0u8; 6];
+    for (i, p) in s.split(':').take(6).enumerate() {
+        m[i] = u8::from_str_radix(p, 16).unwrap_or(0);
+    }
+    m
+}
+
+struct OneBridge<'a> {
+    br: &'a Ofproto,
+    ml: &'a MacLearning,
+}
+
+impl Bridges for OneBridge<'_> {
+    fn port_by_name(&self, name: &str) -> Option<(&Ofproto, u32)> {
+        self.br
+            .ports()
+            .find(|p| p.name == name)
+            .map(|p| (self.br, p.ofp_port))
+    }
+    fn bridge(&self, name: &str) -> Option<&Ofproto> {
+        (name == self.br.name).then_some(self.br)
+    }
+    fn mac_learning(&self, name: &str) -> Option<&MacLearning> {
+        (name == self.br.name).then_some(self.ml)
+    }
+}
+
+impl Pair {
+    /// Both switches with `ports` (fail-mode secure), or `None` without the
+    /// reference.
+    pub fn start(tag: &str, ports: &[PortSpec]) -> Option<Pair> {
+        if testkit::skip_without_upstream(tag) {
+            return None;
+        }
+        let reference = Sandbox::start(tag);
+        let mut args: Vec<String> = [
+            "add-br",
+            "br0",
+            "--",
+            "set",
+            "bridge",
+            "br0",
+            "datapath-type=dummy",
+            "other-config:datapath-id=0000aa55aa550001",
+            "fail-mode=secure",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for p in ports {
+            args.extend(
+                ["--", "add-port", "br0", p.name]
+                    .iter()
+                    .map(|s| s.to_string()),
+            );
+            if let Some(t) = p.tag {
+                args.push(format!("tag={t}"));
+            }
+            if !p.trunks.is_empty() {
+                args.push(format!(
+                    "trunks={}",
+                    p.trunks
+                        .iter()
+                        .map(|t| t.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ));
+            }
+            if let Some(m) = p.vlan_mode {
+                args.push(format!("vlan_mode={m}"));
+            }
+            args.extend(
+                ["--", "set", "interface", p.name, "type=dummy"]
+                    .iter()
+                    .map(|s| s.to_string()),
+            );
+            args.push(format!("ofport_request={}", p.ofport));
+        }
+        let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        reference.vsctl(&a).expect("configure the reference bridge");
+        reference.ofctl("br0", &["del-flows"]).expect("del-flows");
+        let show = reference.ofctl("br0", &["show"]).expect("show");
+        let mut ofproto = Ofproto::new("br0", 0x0000_aa55_aa55_0001);
+        for line in show.lines() {
+            let line = line.trim();
+            let Some((head, addr)) = line.split_once("): addr:") else {
+                continue;
+            };
+            let Some((no, name)) = head.split_once('(') else {
+                continue;
+            };
+            let ofp_port = match no {
+                "LOCAL" => 0xfffe,
+                n => n.parse().unwrap_or(0),
+            };
+            let kind = if ofp_port == 0xfffe {
+                PortKind::Internal
+            } else {
+                PortKind::Dummy
+            };
+            let mut p = OfPort::new(ofp_port, name, ofp_port, kind, parse_mac(addr));
+            p.state = 4;
+            if let Some(spec) = ports.iter().find(|s| s.name == name) {
+                p.vlan_tag = spec.tag;
+                p.vlan_trunks = spec.trunks.clone();
+                p.vlan_mode = match spec.vlan_mode {
+                    Some("access") => VlanMode::Access,
+                    Some("native-tagged") => VlanMode::NativeTagged,
+                    Some("native-untagged") => VlanMode::NativeUntagged,
+                    Some("dot1q-tunnel") => VlanMode::DotOneQTunnel,
+                    _ => VlanMode::Trunk,
+                };
+            }
+            ofproto.add_port(p);
+        }
+        ofproto.take_async();
+        // Datapath port numbers as the reference assigned them.
+        let dp = reference.appctl(&["dpif/show"]).unwrap_or_default();
+        for line in dp.lines() {
+            // "    p1 1/1: (dummy)"
+            let t = line.trim();
+            let Some((name, rest)) = t.split_once(' ') else {
+                continue;
+            };
+            let Some((nums, _)) = rest.split_once(':') else {
+                continue;
+            };
+            let Some((_, odp)) = nums.split_once('/') else {
+                continue;
+            };
+            if let Ok(odp) = odp.parse::<u32>() {
+                let no = ofproto.ports().find(|p| p.name == name).map(|p| p.ofp_port);
+                if let Some(no) = no {
+                    if let Some(mut p) = ofproto.remove_port(no) {
+                        p.odp_port = odp;
+                        ofproto.add_port(p);
+                    }
+                }
+            }
+        }
+        ofproto.take_async();
+        let sock = reference.path("ours.mgmt");
+        let ours = OurSwitch::start(&sock, ofproto);
+        Some(Pair {
+            reference,
+            ours,
+            ml: MacLearning::default(),
+        })
+    }
+
+    /// `ovs-ofctl [pre_args] CMD TARGET [rest]` against ours.
+    pub fn ofctl_ours(&self, args: &[&str]) -> Result<String, String> {
+        let target = format!("unix:{}", self.ours.sock);
+        let mut all: Vec<&str> = Vec::new();
+        let mut placed = false;
+        let mut i = 0;
+        while i < args.len() {
+            all.push(args[i]);
+            if !placed {
+                if args[i] == "-O" {
+                    if let Some(v) = args.get(i + 1) {
+                        all.push(v);
+                        i += 1;
+                    }
+                } else if !args[i].starts_with('-') {
+                    all.push(target.as_str());
+                    placed = true;
+                }
+            }
+            i += 1;
+        }
+        self.reference
+            .run(&Program::path("/usr/bin/ovs-ofctl"), &all)
+            .ok("ovs-ofctl")
+    }
+
+    /// Runs an ovs-ofctl command against both switches.
+    pub fn ofctl_both(&self, args: &[&str]) -> Result<(), String> {
+        let r = self.reference.ofctl("br0", args);
+        let o = self.ofctl_ours(args);
+        match (r, o) {
+            (Ok(_), Ok(_)) => Ok(()),
+            (Err(e), _) => Err(format!("reference: {e}")),
+            (_, Err(e)) => Err(format!("ours: {e}")),
+        }
+    }
+
+    /// Replaces the flows (and groups) of both switches.
+    pub fn load(&self, groups: &[&str], flows: &[&str]) -> Result<(), String> {
+        self.ofctl_both(&["-O", "OpenFlow15", "del-flows"])?;
+        self.ofctl_both(&["-O", "OpenFlow15", "del-groups"])?;
+        for g in groups {
+            self.ofctl_both(&["-O", "OpenFlow15", "add-group", g])?;
+        }
+        let path = self.reference.path("flows.txt");
+        std::fs::write(&path, flows.join("\n") + "\n").map_err(|e| e.to_string())?;
+        if flows.iter().any(|f| f.contains("group:")) {
+            self.ofctl_both(&["-O", "OpenFlow13", "add-flows", &path])
+        } else {
+            self.ofctl_both(&["add-flows", &path])
+        }
+    }
+
+    /// The reference's `ofproto/trace br0 FLOW`.
+    pub fn trace_reference(&self, flow: &str, generate: bool) -> String {
+        let mut a = vec!["ofproto/trace", "br0", flow];
+        if generate {
+            a.push("-generate");
+        }
+        match self.reference.appctl(&a) {
+            Ok(s) => s,
+            Err(e) => format!("ERROR: {e}"),
+        }
+    }
+
+    /// Our trace of the same flow.
+    pub fn trace_ours(&self, flow: &str, generate: bool) -> String {
+        let br = self.ours.ofproto.lock().unwrap();
+        let mut map = flow::port::PortMap::new();
+        for p in br.ports() {
+            map.insert(&p.name, p.ofp_port);
+        }
+        let f = match flow::flow_str::parse_ofp_exact_flow(flow, Some(&map)) {
+            Ok((f, _)) => f,
+            Err(e) => return format!("ERROR: {e}"),
+        };
+        let bridges = OneBridge {
+            br: &br,
+            ml: &self.ml,
+        };
+        let opts = ofproto::trace::TraceOptions {
+            generate,
+            ..Default::default()
+        };
+        ofproto::trace::trace(&br, &bridges, &f, None, &opts)
+    }
+}
+
+/// Renumbers `recirc(0x..)`/`recirc_id=` ids and controller cookies'
+/// `recirc_id=` in order of first appearance (ids are global counters
+/// upstream).
+pub fn normalize_recirc(s: &str) -> String {
+    let mut ids: Vec<String> = Vec::new();
+    let mut out = String::new();
+    let mut rest = s;
+    let pats = ["recirc(", "recirc_id=", "recirc_id "];
+    loop {
+        let next = pats
+            .iter()
+            .filter_map(|p| rest.find(p).map(|i| (i, p.len())))
+            .min();
+        let Some((i, n)) = next else {
+            out.push_str(rest);
+            break;
+        };
+        out.push_str(&rest[..i + n]);
+        rest = &rest[i + n..];
+        let len = rest
+            .find(|c: char| !(c.is_ascii_hexdigit() || c == 'x'))
+            .unwrap_or(rest.len());
+        let id = &rest[..len];
+        if id.is_empty() || id == "0" {
+            out.push_str(id);
+        } else {
+            let k = match ids.iter().position(|x| x == id) {
+                Some(k) => k,
+                None => {
+                    ids.push(id.to_string());
+                    ids.len() - 1
+                }
+            };
+            out.push_str(&format!("R{k}"));
+        }
+        rest = &rest[len..];
+    }
+    out
+}
+
+/// Where two texts first differ, for failure messages.
+pub fn first_diff(a: &str, b: &str) -> String {
+    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
+        if x != y {
+            return format!("line {}:\n  reference: {x:?}\n  ours:      {y:?}", i + 1);
+        }
+    }
+    format!(
+        "lengths: reference {} lines (ends {:?}), ours {} lines (ends {:?})",
+        a.lines().count(),
+        a.chars().rev().take(3).collect::<String>(),
+        b.lines().count(),
+        b.chars().rev().take(3).collect::<String>()
+    )
+}
+
+/// The `Megaflow:` and `Datapath actions:` lines of a trace.
+pub fn summary(trace: &str) -> String {
+    trace
+        .lines()
+        .filter(|l| l.starts_with("Megaflow:") || l.starts_with("Datapath actions:"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Upstream floods ports in the order of a hash map whose history (every
+/// reconfiguration copies it) decides ties, so flooded outputs are
+/// compared as a set: runs of plain port numbers in `Datapath actions:`
+/// are sorted.
+pub fn sort_flood(trace: &str) -> String {
+    trace
+        .lines()
+        .map(|l| match l.strip_prefix("Datapath actions: ") {
+            Some(acts) => {
+                let mut out: Vec<String> = Vec::new();
+                let mut run: Vec<u32> = Vec::new();
+                for a in split_top(acts) {
+                    match a.parse::<u32>() {
+                        Ok(n) => run.push(n),
+                        Err(_) => {
+                            run.sort_unstable();
+                            out.extend(run.drain(..).map(|n| n.to_string()));
+                            out.push(a.to_string());
+                        }
+                    }
+                }
+                run.sort_unstable();
+                out.extend(run.drain(..).map(|n| n.to_string()));
+                format!("Datapath actions: {}", out.join(","))
+            }
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + if trace.ends_with('\n') { "\n" } else { "" }
+}
+
+fn split_top(s: &str) -> Vec<&str> {
+    let mut v = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                v.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    v.push(&s[start..]);
+    v
+}
