@@ -207,6 +207,9 @@ pub struct PmdConfig {
     /// A megaflow hit enters the exact-match cache with probability
     /// 1/N (`other_config:emc-insert-inv-prob`; 0 never, 1 always).
     pub emc_insert_inv_prob: u32,
+    /// Megaflows idle this long are removed (`other_config:max-idle`, ms;
+    /// `None`: never).
+    pub max_idle_ms: Option<u64>,
 }
 
 impl Default for PmdConfig {
@@ -218,6 +221,7 @@ impl Default for PmdConfig {
             flow_limit: 200_000,
             emc_entries: 8192,
             emc_insert_inv_prob: 100,
+            max_idle_ms: Some(10_000),
         }
     }
 }

@@ -118,6 +118,8 @@ pub struct Megaflow {
     pub n_packets: AtomicU64,
     pub n_bytes: AtomicU64,
     pub used: AtomicU64,
+    /// When the flow was installed (datapath milliseconds; 0: unknown).
+    pub created: u64,
     pub tcp_flags: AtomicU64,
     /// The key's words under the mask's nonzero words (set at insertion).
     pub key_words: Box<[u64]>,
@@ -136,6 +138,7 @@ impl Megaflow {
             n_packets: AtomicU64::new(0),
             n_bytes: AtomicU64::new(0),
             used: AtomicU64::new(0),
+            created: 0,
             tcp_flags: AtomicU64::new(0),
             key_words: Box::new([]),
             alive: AtomicBool::new(true),
@@ -442,6 +445,24 @@ impl FlowTable {
         }
         self.subtables.clear();
         self.by_ufid.clear();
+    }
+
+    /// Removes flows neither hit nor installed in the last `max_idle` ms;
+    /// returns how many went.
+    pub fn expire(&mut self, now: u64, max_idle: u64) -> usize {
+        let old: Vec<Ufid> = self
+            .by_ufid
+            .values()
+            .filter(|m| {
+                let last = m.used.load(Relaxed).max(m.created);
+                last.saturating_add(max_idle) < now
+            })
+            .map(|m| m.ufid)
+            .collect();
+        for u in &old {
+            self.remove(u);
+        }
+        old.len()
     }
 
     /// Every flow, in installation-independent order (by ufid).

@@ -102,7 +102,8 @@ impl Inner {
             return true;
         }
         let ufid = make_ufid(&key.and(&m), &m, self.secret);
-        let mf = Megaflow::new(ufid, key, &m, Arc::from(actions.to_vec()));
+        let mut mf = Megaflow::new(ufid, key, &m, Arc::from(actions.to_vec()));
+        mf.created = self.now_ms();
         t.insert(mf);
         true
     }
@@ -325,7 +326,16 @@ impl Drop for DpifNetdev {
 fn handler_main(inner: Arc<Inner>, rx: Receiver<QueuedUpcall>, stop: Arc<AtomicBool>) {
     let stats = inner.register_stats();
     let mut fwd = pmd::Forwarder::new(inner.clone(), stats, 0, true);
+    let mut next_sweep = 0;
     while !stop.load(Relaxed) {
+        let now = inner.now_ms();
+        if now >= next_sweep {
+            next_sweep = now + 500;
+            let max_idle = inner.config.lock().ok().and_then(|c| c.max_idle_ms);
+            if let (Some(idle), Ok(mut t)) = (max_idle, inner.table.write()) {
+                t.expire(now, idle);
+            }
+        }
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(q) => fwd.handle_upcall(q),
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
@@ -450,7 +460,8 @@ impl Dpif for DpifNetdev {
             (Some(_), PutMode::Create) => Err(DpifError::Exists),
             (None, PutMode::Modify) => Err(DpifError::NotFound),
             (Some(old), _) => {
-                let mf = Megaflow::new(old.ufid, &old.flow, &old.mask, Arc::from(actions));
+                let mut mf = Megaflow::new(old.ufid, &old.flow, &old.mask, Arc::from(actions));
+                mf.created = old.created;
                 let st = old.stats();
                 mf.credit(st.n_packets, st.n_bytes, st.tcp_flags, st.used);
                 t.remove(&old.ufid);
@@ -468,7 +479,8 @@ impl Dpif for DpifNetdev {
                     return Err(DpifError::TooBig);
                 }
                 let u = ufid.unwrap_or_else(|| make_ufid(&key.and(mask), mask, self.inner.secret));
-                let mf = Megaflow::new(u, key, mask, Arc::from(actions));
+                let mut mf = Megaflow::new(u, key, mask, Arc::from(actions));
+                mf.created = self.inner.now_ms();
                 if !t.insert(mf) {
                     return Err(DpifError::Exists);
                 }

@@ -208,3 +208,33 @@ fn misses_without_handler_are_lost_not_blocking() {
     assert!(wait_for(|| dp.stats().n_lost == 10));
     assert_eq!(dp.flow_dump().len(), 0);
 }
+
+#[test]
+fn idle_megaflows_expire() {
+    let dp = DpifNetdev::create(
+        "dummy",
+        "ovs-dummy",
+        None,
+        PmdConfig {
+            max_idle_ms: Some(300),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let p1 = Dummy::open("s1", "dummy").unwrap();
+    let p2 = Dummy::open("s2", "dummy").unwrap();
+    dp.port_add(p1.clone(), Some(1)).unwrap();
+    dp.port_add(p2.clone(), Some(2)).unwrap();
+    dp.set_upcall_handler(Arc::new(CrossConnect {
+        a: 1,
+        b: 2,
+        calls: AtomicUsize::new(0),
+    }));
+    let frame = datapath::packet_text::frame_from_text(ICMP, None).unwrap();
+    p1.receive(&frame);
+    assert!(wait_for(|| dp.flow_dump().len() == 1));
+    assert!(
+        wait_for(|| dp.flow_dump().is_empty()),
+        "expired after max-idle"
+    );
+}
