@@ -245,6 +245,31 @@ impl PmdConfig {
     }
 }
 
+/// One band of a datapath meter (only drop bands exist in datapaths).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MeterBand {
+    /// Kilobits or packets per second (see [`MeterConfig::kbps`]).
+    pub rate: u32,
+    /// Bucket size in kilobits or packets; 0 means "the rate".
+    pub burst_size: u32,
+}
+
+/// A datapath meter (`meter(N)` actions refer to it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MeterConfig {
+    /// Rates in kbit/s (else packets/s).
+    pub kbps: bool,
+    pub bands: Vec<MeterBand>,
+}
+
+/// Counters of a meter and of each of its bands (packets, bytes).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MeterStats {
+    pub packets_in: u64,
+    pub bytes_in: u64,
+    pub bands: Vec<(u64, u64)>,
+}
+
 /// Why a packet was dropped, for counters (`coverage/show`-style names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DropReason {
@@ -396,4 +421,10 @@ pub trait Dpif: Send + Sync {
     fn pmd_stats_clear(&self);
     /// Changes the forwarding threads (restarts them).
     fn set_pmd_config(&self, config: PmdConfig);
+    /// Creates or replaces meter `id` (counters restart).
+    fn meter_set(&self, id: u32, config: MeterConfig) -> Result<(), DpifError>;
+    /// Removes meter `id`, returning its last counters.
+    fn meter_del(&self, id: u32) -> Result<MeterStats, DpifError>;
+    /// Counters of meter `id`.
+    fn meter_get(&self, id: u32) -> Result<MeterStats, DpifError>;
 }

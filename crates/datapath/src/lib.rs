@@ -23,13 +23,14 @@ pub mod dpif;
 pub mod emc;
 pub mod exec;
 pub mod megaflow;
+pub mod meter;
 pub mod netdev_dp;
 pub mod packet_text;
 pub mod pmd;
 pub mod show;
 
 pub use dpif::{
-    DpPort, DpStats, Dpif, DpifError, DpifFlow, DropReason, FlowStats, PmdConfig, PmdStats,
-    PutMode, Upcall, UpcallHandler, UpcallKind, UpcallReply,
+    DpPort, DpStats, Dpif, DpifError, DpifFlow, DropReason, FlowStats, MeterBand, MeterConfig,
+    MeterStats, PmdConfig, PmdStats, PutMode, Upcall, UpcallHandler, UpcallKind, UpcallReply,
 };
 pub use netdev_dp::DpifNetdev;

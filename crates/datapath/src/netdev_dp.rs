@@ -48,6 +48,7 @@ pub(crate) struct Inner {
     pub stats: Mutex<Vec<Arc<ThreadStats>>>,
     pub secret: u64,
     pub epoch: Instant,
+    pub meters: crate::meter::Meters,
 }
 
 impl Inner {
@@ -161,6 +162,7 @@ impl DpifNetdev {
             stats: Mutex::new(Vec::new()),
             secret: random_secret(),
             epoch: Instant::now(),
+            meters: crate::meter::Meters::default(),
         });
         let handler_stop = Arc::new(AtomicBool::new(false));
         let h = {
@@ -561,5 +563,17 @@ impl Dpif for DpifNetdev {
             *c = config;
         }
         self.reload();
+    }
+
+    fn meter_set(&self, id: u32, config: crate::dpif::MeterConfig) -> Result<(), DpifError> {
+        self.inner.meters.set(id, &config, self.inner.now_ms())
+    }
+
+    fn meter_del(&self, id: u32) -> Result<crate::dpif::MeterStats, DpifError> {
+        self.inner.meters.del(id)
+    }
+
+    fn meter_get(&self, id: u32) -> Result<crate::dpif::MeterStats, DpifError> {
+        self.inner.meters.get(id)
     }
 }

@@ -223,10 +223,9 @@ impl ExecEnv for Io {
         }
     }
 
-    fn meter(&mut self, _id: u32, _len: usize) -> bool {
-        // No meters are configured in this datapath yet; a meter that does
-        // not exist lets everything through, as upstream's does.
-        true
+    fn meter(&mut self, id: u32, len: usize) -> bool {
+        let now = self.inner.now_ms();
+        self.inner.meters.admit(id, len, now)
     }
 
     fn drop_packet(&mut self, pkt: Packet, reason: DropReason) {

@@ -238,3 +238,50 @@ fn idle_megaflows_expire() {
         "expired after max-idle"
     );
 }
+
+#[test]
+fn meter_action_drops_beyond_the_band() {
+    let dp = DpifNetdev::create("dummy", "ovs-dummy", None, PmdConfig::default()).unwrap();
+    let p1 = Dummy::open("m1", "dummy").unwrap();
+    let p2 = Dummy::open("m2", "dummy").unwrap();
+    p2.capture(true);
+    dp.port_add(p1.clone(), Some(1)).unwrap();
+    dp.port_add(p2.clone(), Some(2)).unwrap();
+    dp.meter_set(
+        7,
+        datapath::MeterConfig {
+            kbps: false,
+            bands: vec![datapath::MeterBand {
+                rate: 1,
+                burst_size: 2,
+            }],
+        },
+    )
+    .unwrap();
+    let (k, m) =
+        flow::odp::parse_key("in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", None).unwrap();
+    let (key, _) = flow::odp::key_to_flow(&k);
+    let (mask, _) = flow::odp::mask_to_flow(&m, &key);
+    dp.flow_put(
+        &key,
+        &mask,
+        vec![OdpAction::Meter(7), OdpAction::Output(2)],
+        None,
+        PutMode::Create,
+    )
+    .unwrap();
+    let frame = datapath::packet_text::frame_from_text(ICMP, None).unwrap();
+    for _ in 0..10 {
+        p1.receive(&frame);
+    }
+    assert!(wait_for(|| dp.meter_get(7).unwrap().packets_in == 10));
+    let st = dp.meter_get(7).unwrap();
+    let sent = p2.take_sent().len() as u64;
+    assert_eq!(
+        sent + st.bands[0].0,
+        10,
+        "every packet passed or was dropped by the band"
+    );
+    assert!(sent >= 2 && sent < 10, "burst of 2 at 1 packet/s: {sent}");
+    assert_eq!(dp.meter_del(7).unwrap().packets_in, 10);
+}
