@@ -229,13 +229,21 @@ impl Ofproto {
         Ok(out)
     }
 
-    /// Number of rules of `table_id` visible in `version`.
-    pub(crate) fn n_flows(&self, table_id: u8, version: classifier::Version) -> usize {
-        self.tables[usize::from(table_id)]
-            .cls
-            .state()
-            .rules(None, version)
-            .count()
+    /// Number of rules of `table_id` visible now.
+    pub(crate) fn n_flows(&self, table_id: u8) -> usize {
+        self.tables[usize::from(table_id)].cls.state().count()
+    }
+
+    /// Number of rules of `table_id` visible once `txn` commits: the
+    /// classifier holds the staged additions and still holds the staged
+    /// removals.
+    pub(crate) fn n_flows_in_txn(&self, table_id: u8, txn: &Txn) -> usize {
+        let removed = txn
+            .removed
+            .iter()
+            .filter(|(t, r, _)| *t == table_id && r.is_in_classifier())
+            .count();
+        self.n_flows(table_id).saturating_sub(removed)
     }
 
     /// Checks that the groups and meter the actions use exist.
@@ -356,7 +364,7 @@ impl Ofproto {
         if old.is_none() {
             let cfg = &self.tables[usize::from(table_id)].config;
             let limit = cfg.max_flows;
-            if self.n_flows(table_id, v) >= limit as usize {
+            if self.n_flows_in_txn(table_id, txn) >= limit as usize {
                 match self.choose_rule_to_evict(table_id, v) {
                     Some(victim) if cfg.evicts() => {
                         self.stage_removal(

@@ -20,6 +20,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// Identifies a rule's match (values and mask) for grouping.
+fn rule_key(r: &crate::bundle_txn::TableRule) -> String {
+    let m = r.minimatch();
+    format!("{:?}/{:?}", m.flow_words(), m.mask_words())
+}
+
 /// A clock in milliseconds.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
@@ -224,36 +230,51 @@ impl Ofproto {
     /// [`Ofproto::commit_txn`] with the time (ms) removals are reported at.
     pub(crate) fn commit_txn_at(&mut self, txn: Txn, now: u64) {
         self.version = txn.version;
+        let added: std::collections::HashSet<usize> = txn
+            .added
+            .iter()
+            .map(|(_, r)| Arc::as_ptr(r) as usize)
+            .collect();
+        // (table, match, priority) of rules replaced by a modified copy.
+        let mut replaced = std::collections::HashSet::new();
         for (t, r, kind) in &txn.removed {
             self.tables[usize::from(*t)].cls.remove(r);
-            if let RemovalKind::Removed(reason) = kind {
-                let replaced_in_txn = txn.is_added(r);
-                if !replaced_in_txn {
-                    self.rule_removed(r.data(), *reason, now);
+            match kind {
+                RemovalKind::Removed(reason) => {
+                    if !added.contains(&(Arc::as_ptr(r) as usize)) {
+                        self.rule_removed(r.data(), *reason, now);
+                    }
                 }
+                RemovalKind::Replaced if self.monitoring => {
+                    replaced.insert((*t, rule_key(r), r.priority()));
+                }
+                RemovalKind::Replaced => {}
             }
         }
-        for (_, r) in &txn.added {
-            if r.is_visible_in_version(self.version) {
-                let replaced = txn.removed.iter().any(|(_, old, k)| {
-                    *k == RemovalKind::Replaced
-                        && old.data().match_ == r.data().match_
-                        && old.priority() == r.priority()
-                });
-                let event = if replaced {
-                    FlowUpdateEvent::Modified
-                } else {
-                    FlowUpdateEvent::Added
-                };
-                self.queue_flow_update(r.data(), event, 0);
+        if self.monitoring {
+            for (t, r) in &txn.added {
+                if r.is_visible_in_version(self.version) {
+                    let key = (*t, rule_key(r), r.priority());
+                    let event = if replaced.contains(&key) {
+                        FlowUpdateEvent::Modified
+                    } else {
+                        FlowUpdateEvent::Added
+                    };
+                    self.queue_flow_update(r.data(), event, 0);
+                }
             }
         }
     }
 
     /// Undoes `txn`.
     pub(crate) fn rollback_txn(&mut self, txn: Txn) {
+        let added: std::collections::HashSet<usize> = txn
+            .added
+            .iter()
+            .map(|(_, r)| Arc::as_ptr(r) as usize)
+            .collect();
         for (_, r, _) in txn.removed.iter().rev() {
-            if !txn.is_added(r) {
+            if !added.contains(&(Arc::as_ptr(r) as usize)) {
                 r.restore_visibility();
             }
         }

@@ -58,7 +58,7 @@ pub fn table_stats(ofproto: &Ofproto, msg: &[u8]) -> Result<Vec<Vec<u8>>, OfpErr
     let mut mp = Multipart::new(reply_raw, version, xid_of(msg));
     for t in 0..TABLE_INTERNAL {
         let cfg = ofproto.table_config(t).ok_or(OfpErr::OFPBRC_BAD_TABLE_ID)?;
-        let active = ofproto.n_flows(t, ofproto.version) as u32;
+        let active = ofproto.n_flows(t) as u32;
         let lookup = cfg.n_lookup.load(Ordering::Relaxed);
         let matched = cfg.n_matched.load(Ordering::Relaxed);
         let max_entries = cfg.max_flows.min(MAX_ENTRIES);
