@@ -286,7 +286,7 @@ impl Ofproto {
             fm
         };
         match fm.command {
-            FlowModCommand::Add => self.add_flow(txn, fm),
+            FlowModCommand::Add => self.add_flow(txn, fm, false),
             FlowModCommand::Modify | FlowModCommand::ModifyStrict => self.modify_flows(txn, fm),
             FlowModCommand::Delete | FlowModCommand::DeleteStrict => {
                 let c = RuleCriteria {
@@ -330,13 +330,13 @@ impl Ofproto {
         txn.added.push((table, cr));
     }
 
-    fn add_flow(&mut self, txn: &mut Txn, fm: &FlowModReq) -> Result<(), OfpErr> {
+    fn add_flow(&mut self, txn: &mut Txn, fm: &FlowModReq, internal: bool) -> Result<(), OfpErr> {
         let table_id = match fm.table_id {
             TABLE_ALL => 0,
             t if usize::from(t) < N_TABLES => t,
             _ => return Err(OfpErr::OFPBRC_BAD_TABLE_ID),
         };
-        if table_id == TABLE_INTERNAL {
+        if table_id == TABLE_INTERNAL && !internal {
             return Err(OfpErr::OFPBRC_EPERM);
         }
         self.check_action_refs(&fm.actions)?;
@@ -429,7 +429,7 @@ impl Ofproto {
             if fm.modify_may_add() {
                 let mut add = fm.clone();
                 add.command = FlowModCommand::Add;
-                return self.add_flow(txn, &add);
+                return self.add_flow(txn, &add, false);
             }
             return Ok(());
         }
@@ -638,6 +638,46 @@ mod eviction_tests {
     }
 
     #[test]
+    fn internal_flows_are_hidden() {
+        let mut o = Ofproto::new("br0", 1);
+        let mut fm = FlowModReq {
+            command: FlowModCommand::Add,
+            table_id: TABLE_INTERNAL,
+            match_: Match::catchall(),
+            priority: 0,
+            cookie: 0,
+            cookie_mask: 0,
+            new_cookie: 0,
+            idle_timeout: 0,
+            hard_timeout: 0,
+            importance: 0,
+            flags: 0,
+            out_port: OFPP_ANY,
+            out_group: OFPG_ANY,
+            buffer_id: u32::MAX,
+            actions: vec![],
+        };
+        assert_eq!(o.handle_flow_mod(&fm), Err(OfpErr::OFPBRC_EPERM));
+        o.add_internal_flow(&fm).unwrap();
+        assert_eq!(o.rules(TABLE_INTERNAL).len(), 1);
+        fm.command = FlowModCommand::Delete;
+        fm.table_id = TABLE_ALL;
+        o.handle_flow_mod(&fm).unwrap();
+        assert_eq!(
+            o.rules(TABLE_INTERNAL).len(),
+            1,
+            "controllers cannot delete it"
+        );
+    }
+
+    #[test]
+    fn the_switch_can_be_shared_between_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Ofproto>();
+        send_sync::<crate::ConnState>();
+    }
+
+    #[test]
     fn a_failed_transaction_leaves_no_trace() {
         let mut o = Ofproto::new("br0", 1);
         add(&mut o, 1, 0, 0).unwrap();
@@ -677,6 +717,25 @@ mod eviction_tests {
 }
 
 impl Ofproto {
+    /// Adds a rule the switch itself needs (upstream's internal flows),
+    /// also into the hidden read-only table [`TABLE_INTERNAL`] that
+    /// controllers can neither see nor change.
+    pub fn add_internal_flow(&mut self, fm: &FlowModReq) -> Result<(), OfpErr> {
+        let mut fm = fm.clone();
+        normalize_match(&mut fm.match_);
+        let mut txn = self.begin_txn();
+        match self.add_flow(&mut txn, &fm, true) {
+            Ok(()) => {
+                self.commit_txn(txn);
+                Ok(())
+            }
+            Err(e) => {
+                self.rollback_txn(txn);
+                Err(e)
+            }
+        }
+    }
+
     /// Applies a flow-mod produced by a `learn` action (upstream's
     /// `ofproto_flow_mod_learn`): if the very rule (same table, match,
     /// priority, cookie, actions and timeouts) is already there, only its
