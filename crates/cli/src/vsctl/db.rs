@@ -564,7 +564,7 @@ pub fn cmd_add(ctx: &mut Ctx) -> CmdResult {
             match v {
                 Some(v) => ctx
                     .txn
-                    .map_add(ctx.r, &t.name, &row, &c.name, k.clone(), v.clone())
+                    .map_set(ctx.r, &t.name, &row, &c.name, k.clone(), v.clone())
                     .map_err(txn_err)?,
                 None => ctx
                     .txn
@@ -572,16 +572,6 @@ pub fn cmd_add(ctx: &mut Ctx) -> CmdResult {
                     .map_err(txn_err)?,
             }
         }
-    }
-    let n = ctx.get(&t.name, &row, &c.name).len();
-    if n as u64 > u64::from(c.ty.n_max) {
-        return fatal!(
-            "\"add\" operation would put {n} {} in column {} of table {} but the maximum number is {}",
-            plural(&c.ty),
-            c.name,
-            t.name,
-            c.ty.n_max
-        );
     }
     ctx.invalidate_cache();
     Ok(())
@@ -714,7 +704,10 @@ pub fn cmd_destroy(ctx: &mut Ctx) -> CmdResult {
         return fatal!("--all and records argument should not be specified together");
     }
     if !all && ctx.args.len() < 3 {
-        return fatal!("either --all or records argument should be specified");
+        vlog::warn!(
+            "db_ctl_base",
+            "either --all or records argument should be specified"
+        );
     }
     let rows: Vec<Uuid> = if all {
         ctx.rows(&t.name)

@@ -78,6 +78,8 @@ enum Early {
     Exit(String),
     /// `ovs-vsctl: MSG`, exit 1.
     Fatal(String),
+    /// getopt's own complaint, `ARGV0: MSG`, exit 1.
+    Usage(String),
 }
 
 const GLOBAL_OPTIONS: &[LongOpt] = &[
@@ -163,16 +165,10 @@ fn parse_globals(
         args,
         &table,
         Words::StopAtFirst,
-        Early::Fatal,
+        Early::Usage,
         |name, val| {
             if !globals.contains(&name) {
-                let key = format!("--{name}");
-                if local.contains_key(&key) {
-                    return Err(Early::Fatal(format!(
-                        "'{key}' option specified multiple times"
-                    )));
-                }
-                local.insert(key, val);
+                local.insert(format!("--{name}"), val);
                 return Ok(true);
             }
             match name {
@@ -183,8 +179,14 @@ fn parse_globals(
                 "retry" => g.retry = true,
                 "timeout" => {
                     let v = val.unwrap_or_default();
-                    match v.parse::<i64>() {
-                        Ok(n) if n >= 0 => g.timeout = (n > 0).then_some(n as u64),
+                    // strtoul: leading digits; zero (or none) is refused.
+                    let digits: String = v
+                        .trim_start()
+                        .chars()
+                        .take_while(char::is_ascii_digit)
+                        .collect();
+                    match digits.parse::<u64>() {
+                        Ok(n) if n > 0 => g.timeout = Some(n),
                         _ => {
                             return Err(Early::Fatal(format!(
                                 "value {v} on -t or --timeout is invalid"
@@ -286,13 +288,13 @@ fn parse_commands(
                 None => return Err(format!("'{}' command has no '{opt}' option", def.name)),
                 Some(true) if value.is_none() => {
                     return Err(format!(
-                        "'{opt}' option on '{}' command requires argument",
+                        "missing argument to '{opt}' option on '{}' command",
                         def.name
                     ))
                 }
                 Some(false) if value.is_some() => {
                     return Err(format!(
-                        "'{opt}' option on '{}' command does not accept an argument",
+                        "'{opt}' option on '{}' does not accept an argument",
                         def.name
                     ))
                 }
@@ -427,6 +429,10 @@ pub fn main(_program: &str, args: Vec<String>) -> i32 {
             return 0;
         }
         Err(Early::Fatal(msg)) => return fatal(&msg),
+        Err(Early::Usage(msg)) => {
+            eprintln!("{}: {msg}", getopt_name());
+            return 1;
+        }
     };
     let mut cmds = match parse_commands(&words, local) {
         Ok(c) => c,
@@ -440,6 +446,13 @@ pub fn main(_program: &str, args: Vec<String>) -> i32 {
         Err(Fail::Exit(code)) => code,
         Err(Fail::TimedOut) => alarm_expired(),
     }
+}
+
+/// How getopt names us: argv[0] as typed.
+fn getopt_name() -> String {
+    std::env::args()
+        .next()
+        .unwrap_or_else(|| PROGRAM.to_string())
 }
 
 /// argv[0] as typed when run under our installed name.

@@ -114,6 +114,10 @@ fn atoms_from_token(
                     },
                     None => return Err(format!("\"{text}\" is not a valid integer or range")),
                 };
+                Atom::Integer(lo)
+                    .check_constraints(base)
+                    .and_then(|()| Atom::Integer(hi).check_constraints(base))
+                    .map_err(|e| constraint_text(&e))?;
                 if hi < lo {
                     return Err(format!(
                         "\"{text}\" is not a valid range. Range end cannot be before start."
@@ -279,10 +283,12 @@ pub fn datum_from_string(
         if let Some(vt) = &t.value {
             p = skip_spaces(p);
             let Some(after) = p.strip_prefix('=') else {
-                let c: String = p.chars().next().map(String::from).unwrap_or_default();
-                return Err(format!(
-                    "{elem_start}: syntax error at \"{c}\" expecting \"=\""
-                ));
+                // Upstream formats the character with %c: at the end of the
+                // text that is a NUL, which ends the message there.
+                return Err(match p.chars().next() {
+                    Some(c) => format!("{elem_start}: syntax error at \"{c}\" expecting \"=\""),
+                    None => format!("{elem_start}: syntax error at \""),
+                });
             };
             let (vtext, vquoted, rest) = parse_token(skip_spaces(after))?;
             let v = atoms_from_token(vt, &vtext, vquoted, symtab.as_deref_mut(), false)?;
@@ -442,7 +448,7 @@ mod tests {
         assert_eq!(d.to_text(&map), "{a=b, c=d, e=\"x y\"}");
         assert_eq!(
             datum_from_string(&map, "a", None).unwrap_err(),
-            "a: syntax error at \"\" expecting \"=\""
+            "a: syntax error at \""
         );
         assert_eq!(
             datum_from_string(&map, "{a}", None).unwrap_err(),

@@ -53,6 +53,69 @@ struct Tracked {
     old: Option<Row>,
 }
 
+/// The iteration order of upstream's IDL row table: an OVS `hmap` keyed
+/// by the first 32 bits of the UUID, where each insert goes to the head of
+/// its bucket and growing the table reverses bucket chains. Tools print
+/// rows in this order (`ovs-vsctl list`), so it is kept exactly.
+#[derive(Clone, Debug, Default)]
+struct HashOrder {
+    mask: usize,
+    buckets: Vec<Vec<Uuid>>,
+    n: usize,
+}
+
+fn uuid_hash(u: &Uuid) -> usize {
+    u32::from_be_bytes([u.0[0], u.0[1], u.0[2], u.0[3]]) as usize
+}
+
+/// The mask an OVS hmap picks for `capacity` elements.
+fn calc_mask(capacity: usize) -> usize {
+    let mut mask = capacity / 2;
+    mask |= mask >> 1;
+    mask |= mask >> 2;
+    mask |= mask >> 4;
+    mask |= mask >> 8;
+    mask |= mask >> 16;
+    mask |= mask >> 32;
+    mask | ((mask & 1) << 1)
+}
+
+impl HashOrder {
+    fn insert(&mut self, u: Uuid) {
+        if self.buckets.is_empty() {
+            self.buckets.push(Vec::new());
+        }
+        self.buckets[uuid_hash(&u) & self.mask].insert(0, u);
+        self.n += 1;
+        if self.n / 2 > self.mask {
+            let new_mask = calc_mask(self.n);
+            if new_mask > self.mask {
+                let mut grown = vec![Vec::new(); new_mask + 1];
+                for b in &self.buckets {
+                    for x in b {
+                        grown[uuid_hash(x) & new_mask].insert(0, *x);
+                    }
+                }
+                self.buckets = grown;
+                self.mask = new_mask;
+            }
+        }
+    }
+
+    fn remove(&mut self, u: &Uuid) {
+        if let Some(b) = self.buckets.get_mut(uuid_hash(u) & self.mask) {
+            if let Some(i) = b.iter().position(|x| x == u) {
+                b.remove(i);
+                self.n -= 1;
+            }
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Uuid> {
+        self.buckets.iter().flatten()
+    }
+}
+
 /// One monitored table of the replica.
 #[derive(Clone, Debug)]
 pub struct TableReplica {
@@ -60,6 +123,7 @@ pub struct TableReplica {
     /// Per schema column: whether the replica receives it.
     monitored: Vec<bool>,
     rows: BTreeMap<Uuid, Row>,
+    order: HashOrder,
     tracked: BTreeMap<Uuid, Tracked>,
 }
 
@@ -69,6 +133,7 @@ impl TableReplica {
             schema,
             monitored,
             rows: BTreeMap::new(),
+            order: HashOrder::default(),
             tracked: BTreeMap::new(),
         }
     }
@@ -76,6 +141,12 @@ impl TableReplica {
     /// The rows, in UUID order.
     pub fn rows(&self) -> impl Iterator<Item = &Row> {
         self.rows.values()
+    }
+
+    /// The rows in the order upstream's IDL iterates them (see
+    /// [`HashOrder`]), which tools print.
+    pub fn rows_in_idl_order(&self) -> impl Iterator<Item = &Row> {
+        self.order.iter().filter_map(|u| self.rows.get(u))
     }
 
     pub fn row(&self, uuid: &Uuid) -> Option<&Row> {
@@ -175,6 +246,9 @@ impl TableReplica {
             row.fields[i] = d;
         }
         let old = self.rows.insert(uuid, row);
+        if old.is_none() {
+            self.order.insert(uuid);
+        }
         let cols = self.all_monitored();
         match old {
             // An insert of a row we already have (resync): a modification.
@@ -185,6 +259,7 @@ impl TableReplica {
 
     fn delete_row(&mut self, uuid: Uuid) {
         if let Some(old) = self.rows.remove(&uuid) {
+            self.order.remove(&uuid);
             let cols = self.all_monitored();
             self.track(uuid, ChangeKind::Deleted, &cols, Some(&old));
         }
@@ -407,7 +482,13 @@ impl Replica {
             let Some(row_map) = rows.as_object() else {
                 return Err(Error::syntax(Some(rows), "<table-update> is not an object"));
             };
-            for (uuid_text, ru) in row_map {
+            // Upstream walks the members in its string hash table's order.
+            let members: Vec<(&String, &Value)> = row_map.iter().collect();
+            let keys: Vec<&str> = members.iter().map(|(k, _)| k.as_str()).collect();
+            for (uuid_text, ru) in rpc::json_text::shash_order(&keys)
+                .into_iter()
+                .map(|i| members[i])
+            {
                 let Some(uuid) = Uuid::parse(uuid_text) else {
                     return Err(Error::syntax(
                         Some(rows),

@@ -141,12 +141,12 @@ impl Txn {
     }
 
     /// The UUIDs of `table`'s rows as the transaction sees them: the
-    /// replica's (UUID order) minus deletions, then inserted rows.
+    /// replica's (in upstream IDL order) minus deletions, then inserted rows.
     pub fn rows(&self, r: &Replica, table: &str) -> Vec<Uuid> {
         let mut out: Vec<Uuid> = r
             .table(table)
             .map(|t| {
-                t.rows()
+                t.rows_in_idl_order()
                     .map(|row| row.uuid)
                     .filter(|u| !self.deleted.contains(&(table.to_string(), *u)))
                     .collect()
