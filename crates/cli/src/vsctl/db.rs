@@ -423,11 +423,7 @@ fn condition_holds(ctx: &mut Ctx, t: &TableSchema, row: &Uuid, arg: &str) -> Res
             }
         }
         None => {
-            let want_ty = if op.starts_with('{') {
-                ty.relaxed()
-            } else {
-                ty.clone()
-            };
+            let want_ty = ty.clone();
             let want =
                 datum_from_string(&want_ty, &value, Some(ctx.symtab)).map_err(Fail::Fatal)?;
             Ok(relop(&have, &want, &op))

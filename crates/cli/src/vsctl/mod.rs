@@ -430,7 +430,7 @@ pub fn main(_program: &str, args: Vec<String>) -> i32 {
         }
         Err(Early::Fatal(msg)) => return fatal(&msg),
         Err(Early::Usage(msg)) => {
-            eprintln!("{}: {msg}", getopt_name());
+            eprintln!("{}: {msg}", argv0());
             return 1;
         }
     };
@@ -446,13 +446,6 @@ pub fn main(_program: &str, args: Vec<String>) -> i32 {
         Err(Fail::Exit(code)) => code,
         Err(Fail::TimedOut) => alarm_expired(),
     }
-}
-
-/// How getopt names us: argv[0] as typed.
-fn getopt_name() -> String {
-    std::env::args()
-        .next()
-        .unwrap_or_else(|| PROGRAM.to_string())
 }
 
 /// argv[0] as typed when run under our installed name.

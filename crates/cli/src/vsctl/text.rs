@@ -206,46 +206,22 @@ pub fn atom_from_string(
     Ok(atoms.remove(0))
 }
 
-/// An English name of a type, as upstream's parse errors print it.
+/// An English name of a type, as upstream's parse errors print it:
+/// atomic type names (a reference is a "uuid"), sets by their bounds,
+/// maps as pairs.
 pub fn type_to_english(t: &Type) -> String {
-    let key = base_english(&t.key);
-    match &t.value {
-        Some(v) => {
-            let pair = format!("({key}, {}) pair", base_english(v));
-            if t.n_min == 0 && t.n_max == u32::MAX {
-                format!("map of {pair}s")
-            } else if t.n_min == t.n_max {
-                format!("map of {} {pair}s", t.n_min)
-            } else if t.n_max == u32::MAX {
-                format!("map of {} or more {pair}s", t.n_min)
-            } else {
-                format!("map of {} to {} {pair}s", t.n_min, t.n_max)
-            }
-        }
-        None => {
-            if t.n_min == 1 && t.n_max == 1 {
-                key
-            } else if t.n_min == 0 && t.n_max == 1 {
-                format!("optional {key}")
-            } else if t.n_max == u32::MAX {
-                if t.n_min == 0 {
-                    format!("set of {key}s")
-                } else {
-                    format!("set of {} or more {key}s", t.n_min)
-                }
-            } else if t.n_min == 0 {
-                format!("set of up to {} {key}s", t.n_max)
-            } else {
-                format!("set of {} to {} {key}s", t.n_min, t.n_max)
-            }
-        }
+    let key = t.key.atomic.name();
+    if let Some(v) = &t.value {
+        return format!("map of ({key}, {}) pairs", v.atomic.name());
     }
-}
-
-fn base_english(b: &BaseType) -> String {
-    match (&b.ref_table, b.atomic) {
-        (Some(t), AtomicType::Uuid) => t.clone(),
-        (_, a) => a.name().to_string(),
+    if t.n_min == 1 && t.n_max == 1 {
+        return key.to_string();
+    }
+    match (t.n_min, t.n_max) {
+        (0, u32::MAX) => format!("set of {key}s"),
+        (n, u32::MAX) => format!("set of {n} or more {key}s"),
+        (0, m) => format!("set of up to {m} {key}s"),
+        (n, m) => format!("set of {n} to {m} {key}s"),
     }
 }
 

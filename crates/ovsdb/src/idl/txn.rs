@@ -459,7 +459,7 @@ impl Txn {
         let mut ops: Vec<Value> = vec![Value::String(db.to_string())];
         let mut plan = TxnPlan {
             inserts: Vec::new(),
-            counted: Vec::new(),
+            increment_mutate: None,
             increment: None,
             dry_run: self.dry_run,
         };
@@ -483,7 +483,6 @@ impl Txn {
                 "until": "==", "columns": names_json, "rows": [Value::Object(vrow)]}));
         }
         for (table, uuid) in &self.deleted {
-            plan.counted.push(ops.len());
             ops.push(json!({"op": "delete", "table": table,
                 "where": [["_uuid", "==", ["uuid", uuid.to_string()]]]}));
         }
@@ -540,14 +539,12 @@ impl Txn {
                 }
             }
             if !set.is_empty() {
-                plan.counted.push(ops.len());
                 ops.push(
                     json!({"op": "update", "table": table, "where": where_.clone(),
                     "row": Value::Object(set)}),
                 );
             }
             if !mutations.is_empty() {
-                plan.counted.push(ops.len());
                 ops.push(json!({"op": "mutate", "table": table, "where": where_,
                     "mutations": mutations}));
             }
@@ -556,8 +553,13 @@ impl Txn {
             ops.push(json!({"op": "comment", "comment": self.comments.join("\n")}));
         }
         if let Some((table, uuid, column, _)) = &self.increment {
-            let where_ = json!([["_uuid", "==", ["uuid", uuid.to_string()]]]);
-            plan.counted.push(ops.len());
+            // A row inserted by this transaction is named by its uuid-name.
+            let target = match names.get(uuid) {
+                Some(n) => json!(["named-uuid", n]),
+                None => json!(["uuid", uuid.to_string()]),
+            };
+            let where_ = json!([["_uuid", "==", target]]);
+            plan.increment_mutate = Some(ops.len());
             ops.push(
                 json!({"op": "mutate", "table": table, "where": where_.clone(),
                 "mutations": [[column, "+=", 1]]}),
@@ -613,8 +615,8 @@ fn named_refs(v: Value, names: &BTreeMap<Uuid, String>) -> Value {
 pub struct TxnPlan {
     /// (operation index, temporary UUID) of each insert.
     inserts: Vec<(usize, Uuid)>,
-    /// Operations that must match exactly one row.
-    counted: Vec<usize>,
+    /// The `mutate` that increments (its count must be 1).
+    increment_mutate: Option<usize>,
     /// (index of the `select` reading the incremented column, its name).
     increment: Option<(usize, String)>,
     dry_run: bool,
@@ -653,13 +655,15 @@ impl TxnPlan {
             };
             return TxnOutcome::with_status(status);
         }
-        for &op in &self.counted {
-            if result(op)
+        if let Some(op) = self.increment_mutate.filter(|_| !self.dry_run) {
+            let count = result(op)
                 .and_then(|r| r.get("count"))
                 .and_then(Value::as_i64)
-                == Some(0)
-            {
-                return TxnOutcome::with_status(TxnStatus::TryAgain);
+                .unwrap_or(0);
+            if count != 1 {
+                return TxnOutcome::with_status(TxnStatus::Error(format!(
+                    "\"mutate\" reply \"count\" is {count} instead of 1"
+                )));
             }
         }
         let mut out = TxnOutcome::with_status(TxnStatus::Success);
@@ -927,10 +931,21 @@ mod tests {
     }
 
     #[test]
+    fn increment_of_a_row_inserted_in_the_same_transaction() {
+        let mut f = Fixture::new("incnew");
+        let mut t = Txn::new();
+        let b = t.insert(&f.replica, "B").unwrap();
+        t.increment(&f.replica, "B", &b, "n", false).unwrap();
+        let out = f.commit(&t);
+        assert_eq!(out.status, TxnStatus::Success);
+        assert_eq!(out.increment, Some(1));
+    }
+
+    #[test]
     fn reply_errors_map_to_statuses() {
         let plan = TxnPlan {
             inserts: vec![],
-            counted: vec![1],
+            increment_mutate: Some(1),
             increment: None,
             dry_run: false,
         };
@@ -939,7 +954,10 @@ mod tests {
             r(json!([{"error": "not owner", "details": "x"}])),
             TxnStatus::NotLocked
         );
-        assert_eq!(r(json!([{"count": 0}])), TxnStatus::TryAgain);
+        assert_eq!(
+            r(json!([{"count": 0}])),
+            TxnStatus::Error("\"mutate\" reply \"count\" is 0 instead of 1".into())
+        );
         assert_eq!(r(json!([{"count": 1}])), TxnStatus::Success);
         assert_eq!(
             r(json!([{"count": 1}, {"error": "constraint violation", "details": "d"}])),
