@@ -51,6 +51,11 @@ pub trait ExecEnv {
     fn drop_packet(&mut self, pkt: Packet, reason: DropReason);
     /// A pseudo-random number for `sample`.
     fn random(&mut self) -> u32;
+    /// Completes the offloads of `pkt` in software: its segments (for a
+    /// super-frame) or itself with a full checksum.
+    fn segment(&mut self, pkt: Packet) -> Vec<Packet>;
+    /// The tunnel protocol of vport `port`, if it is one.
+    fn tunnel_kind(&self, port: u32) -> Option<packet::tunnel::TunnelKind>;
 }
 
 /// A packet in flight with its key and layer offsets.
@@ -325,11 +330,15 @@ fn run(
                 drop_slot(env, slot, DropReason::Actions);
                 return;
             }
-            // Conntrack, tunnels, NSH and balance-tcp bonds are not
-            // executed by this datapath yet.
+            OdpAction::TnlPush(t) => {
+                tnl_push(env, slot, t, is_last);
+            }
+            OdpAction::TnlPop(port) => {
+                tnl_pop(env, slot, *port, is_last);
+            }
+            // Conntrack, NSH and balance-tcp bonds are not executed by
+            // this datapath yet.
             OdpAction::Ct(_)
-            | OdpAction::TnlPush(_)
-            | OdpAction::TnlPop(_)
             | OdpAction::PushNsh(_)
             | OdpAction::PopNsh
             | OdpAction::LbOutput(_) => {
@@ -337,6 +346,100 @@ fn run(
                 return;
             }
         }
+    }
+}
+
+/// Takes the packet for an action that consumes it: the packet itself
+/// when it is the last action, else a copy.
+fn take_or_copy(
+    env: &mut dyn ExecEnv,
+    slot: &mut Option<InFlight>,
+    last: bool,
+) -> Option<(Packet, Flow)> {
+    if last {
+        slot.take().map(|f| (f.pkt, f.flow))
+    } else {
+        let f = slot.as_ref()?;
+        let flow = f.flow;
+        copy_packet(env, &f.pkt).map(|p| (p, flow))
+    }
+}
+
+fn tnl_push(
+    env: &mut dyn ExecEnv,
+    slot: &mut Option<InFlight>,
+    t: &flow::odp::actions::TnlPush,
+    last: bool,
+) {
+    use flow::odp::actions::tnl_push::{
+        VPORT_TYPE_GENEVE, VPORT_TYPE_GRE, VPORT_TYPE_IP6GRE, VPORT_TYPE_VXLAN,
+    };
+    use packet::tunnel::{finish_encap, EncapHeader, TunnelKind};
+    let kind = match t.tnl_type {
+        VPORT_TYPE_VXLAN => TunnelKind::Vxlan,
+        VPORT_TYPE_GENEVE => TunnelKind::Geneve,
+        VPORT_TYPE_GRE | VPORT_TYPE_IP6GRE => TunnelKind::Gre,
+        _ => {
+            drop_slot(env, slot, DropReason::Unsupported);
+            return;
+        }
+    };
+    let h = EncapHeader {
+        kind,
+        ipv6: t.header.get(12..14) == Some(&[0x86, 0xdd][..]),
+        bytes: t.header.clone(),
+    };
+    let Some((pkt, flow)) = take_or_copy(env, slot, last) else {
+        return;
+    };
+    let hash = {
+        let x = flow_hash(&flow, 0);
+        (x ^ (x >> 32)) as u32
+    };
+    let off = pkt.meta.offload;
+    let pkts = if off.is_gso() || off.needs_csum() {
+        env.segment(pkt)
+    } else {
+        vec![pkt]
+    };
+    for mut p in pkts {
+        match p.insert_gap(0, h.bytes.len()) {
+            Ok(gap) => gap.copy_from_slice(&h.bytes),
+            Err(_) => {
+                env.drop_packet(p, DropReason::NoBuffers);
+                continue;
+            }
+        }
+        p.meta.offload = Offload::default();
+        finish_encap(p.data_mut(), &h, hash);
+        env.output(t.out_port, p);
+    }
+}
+
+fn tnl_pop(env: &mut dyn ExecEnv, slot: &mut Option<InFlight>, port: u32, last: bool) {
+    let Some(kind) = env.tunnel_kind(port) else {
+        drop_slot(env, slot, DropReason::Unsupported);
+        return;
+    };
+    let Some((mut pkt, _)) = take_or_copy(env, slot, last) else {
+        return;
+    };
+    match packet::tunnel::decap(pkt.data(), kind) {
+        Ok(d) => {
+            pkt.truncate(d.inner.end);
+            if pkt.remove_gap(0, d.inner.start).is_err() {
+                env.drop_packet(pkt, DropReason::Malformed);
+                return;
+            }
+            pkt.meta.offload = Offload::default();
+            pkt.meta.in_port = port;
+            let mut fl = Flow::default();
+            fl.in_port = port;
+            fl.tunnel = d.tunnel;
+            fl.packet_type = d.packet_type;
+            env.recirculate(pkt, &fl);
+        }
+        Err(_) => env.drop_packet(pkt, DropReason::Malformed),
     }
 }
 
@@ -758,6 +861,12 @@ mod tests {
         }
         fn random(&mut self) -> u32 {
             7
+        }
+        fn segment(&mut self, pkt: Packet) -> Vec<Packet> {
+            vec![pkt]
+        }
+        fn tunnel_kind(&self, _port: u32) -> Option<packet::tunnel::TunnelKind> {
+            None
         }
     }
 

@@ -9,6 +9,7 @@
 //! - [`pmd`]: the per-packet path (receive, EMC, megaflows, upcall, output
 //!   batching); [`emc`]: the exact-match cache; [`megaflow`]: the megaflow
 //!   table and its classifier; [`exec`]: the action executor.
+//! - [`vport`]: tunnel vports (`vxlan`, `geneve`, `gre`) for `tnl_pop`.
 //! - [`show`]: the text of `dpctl/show`, `dpif/show`, `dpctl/dump-flows`,
 //!   `dpif-netdev/pmd-stats-show`.
 //! - [`dpctl`]: the `dpctl/*` commands, text in and text out.
@@ -28,6 +29,7 @@ pub mod netdev_dp;
 pub mod packet_text;
 pub mod pmd;
 pub mod show;
+pub mod vport;
 
 pub use dpif::{
     DpPort, DpStats, Dpif, DpifError, DpifFlow, DropReason, FlowStats, MeterBand, MeterConfig,

@@ -228,6 +228,28 @@ impl ExecEnv for Io {
         self.inner.meters.admit(id, len, now)
     }
 
+    fn segment(&mut self, pkt: Packet) -> Vec<Packet> {
+        let mut out = PacketBatch::with_capacity(128);
+        let r = netdev::offload::segment(&pkt, &mut self.pool, &mut out);
+        self.pool.put(pkt);
+        if r.is_err() {
+            self.local.drops[DropReason::Malformed.index()] += 1;
+            self.pool.recycle(&mut out);
+            return Vec::new();
+        }
+        let mut v = Vec::with_capacity(out.len());
+        while let Some(p) = out.pop() {
+            v.push(p);
+        }
+        v.reverse();
+        v
+    }
+
+    fn tunnel_kind(&self, port: u32) -> Option<packet::tunnel::TunnelKind> {
+        let ports = self.inner.ports.read().ok()?;
+        crate::vport::tunnel_kind(ports.get(&port)?.netdev.type_name())
+    }
+
     fn drop_packet(&mut self, pkt: Packet, reason: DropReason) {
         self.local.drops[reason.index()] += 1;
         self.pool.put(pkt);

@@ -283,3 +283,75 @@ fn meter_action_drops_beyond_the_band() {
     assert!((2..10).contains(&sent), "burst of 2 at 1 packet/s: {sent}");
     assert_eq!(dp.meter_del(7).unwrap().packets_in, 10);
 }
+
+#[test]
+fn vxlan_push_then_pop_round_trip() {
+    use packet::tunnel::{build_header, EncapParams, TunnelKind};
+    let dp = DpifNetdev::create("dummy", "ovs-dummy", None, PmdConfig::default()).unwrap();
+    let p1 = Dummy::open("t1", "dummy").unwrap();
+    let p2 = Dummy::open("t2", "dummy").unwrap();
+    p1.capture(true);
+    p2.capture(true);
+    dp.port_add(p1.clone(), Some(1)).unwrap();
+    dp.port_add(p2.clone(), Some(2)).unwrap();
+    let vx = Arc::new(datapath::vport::TunnelVport::new("vxlan_sys_4789", "vxlan").unwrap());
+    dp.port_add(vx, Some(3)).unwrap();
+
+    // p1 -> tnl_push -> p2.
+    let mut tnl = packet::flow::FlowTnl::default();
+    tnl.ip_src = 0x0101_0101;
+    tnl.ip_dst = 0x0202_0202;
+    tnl.ip_ttl = 64;
+    tnl.tun_id = 123;
+    tnl.flags = packet::tunnel::FLOW_TNL_F_KEY;
+    let h = build_header(
+        TunnelKind::Vxlan,
+        &tnl,
+        &EncapParams {
+            eth_src: [2, 0, 0, 0, 0, 1],
+            eth_dst: [2, 0, 0, 0, 0, 2],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let push = OdpAction::TnlPush(flow::odp::actions::TnlPush {
+        tnl_port: 3,
+        out_port: 2,
+        tnl_type: flow::odp::actions::tnl_push::VPORT_TYPE_VXLAN,
+        header: h.bytes.clone(),
+    });
+    let put = |text: &str, acts: Vec<OdpAction>| {
+        let (k, m) = flow::odp::parse_key(text, None).unwrap();
+        let (key, _) = flow::odp::key_to_flow(&k);
+        let (mask, _) = flow::odp::mask_to_flow(&m, &key);
+        dp.flow_put(&key, &mask, acts, None, PutMode::Create)
+            .unwrap();
+    };
+    put(
+        "in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)",
+        vec![push],
+    );
+    // p2 -> tnl_pop -> (vport 3) -> p1.
+    put(
+        "in_port(2),eth(),eth_type(0x0800),ipv4(proto=17,frag=no),udp(dst=4789)",
+        vec![OdpAction::TnlPop(3)],
+    );
+    put(
+        "in_port(3),eth(),eth_type(0x0800),ipv4(frag=no)",
+        vec![OdpAction::Output(1)],
+    );
+
+    let frame = datapath::packet_text::frame_from_text(ICMP, None).unwrap();
+    p1.receive(&frame);
+    assert!(wait_for(|| p2.stats().unwrap().tx_packets == 1));
+    let encapped = p2.take_sent().pop().unwrap();
+    assert_eq!(encapped.len(), frame.len() + h.bytes.len());
+    let d = packet::tunnel::decap(&encapped, TunnelKind::Vxlan).expect("valid VXLAN");
+    assert_eq!(d.tunnel.tun_id, 123);
+    assert_eq!(&encapped[d.inner.clone()], &frame[..]);
+
+    p2.receive(&encapped);
+    assert!(wait_for(|| p1.stats().unwrap().tx_packets == 1));
+    assert_eq!(p1.take_sent(), vec![frame]);
+    assert_eq!(dp.pmd_stats().recirculations, 1);
+}
