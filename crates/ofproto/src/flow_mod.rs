@@ -717,6 +717,39 @@ mod eviction_tests {
 }
 
 impl Ofproto {
+    /// Applies a flow learned by translation (a `learn` side effect): an
+    /// add of the learned match and actions, refreshing the rule when the
+    /// very same one is already there (see [`Ofproto::apply_learn`]).
+    pub fn apply_learned_flow(
+        &mut self,
+        lf: &crate::xlate::LearnedFlow,
+    ) -> Result<Arc<Rule>, OfpErr> {
+        /// `NX_LEARN_F_SEND_FLOW_REM`.
+        const SEND_FLOW_REM: u16 = 1;
+        let fm = FlowModReq {
+            command: FlowModCommand::Add,
+            table_id: lf.table_id,
+            match_: lf.match_,
+            priority: lf.priority,
+            cookie: 0,
+            cookie_mask: 0,
+            new_cookie: lf.cookie,
+            idle_timeout: lf.idle_timeout,
+            hard_timeout: lf.hard_timeout,
+            importance: 0,
+            flags: if lf.flags & SEND_FLOW_REM != 0 {
+                crate::rule::FF_SEND_FLOW_REM
+            } else {
+                0
+            },
+            out_port: OFPP_ANY,
+            out_group: OFPG_ANY,
+            buffer_id: u32::MAX,
+            actions: lf.actions.clone(),
+        };
+        self.apply_learn(&fm)
+    }
+
     /// Adds a rule the switch itself needs (upstream's internal flows),
     /// also into the hidden read-only table [`TABLE_INTERNAL`] that
     /// controllers can neither see nor change.
