@@ -47,6 +47,11 @@ fn tables() {
     p.same(&["-O", "OpenFlow14", "mod-table", "2", "evict"]);
     p.same(&["-O", "OpenFlow14", "dump-table-desc"]);
     p.same(&["-O", "OpenFlow13", "mod-table", "300", "drop"]);
+    p.same(&["-O", "OpenFlow14", "mod-table", "1", "vacancy:20,80"]);
+    p.same(&["-O", "OpenFlow14", "dump-table-desc"]);
+    p.same(&["-O", "OpenFlow14", "mod-table", "1", "novacancy"]);
+    p.same(&["-O", "OpenFlow14", "mod-table", "2", "noevict"]);
+    p.same(&["-O", "OpenFlow15", "dump-table-desc"]);
 }
 
 #[test]

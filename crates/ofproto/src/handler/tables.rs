@@ -135,6 +135,18 @@ pub fn table_features(ofproto: &Ofproto, msg: &[u8]) -> Result<Vec<Vec<u8>>, Ofp
     Ok(mp.finish())
 }
 
+/// How much of `table_id` is free, in percent.
+fn vacancy_percent(ofproto: &Ofproto, table_id: u8) -> u8 {
+    let max = ofproto
+        .table_config(table_id)
+        .map_or(u64::from(u32::MAX), |c| u64::from(c.max_flows));
+    let n = ofproto.n_flows(table_id) as u64;
+    if max == 0 {
+        return 0;
+    }
+    (max.saturating_sub(n) * 100 / max) as u8
+}
+
 /// `OFPST_TABLE_DESC` request.
 pub fn table_desc(ofproto: &Ofproto, msg: &[u8]) -> Result<Vec<Vec<u8>>, OfpErr> {
     let version = msg[0];
@@ -152,7 +164,7 @@ pub fn table_desc(ofproto: &Ofproto, msg: &[u8]) -> Result<Vec<Vec<u8>>, OfpErr>
                 .map(|(down, up)| openflow::msgs::table_desc::Vacancy {
                     down,
                     up,
-                    vacancy: 0,
+                    vacancy: vacancy_percent(ofproto, t),
                 }),
         }
         .encode(&mut e);
@@ -165,7 +177,32 @@ pub fn table_desc(ofproto: &Ofproto, msg: &[u8]) -> Result<Vec<Vec<u8>>, OfpErr>
 pub fn table_mod(ofproto: &mut Ofproto, msg: &[u8]) -> Result<(), OfpErr> {
     let version = msg[0];
     let raw = openflow::decode_raw(msg)?;
-    let tm = TableMod::decode(version, &msg[raw.header_len(version)..])?;
+    let body = &msg[raw.header_len(version)..];
+    let tm = TableMod::decode(version, body)?;
+    // OpenFlow 1.4 properties: eviction flags (the switch always evicts
+    // by importance and lifetime; accepted and ignored, as upstream) and
+    // vacancy thresholds.
+    let mut vacancy_thresholds = None;
+    if version >= 5 {
+        let mut r = openflow::wire::Reader::new(body.get(8..).unwrap_or(&[]));
+        while !r.is_empty() {
+            let (ptype, p) = openflow::msgs::props::pull_property(&mut r)?;
+            match ptype {
+                2 => {}
+                3 => {
+                    let (down, up) = match p {
+                        [d, u, ..] => (*d, *u),
+                        _ => return Err(OfpErr::OFPBPC_BAD_LEN),
+                    };
+                    if down > up || up > 100 {
+                        return Err(OfpErr::OFPBPC_BAD_VALUE);
+                    }
+                    vacancy_thresholds = Some((down, up));
+                }
+                _ => return Err(OfpErr::OFPBPC_BAD_TYPE),
+            }
+        }
+    }
     let tables: Vec<u8> = if tm.table_id == 0xff {
         (0..TABLE_INTERNAL).collect()
     } else if tm.table_id < TABLE_INTERNAL {
@@ -191,7 +228,11 @@ pub fn table_mod(ofproto: &mut Ofproto, msg: &[u8]) -> Result<(), OfpErr> {
             cfg.eviction_by_mod = e;
         }
         if let Some(v) = tm.vacancy {
-            cfg.vacancy = if v { Some((0, 0)) } else { None };
+            cfg.vacancy = if v {
+                Some(vacancy_thresholds.or(cfg.vacancy).unwrap_or((0, 0)))
+            } else {
+                None
+            };
         }
     }
     Ok(())
