@@ -433,10 +433,12 @@ fn tnl_pop(env: &mut dyn ExecEnv, slot: &mut Option<InFlight>, port: u32, last: 
             }
             pkt.meta.offload = Offload::default();
             pkt.meta.in_port = port;
-            let mut fl = Flow::default();
-            fl.in_port = port;
-            fl.tunnel = d.tunnel;
-            fl.packet_type = d.packet_type;
+            let fl = Flow {
+                in_port: port,
+                tunnel: d.tunnel,
+                packet_type: d.packet_type,
+                ..Default::default()
+            };
             env.recirculate(pkt, &fl);
         }
         Err(_) => env.drop_packet(pkt, DropReason::Malformed),
