@@ -822,16 +822,26 @@ fn execute(
             }
         }
         OfpAction::StripVlan { .. } => {
-            // flow_pop_vlan
-            ctx.wc.vlans[0].tpid = u16::MAX;
-            ctx.wc.vlans[0].tci = u16::MAX;
-            ctx.flow.vlans[0] = ctx.flow.vlans[1];
-            ctx.flow.vlans[1] = Default::default();
-            ctx.wc.vlans[1] = Default::default();
+            // flow_pop_vlan: inner headers move out (and become examined).
+            let n = commit::count_vlans(&ctx.flow);
+            if n > 1 {
+                for i in 1..n {
+                    ctx.wc.vlans[i].tpid = u16::MAX;
+                    ctx.wc.vlans[i].tci = u16::MAX;
+                }
+                ctx.flow.vlans.copy_within(1..n, 0);
+            }
+            if n > 0 {
+                ctx.flow.vlans[n - 1] = Default::default();
+            }
         }
         OfpAction::PushVlan { ethertype } => {
             // flow_push_vlan_uninit
-            ctx.wc.vlans[1] = ctx.wc.vlans[0];
+            let n = commit::count_vlans(&ctx.flow);
+            for i in 0..n {
+                ctx.wc.vlans[i].tpid = u16::MAX;
+                ctx.wc.vlans[i].tci = u16::MAX;
+            }
             ctx.flow.vlans[1] = ctx.flow.vlans[0];
             ctx.flow.vlans[0].tpid = *ethertype;
             ctx.flow.vlans[0].tci = commit::VLAN_CFI;
@@ -1136,7 +1146,11 @@ pub(crate) fn report_subfield(ctx: &mut Ctx, sf: &flow::Subfield) {
             MfValue::format(sf.field, &sf.field.get(&ctx.flow), None)
         )
     } else {
-        format!("{} is now {:#x}", sf, v.to_u128())
+        format!(
+            "{} is now {}",
+            sf,
+            flow::odp::actions::text::hex0(v.to_u128())
+        )
     };
     ctx.report(NodeKind::Detail, || txt);
 }

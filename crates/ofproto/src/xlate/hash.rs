@@ -210,8 +210,16 @@ pub fn flow_hash_fields(f: &Flow, fields: HashFields, basis: u16) -> u32 {
         HashFields::SymmetricL4 => flow_hash_symmetric_l4(f, basis),
         HashFields::SymmetricL3L4 => flow_hash_symmetric_l3l4(f, basis, false),
         HashFields::SymmetricL3L4Udp => flow_hash_symmetric_l3l4(f, basis, true),
-        HashFields::NwSrc => jhash_bytes(&f.nw_src.to_be_bytes(), basis),
-        HashFields::NwDst => jhash_bytes(&f.nw_dst.to_be_bytes(), basis),
+        HashFields::NwSrc => match f.dl_type {
+            0x0800 => jhash_bytes(&f.nw_src.to_be_bytes(), basis),
+            0x86dd => jhash_bytes(&f.ipv6_src, basis),
+            _ => basis,
+        },
+        HashFields::NwDst => match f.dl_type {
+            0x0800 => jhash_bytes(&f.nw_dst.to_be_bytes(), basis),
+            0x86dd => jhash_bytes(&f.ipv6_dst, basis),
+            _ => basis,
+        },
         HashFields::SymmetricL3 => flow_hash_symmetric_l3(f, basis),
     }
 }
