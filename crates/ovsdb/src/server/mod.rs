@@ -548,7 +548,8 @@ impl Server {
                 if !st.locks.is_waiting(client, &name) {
                     return Err(Error::syntax(
                         Some(&Value::Array(params.to_vec())),
-                        "unlock: \"unlock\" without \"lock\" or \"steal\"",
+                        // Upstream's text for an unlock of a lock not asked for.
+                        "unlock request params must be <id>",
                     ));
                 }
                 let events = st.locks.unlock(client, &name);

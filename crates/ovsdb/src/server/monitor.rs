@@ -145,19 +145,15 @@ impl Monitor {
             };
             let mut always = reqs.is_empty();
             for r in reqs {
-                let Some(ro) = r.as_object() else {
-                    return Err(syntax(Some(r), "monitor request must be an object".into()));
+                let mut p = crate::error::ObjectParser::new(r, format!("table {tname}"));
+                let columns_json = p.optional("columns", crate::error::Kind::Array);
+                let select_json = p.optional("select", crate::error::Kind::Object);
+                let where_json = match version {
+                    Version::V1 => None,
+                    _ => p.optional("where", crate::error::Kind::Array),
                 };
-                for k in ro.keys() {
-                    let allowed = match version {
-                        Version::V1 => matches!(k.as_str(), "columns" | "select"),
-                        _ => matches!(k.as_str(), "columns" | "select" | "where"),
-                    };
-                    if !allowed {
-                        return Err(syntax(Some(r), format!("unknown member {k}")));
-                    }
-                }
-                let cols = match ro.get("columns") {
+                p.finish()?;
+                let cols = match columns_json {
                     Some(c) => parse_columns(table, c)?,
                     None => (0..table.columns.len()).map(ColumnRef::Index).collect(),
                 };
@@ -166,7 +162,7 @@ impl Monitor {
                         tm.columns.push(c);
                     }
                 }
-                let sel = match ro.get("select") {
+                let sel = match select_json {
                     Some(s) => parse_select(s)?,
                     None => Select::ALL,
                 };
@@ -174,7 +170,7 @@ impl Monitor {
                 tm.select.insert |= sel.insert;
                 tm.select.delete |= sel.delete;
                 tm.select.modify |= sel.modify;
-                match ro.get("where") {
+                match where_json {
                     Some(w) => tm.conditions.push(Condition::from_json(table, w, None)?),
                     None => always = true,
                 }
