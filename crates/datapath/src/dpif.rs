@@ -312,12 +312,12 @@ impl DropReason {
     /// Counter name as upstream's `coverage/show` spells datapath drops.
     pub fn name(self) -> &'static str {
         match self {
-            DropReason::UpcallLost => "datapath_drop_lock_error",
-            DropReason::FlowLimit => "datapath_drop_upcall_error",
+            DropReason::UpcallLost => "datapath_drop_upcall_error",
+            DropReason::FlowLimit => "upcall_flow_limit_hit",
             DropReason::InvalidPort => "datapath_drop_invalid_port",
             DropReason::RecircDepth => "datapath_drop_recirc_error",
             DropReason::Meter => "datapath_drop_meter",
-            DropReason::Actions => "datapath_drop_userspace_action_error",
+            DropReason::Actions => "drop_action_of_pipeline",
             DropReason::TxError => "datapath_drop_tx_error",
             DropReason::NoBuffers => "datapath_drop_nomem",
             DropReason::Unsupported => "datapath_drop_invalid_tnl_port",

@@ -264,6 +264,15 @@ pub fn dpctl_show(
     for p in dp.ports() {
         let _ = writeln!(s, "  port {}: {}{}", p.port_no, p.name, port_suffix(&p));
         if with_stats {
+            // Dummy devices do not count errors and drops: upstream prints
+            // `?` for them.
+            let q = |v: u64| -> String {
+                if p.type_name.starts_with("dummy") {
+                    "?".to_string()
+                } else {
+                    v.to_string()
+                }
+            };
             match port_stats(p.port_no) {
                 Some(st) => {
                     let _ = writeln!(
@@ -288,16 +297,6 @@ pub fn dpctl_show(
         }
     }
     s
-}
-
-/// Upstream prints counters a dummy device does not keep as `?`; ours
-/// keep them all but report zero errors and drops as `?` the same way.
-fn q(v: u64) -> String {
-    if v == 0 {
-        "?".to_string()
-    } else {
-        v.to_string()
-    }
 }
 
 /// One bridge's ports for `dpif/show`: `(name, ofp_port, odp_port, type,
@@ -393,6 +392,23 @@ pub fn drop_counters(st: &PmdStats) -> Vec<(&'static str, u64)> {
 #[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dpif_show_as_upstream() {
+        let bridges: Vec<BridgePorts> = vec![(
+            "br0".into(),
+            vec![
+                ("p2".into(), 2, 2, "dummy".into(), vec![]),
+                ("br0".into(), 0xfffe, 100, "dummy-internal".into(), vec![]),
+                ("p1".into(), 1, 1, "dummy".into(), vec![]),
+            ],
+        )];
+        let dp = crate::DpifNetdev::create("dummy", "ovs-dummy", None, Default::default()).unwrap();
+        assert_eq!(
+            dpif_show(&dp, &DpStats::default(), &bridges),
+            "dummy@ovs-dummy: hit:0 missed:0\n  br0:\n    br0 65534/100: (dummy-internal)\n    p1 1/1: (dummy)\n    p2 2/2: (dummy)\n"
+        );
+    }
 
     #[test]
     fn tcp_flags_text() {
