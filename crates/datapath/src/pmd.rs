@@ -278,6 +278,8 @@ pub(crate) struct Forwarder {
     scratch: Vec<Packet>,
     now: u64,
     emc_inv_prob: u32,
+    /// Misses met on the handler thread, with their recirculation depth.
+    deferred: Vec<(QueuedUpcall, u8)>,
 }
 
 impl Forwarder {
@@ -305,6 +307,7 @@ impl Forwarder {
             is_handler,
             scratch: Vec::with_capacity(packet::buffer::BATCH_SIZE),
             now: 0,
+            deferred: Vec::new(),
             emc_inv_prob: inner
                 .config
                 .lock()
@@ -397,9 +400,11 @@ impl Forwarder {
             meta: f.pkt.meta,
         };
         if self.is_handler {
+            // Answered once the classifier's read lock is let go (the
+            // answer may install a flow).
             self.io.local.upcall_ok += 1;
             self.io.pool.put(f.pkt);
-            self.handle_upcall(up);
+            self.deferred.push((up, self.io.depth));
             return;
         }
         if self.inner.queue_upcall(up) {
@@ -413,21 +418,35 @@ impl Forwarder {
 
     fn run_recirc(&mut self) {
         let inner = self.inner.clone();
-        while let Some((pkt, flow, depth)) = self.io.recirc.pop() {
-            self.io.local.recirculations += 1;
-            self.io.depth = depth;
-            let f = InFlight::new(pkt, &metadata_of(&flow));
-            let table = match inner.table.read() {
-                Ok(t) => t,
-                Err(e) => e.into_inner(),
-            };
-            self.dispatch(&table, f);
+        loop {
+            if let Some((pkt, flow, depth)) = self.io.recirc.pop() {
+                self.io.local.recirculations += 1;
+                self.io.depth = depth;
+                let f = InFlight::new(pkt, &metadata_of(&flow));
+                let table = match inner.table.read() {
+                    Ok(t) => t,
+                    Err(e) => e.into_inner(),
+                };
+                self.dispatch(&table, f);
+            } else if let Some((q, depth)) = self.deferred.pop() {
+                self.io.depth = depth;
+                self.answer_upcall(q);
+            } else {
+                break;
+            }
         }
         self.io.depth = 0;
     }
 
-    /// Answers an upcall (handler thread).
+    /// Answers an upcall (handler thread), then whatever it recirculates.
     pub fn handle_upcall(&mut self, q: QueuedUpcall) {
+        self.io.depth = 0;
+        self.answer_upcall(q);
+        self.run_recirc();
+    }
+
+    /// Calls the handler, installs its reply, executes it on the packet.
+    fn answer_upcall(&mut self, q: QueuedUpcall) {
         self.refresh_ports();
         self.now = self.inner.now_ms();
         let handler = self.inner.handler.read().ok().and_then(|h| h.clone());
@@ -461,7 +480,6 @@ impl Forwarder {
         pkt.meta = q.meta;
         let f = InFlight::new(pkt, &metadata_of(&q.upcall.flow));
         execute(&mut self.io, f, &reply.actions);
-        self.run_recirc();
     }
 
     /// Executes `actions` on `frame` with `flow`'s metadata (packet-out).

@@ -355,3 +355,43 @@ fn vxlan_push_then_pop_round_trip() {
     assert_eq!(p1.take_sent(), vec![frame]);
     assert_eq!(dp.pmd_stats().recirculations, 1);
 }
+
+/// Recirculates once (recirc_id 0 -> 5), then outputs to port 2.
+struct Recirculator;
+
+impl UpcallHandler for Recirculator {
+    fn upcall(&self, up: &Upcall) -> UpcallReply {
+        let mut mask = Flow::default();
+        mask.dl_type = 0xffff;
+        let actions = if up.flow.recirc_id == 0 {
+            vec![OdpAction::Recirc(5)]
+        } else {
+            vec![OdpAction::Output(2)]
+        };
+        UpcallReply {
+            actions,
+            mask,
+            install: true,
+        }
+    }
+}
+
+#[test]
+fn recirculation_through_the_handler() {
+    let dp = DpifNetdev::create("dummy", "ovs-dummy", None, PmdConfig::default()).unwrap();
+    let p1 = Dummy::open("u1", "dummy").unwrap();
+    let p2 = Dummy::open("u2", "dummy").unwrap();
+    dp.port_add(p1.clone(), Some(1)).unwrap();
+    dp.port_add(p2.clone(), Some(2)).unwrap();
+    dp.set_upcall_handler(Arc::new(Recirculator));
+    let frame = datapath::packet_text::frame_from_text(ICMP, None).unwrap();
+    p1.receive(&frame);
+    assert!(wait_for(|| p2.stats().unwrap().tx_packets == 1));
+    assert!(wait_for(|| dp.flow_dump().len() == 2));
+    // Both flows installed: the next packet goes through without upcalls.
+    p1.receive(&frame);
+    assert!(wait_for(|| p2.stats().unwrap().tx_packets == 2));
+    let dump = datapath::show::dump_flows(&dp, false);
+    assert!(dump.contains("recirc_id(0x5),in_port(1)"), "{dump}");
+    assert!(dump.contains("actions:recirc(0x5)"), "{dump}");
+}
