@@ -3,24 +3,44 @@
 //!
 //! An [`Ofproto`] owns 255 flow tables (each a versioned
 //! [`classifier::Classifier`] of [`Rule`]s, so that a bundle commit becomes
-//! visible atomically), the group table ([`Group`]), the meter table
-//! ([`Meter`]), the OpenFlow ports ([`OfPort`], added and removed by the
-//! vswitchd), the tunnel-metadata TLV map and the switch configuration.
+//! visible atomically; table 254 is hidden and read-only), the group table
+//! ([`Group`]), the meter table ([`Meter`]), the OpenFlow ports
+//! ([`OfPort`], added and removed by the vswitchd), the tunnel-metadata TLV
+//! map and the switch configuration.
 //!
 //! Who calls what:
 //! - The vswitchd's connection manager hands every OpenFlow request
 //!   (except hello/echo) to [`Ofproto::handle_openflow`] with the
 //!   connection's [`ConnState`]; the replies come back as encoded messages
 //!   in the connection's version, errors as `OFPT_ERROR` exactly as the
-//!   reference switch sends them. A packet-out is validated and returned
-//!   as a [`PacketOutRequest`] for the caller to execute.
+//!   reference switch sends them. Packet-outs, conntrack flushes and
+//!   resumes are validated and left on the [`ConnState`] for the caller
+//!   to execute ([`ConnState::take_packet_outs`], ...).
 //! - Asynchronous messages the switch originates (flow removed, port
-//!   status, monitor updates, packet-ins) are queued and drained with
-//!   [`Ofproto::take_async`]; connmgr filters them per connection.
-//! - [`Ofproto::run`] expires idle and hard timeouts and evicts.
-//! - Translation (`xlate`, owned by the xlate helper) reads the switch
-//!   through [`Ofproto::lookup`], [`Ofproto::group`], [`Ofproto::meter`],
-//!   [`Ofproto::port`] and [`Ofproto::ports`].
+//!   status, monitor updates, role status, packet-ins from translation)
+//!   are drained with [`Ofproto::take_async`];
+//!   [`handler::asyncmsg::encode_for`] filters and encodes them for each
+//!   connection as upstream's connmgr does.
+//! - [`Ofproto::run`] expires idle and hard timeouts.
+//! - Translation ([`xlate`], with [`normal`], [`mac_learning`], [`vlan`]
+//!   and [`trace`]) reads the switch through [`Ofproto::lookup`],
+//!   [`Ofproto::group`], [`Ofproto::meter`], [`Ofproto::port`] and
+//!   [`Ofproto::ports`], and hands learned flows back through
+//!   [`Ofproto::apply_learned_flow`].
+//!
+//! The switch core, bottom up:
+//! - [`rule`], [`group`], [`meter`], [`port`], [`table`]: what the tables
+//!   hold, with atomic counters translation bumps without locking.
+//! - [`bundle_txn`]: transactions staged in the next classifier version,
+//!   committed or rolled back whole (every flow-mod is one; a bundle is one).
+//! - [`flow_mod`]: add/modify/delete semantics of every OpenFlow version,
+//!   eviction, learned and internal flows.
+//! - [`expiry`]: idle and hard timeouts.
+//! - [`tlv`], [`stats`], [`hmap_order`] (the order upstream's hash maps
+//!   list ports and groups in).
+//! - [`handler`]: one module per message family (switch, flows, tables,
+//!   ports, groups, meters, TLV, bundles, monitors, packet-out), the
+//!   dispatcher, multipart replies and asynchronous messages.
 //!
 //! This room depends on `packet`, `flow`, `openflow` and `classifier`; it
 //! never touches the datapath or the database.

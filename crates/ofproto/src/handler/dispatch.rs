@@ -49,6 +49,7 @@ fn modifies_state(raw: OfpRaw) -> bool {
             | NXT_TLV_TABLE_MOD
             | NXT_CT_FLUSH_ZONE
             | NXT_CT_FLUSH
+            | NXT_RESUME
             | OFPT14_BUNDLE_CONTROL
             | ONFT13_BUNDLE_CONTROL
             | OFPT14_BUNDLE_ADD_MESSAGE
@@ -183,6 +184,15 @@ pub fn dispatch(
 
         NXST_IPFIX_BRIDGE_REQUEST | NXST_IPFIX_FLOW_REQUEST => Err(OfpErr::NXST_NOT_CONFIGURED),
         NXT_CT_FLUSH_ZONE | NXT_CT_FLUSH => ct_flush(conn, raw, msg).map(|_| Vec::new()),
+        NXT_RESUME => {
+            let body = &msg[raw.header_len(msg[0])..];
+            let pin = openflow::msgs::packet_in::PacketIn2::decode(msg[0], body)?;
+            if pin.continuation.is_none() {
+                return Err(OfpErr::OFPBRC_BAD_LEN);
+            }
+            conn.resumes.push(pin);
+            Ok(Vec::new())
+        }
 
         // Replies and switch-to-controller messages are not requests.
         _ => Err(OfpErr::OFPBRC_BAD_TYPE),

@@ -61,6 +61,9 @@ pub struct ConnState {
     pub bundles: BTreeMap<u32, crate::bundle_txn::Bundle>,
     /// Packet-outs decoded and validated, waiting for the caller to execute.
     pub packet_outs: Vec<PacketOutRequest>,
+    /// Resumed packet-ins (`NXT_RESUME`) waiting for the caller to
+    /// continue their translation.
+    pub resumes: Vec<openflow::msgs::packet_in::PacketIn2>,
     /// Conntrack flush requests (`NXT_CT_FLUSH_ZONE`, `NXT_CT_FLUSH`)
     /// waiting for the caller to apply to the datapath.
     pub ct_flushes: Vec<openflow::msgs::ct_flush::CtFlush>,
@@ -76,6 +79,11 @@ impl ConnState {
             version,
             ..ConnState::default()
         }
+    }
+
+    /// Takes the `NXT_RESUME` requests received so far, in order.
+    pub fn take_resumes(&mut self) -> Vec<openflow::msgs::packet_in::PacketIn2> {
+        std::mem::take(&mut self.resumes)
     }
 
     /// Takes the conntrack flushes requested so far, in order.
