@@ -121,7 +121,11 @@ pub struct DpifNetdev {
     threads: Mutex<Threads>,
     handler_stop: Arc<AtomicBool>,
     handler_thread: Mutex<Option<JoinHandle<()>>>,
+    exec_fwd: Mutex<Option<pmd::Forwarder>>,
 }
+
+/// Packet buffers of the packet-out forwarder.
+const EXEC_POOL_PACKETS: usize = 32;
 
 fn random_secret() -> u64 {
     let mut b = [0u8; 8];
@@ -181,6 +185,7 @@ impl DpifNetdev {
             }),
             handler_stop,
             handler_thread: Mutex::new(Some(h)),
+            exec_fwd: Mutex::new(None),
         };
         let local: Arc<dyn Netdev> = match local {
             Some(l) => l,
@@ -301,6 +306,9 @@ impl DpifNetdev {
 
 impl Drop for DpifNetdev {
     fn drop(&mut self) {
+        if let Ok(mut f) = self.exec_fwd.lock() {
+            *f = None;
+        }
         if let Ok(mut th) = self.threads.lock() {
             th.stop.store(true, Relaxed);
             for h in th.pmds.drain(..) {
@@ -520,13 +528,15 @@ impl Dpif for DpifNetdev {
     }
 
     fn execute(&self, frame: &[u8], flow: &Flow, actions: &[OdpAction]) -> Result<(), DpifError> {
-        let stats = Arc::new(ThreadStats::default());
-        let mut fwd = pmd::Forwarder::new(self.inner.clone(), stats.clone(), 0, true);
+        // One forwarder (small pool, own counters) serves every packet-out,
+        // one at a time.
+        let mut guard = self.exec_fwd.lock().map_err(|_| DpifError::Invalid)?;
+        let fwd = guard.get_or_insert_with(|| {
+            let stats = self.inner.register_stats();
+            pmd::Forwarder::with_pool(self.inner.clone(), stats, 0, true, EXEC_POOL_PACKETS)
+        });
         fwd.execute_frame(frame, flow, actions);
         fwd.flush();
-        if let Ok(mut v) = self.inner.stats.lock() {
-            v.push(stats);
-        }
         Ok(())
     }
 

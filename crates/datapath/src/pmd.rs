@@ -289,7 +289,18 @@ impl Forwarder {
         emc_entries: usize,
         is_handler: bool,
     ) -> Forwarder {
-        let pool = PacketPool::with_default_size(POOL_PACKETS);
+        Forwarder::with_pool(inner, stats, emc_entries, is_handler, POOL_PACKETS)
+    }
+
+    /// Like [`Forwarder::new`] with `pool_packets` buffers.
+    pub fn with_pool(
+        inner: Arc<Inner>,
+        stats: Arc<ThreadStats>,
+        emc_entries: usize,
+        is_handler: bool,
+        pool_packets: usize,
+    ) -> Forwarder {
+        let pool = PacketPool::with_default_size(pool_packets);
         let seed = inner.secret | 1;
         Forwarder {
             io: Io {
@@ -484,6 +495,8 @@ impl Forwarder {
 
     /// Executes `actions` on `frame` with `flow`'s metadata (packet-out).
     pub fn execute_frame(&mut self, frame: &[u8], flow: &Flow, actions: &[OdpAction]) {
+        self.refresh_ports();
+        self.now = self.inner.now_ms();
         let Some(mut pkt) = self.io.pool.get() else {
             return;
         };
