@@ -19,7 +19,6 @@ use openflow::raw::OfpRaw;
 const PACKET_IN: usize = 0;
 const PORT_STATUS: usize = 1;
 const FLOW_REMOVED: usize = 2;
-const ROLE_STATUS: usize = 3;
 
 /// Whether `conn` receives an async message of `kind` for `reason`.
 pub fn receives(ofproto: &Ofproto, conn: &ConnState, kind: usize, reason: u8) -> bool {
@@ -126,10 +125,8 @@ pub fn encode_for(ofproto: &Ofproto, conn: &ConnState, msgs: &[AsyncMsg]) -> Vec
                 conn_id,
                 generation_id,
             } => {
-                if *conn_id == conn.id
-                    && conn.version >= 4
-                    && receives(ofproto, conn, ROLE_STATUS, 0)
-                {
+                // Sent to the demoted primary whatever its async config.
+                if *conn_id == conn.id && conn.version >= 4 {
                     let raw = if conn.version == 4 {
                         OfpRaw::ONFT13_ROLE_STATUS
                     } else {

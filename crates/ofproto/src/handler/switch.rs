@@ -186,18 +186,16 @@ pub fn role_status_body(generation_id: u64) -> Vec<u8> {
 }
 
 /// The default asynchronous configuration of a connection (upstream's
-/// `OFPUTIL_DEFAULT_ASYNC` for controllers): packet-ins for no_match and
-/// action, all port status, flow removed for every reason but not to
-/// secondaries for most, role status and table status for primaries.
+/// `ofputil_async_cfg_default`): packet-ins for no_match and action (and
+/// OpenFlow 1.4's finer action reasons but invalid_ttl), flow removed for
+/// every reason the version knows, port status for all, to primaries and
+/// equals; secondaries get only port status.
 pub fn default_async_config(version: u8) -> AsyncConfig {
     let mut ac = AsyncConfig::default();
     // [kind][0 = primary/equal, 1 = secondary]
-    ac.masks[0] = [0x3 | if version >= 5 { 0x38 } else { 0 }, 0];
+    ac.masks[0] = [if version >= 5 { 0x3b } else { 0x3 }, 0];
     ac.masks[1] = [0x7, 0x7];
-    ac.masks[2] = [0xf | if version >= 5 { 0x30 } else { 0 }, 0];
-    ac.masks[3] = [0x7, 0x7];
-    ac.masks[4] = [0x18, 0];
-    ac.masks[5] = [0x3, 0];
+    ac.masks[2] = [if version >= 5 { 0x3f } else { 0xf }, 0];
     ac
 }
 
@@ -354,6 +352,23 @@ mod tests {
             RoleRequest::decode_of12(&r[0][8..]).unwrap().role,
             control::role::SECONDARY
         );
+    }
+
+    #[test]
+    fn default_async_config_is_upstreams() {
+        // What the reference answers to OpenFlow 1.3 and 1.4 get-async
+        // requests on a fresh connection.
+        let mut b = Vec::new();
+        default_async_config(4).encode_legacy(&mut b);
+        assert_eq!(
+            b,
+            [0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0, 0xf, 0, 0, 0, 0]
+        );
+        let mut p = Vec::new();
+        default_async_config(5).encode_props(&mut p);
+        let want = "0000000800000000000100080000003b000200080000000700030008000000070004000800000000000500080000003f0006000800000000000700080000000000080008000000000009000800000000000a000800000000000b000800000000";
+        let got: String = p.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(got, want);
     }
 
     #[test]
