@@ -81,7 +81,15 @@ pub(crate) fn xlate_normal(ctx: &mut Ctx) {
     if ctx.allow_side_effects && ctx.flow.packet_type == 0 {
         if let Some(ml) = ml {
             let src = ctx.flow.dl_src;
-            ml.learn(src, vlan, in_port, now);
+            if ml.learn(src, vlan, in_port, now) {
+                let n = port_name(&inp);
+                ctx.report(NodeKind::Detail, || {
+                    format!(
+                        "learned that {} is on port {n} in VLAN {vlan}",
+                        flow::value_str::format_eth(&src)
+                    )
+                });
+            }
         }
     }
 

@@ -118,7 +118,9 @@ pub fn trace(
     let mut text = String::new();
     let mut queue: std::collections::VecDeque<(Flow, Option<crate::xlate::CtRecirc>)> =
         Default::default();
-    queue.push_back((*flow, None));
+    let mut flow = *flow;
+    crate::xlate::fix_vlan_tpid(&mut flow);
+    queue.push_back((flow, None));
     let mut ct_next = opts.ct_next.iter();
     let mut first = true;
     let mut rounds = 0;

@@ -235,7 +235,19 @@ fn wc_finish(orig: &Flow, wc: &mut Flow) {
     }
 }
 
+/// A VLAN header without a TPID gets 802.1Q (upstream's
+/// `flow_fix_vlan_tpid`, applied whenever a VLAN field is set).
+pub fn fix_vlan_tpid(flow: &mut Flow) {
+    for v in flow.vlans.iter_mut() {
+        if v.tpid == 0 && v.tci & commit::VLAN_CFI != 0 {
+            v.tpid = 0x8100;
+        }
+    }
+}
+
 pub(crate) fn run<'a>(br: &'a Ofproto, bridges: &'a dyn Bridges, input: XlateIn<'a>) -> XlateOut {
+    let mut input = input;
+    fix_vlan_tpid(&mut input.flow);
     let mut wc = Flow::default();
     wc_init(&input.flow, &mut wc);
     let mut ctx = Ctx {

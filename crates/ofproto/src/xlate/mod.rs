@@ -20,7 +20,7 @@
 //! `fields` (set-field, move, stack with megaflow bookkeeping).
 
 pub mod commit;
-mod engine;
+pub(crate) mod engine;
 mod fields;
 mod freeze;
 mod group;
@@ -41,6 +41,7 @@ use crate::mac_learning::MacLearning;
 use crate::ofproto::Ofproto;
 use crate::rule::Rule;
 
+pub use engine::fix_vlan_tpid;
 pub use report::Trace;
 
 /// Slow-path reasons (bits in `slow_path(...)` order).

@@ -396,3 +396,55 @@ fn split_top(s: &str) -> Vec<&str> {
     v.push(&s[start..]);
     v
 }
+
+/// NORMAL floods bundles in an order upstream does not keep stable
+/// (pointer hashes), grouping outputs that share VLAN headers.  This
+/// rewrites `Datapath actions:` as the sorted set of outputs, each with the
+/// VLAN headers and other header changes in effect when it happens, so two
+/// traces compare equal when they send the same packets to the same ports.
+pub fn canonical_outputs(trace: &str) -> String {
+    use flow::odp::actions::{parse_odp_actions, OdpAction};
+    // The packet's own VLAN header, from the `Flow:` line.
+    let mut initial: Vec<String> = Vec::new();
+    if let Some(f) = trace.lines().find(|l| l.starts_with("Flow: ")) {
+        let get = |k: &str| {
+            f.split(',')
+                .find_map(|kv| kv.strip_prefix(k))
+                .map(|v| v.to_string())
+        };
+        if let (Some(vid), Some(pcp)) = (get("dl_vlan="), get("dl_vlan_pcp=")) {
+            initial.push(format!("push_vlan(vid={vid},pcp={pcp})"));
+        }
+    }
+    trace
+        .lines()
+        .map(|l| match l.strip_prefix("Datapath actions: ") {
+            Some(acts) => match parse_odp_actions(acts) {
+                Ok(list) => {
+                    let mut vlans: Vec<String> = initial.clone();
+                    let mut sets: Vec<String> = Vec::new();
+                    let mut outs: Vec<String> = Vec::new();
+                    for a in &list {
+                        match a {
+                            OdpAction::PushVlan { .. } => vlans.push(a.to_string()),
+                            OdpAction::PopVlan => {
+                                if vlans.pop().is_none() {
+                                    vlans.push("popped-original".into());
+                                }
+                            }
+                            OdpAction::Output(p) => {
+                                outs.push(format!("{p}[{}|{}]", vlans.join(";"), sets.join(";")))
+                            }
+                            other => sets.push(other.to_string()),
+                        }
+                    }
+                    outs.sort();
+                    format!("Datapath outputs: {}", outs.join(" "))
+                }
+                Err(_) => l.to_string(),
+            },
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
