@@ -588,6 +588,17 @@ pub fn cmd_del_port(ctx: &mut Ctx) -> CmdResult {
     let if_exists = ctx.has_option("--if-exists");
     let with_iface = ctx.has_option("--with-iface");
     let target = ctx.args[ctx.args.len() - 1].clone();
+    let local_of = ctx
+        .cache()
+        .ports
+        .get(&target)
+        .filter(|p| p.bridge == target)
+        .map(|p| p.bridge.clone());
+    if let Some(br) = local_of {
+        return fatal!(
+            "cannot delete port {target} because it is the local port for bridge {br} (deleting this port requires deleting the entire bridge)"
+        );
+    }
     let mut port = find_port(ctx, &target, !if_exists && !with_iface)?;
     if port.is_none() && with_iface {
         let p = ctx.cache().iface(&target).map(|i| i.port.clone());

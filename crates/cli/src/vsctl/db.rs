@@ -85,22 +85,47 @@ pub fn row_ids(table: &str) -> &'static [RowId] {
     }
 }
 
-/// A table by case-insensitive name or unique prefix.
+/// How well `s` (typed by the user) matches `name`: an exact match beats
+/// a case-insensitive one (where `-` stands for `_`), which beats a prefix
+/// (scored by its length); 0 is no match.
+fn match_score(name: &str, s: &str) -> usize {
+    if name == s {
+        return usize::MAX;
+    }
+    let (n, t) = (name.as_bytes(), s.as_bytes());
+    let mut i = 0;
+    loop {
+        match (n.get(i), t.get(i)) {
+            (None, None) => return usize::MAX - 1,
+            (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) || (*a == b'_' && *b == b'-') => i += 1,
+            (_, None) => return i,
+            _ => return 0,
+        }
+    }
+}
+
+/// The candidates with the best non-zero score (several means ambiguous).
+fn best_matches<'a, T>(items: impl Iterator<Item = (&'a str, T)>, s: &str) -> Vec<T> {
+    let mut best = 0;
+    let mut out = Vec::new();
+    for (name, item) in items {
+        let score = match_score(name, s);
+        if score == 0 || score < best {
+            continue;
+        }
+        if score > best {
+            best = score;
+            out.clear();
+        }
+        out.push(item);
+    }
+    out
+}
+
+/// A table by name, case-insensitive name or unique prefix.
 pub fn get_table<'a>(ctx: &'a Ctx, name: &str) -> Result<&'a TableSchema, Fail> {
     let schema = ctx.r.schema();
-    let lname = name.to_ascii_lowercase();
-    if let Some(t) = schema
-        .tables
-        .values()
-        .find(|t| t.name.eq_ignore_ascii_case(name))
-    {
-        return Ok(t);
-    }
-    let matches: Vec<&TableSchema> = schema
-        .tables
-        .values()
-        .filter(|t| t.name.to_ascii_lowercase().starts_with(&lname))
-        .collect();
+    let matches = best_matches(schema.tables.values().map(|t| (t.name.as_str(), t)), name);
     match matches.len() {
         1 => Ok(matches[0]),
         0 => fatal!("unknown table \"{name}\""),
@@ -134,14 +159,7 @@ pub fn get_column<'a>(t: &'a TableSchema, name: &str) -> Result<Column<'a>, Fail
     if name == "_uuid" {
         return Ok(Column::Uuid);
     }
-    if let Some(&i) = t.by_name.get(name) {
-        return Ok(Column::Data(&t.columns[i]));
-    }
-    let mut matches: Vec<&ColumnSchema> = t
-        .columns
-        .iter()
-        .filter(|c| c.name.starts_with(name))
-        .collect();
+    let mut matches = best_matches(t.columns.iter().map(|c| (c.name.as_str(), c)), name);
     matches.sort_by(|a, b| a.name.cmp(&b.name));
     match matches.len() {
         1 => Ok(Column::Data(matches[0])),
