@@ -76,3 +76,13 @@ fn meters() {
 fn replace() {
     check_script("replace");
 }
+
+#[test]
+fn monitor() {
+    check_script("monitor");
+}
+
+#[test]
+fn packet_out() {
+    check_script("packet_out");
+}

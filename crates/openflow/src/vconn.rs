@@ -237,6 +237,13 @@ impl Vconn {
         self.sock.raw_fd()
     }
 
+    /// Whether a whole message is already buffered (so that waiting on the
+    /// descriptor would be wrong).
+    pub fn has_pending(&self) -> bool {
+        self.rx.len() >= 8
+            && self.rx.len() >= usize::from(u16::from_be_bytes([self.rx[2], self.rx[3]]))
+    }
+
     /// Accepts received messages whatever their version (upstream's
     /// `vconn_set_recv_any_version`, for snooping).
     pub fn set_recv_any_version(&mut self, any: bool) {

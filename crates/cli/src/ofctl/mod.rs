@@ -16,6 +16,8 @@ mod online_bundle;
 mod online_flows;
 mod online_groups;
 mod online_meters;
+mod online_monitor;
+mod online_packet;
 mod online_ports;
 mod online_replace;
 mod online_switch;
@@ -57,6 +59,20 @@ pub const COMMANDS: &[Command] = &[
         min_args: 1,
         max_args: 1,
         run: online_switch::show,
+    },
+    Command {
+        name: "monitor",
+        usage: "switch [misslen] [invalid_ttl] [watch:[...]]",
+        min_args: 1,
+        max_args: 3,
+        run: online_monitor::monitor,
+    },
+    Command {
+        name: "snoop",
+        usage: "switch",
+        min_args: 1,
+        max_args: 1,
+        run: online_monitor::snoop,
     },
     Command {
         name: "dump-desc",
@@ -211,6 +227,13 @@ pub const COMMANDS: &[Command] = &[
         min_args: 1,
         max_args: 1,
         run: online_meters::meter_features,
+    },
+    Command {
+        name: "packet-out",
+        usage: "switch \"in_port=<port> packet=<hex data> actions=...\"",
+        min_args: 2,
+        max_args: usize::MAX,
+        run: online_packet::packet_out,
     },
     Command {
         name: "dump-ports",

@@ -456,3 +456,20 @@ pub fn arm_timeout(opts: &Options) {
         }
     });
 }
+
+/// C's `atoi`: leading blanks, a sign, digits; anything else stops it.
+pub fn atoi(s: &str) -> i64 {
+    let t = s.trim_start();
+    let (neg, rest) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let v = digits.parse::<i64>().unwrap_or(0).min(i64::from(i32::MAX));
+    if neg {
+        -v
+    } else {
+        v
+    }
+}

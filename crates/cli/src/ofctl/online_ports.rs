@@ -55,25 +55,8 @@ fn port_to_ofp11(p: u32) -> u32 {
 
 fn queue_arg(args: &[String], i: usize) -> u32 {
     match args.get(i) {
-        Some(q) if !q.eq_ignore_ascii_case("all") => atoi(q) as u32,
+        Some(q) if !q.eq_ignore_ascii_case("all") => super::online::atoi(q) as u32,
         _ => OFPQ_ALL,
-    }
-}
-
-/// C's `atoi`: leading blanks, a sign, digits; anything else stops it.
-fn atoi(s: &str) -> i64 {
-    let t = s.trim_start();
-    let (neg, rest) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-    let v = digits.parse::<i64>().unwrap_or(0).min(i64::from(i32::MAX));
-    if neg {
-        -v
-    } else {
-        v
     }
 }
 

@@ -18,6 +18,11 @@
 //!   switches that list groups in hash order).
 //! - `ofctl~ ARGS` — a known difference (listed in docs/compat.md): run,
 //!   not compared, counted.
+//! - `ofctl& FILE ARGS` — a command that detaches (`monitor ... --detach`)
+//!   with its stderr in FILE (in the sandbox); the status is compared.
+//! - `appctl-ofctl ARGS` — ovs-appctl to that detached ovs-ofctl (`-t
+//!   ovs-ofctl`); compared.
+//! - `cat FILE` — the normalized contents of FILE are compared.
 //! - `file NAME TEXT` — writes TEXT (with `\n` escapes) to NAME in the
 //!   sandbox directory; `@NAME` in later arguments is that file's path.
 //!
@@ -158,6 +163,55 @@ pub fn run_script(tag: &str, script: &str, daemons: Stack, ofctl: &Program) -> V
             "appctl" => {
                 sb.appctl(&args)
                     .unwrap_or_else(|e| panic!("{tag}:{}: {e}", i + 1));
+            }
+            "ofctl&" => {
+                let (file, rest_args) = args.split_first().expect("ofctl& FILE ARGS");
+                let stderr = std::fs::File::create(sb.dir.join(file)).expect("create output file");
+                let status = std::process::Command::new(&ofctl.exe)
+                    .args(&ofctl.lead)
+                    .args(rest_args)
+                    .env("OVS_RUNDIR", &sb.dir)
+                    .env("OVS_LOGDIR", &sb.dir)
+                    .env("OVS_DBDIR", &sb.dir)
+                    .env("OVS_SYSCONFDIR", &sb.dir)
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(stderr)
+                    .status()
+                    .expect("run ofctl");
+                steps.push(Step {
+                    line: i + 1,
+                    command: rest.to_string(),
+                    status: status.code().unwrap_or(-1),
+                    stdout: String::new(),
+                    stderr: String::new(),
+                    status_only: false,
+                    known_gap: false,
+                });
+            }
+            "appctl-ofctl" | "cat" => {
+                let out = if kw == "cat" {
+                    let text = std::fs::read_to_string(sb.dir.join(args[0])).unwrap_or_default();
+                    testkit::Outcome {
+                        status: 0,
+                        stdout: text,
+                        stderr: String::new(),
+                    }
+                } else {
+                    let mut all = vec!["-t", "ovs-ofctl"];
+                    all.extend_from_slice(&args);
+                    let appctl = sb.stack.appctl.clone();
+                    sb.run(&appctl, &all)
+                };
+                steps.push(Step {
+                    line: i + 1,
+                    command: rest.to_string(),
+                    status: out.status,
+                    stdout: normalize(&out.stdout, &sb.dir),
+                    stderr: normalize(&out.stderr, &sb.dir),
+                    status_only: false,
+                    known_gap: false,
+                });
             }
             "ofctl" | "ofctl?" | "ofctl~" | "ofctl|sort" => {
                 let mut out = sb.run(ofctl, &args);
