@@ -35,7 +35,15 @@ fn check_script(name: &str) {
 #[test]
 fn every_script_has_a_test() {
     let known = [
-        "switch", "ports", "flows", "errors", "groups", "meters", "replace",
+        "switch",
+        "ports",
+        "flows",
+        "errors",
+        "groups",
+        "meters",
+        "replace",
+        "monitor",
+        "packet_out",
     ];
     for (name, _) in scripts() {
         assert!(known.contains(&name.as_str()), "script {name} has no test");
