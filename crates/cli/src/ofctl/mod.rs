@@ -390,6 +390,20 @@ pub const COMMANDS: &[Command] = &[
         run: online_bundle::bundle,
     },
     Command {
+        name: "add-tlv-map",
+        usage: "switch map",
+        min_args: 2,
+        max_args: 2,
+        run: online_switch::add_tlv_map,
+    },
+    Command {
+        name: "del-tlv-map",
+        usage: "switch [map]",
+        min_args: 1,
+        max_args: 2,
+        run: online_switch::del_tlv_map,
+    },
+    Command {
         name: "dump-tlv-map",
         usage: "switch",
         min_args: 1,

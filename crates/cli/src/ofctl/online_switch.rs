@@ -289,3 +289,78 @@ fn parse_u16(s: &str) -> Option<u16> {
     };
     u16::try_from(v).ok()
 }
+
+/// C's `%i` conversion (decimal, `0x` hex or leading-0 octal, optional
+/// sign) at the start of `s`: the value and the rest.
+fn scan_int(s: &str) -> Option<(i64, &str)> {
+    let (neg, t) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (radix, digits_at) = if t.starts_with("0x") || t.starts_with("0X") {
+        (16, 2)
+    } else if t.starts_with('0') {
+        (8, 0)
+    } else {
+        (10, 0)
+    };
+    let body = &t[digits_at..];
+    let n = body
+        .char_indices()
+        .find(|(_, c)| !c.is_digit(radix))
+        .map_or(body.len(), |(i, _)| i);
+    if n == 0 {
+        return None;
+    }
+    let v = i64::from_str_radix(&body[..n], radix).ok()?;
+    Some((if neg { -v } else { v }, &body[n..]))
+}
+
+/// Upstream's `parse_ofp_tlv_table_mod_str`: `{class=C,type=T,len=L}->
+/// tun_metadataN` mappings separated by commas.
+fn parse_tlv_maps(mut s: &str) -> Result<Vec<openflow::msgs::tlv_table::TlvMap>, String> {
+    let bad = || "invalid tlv mapping".to_string();
+    let mut maps = Vec::new();
+    while !s.is_empty() {
+        if let Some(r) = s.strip_prefix(',') {
+            s = r;
+        }
+        let r = s.strip_prefix("{class=").ok_or_else(bad)?;
+        let (class, r) = scan_int(r).ok_or_else(bad)?;
+        let r = r.strip_prefix(",type=").ok_or_else(bad)?;
+        let (type_, r) = scan_int(r).ok_or_else(bad)?;
+        let r = r.strip_prefix(",len=").ok_or_else(bad)?;
+        let (len, r) = scan_int(r).ok_or_else(bad)?;
+        let r = r.strip_prefix("}->tun_metadata").ok_or_else(bad)?;
+        let (index, r) = scan_int(r).ok_or_else(bad)?;
+        maps.push(openflow::msgs::tlv_table::TlvMap {
+            option_class: class as u16,
+            option_type: type_ as u8,
+            option_len: len as u8,
+            index: index as u16,
+        });
+        s = r;
+    }
+    Ok(maps)
+}
+
+fn tlv_mod(opts: &Options, args: &[String], command: u16) -> CmdResult {
+    use openflow::msgs::tlv_table::TlvTableMod;
+    let maps = parse_tlv_maps(args.get(1).map_or("", String::as_str)).map_err(Fatal)?;
+    let (mut v, _) =
+        super::online_flows::open_for_flow_mod(opts, &args[0], flow::Protocols::NXM_OXM_ANY)?;
+    let mut m = start(OfpRaw::NXT_TLV_TABLE_MOD, v.version(), alloc_xid());
+    TlvTableMod { command, maps }.encode_body(&mut m);
+    transact_noreply(opts, &mut v, &[finish(m)])
+}
+
+/// `add-tlv-map SWITCH MAP`
+pub fn add_tlv_map(opts: &Options, args: &[String]) -> CmdResult {
+    tlv_mod(opts, args, 0)
+}
+
+/// `del-tlv-map SWITCH [MAP]` (without MAP: clear the table)
+pub fn del_tlv_map(opts: &Options, args: &[String]) -> CmdResult {
+    tlv_mod(opts, args, if args.len() > 1 { 1 } else { 2 })
+}

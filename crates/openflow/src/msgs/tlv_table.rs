@@ -24,6 +24,11 @@ fn pull_maps(r: &mut Reader<'_>) -> Result<Vec<TlvMap>, OfpErr> {
         let index = r.u16().ok_or(BAD)?;
         r.skip(2).ok_or(BAD)?;
         if option_len % 4 != 0 || option_len > 124 {
+            vlog::warn!(
+                "ofp_match",
+                "tlv table option length ({}) is not a valid option size",
+                option_len
+            );
             return Err(OfpErr::NXTTMFC_BAD_OPT_LEN);
         }
         if index >= 64 {
