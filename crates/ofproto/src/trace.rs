@@ -115,6 +115,19 @@ pub fn trace(
     packet: Option<&[u8]>,
     opts: &TraceOptions,
 ) -> String {
+    trace_with_effects(br, bridges, flow, packet, opts).0
+}
+
+/// Like [`trace`], also returning the side effects (learned flows,
+/// `fin_timeout`) the caller applies when `-generate` was given.
+pub fn trace_with_effects(
+    br: &Ofproto,
+    bridges: &dyn Bridges,
+    flow: &Flow,
+    packet: Option<&[u8]>,
+    opts: &TraceOptions,
+) -> (String, Vec<crate::xlate::SideEffect>) {
+    let mut effects = Vec::new();
     let mut text = String::new();
     let mut queue: std::collections::VecDeque<(Flow, Option<crate::xlate::CtRecirc>)> =
         Default::default();
@@ -172,9 +185,203 @@ pub fn trace(
             },
         );
         text.push_str(&format_trace_result(&f, &out));
+        effects.extend(out.side_effects.iter().cloned());
         for r in &out.ct_recircs {
             queue.push_back((r.flow, Some(r.clone())));
         }
     }
-    text
+    (text, effects)
+}
+
+/// What `ofproto/trace` needs from the running switch.
+pub trait TraceEnv: Bridges {
+    /// The bridge and OpenFlow port behind datapath port `odp_port` of
+    /// datapath `dp` (`None` = the only datapath).
+    fn by_odp_port(&self, dp: Option<&str>, odp_port: u32) -> Option<(&Ofproto, u32)>;
+    /// Whether `dp` names a datapath (`ovs-dummy`, `dummy@ovs-dummy`).
+    fn has_datapath(&self, dp: Option<&str>) -> bool;
+}
+
+/// A parsed `ofproto/trace` request.
+pub struct TraceRequest<'a> {
+    pub bridge: &'a Ofproto,
+    pub flow: Flow,
+    pub packet: Option<Vec<u8>>,
+    pub opts: TraceOptions,
+}
+
+fn parse_ct_states(s: &str) -> Result<u8, String> {
+    use flow::matches::*;
+    let mut st = 0u8;
+    for name in s.split([',', '|']).filter(|n| !n.is_empty()) {
+        let n = name.trim_start_matches('+');
+        st |= match n {
+            "trk" => CS_TRACKED,
+            "new" => CS_NEW,
+            "est" => CS_ESTABLISHED,
+            "rel" => CS_RELATED,
+            "rpl" => CS_REPLY_DIR,
+            "inv" => CS_INVALID,
+            "snat" => CS_SRC_NAT,
+            "dnat" => CS_DST_NAT,
+            _ => return Err(format!("{s}: unknown connection tracking state flag {n}")),
+        };
+    }
+    Ok(st)
+}
+
+fn hex_packet(s: &str) -> Result<Vec<u8>, String> {
+    let t = s.trim();
+    let mut out = Vec::new();
+    let b = t.as_bytes();
+    let mut i = 0;
+    while i + 1 < b.len() && b[i].is_ascii_hexdigit() && b[i + 1].is_ascii_hexdigit() {
+        let v = u8::from_str_radix(&t[i..i + 2], 16)
+            .map_err(|_| "Trailing garbage in packet data".to_string())?;
+        out.push(v);
+        i += 2;
+        if out.len() > 65535 {
+            return Err("Packet data too long for Ethernet".into());
+        }
+    }
+    if i != b.len() {
+        return Err("Trailing garbage in packet data".into());
+    }
+    if out.len() < 14 {
+        return Err("Packet data too short for Ethernet".into());
+    }
+    Ok(out)
+}
+
+/// Parses the arguments of `ofproto/trace` (without the command name):
+/// `[dp_name|bridge] odp_flow|br_flow [--ct-next FLAGS]... [-generate|packet]`.
+/// Errors are upstream's texts.
+pub fn parse_trace_args<'a>(
+    args: &[String],
+    env: &'a dyn TraceEnv,
+) -> Result<TraceRequest<'a>, String> {
+    let mut opts = TraceOptions::default();
+    let mut rest: Vec<&str> = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        if args[i] == "--ct-next" {
+            let v = args
+                .get(i + 1)
+                .ok_or("Missing argument for option --ct-next")?;
+            opts.ct_next.push(parse_ct_states(v)?);
+            i += 2;
+            continue;
+        }
+        rest.push(&args[i]);
+        i += 1;
+    }
+    if rest.is_empty() {
+        return Err("syntax error (or the bridge name was omitted)".into());
+    }
+    let mut packet = None;
+    if rest.last() == Some(&"-generate") {
+        opts.generate = true;
+        rest.pop();
+    } else if rest.len() >= 2 {
+        match hex_packet(rest[rest.len() - 1]) {
+            Ok(p) => {
+                packet = Some(p);
+                rest.pop();
+            }
+            Err(e) if rest.len() >= 3 => return Err(e),
+            Err(_) => {}
+        }
+    }
+    let flow_arg = match rest.last() {
+        Some(f) => *f,
+        None => return Err("syntax error (or the bridge name was omitted)".into()),
+    };
+    let dp = if rest.len() == 2 { Some(rest[0]) } else { None };
+    // An ODP flow first, as upstream tries it first.
+    let odp = flow::odp::key_parse::parse_key(flow_arg, None);
+    let (br, mut f) = match odp {
+        Ok((key, _)) if rest.len() <= 2 => {
+            if !env.has_datapath(dp) {
+                return Err("Cannot find the datapath".into());
+            }
+            let (f, _) = flow::odp::key::key_to_flow(&key);
+            let Some((br, ofp_port)) = env.by_odp_port(dp, f.in_port) else {
+                return Err("Cannot find the datapath".into());
+            };
+            let mut f = f;
+            f.in_port = ofp_port;
+            (br, f)
+        }
+        Ok(_) => {
+            return Err(format!(
+                "syntax error at {flow_arg} (or the bridge name was omitted)"
+            ))
+        }
+        Err(e) => {
+            if rest.len() != 2 {
+                return Err(format!("{e} (or the bridge name was omitted)"));
+            }
+            let name = rest[0];
+            let Some(br) = env.bridge(name) else {
+                return Err(format!("{name}: unknown bridge"));
+            };
+            let mut map = flow::port::PortMap::new();
+            for p in br.ports() {
+                map.insert(&p.name, p.ofp_port);
+            }
+            let (f, _) = flow::flow_str::parse_ofp_exact_flow(flow_arg, Some(&map))
+                .map_err(|e| format!("Bad openflow flow syntax: {e}"))?;
+            (br, f)
+        }
+    };
+    if let Some(p) = &packet {
+        let md = packet::extract::Metadata {
+            tunnel: f.tunnel,
+            in_port: f.in_port,
+            skb_priority: f.skb_priority,
+            pkt_mark: f.pkt_mark,
+            dp_hash: f.dp_hash,
+            recirc_id: f.recirc_id,
+            ct_state: f.ct_state,
+            ct_zone: f.ct_zone,
+            ct_mark: f.ct_mark,
+            ct_label: f.ct_label,
+            packet_type: f.packet_type,
+            ..Default::default()
+        };
+        let metadata = f.metadata;
+        let regs = f.regs;
+        f = packet::extract::extract(p, &md);
+        f.metadata = metadata;
+        f.regs = regs;
+    } else if opts.generate {
+        packet = Some(packet::compose::compose_generated(&f, 64));
+    }
+    Ok(TraceRequest {
+        bridge: br,
+        flow: f,
+        packet,
+        opts,
+    })
+}
+
+/// The reply to `ofproto/trace`.
+pub struct TraceReply {
+    pub text: String,
+    /// The bridge traced (where side effects apply).
+    pub bridge: String,
+    /// Learned flows and `fin_timeout`s to apply (only with `-generate`).
+    pub side_effects: Vec<crate::xlate::SideEffect>,
+}
+
+/// `ovs-appctl ofproto/trace ARGS...`: the reply or the error text.
+pub fn trace_command(args: &[String], env: &dyn TraceEnv) -> Result<TraceReply, String> {
+    let req = parse_trace_args(args, env)?;
+    let (text, side_effects) =
+        trace_with_effects(req.bridge, env, &req.flow, req.packet.as_deref(), &req.opts);
+    Ok(TraceReply {
+        text,
+        bridge: req.bridge.name.clone(),
+        side_effects,
+    })
 }

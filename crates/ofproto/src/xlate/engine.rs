@@ -91,6 +91,9 @@ pub(crate) struct Ctx<'a> {
     pub thawed: bool,
     /// Why the last lookup found nothing.
     pub miss: Miss,
+    /// Flows learned earlier in this translation: upstream adds them at
+    /// once, so later lookups in their table see them.
+    pub learned: Vec<Arc<Rule>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -227,7 +230,7 @@ fn wc_finish(orig: &Flow, wc: &mut Flow) {
         wc.tp_src = 0;
         wc.tp_dst = 0;
     }
-    if orig.vlans[0].tci & commit::VLAN_CFI == 0 {
+    if orig.vlans[0].tci == 0 {
         wc.vlans = Default::default();
     }
     if !commit::eth_type_mpls(orig.dl_type) {
@@ -290,6 +293,7 @@ pub(crate) fn run<'a>(br: &'a Ofproto, bridges: &'a dyn Bridges, input: XlateIn<
         ct_recircs: Vec::new(),
         thawed: false,
         miss: Miss::None,
+        learned: Vec::new(),
     };
     let name = ctx.br.name.clone();
     ctx.descend(NodeKind::Bridge, || format!("bridge(\"{name}\")"));
@@ -475,7 +479,15 @@ pub(crate) fn lookup_from_table(
     let mut found = None;
     while next < 255 {
         ctx.table_id = next as u8;
-        if let Some(r) = ctx.br.lookup(next as u8, &ctx.flow, &mut ctx.wc) {
+        let mut hit = ctx.br.lookup(next as u8, &ctx.flow, &mut ctx.wc);
+        for l in ctx.learned.iter().filter(|l| l.table_id == next as u8) {
+            // The learned rule's subtable is searched too.
+            ctx.wc = ctx.wc.or(&l.match_.wc);
+            if l.match_.matches(&ctx.flow) && hit.as_ref().is_none_or(|h| l.priority > h.priority) {
+                hit = Some(l.clone());
+            }
+        }
+        if let Some(r) = hit {
             found = Some(r);
             break;
         }

@@ -115,6 +115,9 @@ pub(super) fn learn_action(ctx: &mut Ctx, l: &Learn) {
         }
     }
     if !ctx.allow_side_effects {
+        ctx.report(NodeKind::Warn, || {
+            "suppressing side effects, so learn action ignored".into()
+        });
         return;
     }
     let lf = learn_execute(l, &ctx.flow);
@@ -145,6 +148,23 @@ pub(super) fn learn_action(ctx: &mut Ctx, l: &Learn) {
         s.push_str(&flow::actions::format_actions(&lf.actions));
         ctx.report(NodeKind::Detail, || s);
     }
+    let now = ctx.br.now();
+    ctx.learned.push(std::sync::Arc::new(crate::rule::Rule {
+        match_: lf.match_,
+        priority: lf.priority,
+        table_id: lf.table_id,
+        cookie: lf.cookie,
+        actions: lf.actions.clone().into(),
+        flags: 0,
+        idle_timeout: std::sync::atomic::AtomicU16::new(lf.idle_timeout),
+        hard_timeout: std::sync::atomic::AtomicU16::new(lf.hard_timeout),
+        importance: 0,
+        n_packets: Default::default(),
+        n_bytes: Default::default(),
+        used: std::sync::atomic::AtomicU64::new(now),
+        created: now,
+        modified: now,
+    }));
     ctx.side.push(SideEffect::Learn {
         bridge: ctx.br.name.clone(),
         flow: lf,

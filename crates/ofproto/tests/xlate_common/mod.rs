@@ -70,6 +70,18 @@ impl Bridges for OneBridge<'_> {
     }
 }
 
+impl ofproto::trace::TraceEnv for OneBridge<'_> {
+    fn by_odp_port(&self, _dp: Option<&str>, odp_port: u32) -> Option<(&Ofproto, u32)> {
+        self.br
+            .ports()
+            .find(|p| p.odp_port == odp_port)
+            .map(|p| (self.br, p.ofp_port))
+    }
+    fn has_datapath(&self, dp: Option<&str>) -> bool {
+        matches!(dp, None | Some("ovs-dummy") | Some("dummy@ovs-dummy"))
+    }
+}
+
 impl Pair {
     /// Both switches with `ports` (fail-mode secure), or `None` without the
     /// reference.
@@ -258,8 +270,43 @@ impl Pair {
         }
     }
 
+    /// Our `ofproto/trace br0 ARGS...` through the command parser, with
+    /// side effects applied.
+    pub fn trace_ours_args(&self, args: &[&str]) -> Result<String, String> {
+        let reply = {
+            let br = self.ours.ofproto.lock().unwrap();
+            let env = OneBridge {
+                br: &br,
+                ml: &self.ml,
+            };
+            let a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            ofproto::trace::trace_command(&a, &env)?
+        };
+        let mut br = self.ours.ofproto.lock().unwrap();
+        for e in &reply.side_effects {
+            if let ofproto::xlate::SideEffect::Learn { flow, .. } = e {
+                let _ = br.apply_learned_flow(flow);
+            }
+        }
+        br.take_async();
+        Ok(reply.text)
+    }
+
+    /// The reference's `ofproto/trace ARGS...`.
+    pub fn trace_reference_args(&self, args: &[&str]) -> Result<String, String> {
+        let mut a = vec!["ofproto/trace"];
+        a.extend_from_slice(args);
+        self.reference.appctl(&a)
+    }
+
     /// Our trace of the same flow.
     pub fn trace_ours(&self, flow: &str, generate: bool) -> String {
+        if generate {
+            return match self.trace_ours_args(&["br0", flow, "-generate"]) {
+                Ok(s) => s,
+                Err(e) => format!("ERROR: {e}"),
+            };
+        }
         let br = self.ours.ofproto.lock().unwrap();
         let mut map = flow::port::PortMap::new();
         for p in br.ports() {
