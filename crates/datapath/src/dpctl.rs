@@ -147,14 +147,19 @@ pub fn run(dps: &[&DpifNetdev], program: &str, cmd: &str, args: &[&str]) -> Resu
         "dump-flows" => {
             let mut dp_name = None;
             let mut type_ok = true;
+            let mut filter = None;
             for a in &rest {
                 if let Some(t) = a.strip_prefix("type=") {
                     type_ok = t
                         .split(',')
                         .any(|t| t == "ovs" || t == "all" || t == "netdev");
-                } else if a.starts_with("filter=") || a.starts_with("pmd=") {
-                    // Filters are applied by the caller's flow syntax;
-                    // every flow matches an empty one.
+                } else if let Some(f) = a.strip_prefix("filter=") {
+                    let parsed = flow::flow_str::parse_ofp_exact_flow(f, None).map_err(|e| {
+                        err(program, &format!("Failed to parse filter ({e})"), None)
+                    })?;
+                    filter = Some(parsed);
+                } else if a.starts_with("pmd=") {
+                    // Every flow belongs to the one (main) thread.
                 } else {
                     dp_name = Some(*a);
                 }
@@ -164,7 +169,12 @@ pub fn run(dps: &[&DpifNetdev], program: &str, cmd: &str, args: &[&str]) -> Resu
                 return Ok(String::new());
             }
             let names = o.names.unwrap_or(o.verbose);
-            let flows = dp.flow_dump();
+            let mut flows = dp.flow_dump();
+            if let Some((ff, fwc)) = &filter {
+                // As upstream: the filter is first narrowed to what the
+                // megaflow looks at, then compared on the filter's bits.
+                flows.retain(|f| f.key.and(&f.mask).and(fwc) == ff.and(&f.mask).and(fwc));
+            }
             if flows.is_empty() {
                 return Ok(String::new());
             }

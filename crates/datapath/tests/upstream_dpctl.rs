@@ -117,6 +117,12 @@ fn commands() -> Vec<Vec<&'static str>> {
     v.push(vec!["dpctl/dump-flows"]);
     v.push(vec!["dpctl/dump-flows", "--names"]);
     v.push(vec!["dpctl/dump-flows", "-m"]);
+    v.push(vec!["dpctl/dump-flows", "filter=in_port=1"]);
+    v.push(vec!["dpctl/dump-flows", "filter=tcp"]);
+    v.push(vec!["dpctl/dump-flows", "filter=arp"]);
+    v.push(vec!["dpctl/dump-flows", "filter=in_port=9"]);
+    v.push(vec!["dpctl/dump-flows", "filter=foo=1"]);
+    v.push(vec!["dpctl/dump-flows", "filter=udp,tp_dst=53"]);
     v.push(vec!["dpctl/del-flows"]);
     v.push(vec!["dpctl/dump-flows"]);
     v
