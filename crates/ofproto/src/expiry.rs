@@ -135,3 +135,111 @@ mod tests {
         assert_eq!((r.idle_timeout(), r.hard_timeout()), (10, 20));
     }
 }
+
+#[cfg(test)]
+mod removal_reason_tests {
+    use crate::flow_mod::{FlowModCommand, FlowModReq, OFPG_ANY, OFPP_ANY, TABLE_ALL};
+    use crate::rule::FF_SEND_FLOW_REM;
+    use crate::{AsyncMsg, Ofproto};
+    use flow::actions::OfpAction;
+    use flow::Match;
+    use openflow::msgs::group_mod::GroupMod;
+    use openflow::msgs::meter::{MeterBand, MeterConfig, MeterMod};
+
+    fn fm(cmd: FlowModCommand, prio: u16, actions: Vec<OfpAction>) -> FlowModReq {
+        FlowModReq {
+            command: cmd,
+            table_id: if cmd == FlowModCommand::Add {
+                0
+            } else {
+                TABLE_ALL
+            },
+            match_: Match::catchall(),
+            priority: prio,
+            cookie: 0,
+            cookie_mask: 0,
+            new_cookie: 0,
+            idle_timeout: 0,
+            hard_timeout: 0,
+            importance: 0,
+            flags: FF_SEND_FLOW_REM,
+            out_port: OFPP_ANY,
+            out_group: OFPG_ANY,
+            buffer_id: u32::MAX,
+            actions,
+        }
+    }
+
+    fn reasons(o: &mut Ofproto) -> Vec<u8> {
+        o.take_async()
+            .into_iter()
+            .filter_map(|m| match m {
+                AsyncMsg::FlowRemoved(fr) => Some(fr.reason),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_removal_reason_is_reported() {
+        let mut o = Ofproto::new("br0", 1);
+        o.handle_group_mod(&GroupMod {
+            command: 0,
+            type_: 0,
+            group_id: 7,
+            command_bucket_id: u32::MAX,
+            buckets: vec![],
+            props: Default::default(),
+        })
+        .unwrap();
+        o.handle_meter_mod(&MeterMod {
+            command: 0,
+            meter: MeterConfig {
+                meter_id: 3,
+                flags: 1,
+                bands: vec![MeterBand {
+                    type_: 1,
+                    rate: 10,
+                    burst_size: 0,
+                    prec_level: 0,
+                }],
+            },
+        })
+        .unwrap();
+        o.handle_flow_mod(&fm(FlowModCommand::Add, 1, vec![OfpAction::Group(7)]))
+            .unwrap();
+        o.handle_flow_mod(&fm(FlowModCommand::Add, 2, vec![OfpAction::Meter(3)]))
+            .unwrap();
+        o.handle_flow_mod(&fm(FlowModCommand::Add, 3, vec![]))
+            .unwrap();
+        o.take_async();
+        o.handle_group_mod(&GroupMod {
+            command: 2,
+            type_: 0,
+            group_id: 7,
+            command_bucket_id: u32::MAX,
+            buckets: vec![],
+            props: Default::default(),
+        })
+        .unwrap();
+        assert_eq!(reasons(&mut o), vec![3], "group delete");
+        o.handle_meter_mod(&MeterMod {
+            command: 2,
+            meter: MeterConfig {
+                meter_id: 3,
+                flags: 0,
+                bands: vec![],
+            },
+        })
+        .unwrap();
+        assert_eq!(reasons(&mut o), vec![4], "meter delete");
+        // Modifying is not removing.
+        o.handle_flow_mod(&fm(FlowModCommand::Modify, 0, vec![OfpAction::Exit]))
+            .unwrap();
+        assert!(reasons(&mut o).is_empty());
+        o.handle_flow_mod(&fm(FlowModCommand::Delete, 0, vec![]))
+            .unwrap();
+        assert_eq!(reasons(&mut o), vec![2], "delete");
+        assert!(o.rules(0).is_empty());
+    }
+}
