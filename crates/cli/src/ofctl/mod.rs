@@ -313,6 +313,13 @@ pub const COMMANDS: &[Command] = &[
         run: online_switch::ct_flush_zone,
     },
     Command {
+        name: "ct-flush",
+        usage: "switch [zone=N] [ct-orig-tuple [ct-reply-tuple]]",
+        min_args: 1,
+        max_args: 4,
+        run: online_switch::ct_flush,
+    },
+    Command {
         name: "ofp-parse",
         usage: "file",
         min_args: 1,

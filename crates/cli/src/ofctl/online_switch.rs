@@ -364,3 +364,124 @@ pub fn add_tlv_map(opts: &Options, args: &[String]) -> CmdResult {
 pub fn del_tlv_map(opts: &Options, args: &[String]) -> CmdResult {
     tlv_mod(opts, args, if args.len() > 1 { 1 } else { 2 })
 }
+
+/// Upstream's `ofp_ct_tuple_parse`: one direction's conntrack tuple.
+fn parse_ct_tuple(
+    s: &str,
+    t: &mut openflow::msgs::ct_flush::CtTuple,
+    ip_proto: &mut u8,
+    l3_type: &mut u8,
+) -> Result<(), String> {
+    const AF_INET: u8 = 2;
+    const AF_INET6: u8 = 10;
+    let mut rest = s;
+    while let Some((key, value)) = flow::key_value::next_pair(&mut rest) {
+        let failed = || format!("failed to parse field {key}");
+        if value.is_empty() {
+            return Err(format!("field {key} missing value"));
+        }
+        match key {
+            "ct_nw_src" | "ct_nw_dst" => {
+                if *l3_type != 0 && *l3_type != AF_INET {
+                    return Err(format!("the L3 protocol does not match {value}"));
+                }
+                let addr = if key == "ct_nw_src" {
+                    &mut t.src
+                } else {
+                    &mut t.dst
+                };
+                if addr.iter().any(|&b| b != 0) {
+                    return Err(format!("{key} is set multiple times"));
+                }
+                let ip: std::net::Ipv4Addr = value.parse().map_err(|_| failed())?;
+                *addr = ip.to_ipv6_mapped().octets();
+                *l3_type = AF_INET;
+            }
+            "ct_ipv6_src" | "ct_ipv6_dst" => {
+                if *l3_type != 0 && *l3_type != AF_INET6 {
+                    return Err(format!("the L3 protocol does not match {value}"));
+                }
+                let addr = if key == "ct_ipv6_src" {
+                    &mut t.src
+                } else {
+                    &mut t.dst
+                };
+                if addr.iter().any(|&b| b != 0) {
+                    return Err(format!("{key} is set multiple times"));
+                }
+                let ip: std::net::Ipv6Addr = value.parse().map_err(|_| failed())?;
+                *addr = ip.octets();
+                *l3_type = AF_INET6;
+            }
+            "ct_nw_proto" => {
+                *ip_proto = parse_u16(value)
+                    .and_then(|v| u8::try_from(v).ok())
+                    .ok_or_else(failed)?;
+            }
+            "ct_tp_src" | "ct_tp_dst" => {
+                let port = parse_u16(value).ok_or_else(failed)?;
+                if key == "ct_tp_src" {
+                    t.src_port = port;
+                } else {
+                    t.dst_port = port;
+                }
+            }
+            "icmp_type" | "icmp_code" | "icmp_id" => {
+                if *ip_proto != 1 && *ip_proto != 58 {
+                    return Err("invalid L4 fields".into());
+                }
+                match key {
+                    "icmp_type" => {
+                        t.icmp_type = parse_u16(value)
+                            .and_then(|v| u8::try_from(v).ok())
+                            .ok_or_else(failed)?
+                    }
+                    "icmp_code" => {
+                        t.icmp_code = parse_u16(value)
+                            .and_then(|v| u8::try_from(v).ok())
+                            .ok_or_else(failed)?
+                    }
+                    _ => t.icmp_id = parse_u16(value).ok_or_else(failed)?,
+                }
+            }
+            _ => return Err(format!("invalid conntrack tuple field: {key}")),
+        }
+    }
+    Ok(())
+}
+
+/// `ct-flush SWITCH [zone=N] [ORIG-TUPLE [REPLY-TUPLE]]`
+pub fn ct_flush(opts: &Options, args: &[String]) -> CmdResult {
+    use openflow::msgs::ct_flush::{CtFlush, CtTuple};
+    let mut rest = &args[1..];
+    let mut zone = 0u16;
+    if let Some(z) = rest.first().and_then(|a| a.strip_prefix("zone=")) {
+        let digits: String = z.chars().take_while(|c| c.is_ascii_digit()).collect();
+        let v: u64 = digits
+            .parse()
+            .map_err(|_| Fatal("Failed to parse zone".into()))?;
+        zone = v as u16;
+        rest = &rest[1..];
+    }
+    let mut ip_proto = 0u8;
+    let mut l3_type = 0u8;
+    let mut tuples = [CtTuple::default(), CtTuple::default()];
+    for (i, arg) in rest.iter().take(2).enumerate() {
+        if !arg.is_empty() {
+            parse_ct_tuple(arg, &mut tuples[i], &mut ip_proto, &mut l3_type)
+                .map_err(|e| Fatal(format!("Failed to parse ct-tuple: {e}")))?;
+        }
+    }
+    let [orig, reply] = tuples;
+    let mut v = open_vconn(opts, &args[0])?;
+    let mut m = start(OfpRaw::NXT_CT_FLUSH, v.version(), alloc_xid());
+    CtFlush {
+        zone,
+        ip_proto,
+        l3_type,
+        orig,
+        reply,
+    }
+    .encode_body(&mut m);
+    transact_noreply(opts, &mut v, &[finish(m)])
+}

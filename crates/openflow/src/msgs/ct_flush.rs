@@ -60,17 +60,36 @@ fn pull_tuple(body: &[u8]) -> Result<CtTuple, OfpErr> {
     Ok(t)
 }
 
+/// Puts a tuple as upstream does: only its nonzero fields, and nothing
+/// at all for an empty tuple.
 fn put_tuple(out: &mut Vec<u8>, ptype: u16, t: &CtTuple) {
+    if *t == CtTuple::default() {
+        return;
+    }
     let mut nested = vec![0u8; 4];
-    super::props::put_property(&mut nested, 0, &t.src);
-    super::props::put_property(&mut nested, 1, &t.dst);
     // 16-bit values travel padded to 32 bits.
     let be16 = |v: u16| [(v >> 8) as u8, v as u8, 0, 0];
-    super::props::put_property(&mut nested, 2, &be16(t.src_port));
-    super::props::put_property(&mut nested, 3, &be16(t.dst_port));
-    super::props::put_property(&mut nested, 4, &be16(t.icmp_id));
-    super::props::put_property(&mut nested, 5, &[t.icmp_type]);
-    super::props::put_property(&mut nested, 6, &[t.icmp_code]);
+    if t.src != [0; 16] {
+        super::props::put_property(&mut nested, 0, &t.src);
+    }
+    if t.dst != [0; 16] {
+        super::props::put_property(&mut nested, 1, &t.dst);
+    }
+    if t.src_port != 0 {
+        super::props::put_property(&mut nested, 2, &be16(t.src_port));
+    }
+    if t.dst_port != 0 {
+        super::props::put_property(&mut nested, 3, &be16(t.dst_port));
+    }
+    if t.icmp_id != 0 {
+        super::props::put_property(&mut nested, 4, &be16(t.icmp_id));
+    }
+    if t.icmp_type != 0 {
+        super::props::put_property(&mut nested, 5, &[t.icmp_type]);
+    }
+    if t.icmp_code != 0 {
+        super::props::put_property(&mut nested, 6, &[t.icmp_code]);
+    }
     super::props::put_property(out, ptype, &nested);
 }
 
@@ -110,13 +129,17 @@ impl CtFlush {
         Ok(f)
     }
 
+    /// Upstream's layout: the family byte stays 0 (the addresses say it),
+    /// the tuples come first and the zone last, only when nonzero.
     pub fn encode_body(&self, out: &mut Vec<u8>) {
         out.put_u8(self.ip_proto);
-        out.put_u8(self.l3_type);
+        out.put_u8(0);
         out.put_zeros(6);
-        super::props::put_property(out, 2, &[(self.zone >> 8) as u8, self.zone as u8, 0, 0]);
         put_tuple(out, 0, &self.orig);
         put_tuple(out, 1, &self.reply);
+        if self.zone != 0 {
+            super::props::put_property(out, 2, &[(self.zone >> 8) as u8, self.zone as u8, 0, 0]);
+        }
     }
 
     fn addr(&self, a: &[u8; 16]) -> String {
