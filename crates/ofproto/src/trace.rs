@@ -127,6 +127,19 @@ pub fn trace_with_effects(
     packet: Option<&[u8]>,
     opts: &TraceOptions,
 ) -> (String, Vec<crate::xlate::SideEffect>) {
+    trace_actions(br, bridges, flow, packet, None, opts)
+}
+
+/// [`trace_with_effects`] of given actions instead of table 0 (what
+/// `ofproto/trace-packet-out` does).
+pub fn trace_actions(
+    br: &Ofproto,
+    bridges: &dyn Bridges,
+    flow: &Flow,
+    packet: Option<&[u8]>,
+    actions: Option<&[flow::actions::OfpAction]>,
+    opts: &TraceOptions,
+) -> (String, Vec<crate::xlate::SideEffect>) {
     let mut effects = Vec::new();
     let mut text = String::new();
     let mut queue: std::collections::VecDeque<(Flow, Option<crate::xlate::CtRecirc>)> =
@@ -180,7 +193,7 @@ pub fn trace_with_effects(
                 packet,
                 trace: true,
                 allow_side_effects: opts.generate,
-                ofpacts: None,
+                ofpacts: if rec.is_none() { actions } else { None },
                 in_packet_out: false,
             },
         );
@@ -379,6 +392,67 @@ pub fn trace_command(args: &[String], env: &dyn TraceEnv) -> Result<TraceReply, 
     let req = parse_trace_args(args, env)?;
     let (text, side_effects) =
         trace_with_effects(req.bridge, env, &req.flow, req.packet.as_deref(), &req.opts);
+    Ok(TraceReply {
+        text,
+        bridge: req.bridge.name.clone(),
+        side_effects,
+    })
+}
+
+/// `ovs-appctl ofproto/trace-packet-out [-consistent] BRIDGE FLOW
+/// [-generate|PACKET] ACTIONS`: the reply or the error text.
+pub fn trace_packet_out_command(args: &[String], env: &dyn TraceEnv) -> Result<TraceReply, String> {
+    let mut args: Vec<String> = args.to_vec();
+    let consistent = args.first().map(|a| a == "-consistent").unwrap_or(false);
+    if consistent {
+        args.remove(0);
+    }
+    let Some(acts_text) = args.pop() else {
+        return Err("syntax error (or the bridge name was omitted)".into());
+    };
+    let req = parse_trace_args(&args, env)?;
+    let mut warnings = Vec::new();
+    let parsed =
+        flow::actions::parse_actions(&acts_text, None, &mut warnings).map_err(|e| e.to_string())?;
+    let mut acts = parsed.actions;
+    let in_port = req.flow.in_port;
+    if (0xff00..0xff00).contains(&in_port) {
+        return Err("invalid in_port".into());
+    }
+    let m = Match {
+        flow: req.flow,
+        wc: flow::match_format::packet_wildcards(&req.flow),
+    };
+    let max_ports = flow::actions::OfpPort(0xff00);
+    let r = if consistent {
+        flow::actions::check_consistency(&mut acts, &m, max_ports, 0, 255, parsed.usable_protocols)
+    } else {
+        let mut usable = parsed.usable_protocols;
+        flow::actions::check_actions(&mut acts, &m, max_ports, 0, 255, &mut usable)
+    };
+    if let Err(e) = r {
+        return Err(format!("Bad actions: {e}"));
+    }
+    for a in &acts {
+        if let flow::actions::OfpAction::Group(g) = a {
+            if req.bridge.group(*g).is_none() {
+                return Err("Bad actions: OFPBAC_BAD_OUT_GROUP".into());
+            }
+        }
+        if let flow::actions::OfpAction::Meter(id) = a {
+            if req.bridge.meter(*id).is_none() {
+                return Err("Bad actions: OFPMMFC_INVALID_METER".into());
+            }
+        }
+    }
+    let (text, side_effects) = trace_actions(
+        req.bridge,
+        env,
+        &req.flow,
+        req.packet.as_deref(),
+        Some(&acts),
+        &req.opts,
+    );
     Ok(TraceReply {
         text,
         bridge: req.bridge.name.clone(),

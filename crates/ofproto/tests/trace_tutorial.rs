@@ -167,20 +167,47 @@ fn trace_command_arguments_and_errors_like_upstream() {
         &["in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),eth_type(0x0800),ipv4(src=1.1.1.1,dst=2.2.2.2,proto=6,tos=0,ttl=64,frag=no),tcp(src=1,dst=2)"],
         &["ovs-dummy", "in_port(2),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),eth_type(0x0806),arp(sip=1.1.1.1,tip=2.2.2.2,op=1,sha=00:00:00:00:00:01,tha=00:00:00:00:00:00)"],
     ];
+    let packet_outs: &[&[&str]] = &[
+        &[
+            "br0",
+            "in_port=1,tcp",
+            "mod_dl_src:00:00:00:00:00:01,output:2,resubmit(,1)",
+        ],
+        &["br0", "in_port=1", "foo"],
+        &["-consistent", "br0", "in_port=1", "mod_nw_src:1.1.1.1"],
+        &["br0", "in_port=1", "controller"],
+        &["br0", "in_port=2,ip", "dec_ttl,output:1"],
+        &[
+            "br0",
+            "in_port=1",
+            "0000000000010000000000020800",
+            "output:2,IN_PORT",
+        ],
+    ];
     let mut failures = Vec::new();
+    let norm = |x: Result<String, String>| match x {
+        Ok(s) => format!("OK\n{}", xlate_common::normalize_recirc(&s)),
+        Err(e) => format!(
+            "ERR {}",
+            e.lines()
+                .find(|l| !l.contains("server returned an error"))
+                .map(|l| l.rsplit(": exit 2: ").next().unwrap_or(l).to_string())
+                .unwrap_or_default()
+        ),
+    };
+    for args in packet_outs {
+        let r = norm(p.trace_packet_out_reference(args));
+        let o = norm(p.trace_packet_out_ours(args));
+        if r != o {
+            failures.push(format!(
+                "packet-out {args:?}: {}\n--- reference\n{r}\n--- ours\n{o}",
+                first_diff(&r, &o)
+            ));
+        }
+    }
     for args in cases {
         let r = p.trace_reference_args(args);
         let o = p.trace_ours_args(args);
-        let norm = |x: Result<String, String>| match x {
-            Ok(s) => format!("OK\n{s}"),
-            Err(e) => format!(
-                "ERR {}",
-                e.lines()
-                    .find(|l| !l.contains("server returned an error"))
-                    .map(|l| l.rsplit(": exit 2: ").next().unwrap_or(l).to_string())
-                    .unwrap_or_default()
-            ),
-        };
         let (r, o) = (norm(r), norm(o));
         if r != o {
             failures.push(format!(

@@ -276,7 +276,8 @@ pub(crate) fn run<'a>(br: &'a Ofproto, bridges: &'a dyn Bridges, input: XlateIn<
         resubmits: 0,
         table_id: 0,
         rule: None,
-        rule_cookie: 0,
+        // Upstream's "no rule" cookie (packet-outs keep it).
+        rule_cookie: u64::MAX,
         exit: false,
         stack: Vec::new(),
         action_set: Vec::new(),

@@ -292,6 +292,24 @@ impl Pair {
         Ok(reply.text)
     }
 
+    /// Our `ofproto/trace-packet-out ARGS...`.
+    pub fn trace_packet_out_ours(&self, args: &[&str]) -> Result<String, String> {
+        let br = self.ours.ofproto.lock().unwrap();
+        let env = OneBridge {
+            br: &br,
+            ml: &self.ml,
+        };
+        let a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        ofproto::trace::trace_packet_out_command(&a, &env).map(|r| r.text)
+    }
+
+    /// The reference's `ofproto/trace-packet-out ARGS...`.
+    pub fn trace_packet_out_reference(&self, args: &[&str]) -> Result<String, String> {
+        let mut a = vec!["ofproto/trace-packet-out"];
+        a.extend_from_slice(args);
+        self.reference.appctl(&a)
+    }
+
     /// The reference's `ofproto/trace ARGS...`.
     pub fn trace_reference_args(&self, args: &[&str]) -> Result<String, String> {
         let mut a = vec!["ofproto/trace"];
