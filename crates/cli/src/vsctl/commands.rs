@@ -67,7 +67,6 @@ macro_rules! cmd {
 pub const COMMANDS: &[CmdDef] = &[
     cmd!("init", "", "", config::cmd_init),
     cmd!("show", "", "", config::cmd_show),
-    cmd!("emer-reset", "", "", config::cmd_emer_reset),
     cmd!(
         "add-br",
         "--may-exist",
@@ -170,6 +169,7 @@ pub const COMMANDS: &[CmdDef] = &[
         config::cmd_del_aa_mapping
     ),
     cmd!("get-aa-mapping", "", "!BRIDGE", config::cmd_get_aa_mapping),
+    cmd!("emer-reset", "", "", config::cmd_emer_reset),
     cmd!("add-zone-tp", "--may-exist", "", config::cmd_add_zone_tp),
     cmd!("del-zone-tp", "--if-exists", "", config::cmd_del_zone_tp),
     cmd!("list-zone-tp", "", "", config::cmd_list_zone_tp),
@@ -259,6 +259,39 @@ pub const SCHEMA_TABLES: &[&str] = &[
     "SSL",
     "sFlow",
 ];
+
+/// Commands that never write to the database.
+const READ_ONLY: &[&str] = &[
+    "show",
+    "list-br",
+    "br-exists",
+    "br-to-vlan",
+    "br-to-parent",
+    "br-get-external-id",
+    "list-ports",
+    "port-to-br",
+    "list-ifaces",
+    "iface-to-br",
+    "get-controller",
+    "get-fail-mode",
+    "get-manager",
+    "get-ssl",
+    "get-aa-mapping",
+    "list-zone-tp",
+    "list-dp-cap",
+    "comment",
+    "get",
+    "list",
+    "find",
+    "wait-until",
+];
+
+impl CmdDef {
+    /// True if the command may write to the database.
+    pub fn may_write(&self) -> bool {
+        !READ_ONLY.contains(&self.name)
+    }
+}
 
 pub fn find(name: &str) -> Option<&'static CmdDef> {
     COMMANDS.iter().find(|c| c.name == name)

@@ -301,6 +301,9 @@ pub fn set_column(ctx: &mut Ctx, table: &str, row: &Uuid, arg: &str) -> CmdResul
     let t = get_table(ctx, table)?.clone();
     let ca = parse_column_arg(arg, &["="]).map_err(Fail::Fatal)?;
     let col = get_column(&t, &ca.column)?;
+    if let Some(e) = ca.op_error {
+        return Err(Fail::Fatal(e));
+    }
     check_mutable(ctx, &t, row, &col)?;
     let Column::Data(c) = col else {
         return Ok(());
@@ -414,6 +417,9 @@ fn relop(have: &Datum, want: &Datum, op: &str) -> bool {
 fn condition_holds(ctx: &mut Ctx, t: &TableSchema, row: &Uuid, arg: &str) -> Result<bool, Fail> {
     let ca = parse_column_arg(arg, FIND_OPS).map_err(Fail::Fatal)?;
     let col = get_column(t, &ca.column)?;
+    if let Some(e) = ca.op_error {
+        return Err(Fail::Fatal(e));
+    }
     let (op, value) = ca.op.unwrap_or_default();
     let ty = col.ty();
     let have = column_value(ctx, &t.name, row, &col);

@@ -343,9 +343,9 @@ fn invocation_comment(argv: &[String]) -> String {
 
 /// Quotes an argument for the comment as a shell would need it.
 fn escape_arg(a: &str) -> String {
-    let plain = !a.is_empty()
-        && a.chars()
-            .all(|c| !c.is_whitespace() && !"\\'\"".contains(c));
+    let plain = a
+        .chars()
+        .all(|c| !c.is_ascii_whitespace() && !"\\'\"".contains(c));
     if plain {
         return a.to_string();
     }
@@ -369,8 +369,7 @@ fn parent_process_name() -> Option<String> {
     if argv0.is_empty() {
         return None;
     }
-    let base = argv0.rsplit('/').next().unwrap_or(&argv0).to_string();
-    Some(base)
+    Some(argv0)
 }
 
 fn fatal(msg: &str) -> i32 {
@@ -438,7 +437,18 @@ pub fn main(_program: &str, args: Vec<String>) -> i32 {
         Ok(c) => c,
         Err(msg) => return fatal(&msg),
     };
-    vlog::info!("vsctl", "Called as {}", argv.join(" "));
+    // Logged at INFO (so to syslog) only when the database may change.
+    let level = if cmds.iter().any(|c| c.def.may_write()) {
+        vlog::Level::Info
+    } else {
+        vlog::Level::Dbg
+    };
+    let called_as: Vec<String> = argv.iter().map(|a| escape_arg(a)).collect();
+    vlog::log(
+        "vsctl",
+        level,
+        &format!("Called as {}", called_as.join(" ")),
+    );
     let deadline = g.timeout.map(|t| Instant::now() + Duration::from_secs(t));
     match run(&g, &mut cmds, &argv, deadline) {
         Ok(code) => code,

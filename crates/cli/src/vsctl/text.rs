@@ -323,6 +323,9 @@ pub struct ColumnArg {
     pub key: Option<String>,
     /// The operator and the value text, when present.
     pub op: Option<(String, String)>,
+    /// Why no operator and value could be read (reported after the column
+    /// has been looked up, as upstream does).
+    pub op_error: Option<String>,
 }
 
 /// Splits `arg` into column, key and (for `ops`, longest first) operator
@@ -350,6 +353,7 @@ pub fn parse_column_arg(arg: &str, ops: &[&str]) -> Result<ColumnArg, String> {
             column,
             key,
             op: None,
+            op_error: None,
         });
     }
     let mut best: Option<&str> = None;
@@ -363,6 +367,7 @@ pub fn parse_column_arg(arg: &str, ops: &[&str]) -> Result<ColumnArg, String> {
             column,
             key,
             op: Some((op.to_string(), p[op.len()..].to_string())),
+            op_error: None,
         }),
         _ => {
             let list = if ops.len() == 1 {
@@ -372,9 +377,14 @@ pub fn parse_column_arg(arg: &str, ops: &[&str]) -> Result<ColumnArg, String> {
                 let last = quoted.pop().unwrap_or_default();
                 format!("{}, or {last}", quoted.join(", "))
             };
-            Err(format!(
-                "{arg}: argument does not end in {list} followed by a value."
-            ))
+            Ok(ColumnArg {
+                column,
+                key,
+                op: None,
+                op_error: Some(format!(
+                    "{arg}: argument does not end in {list} followed by a value."
+                )),
+            })
         }
     }
 }
@@ -443,7 +453,7 @@ mod tests {
         assert_eq!(a.key.as_deref(), Some("k"));
         assert_eq!(a.op, Some(("=".into(), "v=w".into())));
         assert_eq!(
-            parse_column_arg("name=", &["="]).unwrap_err(),
+            parse_column_arg("name=", &["="]).unwrap().op_error.unwrap(),
             "name=: argument does not end in \"=\" followed by a value."
         );
         assert_eq!(
