@@ -1019,4 +1019,32 @@ mod tests {
         assert!(env.out.is_empty());
         assert_eq!(env.drops, vec![DropReason::Meter]);
     }
+
+    proptest::proptest! {
+        /// Arbitrary frames through every rewriting action: no panic, and
+        /// the packet ends up somewhere (output, recirculated or dropped).
+        #[test]
+        fn arbitrary_frames_survive_rewrites(frame in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let mut env = Env::default();
+            let acts = vec![
+                OdpAction::PopVlan,
+                OdpAction::Set(SetKey::Ipv4 { src: 1, dst: 2, proto: 0, tos: 4, ttl: 9, frag: 0 }),
+                OdpAction::Set(SetKey::Ipv6 { src: [1; 16], dst: [2; 16], label: 3, proto: 0, tclass: 0, hlimit: 7, frag: 0 }),
+                OdpAction::Set(SetKey::Tcp { src: 1, dst: 2 }),
+                OdpAction::Set(SetKey::Udp { src: 1, dst: 2 }),
+                OdpAction::Set(SetKey::Icmp { ty: 1, code: 2 }),
+                OdpAction::Set(SetKey::Arp { sip: 1, tip: 2, op: 1, sha: [1; 6], tha: [2; 6] }),
+                OdpAction::Set(SetKey::Nd { target: [3; 16], sll: [1; 6], tll: [2; 6] }),
+                OdpAction::Set(SetKey::Mpls(vec![0x1234_5140])),
+                OdpAction::PushMpls { lse: 0x100, ethertype: 0x8847 },
+                OdpAction::PopMpls { ethertype: 0x0800 },
+                OdpAction::PushVlan { tpid: 0x8100, tci: 5 },
+                OdpAction::PopEth,
+                OdpAction::PushEth { src: [1; 6], dst: [2; 6] },
+                OdpAction::Output(1),
+            ];
+            execute(&mut env, flight(&frame), &acts);
+            proptest::prop_assert_eq!(env.out.len() + env.drops.len(), 1);
+        }
+    }
 }

@@ -897,3 +897,36 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::super::key::{key_to_flow, mask_to_flow};
+    use super::super::key_format::format_key;
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the text, parsing returns (no panic), and what parses
+        /// converts to flows and prints again.
+        #[test]
+        fn arbitrary_text_never_panics(s in "[a-z_0-9(),=/.:x+|-]{0,80}") {
+            if let Ok((k, m)) = parse_key(&s, None) {
+                let (f, _) = key_to_flow(&k);
+                let _ = mask_to_flow(&m, &f);
+                let _ = format_key(&k, Some(&m), None, true);
+            }
+        }
+
+        #[test]
+        fn mutated_valid_keys_never_panic(cut in 0usize..200, junk in "[(),=/0-9a-z]{0,6}") {
+            let base = "skb_priority(0x5),recirc_id(0),in_port(1),eth(src=50:54:00:00:00:05/ff:ff:ff:00:00:00,dst=50:54:00:00:00:07),eth_type(0x8100),vlan(vid=10,pcp=3),encap(eth_type(0x0800),ipv4(src=10.0.0.2/255.255.255.0,proto=6,frag=no),tcp(src=80/0xfff0),tcp_flags(+syn))";
+            let cut = cut.min(base.len());
+            let s = format!("{}{}{}", &base[..cut], junk, &base[cut..]);
+            if let Ok((k, m)) = parse_key(&s, None) {
+                let (f, _) = key_to_flow(&k);
+                let _ = mask_to_flow(&m, &f);
+                let _ = format_key(&k, Some(&m), None, false);
+            }
+        }
+    }
+}
