@@ -513,3 +513,210 @@ pub fn canonical_outputs(trace: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// Two bridges joined by patch ports (`br0`: p1, p2, patch `pa`;
+/// `br1`: q1, q2, patch `pb`), in the reference and ours.
+pub struct PatchPair {
+    pub reference: Sandbox,
+    pub ours: Vec<OurSwitch>,
+    pub ml: Vec<MacLearning>,
+}
+
+struct TwoBridges<'a> {
+    brs: Vec<&'a Ofproto>,
+    ml: &'a [MacLearning],
+}
+
+impl Bridges for TwoBridges<'_> {
+    fn port_by_name(&self, name: &str) -> Option<(&Ofproto, u32)> {
+        self.brs
+            .iter()
+            .find_map(|b| b.ports().find(|p| p.name == name).map(|p| (*b, p.ofp_port)))
+    }
+    fn bridge(&self, name: &str) -> Option<&Ofproto> {
+        self.brs.iter().copied().find(|b| b.name == name)
+    }
+    fn mac_learning(&self, name: &str) -> Option<&MacLearning> {
+        self.brs
+            .iter()
+            .position(|b| b.name == name)
+            .map(|i| &self.ml[i])
+    }
+}
+
+impl PatchPair {
+    pub fn start(tag: &str) -> Option<PatchPair> {
+        if testkit::skip_without_upstream(tag) {
+            return None;
+        }
+        let reference = Sandbox::start(tag);
+        let mut args: Vec<String> = Vec::new();
+        for (br, dpid, ports, patch, peer) in [
+            (
+                "br0",
+                "0000aa55aa550001",
+                [("p1", 1), ("p2", 2)],
+                ("pa", 10),
+                "pb",
+            ),
+            (
+                "br1",
+                "0000aa55aa550002",
+                [("q1", 1), ("q2", 2)],
+                ("pb", 20),
+                "pa",
+            ),
+        ] {
+            args.extend(
+                [
+                    "--",
+                    "add-br",
+                    br,
+                    "--",
+                    "set",
+                    "bridge",
+                    br,
+                    "datapath-type=dummy",
+                    "fail-mode=secure",
+                ]
+                .iter()
+                .map(|s| s.to_string()),
+            );
+            args.push(format!("other-config:datapath-id={dpid}"));
+            for (p, n) in ports {
+                args.extend(
+                    [
+                        "--",
+                        "add-port",
+                        br,
+                        p,
+                        "--",
+                        "set",
+                        "interface",
+                        p,
+                        "type=dummy",
+                    ]
+                    .iter()
+                    .map(|s| s.to_string()),
+                );
+                args.push(format!("ofport_request={n}"));
+            }
+            args.extend(
+                [
+                    "--",
+                    "add-port",
+                    br,
+                    patch.0,
+                    "--",
+                    "set",
+                    "interface",
+                    patch.0,
+                    "type=patch",
+                ]
+                .iter()
+                .map(|s| s.to_string()),
+            );
+            args.push(format!("options:peer={peer}"));
+            args.push(format!("ofport_request={}", patch.1));
+        }
+        let a: Vec<&str> = args.iter().skip(1).map(|s| s.as_str()).collect();
+        reference
+            .vsctl(&a)
+            .expect("configure the reference bridges");
+        let dp = reference.appctl(&["dpif/show"]).unwrap_or_default();
+        let mut ours = Vec::new();
+        for (i, br) in ["br0", "br1"].iter().enumerate() {
+            reference.ofctl(br, &["del-flows"]).expect("del-flows");
+            let show = reference.ofctl(br, &["show"]).expect("show");
+            let mut ofproto = Ofproto::new(br, 0x0000_aa55_aa55_0001 + i as u64);
+            for line in show.lines() {
+                let line = line.trim();
+                let Some((head, addr)) = line.split_once("): addr:") else {
+                    continue;
+                };
+                let Some((no, name)) = head.split_once('(') else {
+                    continue;
+                };
+                let ofp_port = match no {
+                    "LOCAL" => 0xfffe,
+                    n => n.parse().unwrap_or(0),
+                };
+                let kind = match name {
+                    "pa" => PortKind::Patch { peer: "pb".into() },
+                    "pb" => PortKind::Patch { peer: "pa".into() },
+                    _ if ofp_port == 0xfffe => PortKind::Internal,
+                    _ => PortKind::Dummy,
+                };
+                // Datapath numbers from dpif/show ("    p1 1/1: (dummy)").
+                let odp = dp
+                    .lines()
+                    .map(|l| l.trim())
+                    .find(|l| l.starts_with(&format!("{name} ")))
+                    .and_then(|l| l.split_once('/'))
+                    .and_then(|(_, r)| r.split(':').next())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(ofp_port);
+                let mut p = OfPort::new(ofp_port, name, odp, kind, parse_mac(addr));
+                p.state = 4;
+                ofproto.add_port(p);
+            }
+            ofproto.take_async();
+            let sock = reference.path(&format!("ours-{br}.mgmt"));
+            ours.push(OurSwitch::start(&sock, ofproto));
+        }
+        Some(PatchPair {
+            reference,
+            ours,
+            ml: vec![MacLearning::default(), MacLearning::default()],
+        })
+    }
+
+    /// Loads `flows` into bridge `i` (0 = br0, 1 = br1) of both.
+    pub fn load(&self, i: usize, flows: &[&str]) -> Result<(), String> {
+        let br = ["br0", "br1"][i];
+        let path = self.reference.path(&format!("flows-{br}.txt"));
+        std::fs::write(&path, flows.join("\n") + "\n").map_err(|e| e.to_string())?;
+        self.reference.ofctl(br, &["del-flows"])?;
+        self.reference.ofctl(br, &["add-flows", &path])?;
+        let target = format!("unix:{}", self.ours[i].sock);
+        self.reference
+            .run(
+                &Program::path("/usr/bin/ovs-ofctl"),
+                &["del-flows", &target],
+            )
+            .ok("ovs-ofctl")?;
+        self.reference
+            .run(
+                &Program::path("/usr/bin/ovs-ofctl"),
+                &["add-flows", &target, &path],
+            )
+            .ok("ovs-ofctl")?;
+        Ok(())
+    }
+
+    pub fn trace_reference(&self, br: &str, flow: &str) -> String {
+        self.reference
+            .appctl(&["ofproto/trace", br, flow])
+            .unwrap_or_else(|e| format!("ERROR: {e}"))
+    }
+
+    pub fn trace_ours(&self, br: &str, flow: &str) -> String {
+        let g0 = self.ours[0].ofproto.lock().unwrap();
+        let g1 = self.ours[1].ofproto.lock().unwrap();
+        let env = TwoBridges {
+            brs: vec![&g0, &g1],
+            ml: &self.ml,
+        };
+        let Some(b) = env.bridge(br) else {
+            return format!("ERROR: {br}: unknown bridge");
+        };
+        let mut map = flow::port::PortMap::new();
+        for p in b.ports() {
+            map.insert(&p.name, p.ofp_port);
+        }
+        match flow::flow_str::parse_ofp_exact_flow(flow, Some(&map)) {
+            Ok((f, _)) => ofproto::trace::trace(b, &env, &f, None, &Default::default()),
+            Err(e) => format!("ERROR: {e}"),
+        }
+    }
+}
