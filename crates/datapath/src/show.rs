@@ -378,6 +378,13 @@ pub fn pmd_stats_show(st: &PmdStats) -> String {
     s
 }
 
+/// `dpif-netdev/pmd-rxq-show`: upstream lists only queues of PMD-type
+/// devices (DPDK, AF_XDP); every queue here is of a kind it polls from the
+/// main thread, so only the header remains.
+pub fn pmd_rxq_show() -> String {
+    "Displaying last 60 seconds pmd usage %\n".to_string()
+}
+
 /// Drop counters with nonzero values, `name  count` per line, for
 /// `coverage/show`-style reports.
 pub fn drop_counters(st: &PmdStats) -> Vec<(&'static str, u64)> {
