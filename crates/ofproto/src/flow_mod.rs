@@ -807,3 +807,55 @@ impl Ofproto {
         find(self).ok_or(OfpErr::OFPFMFC_UNKNOWN)
     }
 }
+
+#[cfg(test)]
+mod learn_tests {
+    use super::*;
+    use crate::Ofproto;
+    use flow::actions::Learn;
+
+    #[test]
+    fn deleting_the_learning_flow_deletes_what_it_learned() {
+        let mut o = Ofproto::new("br0", 1);
+        let learn = |flags| {
+            OfpAction::Learn(Box::new(Learn {
+                table_id: 5,
+                cookie: 0x42,
+                flags,
+                ..Learn::default()
+            }))
+        };
+        let mut fm = FlowModReq {
+            command: FlowModCommand::Add,
+            table_id: 0,
+            match_: Match::catchall(),
+            priority: 1,
+            cookie: 0,
+            cookie_mask: 0,
+            new_cookie: 0,
+            idle_timeout: 0,
+            hard_timeout: 0,
+            importance: 0,
+            flags: 0,
+            out_port: OFPP_ANY,
+            out_group: OFPG_ANY,
+            buffer_id: u32::MAX,
+            actions: vec![learn(2)],
+        };
+        o.handle_flow_mod(&fm).unwrap();
+        // Two learned flows, one with another cookie.
+        for (prio, cookie) in [(7, 0x42), (8, 0x43)] {
+            let mut l = fm.clone();
+            l.table_id = 5;
+            l.priority = prio;
+            l.new_cookie = cookie;
+            l.actions = vec![];
+            o.handle_flow_mod(&l).unwrap();
+        }
+        assert_eq!(o.rules(5).len(), 2);
+        fm.command = FlowModCommand::DeleteStrict;
+        o.handle_flow_mod(&fm).unwrap();
+        let left: Vec<u64> = o.rules(5).iter().map(|r| r.cookie).collect();
+        assert_eq!(left, vec![0x43]);
+    }
+}

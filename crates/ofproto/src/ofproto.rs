@@ -251,6 +251,7 @@ impl Ofproto {
                 RemovalKind::Replaced => {}
             }
         }
+        self.flush_learned(&txn);
         if self.monitoring {
             for (t, r) in &txn.added {
                 if r.is_visible_in_version(self.version) {
@@ -571,5 +572,76 @@ impl Ofproto {
     /// The classifier version lookups use.
     pub fn version(&self) -> Version {
         self.version
+    }
+}
+
+/// `NX_LEARN_F_DELETE_LEARNED`.
+const LEARN_F_DELETE_LEARNED: u16 = 2;
+
+/// The (table, cookie) of every `learn` action with `delete_learned` in
+/// `acts`.
+fn delete_learned_targets(acts: &[flow::actions::OfpAction], out: &mut Vec<(u8, u64)>) {
+    use flow::actions::OfpAction;
+    for a in acts {
+        match a {
+            OfpAction::Learn(l) if l.flags & LEARN_F_DELETE_LEARNED != 0 => {
+                out.push((l.table_id, l.cookie))
+            }
+            OfpAction::WriteActions(inner) | OfpAction::Clone(inner) => {
+                delete_learned_targets(inner, out)
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Ofproto {
+    /// `delete_learned`: once no rule with a `learn(delete_learned,
+    /// table=T, cookie=C)` action is left, the flows it learned (table T,
+    /// cookie C) go too.
+    fn flush_learned(&mut self, txn: &Txn) {
+        let mut gone = Vec::new();
+        for (_, r, _) in &txn.removed {
+            delete_learned_targets(&r.data().actions, &mut gone);
+        }
+        if gone.is_empty() {
+            return;
+        }
+        gone.sort_unstable();
+        gone.dedup();
+        let mut still = Vec::new();
+        for t in 0..crate::table::TABLE_INTERNAL {
+            for r in self.tables[usize::from(t)]
+                .cls
+                .state()
+                .rules(None, self.version)
+            {
+                delete_learned_targets(&r.data().actions, &mut still);
+            }
+        }
+        for (table_id, cookie) in gone {
+            if still.contains(&(table_id, cookie)) {
+                continue;
+            }
+            let fm = FlowModReq {
+                command: crate::flow_mod::FlowModCommand::Delete,
+                table_id,
+                match_: flow::Match::catchall(),
+                priority: 0,
+                cookie,
+                cookie_mask: u64::MAX,
+                new_cookie: u64::MAX,
+                idle_timeout: 0,
+                hard_timeout: 0,
+                importance: 0,
+                flags: 0,
+                out_port: crate::flow_mod::OFPP_ANY,
+                out_group: crate::flow_mod::OFPG_ANY,
+                buffer_id: u32::MAX,
+                actions: Vec::new(),
+            };
+            // Deleting cannot fail for a valid table.
+            let _ = self.handle_flow_mod(&fm);
+        }
     }
 }
