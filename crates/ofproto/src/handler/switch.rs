@@ -391,6 +391,36 @@ mod tests {
     }
 
     #[test]
+    fn random_bodies_of_every_message_get_errors_not_panics() {
+        let mut o = Ofproto::new("br0", 1);
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = seed;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        for info in openflow::raw::RAWS {
+            for version in 1..=6u8 {
+                if !info.raw.supports(version) {
+                    continue;
+                }
+                let mut c = ConnState::new(1, version);
+                for _ in 0..30 {
+                    let mut m = openflow::raw::start(info.raw, version, 7);
+                    let n = (next() % 200) as usize;
+                    for _ in 0..n {
+                        m.push(next() as u8);
+                    }
+                    let m = finish(m);
+                    let _ = o.handle_openflow(&mut c, &m);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn malformed_messages_get_errors_not_panics() {
         let mut o = Ofproto::new("br0", 1);
         let mut c = ConnState::new(1, 4);
