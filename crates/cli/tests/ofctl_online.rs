@@ -44,6 +44,7 @@ fn every_script_has_a_test() {
         "replace",
         "monitor",
         "packet_out",
+        "seeds",
     ];
     for (name, _) in scripts() {
         assert!(known.contains(&name.as_str()), "script {name} has no test");
@@ -93,4 +94,9 @@ fn monitor() {
 #[test]
 fn packet_out() {
     check_script("packet_out");
+}
+
+#[test]
+fn seeds() {
+    check_script("seeds");
 }

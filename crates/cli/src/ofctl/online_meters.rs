@@ -65,11 +65,12 @@ pub fn parse_meter(text: &str, what: MeterText) -> Result<MeterMod, String> {
     let mut head = text;
     let mut band_text = "";
     if want_bands {
-        let Some(pos) = text.find("bands") else {
+        // `band=` and `bands=` both work: upstream looks for "band".
+        let Some(pos) = text.find("band") else {
             return Err("must specify bands".into());
         };
         head = &text[..pos];
-        let after = &text[pos + 5..];
+        let after = &text[pos + 1..];
         let Some(eq) = after.find('=') else {
             return Err("must specify bands".into());
         };

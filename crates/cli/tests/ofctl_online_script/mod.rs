@@ -18,6 +18,8 @@
 //!   switches that list groups in hash order).
 //! - `ofctl~ ARGS` — a known difference (listed in docs/compat.md): run,
 //!   not compared, counted.
+//! - `ofctl< FILE ARGS` — like `ofctl`, with FILE (in the sandbox) on
+//!   stdin (`add-flows br0 -`).
 //! - `ofctl& FILE ARGS` — a command that detaches (`monitor ... --detach`)
 //!   with its stderr in FILE (in the sandbox); the status is compared.
 //! - `appctl-ofctl ARGS` — ovs-appctl to that detached ovs-ofctl (`-t
@@ -163,6 +165,29 @@ pub fn run_script(tag: &str, script: &str, daemons: Stack, ofctl: &Program) -> V
             "appctl" => {
                 sb.appctl(&args)
                     .unwrap_or_else(|e| panic!("{tag}:{}: {e}", i + 1));
+            }
+            "ofctl<" => {
+                let (file, rest_args) = args.split_first().expect("ofctl< FILE ARGS");
+                let input = std::fs::File::open(sb.dir.join(file)).expect("open input file");
+                let out = std::process::Command::new(&ofctl.exe)
+                    .args(&ofctl.lead)
+                    .args(rest_args)
+                    .env("OVS_RUNDIR", &sb.dir)
+                    .env("OVS_LOGDIR", &sb.dir)
+                    .env("OVS_DBDIR", &sb.dir)
+                    .env("OVS_SYSCONFDIR", &sb.dir)
+                    .stdin(input)
+                    .output()
+                    .expect("run ofctl");
+                steps.push(Step {
+                    line: i + 1,
+                    command: rest.to_string(),
+                    status: out.status.code().unwrap_or(-1),
+                    stdout: normalize(&String::from_utf8_lossy(&out.stdout), &sb.dir),
+                    stderr: normalize(&String::from_utf8_lossy(&out.stderr), &sb.dir),
+                    status_only: false,
+                    known_gap: false,
+                });
             }
             "ofctl&" => {
                 let (file, rest_args) = args.split_first().expect("ofctl& FILE ARGS");
