@@ -54,7 +54,7 @@ fn ports_in_order(ofproto: &Ofproto) -> Vec<&OfPort> {
     ofproto.ports_in_hmap_order()
 }
 
-fn ofport_by_no16<'a>(ofproto: &'a Ofproto, no: u16) -> Option<&'a OfPort> {
+fn ofport_by_no16(ofproto: &Ofproto, no: u16) -> Option<&OfPort> {
     ofproto.ports().find(|p| port_no16(p.ofp_port) == no)
 }
 

@@ -23,7 +23,7 @@ const CAPABILITIES: u32 = 1 | 2 | 4 | (1 << 4) | (1 << 6) | (1 << 7) | (1 << 9);
 /// OpenFlow 1.0 actions supported (output .. enqueue).
 const OF10_ACTIONS: u32 = 0xfff;
 
-fn body<'a>(raw: OfpRaw, msg: &'a [u8]) -> &'a [u8] {
+fn body(raw: OfpRaw, msg: &[u8]) -> &[u8] {
     &msg[raw.header_len(msg[0]).min(msg.len())..]
 }
 
@@ -245,9 +245,9 @@ pub fn set_async(conn: &mut ConnState, raw: OfpRaw, msg: &[u8]) -> Result<(), Of
                 }
             }
             let new = AsyncConfig::decode_props(version, b, false)?;
-            for k in 0..6 {
-                for role in 0..2 {
-                    if given[k][role] {
+            for (k, roles) in given.iter().enumerate() {
+                for (role, &set) in roles.iter().enumerate() {
+                    if set {
                         cur.masks[k][role] = new.masks[k][role];
                     }
                 }
