@@ -283,7 +283,25 @@ pub fn main(_program: &str, args: Vec<String>) -> i32 {
         Ok(rt) => rt,
         Err(e) => return fatal(&format!("cannot start runtime: {e}")),
     };
-    let daemon = Daemon::new(Switch::new(o.datapath));
+    let datapaths = vswitchd::dpbackend::Datapaths::new();
+    let dps = datapaths.clone();
+    let dummy_override = o.datapath.dummy == DummyMode::Override;
+    let switch = Switch::with_backends(
+        o.datapath,
+        Box::new(move |cfg| {
+            let dummy =
+                cfg.datapath_type == "dummy" || (dummy_override && cfg.datapath_type == "system");
+            let dp_type = if dummy { "dummy" } else { "netdev" };
+            match dps.get_or_create(dp_type) {
+                Ok(dp) => Box::new(vswitchd::dpbackend::DpBackend::new(dp)),
+                Err(e) => {
+                    vlog::err!("ofproto", "{}: could not create datapath: {e}", cfg.name);
+                    Box::new(vswitchd::device::Devices::new())
+                }
+            }
+        }),
+    );
+    let daemon = Daemon::with_datapaths(switch, datapaths);
     {
         let mut sw = daemon.lock();
         sw.set_runtime(rt.handle().clone(), rpc::paths::rundir());

@@ -206,6 +206,17 @@ fn script(sb: &Sandbox) -> String {
     t += &appctl(sb, &["bridge/reconnect", "nobr"]);
     t += &appctl(sb, &["bridge/reconnect", "br0"]);
     t += &appctl(sb, &["no/such-command"]);
+    t += &appctl(sb, &["dpif/dump-dps"]);
+    t += &appctl(sb, &["dpctl/dump-dps"]);
+    t += &appctl(sb, &["dpif/show"]);
+    t += &appctl(sb, &["netdev-dummy/receive", "nope", "00"]);
+    t += &appctl(sb, &["netdev-dummy/set-admin-state", "nope", "up"]);
+    t += &appctl(sb, &["netdev-dummy/set-admin-state", "p1", "sideways"]);
+    t += &appctl(sb, &["netdev-dummy/set-admin-state", "p1", "down"]);
+    // Waits for the status to be written.
+    t += &vsctl(sb, &["set", "Open_vSwitch", ".", "external_ids:x=1"]);
+    t += &vsctl(sb, &["get", "Interface", "p1", "admin_state", "link_state"]);
+    t += &appctl(sb, &["netdev-dummy/set-admin-state", "p1", "up"]);
     normalize_uuids(&t)
 }
 

@@ -2,6 +2,7 @@
 //! strings, argument counts and answers (`list-commands` and `version`
 //! come with the unixctl server).
 
+use crate::dpbackend::Datapaths;
 use crate::switch::Switch;
 use rpc::unixctl::Commands;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -20,6 +21,8 @@ pub struct Daemon {
     pub wake: Arc<Notify>,
     /// Cells in the database replica (for `memory/show`).
     pub idl_cells: Arc<AtomicUsize>,
+    /// The userspace datapaths.
+    pub datapaths: Arc<Datapaths>,
 }
 
 impl Daemon {
@@ -30,7 +33,15 @@ impl Daemon {
             cleanup: Arc::new(AtomicBool::new(false)),
             wake: Arc::new(Notify::new()),
             idl_cells: Arc::new(AtomicUsize::new(0)),
+            datapaths: Datapaths::new(),
         }
+    }
+
+    /// Like [`Daemon::new`] with the datapaths the switch's bridges use.
+    pub fn with_datapaths(switch: Switch, datapaths: Arc<Datapaths>) -> Daemon {
+        let mut d = Daemon::new(switch);
+        d.datapaths = datapaths;
+        d
     }
 
     /// Locks the switch (a poisoned lock is still usable: every update
@@ -88,9 +99,154 @@ pub fn memory_text(d: &Daemon) -> String {
     parts.join(" ")
 }
 
+/// The `dpctl/*` commands ovs-vswitchd offers, with upstream's usage.
+const DPCTL: &[(&str, &str, usize, usize)] = &[
+    ("add-flow", "[dp] flow actions", 1, 4),
+    ("del-flow", "[dp] flow", 1, 3),
+    ("del-flows", "[dp] [file]", 0, 2),
+    (
+        "dump-flows",
+        "[-m] [--names] [dp] [filter=..] [type=..] [pmd=..]",
+        0,
+        6,
+    ),
+    ("get-flow", "[dp] ufid", 1, 3),
+    ("mod-flow", "[dp] flow actions", 2, 4),
+    ("show", "[-s] [dp...]", 0, usize::MAX),
+];
+
+/// Registers the datapath commands (`dpctl/*`, `dpif/*`, `netdev-dummy/*`).
+pub fn register_datapath(c: &Commands, d: &Daemon) {
+    for (name, usage, min, max) in DPCTL {
+        let dd = d.clone();
+        let cmd = name.to_string();
+        c.register(&format!("dpctl/{name}"), usage, *min, *max, move |a| {
+            let dps = dd.datapaths.all();
+            let refs: Vec<&datapath::DpifNetdev> = dps.iter().map(|d| d.as_ref()).collect();
+            let args: Vec<&str> = a.iter().map(String::as_str).collect();
+            datapath::dpctl::run(&refs, "ovs-vswitchd", &cmd, &args)
+        });
+    }
+    let dd = d.clone();
+    c.register("dpctl/dump-dps", "", 0, 0, move |_| {
+        Ok(dd
+            .datapaths
+            .all()
+            .iter()
+            .map(|dp| format!("{}\n", dp.full_name()))
+            .collect())
+    });
+    let dd = d.clone();
+    c.register("dpif/dump-dps", "", 0, 0, move |_| {
+        let sw = dd.lock();
+        Ok(sw
+            .bridges
+            .values()
+            .map(|b| format!("{}@{}\n", b.datapath_type, b.name))
+            .collect())
+    });
+    let dd = d.clone();
+    c.register("dpif/show", "", 0, 0, move |_| Ok(dpif_show_text(&dd)));
+    let dd = d.clone();
+    c.register(
+        "netdev-dummy/receive",
+        "name [--qid queue_id] packet|flow [--len packet_len]",
+        2,
+        usize::MAX,
+        move |a| {
+            let sw = dd.lock();
+            let dummy = sw.bridges.values().find_map(|b| b.backend.dummy(&a[0]));
+            let Some(dummy) = dummy else {
+                return Err("no such dummy netdev".into());
+            };
+            let mut i = 1;
+            while i < a.len() {
+                match a[i].as_str() {
+                    "--qid" | "--len" => i += 2,
+                    text => {
+                        let frame = datapath::packet_text::frame_from_text(text, None)?;
+                        dummy.receive(&frame);
+                        i += 1;
+                    }
+                }
+            }
+            Ok(String::new())
+        },
+    );
+    let dd = d.clone();
+    c.register(
+        "netdev-dummy/set-admin-state",
+        "[netdev] up|down",
+        1,
+        2,
+        move |a| {
+            let state = a[a.len() - 1].as_str();
+            let up = match state {
+                "up" => true,
+                "down" => false,
+                _ => return Err("Invalid Admin State".into()),
+            };
+            let mut sw = dd.lock();
+            let mut found = false;
+            for br in sw.bridges.values_mut() {
+                let names: Vec<String> = br.ifaces.keys().cloned().collect();
+                for n in names {
+                    if a.len() == 2 && a[0] != n {
+                        continue;
+                    }
+                    if br.backend.dummy(&n).is_some() && br.backend.set_admin_up(&n, up) {
+                        found = true;
+                    }
+                }
+                br.sync_ofports(&[]);
+            }
+            drop(sw);
+            if a.len() == 2 && !found {
+                return Err("Unknown Dummy Interface".into());
+            }
+            dd.wake.notify_one();
+            Ok("OK".into())
+        },
+    );
+}
+
+/// The text of `dpif/show`.
+pub fn dpif_show_text(d: &Daemon) -> String {
+    let sw = d.lock();
+    let mut out = String::new();
+    for dp in d.datapaths.all() {
+        let ports = datapath::Dpif::ports(dp.as_ref());
+        let mut bridges = Vec::new();
+        for br in sw.bridges.values() {
+            if !br.backend.datapath().is_some_and(|b| Arc::ptr_eq(&b, &dp)) {
+                continue;
+            }
+            let list = br
+                .ifaces
+                .values()
+                .map(|i| {
+                    let p = ports.iter().find(|p| p.port_no == i.odp_port);
+                    (
+                        i.name.clone(),
+                        i.ofp_port,
+                        i.odp_port,
+                        p.map(|p| p.type_name.clone()).unwrap_or_default(),
+                        p.map(|p| p.config.clone()).unwrap_or_default(),
+                    )
+                })
+                .collect();
+            bridges.push((br.name.clone(), list));
+        }
+        let stats = datapath::Dpif::stats(dp.as_ref());
+        out.push_str(&datapath::show::dpif_show(dp.as_ref(), &stats, &bridges));
+    }
+    out
+}
+
 /// Registers every command of the daemon.
 pub fn register(c: &Commands, d: &Daemon) {
     register_vlog(c);
+    register_datapath(c, d);
     let (sd, cl) = (d.shutdown.clone(), d.cleanup.clone());
     c.register_then(
         "exit",
@@ -120,6 +276,15 @@ pub fn register(c: &Commands, d: &Daemon) {
         if let Some(name) = a.first() {
             if !sw.bridges.contains_key(name) {
                 return Err("Unknown bridge".into());
+            }
+        }
+        drop(sw);
+        let mut sw = dd.lock();
+        for (name, br) in sw.bridges.iter_mut() {
+            if a.first().is_none_or(|n| n == name) {
+                if let Some(cm) = br.connmgr.as_mut() {
+                    cm.reconnect();
+                }
             }
         }
         Ok(String::new())

@@ -57,6 +57,14 @@ pub trait PortBackend: Send + Sync {
     fn set_mac(&mut self, name: &str, mac: [u8; 6]);
     /// Sets the administrative state of device `name`.
     fn set_admin_up(&mut self, name: &str, up: bool) -> bool;
+    /// The dummy device `name`, if it is one (`netdev-dummy/*` commands).
+    fn dummy(&self, _name: &str) -> Option<Arc<netdev::dummy::Dummy>> {
+        None
+    }
+    /// The datapath the devices are ports of, if any.
+    fn datapath(&self) -> Option<Arc<datapath::DpifNetdev>> {
+        None
+    }
 }
 
 /// The dummy address counter (upstream's netdev-dummy numbers devices

@@ -6,7 +6,8 @@
 //! - [`config`]: the wanted configuration read out of the database.
 //! - [`bridge`]: one bridge brought to its configuration incrementally;
 //!   [`ofport`]: OpenFlow port numbering.
-//! - [`device`]: the forwarding side of a bridge ([`device::PortBackend`]).
+//! - [`device`]: the forwarding side of a bridge ([`device::PortBackend`]);
+//!   [`dpbackend`]: bridges on the userspace datapath (`datapath` room).
 //! - [`connmgr`]: the OpenFlow connections of a bridge (management socket,
 //!   controllers, fail mode) in front of its `ofproto::Ofproto`.
 //! - [`switch`]: every bridge, reconfigured in one pass; [`status`]: what
@@ -23,6 +24,7 @@ pub mod connmgr;
 pub mod daemon;
 pub mod db;
 pub mod device;
+pub mod dpbackend;
 pub mod ofport;
 pub mod status;
 pub mod switch;

@@ -69,6 +69,12 @@ impl BridgeShared {
         r
     }
 
+    /// Runs `f` on the switch without publishing (for readers).
+    pub fn with_ofproto_quiet<R>(&self, f: impl FnOnce(&Ofproto) -> R) -> R {
+        let o = self.ofproto.lock().unwrap_or_else(|e| e.into_inner());
+        f(&o)
+    }
+
     /// Handles one request of a connection.
     pub fn handle(&self, state: &mut ConnState, msg: &[u8]) -> Vec<Vec<u8>> {
         let replies = self.with_ofproto(|o| o.handle_openflow(state, msg));

@@ -4,7 +4,7 @@
 //! other request handed to [`Ofproto::handle_openflow`], and the bridge's
 //! asynchronous messages filtered and encoded for this connection.
 
-use super::async_msgs::{encode_for, ConnKind, DEFAULT_MISS_SEND_LEN};
+use super::async_msgs::{ConnKind, DEFAULT_MISS_SEND_LEN};
 use super::BridgeShared;
 use ofproto::{AsyncMsg, ConnState};
 use openflow::raw::Header;
@@ -241,6 +241,7 @@ async fn serve_inner<W: AsyncWriteExt + Unpin>(
     let version = (31 - common.leading_zeros()) as u8;
     let conn_id = shared.next_conn_id();
     let mut state = ConnState::new(conn_id, version);
+    state.service = cfg.kind == ConnKind::Service;
     if cfg.kind == ConnKind::Primary {
         state.miss_send_len = DEFAULT_MISS_SEND_LEN;
     }
@@ -291,7 +292,10 @@ async fn run_session<W: AsyncWriteExt + Unpin>(
                 }
             }
             a = bus.recv() => match a {
-                Ok(msg) => encode_for(state, cfg.kind, cfg.async_enabled, &msg),
+                Ok(msg) if cfg.async_enabled => shared.with_ofproto_quiet(|o| {
+                    ofproto::handler::asyncmsg::encode_for(o, state, std::slice::from_ref(&*msg))
+                }),
+                Ok(_) => Vec::new(),
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     vlog::warn!("connmgr", "{name}: dropped {n} asynchronous messages");
                     Vec::new()
