@@ -23,7 +23,7 @@ start() {
     ovsdb-tool create "$WORK/$1/conf.db" "$SCHEMA"
     /usr/sbin/ovsdb-server --detach --no-chdir --pidfile="$WORK/$1/pid" \
         --unixctl="$WORK/$1/ctl" --remote=punix:"$WORK/$1/db.sock" \
-        --log-file="$WORK/$1/log" "$WORK/$1/conf.db"
+        --log-file="$WORK/$1/log" "$WORK/$1/conf.db" 2>/dev/null
 }
 
 # run NAME VSCTL...: times N add-ports into a fresh database.

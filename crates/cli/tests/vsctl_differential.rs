@@ -268,6 +268,11 @@ fn vsctl_database_commands() {
     differential("vsctl-db", &script_lines(&data("database.txt")));
 }
 
+#[test]
+fn vsctl_misc_commands() {
+    differential("vsctl-misc", &script_lines(&data("misc.txt")));
+}
+
 /// A random walk over every command, option and output format.
 fn generated_script(seed: u64, n: usize) -> Vec<String> {
     let mut rng = Rng(seed);

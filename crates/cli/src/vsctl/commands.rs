@@ -46,7 +46,8 @@ impl CmdDef {
             // These parse their arguments themselves.
             "add-zone-tp" => (3, usize::MAX),
             "del-zone-tp" => (2, 2),
-            "list-zone-tp" => (0, 1),
+            "list-zone-tp" => (1, 1),
+            "add-bond" => (4, usize::MAX),
             "list-dp-cap" => (1, 1),
             _ => (min, max),
         }
@@ -319,7 +320,7 @@ mod tests {
     #[test]
     fn argument_ranges_follow_syntax() {
         assert_eq!(find("add-br").unwrap().arg_range(), (1, 3));
-        assert_eq!(find("add-bond").unwrap().arg_range(), (3, usize::MAX));
+        assert_eq!(find("add-bond").unwrap().arg_range(), (4, usize::MAX));
         assert_eq!(find("list-br").unwrap().arg_range(), (0, 0));
         assert_eq!(find("del-port").unwrap().arg_range(), (1, 2));
         assert_eq!(find("get").unwrap().option("--id"), Some(true));

@@ -383,8 +383,12 @@ pub fn cmd_set_ssl(ctx: &mut Ctx) -> CmdResult {
     )
 }
 
-fn parse_i64(s: &str) -> i64 {
-    s.trim().parse().unwrap_or(0)
+/// An unsigned integer argument of the Auto Attach commands.
+fn parse_aa(s: &str) -> Result<i64, super::ctx::Fail> {
+    match s.parse::<u64>() {
+        Ok(n) => Ok(i64::try_from(n).unwrap_or(i64::MAX)),
+        Err(_) => fatal!("Invalid argument {s}"),
+    }
 }
 
 /// The AutoAttach row of a bridge, created when `create`.
@@ -415,24 +419,27 @@ fn auto_attach_row(
 
 pub fn cmd_add_aa_mapping(ctx: &mut Ctx) -> CmdResult {
     let br = real_bridge_only(ctx, &ctx.args[1].clone())?;
-    let isid = parse_i64(&ctx.args[2]);
-    let vlan = parse_i64(&ctx.args[3]);
+    let isid = parse_aa(&ctx.args[2])?;
+    let vlan = parse_aa(&ctx.args[3])?;
     if let Some(aa) = auto_attach_row(ctx, &br, true)? {
-        ctx.map_set(
-            "AutoAttach",
-            &aa,
-            "mappings",
-            Atom::Integer(isid),
-            Atom::Integer(vlan),
-        )?;
+        ctx.txn
+            .map_add(
+                ctx.r,
+                "AutoAttach",
+                &aa,
+                "mappings",
+                Atom::Integer(isid),
+                Atom::Integer(vlan),
+            )
+            .map_err(|e| super::ctx::Fail::Fatal(super::text::constraint_text(&e)))?;
     }
     Ok(())
 }
 
 pub fn cmd_del_aa_mapping(ctx: &mut Ctx) -> CmdResult {
     let br = real_bridge_only(ctx, &ctx.args[1].clone())?;
-    let isid = parse_i64(&ctx.args[2]);
-    let vlan = parse_i64(&ctx.args[3]);
+    let isid = parse_aa(&ctx.args[2])?;
+    let vlan = parse_aa(&ctx.args[3])?;
     if let Some(aa) = auto_attach_row(ctx, &br, false)? {
         let m = ctx.get("AutoAttach", &aa, "mappings");
         if m.get(&Atom::Integer(isid)) == Some(&Atom::Integer(vlan)) {
@@ -472,38 +479,35 @@ fn datapath_row(ctx: &Ctx, dp: &str) -> Option<Uuid> {
         .filter(|u| ctx.exists("Datapath", u))
 }
 
-/// `zone=N` and `KEY=VALUE` timeout arguments.
-fn parse_zone_args(args: &[String]) -> Result<(i64, Vec<(String, i64)>), super::ctx::Fail> {
-    let mut zone = None;
-    let mut policies = Vec::new();
-    for a in args {
-        let Some((k, v)) = a.split_once('=') else {
-            return fatal!("Argument {a} is not of the form KEY=VALUE");
-        };
-        if k == "zone" {
-            match v.parse::<i64>() {
-                Ok(z) if (0..=65535).contains(&z) => zone = Some(z),
-                _ => return fatal!("value of zone must be between 0 and 65535"),
-            }
-        } else {
-            match v.parse::<i64>() {
-                Ok(n) => policies.push((k.to_string(), n)),
-                Err(_) => return fatal!("failed to parse timeout value {v}"),
-            }
-        }
-    }
-    match zone {
-        Some(z) => Ok((z, policies)),
-        None => fatal!("zone id must be specified"),
-    }
+/// C's `atoi`-like reading of a number (no digits: 0).
+fn leading_number(s: &str) -> i64 {
+    let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().unwrap_or(0)
+}
+
+/// `zone=N` and the `POLICY=SECONDS` arguments (a bare name means 0).
+fn parse_zone_args(args: &[String]) -> (i64, Vec<(String, i64)>) {
+    let zone = args
+        .first()
+        .map(|z| leading_number(z.split_once('=').map(|(_, v)| v).unwrap_or("")))
+        .unwrap_or(0);
+    let policies = args
+        .iter()
+        .skip(1)
+        .map(|a| match a.split_once('=') {
+            Some((k, v)) => (k.to_string(), leading_number(v)),
+            None => (a.clone(), 0),
+        })
+        .collect();
+    (zone, policies)
 }
 
 pub fn cmd_add_zone_tp(ctx: &mut Ctx) -> CmdResult {
     let dp = ctx.args[1].clone();
-    let (zone, policies) = parse_zone_args(&ctx.args[2..])?;
     let Some(dp_row) = datapath_row(ctx, &dp) else {
         return fatal!("datapath {dp} does not exist");
     };
+    let (zone, policies) = parse_zone_args(&ctx.args[2..]);
     let zones = ctx.get("Datapath", &dp_row, "ct_zones");
     if zones.contains_key(&Atom::Integer(zone)) {
         if ctx.has_option("--may-exist") {
@@ -515,6 +519,9 @@ pub fn cmd_add_zone_tp(ctx: &mut Ctx) -> CmdResult {
     let mut keys = Vec::new();
     let mut values = Vec::new();
     for (k, v) in policies {
+        if keys.contains(&s(&k)) {
+            continue;
+        }
         keys.push(s(&k));
         values.push(Atom::Integer(v));
     }
@@ -540,13 +547,10 @@ pub fn cmd_add_zone_tp(ctx: &mut Ctx) -> CmdResult {
 pub fn cmd_del_zone_tp(ctx: &mut Ctx) -> CmdResult {
     let dp = ctx.args[1].clone();
     let zone_arg = ctx.args[2].clone();
-    let zone = match zone_arg.strip_prefix("zone=").map(str::parse::<i64>) {
-        Some(Ok(z)) => z,
-        _ => return fatal!("zone id must be specified"),
-    };
     let Some(dp_row) = datapath_row(ctx, &dp) else {
         return fatal!("datapath {dp} does not exist");
     };
+    let zone = leading_number(zone_arg.split_once('=').map(|(_, v)| v).unwrap_or(""));
     let zones = ctx.get("Datapath", &dp_row, "ct_zones");
     if !zones.contains_key(&Atom::Integer(zone)) {
         if ctx.has_option("--if-exists") {
@@ -558,7 +562,7 @@ pub fn cmd_del_zone_tp(ctx: &mut Ctx) -> CmdResult {
 }
 
 pub fn cmd_list_zone_tp(ctx: &mut Ctx) -> CmdResult {
-    let dp = ctx.args.get(1).cloned().unwrap_or_default();
+    let dp = ctx.args[1].clone();
     let Some(dp_row) = datapath_row(ctx, &dp) else {
         return fatal!("datapath: {dp} record not found");
     };
@@ -566,26 +570,29 @@ pub fn cmd_list_zone_tp(ctx: &mut Ctx) -> CmdResult {
     let mut lines = Vec::new();
     for (k, v) in zones.iter() {
         let zone = k.to_text();
-        let mut line = format!("Zone:{zone}, Timeout Policies: ");
-        if let Some(z) = v.and_then(Atom::as_uuid) {
-            if let Some(tp) = ctx
-                .get_refs("CT_Zone", &z, "timeout_policy")
+        let policy = v.and_then(Atom::as_uuid).and_then(|z| {
+            ctx.get_refs("CT_Zone", &z, "timeout_policy")
                 .into_iter()
                 .next()
-            {
+        });
+        let body = match policy {
+            Some(tp) => {
                 let t = ctx.get("CT_Timeout_Policy", &tp, "timeouts");
-                for (tk, tv) in t.iter() {
-                    line.push_str(&format!(
-                        "{}={} ",
-                        tk.as_str().unwrap_or(""),
-                        tv.map(Atom::to_text).unwrap_or_default()
-                    ));
-                }
-            } else {
-                line.push_str("system default");
+                let pairs: Vec<String> = t
+                    .iter()
+                    .map(|(tk, tv)| {
+                        format!(
+                            "{}={}",
+                            tk.as_str().unwrap_or(""),
+                            tv.map(Atom::to_text).unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                pairs.join(" ")
             }
-        }
-        lines.push(line);
+            None => "system default".to_string(),
+        };
+        lines.push(format!("Zone:{zone}, Timeout Policies: {body}"));
     }
     for l in lines {
         ctx.println(l);
@@ -599,7 +606,7 @@ pub fn cmd_list_dp_cap(ctx: &mut Ctx) -> CmdResult {
         return fatal!("datapath \"{dp}\" record not found");
     };
     let caps = ctx.get("Datapath", &dp_row, "capabilities");
-    let lines: Vec<String> = caps
+    let pairs: Vec<String> = caps
         .iter()
         .map(|(k, v)| {
             format!(
@@ -609,8 +616,6 @@ pub fn cmd_list_dp_cap(ctx: &mut Ctx) -> CmdResult {
             )
         })
         .collect();
-    for l in lines {
-        ctx.println(l);
-    }
+    ctx.println(pairs.join(" "));
     Ok(())
 }
