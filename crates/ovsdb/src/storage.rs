@@ -607,11 +607,30 @@ impl Storage {
         Ok(())
     }
 
-    /// Executes a transaction and commits it if it succeeded.
+    /// Executes a transaction and commits it (durably) if it succeeded.
     pub fn transact(
         &mut self,
         params: &Value,
         opts: &ExecOptions<'_>,
+    ) -> Result<TransactReply, Error> {
+        self.transact_with(params, opts, true)
+    }
+
+    /// Like [`Storage::transact`], without waiting for the disk: the caller
+    /// calls [`Storage::sync`] before acknowledging (group commit).
+    pub fn transact_unsynced(
+        &mut self,
+        params: &Value,
+        opts: &ExecOptions<'_>,
+    ) -> Result<TransactReply, Error> {
+        self.transact_with(params, opts, false)
+    }
+
+    fn transact_with(
+        &mut self,
+        params: &Value,
+        opts: &ExecOptions<'_>,
+        sync: bool,
     ) -> Result<TransactReply, Error> {
         match self.db.execute(params, opts)? {
             Outcome::Blocked {
@@ -628,7 +647,7 @@ impl Storage {
                         changes: Changes::default(),
                     });
                 };
-                if let Err(e) = self.commit(&commit) {
+                if let Err(e) = self.commit_with(&commit, sync) {
                     let mut r = results.as_array().cloned().unwrap_or_default();
                     r.push(e.to_json());
                     return Ok(TransactReply::Done {

@@ -9,6 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// The most requests handled between two fsyncs of one session.
+const MAX_BATCH: usize = 256;
+
 /// Serves `session` until it closes (accepted connections) or forever
 /// (reconnecting sessions to active remotes: each connection is a new
 /// client).
@@ -20,16 +23,22 @@ pub async fn serve_session(server: Arc<Server>, mut session: Session) {
         client = Some(id);
         rx = Some(r);
     }
+    // An event read while collecting a batch, to be handled next.
+    let mut next: Option<SessionEvent> = None;
     loop {
-        let event = match rx.as_mut() {
-            Some(r) => tokio::select! {
-                ev = session.next_event() => ev,
-                Some(m) = r.recv() => {
-                    session.send(&m);
-                    continue;
-                }
-            },
-            None => session.next_event().await,
+        let event = if let Some(ev) = next.take() {
+            ev
+        } else {
+            match rx.as_mut() {
+                Some(r) => tokio::select! {
+                    ev = session.next_event() => ev,
+                    Some(m) = r.recv() => {
+                        session.send(&m);
+                        continue;
+                    }
+                },
+                None => session.next_event().await,
+            }
         };
         match event {
             SessionEvent::Connected => {
@@ -42,16 +51,47 @@ pub async fn serve_session(server: Arc<Server>, mut session: Session) {
             }
             SessionEvent::Message(msg) => {
                 let Some(id) = client else { continue };
-                let handled = handle_blocking(&server, id, &msg, &mut session, rx.as_mut()).await;
-                // Notifications the request caused (monitor updates) go
-                // before its reply.
+                // Handle every request that has already arrived, then make
+                // their commits durable with one fsync, then answer them all
+                // (group commit: never a reply before its commit is on disk).
+                let mut answers: Vec<(bool, Message)> = Vec::new();
+                let mut msg = msg;
+                for n in 1..=MAX_BATCH {
+                    let is_transact = msg.method() == Some("transact");
+                    if let Some(reply) =
+                        handle_blocking(&server, id, &msg, &mut session, rx.as_mut()).await
+                    {
+                        answers.push((is_transact, reply));
+                    }
+                    if n == MAX_BATCH {
+                        break;
+                    }
+                    match poll_once(session.next_event()) {
+                        Some(SessionEvent::Message(m)) => msg = m,
+                        Some(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+                let synced = server.sync();
+                // Notifications the requests caused (monitor updates) go
+                // before their replies.
                 if let Some(r) = rx.as_mut() {
                     while let Ok(m) = r.try_recv() {
                         session.send(&m);
                     }
                 }
-                if let Some(reply) = handled {
-                    session.send(&reply);
+                for (is_transact, reply) in answers {
+                    match (&synced, is_transact, &reply) {
+                        (Err(e), true, Message::Reply { id, .. }) => {
+                            session.send(&Message::error(e.to_json(), id.clone()));
+                        }
+                        _ => {
+                            session.send(&reply);
+                        }
+                    }
                 }
             }
             SessionEvent::Disconnected => {
@@ -65,6 +105,18 @@ pub async fn serve_session(server: Arc<Server>, mut session: Session) {
     }
     if let Some(old) = client.take() {
         server.disconnect(old);
+    }
+}
+
+/// The value of `f` if it is ready at once (a request already received),
+/// without waiting; `next_event` may be dropped unfinished (it is used in
+/// `select!` too, so cancelling it loses nothing).
+fn poll_once<F: std::future::Future>(f: F) -> Option<F::Output> {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => Some(v),
+        std::task::Poll::Pending => None,
     }
 }
 

@@ -54,6 +54,9 @@ struct State {
     clients: HashMap<ClientId, Client>,
     locks: Locks,
     next_client: ClientId,
+    /// Monitor updates of commits not yet on disk, delivered by
+    /// [`Server::sync`] so that no client sees a change before it is durable.
+    pending: Vec<(ClientId, Message)>,
 }
 
 /// The outcome of a request.
@@ -100,6 +103,7 @@ impl Server {
                 clients: HashMap::new(),
                 locks: Locks::default(),
                 next_client: 0,
+                pending: Vec::new(),
             }),
             commits,
             server_id: Uuid::random(),
@@ -136,6 +140,7 @@ impl Server {
         let (_, commit) = st.server_db.transact(&insert);
         if let Some(c) = commit {
             Self::notify_monitors(&mut st, SERVER_DB, &c.changes);
+            Self::flush_pending(&mut st);
         }
         Ok(name)
     }
@@ -155,6 +160,7 @@ impl Server {
         let (_, commit) = st.server_db.transact(&del);
         if let Some(c) = commit {
             Self::notify_monitors(&mut st, SERVER_DB, &c.changes);
+            Self::flush_pending(&mut st);
         }
         Ok(())
     }
@@ -258,7 +264,8 @@ impl Server {
                 None => return,
             }
         };
-        for c in st.clients.values() {
+        let mut st_pending = Vec::new();
+        for (cid, c) in st.clients.iter() {
             for m in c.monitors.iter().filter(|m| m.db == db_name) {
                 let Some(updates) = m.updates(db, changes) else {
                     continue;
@@ -271,9 +278,36 @@ impl Server {
                         vec![m.id.clone(), Value::String(Uuid::ZERO.to_string()), updates],
                     ),
                 };
+                st_pending.push((*cid, msg));
+            }
+        }
+        st.pending.extend(st_pending);
+    }
+
+    /// Delivers the queued monitor updates.
+    fn flush_pending(st: &mut State) {
+        for (client, msg) in std::mem::take(&mut st.pending) {
+            if let Some(c) = st.clients.get(&client) {
                 let _ = c.tx.send(msg);
             }
         }
+    }
+
+    /// Makes every commit so far durable (one fsync per database written
+    /// to since the last call), then delivers the monitor updates they
+    /// caused. A client session calls it before sending the replies of the
+    /// requests it handled, so several transactions share one fsync.
+    pub fn sync(&self) -> Result<(), Error> {
+        let mut st = self.lock();
+        let mut result = Ok(());
+        for s in st.dbs.values_mut() {
+            if let Err(e) = s.sync() {
+                vlog::err!("ovsdb_server", "{}: {e}", s.path());
+                result = Err(e);
+            }
+        }
+        Self::flush_pending(&mut st);
+        result
     }
 
     /// Handles one request or notification from `client`.
@@ -379,7 +413,8 @@ impl Server {
         let Some(storage) = state.dbs.get_mut(name) else {
             return Handled::Nothing;
         };
-        let outcome = storage.transact(&Value::Array(params.to_vec()), &opts);
+        // Durability comes from the caller's `sync` before it replies.
+        let outcome = storage.transact_unsynced(&Value::Array(params.to_vec()), &opts);
         match outcome {
             Err(e) => Handled::Reply(error_reply(&e, id)),
             Ok(TransactReply::Blocked { timeout_ms, .. }) => Handled::Blocked { timeout_ms },
