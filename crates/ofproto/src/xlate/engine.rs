@@ -37,14 +37,12 @@ pub const OFPP_NONE: u32 = 0xffff;
 pub const OFPP_UNSET: u32 = 0xfff7;
 
 /// Packet-in reasons as the controller cookie carries them.
-pub const OFPR_NO_MATCH: u16 = 0;
 pub const OFPR_ACTION: u16 = 1;
 pub const OFPR_INVALID_TTL: u16 = 2;
 pub const OFPR_ACTION_SET: u16 = 3;
 pub const OFPR_GROUP: u16 = 4;
 pub const OFPR_PACKET_OUT: u16 = 5;
 pub const OFPR_EXPLICIT_MISS: u16 = 6;
-pub const OFPR_IMPLICIT_MISS: u16 = 7;
 
 /// The translation context.
 pub(crate) struct Ctx<'a> {
@@ -207,7 +205,8 @@ fn wc_finish(orig: &Flow, wc: &mut Flow) {
         wc.tp_src = 0;
         wc.tp_dst = 0;
     }
-    if orig.dl_type != 0x0800 {
+    let arp = orig.dl_type == 0x0806 || orig.dl_type == 0x8035;
+    if orig.dl_type != 0x0800 && !arp {
         wc.nw_src = 0;
         wc.nw_dst = 0;
     }
@@ -218,12 +217,12 @@ fn wc_finish(orig: &Flow, wc: &mut Flow) {
         wc.nd_target = [0; 16];
     }
     if !is_ip_any(orig) {
-        wc.nw_proto = 0;
+        // ARP keeps its opcode in the same storage as the IP protocol.
+        if !arp {
+            wc.nw_proto = 0;
+        }
         wc.nw_ttl = 0;
         wc.nw_tos = 0;
-        if orig.dl_type != 0x0806 && orig.dl_type != 0x8035 {
-            // ARP keeps its opcode and addresses in the same storage.
-        }
     }
     let l4 = is_ip_any(orig) && matches!(orig.nw_proto, 6 | 17 | 132 | 1 | 58);
     if !l4 {
@@ -786,11 +785,16 @@ fn execute(
             output::enqueue_action(ctx, u32::from(port.0), *queue, last, group_bucket);
         }
         OfpAction::OutputReg { src, max_len, .. } => {
-            let v = src.read(&ctx.flow);
-            let port = v.to_u64() as u32;
-            fields::unwildcard_subfield(&mut ctx.wc, src);
-            if port <= 0xffff {
+            let v = src.read(&ctx.flow).to_u128();
+            if v <= 0xffff {
+                let port = v as u32;
+                ctx.report(NodeKind::Detail, || format!("output port is {port}"));
+                fields::unwildcard_subfield(&mut ctx.wc, src);
                 output::output_action(ctx, port, *max_len, false, last, false, group_bucket);
+            } else {
+                ctx.report(NodeKind::Warn, || {
+                    format!("output port {v} is out of range")
+                });
             }
         }
         OfpAction::Group(id) => {
@@ -1043,8 +1047,8 @@ fn execute(
                 if ttl > 1 {
                     ctx.flow.mpls_lse[0] = (ctx.flow.mpls_lse[0] & !0xff) | (ttl - 1);
                 } else {
-                    ctx.flow.mpls_lse[0] &= !0xff;
                     output::controller_action(ctx, u16::MAX, OFPR_INVALID_TTL, 0, &[]);
+                    ctx.report(NodeKind::Warn, || "MPLS decrement TTL exception".into());
                     *stop = true;
                 }
             }

@@ -80,7 +80,7 @@ pub fn is_l3_or_higher(field: FieldId) -> bool {
 fn is_ip_header_field(field: FieldId) -> bool {
     matches!(
         field.def().prereqs,
-        Prereq::Ipv4 | Prereq::Ipv6 | Prereq::IpAny
+        Prereq::Ipv4 | Prereq::Ipv6 | Prereq::IpAny | Prereq::Arp
     ) && !matches!(field, FieldId::IpProto)
 }
 
@@ -94,7 +94,7 @@ pub fn set_field(ctx: &mut Ctx, sf: &SetField) {
         });
         return;
     }
-    if is_ip_header_field(field) && (ctx.flow.dl_type == 0x0800 || ctx.flow.dl_type == 0x86dd) {
+    if is_ip_header_field(field) && matches!(ctx.flow.dl_type, 0x0800 | 0x86dd | 0x0806 | 0x8035) {
         ctx.wc.nw_proto = 0xff;
     }
     let value = MfValue::from_bytes(&sf.value);

@@ -88,8 +88,14 @@ fn nat_to_odp(n: &Nat) -> CtNat {
     };
     let addrs = match &n.addr {
         NatAddrRange::None => None,
-        NatAddrRange::V4 { min, max } => Some(((*min).into(), Some((*max).into()))),
-        NatAddrRange::V6 { min, max } => Some(((*min).into(), Some((*max).into()))),
+        NatAddrRange::V4 { min, max } => Some((
+            (*min).into(),
+            (!max.is_unspecified()).then(|| (*max).into()),
+        )),
+        NatAddrRange::V6 { min, max } => Some((
+            (*min).into(),
+            (!max.is_unspecified()).then(|| (*max).into()),
+        )),
     };
     let ports = if n.proto_min != 0 {
         Some((

@@ -154,8 +154,8 @@ pub fn flow_hash_symmetric_l4(f: &Flow, basis: u32) -> u32 {
             fields[20..22].copy_from_slice(&(f.tp_src ^ f.tp_dst).to_be_bytes());
         }
     } else if f.dl_type == 0x86dd {
-        for i in 0..16 {
-            fields[i] = f.ipv6_src[i] ^ f.ipv6_dst[i];
+        for (i, b) in fields.iter_mut().take(16).enumerate() {
+            *b = f.ipv6_src[i] ^ f.ipv6_dst[i];
         }
         fields[28] = f.nw_proto;
         if f.nw_proto == 6 || f.nw_proto == 132 {
@@ -195,8 +195,8 @@ pub fn flow_hash_symmetric_l3(f: &Flow, basis: u32) -> u32 {
     if f.dl_type == 0x0800 {
         fields[0..4].copy_from_slice(&(f.nw_src ^ f.nw_dst).to_be_bytes());
     } else if f.dl_type == 0x86dd {
-        for i in 0..16 {
-            fields[i] = f.ipv6_src[i] ^ f.ipv6_dst[i];
+        for (i, b) in fields.iter_mut().take(16).enumerate() {
+            *b = f.ipv6_src[i] ^ f.ipv6_dst[i];
         }
     }
     jhash_bytes(&fields, basis)

@@ -167,7 +167,7 @@ pub(super) fn learn_action(ctx: &mut Ctx, l: &Learn) {
     }));
     ctx.side.push(SideEffect::Learn {
         bridge: ctx.br.name.clone(),
-        flow: lf,
+        flow: Box::new(lf),
     });
     if l.flags & NX_LEARN_F_WRITE_RESULT != 0 {
         if let Some(dst) = &l.result_dst {

@@ -154,7 +154,10 @@ pub struct LearnedFlow {
 #[derive(Clone, Debug)]
 pub enum SideEffect {
     /// Add (or refresh) a flow in bridge `bridge`.
-    Learn { bridge: String, flow: LearnedFlow },
+    Learn {
+        bridge: String,
+        flow: Box<LearnedFlow>,
+    },
     /// Lower `rule`'s timeouts if the packet has TCP FIN or RST.
     FinTimeout {
         rule: Arc<Rule>,

@@ -471,7 +471,7 @@ fn parse_push_nsh(c: &mut Cursor) -> PResult<OdpAction> {
             "md2" => {
                 c.expect("0x")?;
                 let h = c.take_while(|ch| ch.is_ascii_hexdigit());
-                if h.len() % 2 != 0 || h.len() > 496 {
+                if !h.len().is_multiple_of(2) || h.len() > 496 {
                     return c.err("bad md2");
                 }
                 n.md2 = (0..h.len() / 2)

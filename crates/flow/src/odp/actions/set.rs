@@ -426,7 +426,7 @@ impl SetKey {
                 for (i, fl) in self.fields().iter().enumerate() {
                     let mval = mfields.as_ref().and_then(|m| m.get(i)).map(|m| m.val);
                     let empty = mval == Some(0);
-                    if !(verbose || !empty) {
+                    if !verbose && empty {
                         continue;
                     }
                     let full = match mval {

@@ -227,12 +227,11 @@ impl<'a> Cursor<'a> {
         for (i, c) in self.s.char_indices() {
             match c {
                 '(' => depth += 1,
-                ')' if depth == 0 => {
-                    if stops.contains(&c) {
-                        end = i;
-                        break;
-                    }
+                ')' if depth == 0 && stops.contains(&c) => {
+                    end = i;
+                    break;
                 }
+                ')' if depth == 0 => {}
                 ')' => depth -= 1,
                 _ if depth == 0 && stops.contains(&c) => {
                     end = i;

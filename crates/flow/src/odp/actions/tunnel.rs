@@ -209,7 +209,7 @@ impl TunnelKey {
                         let ty = c.u8()?;
                         c.expect(",len=")?;
                         let len = c.u8()? as usize;
-                        if len % 4 != 0 || len > 124 {
+                        if !len.is_multiple_of(4) || len > 124 {
                             return c.err("bad geneve option length");
                         }
                         let mut data = vec![0u8; len];

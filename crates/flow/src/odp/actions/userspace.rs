@@ -163,7 +163,7 @@ impl Userspace {
         while c.eat(",") {
             if c.eat("userdata(") {
                 let h = c.take_while(|ch| ch.is_ascii_hexdigit());
-                if h.len() % 2 != 0 {
+                if !h.len().is_multiple_of(2) {
                     return c.err("odd userdata length");
                 }
                 let mut b: Vec<u8> = (0..h.len() / 2)
