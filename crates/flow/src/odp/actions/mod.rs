@@ -599,3 +599,70 @@ mod tests {
         assert!(matches!(a[0], OdpAction::SetMasked { .. }));
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    use super::*;
+
+    /// Arbitrary text never panics the parser, and whatever parses prints
+    /// and re-parses to the same actions.
+    #[test]
+    fn random_text_never_panics() {
+        let alphabet: Vec<char> = "0123456789abcdefx(),=.:/[]-%{}|setpushpoplvanmrcltuinrkhdqg "
+            .chars()
+            .collect();
+        let seeds = [
+            "set(ipv4(src=1.2.3.4,ttl=3))",
+            "ct(commit,nat(src=1.1.1.1-1.1.1.2:1-2))",
+            "clone(sample(sample=5.0%,actions(1)))",
+            "tnl_push(tnl_port(4789),header(size=50,type=4,eth(dst=aa:55:aa:55:00:00,src=aa:55:aa:55:00:01,dl_type=0x0800),ipv4(src=1.1.2.88,dst=1.1.2.92,proto=17,tos=0,ttl=64,frag=0x4000),udp(src=0,dst=4789,csum=0x0),vxlan(flags=0x8000000,vni=0x7b)),out_port(100))",
+        ];
+        let mut x: u64 = 0x1234_5678;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for i in 0..20000 {
+            let mut s: String = seeds[i % seeds.len()].to_string();
+            let n = (next() % 6) as usize;
+            for _ in 0..n {
+                let pos = (next() as usize) % (s.len() + 1);
+                let c = alphabet[(next() as usize) % alphabet.len()];
+                if !s.is_char_boundary(pos) {
+                    continue;
+                }
+                if next() % 2 == 0 && pos < s.len() {
+                    s.remove(pos);
+                } else {
+                    s.insert(pos, c);
+                }
+            }
+            if let Ok(a) = parse_odp_actions(&s) {
+                let text = format_odp_actions(&a);
+                if let Ok(b) = parse_odp_actions(&text) {
+                    assert_eq!(format_odp_actions(&b), text, "{s}");
+                }
+            }
+        }
+        // Deep nesting is refused, not a stack overflow.
+        let deep = "clone(".repeat(10000);
+        assert!(parse_odp_actions(&deep).is_err());
+    }
+
+    #[test]
+    fn arbitrary_tunnel_headers_print() {
+        for len in 0..80 {
+            let t = TnlPush {
+                tnl_port: 1,
+                out_port: 2,
+                tnl_type: [3, 4, 5, 109][len % 4],
+                header: (0..len as u8).collect(),
+            };
+            let mut s = String::new();
+            t.format(&mut s, &|p| p.to_string());
+            assert!(s.starts_with("tnl_push("));
+        }
+    }
+}
