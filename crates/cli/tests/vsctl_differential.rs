@@ -149,8 +149,10 @@ fn blank_uuids(t: &str) -> String {
 }
 
 fn normalize_text(t: &str) -> String {
+    let trailing_newline = if t.ends_with('\n') { "\n" } else { "" };
     let t = blank_uuids(t);
-    t.lines()
+    let body = t
+        .lines()
         .map(|l| {
             // Log lines: drop the timestamp.
             let l = match l.find('|') {
@@ -164,7 +166,8 @@ fn normalize_text(t: &str) -> String {
             }
         })
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("\n");
+    body + trailing_newline
 }
 
 /// The output with rows in a canonical order: JSON tables (`--format=json`)

@@ -1,7 +1,7 @@
 //! OVSDB, the Open vSwitch database (RFC 7047, ovsdb(5), ovsdb(7)).
 //!
 //! This crate owns the database and its client replica (the IDL); the
-//! JSON-RPC server lives in [`server`], `ovsdb-client` in the `cli` crate).
+//! JSON-RPC server lives in [`server`] and `ovsdb-client` in the `cli` crate.
 //!
 //! - [`json`]: JSON text as OVS reads and writes it: number rules, escaping,
 //!   upstream's parse-error messages, sorted output (as `ovsdb-tool` prints)
