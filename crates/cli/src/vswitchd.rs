@@ -301,6 +301,7 @@ pub fn main(_program: &str, args: Vec<String>) -> i32 {
             }
         }),
     );
+    datapaths.set_registry(switch.registry.clone());
     let daemon = Daemon::with_datapaths(switch, datapaths);
     {
         let mut sw = daemon.lock();

@@ -210,6 +210,39 @@ pub fn register_datapath(c: &Commands, d: &Daemon) {
     );
 }
 
+/// Registers `ofproto/trace` and `ofproto/trace-packet-out`.
+pub fn register_trace(c: &Commands, d: &Daemon) {
+    type TraceFn =
+        fn(&[String], &dyn ofproto::trace::TraceEnv) -> Result<ofproto::trace::TraceReply, String>;
+    let cmds: [(&str, &str, TraceFn); 2] = [
+        (
+            "ofproto/trace",
+            "{[dp_name] odp_flow | bridge br_flow} [OPTIONS...] [-generate|packet]",
+            ofproto::trace::trace_command,
+        ),
+        (
+            "ofproto/trace-packet-out",
+            "[-consistent] {[dp_name] odp_flow | bridge br_flow} [OPTIONS...] [-generate|packet] actions",
+            ofproto::trace::trace_packet_out_command,
+        ),
+    ];
+    for (name, usage, f) in cmds {
+        let dd = d.clone();
+        c.register(name, usage, 1, usize::MAX, move |a| {
+            let registry = dd.lock().registry.clone();
+            let reg = registry.read().unwrap_or_else(|e| e.into_inner());
+            let mut locked = crate::upcall::LockedBridges::lock(&reg);
+            let reply = f(a, &locked)?;
+            crate::upcall::apply_side_effects(&mut locked, reply.side_effects);
+            drop(locked);
+            for e in reg.bridges.values() {
+                e.shared.with_ofproto(|_| ());
+            }
+            Ok(reply.text)
+        });
+    }
+}
+
 /// The text of `dpif/show`.
 pub fn dpif_show_text(d: &Daemon) -> String {
     let sw = d.lock();
@@ -247,6 +280,7 @@ pub fn dpif_show_text(d: &Daemon) -> String {
 pub fn register(c: &Commands, d: &Daemon) {
     register_vlog(c);
     register_datapath(c, d);
+    register_trace(c, d);
     let (sd, cl) = (d.shutdown.clone(), d.cleanup.clone());
     c.register_then(
         "exit",

@@ -16,6 +16,8 @@ use std::sync::{Arc, Mutex};
 #[derive(Default)]
 pub struct Datapaths {
     by_type: Mutex<BTreeMap<String, Arc<DpifNetdev>>>,
+    /// Where upcalls find bridges (set before the first datapath).
+    registry: Mutex<Option<crate::upcall::SharedRegistry>>,
 }
 
 fn dp_name(datapath_type: &str) -> String {
@@ -25,6 +27,12 @@ fn dp_name(datapath_type: &str) -> String {
 impl Datapaths {
     pub fn new() -> Arc<Datapaths> {
         Arc::new(Datapaths::default())
+    }
+
+    /// Datapaths created from now on send their upcalls to translation
+    /// over the bridges of `registry`.
+    pub fn set_registry(&self, registry: crate::upcall::SharedRegistry) {
+        *self.registry.lock().unwrap_or_else(|e| e.into_inner()) = Some(registry);
     }
 
     /// The datapath for bridges of `datapath_type`, created on first use.
@@ -46,6 +54,17 @@ impl Datapaths {
             }
         }
         .map_err(|e| e.to_string())?;
+        if let Some(reg) = self
+            .registry
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            dp.set_upcall_handler(Arc::new(crate::upcall::SwitchUpcalls {
+                datapath: name.clone(),
+                registry: reg,
+            }));
+        }
         let dp = Arc::new(dp);
         m.insert(datapath_type.to_string(), dp.clone());
         Ok(dp)

@@ -12,6 +12,8 @@
 //!   controllers, fail mode) in front of its `ofproto::Ofproto`.
 //! - [`switch`]: every bridge, reconfigured in one pass; [`status`]: what
 //!   is written back; [`db`]: the database client (IDL, lock, `cur_cfg`).
+//! - [`upcall`]: translation of datapath upcalls (and traces) over every
+//!   bridge; learned flows, packet-ins.
 //! - [`daemon`]: `--detach`, pidfiles.
 //!
 //! This room sits above `ovsdb`, `rpc`, `netdev` and (as they land)
@@ -28,3 +30,4 @@ pub mod dpbackend;
 pub mod ofport;
 pub mod status;
 pub mod switch;
+pub mod upcall;

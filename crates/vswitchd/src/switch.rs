@@ -37,6 +37,8 @@ pub struct Switch {
     runtime: Option<(tokio::runtime::Handle, std::path::PathBuf)>,
     /// Passed to each bridge's connections (controller status changes).
     pub wake: Option<std::sync::Arc<tokio::sync::Notify>>,
+    /// What upcalls and traces see, republished after each pass.
+    pub registry: crate::upcall::SharedRegistry,
 }
 
 impl Switch {
@@ -56,7 +58,33 @@ impl Switch {
             n_reconfigure: 0,
             runtime: None,
             wake: None,
+            registry: Default::default(),
         }
+    }
+
+    /// Publishes the bridges and datapath ports for upcalls and traces.
+    pub fn publish_registry(&self) {
+        let mut reg = crate::upcall::Registry::default();
+        for (name, br) in &self.bridges {
+            let dp = br
+                .backend
+                .datapath()
+                .map(|d| datapath::Dpif::name(d.as_ref()).to_string());
+            if let Some(dp) = &dp {
+                for i in br.ifaces.values() {
+                    reg.odp
+                        .insert((dp.clone(), i.odp_port), (name.clone(), i.ofp_port));
+                }
+            }
+            reg.bridges.insert(
+                name.clone(),
+                crate::upcall::BridgeEntry {
+                    shared: br.shared.clone(),
+                    datapath: dp,
+                },
+            );
+        }
+        *self.registry.write().unwrap_or_else(|e| e.into_inner()) = reg;
     }
 
     /// Runs the bridges' OpenFlow connections on `rt`, with management
@@ -142,11 +170,13 @@ impl Switch {
             }
         }
         self.cfg = cfg.clone();
+        self.publish_registry();
         logs
     }
 
     /// Destroys every bridge (`exit --cleanup`, shutdown).
     pub fn clear(&mut self) {
+        *self.registry.write().unwrap_or_else(|e| e.into_inner()) = Default::default();
         let names: Vec<String> = self.bridges.keys().cloned().collect();
         for name in names {
             if let Some(mut br) = self.bridges.remove(&name) {

@@ -38,6 +38,8 @@ pub struct BridgeShared {
     /// Asks the database client to refresh status (controller state).
     pub wake: Mutex<Option<Arc<Notify>>>,
     packet_out: Mutex<Option<PacketOutSink>>,
+    /// The MAC learning table NORMAL uses.
+    pub mac_learning: ofproto::mac_learning::MacLearning,
 }
 
 impl BridgeShared {
@@ -51,6 +53,7 @@ impl BridgeShared {
             xid: AtomicU32::new(1),
             wake: Mutex::new(None),
             packet_out: Mutex::new(None),
+            mac_learning: ofproto::mac_learning::MacLearning::default(),
         })
     }
 
@@ -67,6 +70,11 @@ impl BridgeShared {
             let _ = self.bus.send(Arc::new(m));
         }
         r
+    }
+
+    /// Sends one asynchronous message to the bridge's connections.
+    pub fn publish(&self, msg: ofproto::AsyncMsg) {
+        let _ = self.bus.send(Arc::new(msg));
     }
 
     /// Runs `f` on the switch without publishing (for readers).
