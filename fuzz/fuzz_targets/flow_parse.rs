@@ -1,5 +1,5 @@
-//! Any text through the flow-syntax parser (matches and actions): must never
-//! panic, only return errors.
+//! Any text through the flow-syntax parser (matches and actions) and the
+//! group syntax: must never panic, only return errors.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -11,5 +11,6 @@ fuzz_target!(|data: &[u8]| {
         ] {
             let _ = flow::flow_str::parse_ofp_str(text, kind, None);
         }
+        let _ = openflow::msgs::group_text::parse_group_mod(text, None, None);
     }
 });

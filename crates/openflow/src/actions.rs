@@ -40,3 +40,23 @@ pub fn encode_instructions(acts: &[OfpAction], v: u8) -> Vec<u8> {
 pub fn format(acts: &[OfpAction]) -> String {
     flow::actions::format_actions(acts)
 }
+
+/// Upstream's `ofpacts_check_consistency` as message decoders apply it:
+/// the actions must suit the match and table, and need nothing that
+/// `protocol` (the message's own protocol variant) cannot carry.
+pub fn check_consistency(
+    acts: &mut [OfpAction],
+    m: &flow::Match,
+    table_id: u8,
+    protocol: flow::Protocols,
+) -> Result<(), OfpErr> {
+    flow::actions::check_consistency(
+        acts,
+        m,
+        flow::actions::port::OfpPort::MAX,
+        table_id,
+        255,
+        protocol,
+    )
+    .map_err(err)
+}

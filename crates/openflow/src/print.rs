@@ -253,11 +253,10 @@ fn body_to_string(s: &mut String, msg: &[u8], raw: OfpRaw, verbosity: u32) -> Re
         }
         OFPST14_QUEUE_DESC_REQUEST => {
             let (p, q) = queue::decode_request(version, body)?;
-            s.push_str(&format!(
-                " port={} queue={}",
-                crate::bits::port_to_string(p),
-                crate::bits::queue_to_string(q)
-            ));
+            s.push_str(&format!(" port={}", crate::bits::port_to_string(p)));
+            if q != 0xffff_ffff {
+                s.push_str(&format!(" queue={}", crate::bits::queue_to_string(q)));
+            }
         }
         OFPT10_QUEUE_GET_CONFIG_REPLY
         | OFPT11_QUEUE_GET_CONFIG_REPLY
@@ -434,7 +433,7 @@ fn body_to_string(s: &mut String, msg: &[u8], raw: OfpRaw, verbosity: u32) -> Re
         OFPST13_TABLE_FEATURES_REQUEST if body.is_empty() => {}
         OFPST13_TABLE_FEATURES_REPLY | OFPST13_TABLE_FEATURES_REQUEST => {
             use crate::msgs::table_features::TableFeatures;
-            let all = TableFeatures::decode_all(body)?;
+            let all = TableFeatures::decode_all_version(version, body)?;
             let pieces = all.iter().enumerate().map(|(i, t)| {
                 let mut piece = String::new();
                 t.format(&mut piece, i.checked_sub(1).map(|p| &all[p]));

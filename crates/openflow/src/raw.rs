@@ -214,7 +214,7 @@ raws! {
     OFPST14_FLOW_MONITOR_REPLY: "OFPST_FLOW_MONITOR reply", St(16, true), from(4), 0, 8;
     NXST_FLOW_MONITOR_REPLY: "NXST_FLOW_MONITOR reply", Nxst(2, true), v(0, 0), 0, 8;
     ONFST13_FLOW_MONITOR_REPLY: "ONFST_FLOW_MONITOR reply", Onfst(1870, true), v(3, 3), 0, 8;
-    NXT_SET_FLOW_FORMAT: "NXT_SET_FLOW_FORMAT", Nxt(12), from(0), 4, 0;
+    NXT_SET_FLOW_FORMAT: "NXT_SET_FLOW_FORMAT", Nxt(12), v(0, 0), 4, 0;
     NXT_FLOW_MOD_TABLE_ID: "NXT_FLOW_MOD_TABLE_ID", Nxt(15), from(0), 8, 0;
     NXT_SET_PACKET_IN_FORMAT: "NXT_SET_PACKET_IN_FORMAT", Nxt(16), from(0), 4, 0;
     NXT_FLOW_AGE: "NXT_FLOW_AGE", Nxt(18), from(0), 0, 0;

@@ -169,7 +169,7 @@ fn reason_name(kind: usize, bit: u32) -> Option<&'static str> {
             (2, "experimenter_data_changed"),
         ],
         4 => &[(3, "vacancy_down"), (4, "vacancy_up")],
-        _ => &[(0, "group_mod"), (1, "meter_mod")],
+        _ => &[(0, "group_mod_request"), (1, "meter_mod_request")],
     };
     names.iter().find(|(b, _)| *b == bit).map(|(_, n)| *n)
 }

@@ -48,11 +48,26 @@ fn pull_tuple(body: &[u8]) -> Result<CtTuple, OfpErr> {
         match (ptype, p.len()) {
             (0, 16) => t.src = v.array().ok_or(blen)?,
             (1, 16) => t.dst = v.array().ok_or(blen)?,
-            (2, 2 | 4) => t.src_port = v.u16().ok_or(blen)?,
-            (3, 2 | 4) => t.dst_port = v.u16().ok_or(blen)?,
-            (4, 2 | 4) => t.icmp_id = v.u16().ok_or(blen)?,
-            (5, 1) => t.icmp_type = v.u8().ok_or(blen)?,
-            (6, 1) => t.icmp_code = v.u8().ok_or(blen)?,
+            // Upstream keeps the ICMP id in the source port and the ICMP
+            // code and type in the destination port's two bytes, so the
+            // two views always agree.
+            (2 | 4, 2 | 4) => {
+                t.src_port = v.u16().ok_or(blen)?;
+                t.icmp_id = t.src_port;
+            }
+            (3, 2 | 4) => {
+                t.dst_port = v.u16().ok_or(blen)?;
+                t.icmp_code = (t.dst_port >> 8) as u8;
+                t.icmp_type = t.dst_port as u8;
+            }
+            (5, 1) => {
+                t.icmp_type = v.u8().ok_or(blen)?;
+                t.dst_port = (t.dst_port & 0xff00) | u16::from(t.icmp_type);
+            }
+            (6, 1) => {
+                t.icmp_code = v.u8().ok_or(blen)?;
+                t.dst_port = (u16::from(t.icmp_code) << 8) | (t.dst_port & 0xff);
+            }
             (0..=6, _) => return Err(blen),
             _ => return Err(OfpErr::OFPBPC_BAD_TYPE),
         }
@@ -60,35 +75,38 @@ fn pull_tuple(body: &[u8]) -> Result<CtTuple, OfpErr> {
     Ok(t)
 }
 
-/// Puts a tuple as upstream does: only its nonzero fields, and nothing
-/// at all for an empty tuple.
-fn put_tuple(out: &mut Vec<u8>, ptype: u16, t: &CtTuple) {
+/// Puts a tuple with only the fields that are set; ICMP identifiers
+/// only for ICMP, ports only for other protocols (upstream keeps both in
+/// one place, so the other kind would overwrite them).
+fn put_tuple(out: &mut Vec<u8>, ptype: u16, t: &CtTuple, icmp: bool) {
     if *t == CtTuple::default() {
         return;
     }
     let mut nested = vec![0u8; 4];
-    // 16-bit values travel padded to 32 bits.
-    let be16 = |v: u16| [(v >> 8) as u8, v as u8, 0, 0];
     if t.src != [0; 16] {
         super::props::put_property(&mut nested, 0, &t.src);
     }
     if t.dst != [0; 16] {
         super::props::put_property(&mut nested, 1, &t.dst);
     }
-    if t.src_port != 0 {
-        super::props::put_property(&mut nested, 2, &be16(t.src_port));
-    }
-    if t.dst_port != 0 {
-        super::props::put_property(&mut nested, 3, &be16(t.dst_port));
-    }
-    if t.icmp_id != 0 {
-        super::props::put_property(&mut nested, 4, &be16(t.icmp_id));
-    }
-    if t.icmp_type != 0 {
-        super::props::put_property(&mut nested, 5, &[t.icmp_type]);
-    }
-    if t.icmp_code != 0 {
-        super::props::put_property(&mut nested, 6, &[t.icmp_code]);
+    let be16 = |v: u16| [(v >> 8) as u8, v as u8, 0, 0];
+    if icmp {
+        if t.icmp_id != 0 {
+            super::props::put_property(&mut nested, 4, &be16(t.icmp_id));
+        }
+        if t.icmp_type != 0 {
+            super::props::put_property(&mut nested, 5, &[t.icmp_type]);
+        }
+        if t.icmp_code != 0 {
+            super::props::put_property(&mut nested, 6, &[t.icmp_code]);
+        }
+    } else {
+        if t.src_port != 0 {
+            super::props::put_property(&mut nested, 2, &be16(t.src_port));
+        }
+        if t.dst_port != 0 {
+            super::props::put_property(&mut nested, 3, &be16(t.dst_port));
+        }
     }
     super::props::put_property(out, ptype, &nested);
 }
@@ -97,8 +115,13 @@ impl CtFlush {
     pub fn decode(body: &[u8]) -> Result<CtFlush, OfpErr> {
         let mut r = Reader::new(body);
         let ip_proto = r.u8().ok_or(BAD)?;
+        // Upstream's 3.1 layout has seven reserved bytes after the
+        // protocol; the address family comes from the addresses.
         let family = r.u8().ok_or(BAD)?;
-        r.skip(6).ok_or(BAD)?;
+        let zero = r.bytes(6).ok_or(BAD)?;
+        if family != 0 || zero.iter().any(|&b| b != 0) {
+            return Err(OfpErr::NXBRC_MUST_BE_ZERO);
+        }
         let mut f = CtFlush {
             zone: 0,
             ip_proto,
@@ -133,10 +156,10 @@ impl CtFlush {
     /// the tuples come first and the zone last, only when nonzero.
     pub fn encode_body(&self, out: &mut Vec<u8>) {
         out.put_u8(self.ip_proto);
-        out.put_u8(0);
-        out.put_zeros(6);
-        put_tuple(out, 0, &self.orig);
-        put_tuple(out, 1, &self.reply);
+        out.put_zeros(7);
+        let icmp = self.ip_proto == 1 || self.ip_proto == 58;
+        put_tuple(out, 0, &self.orig, icmp);
+        put_tuple(out, 1, &self.reply, icmp);
         if self.zone != 0 {
             super::props::put_property(out, 2, &[(self.zone >> 8) as u8, self.zone as u8, 0, 0]);
         }
@@ -195,6 +218,8 @@ mod tests {
             orig: CtTuple {
                 src,
                 src_port: 80,
+                // The ICMP id shares the source port's place.
+                icmp_id: 80,
                 ..CtTuple::default()
             },
             reply: CtTuple::default(),

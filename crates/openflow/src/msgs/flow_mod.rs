@@ -110,7 +110,20 @@ impl FlowMod {
                     r.skip(6).ok_or(BAD)?;
                     flow_match = nx_match::pull_nxm(&mut r, match_len, true)?;
                 }
-                let actions = actions::decode_instructions(r.rest(), 1)?;
+                // Instructions in the message's version (an action list
+                // in OpenFlow 1.0), as upstream reads NXT_FLOW_MOD.
+                let mut actions = actions::decode_instructions(r.rest(), version)?;
+                let protocol = if form == FlowModForm::Of10 {
+                    flow::Protocols::OF10_STD_TID
+                } else {
+                    flow::Protocols::OF10_NXM_TID
+                };
+                actions::check_consistency(
+                    &mut actions,
+                    &flow_match,
+                    (command >> 8) as u8,
+                    protocol,
+                )?;
                 let (cookie, cookie_mask, new_cookie) = match command & 0xff {
                     0 => (0, 0, cookie),
                     _ => (cookie, 0, u64::MAX),
@@ -146,9 +159,14 @@ impl FlowMod {
                     port_from_ofp11(r.u32().ok_or(BAD)?).ok_or(OfpErr::OFPBRC_BAD_PORT)?;
                 let out_group = r.u32().ok_or(BAD)?;
                 let flags = r.u16().ok_or(BAD)?;
+                if flags & !flags_mask(version) != 0 {
+                    return Err(OfpErr::OFPFMFC_BAD_FLAGS);
+                }
                 let importance = r.u16().ok_or(BAD)?;
                 let flow_match = nx_match::pull_ofp11_match(&mut r, true)?;
-                let actions = actions::decode_instructions(r.rest(), version)?;
+                let mut actions = actions::decode_instructions(r.rest(), version)?;
+                let protocol = crate::protocol::protocols_from_version(version);
+                actions::check_consistency(&mut actions, &flow_match, table_id, protocol)?;
                 let (cookie, cookie_mask, new_cookie) = if command == 0 {
                     (0, 0, cookie)
                 } else {
@@ -201,7 +219,7 @@ impl FlowMod {
                     out.extend_from_slice(&m);
                     out.put_zeros(pad8(m.len()) - m.len());
                 }
-                out.extend_from_slice(&actions::encode_instructions(&self.actions, 1));
+                out.extend_from_slice(&actions::encode_instructions(&self.actions, version));
             }
             FlowModForm::Of11 => {
                 out.put_u64(cookie);

@@ -9,6 +9,7 @@ pub mod flow_mod;
 pub mod group;
 pub mod group_mod;
 pub mod group_text;
+pub mod message;
 pub mod meter;
 pub mod monitor;
 pub mod packet_in;

@@ -65,6 +65,10 @@ pub struct TableFeatures {
     /// Matchable fields with "maskable" flags, and the wildcardable ones.
     pub matching: Vec<(FieldId, bool)>,
     pub wildcards: Vec<FieldId>,
+    /// OpenFlow 1.4+: whether the table supports eviction and vacancy
+    /// events (`None` in earlier versions).
+    pub supports_eviction: Option<bool>,
+    pub supports_vacancy_events: Option<bool>,
 }
 
 fn pull_ids(p: &[u8]) -> Result<Vec<u16>, OfpErr> {
@@ -99,6 +103,27 @@ fn pull_oxms(p: &[u8]) -> Result<Vec<(FieldId, bool)>, OfpErr> {
 }
 
 impl TableFeatures {
+    /// Decodes a table-features body of OpenFlow `version` (1.4 and later
+    /// say whether tables support eviction and vacancy events).
+    pub fn decode_all_version(version: u8, body: &[u8]) -> Result<Vec<TableFeatures>, OfpErr> {
+        let mut all = Self::decode_all(body)?;
+        if version >= 5 {
+            let mut r = Reader::new(body);
+            for t in &mut all {
+                let mut head = r;
+                let len = usize::from(head.u16().ok_or(BAD)?);
+                let entry = r.bytes(len).ok_or(BAD)?;
+                let config = Reader::new(entry.get(56..60).ok_or(BAD)?)
+                    .u32()
+                    .ok_or(BAD)?;
+                t.supports_eviction = Some(config & 4 != 0);
+                t.supports_vacancy_events = Some(config & 8 != 0);
+            }
+        }
+        Ok(all)
+    }
+
+    /// Decodes a table-features body without version-specific features.
     pub fn decode_all(body: &[u8]) -> Result<Vec<TableFeatures>, OfpErr> {
         let mut r = Reader::new(body);
         let mut v = Vec::new();
@@ -128,6 +153,8 @@ impl TableFeatures {
                 miss: InstructionFeatures::default(),
                 matching: Vec::new(),
                 wildcards: Vec::new(),
+                supports_eviction: None,
+                supports_vacancy_events: None,
             };
             while !e.is_empty() {
                 let (ptype, p) = super::props::pull_property(&mut e)?;
@@ -196,7 +223,16 @@ impl TableFeatures {
         out.put_str_fixed(&self.name, 32);
         out.put_u64(self.metadata_match);
         out.put_u64(self.metadata_write);
-        out.put_u32(0);
+        let config = if self.supports_eviction == Some(true) {
+            4
+        } else {
+            0
+        } | if self.supports_vacancy_events == Some(true) {
+            8
+        } else {
+            0
+        };
+        out.put_u32(config);
         out.put_u32(self.max_entries);
         let ids = |bits: u32| {
             let mut b = Vec::new();
@@ -287,6 +323,8 @@ impl TableFeatures {
             && self.metadata_write == 0
             && self.max_entries == 0
             && self.miss_config.is_none()
+            && self.supports_eviction.is_none()
+            && self.supports_vacancy_events.is_none()
             && self.nonmiss.is_empty()
             && self.miss.is_empty()
             && self.matching.is_empty()
@@ -332,6 +370,13 @@ impl TableFeatures {
         }
         if let Some(c) = self.miss_config {
             out.push_str(&format!("    config={c}\n"));
+        }
+        let supported = |b: bool| if b { "supported" } else { "not supported" };
+        if let Some(b) = self.supports_eviction {
+            out.push_str(&format!("    eviction: {}\n", supported(b)));
+        }
+        if let Some(b) = self.supports_vacancy_events {
+            out.push_str(&format!("    vacancy events: {}\n", supported(b)));
         }
         if self.max_entries != 0 {
             out.push_str(&format!("    max_entries={}\n", self.max_entries));
@@ -457,6 +502,8 @@ pub fn decode_of12_table_stats(body: &[u8]) -> Result<Vec<(TableFeatures, TableC
                 .map(|f| (f, false))
                 .collect(),
             wildcards: oxm_bitmap_fields(wildbits),
+            supports_eviction: None,
+            supports_vacancy_events: None,
         };
         v.push((tf, (active, lookup, matched)));
     }
@@ -608,6 +655,8 @@ pub fn decode_of11_table_stats(body: &[u8]) -> Result<Vec<(TableFeatures, TableC
                 .map(|f| (f, false))
                 .collect(),
             wildcards,
+            supports_eviction: None,
+            supports_vacancy_events: None,
         };
         v.push((tf, (active, lookup, matched)));
     }
