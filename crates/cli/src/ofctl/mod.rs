@@ -22,6 +22,7 @@ mod online_ports;
 mod online_replace;
 mod online_switch;
 pub mod options;
+mod pcap_cmd;
 mod print_cmd;
 pub mod protocols;
 mod usage;
@@ -325,6 +326,13 @@ pub const COMMANDS: &[Command] = &[
         min_args: 1,
         max_args: 1,
         run: print_cmd::ofp_parse,
+    },
+    Command {
+        name: "ofp-parse-pcap",
+        usage: "pcap",
+        min_args: 1,
+        max_args: usize::MAX,
+        run: pcap_cmd::ofp_parse_pcap,
     },
     Command {
         name: "add-group",

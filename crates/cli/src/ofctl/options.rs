@@ -98,7 +98,22 @@ fn apply(o: &mut Options, name: &str, val: Option<String>) -> Result<bool, Fatal
         "readd" => o.readd = true,
         "flow-format" => o.flow_format = Some(v()),
         "protocols" => o.protocols = Some(v()),
-        "packet-in-format" => o.packet_in_format = Some(v()),
+        "packet-in-format" => {
+            // Checked as upstream does while reading the options.
+            let f = v();
+            if ![
+                "standard",
+                "openflow10",
+                "nxt_packet_in",
+                "nxm",
+                "nxt_packet_in2",
+            ]
+            .contains(&f.as_str())
+            {
+                return Err(Fatal(format!("unknown packet-in format `{f}'")));
+            }
+            o.packet_in_format = Some(f);
+        }
         "more" => o.verbosity += 1,
         "timestamp" => o.timestamp = true,
         "sort" | "rsort" => o.sort = Some((v(), name == "rsort")),

@@ -31,7 +31,7 @@ fn parse_hex(s: &str) -> (Vec<u8>, bool) {
 }
 
 /// C's `atoi`: optional sign and leading digits, else 0.
-fn atoi(s: &str) -> u32 {
+pub(super) fn atoi(s: &str) -> u32 {
     let t = s.trim_start();
     let t = t.strip_prefix('+').unwrap_or(t);
     let digits: String = t.chars().take_while(char::is_ascii_digit).collect();
