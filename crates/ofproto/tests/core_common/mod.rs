@@ -283,7 +283,9 @@ impl Pair {
         let fix = |s: &str| {
             let s = s.replace(target, "<target>");
             let s = s.replace(target.trim_start_matches("unix:"), "<target>");
-            durations_anywhere(&testkit::normalize_durations(&s))
+            testkit::normalize_log_timestamps(&durations_anywhere(&testkit::normalize_durations(
+                &s,
+            )))
         };
         Outcome {
             status: o.status,
