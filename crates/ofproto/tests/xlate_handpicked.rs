@@ -15,6 +15,11 @@ struct Case {
 const CASES: &[Case] = &[
     Case {
         groups: &[],
+        flows: &["in_port=1,actions=output:30,output:2", "in_port=2,actions=set_field:5->tun_id,output:30"],
+        traces: &["in_port=1,tcp", "in_port=2", "in_port=1,ipv6"],
+    },
+    Case {
+        groups: &[],
         flows: &["in_port=1,actions=output:2"],
         traces: &["in_port=1,tcp", "in_port=2,tcp", "in_port=1"],
     },
@@ -89,7 +94,15 @@ const CASES: &[Case] = &[
 
 #[test]
 fn handpicked_pipelines_trace_like_upstream() {
-    let ports = [port("p1", 1), port("p2", 2), port("p3", 3), port("p4", 4)];
+    let mut vx = port("vx1", 30);
+    vx.tunnel = Some("vxlan");
+    let ports = [
+        port("p1", 1),
+        port("p2", 2),
+        port("p3", 3),
+        port("p4", 4),
+        vx,
+    ];
     let Some(p) = Pair::start("xlate-hand", &ports) else {
         return;
     };

@@ -20,6 +20,7 @@ fn spec(
         tag,
         trunks: trunks.to_vec(),
         vlan_mode: mode,
+        tunnel: None,
     }
 }
 

@@ -186,6 +186,10 @@ fn wc_finish(orig: &Flow, wc: &mut Flow) {
     wc.regs = [0; packet::flow::FLOW_N_REGS];
     wc.conj_id = 0;
     wc.actset_output = 0;
+    // A packet that came in without a tunnel has no tunnel key to match.
+    if orig.tunnel.ip_dst == 0 && orig.tunnel.ipv6_dst == [0; 16] {
+        wc.tunnel = Default::default();
+    }
     if orig.packet_type != 0 {
         wc.dl_dst = [0; 6];
         wc.dl_src = [0; 6];

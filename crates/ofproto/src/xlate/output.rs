@@ -7,6 +7,7 @@ use flow::actions::{Bundle, BundleAlgorithm, OfpAction, OfpPort, Sample};
 use flow::odp::actions::{OdpAction, UserCookie, Userdata, Userspace};
 use flow::Subfield;
 
+use super::commit;
 use super::engine::{
     self, Ctx, OFPPC_NO_FLOOD, OFPPC_NO_FWD, OFPPC_PORT_DOWN, OFPPS_LINK_DOWN, OFPP_ALL,
     OFPP_CONTROLLER, OFPP_FLOOD, OFPP_IN_PORT, OFPP_LOCAL, OFPP_NONE, OFPP_NORMAL, OFPP_TABLE,
@@ -152,6 +153,17 @@ pub(crate) fn compose_output(ctx: &mut Ctx, port: u32, last: bool, truncate: boo
     if let PortKind::Patch { peer } = &p.kind {
         let peer = peer.clone();
         patch_output(ctx, &peer, last);
+        return;
+    }
+    if let PortKind::Tunnel { .. } = &p.kind {
+        // Native tunneling needs a route to the remote end; this switch
+        // keeps no routing table for tunnels, so (as upstream without a
+        // route) the output fails.
+        if commit::is_ip_any(&ctx.flow) {
+            ctx.wc.nw_tos |= 0x03;
+        }
+        ctx.report(NodeKind::Detail, || "output to native tunnel".into());
+        ctx.report(NodeKind::Warn, || "native tunnel routing failed".into());
         return;
     }
     let odp_port = p.odp_port;

@@ -26,6 +26,8 @@ pub struct PortSpec {
     pub tag: Option<u16>,
     pub trunks: Vec<u16>,
     pub vlan_mode: Option<&'static str>,
+    /// A tunnel port of this type (remote 1.1.1.2, key 5) instead of dummy.
+    pub tunnel: Option<&'static str>,
 }
 
 pub fn port(name: &'static str, ofport: u32) -> PortSpec {
@@ -126,11 +128,25 @@ impl Pair {
             if let Some(m) = p.vlan_mode {
                 args.push(format!("vlan_mode={m}"));
             }
-            args.extend(
-                ["--", "set", "interface", p.name, "type=dummy"]
-                    .iter()
-                    .map(|s| s.to_string()),
-            );
+            match p.tunnel {
+                Some(t) => args.extend(
+                    [
+                        "--".to_string(),
+                        "set".into(),
+                        "interface".into(),
+                        p.name.into(),
+                        format!("type={t}"),
+                        "options:remote_ip=1.1.1.2".into(),
+                        "options:key=5".into(),
+                    ]
+                    .into_iter(),
+                ),
+                None => args.extend(
+                    ["--", "set", "interface", p.name, "type=dummy"]
+                        .iter()
+                        .map(|s| s.to_string()),
+                ),
+            }
             args.push(format!("ofport_request={}", p.ofport));
         }
         let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
@@ -150,10 +166,12 @@ impl Pair {
                 "LOCAL" => 0xfffe,
                 n => n.parse().unwrap_or(0),
             };
-            let kind = if ofp_port == 0xfffe {
-                PortKind::Internal
-            } else {
-                PortKind::Dummy
+            let kind = match ports.iter().find(|s| s.name == name).and_then(|s| s.tunnel) {
+                Some(t) => PortKind::Tunnel {
+                    type_: t.to_string(),
+                },
+                None if ofp_port == 0xfffe => PortKind::Internal,
+                None => PortKind::Dummy,
             };
             let mut p = OfPort::new(ofp_port, name, ofp_port, kind, parse_mac(addr));
             p.state = 4;
