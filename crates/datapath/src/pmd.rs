@@ -24,6 +24,9 @@ use crate::netdev_dp::{Inner, QueuedUpcall};
 /// Recirculations a packet may go through (upstream's limit).
 pub const MAX_RECIRC_DEPTH: u8 = 6;
 
+/// Frames shorter than an Ethernet header are dropped on receive.
+pub const ETH_HEADER_LEN: usize = 14;
+
 /// Packet buffers per forwarding thread.
 pub const POOL_PACKETS: usize = 256;
 
@@ -362,6 +365,11 @@ impl Forwarder {
                 Err(e) => e.into_inner(),
             };
             for mut pkt in pkts.drain(..) {
+                if pkt.len() < ETH_HEADER_LEN {
+                    // Upstream's datapath_drop_rx_invalid_packet.
+                    self.io.drop_packet(pkt, DropReason::Malformed);
+                    continue;
+                }
                 pkt.meta.in_port = port_no;
                 let md = Metadata {
                     in_port: port_no,
