@@ -4,7 +4,7 @@
 # the ratios issue 6 asks for:
 #   tcp(offload on)  ferrovs / bridge      (target >= 0.7)
 #   tcp(offload off) ferrovs / ovs-netdev  (target >= 3)
-#   udp64            ferrovs / ovs-netdev  (target >= 2)
+#   udp64            ferrovs / ovs-netdev  (target >= 2; iperf3 -l 64 and ns_pps.sh's trafgen)
 # Usage: scripts/bench/ns.sh [ROUNDS]   (env: SECS per test, DPARGS for dp-xconnect,
 # NOBUILD=1 to use the dp-xconnect already built)
 # Needs root, iperf3 and ../shared/bench/ns_throughput.sh (BENCH overrides its path).
@@ -12,9 +12,10 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BENCH=${BENCH:-$ROOT/../../shared/bench/ns_throughput.sh}
 [ -f "$BENCH" ] || BENCH=/work/shared/bench/ns_throughput.sh
+PPS=${PPS:-$(dirname "$BENCH")/ns_pps.sh}
 ROUNDS=${1:-1}
 [ -n "${NOBUILD:-}" ] || (cd "$ROOT" && cargo build --release -q -p ferrovs-datapath --bin dp-xconnect) || exit 1
-declare -A T U
+declare -A T U P
 for r in $(seq 1 "$ROUNDS"); do
   for off in on off; do
     for mode in bridge ovs-netdev "cmd:$ROOT/scripts/bench/datapath-cmd.sh"; do
@@ -23,21 +24,34 @@ for r in $(seq 1 "$ROUNDS"); do
       echo "round $r: ${line/$mode/$name}"
       t=$(sed -n 's/.*tcp_gbps=\([0-9.]*\).*/\1/p' <<<"$line")
       u=$(sed -n 's/.*udp64_kpps=\([0-9.]*\).*/\1/p' <<<"$line")
-      T[$name.$off]="${T[$name.$off]:-} ${t:-0}"
-      U[$name.$off]="${U[$name.$off]:-} ${u:-0}"
+      # A failed run ("fail") is left out of the medians.
+      [ -n "$t" ] && T[$name.$off]="${T[$name.$off]:-} $t"
+      [ -n "$u" ] && U[$name.$off]="${U[$name.$off]:-} $u"
     done
   done
+  if [ -f "$PPS" ]; then
+    for mode in bridge ovs-netdev "cmd:$ROOT/scripts/bench/datapath-cmd.sh"; do
+      line=$(bash "$PPS" "$mode" | tail -1)
+      name=${mode##*/}; name=${name%-cmd.sh}; [ "$name" = datapath ] && name=ferrovs
+      echo "round $r: ${line/$mode/$name}"
+      p=$(sed -n 's/.*rx_kpps=\([0-9.]*\).*/\1/p' <<<"$line")
+      [ -n "$p" ] && P[$name]="${P[$name]:-} $p"
+    done
+  fi
 done
 # Median of a list of numbers.
-med() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR? a[int((NR+1)/2)] : 0)}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+med() { tr ' ' '\n' <<<"${1:-}" | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR? a[int((NR+1)/2)] : "fail")}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 echo "medians over $ROUNDS round(s):"
 for off in on off; do
   for n in bridge ovs-netdev ferrovs; do
-    echo "  $n offload=$off tcp_gbps=$(med "${T[$n.$off]}") udp64_kpps=$(med "${U[$n.$off]}")"
+    echo "  $n offload=$off tcp_gbps=$(med "${T[$n.$off]:-}") udp64_kpps=$(med "${U[$n.$off]:-}")"
   done
 done
 echo "ratios:"
-echo "  tcp offload=on  ferrovs/bridge     = $(ratio "$(med "${T[ferrovs.on]}")" "$(med "${T[bridge.on]}")")  (target >= 0.70)"
-echo "  tcp offload=off ferrovs/ovs-netdev = $(ratio "$(med "${T[ferrovs.off]}")" "$(med "${T[ovs-netdev.off]}")")  (target >= 3)"
-echo "  udp64           ferrovs/ovs-netdev = $(ratio "$(med "${U[ferrovs.on]} ${U[ferrovs.off]}")" "$(med "${U[ovs-netdev.on]} ${U[ovs-netdev.off]}")")  (target >= 2)"
+echo "  tcp offload=on  ferrovs/bridge     = $(ratio "$(med "${T[ferrovs.on]:-}")" "$(med "${T[bridge.on]:-}")")  (target >= 0.70)"
+echo "  tcp offload=off ferrovs/ovs-netdev = $(ratio "$(med "${T[ferrovs.off]:-}")" "$(med "${T[ovs-netdev.off]:-}")")  (target >= 3)"
+echo "  udp64           ferrovs/ovs-netdev = $(ratio "$(med "${U[ferrovs.on]:-} ${U[ferrovs.off]:-}")" "$(med "${U[ovs-netdev.on]:-} ${U[ovs-netdev.off]:-}")")  (target >= 2)"
+if [ -f "$PPS" ]; then
+  echo "  trafgen64       ferrovs/ovs-netdev = $(ratio "$(med "${P[ferrovs]:-}")" "$(med "${P[ovs-netdev]:-}")")  (target >= 2; kpps $(med "${P[ferrovs]:-}") vs $(med "${P[ovs-netdev]:-}"), bridge $(med "${P[bridge]:-}"))"
+fi

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datapath::{Dpif, DpifNetdev, DropReason, PmdConfig, Upcall, UpcallHandler, UpcallReply};
-use flow::odp::actions::OdpAction;
 use netdev::dummy::Dummy;
 use netdev::Netdev;
 use packet::flow::Flow;
