@@ -129,9 +129,9 @@ fn malformed_frames_are_dropped_or_forwarded_never_panic() {
         let refused = p1.stats().map(|s| s.rx_errors).unwrap_or(0);
         rx + refused == frames.len() as u64
     }));
-    assert!(wait_for(
-        || dp.pmd_stats().drops[DropReason::Malformed.index()] == runts
-    ));
+    assert!(wait_for(|| dp.pmd_stats().drops
+        [DropReason::Malformed.index()]
+        == runts));
 
     // The datapath still forwards a good frame afterwards.
     let good = ipv4(5, 28, 17, 8);
