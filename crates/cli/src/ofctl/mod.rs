@@ -258,6 +258,13 @@ pub const COMMANDS: &[Command] = &[
         run: online_ports::mod_port,
     },
     Command {
+        name: "mod-table",
+        usage: "switch mod",
+        min_args: 3,
+        max_args: 3,
+        run: online_switch::mod_table,
+    },
+    Command {
         name: "get-frags",
         usage: "switch",
         min_args: 1,

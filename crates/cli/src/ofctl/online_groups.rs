@@ -4,62 +4,42 @@
 //! ovs-ofctl(8) (`group_id=N,type=T,[selection_method=...,fields=...,]
 //! bucket=...`).
 
-use super::flow_cmd::log_warnings;
 use super::online::{
     dump_transaction, empty_request, open_vconn, ports_to_accept, tables_to_accept,
     transact_noreply,
 };
 use super::online_flows::{open_for_flow_mod, read_text};
-use super::online_meters::str_to_u32;
 use super::options::Options;
 use super::{CmdResult, Fatal};
-use flow::field::FieldId;
-use flow::key_value::next_pair;
 use flow::port::PortMap;
-use flow::MfValue;
 use flow::Protocols;
-use openflow::msgs::group_mod::{Bucket, GroupMod, GroupProps};
+use openflow::msgs::group_text::{command as gc, parse_group_mod, ParsedGroupMod};
 use openflow::raw::{finish, start, OfpRaw};
 use openflow::vconn::alloc_xid;
 use openflow::wire::Put;
-use std::collections::HashSet;
 
-const OFPG_MAX: u32 = 0xffff_ff00;
 const OFPG_ALL: u32 = 0xffff_fffc;
-const OFPG_ANY: u32 = 0xffff_ffff;
-const BUCKET_MAX: u32 = 0xffff_ff00;
-const BUCKET_FIRST: u32 = 0xffff_fffd;
-const BUCKET_LAST: u32 = 0xffff_fffe;
-const BUCKET_ALL: u32 = 0xffff_ffff;
-const OFPP_ANY: u16 = 0xffff;
-const OFPP_MAX: u16 = 0xff00;
 
-/// Group-mod commands as upstream numbers them.
-pub mod gc {
-    pub const ADD: u16 = 0;
-    pub const MODIFY: u16 = 1;
-    pub const DELETE: u16 = 2;
-    pub const INSERT_BUCKET: u16 = 3;
-    pub const REMOVE_BUCKET: u16 = 5;
-    pub const ADD_OR_MOD: u16 = 0x8000;
-}
-
-/// Group types.
-const GT_ALL: u8 = 0;
-const GT_SELECT: u8 = 1;
-const GT_INDIRECT: u8 = 2;
-const GT_FF: u8 = 3;
-
-/// A parsed group modification and the protocols able to carry it.
+/// A parsed group modification and the protocols able to carry it (the
+/// group syntax itself is `openflow::msgs::group_text`'s).
 #[derive(Clone, Debug)]
 pub struct GroupModText {
-    pub gm: GroupMod,
+    pub gm: openflow::msgs::group_mod::GroupMod,
     pub usable: Protocols,
 }
 
+impl From<ParsedGroupMod> for GroupModText {
+    fn from(p: ParsedGroupMod) -> Self {
+        GroupModText {
+            gm: p.group_mod,
+            usable: p.usable_protocols,
+        }
+    }
+}
+
 impl GroupModText {
-    /// Encodes the group mod for `version`, numbering buckets without an
-    /// id (OpenFlow 1.5 and Nicira layouts) after the previous one.
+    /// Encodes the group mod for `version`; bucket commands exist only in
+    /// the OpenFlow 1.5 (and Nicira) layouts.
     pub fn encode(&self, version: u8) -> Result<Vec<u8>, Fatal> {
         if (2..=5).contains(&version) {
             let what = match self.gm.command {
@@ -73,116 +53,8 @@ impl GroupModText {
                 )));
             }
         }
-        let raw = match version {
-            1 => OfpRaw::NXT_GROUP_MOD,
-            2..=5 => OfpRaw::OFPT11_GROUP_MOD,
-            _ => OfpRaw::OFPT15_GROUP_MOD,
-        };
-        let mut gm = self.gm.clone();
-        let mut next = 0u32;
-        for b in &mut gm.buckets {
-            if b.bucket_id > BUCKET_MAX {
-                b.bucket_id = next;
-            }
-            next = b.bucket_id.wrapping_add(1);
-        }
-        let mut m = start(raw, version, alloc_xid());
-        gm.encode_body(version, &mut m);
-        Ok(finish(m))
+        Ok(self.gm.encode(version, alloc_xid()))
     }
-}
-
-fn parse_fields(text: &str, props: &mut GroupProps, usable: &mut Protocols) -> Result<(), String> {
-    let mut rest = text;
-    while let Some((name, value)) = next_pair(&mut rest) {
-        let Some(field) = FieldId::from_field_name(name) else {
-            return Err(format!("{rest}: unknown field {name}"));
-        };
-        if props.fields.iter().any(|(f, _)| *f == field) {
-            return Err(format!("{name}: duplicate field"));
-        }
-        let mask = if value.is_empty() {
-            let mut ones = MfValue::zero(field.def().n_bytes);
-            ones.as_bytes_mut().fill(0xff);
-            ones
-        } else {
-            let (v, _) = MfValue::parse(field, value)?;
-            v
-        };
-        props.fields.push((field, mask));
-        let _ = usable;
-    }
-    props.fields.sort_by_key(|(f, _)| *f as usize);
-    Ok(())
-}
-
-fn parse_bucket(
-    text: &str,
-    ports: Option<&PortMap>,
-    group_type: u8,
-    usable: &mut Protocols,
-    seen: &mut HashSet<&'static str>,
-) -> Result<Bucket, String> {
-    let mut bucket = Bucket {
-        bucket_id: BUCKET_ALL,
-        weight: if group_type == GT_SELECT { 1 } else { 0 },
-        watch_port: OFPP_ANY,
-        watch_group: OFPG_ANY,
-        actions: Vec::new(),
-    };
-    let mut actions = String::new();
-    let mut rest = text;
-    while let Some((key, value)) = next_pair(&mut rest) {
-        match key.to_ascii_lowercase().as_str() {
-            "weight" => {
-                bucket.weight = value
-                    .parse()
-                    .map_err(|_| format!("invalid weight \"{value}\""))?;
-            }
-            "watch_port" => {
-                let p = flow::port::parse_port(value, ports).map(|p| p.port);
-                match p {
-                    Some(p) if p < u32::from(OFPP_MAX) || p == u32::from(OFPP_ANY) => {
-                        bucket.watch_port = p as u16
-                    }
-                    _ => return Err(format!("{value}: invalid watch_port")),
-                }
-            }
-            "watch_group" => {
-                bucket.watch_group = str_to_u32(value)?;
-                if bucket.watch_group > OFPG_MAX {
-                    return Err(format!("invalid watch_group id {}", bucket.watch_group));
-                }
-            }
-            "bucket_id" => {
-                bucket.bucket_id = str_to_u32(value)?;
-                if bucket.bucket_id > BUCKET_MAX {
-                    return Err(format!("invalid bucket_id id {}", bucket.bucket_id));
-                }
-            }
-            "action" | "actions" => {
-                actions.push_str(value);
-                actions.push(',');
-            }
-            _ => {
-                actions.push_str(&format!("{key}({value}),"));
-            }
-        }
-    }
-    if actions.is_empty() {
-        return Err("bucket must specify actions".into());
-    }
-    if group_type == GT_FF && bucket.watch_port == OFPP_ANY && bucket.watch_group == OFPG_ANY {
-        return Err("fast failover bucket requires watch_port or watch_group".into());
-    }
-    actions.pop();
-    let mut warnings = Vec::new();
-    let r = flow::actions::parse_actions(&actions, ports, &mut warnings);
-    log_warnings(&warnings, seen);
-    let parsed = r?;
-    *usable &= parsed.usable_protocols;
-    bucket.actions = parsed.actions;
-    Ok(bucket)
 }
 
 /// Parses a group text for `command` (upstream's
@@ -193,187 +65,7 @@ pub fn parse_group(
     command: Option<u16>,
     ports: Option<&PortMap>,
 ) -> Result<GroupModText, String> {
-    let mut seen = HashSet::new();
-    let mut usable = Protocols::ANY;
-    let mut s = text;
-    let command = match command {
-        Some(c) => c,
-        None => {
-            let t = s.trim_start_matches([' ', '\t', '\r', '\n']);
-            let len = t.find([',', ' ', '\t', '\r', '\n']).unwrap_or(t.len());
-            let word = &t[..len];
-            let prefix = |full: &str| full.starts_with(word);
-            let c = if prefix("add") {
-                Some(gc::ADD)
-            } else if prefix("delete") {
-                Some(gc::DELETE)
-            } else if prefix("modify") {
-                Some(gc::MODIFY)
-            } else if prefix("add_or_mod") {
-                Some(gc::ADD_OR_MOD)
-            } else if prefix("insert_bucket") {
-                Some(gc::INSERT_BUCKET)
-            } else if prefix("remove_bucket") {
-                Some(gc::REMOVE_BUCKET)
-            } else {
-                None
-            };
-            match c {
-                Some(c) => {
-                    s = &t[len..];
-                    c
-                }
-                None => gc::ADD,
-            }
-        }
-    };
-    let (type_field, buckets_field, cmd_bucket, cmd_bucket_all) = match command {
-        gc::ADD | gc::MODIFY | gc::ADD_OR_MOD => (true, true, false, false),
-        gc::DELETE => (false, false, false, false),
-        gc::INSERT_BUCKET => (false, true, true, false),
-        _ => {
-            usable &= Protocols::OF10_ANY | Protocols::OF15_UP;
-            (false, false, true, true)
-        }
-    };
-    let mut gm = GroupMod {
-        command,
-        type_: GT_ALL,
-        group_id: OFPG_ANY,
-        command_bucket_id: BUCKET_ALL,
-        buckets: Vec::new(),
-        props: GroupProps::default(),
-    };
-    if command == gc::DELETE && s.is_empty() {
-        gm.group_id = OFPG_ALL;
-        return Ok(GroupModText { gm, usable });
-    }
-    let (head, mut bkt) = match s.find("bucket=") {
-        Some(i) => {
-            if !buckets_field {
-                return Err("bucket is not needed".into());
-            }
-            (&s[..i], Some(&s[i..]))
-        }
-        None => (s, None),
-    };
-    let mut had_type = false;
-    let mut had_cmd_bucket = false;
-    let mut rest = head;
-    while let Some((name, value)) = next_pair(&mut rest) {
-        match name {
-            "command_bucket_id" => {
-                if !cmd_bucket {
-                    return Err("command bucket id is not needed".into());
-                }
-                gm.command_bucket_id = match value {
-                    "all" => BUCKET_ALL,
-                    "first" => BUCKET_FIRST,
-                    "last" => BUCKET_LAST,
-                    v => {
-                        let id = str_to_u32(v)?;
-                        if id > BUCKET_MAX && ![BUCKET_FIRST, BUCKET_LAST, BUCKET_ALL].contains(&id)
-                        {
-                            return Err(format!("invalid command bucket id {id}"));
-                        }
-                        id
-                    }
-                };
-                if gm.command_bucket_id == BUCKET_ALL && !cmd_bucket_all {
-                    return Err("command_bucket_id=all is not permitted".into());
-                }
-                had_cmd_bucket = true;
-            }
-            "group_id" => {
-                gm.group_id = if value == "all" {
-                    OFPG_ALL
-                } else {
-                    let id = str_to_u32(value)?;
-                    if id != OFPG_ALL && id > OFPG_MAX {
-                        return Err(format!("invalid group id {id}"));
-                    }
-                    id
-                };
-            }
-            "type" => {
-                if !type_field {
-                    return Err("type is not needed".into());
-                }
-                gm.type_ = match value {
-                    "all" => GT_ALL,
-                    "select" => GT_SELECT,
-                    "indirect" => GT_INDIRECT,
-                    "ff" | "fast_failover" => GT_FF,
-                    _ => return Err(format!("invalid group type {value}")),
-                };
-                had_type = true;
-            }
-            "selection_method" => {
-                if !type_field {
-                    return Err("selection method is not needed".into());
-                }
-                if value.len() >= 16 {
-                    return Err("selection method is longer than 15 bytes long".into());
-                }
-                gm.props.selection_method = value.to_string();
-                usable &= Protocols::OF15_UP;
-            }
-            "selection_method_param" => {
-                if !type_field {
-                    return Err("selection method param is not needed".into());
-                }
-                gm.props.selection_method_param = flow::flow_str::str_to_u64(value)?;
-                usable &= Protocols::OF15_UP;
-            }
-            "fields" => {
-                if !type_field {
-                    return Err("fields are not needed".into());
-                }
-                parse_fields(value, &mut gm.props, &mut usable)?;
-                usable &= Protocols::OF15_UP;
-            }
-            _ => return Err(format!("unknown keyword {name}")),
-        }
-    }
-    if gm.group_id == OFPG_ANY {
-        return Err("must specify a group_id".into());
-    }
-    if type_field && !had_type {
-        return Err("must specify a type".into());
-    }
-    if gm.props.selection_method != "hash" && !gm.props.fields.is_empty() {
-        return Err("fields may only be specified with \"selection_method=hash\"".into());
-    }
-    if gm.props.selection_method.is_empty() && gm.props.selection_method_param != 0 {
-        return Err("selection_method_param is only allowed with \"selection_method\"".into());
-    }
-    if cmd_bucket {
-        if !(cmd_bucket_all || had_cmd_bucket) {
-            return Err("must specify a command bucket id".into());
-        }
-    } else if had_cmd_bucket {
-        return Err("command bucket id is not needed".into());
-    }
-    while let Some(b) = bkt {
-        let Some(eq) = b[1..].find('=') else {
-            return Err("must specify bucket content".into());
-        };
-        let content = &b[1 + eq + 1..];
-        let (this, next) = match content.find("bucket=") {
-            Some(i) => (&content[..i], Some(&content[i..])),
-            None => (content, None),
-        };
-        let bucket = parse_bucket(this, ports, gm.type_, &mut usable, &mut seen)?;
-        if gm.type_ != GT_SELECT && bucket.weight != 0 {
-            return Err("Only select groups can have bucket weights.".into());
-        }
-        gm.buckets.push(bucket);
-        bkt = next;
-    }
-    if gm.type_ == GT_INDIRECT && gm.buckets.len() > 1 {
-        return Err("Indirect groups can have at most one bucket.".into());
-    }
-    Ok(GroupModText { gm, usable })
+    parse_group_mod(text, command, ports).map(GroupModText::from)
 }
 
 /// A bundle file's group line (`group add ...`): the command comes first.

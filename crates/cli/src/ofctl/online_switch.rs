@@ -485,3 +485,334 @@ pub fn ct_flush(opts: &Options, args: &[String]) -> CmdResult {
     .encode_body(&mut m);
     transact_noreply(opts, &mut v, &[finish(m)])
 }
+
+/// A table's eviction or vacancy-event setting as `mod-table` leaves it:
+/// unchanged unless a setting names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Toggle {
+    Default,
+    On,
+    Off,
+}
+
+/// OpenFlow 1.1/1.2 table-miss behaviours, by their wire numbers.
+const MISS_CONTROLLER: u32 = 0;
+const MISS_CONTINUE: u32 = 1;
+const MISS_DROP: u32 = 2;
+
+/// Wire version bitmaps of the settings.
+const MISS_VERSIONS: u32 = (1 << 2) | (1 << 3);
+const OF14_UP_VERSIONS: u32 = (1 << 5) | (1 << 6);
+
+/// All tables (`OFPTT_ALL`) and the number of tables `all` expands to for
+/// OpenFlow 1.4+ (`OFPTT_MAX`).
+const TABLE_ALL: u8 = 0xff;
+const TABLE_MAX: u8 = 0xfe;
+
+/// A `mod-table` request (upstream's `ofputil_table_mod`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct TableModRequest {
+    table_id: u8,
+    miss: Option<u32>,
+    eviction: Toggle,
+    eviction_flags: Option<u32>,
+    vacancy: Toggle,
+    vacancy_down: u8,
+    vacancy_up: u8,
+}
+
+/// C's `str_to_int(s, 0, ...)`: the whole string as a base-0 number that
+/// fits an `int`.
+fn c_int(s: &str) -> Option<i64> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (neg, u) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (radix, digits) = if (u.starts_with("0x") || u.starts_with("0X")) && u.len() > 2 {
+        (16, &u[2..])
+    } else if u.len() > 1 && u.starts_with('0') {
+        (8, &u[1..])
+    } else {
+        (10, u)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let v = i64::from_str_radix(digits, radix).ok()?;
+    let v = if neg { -v } else { v };
+    (i64::from(i32::MIN)..=i64::from(i32::MAX))
+        .contains(&v)
+        .then_some(v)
+}
+
+/// C's `strtok_r`: the next token of `rest` delimited by `delim`, skipping
+/// leading delimiters; `rest` moves past the delimiter that ends it.
+fn next_token<'a>(rest: &mut &'a str, delim: char) -> Option<&'a str> {
+    let s = rest.trim_start_matches(delim);
+    if s.is_empty() {
+        *rest = s;
+        return None;
+    }
+    match s.find(delim) {
+        Some(i) => {
+            *rest = &s[i + 1..];
+            Some(&s[..i])
+        }
+        None => {
+            *rest = "";
+            Some(s)
+        }
+    }
+}
+
+/// `vacancy:DOWN,UP` thresholds, in percent.
+fn parse_vacancy(setting: &str) -> Result<(u8, u8), String> {
+    let mut rest = setting;
+    let _ = next_token(&mut rest, ':');
+    let percent = |s: &str| c_int(s).filter(|v| (0..=100).contains(v)).map(|v| v as u8);
+    let down = next_token(&mut rest, ',').ok_or("Vacancy down value missing")?;
+    let down = percent(down).ok_or_else(|| format!("Invalid vacancy down value \"{down}\""))?;
+    let up = next_token(&mut rest, ',').ok_or("Vacancy up value missing")?;
+    let up = percent(up).ok_or_else(|| format!("Invalid vacancy up value \"{up}\""))?;
+    if down > up {
+        return Err(format!(
+            "Invalid vacancy range, vacancy up should be greater than vacancy down ({})",
+            openflow::errors::OfpErr::OFPBPC_BAD_VALUE.name()
+        ));
+    }
+    Ok((down, up))
+}
+
+/// Parses `mod-table`'s TABLE and SETTING; returns the request and the
+/// wire versions able to carry it.
+fn parse_table_mod(
+    table: &str,
+    setting: &str,
+    tables: Option<&flow::port::PortMap>,
+) -> Result<(TableModRequest, u32), String> {
+    let table_id = if table.eq_ignore_ascii_case("all") {
+        TABLE_ALL
+    } else {
+        let mut warnings = Vec::new();
+        let t = flow::flow_str::parse_table(table, tables, &mut warnings);
+        for w in &warnings {
+            vlog::warn!(w.module, "{}", w.text);
+        }
+        t.ok_or_else(|| format!("unknown table \"{table}\""))?
+    };
+    let mut tm = TableModRequest {
+        table_id,
+        miss: None,
+        eviction: Toggle::Default,
+        eviction_flags: None,
+        vacancy: Toggle::Default,
+        vacancy_down: 0,
+        vacancy_up: 0,
+    };
+    let head = setting.split(':').next().unwrap_or("");
+    let versions = match setting {
+        "controller" | "continue" | "drop" => {
+            tm.miss = Some(match setting {
+                "controller" => MISS_CONTROLLER,
+                "continue" => MISS_CONTINUE,
+                _ => MISS_DROP,
+            });
+            MISS_VERSIONS
+        }
+        "evict" | "noevict" => {
+            tm.eviction = if setting == "evict" {
+                Toggle::On
+            } else {
+                Toggle::Off
+            };
+            OF14_UP_VERSIONS
+        }
+        // Any prefix of "vacancy" before the colon names it.
+        _ if "vacancy".starts_with(head) => {
+            tm.vacancy = Toggle::On;
+            (tm.vacancy_down, tm.vacancy_up) = parse_vacancy(setting)?;
+            OF14_UP_VERSIONS
+        }
+        "novacancy" => {
+            tm.vacancy = Toggle::Off;
+            OF14_UP_VERSIONS
+        }
+        _ => return Err(format!("invalid table_mod setting {setting}")),
+    };
+    if tm.table_id == TABLE_MAX && tm.miss == Some(MISS_CONTINUE) {
+        return Err("last table's flow miss handling can not be continue".into());
+    }
+    Ok((tm, versions))
+}
+
+impl TableModRequest {
+    /// Encodes the request as an `OFPT_TABLE_MOD` of `version`.
+    fn encode(&self, version: u8) -> Vec<u8> {
+        let raw = if version >= 5 {
+            OfpRaw::OFPT14_TABLE_MOD
+        } else {
+            OfpRaw::OFPT11_TABLE_MOD
+        };
+        let mut m = start(raw, version, alloc_xid());
+        m.put_u8(self.table_id);
+        m.put_zeros(3);
+        let config = match version {
+            2 | 3 => self.miss.unwrap_or(0),
+            4 => 0,
+            _ => {
+                u32::from(self.eviction == Toggle::On) << 2
+                    | u32::from(self.vacancy == Toggle::On) << 3
+            }
+        };
+        m.put_u32(config);
+        if version >= 5 {
+            if let Some(flags) = self.eviction_flags {
+                openflow::msgs::props::put_property(&mut m, 2, &flags.to_be_bytes());
+            }
+            if self.vacancy == Toggle::On {
+                openflow::msgs::props::put_property(
+                    &mut m,
+                    3,
+                    &[self.vacancy_down, self.vacancy_up, 0, 0],
+                );
+            }
+        }
+        finish(m)
+    }
+
+    /// Keeps the setting the user did not name as the switch has it
+    /// (OpenFlow 1.4+ table mods carry both eviction and vacancy).
+    fn keep_current(&mut self, td: &openflow::msgs::table_desc::TableDesc) {
+        let on = |b| if b { Toggle::On } else { Toggle::Off };
+        if self.eviction != Toggle::Default {
+            self.vacancy = on(td.vacancy_events);
+            let v = td.vacancy.as_ref();
+            self.vacancy_down = v.map_or(0, |v| v.down);
+            self.vacancy_up = v.map_or(0, |v| v.up);
+        } else if self.vacancy != Toggle::Default {
+            self.eviction = on(td.eviction);
+            self.eviction_flags = td.eviction_flags;
+        }
+    }
+}
+
+/// The description of `table_id` from a table-desc request (the last one
+/// seen, `prev`, when the switch does not describe it).
+fn fetch_table_desc(
+    v: &mut openflow::vconn::Vconn,
+    table_id: u8,
+    prev: Option<openflow::msgs::table_desc::TableDesc>,
+) -> Result<Option<openflow::msgs::table_desc::TableDesc>, Fatal> {
+    require_version(v, "dump-table-desc", 5)?;
+    let version = v.version();
+    let req = empty_request(OfpRaw::OFPST14_TABLE_DESC_REQUEST, version);
+    for reply in super::online::collect_transaction(v, &req)? {
+        if decode_raw(&reply) != Ok(OfpRaw::OFPST14_TABLE_DESC_REPLY) {
+            return Err(Fatal(format!(
+                "received bad reply: {}",
+                openflow::print::ofp_to_string(&reply, 2)
+            )));
+        }
+        let body = &reply[OfpRaw::OFPST14_TABLE_DESC_REPLY.header_len(version)..];
+        let descs = openflow::msgs::table_desc::decode_all(body).unwrap_or_default();
+        if let Some(td) = descs.into_iter().find(|td| td.table_id == table_id) {
+            return Ok(Some(td));
+        }
+    }
+    Ok(prev)
+}
+
+/// `mod-table SWITCH TABLE SETTING`
+pub fn mod_table(opts: &Options, args: &[String]) -> CmdResult {
+    let name = &args[0];
+    let tables = super::online::tables_to_accept(opts, name)?;
+    let (mut tm, usable) = parse_table_mod(&args[1], &args[2], tables.as_ref()).map_err(Fatal)?;
+    let allowed = super::protocols::allowed_versions(opts)?;
+    if allowed & usable == 0 {
+        let names: Vec<&str> = (1..=6u8)
+            .filter(|v| usable & (1 << v) != 0)
+            .filter_map(flow::version::OfpVersion::from_wire)
+            .map(|v| v.name())
+            .collect();
+        return Err(Fatal(format!(
+            "table_mod '{}' requires one of the OpenFlow versions {}",
+            args[2],
+            names.join(", ")
+        )));
+    }
+    let masked: Vec<&str> = (1..=6u8)
+        .filter(|v| allowed & usable & (1 << v) != 0)
+        .filter_map(flow::version::OfpVersion::from_wire)
+        .map(|v| v.name())
+        .collect();
+    let session = Options {
+        protocols: Some(masked.join(",")),
+        ..opts.clone()
+    };
+    let mut v = open_vconn(&session, name)?;
+    let version = v.version();
+    if allowed & OF14_UP_VERSIONS == 0 {
+        return transact_noreply(opts, &mut v, &[tm.encode(version)]);
+    }
+    // OpenFlow 1.4+ table mods set eviction and vacancy together: the
+    // one not named keeps its current value (carried over from table to
+    // table for `all`, as upstream does).
+    let ids: Vec<u8> = if tm.table_id == TABLE_ALL {
+        (0..TABLE_MAX).collect()
+    } else {
+        vec![tm.table_id]
+    };
+    let mut td = None;
+    for id in ids {
+        tm.table_id = id;
+        td = fetch_table_desc(&mut v, id, td)?;
+        if let Some(d) = &td {
+            tm.keep_current(d);
+        }
+        transact_noreply(opts, &mut v, &[tm.encode(version)])?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod table_mod_tests {
+    use super::*;
+
+    #[test]
+    fn settings_and_versions() {
+        let (tm, v) = parse_table_mod("3", "drop", None).unwrap();
+        assert_eq!((tm.table_id, tm.miss, v), (3, Some(MISS_DROP), MISS_VERSIONS));
+        let (tm, v) = parse_table_mod("ALL", "evict", None).unwrap();
+        assert_eq!((tm.table_id, tm.eviction, v), (TABLE_ALL, Toggle::On, OF14_UP_VERSIONS));
+        let (tm, _) = parse_table_mod("0", "vacancy:010,0x14", None).unwrap();
+        assert_eq!((tm.vacancy_down, tm.vacancy_up), (8, 20));
+    }
+
+    #[test]
+    fn upstream_errors() {
+        let e = |t: &str, s: &str| parse_table_mod(t, s, None).unwrap_err();
+        assert_eq!(e("0", "bogus"), "invalid table_mod setting bogus");
+        assert_eq!(e("0", "vacancyx:1,2"), "invalid table_mod setting vacancyx:1,2");
+        assert_eq!(e("x", "drop"), "unknown table \"x\"");
+        assert_eq!(e("0", "v"), "Vacancy down value missing");
+        assert_eq!(e("0", ":1,2"), "Vacancy down value missing");
+        assert_eq!(e("0", "vacancy:,20"), "Vacancy up value missing");
+        assert_eq!(e("0", "vacancy:x,5"), "Invalid vacancy down value \"x\"");
+        assert_eq!(e("0", "vacancy:50,101"), "Invalid vacancy up value \"101\"");
+        assert_eq!(
+            e("0", "vacancy:50,10"),
+            "Invalid vacancy range, vacancy up should be greater than vacancy down (OFPBPC_BAD_VALUE)"
+        );
+        assert_eq!(e("254", "continue"), "last table's flow miss handling can not be continue");
+    }
+
+    #[test]
+    fn encodes_vacancy_property() {
+        let (tm, _) = parse_table_mod("1", "vacancy:10,20", None).unwrap();
+        let m = tm.encode(5);
+        assert_eq!(&m[8..16], &[1, 0, 0, 0, 0, 0, 0, 8]);
+        assert_eq!(&m[16..], &[0, 3, 0, 8, 10, 20, 0, 0]);
+    }
+}
