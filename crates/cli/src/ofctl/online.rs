@@ -375,7 +375,7 @@ fn table_names_from_stats(raw: OfpRaw, version: u8, body: &[u8]) -> Vec<(u8, Str
     use openflow::msgs::stats::TableStats;
     let mut out = Vec::new();
     match raw {
-        OfpRaw::OFPST10_TABLE_REPLY | OfpRaw::OFPST11_TABLE_REPLY | OfpRaw::OFPST13_TABLE_REPLY => {
+        OfpRaw::OFPST10_TABLE_REPLY | OfpRaw::OFPST13_TABLE_REPLY => {
             let mut r = openflow::wire::Reader::new(body);
             while !r.is_empty() {
                 match TableStats::decode(version, &mut r) {
@@ -388,8 +388,16 @@ fn table_names_from_stats(raw: OfpRaw, version: u8, body: &[u8]) -> Vec<(u8, Str
                 }
             }
         }
-        OfpRaw::OFPST12_TABLE_REPLY => {
-            if let Ok(all) = openflow::msgs::table_features::decode_of12_table_stats(body) {
+        // OpenFlow 1.1 and 1.2 replies carry the table-miss config, which
+        // upstream decodes (warning about an undefined value) even when
+        // only the names are wanted.
+        OfpRaw::OFPST11_TABLE_REPLY | OfpRaw::OFPST12_TABLE_REPLY => {
+            let decoded = if raw == OfpRaw::OFPST11_TABLE_REPLY {
+                openflow::msgs::table_features::decode_of11_table_stats(body)
+            } else {
+                openflow::msgs::table_features::decode_of12_table_stats(body)
+            };
+            if let Ok(all) = decoded {
                 for (t, _) in all {
                     if !t.name.is_empty() {
                         out.push((t.table_id, t.name));

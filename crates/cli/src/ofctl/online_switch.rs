@@ -783,9 +783,15 @@ mod table_mod_tests {
     #[test]
     fn settings_and_versions() {
         let (tm, v) = parse_table_mod("3", "drop", None).unwrap();
-        assert_eq!((tm.table_id, tm.miss, v), (3, Some(MISS_DROP), MISS_VERSIONS));
+        assert_eq!(
+            (tm.table_id, tm.miss, v),
+            (3, Some(MISS_DROP), MISS_VERSIONS)
+        );
         let (tm, v) = parse_table_mod("ALL", "evict", None).unwrap();
-        assert_eq!((tm.table_id, tm.eviction, v), (TABLE_ALL, Toggle::On, OF14_UP_VERSIONS));
+        assert_eq!(
+            (tm.table_id, tm.eviction, v),
+            (TABLE_ALL, Toggle::On, OF14_UP_VERSIONS)
+        );
         let (tm, _) = parse_table_mod("0", "vacancy:010,0x14", None).unwrap();
         assert_eq!((tm.vacancy_down, tm.vacancy_up), (8, 20));
     }
@@ -794,7 +800,10 @@ mod table_mod_tests {
     fn upstream_errors() {
         let e = |t: &str, s: &str| parse_table_mod(t, s, None).unwrap_err();
         assert_eq!(e("0", "bogus"), "invalid table_mod setting bogus");
-        assert_eq!(e("0", "vacancyx:1,2"), "invalid table_mod setting vacancyx:1,2");
+        assert_eq!(
+            e("0", "vacancyx:1,2"),
+            "invalid table_mod setting vacancyx:1,2"
+        );
         assert_eq!(e("x", "drop"), "unknown table \"x\"");
         assert_eq!(e("0", "v"), "Vacancy down value missing");
         assert_eq!(e("0", ":1,2"), "Vacancy down value missing");
@@ -805,7 +814,10 @@ mod table_mod_tests {
             e("0", "vacancy:50,10"),
             "Invalid vacancy range, vacancy up should be greater than vacancy down (OFPBPC_BAD_VALUE)"
         );
-        assert_eq!(e("254", "continue"), "last table's flow miss handling can not be continue");
+        assert_eq!(
+            e("254", "continue"),
+            "last table's flow miss handling can not be continue"
+        );
     }
 
     #[test]
