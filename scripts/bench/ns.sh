@@ -5,8 +5,10 @@
 #   tcp(offload on)  ferrovs / bridge      (target >= 0.7)
 #   tcp(offload off) ferrovs / ovs-netdev  (target >= 3)
 #   udp64            ferrovs / ovs-netdev  (target >= 2; iperf3 -l 64 and ns_pps.sh's trafgen)
-# Usage: scripts/bench/ns.sh [ROUNDS]   (env: SECS per test, DPARGS for dp-xconnect,
-# NOBUILD=1 to use the dp-xconnect already built)
+# ferrovs is scripts/bench/datapath-cmd.sh: the whole stack (ovsdb-server, ovs-vswitchd,
+# a netdev bridge with the two veths, NORMAL); its env (FLOWS, STACK, DPARGS) passes through.
+# Usage: scripts/bench/ns.sh [ROUNDS]   (env: SECS per test, NOBUILD=1 to use the
+# binaries already built)
 # Needs root, iperf3 and ../shared/bench/ns_throughput.sh (BENCH overrides its path).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,7 +16,8 @@ BENCH=${BENCH:-$ROOT/../../shared/bench/ns_throughput.sh}
 [ -f "$BENCH" ] || BENCH=/work/shared/bench/ns_throughput.sh
 PPS=${PPS:-$(dirname "$BENCH")/ns_pps.sh}
 ROUNDS=${1:-1}
-[ -n "${NOBUILD:-}" ] || (cd "$ROOT" && cargo build --release -q -p ferrovs-datapath --bin dp-xconnect) || exit 1
+[ -n "${NOBUILD:-}" ] || (cd "$ROOT" && cargo build --release -q -p ferrovs-cli -p ferrovs-datapath) || exit 1
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 declare -A T U P
 for r in $(seq 1 "$ROUNDS"); do
   for off in on off; do
@@ -42,7 +45,7 @@ done
 # Median of a list of numbers.
 med() { tr ' ' '\n' <<<"${1:-}" | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR? a[int((NR+1)/2)] : "fail")}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-echo "medians over $ROUNDS round(s):"
+echo "medians over $ROUNDS round(s) (load now: $(cut -d' ' -f1-3 /proc/loadavg)):"
 for off in on off; do
   for n in bridge ovs-netdev ferrovs; do
     echo "  $n offload=$off tcp_gbps=$(med "${T[$n.$off]:-}") udp64_kpps=$(med "${U[$n.$off]:-}")"
