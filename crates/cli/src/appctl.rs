@@ -182,15 +182,6 @@ fn parse(args: &[String]) -> Result<Request, Early> {
     Ok(st.req)
 }
 
-/// How getopt names us in its messages: argv[0] as typed when we run under
-/// our installed name, else the tool name.
-fn argv0() -> String {
-    std::env::args()
-        .next()
-        .filter(|a| std::path::Path::new(a).file_name().and_then(|n| n.to_str()) == Some(PROGRAM))
-        .unwrap_or_else(|| PROGRAM.to_string())
-}
-
 fn fatal(msg: &str) -> i32 {
     let _ = std::io::stdout().flush();
     eprintln!("{PROGRAM}: {msg}");
@@ -223,7 +214,7 @@ pub fn main(_program: &str, args: Vec<String>) -> i32 {
         }
         Err(Early::Fatal(msg)) => return fatal(&msg),
         Err(Early::Usage(msg)) => {
-            eprintln!("{}: {msg}", argv0());
+            eprintln!("{}: {msg}", crate::getopt::argv0(PROGRAM));
             return 1;
         }
     };

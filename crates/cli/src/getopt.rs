@@ -200,3 +200,12 @@ mod tests {
         );
     }
 }
+
+/// How getopt names the program in its messages: argv[0] as typed when the
+/// binary runs under the tool's installed name, else the tool's name.
+pub fn argv0(program: &str) -> String {
+    std::env::args()
+        .next()
+        .filter(|a| std::path::Path::new(a).file_name().and_then(|n| n.to_str()) == Some(program))
+        .unwrap_or_else(|| program.to_string())
+}

@@ -8,6 +8,7 @@
 
 mod appctl;
 mod db_format;
+mod dpctl;
 mod getopt;
 mod ofctl;
 mod ovsdb_client;

@@ -30,7 +30,7 @@ pub const PERSONALITIES: &[Personality] = &[
     Personality {
         link: "ovs-dpctl",
         short: "dpctl",
-        run: None,
+        run: Some(crate::dpctl::main),
     },
     Personality {
         link: "ovsdb-tool",

@@ -20,7 +20,7 @@ mod online_monitor;
 mod online_packet;
 mod online_ports;
 mod online_replace;
-mod online_switch;
+pub(crate) mod online_switch;
 pub mod options;
 mod pcap_cmd;
 mod print_cmd;

@@ -366,7 +366,7 @@ pub fn del_tlv_map(opts: &Options, args: &[String]) -> CmdResult {
 }
 
 /// Upstream's `ofp_ct_tuple_parse`: one direction's conntrack tuple.
-fn parse_ct_tuple(
+pub(crate) fn parse_ct_tuple(
     s: &str,
     t: &mut openflow::msgs::ct_flush::CtTuple,
     ip_proto: &mut u8,

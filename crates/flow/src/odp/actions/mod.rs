@@ -256,7 +256,17 @@ impl std::fmt::Display for OdpAction {
 
 /// Parses a datapath action list (`1,set(ipv4(ttl=63)),2`, or `drop`).
 pub fn parse_odp_actions(s: &str) -> PResult<Vec<OdpAction>> {
+    parse_odp_actions_with_ports(s, None)
+}
+
+/// Like [`parse_odp_actions`], where an output may also name a port of
+/// `ports` (tried after every action keyword, as upstream does).
+pub fn parse_odp_actions_with_ports(
+    s: &str,
+    ports: Option<&text::PortNames>,
+) -> PResult<Vec<OdpAction>> {
     let mut c = Cursor::new(s);
+    c.ports = ports;
     let acts = parse_list(&mut c, 0)?;
     c.skip_ws();
     if !c.is_empty() {
@@ -440,6 +450,15 @@ fn parse_one(c: &mut Cursor, depth: usize) -> PResult<OdpAction> {
     }
     if c.eat("pop_nsh()") {
         return Ok(OdpAction::PopNsh);
+    }
+    if let Some(ports) = c.ports {
+        let len =
+            c.s.find([',', '(', ')', ' ', '\t', '\r', '\n'])
+                .unwrap_or(c.s.len());
+        if let Some(&no) = ports.get(&c.s[..len]) {
+            c.s = &c.s[len..];
+            return Ok(OdpAction::Output(no));
+        }
     }
     c.err("unknown datapath action")
 }

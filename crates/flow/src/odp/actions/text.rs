@@ -66,11 +66,17 @@ pub type PResult<T> = Result<T, OdpParseError>;
 #[derive(Clone, Copy, Debug)]
 pub struct Cursor<'a> {
     pub s: &'a str,
+    /// Port names an `output` may use instead of a number (upstream's
+    /// `port_names` of `odp_actions_from_string`).
+    pub ports: Option<&'a PortNames>,
 }
+
+/// Port name → datapath port number.
+pub type PortNames = std::collections::BTreeMap<String, u32>;
 
 impl<'a> Cursor<'a> {
     pub fn new(s: &'a str) -> Self {
-        Cursor { s }
+        Cursor { s, ports: None }
     }
 
     pub fn err<T>(&self, what: &str) -> PResult<T> {

@@ -70,6 +70,9 @@ pub struct Userspace {
     pub tunnel_out_port: Option<u32>,
 }
 
+/// Size of upstream's `struct user_action_cookie`.
+const USER_ACTION_COOKIE_LEN: usize = 48;
+
 impl Userspace {
     pub fn format(&self, out: &mut String, port: &dyn Fn(u32) -> String) {
         out.push_str(&format!("userspace(pid={}", self.pid));
@@ -257,11 +260,19 @@ impl Userspace {
                 u.actions = true;
             } else if c.eat("tunnel_out_port=") {
                 u.tunnel_out_port = Some(c.u32()?);
+                // Upstream takes it only as the last option.
+                if !c.at(")") {
+                    return c.err("tunnel_out_port must come last");
+                }
             } else {
                 return c.err("unknown userspace option");
             }
         }
         c.expect(")")?;
+        // Without userdata upstream still sends its whole (zeroed) cookie.
+        if u.userdata.is_none() {
+            u.userdata = Some(Userdata::Raw(vec![0; USER_ACTION_COOKIE_LEN]));
+        }
         Ok(u)
     }
 }
