@@ -186,7 +186,7 @@ pub fn cmd_add_br(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn del_port(ctx: &mut Ctx, port: &VsPort) -> CmdResult {
-    let br = find_bridge(ctx, &port.bridge, true)?.unwrap_or_else(|| unreachable_bridge());
+    let br = find_bridge(ctx, &port.bridge, true)?.unwrap_or_else(unreachable_bridge);
     let br_row = real_bridge_row(ctx, &br);
     for iname in &port.ifaces {
         let uuid = ctx.cache().ifaces.get(iname).map(|i| i.uuid);

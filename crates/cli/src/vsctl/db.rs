@@ -280,7 +280,7 @@ pub fn get_row(ctx: &Ctx, table: &str, id: &str, must_exist: bool) -> Result<Opt
 fn check_mutable(ctx: &Ctx, t: &TableSchema, row: &Uuid, col: &Column) -> CmdResult {
     let mutable = match col {
         Column::Uuid => false,
-        Column::Data(c) => c.mutable || !ctx.r.row(&t.name, row).is_some(),
+        Column::Data(c) => c.mutable || ctx.r.row(&t.name, row).is_none(),
     };
     if !mutable {
         return fatal!(
@@ -506,8 +506,9 @@ pub fn cmd_get(ctx: &mut Ctx) -> CmdResult {
     if let Some(id) = id {
         declare_id(ctx, &id, &t.name, Some(row))?;
     }
-    for arg in ctx.args[3..].to_vec() {
-        let ca = parse_column_arg(&arg, &[]).map_err(Fail::Fatal)?;
+    let args = ctx.args;
+    for arg in &args[3..] {
+        let ca = parse_column_arg(arg, &[]).map_err(Fail::Fatal)?;
         let col = get_column(&t, &ca.column)?;
         let ty = col.ty();
         let d = column_value(ctx, &t.name, &row, &col);
@@ -550,8 +551,9 @@ pub fn cmd_set(ctx: &mut Ctx) -> CmdResult {
     let Some(row) = get_row(ctx, &t.name, &record, !ctx.has_option("--if-exists"))? else {
         return Ok(());
     };
-    for arg in ctx.args[3..].to_vec() {
-        set_column(ctx, &t.name, &row, &arg)?;
+    let args = ctx.args;
+    for arg in &args[3..] {
+        set_column(ctx, &t.name, &row, arg)?;
     }
     ctx.invalidate_cache();
     Ok(())
@@ -578,8 +580,9 @@ pub fn cmd_add(ctx: &mut Ctx) -> CmdResult {
     };
     let c = c.clone();
     let relaxed = c.ty.relaxed();
-    for arg in ctx.args[4..].to_vec() {
-        let add = datum_from_string(&relaxed, &arg, Some(ctx.symtab)).map_err(Fail::Fatal)?;
+    let args = ctx.args;
+    for arg in &args[4..] {
+        let add = datum_from_string(&relaxed, arg, Some(ctx.symtab)).map_err(Fail::Fatal)?;
         for (k, v) in add.iter() {
             match v {
                 Some(v) => ctx
@@ -610,8 +613,9 @@ pub fn cmd_remove(ctx: &mut Ctx) -> CmdResult {
     };
     let c = c.clone();
     let relaxed = c.ty.relaxed();
-    for arg in ctx.args[4..].to_vec() {
-        let parsed = datum_from_string(&relaxed, &arg, Some(ctx.symtab));
+    let args = ctx.args;
+    for arg in &args[4..] {
+        let parsed = datum_from_string(&relaxed, arg, Some(ctx.symtab));
         let (rm, keys_only) = match (parsed, c.ty.is_map()) {
             (Ok(d), _) => (d, false),
             (Err(e), false) => return Err(Fail::Fatal(e)),
@@ -622,7 +626,7 @@ pub fn cmd_remove(ctx: &mut Ctx) -> CmdResult {
                     n_min: 0,
                     n_max: u32::MAX,
                 };
-                let d = datum_from_string(&kt, &arg, Some(ctx.symtab)).map_err(Fail::Fatal)?;
+                let d = datum_from_string(&kt, arg, Some(ctx.symtab)).map_err(Fail::Fatal)?;
                 (d, true)
             }
         };
@@ -666,8 +670,9 @@ pub fn cmd_clear(ctx: &mut Ctx) -> CmdResult {
     let Some(row) = get_row(ctx, &t.name, &record, !ctx.has_option("--if-exists"))? else {
         return Ok(());
     };
-    for name in ctx.args[3..].to_vec() {
-        let col = get_column(&t, &name)?;
+    let args = ctx.args;
+    for name in &args[3..] {
+        let col = get_column(&t, name)?;
         check_mutable(ctx, &t, &row, &col)?;
         let Column::Data(c) = col else {
             continue;
@@ -708,8 +713,9 @@ pub fn cmd_create(ctx: &mut Ctx) -> CmdResult {
         .txn
         .insert_with_uuid(ctx.r, &t.name, uuid)
         .map_err(txn_err)?;
-    for arg in ctx.args[2..].to_vec() {
-        set_column(ctx, &t.name, &row, &arg)?;
+    let args = ctx.args;
+    for arg in &args[2..] {
+        set_column(ctx, &t.name, &row, arg)?;
     }
     *ctx.post = Some(Post::PrintInserted(row));
     ctx.invalidate_cache();
@@ -733,8 +739,9 @@ pub fn cmd_destroy(ctx: &mut Ctx) -> CmdResult {
         ctx.rows(&t.name)
     } else {
         let mut v = Vec::new();
-        for id in ctx.args[2..].to_vec() {
-            if let Some(r) = get_row(ctx, &t.name, &id, must)? {
+        let args = ctx.args;
+        for id in &args[2..] {
+            if let Some(r) = get_row(ctx, &t.name, id, must)? {
                 v.push(r);
             }
         }
@@ -756,8 +763,9 @@ pub fn cmd_wait_until(ctx: &mut Ctx) -> CmdResult {
         ctx.try_again = true;
         return Ok(());
     };
-    for arg in ctx.args[3..].to_vec() {
-        if !condition_holds(ctx, &t, &row, &arg)? {
+    let args = ctx.args;
+    for arg in &args[3..] {
+        if !condition_holds(ctx, &t, &row, arg)? {
             ctx.try_again = true;
             return Ok(());
         }

@@ -60,6 +60,9 @@ pub struct Globals {
     pub style: TableStyle,
 }
 
+/// A command's options: `--name` → value (`None` for flags).
+pub type CmdOptions = BTreeMap<String, Option<String>>;
+
 /// One command of the command line.
 pub struct Command {
     pub def: &'static CmdDef,
@@ -140,9 +143,7 @@ fn all_options() -> Vec<LongOpt> {
 
 /// Parses global options; returns them, the options to give the first
 /// command, and the remaining words.
-fn parse_globals(
-    args: &[String],
-) -> Result<(Globals, BTreeMap<String, Option<String>>, Vec<String>), Early> {
+fn parse_globals(args: &[String]) -> Result<(Globals, CmdOptions, Vec<String>), Early> {
     let mut g = Globals {
         db: std::env::var("OVS_DB")
             .ok()
