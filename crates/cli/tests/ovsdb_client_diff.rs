@@ -489,3 +489,57 @@ fn backup_and_restore_round_trip() {
         );
     }
 }
+
+/// `monitor-cond-since` with a last transaction id: standalone databases
+/// keep no history, so upstream's server answers `found: false` with the
+/// all-zero id and everything; ours the same, for either client.
+#[test]
+fn monitor_cond_since_with_an_id_like_upstream() {
+    if testkit::skip_without_upstream("monitor_cond_since_with_an_id_like_upstream") {
+        return;
+    }
+    let up = server("dbc-since-up", Stack::upstream());
+    let me = server("dbc-since-ours", our_stack());
+    let mut failures = Vec::new();
+    for id in [
+        "01234567-89ab-cdef-0123-456789abcdef",
+        "00000000-0000-0000-0000-000000000000",
+        "not-a-uuid",
+    ] {
+        let run = |sb: &Sandbox, prog: &Program, n: &str| {
+            let s = remote(sb);
+            let args = [
+                "monitor-cond-since",
+                &s,
+                "Open_vSwitch",
+                id,
+                "[]",
+                "Bridge",
+                "name",
+            ];
+            let mut w = Watcher::start(sb, prog, n, &args);
+            // Until the initial contents are printed, or the client gives up.
+            sb.wait_until(Duration::from_secs(20), || {
+                w.text().contains("br0") || matches!(w.child.try_wait(), Ok(Some(_)))
+            });
+            normalize_uuids(&w.text())
+        };
+        let want = run(&up, &theirs(), "since-up.out");
+        for (what, got) in [
+            (
+                "upstream client, our server",
+                run(&me, &theirs(), "since-a.out"),
+            ),
+            (
+                "our client, upstream server",
+                run(&up, &ours(), "since-b.out"),
+            ),
+            ("our client, our server", run(&me, &ours(), "since-c.out")),
+        ] {
+            if got != want {
+                failures.push(format!("{id} ({what})\n--- want\n{want}--- got\n{got}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -137,6 +137,44 @@ fn invalid_requests_get_upstream_errors() {
             json!(["Open_vSwitch", null, {"Bridge": [{"where": 5}]}]),
         ),
         ("monitor_cancel", json!(["nope"])),
+        ("monitor", json!([5])),
+        (
+            "monitor_cond",
+            json!(["Open_vSwitch", 1, {"Bridge": [{"columns": ["name"]}]}, "x"]),
+        ),
+        (
+            "monitor_cond_since",
+            json!(["Open_vSwitch", 1, {"Bridge": [{"columns": ["name"]}]}]),
+        ),
+        (
+            "monitor_cond_since",
+            json!(["Open_vSwitch", 1, {"Bridge": [{"columns": ["name"]}]}, 5]),
+        ),
+        (
+            "monitor_cond_since",
+            json!(["Open_vSwitch", 1, {"Bridge": [{"columns": ["name"]}]}, "abc"]),
+        ),
+        (
+            "monitor_cond_since",
+            json!(["Open_vSwitch", 1, {"Nope": [{"columns": ["name"]}]}, "abc"]),
+        ),
+        (
+            "monitor_cond_since",
+            json!(["Nope", 1, {"Bridge": [{"columns": ["name"]}]}, "abc"]),
+        ),
+        // Standalone databases keep no transaction history: never found.
+        (
+            "monitor_cond_since",
+            json!(["Open_vSwitch", 1, {"Open_vSwitch": [{"columns": ["cur_cfg"]}]},
+                   "01234567-89ab-cdef-0123-456789abcdef"]),
+        ),
+        (
+            "monitor_cond_since",
+            json!(["Open_vSwitch", 1, {"Open_vSwitch": [{"columns": ["cur_cfg"]}]},
+                   "00000000-0000-0000-0000-000000000000"]),
+        ),
+        // `cancel` is a notification; as a request it is unknown.
+        ("cancel", json!([0])),
         ("lock", json!([])),
         ("unlock", json!(["never-locked"])),
         ("echo", json!([1, "two", {"3": [4]}])),
@@ -239,4 +277,139 @@ fn huge_message_and_vanishing_clients() {
         out.stdout.contains("sessions:2") || out.stdout.contains("sessions:1\n")
     });
     assert!(ok, "sessions of closed connections linger");
+}
+
+/// Sends `msgs` on one connection to each server and returns everything
+/// each server sent back until it answered the request with `last_id`
+/// (a `null` in `msgs` is a pause of 600 ms).
+fn exchange(sb: &Sandbox, msgs: &[Value], last_id: &Value) -> Vec<Value> {
+    let mut s = connect(sb);
+    for m in msgs {
+        if m.is_null() {
+            std::thread::sleep(Duration::from_millis(600));
+            continue;
+        }
+        s.write_all(m.to_string().as_bytes()).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut framer = Framer::new(1 << 20);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut out = Vec::new();
+    loop {
+        while let Ok(Some(v)) = framer.next_value() {
+            let done = &v["id"] == last_id;
+            out.push(v);
+            if done {
+                return out;
+            }
+        }
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return out,
+            Ok(n) => framer.push(&buf[..n]),
+        }
+    }
+}
+
+/// The replies of a sequence of requests on one connection, from both
+/// servers: monitor ids are per connection, so the duplicate check and the
+/// order of checks (count, duplicate id, requests, last-txn-id) show.
+#[test]
+fn monitor_requests_checked_in_upstream_order() {
+    if testkit::skip_without_upstream("monitor_requests_checked_in_upstream_order") {
+        return;
+    }
+    let mine = ours();
+    let theirs = Sandbox::start_db_only("hostile-mon-up");
+    let req = |m: &str, p: Value, id: u64| json!({"method": m, "params": p, "id": id});
+    let b = json!({"Queue": [{"columns": ["dscp"]}]});
+    let zero = "00000000-0000-0000-0000-000000000000";
+    let msgs = vec![
+        req("monitor_cond_since", json!(["Open_vSwitch", 1, b, zero]), 0),
+        req(
+            "monitor_cond_since",
+            json!(["Open_vSwitch", 1, {"Nope": {}}, "abc"]),
+            1,
+        ),
+        req(
+            "monitor_cond_since",
+            json!(["Open_vSwitch", 2, b, "abc"]),
+            2,
+        ),
+        req("monitor_cond_since", json!(["Open_vSwitch", 2, b, zero]), 3),
+        req("monitor_cond", json!(["Open_vSwitch", 2, b]), 4),
+        req(
+            "monitor",
+            json!(["Open_vSwitch", 3, {"Bridge": {"columns": ["name"]}}]),
+            5,
+        ),
+        req(
+            "transact",
+            json!(["Open_vSwitch", {"op": "insert", "table": "Queue", "row": {"dscp": 1}}]),
+            6,
+        ),
+        req("echo", json!([]), 7),
+    ];
+    let norm = |v: Vec<Value>| -> Vec<String> {
+        v.iter()
+            .map(|m| testkit::normalize_uuids(&m.to_string()))
+            .collect()
+    };
+    let want = norm(exchange(&theirs, &msgs, &json!(7)));
+    let got = norm(exchange(&mine, &msgs, &json!(7)));
+    assert_eq!(want, got);
+    assert!(want.iter().any(|m| m.contains("update3")), "{want:?}");
+}
+
+/// Transactions blocked by `wait` do not hold up the session: later
+/// requests are answered meanwhile, a `cancel` notification drops one
+/// without a reply, and the other times out; the same on both servers.
+#[test]
+fn blocked_transactions_and_cancel_like_upstream() {
+    if testkit::skip_without_upstream("blocked_transactions_and_cancel_like_upstream") {
+        return;
+    }
+    let mine = ours();
+    let theirs = Sandbox::start_db_only("hostile-cancel-up");
+    let wait = |ms: u64| {
+        json!(["Open_vSwitch", {"op": "wait", "table": "Bridge", "where": [["name", "==", "nope"]],
+               "columns": ["name"], "until": "==", "rows": [{"name": "nope"}], "timeout": ms}])
+    };
+    let msgs = vec![
+        json!({"method": "transact", "params": wait(60_000), "id": "w1"}),
+        json!({"method": "transact", "params": wait(100), "id": ["w", 2]}),
+        json!({"method": "echo", "params": ["during"], "id": "e1"}),
+        json!({"method": "cancel", "params": ["w1"], "id": null}),
+        json!({"method": "cancel", "params": ["unknown"], "id": null}),
+        Value::Null,
+        // A wait that a later commit on this connection satisfies (Queue
+        // is a root table: its rows stay).
+        json!({"method": "transact", "params": ["Open_vSwitch",
+            {"op": "wait", "table": "Queue", "where": [["dscp", "==", 7]],
+             "columns": ["dscp"], "until": "==", "rows": [{"dscp": 7}], "timeout": 60_000}],
+            "id": "w3"}),
+        json!({"method": "transact", "params": ["Open_vSwitch",
+            {"op": "insert", "table": "Queue", "row": {"dscp": 7}}], "id": "ins"}),
+    ];
+    let norm = |v: Vec<Value>| -> Vec<String> {
+        v.iter()
+            .map(|m| {
+                let t = testkit::normalize_uuids(&m.to_string());
+                // "timed out after 101 ms": the milliseconds vary.
+                match t.find("timed out after ") {
+                    Some(i) => {
+                        let rest = &t[i + 16..];
+                        let digits = rest.len()
+                            - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+                        format!("{}timed out after N{}", &t[..i], &rest[digits..])
+                    }
+                    None => t,
+                }
+            })
+            .collect()
+    };
+    let want = norm(exchange(&theirs, &msgs, &json!("w3")));
+    let got = norm(exchange(&mine, &msgs, &json!("w3")));
+    assert_eq!(want, got);
+    assert!(!want.iter().any(|m| m.contains("\"w1\"")), "{want:?}");
+    healthy(&mine, "after cancel");
 }

@@ -658,9 +658,11 @@ impl<'a> Txn<'a> {
             return Ok(OpResult::Value(json!({})));
         }
         match timeout {
-            Some(t) if t <= 0 || opts.elapsed_ms >= t as u64 => {
-                Err(Error::new("timed out", "\"where\" clause test failed"))
-            }
+            Some(t) if t <= 0 => Err(Error::new("timed out", "\"where\" clause test failed")),
+            Some(t) if opts.elapsed_ms >= t as u64 => Err(Error::new(
+                "timed out",
+                format!("\"wait\" timed out after {} ms", opts.elapsed_ms),
+            )),
             Some(t) => Ok(OpResult::Blocked(Some(t as u64 - opts.elapsed_ms))),
             None => Ok(OpResult::Blocked(None)),
         }
@@ -1185,6 +1187,7 @@ mod tests {
         match d.execute(&p, &late).unwrap() {
             Outcome::Done { results, commit } => {
                 assert_eq!(results[0]["error"], "timed out");
+                assert_eq!(results[0]["details"], "\"wait\" timed out after 100 ms");
                 assert!(commit.is_none());
             }
             other => panic!("{other:?}"),

@@ -336,10 +336,7 @@ impl Server {
             "transact" => self.transact(client, params, id.clone(), elapsed_ms),
             "monitor" => reply(self.monitor(client, params, Version::V1)),
             "monitor_cond" => reply(self.monitor(client, params, Version::V2)),
-            "monitor_cond_since" => reply(
-                self.monitor(client, params, Version::V3)
-                    .map(|initial| json!([false, Uuid::ZERO.to_string(), initial])),
-            ),
+            "monitor_cond_since" => reply(self.monitor(client, params, Version::V3)),
             "monitor_cond_change" => reply(self.monitor_cond_change(client, params)),
             "monitor_cancel" => {
                 let mut st = self.lock();
@@ -463,20 +460,29 @@ impl Server {
         }
     }
 
+    /// `monitor`, `monitor_cond` and `monitor_cond_since`, checked in
+    /// upstream's order: database, parameter count, monitor id, requests,
+    /// then (v3) the last transaction id.
+    ///
+    /// Standalone databases keep no transaction history (upstream enables it
+    /// for clustered and relay databases only), so `monitor_cond_since`
+    /// always answers `found: false` with the all-zero id and the whole
+    /// initial contents, and `update3` carries the all-zero id too.
     fn monitor(
         &self,
         client: ClientId,
         params: &[Value],
         version: Version,
     ) -> Result<Value, Error> {
-        let (Some(name), Some(mid), Some(requests)) = (
-            params.first().and_then(Value::as_str),
-            params.get(1),
-            params.get(2),
-        ) else {
+        let method = match version {
+            Version::V1 => "monitor",
+            Version::V2 => "monitor_cond",
+            Version::V3 => "monitor_cond_since",
+        };
+        let Some(name) = params.first().and_then(Value::as_str) else {
             return Err(Error::syntax(
                 Some(&Value::Array(params.to_vec())),
-                "monitor request params must be <db-name>, <monitor-id>, <monitor-requests>",
+                format!("{method} request params must begin with <db-name>"),
             ));
         };
         let mut st = self.lock();
@@ -485,25 +491,45 @@ impl Server {
         } else {
             match st.dbs.get(name) {
                 Some(s) => &s.db,
-                None => {
-                    let method = match version {
-                        Version::V1 => "monitor",
-                        Version::V2 => "monitor_cond",
-                        Version::V3 => "monitor_cond_since",
-                    };
-                    return Err(unknown_db(method, name, params));
-                }
+                None => return Err(unknown_db(method, name, params)),
             }
         };
-        let monitor = Monitor::parse(db, mid.clone(), version, requests)?;
-        let initial = monitor.initial(db);
-        let Some(c) = st.clients.get_mut(&client) else {
-            return Ok(initial);
-        };
-        if c.monitors.iter().any(|m| &m.id == mid) {
+        let n_params = if version == Version::V3 { 4 } else { 3 };
+        if params.len() != n_params {
+            return Err(Error::syntax(
+                Some(&Value::Array(params.to_vec())),
+                "invalid parameters",
+            ));
+        }
+        let (mid, requests) = (&params[1], &params[2]);
+        if st
+            .clients
+            .get(&client)
+            .is_some_and(|c| c.monitors.iter().any(|m| &m.id == mid))
+        {
             return Err(Error::syntax(Some(mid), "duplicate monitor ID"));
         }
-        c.monitors.push(monitor);
+        let monitor = Monitor::parse(db, mid.clone(), version, requests)?;
+        if version == Version::V3 {
+            let last = &params[3];
+            let Some(text) = last.as_str() else {
+                return Err(Error::syntax(Some(last), "last-txn-id must be string"));
+            };
+            if Uuid::parse(text).is_none() {
+                return Err(Error::syntax(
+                    Some(last),
+                    "last-txn-id must be UUID format.",
+                ));
+            }
+        }
+        let initial = monitor.initial(db);
+        let initial = match version {
+            Version::V3 => json!([false, Uuid::ZERO.to_string(), initial]),
+            _ => initial,
+        };
+        if let Some(c) = st.clients.get_mut(&client) {
+            c.monitors.push(monitor);
+        }
         Ok(initial)
     }
 

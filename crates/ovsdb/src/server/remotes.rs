@@ -91,6 +91,12 @@ impl Remotes {
     }
 }
 
+/// Whether connections of remote `name` get inactivity probes: as upstream,
+/// not over Unix domain sockets (a dead local peer is seen at once).
+fn needs_probes(name: &str) -> bool {
+    !(name.starts_with("unix:") || name.starts_with("punix:"))
+}
+
 fn spawn_remote(server: &Arc<Server>, name: &str) -> JoinHandle<()> {
     if is_passive_name(name) {
         tokio::spawn(listen(server.clone(), name.to_string()))
@@ -180,7 +186,11 @@ async fn accept_loop(server: Arc<Server>, listener: Listener, name: String) {
         match listener.accept().await {
             Ok((stream, peer)) => {
                 let conn = Connection::new(stream, peer);
-                tokio::spawn(serve_session(server.clone(), Session::accepted(conn)));
+                let mut session = Session::accepted(conn);
+                if !needs_probes(&name) {
+                    session.set_probe_interval(0);
+                }
+                tokio::spawn(serve_session(server.clone(), session));
             }
             Err(e) => {
                 vlog::warn!(
@@ -199,7 +209,12 @@ async fn connect(server: Arc<Server>, name: String) {
         return;
     }
     match Session::open(&name, Some(OVSDB_PORT)) {
-        Ok(session) => serve_session(server, session).await,
+        Ok(mut session) => {
+            if !needs_probes(&name) {
+                session.set_probe_interval(0);
+            }
+            serve_session(server, session).await
+        }
         Err(e) => vlog::err!("ovsdb_jsonrpc_server", "{name}: {e}"),
     }
 }
