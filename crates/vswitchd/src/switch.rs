@@ -150,6 +150,14 @@ impl Switch {
                 }
                 let backend = (self.factory)(bcfg);
                 let mut br = Bridge::new(bcfg, backend, self.opts);
+                if let Some(dp) = br.backend.datapath() {
+                    let reg = self.registry.clone();
+                    br.shared.set_packet_out_sink(Some(std::sync::Arc::new(
+                        move |bridge: &str, po: ofproto::PacketOutRequest| {
+                            crate::upcall::execute_packet_out(&reg, &dp, bridge, po)
+                        },
+                    )));
+                }
                 if let Some((rt, _)) = &self.runtime {
                     *br.shared.wake.lock().unwrap_or_else(|e| e.into_inner()) = self.wake.clone();
                     br.connmgr = Some(crate::connmgr::ConnMgr::new(br.shared.clone(), rt.clone()));

@@ -241,3 +241,50 @@ impl UpcallHandler for SwitchUpcalls {
         }
     }
 }
+
+/// Executes a packet-out of `bridge` on datapath `dp`: its actions are
+/// translated like a packet's (in the packet-out context) and the
+/// resulting datapath actions run on the packet.
+pub fn execute_packet_out(
+    registry: &SharedRegistry,
+    dp: &datapath::DpifNetdev,
+    bridge: &str,
+    po: ofproto::PacketOutRequest,
+) {
+    let reg = registry.read().unwrap_or_else(|e| e.into_inner());
+    let md = packet::extract::Metadata {
+        in_port: po.in_port,
+        ..Default::default()
+    };
+    let mut flow = packet::extract::extract(&po.packet, &md);
+    let mut locked = LockedBridges::lock(&reg);
+    let out = match locked.get(bridge) {
+        Some(o) => xlate(
+            o,
+            &locked,
+            XlateIn {
+                flow: flow.clone(),
+                packet: Some(&po.packet),
+                trace: false,
+                allow_side_effects: true,
+                ofpacts: Some(&po.actions),
+                in_packet_out: true,
+            },
+        ),
+        None => return,
+    };
+    apply_side_effects(&mut locked, out.side_effects);
+    drop(locked);
+    flow.in_port = reg
+        .odp
+        .iter()
+        .find(|(_, (b, ofp))| b == bridge && *ofp == po.in_port)
+        .map(|((_, odp), _)| *odp)
+        .unwrap_or(u32::MAX);
+    if let Err(e) = datapath::Dpif::execute(dp, &po.packet, &flow, &out.actions) {
+        vlog::warn!(
+            "ofproto_dpif",
+            "{bridge}: execution of packet-out failed: {e}"
+        );
+    }
+}
