@@ -472,7 +472,8 @@ fn push_vlan(f: &mut InFlight, tpid: u16, tci: u16) -> Result<(), ()> {
     }
     let gap = f.pkt.insert_gap(12, 4).map_err(|_| ())?;
     gap[0..2].copy_from_slice(&tpid.to_be_bytes());
-    gap[2..4].copy_from_slice(&(tci | 0x1000).to_be_bytes());
+    // The CFI bit of a datapath TCI means "present": it is not sent.
+    gap[2..4].copy_from_slice(&(tci & !0x1000).to_be_bytes());
     f.reparse();
     Ok(())
 }
@@ -972,7 +973,7 @@ mod tests {
             &[
                 OdpAction::PushVlan {
                     tpid: 0x8100,
-                    tci: 10,
+                    tci: 0x100a,
                 },
                 OdpAction::Output(1),
                 OdpAction::PopVlan,
@@ -980,7 +981,7 @@ mod tests {
             ],
         );
         let tagged = &env.out[0].1;
-        assert_eq!(&tagged[12..16], &[0x81, 0x00, 0x10, 0x0a]);
+        assert_eq!(&tagged[12..16], &[0x81, 0x00, 0x00, 0x0a]);
         assert_eq!(tagged.len(), fr.len() + 4);
         assert_eq!(env.out[1].1, fr);
     }

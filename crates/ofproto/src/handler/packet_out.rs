@@ -32,9 +32,20 @@ pub fn decode_packet_out(
         return Err(OfpErr::OFPBRC_BUFFER_UNKNOWN);
     }
     let mut actions = po.actions;
+    // The actions are checked against the packet itself: its headers
+    // (extracted) together with the metadata the message gave.
+    let md = packet::extract::Metadata {
+        in_port: po.metadata.flow.in_port,
+        ..Default::default()
+    };
+    let mut with_packet = po.metadata.clone();
+    with_packet.flow = po
+        .metadata
+        .flow
+        .or(&packet::extract::extract(&po.data, &md));
     flow::actions::check_consistency(
         &mut actions,
-        &po.metadata,
+        &with_packet,
         OfpPort::MAX,
         0,
         255,
