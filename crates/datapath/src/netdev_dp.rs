@@ -302,6 +302,31 @@ impl DpifNetdev {
     pub fn n_pmd_threads(&self) -> usize {
         self.threads.lock().map(|t| t.pmds.len()).unwrap_or(0)
     }
+
+    /// Changes how many megaflows upcalls may install and how long idle
+    /// ones live, without restarting the forwarding threads (the
+    /// revalidator tunes these; `max_idle: None` leaves expiry to it).
+    pub fn set_flow_tuning(&self, flow_limit: usize, max_idle_ms: Option<u64>) {
+        if let Ok(mut c) = self.inner.config.lock() {
+            c.flow_limit = flow_limit;
+            c.max_idle_ms = max_idle_ms;
+        }
+    }
+
+    /// Replaces the actions of the megaflow `ufid`, keeping its key, mask
+    /// and statistics (the revalidator's modify).
+    pub fn flow_set_actions(&self, ufid: &Ufid, actions: Vec<OdpAction>) -> Result<(), DpifError> {
+        let mut t = self.inner.table.write().map_err(|_| DpifError::Invalid)?;
+        let old = t.find_ufid(ufid).cloned().ok_or(DpifError::NotFound)?;
+        let mut mf = Megaflow::new(old.ufid, &old.flow, &old.mask, Arc::from(actions));
+        mf.created = old.created;
+        t.remove(&old.ufid);
+        // Packets credited to the old entry up to here move along.
+        let st = old.stats();
+        mf.credit(st.n_packets, st.n_bytes, st.tcp_flags, st.used);
+        t.insert(mf);
+        Ok(())
+    }
 }
 
 impl Drop for DpifNetdev {

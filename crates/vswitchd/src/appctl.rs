@@ -281,6 +281,7 @@ pub fn register(c: &Commands, d: &Daemon) {
     register_vlog(c);
     register_datapath(c, d);
     register_trace(c, d);
+    crate::revalidator::register(c, &d.datapaths);
     let (sd, cl) = (d.shutdown.clone(), d.cleanup.clone());
     c.register_then(
         "exit",

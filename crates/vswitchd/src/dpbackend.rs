@@ -18,6 +18,9 @@ pub struct Datapaths {
     by_type: Mutex<BTreeMap<String, Arc<DpifNetdev>>>,
     /// Where upcalls find bridges (set before the first datapath).
     registry: Mutex<Option<crate::upcall::SharedRegistry>>,
+    /// Keeps the datapaths' flows true to the bridges (started with the
+    /// registry).
+    revalidator: Mutex<Option<Arc<crate::revalidator::Revalidator>>>,
 }
 
 fn dp_name(datapath_type: &str) -> String {
@@ -31,8 +34,23 @@ impl Datapaths {
 
     /// Datapaths created from now on send their upcalls to translation
     /// over the bridges of `registry`.
-    pub fn set_registry(&self, registry: crate::upcall::SharedRegistry) {
-        *self.registry.lock().unwrap_or_else(|e| e.into_inner()) = Some(registry);
+    /// Also starts the revalidator over them.
+    pub fn set_registry(self: &Arc<Self>, registry: crate::upcall::SharedRegistry) {
+        *self.registry.lock().unwrap_or_else(|e| e.into_inner()) = Some(registry.clone());
+        match crate::revalidator::Revalidator::start(Arc::downgrade(self), registry) {
+            Ok(r) => {
+                *self.revalidator.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(r));
+            }
+            Err(e) => vlog::err!("ofproto_dpif_upcall", "could not start revalidator ({e})"),
+        }
+    }
+
+    /// The revalidator, once the registry is set.
+    pub fn revalidator(&self) -> Option<Arc<crate::revalidator::Revalidator>> {
+        self.revalidator
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The datapath for bridges of `datapath_type`, created on first use.

@@ -14,6 +14,8 @@
 //!   is written back; [`db`]: the database client (IDL, lock, `cur_cfg`).
 //! - [`upcall`]: translation of datapath upcalls (and traces) over every
 //!   bridge; learned flows, packet-ins.
+//! - [`revalidator`]: keeps datapath megaflows true to the OpenFlow
+//!   tables, credits their statistics to rules, expires idle ones.
 //! - [`daemon`]: `--detach`, pidfiles.
 //!
 //! This room sits above `ovsdb`, `rpc`, `netdev` and (as they land)
@@ -28,6 +30,7 @@ pub mod db;
 pub mod device;
 pub mod dpbackend;
 pub mod ofport;
+pub mod revalidator;
 pub mod status;
 pub mod switch;
 pub mod upcall;

@@ -84,6 +84,7 @@ impl Switch {
                 },
             );
         }
+        reg.other_config = self.cfg.other_config.clone();
         *self.registry.write().unwrap_or_else(|e| e.into_inner()) = reg;
     }
 

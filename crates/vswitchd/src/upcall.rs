@@ -36,6 +36,8 @@ pub struct Registry {
     pub bridges: BTreeMap<String, BridgeEntry>,
     /// (datapath name, odp port) → (bridge, OpenFlow port).
     pub odp: BTreeMap<(String, u32), (String, u32)>,
+    /// The Open_vSwitch `other_config` (flow-limit, max-idle…).
+    pub other_config: BTreeMap<String, String>,
 }
 
 /// The published registry.
@@ -225,8 +227,14 @@ impl UpcallHandler for SwitchUpcalls {
             None => return UpcallReply::default(),
         };
         let install = out.slow == 0 && out.error.is_none();
-        let mut mask = out.wc;
-        mask.in_port = u32::MAX;
+        if let Some(o) = locked.get(&br) {
+            // The missed packet counts for the rules it went through.
+            let now = o.now();
+            for r in &out.rules {
+                r.credit(1, up.packet.len() as u64, now);
+            }
+        }
+        let mask = crate::revalidator::install_mask(&out.wc, &up.flow);
         let actions = out.actions;
         apply_side_effects(&mut locked, out.side_effects);
         drop(locked);

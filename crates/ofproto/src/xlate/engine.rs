@@ -92,6 +92,8 @@ pub(crate) struct Ctx<'a> {
     /// Flows learned earlier in this translation: upstream adds them at
     /// once, so later lookups in their table see them.
     pub learned: Vec<Arc<Rule>>,
+    /// Every rule the pipeline matched, in order (statistics go to them).
+    pub rules: Vec<Arc<Rule>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -298,6 +300,7 @@ pub(crate) fn run<'a>(br: &'a Ofproto, bridges: &'a dyn Bridges, input: XlateIn<
         thawed: false,
         miss: Miss::None,
         learned: Vec::new(),
+        rules: Vec::new(),
     };
     let name = ctx.br.name.clone();
     ctx.descend(NodeKind::Bridge, || format!("bridge(\"{name}\")"));
@@ -382,6 +385,7 @@ fn finish(mut ctx: Ctx) -> XlateOut {
         final_flow: ctx.flow,
         trace: ctx.trace,
         ct_recircs: ctx.ct_recircs,
+        rules: ctx.rules,
     }
 }
 
@@ -492,6 +496,7 @@ pub(crate) fn lookup_from_table(
             }
         }
         if let Some(r) = hit {
+            ctx.rules.push(r.clone());
             found = Some(r);
             break;
         }

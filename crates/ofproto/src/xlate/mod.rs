@@ -194,6 +194,9 @@ pub struct XlateOut {
     pub trace: Option<Trace>,
     /// Conntrack recirculations (for trace follow-ups).
     pub ct_recircs: Vec<CtRecirc>,
+    /// The rules the packet matched, in order: the datapath's statistics
+    /// for the flow are credited to them (upstream's xlate cache).
+    pub rules: Vec<Arc<Rule>>,
 }
 
 /// Translates `input` in bridge `ofproto`; patch ports and frozen states in

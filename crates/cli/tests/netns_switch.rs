@@ -1,0 +1,605 @@
+//! Real traffic through ferrovs's own ovs-vswitchd and ovsdb-server on the
+//! userspace datapath (`datapath_type=netdev`), configured with ovs-vsctl
+//! and ovs-ofctl: Linux network namespaces attached through veth pairs
+//! (system ports) and through an internal port (TAP) moved into a
+//! namespace. Checks ping, ARP, IPv6 (neighbour discovery), broadcast, TCP
+//! and UDP iperf3, rule statistics from the datapath (revalidator), a drop
+//! flow stopping a running ping and its removal restoring it, a restart
+//! after `kill -9` resuming forwarding with the same OpenFlow ports, and
+//! VLAN isolation (access ports and a trunk, as in the "Isolating VM
+//! Traffic Using VLANs" how-to).
+//!
+//! Needs root (namespaces, veths, TAP devices) and `ip`, `ping`, `iperf3`:
+//! without them each test says why and passes. Every name starts with a
+//! per-process prefix; a guard removes namespaces and links and stops the
+//! daemons even when an assertion fails.
+
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use testkit::{Sandbox, Stack};
+
+const FERROVS: &str = env!("CARGO_BIN_EXE_ferrovs");
+
+fn missing_prerequisite() -> Option<String> {
+    if !testkit::is_root() {
+        return Some("not root".into());
+    }
+    for tool in ["ip", "ping", "iperf3"] {
+        let ok = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ok {
+            return Some(format!("{tool} not installed"));
+        }
+    }
+    if !std::path::Path::new("/dev/net/tun").exists() {
+        return Some("no /dev/net/tun".into());
+    }
+    None
+}
+
+fn skip(test: &str) -> bool {
+    match missing_prerequisite() {
+        Some(why) => {
+            eprintln!("SKIP {test}: {why}");
+            true
+        }
+        None => false,
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+fn must(args: &[&str]) -> String {
+    let o = run(args);
+    assert!(
+        o.status.success(),
+        "{args:?} failed: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// Namespaces and links of one test, removed on drop (before the
+/// daemons stop, which the sandbox does on its own drop).
+struct Net {
+    prefix: String,
+    namespaces: Vec<String>,
+    links: Vec<String>,
+}
+
+impl Net {
+    fn new(tag: char) -> Net {
+        Net {
+            prefix: format!("fv{:04x}{tag}", std::process::id() & 0xffff),
+            namespaces: Vec::new(),
+            links: Vec::new(),
+        }
+    }
+
+    fn name(&self, suffix: &str) -> String {
+        format!("{}{suffix}", self.prefix)
+    }
+
+    fn add_ns(&mut self, suffix: &str) -> String {
+        let ns = self.name(suffix);
+        let _ = run(&["ip", "netns", "del", &ns]);
+        must(&["ip", "netns", "add", &ns]);
+        self.namespaces.push(ns.clone());
+        must(&["ip", "netns", "exec", &ns, "ip", "link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// A veth pair: `root` stays here (for the bridge), the peer goes
+    /// into `ns` as `eth0`-like device `dev` with the given addresses.
+    fn veth_host(&mut self, ns: &str, root: &str, v4: &str, v6: &str) {
+        let peer = format!("{root}p");
+        let _ = run(&["ip", "link", "del", root]);
+        must(&[
+            "ip", "link", "add", root, "type", "veth", "peer", "name", &peer,
+        ]);
+        self.links.push(root.to_string());
+        must(&["ip", "link", "set", &peer, "netns", ns]);
+        must(&["ip", "link", "set", root, "up"]);
+        configure(ns, &peer, v4, v6);
+    }
+}
+
+/// Addresses on `dev` inside `ns` (IPv6 without duplicate detection).
+fn configure(ns: &str, dev: &str, v4: &str, v6: &str) {
+    must(&[
+        "ip", "netns", "exec", ns, "ip", "addr", "add", v4, "dev", dev,
+    ]);
+    must(&[
+        "ip", "netns", "exec", ns, "ip", "-6", "addr", "add", v6, "dev", dev, "nodad",
+    ]);
+    must(&["ip", "netns", "exec", ns, "ip", "link", "set", dev, "up"]);
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for ns in &self.namespaces {
+            let _ = run(&["ip", "netns", "del", ns]);
+        }
+        for l in &self.links {
+            let _ = run(&["ip", "link", "del", l]);
+        }
+    }
+}
+
+/// Our ovsdb-server and ovs-vswitchd in a private run directory.
+fn start_switch(tag: &str) -> Sandbox {
+    Sandbox::start_stack(tag, Stack::ferrovs(FERROVS), true)
+}
+
+fn vsctl(sb: &Sandbox, args: &[&str]) -> String {
+    sb.vsctl(args).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn ofctl(sb: &Sandbox, br: &str, args: &[&str]) -> String {
+    sb.ofctl(br, args).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn appctl(sb: &Sandbox, args: &[&str]) -> String {
+    sb.appctl(args).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The OpenFlow port of interface `iface` once the switch assigned one.
+fn wait_ofport(sb: &Sandbox, iface: &str) -> i64 {
+    let mut port = -1;
+    let ok = sb.wait_until(Duration::from_secs(10), || {
+        port = sb
+            .vsctl(&["get", "interface", iface, "ofport"])
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(-1);
+        port > 0
+    });
+    assert!(ok, "{iface} got no OpenFlow port");
+    port
+}
+
+/// Replies of `count` pings at 0.1 s intervals.
+fn pings(ns: &str, dst: &str, count: u32, extra: &[&str]) -> u32 {
+    let c = count.to_string();
+    let mut args = vec![
+        "ip", "netns", "exec", ns, "ping", "-q", "-c", &c, "-i", "0.1", "-W", "1",
+    ];
+    args.extend_from_slice(extra);
+    args.push(dst);
+    let out = String::from_utf8_lossy(&run(&args).stdout).into_owned();
+    out.split(',')
+        .find_map(|p| p.trim().strip_suffix(" received"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Waits (up to 10 s) until one ping from `ns` to `dst` is answered.
+fn reachable(ns: &str, dst: &str) -> bool {
+    let end = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < end {
+        if pings(ns, dst, 1, &[]) == 1 {
+            return true;
+        }
+    }
+    false
+}
+
+/// A ping at 0.1 s intervals running in the background; [`Pinger::replies`]
+/// gives the arrival times of the replies.
+struct Pinger(Option<Child>);
+
+impl Pinger {
+    fn start(ns: &str, dst: &str, seconds: u32) -> Pinger {
+        let child = Command::new("ip")
+            .args([
+                "netns", "exec", ns, "ping", "-D", "-n", "-i", "0.1", "-W", "1",
+            ])
+            .args(["-w", &seconds.to_string(), dst])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn ping");
+        Pinger(Some(child))
+    }
+
+    /// Waits for the ping to end; reply times (UNIX seconds).
+    fn replies(mut self) -> Vec<f64> {
+        let out = match self.0.take() {
+            Some(c) => c.wait_with_output().map(|o| o.stdout).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        String::from_utf8_lossy(&out)
+            .lines()
+            .filter(|l| l.contains("bytes from"))
+            .filter_map(|l| l.strip_prefix('[')?.split(']').next()?.parse().ok())
+            .collect()
+    }
+}
+
+impl Drop for Pinger {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Runs iperf3 for 2 s from `client_ns` to the server in `server_ns`;
+/// returns the bytes the receiver got.
+fn iperf(server_ns: &str, client_ns: &str, server_ip: &str, udp: bool) -> u64 {
+    let mut server = Command::new("ip")
+        .args([
+            "netns", "exec", server_ns, "iperf3", "-s", "-1", "-p", "5201",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn iperf3 server");
+    let mut received = 0;
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(200));
+        let mut args = vec![
+            "ip", "netns", "exec", client_ns, "iperf3", "-c", server_ip, "-p", "5201", "-t", "2",
+            "-f", "k",
+        ];
+        if udp {
+            args.extend_from_slice(&["-u", "-b", "50M"]);
+        }
+        let o = run(&args);
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        if !o.status.success() && text.is_empty() {
+            // The server is not listening yet.
+            continue;
+        }
+        received = receiver_kbytes(&text);
+        if received == 0 {
+            eprintln!(
+                "iperf3 {args:?}: {text}{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        break;
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    received
+}
+
+/// The "Transfer" of iperf3's receiver summary line, in KBytes.
+fn receiver_kbytes(text: &str) -> u64 {
+    text.lines()
+        .filter(|l| l.contains("receiver"))
+        .find_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let (i, scale) = w.iter().enumerate().find_map(|(i, x)| {
+                let scale = match *x {
+                    "Bytes" => 1.0 / 1024.0,
+                    "KBytes" => 1.0,
+                    "MBytes" => 1024.0,
+                    "GBytes" => 1024.0 * 1024.0,
+                    _ => return None,
+                };
+                Some((i, scale))
+            })?;
+            let v = w.get(i.checked_sub(1)?)?.parse::<f64>().ok()?;
+            Some((v * scale) as u64)
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn iperf_summary_parses() {
+    let t = "[  5]   0.00-2.02   sec   826 MBytes  3434615 Kbits/sec                  receiver";
+    assert_eq!(receiver_kbytes(t), 826 * 1024);
+    assert_eq!(
+        receiver_kbytes("[  5] 0.00-2.00 sec  0.00 Bytes  0 Kbits/sec receiver"),
+        0
+    );
+}
+
+fn n_packets_sum(dump: &str) -> u64 {
+    dump.split(|c: char| c == ',' || c.is_whitespace())
+        .filter_map(|w| w.strip_prefix("n_packets="))
+        .filter_map(|n| n.parse::<u64>().ok())
+        .sum()
+}
+
+#[test]
+fn traffic_between_namespaces() {
+    if skip("traffic_between_namespaces") {
+        return;
+    }
+    let mut sb = start_switch("netns-traffic");
+    let mut net = Net::new('a');
+    let br = net.name("b");
+    let (ns1, ns2, ns3) = (net.add_ns("n1"), net.add_ns("n2"), net.add_ns("n3"));
+    let (v1, v2, int3) = (net.name("v1"), net.name("v2"), net.name("i3"));
+    net.veth_host(&ns1, &v1, "10.11.0.1/24", "fd00:11::1/64");
+    net.veth_host(&ns2, &v2, "10.11.0.2/24", "fd00:11::2/64");
+    vsctl(
+        &sb,
+        &[
+            "add-br",
+            &br,
+            "--",
+            "set",
+            "bridge",
+            &br,
+            "datapath_type=netdev",
+            "--",
+            "add-port",
+            &br,
+            &v1,
+            "--",
+            "add-port",
+            &br,
+            &v2,
+            "--",
+            "add-port",
+            &br,
+            &int3,
+            "--",
+            "set",
+            "interface",
+            &int3,
+            "type=internal",
+        ],
+    );
+    let p1 = wait_ofport(&sb, &v1);
+    let p2 = wait_ofport(&sb, &v2);
+    wait_ofport(&sb, &int3);
+    // The internal port's TAP device moves into the third namespace.
+    let appeared = sb.wait_until(Duration::from_secs(10), || {
+        run(&["ip", "link", "show", &int3]).status.success()
+    });
+    assert!(appeared, "internal port {int3} has no device");
+    must(&["ip", "link", "set", &int3, "netns", &ns3]);
+    configure(&ns3, &int3, "10.11.0.3/24", "fd00:11::3/64");
+
+    // ARP and ping over veths, and to and from the internal port.
+    assert!(reachable(&ns1, "10.11.0.2"), "ns1 cannot ping ns2");
+    let neigh = must(&[
+        "ip",
+        "netns",
+        "exec",
+        &ns1,
+        "ip",
+        "neigh",
+        "show",
+        "10.11.0.2",
+    ]);
+    assert!(neigh.contains("lladdr"), "no ARP entry: {neigh}");
+    assert_eq!(pings(&ns1, "10.11.0.2", 10, &[]), 10);
+    assert!(
+        reachable(&ns3, "10.11.0.1"),
+        "internal port cannot ping ns1"
+    );
+    assert!(
+        reachable(&ns2, "10.11.0.3"),
+        "ns2 cannot ping the internal port"
+    );
+    // IPv6: neighbour discovery, then echo.
+    assert!(reachable(&ns1, "fd00:11::2"), "no IPv6 between ns1 and ns2");
+    assert!(
+        reachable(&ns3, "fd00:11::2"),
+        "no IPv6 from the internal port"
+    );
+    // Broadcast: both other hosts answer a broadcast ping.
+    for ns in [&ns2, &ns3] {
+        must(&[
+            "ip",
+            "netns",
+            "exec",
+            ns,
+            "sysctl",
+            "-qw",
+            "net.ipv4.icmp_echo_ignore_broadcasts=0",
+        ]);
+    }
+    let b = run(&[
+        "ip",
+        "netns",
+        "exec",
+        &ns1,
+        "ping",
+        "-b",
+        "-c",
+        "3",
+        "-i",
+        "0.2",
+        "-W",
+        "1",
+        "10.11.0.255",
+    ]);
+    let btext = String::from_utf8_lossy(&b.stdout).into_owned();
+    assert!(
+        btext.contains("from 10.11.0.2") || btext.contains("from 10.11.0.3"),
+        "no answer to a broadcast ping: {btext}"
+    );
+
+    // TCP and UDP.
+    let tcp = iperf(&ns2, &ns1, "10.11.0.2", false);
+    assert!(tcp > 0, "TCP iperf3 passed nothing");
+    let udp = iperf(&ns2, &ns3, "10.11.0.2", true);
+    assert!(udp > 0, "UDP iperf3 passed nothing");
+
+    // The datapath's statistics reach the rule (NORMAL) through the
+    // revalidator.
+    appctl(&sb, &["revalidator/wait"]);
+    let dump = ofctl(&sb, &br, &["dump-flows"]);
+    assert!(
+        n_packets_sum(&dump) > 1000,
+        "rule counters miss datapath traffic: {dump}"
+    );
+    let show = appctl(&sb, &["upcall/show"]);
+    assert!(
+        show.starts_with("netdev@ovs-netdev:\n  flows         : (current "),
+        "{show}"
+    );
+
+    // A drop flow stops a running ping; removing it restores the ping.
+    let pinger = Pinger::start(&ns1, "10.11.0.2", 6);
+    std::thread::sleep(Duration::from_millis(1000));
+    ofctl(&sb, &br, &["add-flow", "priority=100,actions=drop"]);
+    let t_drop = unix_now();
+    std::thread::sleep(Duration::from_millis(2000));
+    ofctl(&sb, &br, &["del-flows"]);
+    ofctl(&sb, &br, &["add-flow", "priority=0,actions=NORMAL"]);
+    let t_restore = unix_now();
+    let replies = pinger.replies();
+    assert!(
+        replies.iter().any(|t| *t < t_drop),
+        "no reply before the drop flow: {replies:?}"
+    );
+    let leaked: Vec<&f64> = replies
+        .iter()
+        .filter(|t| **t > t_drop + 1.0 && **t < t_restore)
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "replies more than 1 s after the drop flow (at {t_drop}): {leaked:?}"
+    );
+    assert!(
+        replies
+            .iter()
+            .any(|t| *t > t_restore && *t <= t_restore + 1.0),
+        "no reply within 1 s of removing the drop flow (at {t_restore}): {replies:?}"
+    );
+
+    // kill -9 while a ping runs; the restarted daemon forwards again with
+    // the same OpenFlow ports and nothing done by hand.
+    let pinger = Pinger::start(&ns1, "10.11.0.2", 7);
+    std::thread::sleep(Duration::from_millis(1000));
+    let pid = sb.pid("ovs-vswitchd").expect("vswitchd pid");
+    must(&["kill", "-9", &pid]);
+    let proc_dir = format!("/proc/{pid}");
+    sb.wait_until(Duration::from_secs(5), || {
+        !std::path::Path::new(&proc_dir).exists()
+    });
+    let t_kill = unix_now();
+    sb.start_vswitchd();
+    let t_start = unix_now();
+    let replies = pinger.replies();
+    let resumed = replies.iter().find(|t| **t > t_start);
+    assert!(
+        resumed.is_some_and(|t| *t <= t_start + 2.0),
+        "forwarding did not resume within 2 s of the restart (killed at {t_kill}, \
+         started at {t_start}): {replies:?}"
+    );
+    assert_eq!(wait_ofport(&sb, &v1), p1);
+    assert_eq!(wait_ofport(&sb, &v2), p2);
+    drop(net);
+    sb.stop("ovs-vswitchd");
+}
+
+#[test]
+fn vlan_isolation() {
+    if skip("vlan_isolation") {
+        return;
+    }
+    let sb = start_switch("netns-vlan");
+    let mut net = Net::new('v');
+    // Two "hosts" (bridges) joined by a trunk (a veth pair); on each, one
+    // VM in VLAN 100 and one in VLAN 200, all in one IP subnet.
+    let (h1, h2) = (net.name("h1"), net.name("h2"));
+    let (t1, t2) = (net.name("t1"), net.name("t2"));
+    let _ = run(&["ip", "link", "del", &t1]);
+    must(&[
+        "ip", "link", "add", &t1, "type", "veth", "peer", "name", &t2,
+    ]);
+    net.links.push(t1.clone());
+    must(&["ip", "link", "set", &t1, "up"]);
+    must(&["ip", "link", "set", &t2, "up"]);
+    let mut vms = Vec::new();
+    for (i, (host, tag)) in [(&h1, "100"), (&h1, "200"), (&h2, "100"), (&h2, "200")]
+        .into_iter()
+        .enumerate()
+    {
+        let n = i + 1;
+        let ns = net.add_ns(&format!("m{n}"));
+        let tap = net.name(&format!("tap{n}"));
+        net.veth_host(
+            &ns,
+            &tap,
+            &format!("10.12.0.{n}/24"),
+            &format!("fd00:12::{n}/64"),
+        );
+        vms.push((ns, tap, host.clone(), tag));
+    }
+    for (host, trunk) in [(&h1, &t1), (&h2, &t2)] {
+        let mut args = vec![
+            "add-br".to_string(),
+            host.clone(),
+            "--".into(),
+            "set".into(),
+            "bridge".into(),
+            host.clone(),
+            "datapath_type=netdev".into(),
+            "--".into(),
+            "add-port".into(),
+            host.clone(),
+            trunk.clone(),
+        ];
+        for (_, tap, h, tag) in &vms {
+            if h == host {
+                args.extend([
+                    "--".into(),
+                    "add-port".into(),
+                    host.clone(),
+                    tap.clone(),
+                    format!("tag={tag}"),
+                ]);
+            }
+        }
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        vsctl(&sb, &a);
+    }
+    for (_, tap, _, _) in &vms {
+        wait_ofport(&sb, tap);
+    }
+    wait_ofport(&sb, &t1);
+    wait_ofport(&sb, &t2);
+    let ns = |i: usize| vms[i].0.as_str();
+    // Same VLAN, across the trunk.
+    assert!(
+        reachable(ns(0), "10.12.0.3"),
+        "vm1 cannot ping vm3 (VLAN 100)"
+    );
+    assert!(
+        reachable(ns(1), "10.12.0.4"),
+        "vm2 cannot ping vm4 (VLAN 200)"
+    );
+    assert!(
+        reachable(ns(2), "fd00:12::1"),
+        "vm3 cannot ping vm1 over IPv6"
+    );
+    // Different VLANs, on one host and across the trunk.
+    assert_eq!(pings(ns(0), "10.12.0.2", 5, &[]), 0, "vm1 reached vm2");
+    assert_eq!(pings(ns(0), "10.12.0.4", 5, &[]), 0, "vm1 reached vm4");
+    assert_eq!(pings(ns(2), "10.12.0.2", 5, &[]), 0, "vm3 reached vm2");
+    assert_eq!(pings(ns(3), "10.12.0.1", 5, &[]), 0, "vm4 reached vm1");
+    // The trunk carries both VLANs tagged: the datapath pushes each
+    // access port's tag towards it.
+    let flows = appctl(&sb, &["dpctl/dump-flows"]);
+    assert!(
+        flows.contains("push_vlan(vid=100") && flows.contains("push_vlan(vid=200"),
+        "{flows}"
+    );
+    drop(net);
+}
