@@ -11,6 +11,7 @@
 #   STACK=xconnect   the bare datapath instead (dp-xconnect, no daemons;
 #                    DPARGS passes its options, e.g. "--pmds 2")
 #   OTHER_CONFIG     extra "key=value ..." for Open_vSwitch other_config
+#   FERROVS_BIN      the ferrovs binary (default target/release/ferrovs)
 # The harness kills this script's process group at the end; the daemons run
 # in the foreground inside it and the private directory is removed on exit.
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,7 +20,7 @@ if [ "${STACK:-full}" = xconnect ]; then
   [ -x "$BIN" ] || (cd "$ROOT" && cargo build --release -q -p ferrovs-datapath --bin dp-xconnect) || exit 1
   exec "$BIN" "$1" "$2" ${DPARGS:-}
 fi
-BIN=$ROOT/target/release/ferrovs
+BIN=${FERROVS_BIN:-$ROOT/target/release/ferrovs}
 [ -x "$BIN" ] || (cd "$ROOT" && cargo build --release -q -p ferrovs-cli) || exit 1
 DIR=$(mktemp -d /tmp/ferrovs-bench.XXXXXX)
 "$BIN" install-links "$DIR/bin" >/dev/null || exit 1

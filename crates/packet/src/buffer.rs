@@ -13,6 +13,12 @@
 //! * [`PacketBatch`]: up to [`BATCH_SIZE`] packets moving together through
 //!   receive, lookup, actions and send.
 //!
+//! A packet's buffer is either its own (heap memory from a pool) or borrowed:
+//! a slot of a receive ring the kernel shares with a device
+//! ([`Packet::from_slot`]), so that a received frame crosses the switch
+//! without being copied; the slot goes back to its [`SlotOwner`] when the
+//! packet is dropped.
+//!
 //! Header parsing, flow extraction and checksums of specific protocols are not
 //! here; they build on these types.
 
@@ -176,12 +182,79 @@ impl fmt::Display for NoRoom {
 
 impl std::error::Error for NoRoom {}
 
+/// The owner of memory that packets borrow (a receive ring shared with the
+/// kernel): told when a packet is done with one of its slots.
+pub trait SlotOwner: Send + Sync {
+    /// The packet that held `slot` is gone; its memory may be reused.
+    fn release(&self, slot: usize);
+}
+
+/// A packet's bytes: a heap buffer it owns, or a slot it borrows.
+struct Buf {
+    ptr: std::ptr::NonNull<u8>,
+    cap: usize,
+    /// `None` for a heap buffer (from `Box::into_raw`).
+    slot: Option<(std::sync::Arc<dyn SlotOwner>, usize)>,
+}
+
+// SAFETY: `Buf` is the only handle to its bytes (a heap buffer it owns, or a
+// slot lent to it alone until `release`); the owner is `Send + Sync`.
+unsafe impl Send for Buf {}
+// SAFETY: shared references only give out shared slices.
+unsafe impl Sync for Buf {}
+
+impl Buf {
+    fn heap(size: usize) -> Buf {
+        let b: Box<[u8]> = vec![0u8; size].into_boxed_slice();
+        let cap = b.len();
+        let raw = Box::into_raw(b) as *mut u8;
+        Buf {
+            // SAFETY: `Box::into_raw` never returns null.
+            ptr: unsafe { std::ptr::NonNull::new_unchecked(raw) },
+            cap,
+            slot: None,
+        }
+    }
+}
+
+impl std::ops::Deref for Buf {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        // SAFETY: `ptr..ptr+cap` is valid for reads and owned or borrowed
+        // exclusively by this `Buf` for its whole life (see `from_slot`).
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.cap) }
+    }
+}
+
+impl std::ops::DerefMut for Buf {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `deref`, and `&mut self` makes the access unique.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.cap) }
+    }
+}
+
+impl Drop for Buf {
+    fn drop(&mut self) {
+        match self.slot.take() {
+            None => {
+                let raw = std::ptr::slice_from_raw_parts_mut(self.ptr.as_ptr(), self.cap);
+                // SAFETY: made by `Box::into_raw` of a slice of `cap` bytes in
+                // `Buf::heap`, and freed only here.
+                drop(unsafe { Box::from_raw(raw) });
+            }
+            Some((owner, slot)) => owner.release(slot),
+        }
+    }
+}
+
 /// One frame in a fixed-size buffer: `headroom | data | tailroom`.
 ///
 /// The buffer never grows: operations that need more room than it has fail
 /// with [`NoRoom`] and leave the packet unchanged.
 pub struct Packet {
-    buf: Box<[u8]>,
+    buf: Buf,
     head: usize,
     len: usize,
     /// Port and offload state.
@@ -193,11 +266,46 @@ impl Packet {
     /// starting `headroom` bytes in. `headroom` is clamped to `buf_size`.
     pub fn new(buf_size: usize, headroom: usize) -> Packet {
         Packet {
-            buf: vec![0u8; buf_size].into_boxed_slice(),
+            buf: Buf::heap(buf_size),
             head: headroom.min(buf_size),
             len: 0,
             meta: PacketMeta::default(),
         }
+    }
+
+    /// A packet over `cap` bytes at `ptr` that it borrows from `owner`
+    /// (slot `slot` of a ring): the frame is the `len` bytes at `head`.
+    /// `owner.release(slot)` is called once, when the packet is dropped
+    /// (a pool drops borrowed packets it is given back).
+    ///
+    /// # Safety
+    /// `ptr..ptr+cap` must be valid for reads and writes, and nothing else
+    /// may read or write it, until `owner.release(slot)` is called; `head +
+    /// len <= cap`.
+    pub unsafe fn from_slot(
+        ptr: std::ptr::NonNull<u8>,
+        cap: usize,
+        head: usize,
+        len: usize,
+        owner: std::sync::Arc<dyn SlotOwner>,
+        slot: usize,
+    ) -> Packet {
+        let head = head.min(cap);
+        Packet {
+            buf: Buf {
+                ptr,
+                cap,
+                slot: Some((owner, slot)),
+            },
+            head,
+            len: len.min(cap - head),
+            meta: PacketMeta::default(),
+        }
+    }
+
+    /// Whether the buffer is borrowed from a ring (see [`Packet::from_slot`]).
+    pub fn is_borrowed(&self) -> bool {
+        self.buf.slot.is_some()
     }
 
     /// A packet holding a copy of `frame` behind [`DEFAULT_HEADROOM`] (an
@@ -414,10 +522,11 @@ impl PacketPool {
         Some(p)
     }
 
-    /// Returns a packet to the pool. A packet of another size, or one more
-    /// than the pool was built with, is dropped instead.
+    /// Returns a packet to the pool. A packet of another size, a borrowed
+    /// one (its slot goes back to its owner) or one more than the pool was
+    /// built with is dropped instead.
     pub fn put(&mut self, p: Packet) {
-        if p.capacity() == self.buf_size && self.free.len() < self.total {
+        if p.capacity() == self.buf_size && !p.is_borrowed() && self.free.len() < self.total {
             self.free.push(p);
         }
     }
@@ -693,5 +802,83 @@ mod tests {
         assert_eq!(pool.available(), 2);
         assert!(batch.iter().all(|p| p.data()[0] % 2 == 0));
         assert_eq!(batch.bytes(), 2);
+    }
+}
+
+#[cfg(test)]
+mod slot_tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    /// Memory lent out in slots of 64 bytes; records releases.
+    struct Lender {
+        mem: Mutex<Vec<u8>>,
+        released: Mutex<Vec<usize>>,
+        count: AtomicUsize,
+    }
+
+    impl SlotOwner for Lender {
+        fn release(&self, slot: usize) {
+            self.released.lock().unwrap().push(slot);
+            self.count.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn lend(l: &Arc<Lender>, slot: usize, head: usize, len: usize) -> Packet {
+        let ptr = {
+            let mut m = l.mem.lock().unwrap();
+            std::ptr::NonNull::new(m[slot * 64..].as_mut_ptr()).unwrap()
+        };
+        // SAFETY: the lender's vector outlives the packet (the test holds
+        // `l`) and each slot is lent once.
+        unsafe { Packet::from_slot(ptr, 64, head, len, l.clone(), slot) }
+    }
+
+    #[test]
+    fn borrowed_packets_give_their_slot_back_once() {
+        let l = Arc::new(Lender {
+            mem: Mutex::new((0..256).map(|i| i as u8).collect()),
+            released: Mutex::new(Vec::new()),
+            count: AtomicUsize::new(0),
+        });
+        let mut p = lend(&l, 1, 16, 8);
+        assert!(p.is_borrowed());
+        assert_eq!(p.data(), &[80, 81, 82, 83, 84, 85, 86, 87]);
+        assert_eq!((p.headroom(), p.tailroom(), p.capacity()), (16, 40, 64));
+        p.push_front(2).unwrap().copy_from_slice(&[1, 2]);
+        assert_eq!(&p.data()[..3], &[1, 2, 80]);
+        assert!(p.push_front(100).is_err(), "no more than the slot");
+        drop(p);
+        assert_eq!(*l.released.lock().unwrap(), vec![1]);
+        assert_eq!(l.mem.lock().unwrap()[64 + 14], 1, "written in place");
+
+        // A pool never keeps a borrowed packet, whatever its size.
+        let mut pool = PacketPool::new(1, 64, 16);
+        let q = lend(&l, 2, 0, 64);
+        pool.put(q);
+        assert_eq!(pool.available(), 1);
+        assert_eq!(l.count.load(Ordering::SeqCst), 2);
+        let mut b = PacketBatch::new();
+        b.push(lend(&l, 3, 0, 1)).unwrap();
+        b.push(pool.get().unwrap()).unwrap();
+        pool.recycle(&mut b);
+        assert_eq!(*l.released.lock().unwrap(), vec![1, 2, 3]);
+        assert_eq!(pool.available(), 1);
+        // Heap packets are not lent.
+        assert!(!pool.get().unwrap().is_borrowed());
+    }
+
+    #[test]
+    fn out_of_range_head_and_len_are_clamped() {
+        let l = Arc::new(Lender {
+            mem: Mutex::new(vec![0; 128]),
+            released: Mutex::new(Vec::new()),
+            count: AtomicUsize::new(0),
+        });
+        let p = lend(&l, 0, 100, 100);
+        assert_eq!((p.headroom(), p.len()), (64, 0));
+        let p = lend(&l, 1, 10, 100);
+        assert_eq!((p.headroom(), p.len()), (10, 54));
     }
 }

@@ -51,6 +51,11 @@ const PACKET_FANOUT: libc::c_int = 18;
 const PACKET_QDISC_BYPASS: libc::c_int = 20;
 const PACKET_TX_RING: libc::c_int = 13;
 const PACKET_COPY_THRESH: libc::c_int = 7;
+const PACKET_RESERVE: libc::c_int = 12;
+/// Bytes the kernel leaves free in front of each frame of a V2 receive slot
+/// (beyond its own header), so that a frame handed on in its slot has the
+/// headroom of a pool buffer for pushed headers.
+const V2_RESERVE: libc::c_int = 160;
 /// 1 MiB blocks per transmit ring (15 slots each).
 const TX_RING_BLOCKS: u32 = 16;
 const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
@@ -275,6 +280,8 @@ impl AfPacket {
                 // a control message.
                 setsockopt(raw, SOL_PACKET, PACKET_COPY_THRESH, &one)
                     .map_err(err("setsockopt(PACKET_COPY_THRESH)"))?;
+                setsockopt(raw, SOL_PACKET, PACKET_RESERVE, &V2_RESERVE)
+                    .map_err(err("setsockopt(PACKET_RESERVE)"))?;
                 setsockopt(raw, SOL_PACKET, rx::PACKET_AUXDATA, &one)
                     .map_err(err("setsockopt(PACKET_AUXDATA)"))?;
                 let _ = setsockopt(raw, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &RCVBUF);

@@ -200,6 +200,10 @@ pub(crate) struct MmapRing {
 // another thread is fine, and the `&mut self`/`&self` discipline of its users
 // (one owning RxQueue) keeps user-side accesses single-threaded.
 unsafe impl Send for MmapRing {}
+// SAFETY: shared use from several threads is limited to the atomic status
+// words (`give_back`, `status`, `is_user`): a lent unit is read and written
+// only by the packet it is lent to, never through the ring.
+unsafe impl Sync for MmapRing {}
 
 impl MmapRing {
     /// Maps a ring of `block_nr` blocks of `block_size` bytes, each cut in
@@ -275,14 +279,29 @@ impl MmapRing {
         // SAFETY: in bounds of the mapping (see `status_word`). The unit is
         // owned by user space (checked with acquire ordering by the caller),
         // so the kernel does not write it while the slice lives: the slice is
-        // dropped before `release` hands it back (release takes `&mut self`).
+        // dropped before `give_back` hands it back.
         unsafe { std::slice::from_raw_parts(self.base.add(off), self.unit_size) }
     }
 
-    /// Hands unit `i` back to the kernel.
-    pub fn release(&mut self, i: usize) {
+    /// Hands unit `i` back to the kernel (also through a shared reference:
+    /// a slot lent to a packet is given back from wherever the packet ends).
+    /// The caller makes sure no slice of unit `i` is alive.
+    pub fn give_back(&self, i: usize) {
         self.status_word(i)
             .store(TP_STATUS_KERNEL, Ordering::Release);
+    }
+
+    /// Address of the first byte of unit `i` (for lending it whole).
+    pub fn unit_ptr(&self, i: usize) -> std::ptr::NonNull<u8> {
+        let off = self.offset(i);
+        // SAFETY: in bounds of the mapping (see `status_word`), and the
+        // mapping's base is not null.
+        unsafe { std::ptr::NonNull::new_unchecked(self.base.add(off)) }
+    }
+
+    /// Bytes per unit.
+    pub fn unit_size(&self) -> usize {
+        self.unit_size
     }
 
     /// The status word of unit `i` (transmit rings).

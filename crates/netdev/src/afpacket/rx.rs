@@ -1,14 +1,18 @@
-//! The receive queue of a system port: a TPACKET_V3 ring read block by
-//! block, each frame copied into a pool buffer with its vnet header turned
-//! into offload metadata and its VLAN tag put back into the frame.
+//! The receive queue of a system port: a TPACKET_V2 ring read slot by slot,
+//! each frame handed on in place (its slot lent to the packet until the
+//! packet is dropped), or a TPACKET_V3 ring read block by block, each frame
+//! copied into a pool buffer; either way with its vnet header turned into
+//! offload metadata and its VLAN tag put back into the frame.
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use packet::buffer::{Offload, Packet, PacketBatch, PacketPool, BATCH_SIZE};
+use packet::buffer::{Offload, Packet, PacketBatch, PacketPool, SlotOwner, BATCH_SIZE};
 
-use super::ring::{parse_block, parse_frame, parse_frame_v2, Frame, MmapRing, TP_STATUS_COPY};
+use super::ring::{
+    parse_block, parse_frame, parse_frame_v2, Frame, MmapRing, H2_SIZE, TP_STATUS_COPY,
+};
 use crate::error::NetdevError;
 use crate::provider::{RxMode, RxQueue};
 use crate::stats::{bump, QueueCounters};
@@ -21,9 +25,78 @@ pub(crate) struct RxRing {
     reader: Option<RingReader>,
 }
 
+/// A ring mapping whose V2 slots are lent to packets: a slot goes back to
+/// the kernel when its packet is dropped.
+struct Lender {
+    ring: MmapRing,
+}
+
+impl SlotOwner for Lender {
+    fn release(&self, slot: usize) {
+        self.ring.give_back(slot);
+    }
+}
+
+/// Where a frame lies in its V2 slot and what the kernel said of it, read
+/// out of the slot before the slot is lent.
+struct SlotFrame {
+    /// Offset of the frame in the slot.
+    mac: usize,
+    len: usize,
+    wire_len: u32,
+    vlan: Option<(u16, u16)>,
+    offload: Option<Offload>,
+}
+
+impl SlotFrame {
+    fn of(frame: &Frame<'_>, slot: &[u8]) -> Option<SlotFrame> {
+        Some(SlotFrame {
+            mac: (frame.data.as_ptr() as usize).checked_sub(slot.as_ptr() as usize)?,
+            len: frame.data.len(),
+            wire_len: frame.wire_len,
+            vlan: frame.vlan,
+            offload: frame.offload,
+        })
+    }
+}
+
+/// Lends V2 slot `i` of `lender`, holding `f`, to a packet. The caller
+/// holds no reference into the slot.
+fn lend(lender: &Arc<Lender>, i: usize, f: &SlotFrame, t: &mut Tally) -> Option<Packet> {
+    let ring = &lender.ring;
+    let cap = ring.unit_size() - H2_SIZE;
+    let Some(head) = f.mac.checked_sub(H2_SIZE) else {
+        t.errors += 1;
+        return None;
+    };
+    if head + f.len > cap {
+        t.errors += 1;
+        return None;
+    }
+    if (f.len as u32) < f.wire_len {
+        t.dropped += 1;
+        return None;
+    }
+    // SAFETY: the slot lies inside the mapping, which the lender (kept alive
+    // by the packet) owns; the slot's status is TP_STATUS_USER so the kernel
+    // leaves it alone until `give_back`, and the reader moves past it
+    // (`skip_unit`) and does not touch it again until the kernel has
+    // refilled it. The lent bytes start behind the slot's header (its status
+    // word is not lent).
+    let ptr = unsafe { std::ptr::NonNull::new_unchecked(ring.unit_ptr(i).as_ptr().add(H2_SIZE)) };
+    let owner: Arc<dyn SlotOwner> = lender.clone();
+    // SAFETY: see above; `head + len <= cap` checked.
+    let mut pkt = unsafe { Packet::from_slot(ptr, cap, head, f.len, owner, i) };
+    if finish_meta(&mut pkt, f.vlan, f.offload, f.len, t) {
+        Some(pkt)
+    } else {
+        None
+    }
+}
+
 /// A ring mapping and where the reader stands in it.
 struct RingReader {
-    ring: MmapRing,
+    lender: Arc<Lender>,
     vnet_hdr: bool,
     version: RxMode,
     cur: Cursor,
@@ -52,22 +125,49 @@ struct Tally {
 /// Returns false (and counts) when the frame cannot be taken.
 fn fill(pkt: &mut Packet, frame: &Frame<'_>, t: &mut Tally) -> bool {
     let n = frame.data.len();
-    let truncated = (n as u32) < frame.wire_len;
     let tag = if frame.vlan.is_some() { 4 } else { 0 };
-    if truncated || n + tag > pkt.tailroom() || pkt.headroom() < tag || (tag != 0 && n < 12) {
+    if n + tag > pkt.tailroom() {
         t.dropped += 1;
         return false;
     }
     pkt.spare_from_head()[..n].copy_from_slice(frame.data);
     // Cannot fail: checked against the tailroom above.
     let _ = pkt.set_len(n);
-    if let Some(o) = frame.offload {
+    finish(pkt, frame, t)
+}
+
+/// Gives `pkt`, which holds `frame`'s bytes, the frame's offload state and
+/// puts its VLAN tag back. Returns false (and counts) when the frame cannot
+/// be taken.
+fn finish(pkt: &mut Packet, frame: &Frame<'_>, t: &mut Tally) -> bool {
+    let n = frame.data.len();
+    if (n as u32) < frame.wire_len {
+        t.dropped += 1;
+        return false;
+    }
+    finish_meta(pkt, frame.vlan, frame.offload, n, t)
+}
+
+/// [`finish`] for a frame of `n` bytes already checked whole.
+fn finish_meta(
+    pkt: &mut Packet,
+    vlan: Option<(u16, u16)>,
+    offload: Option<Offload>,
+    n: usize,
+    t: &mut Tally,
+) -> bool {
+    let tag = if vlan.is_some() { 4 } else { 0 };
+    if pkt.headroom() < tag || (tag != 0 && n < 12) {
+        t.dropped += 1;
+        return false;
+    }
+    if let Some(o) = offload {
         pkt.meta.offload = o;
         if o.is_gso() && o.gso_size == 0 {
             pkt.meta.offload.gso_type = Offload::GSO_NONE;
         }
     }
-    if let Some((tpid, tci)) = frame.vlan {
+    if let Some((tpid, tci)) = vlan {
         // Cannot fail: headroom and length checked above.
         if let Ok(gap) = pkt.insert_gap(12, 4) {
             gap[..2].copy_from_slice(&tpid.to_be_bytes());
@@ -88,7 +188,7 @@ impl RxRing {
         version: RxMode,
     ) -> RxRing {
         let reader = ring.map(|ring| RingReader {
-            ring,
+            lender: Arc::new(Lender { ring }),
             vnet_hdr,
             version,
             cur: Cursor::default(),
@@ -285,9 +385,19 @@ fn recv_mmsg(
 }
 
 impl RingReader {
+    fn ring(&self) -> &MmapRing {
+        &self.lender.ring
+    }
+
+    /// Gives the current unit back and moves to the next.
     fn next_unit(&mut self) {
-        self.ring.release(self.cur.unit);
-        self.cur.unit = (self.cur.unit + 1) % self.ring.unit_nr;
+        self.ring().give_back(self.cur.unit);
+        self.skip_unit();
+    }
+
+    /// Moves to the next unit, leaving the current one where it is (lent).
+    fn skip_unit(&mut self) {
+        self.cur.unit = (self.cur.unit + 1) % self.ring().unit_nr;
         self.cur.in_block = false;
     }
 
@@ -308,8 +418,8 @@ impl RingReader {
         batch: &mut PacketBatch,
         t: &mut Tally,
     ) {
-        while !batch.is_full() && self.ring.is_user(self.cur.unit) {
-            let status = self.ring.status(self.cur.unit);
+        while !batch.is_full() && self.ring().is_user(self.cur.unit) {
+            let status = self.ring().status(self.cur.unit);
             if status & TP_STATUS_COPY != 0 {
                 let before = batch.len();
                 recv_mmsg(fd, self.vnet_hdr, pool, batch, t, 1);
@@ -320,21 +430,30 @@ impl RingReader {
                 self.next_unit();
                 continue;
             }
-            let Some(mut pkt) = pool.get() else { break };
-            let ok = match parse_frame_v2(self.ring.unit(self.cur.unit), self.vnet_hdr) {
-                Ok(f) => fill(&mut pkt, &f, t),
-                Err(_) => {
+            // The frame is handed on in its slot: no copy, no pool buffer.
+            let lender = self.lender.clone();
+            let i = self.cur.unit;
+            let slot = lender.ring.unit(i);
+            let info = parse_frame_v2(slot, self.vnet_hdr)
+                .ok()
+                .and_then(|f| SlotFrame::of(&f, slot));
+            let lent = match info {
+                Some(f) => lend(&lender, i, &f, t),
+                None => {
                     t.errors += 1;
-                    false
+                    None
                 }
             };
-            self.next_unit();
-            if ok {
-                if let Err(p) = batch.push(pkt) {
-                    pool.put(p);
+            match lent {
+                Some(pkt) => {
+                    self.skip_unit();
+                    if let Err(p) = batch.push(pkt) {
+                        // Cannot happen: the batch had room. Dropping the
+                        // packet gives the slot back.
+                        drop(p);
+                    }
                 }
-            } else {
-                pool.put(pkt);
+                None => self.next_unit(),
             }
         }
     }
@@ -343,10 +462,10 @@ impl RingReader {
         let vnet = self.vnet_hdr;
         while !batch.is_full() {
             if !self.cur.in_block {
-                if !self.ring.is_user(self.cur.unit) {
+                if !self.ring().is_user(self.cur.unit) {
                     break;
                 }
-                match parse_block(self.ring.unit(self.cur.unit)) {
+                match parse_block(self.ring().unit(self.cur.unit)) {
                     Ok(h) => {
                         self.cur.in_block = true;
                         self.cur.left = h.num_pkts;
@@ -364,7 +483,8 @@ impl RingReader {
                 continue;
             }
             let Some(mut pkt) = pool.get() else { break };
-            let frame = match parse_frame(self.ring.unit(self.cur.unit), self.cur.off, vnet) {
+            let lender = self.lender.clone();
+            let frame = match parse_frame(lender.ring.unit(self.cur.unit), self.cur.off, vnet) {
                 Ok(f) => f,
                 Err(_) => {
                     pool.put(pkt);
