@@ -22,6 +22,10 @@
 //!    [`Dpif::flow_dump`] lists them with statistics, [`Dpif::flow_del`] and
 //!    [`Dpif::flow_flush`] remove them. Keys and masks are
 //!    [`packet::Flow`]s; their ODP text is in [`flow::odp`].
+//!    Idle megaflows expire after `max_idle_ms` on the handler thread,
+//!    unless the owner took expiry over (`DpifNetdev::set_flow_tuning`
+//!    with `None`): the vswitchd's revalidator does, so that it can credit
+//!    a flow's last packets to its rules before deleting it.
 //! 5. **Destroy.** Dropping the datapath stops its threads, then drops every
 //!    port.
 //!
