@@ -20,7 +20,7 @@ use testkit::{Sandbox, Stack};
 
 const FERROVS: &str = env!("CARGO_BIN_EXE_ferrovs");
 
-fn missing_prerequisite() -> Option<String> {
+fn missing_prerequisite(test: &str) -> Option<String> {
     if !testkit::is_root() {
         return Some("not root".into());
     }
@@ -36,11 +36,18 @@ fn missing_prerequisite() -> Option<String> {
     if !std::path::Path::new("/dev/net/tun").exists() {
         return Some("no /dev/net/tun".into());
     }
+    let tag: String = test.chars().take(3).collect();
+    let probe = format!("fv{:04x}probe{tag}", std::process::id() & 0xffff);
+    let made = run(&["ip", "netns", "add", &probe]).status.success();
+    let _ = run(&["ip", "netns", "del", &probe]);
+    if !made {
+        return Some("cannot create network namespaces".into());
+    }
     None
 }
 
 fn skip(test: &str) -> bool {
-    match missing_prerequisite() {
+    match missing_prerequisite(test) {
         Some(why) => {
             eprintln!("SKIP {test}: {why}");
             true
