@@ -1,7 +1,16 @@
-//! Online `ovs-ofctl` against the reference ovs-vswitchd: every script of
-//! `tests/data/ofctl_online/` runs once with upstream's ovs-ofctl and once
-//! with ours (each in its own sandbox of reference daemons), and every
-//! `ofctl` line must print the same stdout and stderr and exit alike.
+//! Online `ovs-ofctl` both ways: every script of `tests/data/ofctl_online/`
+//! runs with upstream's ovs-ofctl against the reference daemons (the
+//! expected transcript), then
+//!
+//! - with our ovs-ofctl against the reference daemons (`NAME`), and
+//! - with upstream's ovs-ofctl against our ovsdb-server and ovs-vswitchd
+//!   (`NAME_on_our_daemons`),
+//!
+//! each in its own sandbox, and every `ofctl` line must print the same
+//! stdout and stderr and exit alike. Known differences of our daemons are
+//! listed in [`KNOWN_DAEMON_DIFFERENCES`], a ratchet: a difference not on
+//! the list fails; an entry that no longer differs is reported (on
+//! stderr) so that it gets removed.
 
 mod ofctl_online_script;
 
@@ -12,13 +21,44 @@ fn ours() -> Program {
     Program::ferrovs(env!("CARGO_BIN_EXE_ferrovs"), "ovs-ofctl")
 }
 
+/// Our ovsdb-server and ovs-vswitchd (with upstream's tools).
+fn our_daemons() -> Stack {
+    let f = env!("CARGO_BIN_EXE_ferrovs");
+    let mut s = Stack::upstream();
+    s.ovsdb_tool = Program::ferrovs(f, "ovsdb-tool");
+    s.ovsdb_server = Program::ferrovs(f, "ovsdb-server");
+    s.vswitchd = Program::ferrovs(f, "ovs-vswitchd");
+    s
+}
+
+/// Script lines (`script:line`) where upstream's ovs-ofctl prints
+/// something else against our daemons than against the reference daemons,
+/// each with the reason. Keep it short; fix and remove.
+const KNOWN_DAEMON_DIFFERENCES: &[(&str, &str)] = &[
+    // Packet-outs are not executed on the datapath yet (in progress on
+    // the `ctrl` branch): no packet-in from `actions=controller`, no tx
+    // counters.
+    ("monitor:15", "packet-out to the controller: no packet-in"),
+    ("monitor:16", "packet-out to the controller: no packet-in"),
+    ("monitor:29", "packet-out to the controller: no packet-in"),
+    ("monitor:30", "packet-out to the controller: no packet-in"),
+    ("monitor:43", "packet-out to the controller: no packet-in"),
+    ("monitor:44", "packet-out to the controller: no packet-in"),
+    ("packet_out:75", "packet-outs to ports: tx counters stay 0"),
+];
+
+fn script_text(name: &str) -> String {
+    match scripts().into_iter().find(|(n, _)| n == name) {
+        Some((_, text)) => text,
+        None => panic!("no script {name}"),
+    }
+}
+
 fn check_script(name: &str) {
     if testkit::skip_without_upstream(name) {
         return;
     }
-    let Some((_, text)) = scripts().into_iter().find(|(n, _)| n == name) else {
-        panic!("no script {name}");
-    };
+    let text = script_text(name);
     let reference = Program::path("/usr/bin/ovs-ofctl");
     let expected = run_script(&format!("{name}-ref"), &text, Stack::upstream(), &reference);
     let actual = run_script(&format!("{name}-our"), &text, Stack::upstream(), &ours());
@@ -29,6 +69,47 @@ fn check_script(name: &str) {
         diffs.len(),
         expected.len(),
         diffs.join("\n")
+    );
+}
+
+/// Upstream's ovs-ofctl against our daemons, compared with it against the
+/// reference daemons.
+fn check_script_on_our_daemons(name: &str) {
+    if testkit::skip_without_upstream(name) {
+        return;
+    }
+    let text = script_text(name);
+    let reference = Program::path("/usr/bin/ovs-ofctl");
+    let expected = run_script(&format!("{name}-ref"), &text, Stack::upstream(), &reference);
+    let actual = run_script(&format!("{name}-od"), &text, our_daemons(), &reference);
+    let diffs = compare(name, &expected, &actual);
+    let known: Vec<&str> = KNOWN_DAEMON_DIFFERENCES
+        .iter()
+        .map(|(at, _)| *at)
+        .filter(|at| at.split(':').next() == Some(name))
+        .collect();
+    let at_of = |d: &str| d.split(": ").next().unwrap_or("").to_string();
+    let unknown: Vec<&String> = diffs
+        .iter()
+        .filter(|d| !known.contains(&at_of(d).as_str()))
+        .collect();
+    let fixed: Vec<&&str> = known
+        .iter()
+        .filter(|k| !diffs.iter().any(|d| at_of(d) == **k))
+        .collect();
+    if !fixed.is_empty() {
+        eprintln!("{name}: no longer differing, remove from KNOWN_DAEMON_DIFFERENCES: {fixed:?}");
+    }
+    assert!(
+        unknown.is_empty(),
+        "{} of {} commands differ against our daemons:\n{}",
+        unknown.len(),
+        expected.len(),
+        unknown
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
@@ -99,4 +180,54 @@ fn packet_out() {
 #[test]
 fn seeds() {
     check_script("seeds");
+}
+
+#[test]
+fn switch_on_our_daemons() {
+    check_script_on_our_daemons("switch");
+}
+
+#[test]
+fn ports_on_our_daemons() {
+    check_script_on_our_daemons("ports");
+}
+
+#[test]
+fn flows_on_our_daemons() {
+    check_script_on_our_daemons("flows");
+}
+
+#[test]
+fn errors_on_our_daemons() {
+    check_script_on_our_daemons("errors");
+}
+
+#[test]
+fn groups_on_our_daemons() {
+    check_script_on_our_daemons("groups");
+}
+
+#[test]
+fn meters_on_our_daemons() {
+    check_script_on_our_daemons("meters");
+}
+
+#[test]
+fn replace_on_our_daemons() {
+    check_script_on_our_daemons("replace");
+}
+
+#[test]
+fn monitor_on_our_daemons() {
+    check_script_on_our_daemons("monitor");
+}
+
+#[test]
+fn packet_out_on_our_daemons() {
+    check_script_on_our_daemons("packet_out");
+}
+
+#[test]
+fn seeds_on_our_daemons() {
+    check_script_on_our_daemons("seeds");
 }

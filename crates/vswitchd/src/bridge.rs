@@ -383,25 +383,31 @@ impl Bridge {
             port.cfg = pcfg.clone();
             port.ifaces = pcfg.interfaces.keys().cloned().collect();
         }
-        // 3. New interfaces: the local one first, then those asking for a
-        // number (so they get it), then the others.
-        let mut todo: Vec<(&PortConfig, &InterfaceConfig)> = cfg
-            .ports
-            .values()
-            .flat_map(|p| p.interfaces.values().map(move |i| (p, i)))
-            .filter(|(_, i)| !self.ifaces.contains_key(&i.name))
-            .collect();
-        todo.sort_by_key(|(_, i)| {
-            let rank = if i.name == self.name {
-                0
-            } else if pick_ofport(i).is_some() {
-                1
-            } else {
-                2
+        // 3. New interfaces: those asking for a number first (so they get
+        // it), then the others; each group in the order upstream walks
+        // its table of wanted ports (its hash order over the port names,
+        // entered in row-UUID order), interfaces of a port in UUID order.
+        // Dummy devices number their addresses in this creation order.
+        let mut by_uuid: Vec<&PortConfig> = cfg.ports.values().collect();
+        by_uuid.sort_by_key(|p| p.uuid);
+        let names: Vec<&str> = by_uuid.iter().map(|p| p.name.as_str()).collect();
+        let walk = crate::hash_order::iteration_order(&names);
+        let mut todo: Vec<(usize, usize, &PortConfig, &InterfaceConfig)> = Vec::new();
+        for (pos, name) in walk.iter().enumerate() {
+            let Some(p) = cfg.ports.get(*name) else {
+                continue;
             };
-            (rank, i.name.clone())
-        });
-        for (port, want) in todo {
+            let mut ifaces: Vec<&InterfaceConfig> = p.interfaces.values().collect();
+            ifaces.sort_by_key(|i| i.uuid);
+            for i in ifaces {
+                if !self.ifaces.contains_key(&i.name) {
+                    let pass = usize::from(pick_ofport(i).is_none());
+                    todo.push((pass, pos, p, i));
+                }
+            }
+        }
+        todo.sort_by_key(|(pass, pos, _, _)| (*pass, *pos));
+        for (_, _, port, want) in todo {
             self.add_iface(port, want, &mut ch);
         }
         // Interfaces whose configuration changed in place.

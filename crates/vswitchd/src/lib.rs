@@ -29,6 +29,7 @@ pub mod daemon;
 pub mod db;
 pub mod device;
 pub mod dpbackend;
+mod hash_order;
 pub mod ofport;
 pub mod revalidator;
 pub mod status;

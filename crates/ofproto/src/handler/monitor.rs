@@ -68,22 +68,24 @@ pub fn encode_update(
                 FlowUpdateEvent::Deleted => 1,
                 FlowUpdateEvent::Modified => 2,
             });
-            let m = if form == MonitorForm::Nx {
-                nx_match::put_nxm(&u.match_)
+            // The ONF form carries a whole `ofp_match` (type, length,
+            // fields, padding); its match length is the `ofp_match`'s.
+            let (m, match_len) = if form == MonitorForm::Nx {
+                let m = nx_match::put_nxm(&u.match_);
+                let n = m.len();
+                (m, n)
             } else {
-                // put_oxm gives an `ofp_match` (type, length, fields,
-                // padding); the update carries the bare fields.
                 let full = nx_match::put_oxm(&u.match_, version);
-                let len = full
+                let n = full
                     .get(2..4)
                     .map_or(4, |b| usize::from(u16::from_be_bytes([b[0], b[1]])));
-                full.get(4..len.max(4)).unwrap_or(&[]).to_vec()
+                (full, n)
             };
             e.put_u16(u16::from(u.reason));
             e.put_u16(u.priority);
             e.put_u16(u.idle_timeout);
             e.put_u16(u.hard_timeout);
-            e.put_u16(m.len() as u16);
+            e.put_u16(match_len as u16);
             e.put_u8(u.table_id);
             e.put_zeros(1);
             e.put_u64(u.cookie);

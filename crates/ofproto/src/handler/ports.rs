@@ -227,7 +227,9 @@ pub fn port_mod(ofproto: &mut Ofproto, msg: &[u8]) -> Result<(), OfpErr> {
     let ofp_port = port.ofp_port;
     let new_config = (port.config & !pm.mask) | (pm.config & pm.mask);
     let mut changed = false;
+    let mut old_state = 0;
     if let Some(p) = ofproto.ports.get_mut(&ofp_port) {
+        old_state = p.state;
         if new_config != p.config {
             p.config = new_config;
             // A port that is administratively down is also link down.
@@ -246,13 +248,26 @@ pub fn port_mod(ofproto: &mut Ofproto, msg: &[u8]) -> Result<(), OfpErr> {
             p.advertised = pm.advertise;
         }
     }
+    // As upstream: the configuration change is reported first (with the
+    // state as it was), then the link state that follows from it, as its
+    // own port status.
     if changed {
         if let Some(p) = ofproto.ports.get(&ofp_port) {
-            let pp = phy_port(p);
+            let mut first = phy_port(p);
+            let state_changed = p.state != old_state;
+            let second = state_changed.then(|| phy_port(p));
+            if state_changed {
+                first.state = old_state;
+            }
             ofproto.async_msgs.push(AsyncMsg::PortStatus {
                 reason: 2,
-                port: pp,
+                port: first,
             });
+            if let Some(port) = second {
+                ofproto
+                    .async_msgs
+                    .push(AsyncMsg::PortStatus { reason: 2, port });
+            }
         }
     }
     Ok(())

@@ -179,16 +179,26 @@ pub fn table_mod(ofproto: &mut Ofproto, msg: &[u8]) -> Result<(), OfpErr> {
     let raw = openflow::decode_raw(msg)?;
     let body = &msg[raw.header_len(version)..];
     let tm = TableMod::decode(version, body)?;
-    // OpenFlow 1.4 properties: eviction flags (the switch always evicts
-    // by importance and lifetime; accepted and ignored, as upstream) and
-    // vacancy thresholds.
+    // OpenFlow 1.4 properties: eviction and vacancy thresholds. Upstream
+    // reads the eviction property's 32-bit value as the eviction *setting*
+    // (its enum: 1 on, 2 off, anything else — such as the flags 7 that
+    // ovs-ofctl copies from a table description — leaves eviction alone),
+    // so the flags themselves are never checked.
+    let mut eviction = tm.eviction;
     let mut vacancy_thresholds = None;
     if version >= 5 {
         let mut r = openflow::wire::Reader::new(body.get(8..).unwrap_or(&[]));
         while !r.is_empty() {
             let (ptype, p) = openflow::msgs::props::pull_property(&mut r)?;
             match ptype {
-                2 => {}
+                2 => {
+                    let v: [u8; 4] = p.try_into().map_err(|_| OfpErr::OFPBPC_BAD_LEN)?;
+                    eviction = match u32::from_be_bytes(v) {
+                        1 => Some(true),
+                        2 => Some(false),
+                        _ => None,
+                    };
+                }
                 3 => {
                     let (down, up) = match p {
                         [d, u, ..] => (*d, *u),
@@ -203,12 +213,13 @@ pub fn table_mod(ofproto: &mut Ofproto, msg: &[u8]) -> Result<(), OfpErr> {
             }
         }
     }
+    // `all` skips the hidden internal table; naming it is not permitted.
     let tables: Vec<u8> = if tm.table_id == 0xff {
         (0..TABLE_INTERNAL).collect()
     } else if tm.table_id < TABLE_INTERNAL {
         vec![tm.table_id]
     } else {
-        return Err(OfpErr::OFPTMFC_BAD_TABLE);
+        return Err(OfpErr::OFPTMFC_EPERM);
     };
     if let Some(3) = tm.miss {
         return Err(OfpErr::OFPTMFC_BAD_CONFIG);
@@ -224,7 +235,7 @@ pub fn table_mod(ofproto: &mut Ofproto, msg: &[u8]) -> Result<(), OfpErr> {
                 _ => TableMiss::Drop,
             };
         }
-        if let Some(e) = tm.eviction {
+        if let Some(e) = eviction {
             cfg.eviction_by_mod = e;
         }
         if let Some(v) = tm.vacancy {
