@@ -10,7 +10,7 @@ use ovsdb::log::{read_records, MAGIC_CLUSTERED, MAGIC_STANDALONE};
 use ovsdb::schema::{parse_version, DatabaseSchema};
 use ovsdb::storage::{self, OpenOptionsDb, Storage, TailPolicy, TransactReply};
 use ovsdb::transaction::{triggers_not_supported, ExecOptions, Outcome};
-use ovsdb::{Database, Datum};
+use ovsdb::Datum;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::Write;
@@ -429,56 +429,6 @@ fn check_target(path: &str) -> Result<(), Error> {
     }
 }
 
-/// Moves the data of `old` into a new database with `schema`: tables and
-/// columns missing from `schema` are dropped, the rest must satisfy it.
-fn convert(old: &Database, schema: DatabaseSchema) -> Result<Database, Error> {
-    let mut new = Database::new(schema.clone());
-    let mut params = vec![Value::String(schema.name.clone())];
-    for (tname, table) in &old.tables {
-        let (Some(old_ts), Some(new_ts)) = (old.schema.table(tname), schema.table(tname)) else {
-            continue;
-        };
-        for (uuid, row) in &table.rows {
-            let mut obj = serde_json::Map::new();
-            for (i, c) in old_ts.columns.iter().enumerate() {
-                if let Some(&j) = new_ts.by_name.get(&c.name) {
-                    let value = row.fields[i].to_json(&c.ty);
-                    // Report a value the new schema rejects as upstream does.
-                    Datum::from_json(&new_ts.columns[j].ty, &value, None)?;
-                    obj.insert(c.name.clone(), value);
-                }
-            }
-            params.push(serde_json::json!({
-                "op": "insert", "table": tname, "uuid": uuid.to_string(), "row": obj
-            }));
-        }
-    }
-    let params = Value::Array(params);
-    match new.execute(&params, &ExecOptions::default())? {
-        Outcome::Done {
-            commit: Some(commit),
-            ..
-        } => {
-            new.apply(&commit.changes);
-            Ok(new)
-        }
-        Outcome::Done { results, .. } => {
-            let err = results
-                .as_array()
-                .and_then(|r| r.iter().find(|v| v.get("error").is_some()))
-                .cloned()
-                .unwrap_or(Value::Null);
-            let tag = err
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or("ovsdb error");
-            let details = err.get("details").and_then(Value::as_str).unwrap_or("");
-            Err(Error::new(tag, details))
-        }
-        Outcome::Blocked { .. } => Err(Error::new("ovsdb error", "conversion blocked")),
-    }
-}
-
 fn cmd_convert(_: &Options, args: &[String]) -> CmdResult {
     let db = arg_or(args, 0, DEFAULT_DB);
     let schema = DatabaseSchema::from_file(arg_or(args, 1, DEFAULT_SCHEMA))?;
@@ -487,7 +437,7 @@ fn cmd_convert(_: &Options, args: &[String]) -> CmdResult {
     // Upstream reads the log under the new schema: the first record that
     // does not fit is the one reported.
     storage::read_as_schema(db, schema.clone())?;
-    let new = convert(&s.db, schema)?;
+    let new = ovsdb::convert::convert(&s.db, schema)?;
     match args.get(2) {
         Some(dst) => {
             check_target(dst)?;

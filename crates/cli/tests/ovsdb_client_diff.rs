@@ -543,3 +543,113 @@ fn monitor_cond_since_with_an_id_like_upstream() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Schemas derived from the Open_vSwitch schema for `convert`: a newer
+/// version (a column added to Bridge, one removed) and one whose Bridge
+/// column type the data does not fit.
+fn conversion_schemas(dir: &std::path::Path) -> (String, String) {
+    let text = std::fs::read_to_string(SCHEMA).unwrap();
+    let mut s: serde_json::Value = serde_json::from_str(&text).unwrap();
+    s["version"] = "8.9.0".into();
+    let cols = s["tables"]["Bridge"]["columns"].as_object_mut().unwrap();
+    cols.insert(
+        "newcol".into(),
+        serde_json::json!({"type": {"key": "string", "min": 0, "max": 1}}),
+    );
+    cols.remove("flood_vlans");
+    let good = dir.join("new.ovsschema");
+    std::fs::write(&good, serde_json::to_string_pretty(&s).unwrap()).unwrap();
+    s["tables"]["Bridge"]["columns"]["stp_enable"] = serde_json::json!({"type": "integer"});
+    let bad = dir.join("bad.ovsschema");
+    std::fs::write(&bad, serde_json::to_string_pretty(&s).unwrap()).unwrap();
+    (
+        good.to_string_lossy().into_owned(),
+        bad.to_string_lossy().into_owned(),
+    )
+}
+
+/// What one client sees of an online schema conversion on one server.
+fn conversion(tag: &str, stack: Stack, client: &Program) -> String {
+    let sb = server(tag, stack);
+    let s = remote(&sb);
+    let (good, bad) = conversion_schemas(&sb.dir);
+    // A monitor that must end when the database changes its schema.
+    let mon_out = sb.dir.join("mon.out");
+    let mut mon = Command::new(&client.exe)
+        .args(&client.lead)
+        .args(["monitor", &s, "Open_vSwitch", "Bridge", "name"])
+        .stdout(Stdio::from(std::fs::File::create(&mon_out).unwrap()))
+        .stderr(Stdio::from(
+            std::fs::File::create(sb.dir.join("mon.err")).unwrap(),
+        ))
+        .spawn()
+        .unwrap();
+    let read = |p: &str| std::fs::read_to_string(sb.dir.join(p)).unwrap_or_default();
+    assert!(sb.wait_until(Duration::from_secs(20), || read("mon.out").contains("br0")));
+    let mut report = String::new();
+    let mut record = |what: &str, o: testkit::Outcome| {
+        report.push_str(&format!(
+            "## {what}: exit {}\n{}{}",
+            o.status, o.stdout, o.stderr
+        ));
+    };
+    record("convert bad", sb.run(client, &["convert", &s, &bad]));
+    record("convert good", sb.run(client, &["convert", &s, &good]));
+    record("version", sb.run(client, &["get-schema-version", &s]));
+    record(
+        "needs-conversion",
+        sb.run(client, &["needs-conversion", &s, &good]),
+    );
+    record(
+        "dump",
+        sb.run(client, &["dump", &s, "Bridge", "name", "newcol"]),
+    );
+    let ended = sb.wait_until(Duration::from_secs(20), || {
+        matches!(mon.try_wait(), Ok(Some(_)))
+    });
+    let _ = mon.kill();
+    let status = mon.wait().ok().and_then(|s| s.code());
+    report.push_str(&format!(
+        "## monitor (ended: {ended}, exit {status:?})\n{}{}",
+        read("mon.out"),
+        read("mon.err").replace(&s, "SERVER")
+    ));
+    // The file is one schema record and one snapshot, as upstream's tool
+    // reads it.
+    let log = sb.run(
+        &Program::path("/usr/bin/ovsdb-tool"),
+        &["show-log", &sb.path("conf.db")],
+    );
+    report.push_str(&format!("## show-log: exit {}\n", log.status));
+    for l in log.stdout.lines() {
+        // The date of the snapshot differs.
+        let l = match (l.find(": 20"), l.starts_with("record ")) {
+            (Some(i), true) => format!("{} DATE{}", &l[..i + 1], l.get(i + 25..).unwrap_or("")),
+            _ => l.to_string(),
+        };
+        report.push_str(&l);
+        report.push('\n');
+    }
+    normalize_uuids(&report)
+}
+
+/// `ovsdb-client convert`: the error for data that does not fit, the
+/// conversion, the new schema served, a monitor ended as the database is
+/// replaced, and the file rewritten; the same in every combination of
+/// upstream's and our server and client.
+#[test]
+fn online_conversion_like_upstream() {
+    if testkit::skip_without_upstream("online_conversion_like_upstream") {
+        return;
+    }
+    let want = conversion("conv-uu", Stack::upstream(), &theirs());
+    assert!(want.contains("8.9.0"), "{want}");
+    for (tag, stack, client) in [
+        ("conv-ou", our_stack(), theirs()),
+        ("conv-uo", Stack::upstream(), ours()),
+        ("conv-oo", our_stack(), ours()),
+    ] {
+        let got = conversion(tag, stack, &client);
+        assert_eq!(want, got, "{tag}");
+    }
+}

@@ -63,6 +63,7 @@
 //! `update2`'s "modify"; [`row::Row::to_json`] renders whole rows.
 
 pub mod condition;
+pub mod convert;
 pub mod database;
 pub mod datum;
 pub mod error;

@@ -676,9 +676,24 @@ impl Storage {
     /// Rewrites the file as a schema record plus one snapshot record,
     /// atomically (temporary file, fsync, rename).
     pub fn compact(&mut self) -> Result<(), Error> {
+        let comment = self.compact_comment.clone();
+        self.rewrite(None, &comment)
+    }
+
+    /// Replaces the database by `db` (the same data under a new schema,
+    /// from [`crate::convert::convert`]): the file is rewritten as `db`'s
+    /// schema and snapshot, atomically, before `db` is served.
+    pub fn replace(&mut self, db: Database, comment: &str) -> Result<(), Error> {
+        self.rewrite(Some(db), comment)
+    }
+
+    fn rewrite(&mut self, new: Option<Database>, comment: &str) -> Result<(), Error> {
         let tmp = format!("{}.tmp", self.path);
-        let size = write_snapshot(&tmp, &self.db, &self.compact_comment)?;
+        let size = write_snapshot(&tmp, new.as_ref().unwrap_or(&self.db), comment)?;
         std::fs::rename(&tmp, &self.path).map_err(|e| io_err(&self.path, "rename", &e))?;
+        if let Some(db) = new {
+            self.db = db;
+        }
         sync_parent(&self.path);
         if self.file.is_some() {
             self.file = Some(

@@ -399,7 +399,7 @@ fn run_monitor(
                     }
                 }
                 ("monitor_canceled", _) => {
-                    return fatal!("{}: database {} was removed", ctx.server, ctx.database)
+                    return fatal!("{}: {} database was removed", ctx.server, ctx.database)
                 }
                 _ => {}
             },

@@ -6,7 +6,7 @@
 //! the `cancel` notification drops one.
 
 use super::locks::ClientId;
-use super::{Handled, Server};
+use super::{Handled, Outgoing, Server};
 use rpc::{Message, Session, SessionEvent};
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,19 +85,61 @@ fn retry(server: &Server, client: ClientId, triggers: &mut Vec<Trigger>) -> Vec<
     answers
 }
 
+/// Acts on something the server handed to this session; a disconnection
+/// is noted in `disconnect`, to happen once the replies due are sent.
+fn apply_outgoing(
+    o: Outgoing,
+    session: &mut Session,
+    triggers: &mut Vec<Trigger>,
+    disconnect: &mut Option<String>,
+) {
+    match o {
+        Outgoing::Message(m) => {
+            session.send(&m);
+        }
+        Outgoing::CancelTriggers(db) => {
+            triggers.retain(|t| {
+                let on_db = matches!(&t.msg, Message::Request { params, .. }
+                    if params.first().and_then(serde_json::Value::as_str) == Some(db.as_str()));
+                if on_db {
+                    if let Some(id) = t.id() {
+                        session.send(&Message::error("canceled".into(), id.clone()));
+                    }
+                }
+                !on_db
+            });
+        }
+        Outgoing::Disconnect(reason) => *disconnect = Some(reason),
+    }
+}
+
+/// Sends what is queued, then drops the connection (an active remote
+/// reconnects later), as upstream's `jsonrpc_session_force_reconnect`.
+async fn disconnect_now(session: &mut Session, reason: &str) {
+    vlog::info!(
+        "ovsdb_jsonrpc_server",
+        "{}: disconnecting ({reason})",
+        session.name()
+    );
+    session.flush().await;
+    session.force_reconnect();
+}
+
 /// Makes the commits of `answers` durable, sends the notifications they
 /// caused, then the answers (a transaction whose commit could not be made
 /// durable gets the storage error instead of its result).
-fn finish(
+async fn finish(
     server: &Server,
     session: &mut Session,
-    rx: Option<&mut mpsc::UnboundedReceiver<Message>>,
+    rx: Option<&mut mpsc::UnboundedReceiver<Outgoing>>,
+    triggers: &mut Vec<Trigger>,
     answers: Vec<(bool, Message)>,
 ) {
     let synced = server.sync();
+    let mut disconnect = None;
     if let Some(r) = rx {
-        while let Ok(m) = r.try_recv() {
-            session.send(&m);
+        while let Ok(o) = r.try_recv() {
+            apply_outgoing(o, session, triggers, &mut disconnect);
         }
     }
     for (is_transact, reply) in answers {
@@ -110,12 +152,15 @@ fn finish(
             }
         }
     }
+    if let Some(reason) = disconnect {
+        disconnect_now(session, &reason).await;
+    }
 }
 
 /// What woke the session loop.
 enum Wake {
     Event(SessionEvent),
-    Notification(Message),
+    Notification(Outgoing),
     Retry,
 }
 
@@ -161,15 +206,19 @@ pub async fn serve_session(server: Arc<Server>, mut session: Session) {
             }
         };
         match wake {
-            Wake::Notification(m) => {
-                session.send(&m);
+            Wake::Notification(o) => {
+                let mut disconnect = None;
+                apply_outgoing(o, &mut session, &mut triggers, &mut disconnect);
+                if let Some(reason) = disconnect {
+                    disconnect_now(&mut session, &reason).await;
+                }
             }
             Wake::Retry => {
                 let Some(id) = client else { continue };
                 commits.borrow_and_update();
                 let answers = retry(&server, id, &mut triggers);
                 if !answers.is_empty() {
-                    finish(&server, &mut session, rx.as_mut(), answers);
+                    finish(&server, &mut session, rx.as_mut(), &mut triggers, answers).await;
                 }
             }
             Wake::Event(SessionEvent::Connected) => {
@@ -206,7 +255,7 @@ pub async fn serve_session(server: Arc<Server>, mut session: Session) {
                         None => break,
                     }
                 }
-                finish(&server, &mut session, rx.as_mut(), answers);
+                finish(&server, &mut session, rx.as_mut(), &mut triggers, answers).await;
             }
             Wake::Event(SessionEvent::Disconnected) => {
                 if let Some(old) = client.take() {

@@ -42,10 +42,27 @@ const SERVER_SCHEMA: &str = r#"{"name":"_Server","version":"1.2.0","tables":{"Da
 /// The name of the server's own database.
 pub const SERVER_DB: &str = "_Server";
 
+/// What the server hands to a client's session besides replies.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outgoing {
+    /// A notification to send (monitor updates, `locked`, `stolen`,
+    /// `monitor_canceled`).
+    Message(Message),
+    /// Database `0` changed its schema: answer the session's pending
+    /// transactions on it with the `canceled` error.
+    CancelTriggers(String),
+    /// Close the connection (an active remote reconnects), logging the
+    /// reason, after the replies already due are sent.
+    Disconnect(String),
+}
+
 struct Client {
     name: String,
-    tx: mpsc::UnboundedSender<Message>,
+    tx: mpsc::UnboundedSender<Outgoing>,
     monitors: Vec<Monitor>,
+    /// Set by `set_db_change_aware`: told about schema changes instead of
+    /// being disconnected.
+    db_change_aware: bool,
 }
 
 struct State {
@@ -209,7 +226,7 @@ impl Server {
     }
 
     /// Registers a client; messages for it arrive on the returned receiver.
-    pub fn connect(&self, name: &str) -> (ClientId, mpsc::UnboundedReceiver<Message>) {
+    pub fn connect(&self, name: &str) -> (ClientId, mpsc::UnboundedReceiver<Outgoing>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut st = self.lock();
         let id = st.next_client;
@@ -220,6 +237,7 @@ impl Server {
                 name: name.to_string(),
                 tx,
                 monitors: Vec::new(),
+                db_change_aware: false,
             },
         );
         (id, rx)
@@ -246,8 +264,8 @@ impl Server {
     fn deliver(st: &State, events: Vec<LockEvent>) {
         for (client, method, name) in events {
             if let Some(c) = st.clients.get(&client) {
-                let _ =
-                    c.tx.send(Message::notify(method, vec![Value::String(name)]));
+                let msg = Message::notify(method, vec![Value::String(name)]);
+                let _ = c.tx.send(Outgoing::Message(msg));
             }
         }
     }
@@ -288,7 +306,7 @@ impl Server {
     fn flush_pending(st: &mut State) {
         for (client, msg) in std::mem::take(&mut st.pending) {
             if let Some(c) = st.clients.get(&client) {
-                let _ = c.tx.send(msg);
+                let _ = c.tx.send(Outgoing::Message(msg));
             }
         }
     }
@@ -332,7 +350,8 @@ impl Server {
             }
             "get_schema" => reply(self.get_schema(params)),
             "get_server_id" => reply(Ok(Value::String(self.server_id.to_string()))),
-            "set_db_change_aware" => reply(Ok(json!({}))),
+            "set_db_change_aware" => reply(self.set_db_change_aware(client, params)),
+            "convert" => reply(self.convert(params)),
             "transact" => self.transact(client, params, id.clone(), elapsed_ms),
             "monitor" => reply(self.monitor(client, params, Version::V1)),
             "monitor_cond" => reply(self.monitor(client, params, Version::V2)),
@@ -360,6 +379,103 @@ impl Server {
             "echo" => reply(Ok(Value::Array(params.clone()))),
             _ => Handled::Reply(Message::error(Value::from("unknown method"), id)),
         }
+    }
+
+    fn set_db_change_aware(&self, client: ClientId, params: &[Value]) -> Result<Value, Error> {
+        let [Value::Bool(aware)] = params else {
+            return Err(Error::syntax(
+                Some(&Value::Array(params.to_vec())),
+                "set_db_change_aware: true or false parameter expected",
+            ));
+        };
+        if let Some(c) = self.lock().clients.get_mut(&client) {
+            c.db_change_aware = *aware;
+        }
+        Ok(json!({}))
+    }
+
+    /// `convert` (ovsdb-server(7)): the database moves to a new schema,
+    /// its file is rewritten as one snapshot, and every client learns of
+    /// it as upstream's do: change-aware ones see their monitors of the
+    /// database canceled (`monitor_canceled`) and their pending
+    /// transactions on it fail with `canceled`; the others are
+    /// disconnected. (Upstream's `_Server` row keeps the old schema text;
+    /// so does ours.)
+    fn convert(&self, params: &[Value]) -> Result<Value, Error> {
+        let Some(name) = params.first().and_then(Value::as_str) else {
+            return Err(Error::syntax(
+                Some(&Value::Array(params.to_vec())),
+                "convert request params must begin with <db-name>",
+            ));
+        };
+        let mut st = self.lock();
+        let current = if name == SERVER_DB {
+            &st.server_db
+        } else {
+            match st.dbs.get(name) {
+                Some(s) => &s.db,
+                None => return Err(unknown_db("convert", name, params)),
+            }
+        };
+        let Some(schema_json) = params.get(1) else {
+            return Err(Error::syntax(
+                Some(&Value::Array(params.to_vec())),
+                "array expected",
+            ));
+        };
+        let schema = match schema_json {
+            Value::Object(_) => DatabaseSchema::from_json(schema_json).map_err(|e| {
+                Error::with_syntax(
+                    "syntax error",
+                    Some(schema_json),
+                    format!(
+                        "Parsing database schema failed: {}",
+                        e.details.as_deref().unwrap_or("")
+                    ),
+                )
+            })?,
+            _ => {
+                return Err(Error::new(
+                    "syntax error",
+                    "Parsing database schema failed: Object expected.",
+                ))
+            }
+        };
+        if schema.name != name {
+            return Err(Error::new(
+                "invalid parameters",
+                format!(
+                    "new schema name ({}) does not match database name ({name})",
+                    schema.name
+                ),
+            ));
+        }
+        if name != SERVER_DB {
+            let converted = crate::convert::convert(current, schema)?;
+            let Some(storage) = st.dbs.get_mut(name) else {
+                return Ok(json!({}));
+            };
+            storage.replace(converted, "converted by ovsdb-server")?;
+        }
+        let reason = format!("committed {name} database schema conversion");
+        for c in st.clients.values_mut() {
+            if c.db_change_aware {
+                let (gone, kept): (Vec<Monitor>, Vec<Monitor>) = std::mem::take(&mut c.monitors)
+                    .into_iter()
+                    .partition(|m| m.db == name);
+                c.monitors = kept;
+                for m in gone {
+                    let msg = Message::notify("monitor_canceled", vec![m.id]);
+                    let _ = c.tx.send(Outgoing::Message(msg));
+                }
+                let _ = c.tx.send(Outgoing::CancelTriggers(name.to_string()));
+            } else {
+                let _ = c.tx.send(Outgoing::Disconnect(reason.clone()));
+            }
+        }
+        drop(st);
+        self.commits.send_modify(|n| *n += 1);
+        Ok(json!({}))
     }
 
     fn get_schema(&self, params: &[Value]) -> Result<Value, Error> {
@@ -567,7 +683,7 @@ impl Server {
                 ),
                 _ => Message::notify("update2", vec![new.clone(), delta]),
             };
-            let _ = c.tx.send(msg);
+            let _ = c.tx.send(Outgoing::Message(msg));
         }
         Ok(json!({}))
     }
