@@ -173,6 +173,23 @@ fn invalid_requests_get_upstream_errors() {
             json!(["Open_vSwitch", 1, {"Open_vSwitch": [{"columns": ["cur_cfg"]}]},
                    "00000000-0000-0000-0000-000000000000"]),
         ),
+        ("convert", json!([])),
+        ("convert", json!(["Nope", {}])),
+        ("convert", json!(["Open_vSwitch"])),
+        ("convert", json!(["Open_vSwitch", 5])),
+        ("convert", json!(["Open_vSwitch", {"x": 1}])),
+        (
+            "convert",
+            json!(["Open_vSwitch", {"name": "Other", "version": "1.0.0", "tables": {}}]),
+        ),
+        (
+            "convert",
+            json!(["Open_vSwitch", {"name": "Open_vSwitch", "version": "1.0.0",
+                   "tables": {"Bridge": {"columns": {"name": {"type": "integer"}}}}}]),
+        ),
+        ("set_db_change_aware", json!([])),
+        ("set_db_change_aware", json!([1])),
+        ("set_db_change_aware", json!([true])),
         // `cancel` is a notification; as a request it is unknown.
         ("cancel", json!([0])),
         ("lock", json!([])),

@@ -424,16 +424,7 @@ impl Server {
             ));
         };
         let schema = match schema_json {
-            Value::Object(_) => DatabaseSchema::from_json(schema_json).map_err(|e| {
-                Error::with_syntax(
-                    "syntax error",
-                    Some(schema_json),
-                    format!(
-                        "Parsing database schema failed: {}",
-                        e.details.as_deref().unwrap_or("")
-                    ),
-                )
-            })?,
+            Value::Object(_) => DatabaseSchema::from_json(schema_json)?,
             _ => {
                 return Err(Error::new(
                     "syntax error",
