@@ -68,11 +68,12 @@ pub fn packet_wildcards(flow: &Flow) -> Flow {
         w.dl_src = [0xff; 6];
         w.dl_type = u16::MAX;
         // The first tag always shows (all-zero when there is none), each
-        // further one when the previous tag was present.
+        // further one when the previous tag has any TCI bit (also without
+        // CFI: `vlan_tci=5` shows `vlan_tci1=0x0000` upstream).
         for i in 0..packet::flow::FLOW_MAX_VLAN_HEADERS {
             w.vlans[i].tpid = u16::MAX;
             w.vlans[i].tci = u16::MAX;
-            if flow.vlans[i].tci & VLAN_CFI == 0 {
+            if flow.vlans[i].tci == 0 {
                 break;
             }
         }

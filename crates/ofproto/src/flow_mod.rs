@@ -726,8 +726,11 @@ impl Ofproto {
     ) -> Result<Arc<Rule>, OfpErr> {
         /// `NX_LEARN_F_SEND_FLOW_REM`.
         const SEND_FLOW_REM: u16 = 1;
+        // As upstream's learn: a strict modify, so that relearning a flow
+        // with new actions keeps its creation time and counters (dump-flows
+        // then shows `hard_age`), and adds it when it is not there.
         let fm = FlowModReq {
-            command: FlowModCommand::Add,
+            command: FlowModCommand::ModifyStrict,
             table_id: lf.table_id,
             match_: lf.match_,
             priority: lf.priority,
@@ -790,7 +793,10 @@ impl Ofproto {
                 .find_match_exactly(&fm.match_, i32::from(fm.priority), o.version)
                 .map(|r| r.data().clone())
         };
-        if fm.command == FlowModCommand::Add {
+        if matches!(
+            fm.command,
+            FlowModCommand::Add | FlowModCommand::ModifyStrict
+        ) {
             if let Some(r) = find(self) {
                 if *r.actions == *fm.actions
                     && r.cookie == fm.new_cookie

@@ -177,7 +177,7 @@ impl MacLearning {
         let mut g = self.lock();
         expire(&mut g, now);
         format!(
-            "Statistics for bridge \"{bridge}\":\n  Current/maximum MAC entries in the table: {}/{}\n  Total number of learned MAC entries     : {}\n  Total number of expired MAC entries     : {}\n  Total number of evicted MAC entries     : {}\n  Total number of port moved MAC entries  : {}\n",
+            "Statistics for bridge \"{bridge}\":\n  Current/maximum MAC entries in the table: {}/{}\n  Current static MAC entries in the table : 0\n  Total number of learned MAC entries     : {}\n  Total number of expired MAC entries     : {}\n  Total number of evicted MAC entries     : {}\n  Total number of port moved MAC entries  : {}\n",
             g.table.len(),
             g.max_entries,
             g.total_learned,

@@ -144,9 +144,7 @@ pub fn trace_actions(
     let mut text = String::new();
     let mut queue: std::collections::VecDeque<(Flow, Option<crate::xlate::CtRecirc>)> =
         Default::default();
-    let mut flow = *flow;
-    crate::xlate::fix_vlan_tpid(&mut flow);
-    queue.push_back((flow, None));
+    queue.push_back((*flow, None));
     let mut ct_next = opts.ct_next.iter();
     let mut first = true;
     let mut rounds = 0;

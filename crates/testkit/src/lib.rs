@@ -241,6 +241,14 @@ impl Sandbox {
 
     /// ovs-vswitchd on the dummy datapath, connected to `db.sock`.
     pub fn start_vswitchd(&mut self) {
+        self.start_vswitchd_with("--enable-dummy");
+    }
+
+    /// ovs-vswitchd like [`Sandbox::start_vswitchd`] with `enable_dummy` as
+    /// its dummy option: `"--enable-dummy=override"` also turns `system`
+    /// bridges and devices into dummies, as ovs-sandbox does, so that
+    /// commands written for a real switch run unchanged.
+    pub fn start_vswitchd_with(&mut self, enable_dummy: &str) {
         let vswitchd = self.stack.vswitchd.clone();
         self.run(
             &vswitchd,
@@ -248,7 +256,7 @@ impl Sandbox {
                 "--detach",
                 "--no-chdir",
                 &format!("--pidfile={}", self.path("ovs-vswitchd.pid")),
-                "--enable-dummy",
+                enable_dummy,
                 "--disable-system",
                 "--disable-system-route",
                 &format!("--log-file={}", self.path("ovs-vswitchd.log")),

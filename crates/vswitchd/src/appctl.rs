@@ -243,6 +243,56 @@ pub fn register_trace(c: &Commands, d: &Daemon) {
     }
 }
 
+/// Registers the `fdb/*` commands: the MAC learning table of each bridge
+/// (filled by the NORMAL action), as upstream prints it.
+pub fn register_fdb(c: &Commands, d: &Daemon) {
+    fn bridge(d: &Daemon, name: &str) -> Option<crate::upcall::BridgeEntry> {
+        let registry = d.lock().registry.clone();
+        let reg = registry.read().unwrap_or_else(|e| e.into_inner());
+        reg.bridges.get(name).cloned()
+    }
+    fn all(d: &Daemon) -> Vec<crate::upcall::BridgeEntry> {
+        let registry = d.lock().registry.clone();
+        let reg = registry.read().unwrap_or_else(|e| e.into_inner());
+        reg.bridges.values().cloned().collect()
+    }
+    let dd = d.clone();
+    c.register("fdb/show", "bridge", 1, 1, move |a| {
+        let e = bridge(&dd, &a[0]).ok_or("no such bridge")?;
+        let now = e.shared.with_ofproto_quiet(|o| o.now() / 1000);
+        let name = |p: u32| flow::port::format_port(p, None);
+        Ok(e.shared.mac_learning.fdb_show(now, &name))
+    });
+    let dd = d.clone();
+    c.register("fdb/flush", "[bridge]", 0, 1, move |a| {
+        let list = match a.first() {
+            Some(n) => vec![bridge(&dd, n).ok_or("no such bridge")?],
+            None => all(&dd),
+        };
+        for e in list {
+            e.shared.mac_learning.flush();
+        }
+        Ok("table successfully flushed".into())
+    });
+    let dd = d.clone();
+    c.register("fdb/stats-show", "bridge", 1, 1, move |a| {
+        let e = bridge(&dd, &a[0]).ok_or("no such bridge")?;
+        let now = e.shared.with_ofproto_quiet(|o| o.now() / 1000);
+        Ok(e.shared.mac_learning.stats_show(&a[0], now))
+    });
+    let dd = d.clone();
+    c.register("fdb/stats-clear", "[bridge]", 0, 1, move |a| {
+        let list = match a.first() {
+            Some(n) => vec![bridge(&dd, n).ok_or("no such bridge")?],
+            None => all(&dd),
+        };
+        for e in list {
+            e.shared.mac_learning.stats_clear();
+        }
+        Ok("statistics successfully cleared".into())
+    });
+}
+
 /// The text of `dpif/show`.
 pub fn dpif_show_text(d: &Daemon) -> String {
     let sw = d.lock();
@@ -282,6 +332,7 @@ pub fn register(c: &Commands, d: &Daemon) {
     register_datapath(c, d);
     register_trace(c, d);
     crate::revalidator::register(c, &d.datapaths);
+    register_fdb(c, d);
     let (sd, cl) = (d.shutdown.clone(), d.cleanup.clone());
     c.register_then(
         "exit",

@@ -43,6 +43,18 @@ pub fn port_from_ofp11(port: u32) -> Option<u32> {
     }
 }
 
+/// A first VLAN header that gets a TCI but has no TPID yet becomes 802.1Q
+/// (upstream's `flow_fix_vlan_tpid`, applied whenever a VLAN field is set),
+/// so that datapath actions and later pushes see a real tag.
+pub fn fix_vlan_tpid(flow: &mut Flow) {
+    if flow.vlans[0].tpid == 0 && flow.vlans[0].tci != 0 {
+        flow.vlans[0].tpid = ETH_TYPE_VLAN_8021Q;
+    }
+}
+
+/// The 802.1Q TPID.
+pub const ETH_TYPE_VLAN_8021Q: u16 = 0x8100;
+
 fn ipv4_get(x: u32) -> MfValue {
     MfValue::from_u64(4, x as u64)
 }
@@ -260,7 +272,10 @@ impl FieldId {
             EthSrc => flow.dl_src = bytes6(value),
             EthDst => flow.dl_dst = bytes6(value),
             EthType => flow.dl_type = x as u16,
-            VlanTci => flow.vlans[0].tci = x as u16,
+            VlanTci => {
+                flow.vlans[0].tci = x as u16;
+                fix_vlan_tpid(flow);
+            }
             DlVlan => {
                 let vid = x as u16;
                 if vid == OFP10_VLAN_NONE {
@@ -269,15 +284,18 @@ impl FieldId {
                     let tci = &mut flow.vlans[0].tci;
                     *tci = (*tci & !VLAN_VID_MASK) | (vid & VLAN_VID_MASK) | VLAN_CFI;
                 }
+                fix_vlan_tpid(flow);
             }
             VlanVid => {
                 let m = VLAN_VID_MASK | VLAN_CFI;
                 let tci = &mut flow.vlans[0].tci;
                 *tci = (*tci & !m) | (x as u16 & m);
+                fix_vlan_tpid(flow);
             }
             DlVlanPcp | VlanPcp => {
                 let tci = &mut flow.vlans[0].tci;
                 *tci = (*tci & !VLAN_PCP_MASK) | ((x as u16 & 7) << 13) | VLAN_CFI;
+                fix_vlan_tpid(flow);
             }
             MplsLabel => {
                 let l = &mut flow.mpls_lse[0];
@@ -409,6 +427,27 @@ mod tests {
     }
 
     #[test]
+    fn vlan_fields_fill_the_tpid() {
+        for id in [
+            FieldId::VlanTci,
+            FieldId::VlanVid,
+            FieldId::DlVlan,
+            FieldId::VlanPcp,
+        ] {
+            let mut f = Flow::default();
+            id.set(&mut f, &MfValue::from_u64(2, 5));
+            assert_eq!(f.vlans[0].tpid, 0x8100, "{id:?}");
+        }
+        // No tag: no TPID; an existing TPID (802.1ad) is kept.
+        let mut f = Flow::default();
+        FieldId::VlanTci.set(&mut f, &MfValue::from_u64(2, 0));
+        assert_eq!(f.vlans[0].tpid, 0);
+        f.vlans[0].tpid = 0x88a8;
+        FieldId::VlanTci.set(&mut f, &MfValue::from_u64(2, 0x1003));
+        assert_eq!(f.vlans[0].tpid, 0x88a8);
+    }
+
+    #[test]
     fn value_validity() {
         assert!(FieldId::TcpFlags.is_value_valid(&MfValue::from_u64(2, 0xfff)));
         assert!(!FieldId::TcpFlags.is_value_valid(&MfValue::from_u64(2, 0x1000)));
@@ -427,6 +466,7 @@ mod tests {
         assert_eq!(FieldId::Xxreg0.get(&f).to_u128(), 0x1111_2222_3333_4444u128);
         FieldId::DlVlan.set(&mut f, &MfValue::from_u64(2, 9));
         assert_eq!(f.vlans[0].tci, 0x1009);
+        assert_eq!(f.vlans[0].tpid, 0x8100);
         FieldId::VlanPcp.set(&mut f, &MfValue::from_u64(1, 5));
         assert_eq!(f.vlans[0].tci, 0xb009);
         FieldId::DlVlan.set(&mut f, &MfValue::from_u64(2, 0xffff));
