@@ -292,8 +292,9 @@ pub fn normalize_run(sb: &Sandbox, r: &Ran) -> String {
         let s = testkit::normalize_durations(&s).replace(" hard_age=?,", "");
         let s = testkit::normalize_uuids(&s);
         let s = testkit::normalize_log_timestamps(&s);
-        let s = normalize_recirc(&s);
-        sort_datapath_flows(&sort_flood(&s))
+        // Sorted before the ids are renumbered, so that the numbering
+        // does not depend on the datapath's order.
+        normalize_recirc(&sort_datapath_flows(&sort_flood(&s)))
     };
     let stderr: String = r
         .stderr
