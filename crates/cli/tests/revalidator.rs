@@ -157,6 +157,52 @@ fn idle_flows_expire_after_max_idle() {
     assert!(gone, "flow not expired: {:?}", datapath_flows(&sb));
 }
 
+#[test]
+fn learned_macs_turn_flooding_flows_into_unicast() {
+    let sb = Sandbox::start_stack("revalidator-mac", Stack::ferrovs(FERROVS), true);
+    setup(&sb);
+    receive(&sb, 1);
+    appctl(&sb, &["revalidator/wait"]);
+    // 50:54:00:00:00:07 is unknown: flooded to p2 and the bridge port.
+    let flows = datapath_flows(&sb);
+    assert_eq!(flows.len(), 1, "{flows:?}");
+    assert!(flows[0].ends_with("actions:2,100"), "{flows:?}");
+    // It speaks from p2; the cached flow now goes to p2 only.
+    sb.appctl(&[
+        "netdev-dummy/receive",
+        "p2",
+        "in_port(2),eth(src=50:54:00:00:00:07,dst=50:54:00:00:00:01),eth_type(0x0800),\
+         ipv4(src=10.0.0.2,dst=10.0.0.1,proto=1,tos=0,ttl=64,frag=no),icmp(type=0,code=0)",
+    ])
+    .unwrap();
+    appctl(&sb, &["revalidator/wait"]);
+    let flows = datapath_flows(&sb);
+    let from1: Vec<&String> = flows
+        .iter()
+        .filter(|f| f.contains("src=50:54:00:00:00:01"))
+        .collect();
+    assert_eq!(from1.len(), 1, "{flows:?}");
+    assert!(from1[0].ends_with("actions:2"), "{flows:?}");
+}
+
+#[test]
+fn flow_limit_caps_installed_flows() {
+    let sb = Sandbox::start_stack("revalidator-limit", Stack::ferrovs(FERROVS), true);
+    setup(&sb);
+    sb.vsctl(&["set", "Open_vSwitch", ".", "other_config:flow-limit=2"])
+        .unwrap();
+    appctl(&sb, &["revalidator/wait"]);
+    let show = appctl(&sb, &["upcall/show"]);
+    assert!(show.contains("(limit 2)"), "{show}");
+    for n in 1..=5 {
+        receive(&sb, n);
+    }
+    let flows = datapath_flows(&sb);
+    assert!(flows.len() <= 2, "{flows:?}");
+    // Every packet still went through the pipeline.
+    assert_eq!(n_packets(&sb, "actions=NORMAL"), 5);
+}
+
 /// Digits replaced, so that two runs compare by shape.
 fn shape(text: &str) -> String {
     let mut out = String::new();
