@@ -103,6 +103,9 @@ pub struct Ofproto {
     pub(crate) port_link_up: BTreeMap<u32, bool>,
     port_counters_source: Option<PortCountersSource>,
     clock: Clock,
+    /// While failing open: upstream's hidden table-0 rule
+    /// `priority=0xf0f0f0 actions=NORMAL`, above every OpenFlow rule.
+    fail_open_rule: Option<Arc<Rule>>,
 }
 
 impl Ofproto {
@@ -145,6 +148,7 @@ impl Ofproto {
             port_link_up: BTreeMap::new(),
             port_counters_source: None,
             clock,
+            fail_open_rule: None,
         }
     }
 
@@ -162,6 +166,11 @@ impl Ofproto {
         flow: &packet::Flow,
         wc: &mut packet::Flow,
     ) -> Option<Arc<Rule>> {
+        if table_id == 0 {
+            if let Some(r) = &self.fail_open_rule {
+                return Some(r.clone());
+            }
+        }
         let table = self.tables.get(usize::from(table_id))?;
         let found = table
             .cls
@@ -572,6 +581,46 @@ impl Ofproto {
     /// The classifier version lookups use.
     pub fn version(&self) -> Version {
         self.version
+    }
+
+    /// Enters or leaves fail-open mode (the connection manager decides):
+    /// while on, every table-0 lookup finds the hidden
+    /// `priority=0xf0f0f0 actions=NORMAL` rule, which OpenFlow cannot see.
+    /// A change advances the version, so cached translations are redone.
+    pub fn set_fail_open(&mut self, on: bool) {
+        if on == self.fail_open_rule.is_some() {
+            return;
+        }
+        self.fail_open_rule = on.then(|| {
+            let now = self.now();
+            Arc::new(Rule {
+                match_: flow::Match::catchall(),
+                priority: u16::MAX,
+                table_id: 0,
+                cookie: 0,
+                actions: vec![flow::actions::OfpAction::Output(flow::actions::Output {
+                    port: flow::actions::OfpPort::NORMAL,
+                    max_len: 0,
+                })]
+                .into(),
+                flags: 0,
+                idle_timeout: std::sync::atomic::AtomicU16::new(0),
+                hard_timeout: std::sync::atomic::AtomicU16::new(0),
+                importance: 0,
+                n_packets: std::sync::atomic::AtomicU64::new(0),
+                n_bytes: std::sync::atomic::AtomicU64::new(0),
+                used: std::sync::atomic::AtomicU64::new(now),
+                created: now,
+                modified: now,
+            })
+        });
+        let txn = self.begin_txn();
+        self.commit_txn(txn);
+    }
+
+    /// True while failing open.
+    pub fn fail_open(&self) -> bool {
+        self.fail_open_rule.is_some()
     }
 }
 

@@ -264,7 +264,13 @@ pub fn execute_packet_out(
         in_port: po.in_port,
         ..Default::default()
     };
-    let mut flow = packet::extract::extract(&po.packet, &md);
+    // The packet's headers with the metadata the message gave (registers,
+    // tunnel...).
+    let mut flow = po
+        .metadata
+        .flow
+        .or(&packet::extract::extract(&po.packet, &md));
+    flow.in_port = po.in_port;
     let mut locked = LockedBridges::lock(&reg);
     let out = match locked.get(bridge) {
         Some(o) => xlate(

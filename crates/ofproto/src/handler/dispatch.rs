@@ -16,7 +16,11 @@ use openflow::OfpErr;
 pub fn error_reply(e: OfpErr, request: &[u8]) -> Vec<u8> {
     let version = openflow::OfpVersion::from_wire(request[0]).unwrap_or(openflow::OfpVersion::Of10);
     let len = usize::from(u16::from_be_bytes([request[2], request[3]])).min(request.len());
-    let data = &request[..len.min(usize::from(u16::MAX) - 16)];
+    // As much of the request as fits in one message after the error's
+    // own header (whose size depends on the error's vendor).
+    let max = usize::from(u16::MAX);
+    let header = openflow::encode_error_msg(e, version, 0, &[]).len();
+    let data = &request[..len.min(max.saturating_sub(header))];
     openflow::encode_error_msg(e, version, xid_of(request), data)
 }
 

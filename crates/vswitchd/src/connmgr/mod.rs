@@ -11,11 +11,12 @@
 //! [`Ofproto`], the bus of asynchronous messages, connection ids.
 
 pub mod async_msgs;
+pub mod fail_open;
 pub mod ofconn;
 
 use crate::config::{ControllerConfig, FailMode};
 use async_msgs::ConnKind;
-use ofconn::{allowed_versions, serve, AsyncBus, ConnConfig, ConnEnd};
+use ofconn::{allowed_versions, serve, AsyncBus, ConnConfig, ConnEnd, ConnEvent};
 use ofproto::flow_mod::{FlowModCommand, FlowModReq, OFPG_ANY, OFPP_ANY, TABLE_ALL};
 use ofproto::{ConnState, Ofproto, PacketOutRequest};
 use std::collections::BTreeMap;
@@ -86,7 +87,30 @@ impl BridgeShared {
     /// Handles one request of a connection.
     pub fn handle(&self, state: &mut ConnState, msg: &[u8]) -> Vec<Vec<u8>> {
         let replies = self.with_ofproto(|o| o.handle_openflow(state, msg));
-        let outs = state.take_packet_outs();
+        let mut outs = state.take_packet_outs();
+        for r in state.take_resumes() {
+            // The paused pipeline's remaining actions (then its action
+            // set) run on the packet with the metadata it had, as a
+            // packet-out from its ingress port would.
+            let Some(c) = r.continuation else { continue };
+            let mut actions: Vec<flow::actions::OfpAction> =
+                c.actions.into_iter().flat_map(|a| a.actions).collect();
+            actions.extend(c.action_set);
+            outs.push(PacketOutRequest {
+                in_port: r.pin.metadata.flow.in_port,
+                packet: r.pin.data,
+                metadata: r.pin.metadata,
+                actions,
+            });
+        }
+        for f in state.take_ct_flushes() {
+            vlog::dbg!(
+                "connmgr",
+                "{}: conntrack flush of zone {} (no userspace conntrack table to flush)",
+                self.name,
+                f.zone
+            );
+        }
         if !outs.is_empty() {
             let sink = self
                 .packet_out
@@ -175,8 +199,9 @@ impl BridgeShared {
     }
 }
 
-/// The state of one controller connection, for the Controller table.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The state of one controller connection, for the Controller table and
+/// for fail-open.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ControllerStatus {
     pub is_connected: bool,
     /// `master`, `slave` or `other` while connected.
@@ -184,6 +209,29 @@ pub struct ControllerStatus {
     /// `ACTIVE`, `BACKOFF`, `CONNECTING`, `LISTENING`, ...
     pub state: &'static str,
     pub last_error: Option<String>,
+    /// The peer showed it is in charge (upstream's rconn admission).
+    pub admitted: bool,
+    /// When the controller was last admitted (its creation before that):
+    /// fail-open counts the time without an admitted controller from here.
+    pub last_admitted: std::time::Instant,
+    /// When the current connection came up / the last one went down.
+    pub connected_at: Option<std::time::Instant>,
+    pub disconnected_at: Option<std::time::Instant>,
+}
+
+impl Default for ControllerStatus {
+    fn default() -> ControllerStatus {
+        ControllerStatus {
+            is_connected: false,
+            role: None,
+            state: "",
+            last_error: None,
+            admitted: false,
+            last_admitted: std::time::Instant::now(),
+            connected_at: None,
+            disconnected_at: None,
+        }
+    }
 }
 
 struct Controller {
@@ -204,6 +252,7 @@ pub struct ConnMgr {
     fail_mode: Option<FailMode>,
     has_primaries: bool,
     ticker: JoinHandle<()>,
+    fail_open: Arc<Mutex<fail_open::FailOpen>>,
 }
 
 fn is_passive(target: &str) -> bool {
@@ -218,7 +267,9 @@ impl ConnMgr {
     /// A manager for the bridge of `shared`, running its tasks on `rt`.
     pub fn new(shared: Arc<BridgeShared>, rt: tokio::runtime::Handle) -> ConnMgr {
         let s = shared.clone();
-        // Timeouts and evictions (upstream's ofproto_run).
+        let fail_open = Arc::new(Mutex::new(fail_open::FailOpen::default()));
+        let fo = fail_open.clone();
+        // Timeouts and evictions (upstream's ofproto_run), fail-open.
         let ticker = rt.spawn(async move {
             let mut t = tokio::time::interval(Duration::from_millis(100));
             loop {
@@ -227,6 +278,9 @@ impl ConnMgr {
                     let now = o.now();
                     o.run(now);
                 });
+                fo.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .run(&s, std::time::Instant::now());
             }
         });
         ConnMgr {
@@ -238,6 +292,7 @@ impl ConnMgr {
             fail_mode: None,
             has_primaries: false,
             ticker,
+            fail_open,
         }
     }
 
@@ -332,6 +387,29 @@ impl ConnMgr {
         self.has_primaries = has_primaries;
         self.shared
             .with_ofproto(|o| o.config.fail_secure = fail_mode == FailMode::Secure);
+        self.update_fail_open();
+    }
+
+    /// Gives fail-open the current primary controllers and trigger time.
+    fn update_fail_open(&self) {
+        let mut fo = self.fail_open.lock().unwrap_or_else(|e| e.into_inner());
+        let primaries: Vec<&Controller> = self.controllers.values().filter(|c| c.primary).collect();
+        fo.enabled = self.fail_mode == Some(FailMode::Standalone) && !primaries.is_empty();
+        fo.trigger = primaries
+            .iter()
+            .map(|c| probe_of(&c.cfg).unwrap_or(Duration::ZERO))
+            .max()
+            .unwrap_or(Duration::ZERO)
+            * 3;
+        fo.controllers = primaries.iter().map(|c| c.status.clone()).collect();
+    }
+
+    /// True while the bridge fails open.
+    pub fn is_failing_open(&self) -> bool {
+        self.fail_open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_active()
     }
 
     fn spawn_service(
@@ -405,17 +483,25 @@ impl ConnMgr {
                             allowed,
                             probe,
                             async_enabled,
+                            hello_timeout: backoff,
                         };
                         let st = status.clone();
                         let sh = shared.clone();
                         let rn = rname.clone();
-                        let end = serve(stream, cfg, shared.clone(), move |_v| {
-                            vlog::info!("rconn", "{rn}: connected");
+                        let end = serve(stream, cfg, shared.clone(), move |ev| {
                             let mut s = lock_status(&st);
-                            s.is_connected = true;
-                            s.role = Some("other");
-                            s.state = "ACTIVE";
-                            s.last_error = None;
+                            match ev {
+                                ConnEvent::Up(_) => {
+                                    vlog::info!("rconn", "{rn}: connected");
+                                    s.is_connected = true;
+                                    s.role = Some("other");
+                                    s.state = "ACTIVE";
+                                    s.last_error = None;
+                                    s.connected_at = Some(std::time::Instant::now());
+                                }
+                                ConnEvent::Admitted => s.admitted = true,
+                                ConnEvent::Role(r) => s.role = Some(r),
+                            }
                             drop(s);
                             sh.wake();
                         })
@@ -425,6 +511,11 @@ impl ConnMgr {
                             let mut s = lock_status(&status);
                             s.is_connected = false;
                             s.role = None;
+                            if s.admitted {
+                                s.last_admitted = std::time::Instant::now();
+                            }
+                            s.admitted = false;
+                            s.disconnected_at = Some(std::time::Instant::now());
                         }
                         match &end {
                             ConnEnd::Eof => vlog::info!("rconn", "{rname}: connection closed by peer"),
@@ -436,6 +527,7 @@ impl ConnMgr {
                                 "rconn",
                                 "{rname}: no response to inactivity probe after {s} seconds, disconnecting"
                             ),
+                            ConnEnd::HelloTimeout => vlog::info!("rconn", "{rname}: connection timed out"),
                         }
                         if was_up {
                             backoff = Duration::from_secs(1);
@@ -492,6 +584,7 @@ impl ConnMgr {
                 );
             }
         }
+        self.update_fail_open();
     }
 
     /// The status of each controller, by Controller row.
@@ -515,10 +608,12 @@ impl Drop for ConnMgr {
     }
 }
 
+/// The inactivity probe interval of a controller: `inactivity_probe` in
+/// whole seconds, at least 5 (upstream's rconn), none when 0.
 fn probe_of(c: &ControllerConfig) -> Option<Duration> {
     match c.inactivity_probe {
         Some(0) => None,
-        Some(ms) if ms > 0 => Some(Duration::from_millis((ms as u64).max(1000))),
+        Some(ms) if ms > 0 => Some(Duration::from_secs((ms as u64 / 1000).max(5))),
         _ => Some(Duration::from_secs(5)),
     }
 }
@@ -564,6 +659,7 @@ async fn listen(
             allowed: allowed.load(Ordering::Relaxed),
             probe,
             async_enabled: true,
+            hello_timeout: Duration::from_secs(1),
         };
         let sh = shared.clone();
         let bridge = bridge.clone();
@@ -578,6 +674,9 @@ async fn listen(
                     "rconn",
                     "{bridge}<->{name}: no response to inactivity probe after {s} seconds, disconnecting"
                 ),
+                ConnEnd::HelloTimeout => {
+                    vlog::info!("rconn", "{bridge}<->{name}: connection timed out")
+                }
             }
         });
     }

@@ -1,19 +1,21 @@
-//! One OpenFlow connection of a bridge, on tokio: the hello exchange and
-//! version negotiation (with upstream's failure texts and
-//! `OFPHFC_INCOMPATIBLE` error), framing, echo, inactivity probes, every
-//! other request handed to [`Ofproto::handle_openflow`], and the bridge's
-//! asynchronous messages filtered and encoded for this connection.
+//! One OpenFlow connection of a bridge: [`Session`], a state machine over
+//! bytes without I/O — framing, the hello exchange and version
+//! negotiation (with upstream's failure texts and `OFPHFC_INCOMPATIBLE`
+//! error), echo, upstream's answers to out-of-order and wrong-version
+//! messages, every other request handed to `Ofproto::handle_openflow`,
+//! the bridge's asynchronous messages filtered and encoded for this
+//! connection — and [`serve`], which runs a session on a socket with
+//! inactivity probes.
 
 use super::async_msgs::{ConnKind, DEFAULT_MISS_SEND_LEN};
 use super::BridgeShared;
 use ofproto::{AsyncMsg, ConnState};
-use openflow::raw::Header;
 use openflow::{Hello, OfpErr, OfpVersion};
 use rpc::stream::BoxStream;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
 
 const OFPT_HELLO: u8 = 0;
 const OFPT_ERROR: u8 = 1;
@@ -67,6 +69,9 @@ pub struct ConnConfig {
     pub probe: Option<Duration>,
     /// `enable_async_messages` (false: no asynchronous messages at all).
     pub async_enabled: bool,
+    /// How long the hello exchange may take (upstream's rconn gives it
+    /// the current backoff, at least 1 s).
+    pub hello_timeout: Duration,
 }
 
 /// Why a connection ended.
@@ -78,6 +83,8 @@ pub enum ConnEnd {
     Error(String),
     /// The peer stopped answering probes.
     ProbeTimeout(u64),
+    /// No hello exchange within the allowed time.
+    HelloTimeout,
 }
 
 impl ConnEnd {
@@ -94,62 +101,299 @@ fn io_end(e: &std::io::Error) -> ConnEnd {
     }
 }
 
-/// Reads framed messages and forwards them; ends at EOF or error.
-async fn reader<R: AsyncReadExt + Unpin>(
-    mut r: R,
-    name: String,
-    tx: mpsc::Sender<Result<Vec<u8>, ConnEnd>>,
-) {
-    loop {
-        let mut head = [0u8; 8];
-        let mut got = 0;
-        while got < 8 {
-            match r.read(&mut head[got..]).await {
-                Ok(0) => {
-                    let end = if got == 0 {
-                        ConnEnd::Eof
-                    } else {
-                        ConnEnd::errno(libc::EPROTO)
-                    };
-                    let _ = tx.send(Err(end)).await;
-                    return;
-                }
-                Ok(n) => got += n,
-                Err(e) => {
-                    let _ = tx.send(Err(io_end(&e))).await;
-                    return;
+const OFPT_FEATURES_REQUEST: u8 = 5;
+const OFPT_SET_CONFIG: u8 = 9;
+/// The largest OpenFlow message.
+const MAX_MSG: usize = 65535;
+/// `ofp_error_msg` header: what an error reply adds to the data it quotes.
+const ERROR_HEADER: usize = 12;
+
+/// Where a session is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Our hello is sent; the peer's is awaited.
+    AwaitHello,
+    /// Version negotiated.
+    Active,
+    /// Ended (nothing more is accepted).
+    Closed,
+}
+
+/// What one batch of received bytes did.
+#[derive(Debug, Default)]
+pub struct Step {
+    /// Messages to send, in order.
+    pub out: Vec<Vec<u8>>,
+    /// The version negotiated, when the hello exchange completed now.
+    pub up: Option<u8>,
+    /// The peer sent a message that shows it is a controller in charge
+    /// (upstream's admission: anything but the hello/echo/error/features/
+    /// config exchange).
+    pub admitted: bool,
+    /// Why the connection must close (after sending `out`).
+    pub end: Option<ConnEnd>,
+}
+
+/// One OpenFlow connection as a state machine over bytes, without I/O
+/// (the socket loop is [`serve`]; the fuzz target drives it directly):
+/// framing, the hello exchange and version negotiation, echo, checks of
+/// the version of every later message, and everything else handed to
+/// [`BridgeShared::handle`] (upstream's vconn + ofconn message path).
+pub struct Session {
+    cfg: ConnConfig,
+    phase: Phase,
+    /// Bytes of the message being received (never more than one message).
+    buf: Vec<u8>,
+    /// The connection's OpenFlow state once the version is negotiated.
+    state: Option<ConnState>,
+}
+
+impl Session {
+    /// A new session; returns it with our hello, to send first.
+    pub fn new(cfg: ConnConfig, xid: u32) -> (Session, Vec<u8>) {
+        let hello = Hello::encode(cfg.allowed, xid);
+        (
+            Session {
+                cfg,
+                phase: Phase::AwaitHello,
+                buf: Vec::new(),
+                state: None,
+            },
+            hello,
+        )
+    }
+
+    /// The negotiated version, once there is one.
+    pub fn version(&self) -> Option<u8> {
+        self.state.as_ref().map(|s| s.version)
+    }
+
+    /// The connection's OpenFlow state, once negotiated.
+    pub fn state(&self) -> Option<&ConnState> {
+        self.state.as_ref()
+    }
+
+    /// True once the session ended.
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed
+    }
+
+    /// Feeds bytes received from the peer.
+    pub fn receive(&mut self, mut data: &[u8], shared: &BridgeShared) -> Step {
+        let mut step = Step::default();
+        while !data.is_empty() && self.phase != Phase::Closed {
+            // Complete the header, then the message, never buffering more
+            // than one message.
+            let want = if self.buf.len() < 8 {
+                8
+            } else {
+                usize::from(u16::from_be_bytes([self.buf[2], self.buf[3]]))
+            };
+            let take = want.saturating_sub(self.buf.len()).min(data.len());
+            self.buf.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.buf.len() == 8 {
+                let len = usize::from(u16::from_be_bytes([self.buf[2], self.buf[3]]));
+                if len < 8 {
+                    vlog::err!(
+                        "vconn_stream",
+                        "received too-short ofp_header ({len} bytes)"
+                    );
+                    self.close(&mut step, ConnEnd::errno(libc::EPROTO));
+                    break;
                 }
             }
+            let len = if self.buf.len() >= 8 {
+                usize::from(u16::from_be_bytes([self.buf[2], self.buf[3]]))
+            } else {
+                usize::MAX
+            };
+            if self.buf.len() == len {
+                let msg = std::mem::take(&mut self.buf);
+                self.message(&msg, shared, &mut step);
+            }
         }
-        let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
-        if len < 8 {
+        step
+    }
+
+    /// The peer closed its end: upstream's verdict on what was pending.
+    pub fn eof(&mut self) -> ConnEnd {
+        let end = if self.buf.is_empty() {
+            ConnEnd::Eof
+        } else {
+            vlog::err!("vconn_stream", "connection dropped mid-packet");
+            ConnEnd::errno(libc::EPROTO)
+        };
+        self.phase = Phase::Closed;
+        self.buf = Vec::new();
+        end
+    }
+
+    fn close(&mut self, step: &mut Step, end: ConnEnd) {
+        self.phase = Phase::Closed;
+        self.buf = Vec::new();
+        step.end = Some(end);
+    }
+
+    fn message(&mut self, msg: &[u8], shared: &BridgeShared, step: &mut Step) {
+        match self.phase {
+            Phase::AwaitHello => self.hello(msg, shared, step),
+            Phase::Active => self.request(msg, shared, step),
+            Phase::Closed => {}
+        }
+    }
+
+    fn hello(&mut self, msg: &[u8], shared: &BridgeShared, step: &mut Step) {
+        let name = &self.cfg.name;
+        if msg[1] != OFPT_HELLO {
+            let what = openflow::print::ofp_to_string(msg, 1);
             vlog::warn!(
                 "vconn",
-                "{name}: received too-short ofp_header ({len} bytes)"
+                "{name}: received message while expecting hello: {}\n{}",
+                what.trim_end(),
+                vlog::hex_dump(msg, 0, true).trim_end()
             );
-            let _ = tx.send(Err(ConnEnd::errno(libc::EPROTO))).await;
+            self.close(step, ConnEnd::errno(libc::EPROTO));
             return;
         }
-        let mut msg = vec![0u8; len];
-        msg[..8].copy_from_slice(&head);
-        if let Err(e) = r.read_exact(&mut msg[8..]).await {
-            let end = if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                ConnEnd::errno(libc::EPROTO)
-            } else {
-                io_end(&e)
-            };
-            let _ = tx.send(Err(end)).await;
+        let peer = Hello::decode(msg);
+        let common = peer.version_bitmap & self.cfg.allowed;
+        if common == 0 {
+            let ours = version_bitmap_text(self.cfg.allowed);
+            let theirs = version_bitmap_text(peer.version_bitmap);
+            vlog::warn!(
+                "vconn",
+                "{name}: version negotiation failed (we support {ours}, peer supports {theirs})"
+            );
+            let top = (31 - peer.version_bitmap.leading_zeros().min(31)) as u8;
+            let text = format!("We support {ours}, you support {theirs}, no common versions.");
+            step.out.push(error_in_version(
+                OfpErr::OFPHFC_INCOMPATIBLE,
+                top,
+                0,
+                text.as_bytes(),
+            ));
+            self.close(step, ConnEnd::errno(libc::EPROTO));
             return;
         }
-        if tx.send(Ok(msg)).await.is_err() {
+        let version = (31 - common.leading_zeros()) as u8;
+        let mut state = ConnState::new(shared.next_conn_id(), version);
+        state.service = self.cfg.kind == ConnKind::Service;
+        if self.cfg.kind == ConnKind::Primary {
+            state.miss_send_len = DEFAULT_MISS_SEND_LEN;
+        }
+        self.state = Some(state);
+        self.phase = Phase::Active;
+        step.up = Some(version);
+    }
+
+    fn request(&mut self, msg: &[u8], shared: &BridgeShared, step: &mut Step) {
+        let Some(state) = self.state.as_mut() else {
             return;
+        };
+        let name = &self.cfg.name;
+        let (version, type_) = (msg[0], msg[1]);
+        let xid = u32::from_be_bytes([msg[4], msg[5], msg[6], msg[7]]);
+        match type_ {
+            OFPT_ECHO_REQUEST => {
+                step.out.push(echo_reply(msg));
+                return;
+            }
+            OFPT_ECHO_REPLY => return,
+            OFPT_HELLO | OFPT_ERROR => {
+                // Upstream answers a hello after the negotiation, and any
+                // error from the peer, as requests it does not handle.
+                let what = if type_ == OFPT_HELLO {
+                    "OFPT_HELLO"
+                } else {
+                    "OFPT_ERROR"
+                };
+                vlog::info!(
+                    "connmgr",
+                    "{}<->{name}: sending OFPBRC_BAD_TYPE error reply to {what} message",
+                    shared.name
+                );
+                step.out
+                    .push(error_in_version(OfpErr::OFPBRC_BAD_TYPE, version, xid, msg));
+                return;
+            }
+            _ => {}
+        }
+        if version != state.version {
+            vlog::err!(
+                "vconn",
+                "{name}: received OpenFlow version 0x{version:02x} != expected {:02x}",
+                state.version
+            );
+            step.out.push(error_in_version(
+                OfpErr::OFPBRC_BAD_VERSION,
+                version,
+                xid,
+                msg,
+            ));
+            return;
+        }
+        if !(OFPT_FEATURES_REQUEST..=OFPT_SET_CONFIG).contains(&type_) {
+            step.admitted = true;
+        }
+        step.out.extend(shared.handle(state, msg));
+    }
+
+    /// The bridge's asynchronous messages this connection gets, encoded.
+    pub fn async_msgs(&self, msgs: &[AsyncMsg], shared: &BridgeShared) -> Vec<Vec<u8>> {
+        match &self.state {
+            Some(st) if self.cfg.async_enabled && self.phase == Phase::Active => {
+                shared.with_ofproto_quiet(|o| ofproto::handler::asyncmsg::encode_for(o, st, msgs))
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// An inactivity probe (echo request), once negotiated.
+    pub fn probe(&self) -> Option<Vec<u8>> {
+        self.version().map(echo_request)
+    }
+
+    /// The connection's role as the Controller table shows it.
+    pub fn role_text(&self, shared: &BridgeShared) -> Option<&'static str> {
+        let st = self.state.as_ref()?;
+        Some(match shared.with_ofproto_quiet(|o| o.effective_role(st)) {
+            ofproto::handler::Role::Equal => "other",
+            ofproto::handler::Role::Master => "master",
+            ofproto::handler::Role::Slave => "slave",
+        })
+    }
+
+    /// Ends the session: the switch forgets the connection (its primary
+    /// role, monitors, bundles).
+    pub fn finish(&mut self, shared: &BridgeShared) {
+        self.phase = Phase::Closed;
+        if let Some(st) = self.state.take() {
+            shared.with_ofproto(|o| o.conn_closed(&st));
         }
     }
 }
 
-fn echo_reply(req: &[u8], version: u8) -> Vec<u8> {
+/// An `OFPT_ERROR` in `version`, quoting as much of `data` as fits in one
+/// message; versions this switch does not know get OpenFlow 1.0's
+/// encoding, as upstream's do.
+pub fn error_in_version(err: OfpErr, version: u8, xid: u32, data: &[u8]) -> Vec<u8> {
+    let ver = match OfpVersion::from_wire(version) {
+        Some(v) => v,
+        None => {
+            vlog::err!(
+                "ofp_errors",
+                "cannot encode error for unknown OpenFlow version 0x{version:02x}"
+            );
+            OfpVersion::Of10
+        }
+    };
+    let quoted = &data[..data.len().min(MAX_MSG - ERROR_HEADER)];
+    openflow::encode_error_msg(err, ver, xid, quoted)
+}
+
+fn echo_reply(req: &[u8]) -> Vec<u8> {
     let mut m = req.to_vec();
-    m[0] = version;
     m[1] = OFPT_ECHO_REPLY;
     m
 }
@@ -160,163 +404,117 @@ fn echo_request(version: u8) -> Vec<u8> {
     m
 }
 
-/// Runs one connection until it ends. `on_up` is called with the
-/// negotiated version once the hello exchange succeeded.
+/// Something that happened on a connection, for its manager.
+#[derive(Debug)]
+pub enum ConnEvent {
+    /// The hello exchange negotiated this version.
+    Up(u8),
+    /// The peer was admitted (see [`Step::admitted`]).
+    Admitted,
+    /// The connection's role (as the Controller table shows it) changed.
+    Role(&'static str),
+}
+
+/// Runs one connection until it ends, reporting what happens to
+/// `on_event`.
 pub async fn serve(
     stream: BoxStream,
     cfg: ConnConfig,
     shared: Arc<BridgeShared>,
-    on_up: impl FnOnce(u8) + Send,
+    mut on_event: impl FnMut(ConnEvent) + Send,
 ) -> ConnEnd {
-    let (rd, mut wr) = tokio::io::split(stream);
-    let (tx, mut rx) = mpsc::channel(16);
-    let reader_task = tokio::spawn(reader(rd, cfg.name.clone(), tx));
-    let end = serve_inner(&mut wr, &mut rx, &cfg, &shared, on_up).await;
-    reader_task.abort();
-    let _ = wr.shutdown().await;
-    end
-}
-
-async fn recv_msg(rx: &mut mpsc::Receiver<Result<Vec<u8>, ConnEnd>>) -> Result<Vec<u8>, ConnEnd> {
-    match rx.recv().await {
-        Some(r) => r,
-        None => Err(ConnEnd::Eof),
-    }
-}
-
-async fn serve_inner<W: AsyncWriteExt + Unpin>(
-    wr: &mut W,
-    rx: &mut mpsc::Receiver<Result<Vec<u8>, ConnEnd>>,
-    cfg: &ConnConfig,
-    shared: &Arc<BridgeShared>,
-    on_up: impl FnOnce(u8) + Send,
-) -> ConnEnd {
-    let name = &cfg.name;
-    let hello = Hello::encode(cfg.allowed, shared.next_xid());
-    if let Err(e) = wr.write_all(&hello).await {
-        return io_end(&e);
-    }
-    // The peer's hello.
-    let first = match cfg.probe {
-        Some(p) => match tokio::time::timeout(p * 2, recv_msg(rx)).await {
-            Ok(r) => r,
-            Err(_) => return ConnEnd::ProbeTimeout(p.as_secs() * 2),
-        },
-        None => recv_msg(rx).await,
-    };
-    let first = match first {
-        Ok(m) => m,
-        Err(e) => return e,
-    };
-    if first[1] != OFPT_HELLO {
-        let what = openflow::decode_raw(&first).map_or("unknown message", |r| r.name());
-        vlog::warn!(
-            "vconn",
-            "{name}: received message while expecting hello: {what}"
-        );
-        return ConnEnd::errno(libc::EPROTO);
-    }
-    let peer = Hello::decode(&first);
-    let peer_text = if first.len() > 8 {
-        version_bitmap_text(peer.version_bitmap)
-    } else {
-        format!("version 0x{:02x} and earlier", first[0])
-    };
-    let common = peer.version_bitmap & cfg.allowed;
-    if common == 0 {
-        let ours = version_bitmap_text(cfg.allowed);
-        vlog::warn!(
-            "vconn",
-            "{name}: version negotiation failed (we support {ours}, peer supports {peer_text})"
-        );
-        let peer_version = (31 - peer.version_bitmap.leading_zeros().min(31)) as u8;
-        let ver = OfpVersion::from_wire(peer_version).unwrap_or(OfpVersion::Of10);
-        let text = format!("We support {ours}, you support {peer_text}, no common versions.");
-        let err = openflow::encode_error_msg(OfpErr::OFPHFC_INCOMPATIBLE, ver, 0, text.as_bytes());
-        return match wr.write_all(&err).await {
-            Ok(()) => ConnEnd::errno(libc::EPROTO),
-            Err(e) => io_end(&e),
-        };
-    }
-    let version = (31 - common.leading_zeros()) as u8;
-    let conn_id = shared.next_conn_id();
-    let mut state = ConnState::new(conn_id, version);
-    state.service = cfg.kind == ConnKind::Service;
-    if cfg.kind == ConnKind::Primary {
-        state.miss_send_len = DEFAULT_MISS_SEND_LEN;
-    }
-    on_up(version);
-    let end = run_session(wr, rx, cfg, shared, &mut state).await;
-    shared.with_ofproto(|o| o.conn_closed(&state));
-    end
-}
-
-async fn run_session<W: AsyncWriteExt + Unpin>(
-    wr: &mut W,
-    rx: &mut mpsc::Receiver<Result<Vec<u8>, ConnEnd>>,
-    cfg: &ConnConfig,
-    shared: &Arc<BridgeShared>,
-    state: &mut ConnState,
-) -> ConnEnd {
-    let name = &cfg.name;
-    let version = state.version;
-    let mut bus = shared.subscribe();
-    let probe = cfg.probe.unwrap_or(Duration::from_secs(3600 * 24));
-    let mut deadline = tokio::time::Instant::now() + probe;
-    let mut probing = false;
-    loop {
-        let out: Vec<Vec<u8>> = tokio::select! {
-            m = recv_msg(rx) => {
-                let msg = match m {
-                    Ok(m) => m,
-                    Err(e) => return e,
-                };
-                deadline = tokio::time::Instant::now() + probe;
-                probing = false;
-                let Some(h) = Header::parse(&msg) else {
-                    return ConnEnd::errno(libc::EPROTO);
-                };
-                match h.type_ {
-                    OFPT_ECHO_REQUEST => vec![echo_reply(&msg, version)],
-                    OFPT_ECHO_REPLY | OFPT_HELLO | OFPT_ERROR => Vec::new(),
-                    _ if h.version != version => {
-                        vlog::err!(
-                            "vconn",
-                            "{name}: received OpenFlow version 0x{:02x} != expected {:02x}",
-                            h.version,
-                            version
-                        );
-                        return ConnEnd::errno(libc::EPROTO);
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let probe = cfg.probe;
+    let hello_timeout = cfg.hello_timeout;
+    let (mut session, hello) = Session::new(cfg, shared.next_xid());
+    let end = 'conn: {
+        if let Err(e) = wr.write_all(&hello).await {
+            break 'conn io_end(&e);
+        }
+        let mut bus = shared.subscribe();
+        let interval = probe.unwrap_or(Duration::from_secs(3600 * 24));
+        let mut deadline = tokio::time::Instant::now() + interval;
+        let mut probing = false;
+        let connected_at = tokio::time::Instant::now();
+        let hello_deadline = connected_at + hello_timeout;
+        let mut admitted = false;
+        let mut role = None;
+        let mut buf = vec![0u8; 16384];
+        loop {
+            let out: Vec<Vec<u8>> = tokio::select! {
+                r = rd.read(&mut buf) => {
+                    let n = match r {
+                        Ok(0) => break 'conn session.eof(),
+                        Ok(n) => n,
+                        Err(e) => break 'conn io_end(&e),
+                    };
+                    deadline = tokio::time::Instant::now() + interval;
+                    probing = false;
+                    let step = session.receive(&buf[..n], &shared);
+                    if let Some(v) = step.up {
+                        on_event(ConnEvent::Up(v));
                     }
-                    _ => shared.handle(state, &msg),
+                    // Upstream also admits a peer that stayed 30 s.
+                    let admits = step.admitted
+                        || (session.version().is_some()
+                            && connected_at.elapsed() >= Duration::from_secs(30));
+                    if admits && !admitted {
+                        admitted = true;
+                        on_event(ConnEvent::Admitted);
+                    }
+                    let r = session.role_text(&shared);
+                    if r.is_some() && r != role {
+                        role = r;
+                        on_event(ConnEvent::Role(r.unwrap_or("other")));
+                    }
+                    if let Some(end) = step.end {
+                        for m in step.out {
+                            if wr.write_all(&m).await.is_err() {
+                                break;
+                            }
+                        }
+                        break 'conn end;
+                    }
+                    step.out
                 }
-            }
-            a = bus.recv() => match a {
-                Ok(msg) if cfg.async_enabled => shared.with_ofproto_quiet(|o| {
-                    ofproto::handler::asyncmsg::encode_for(o, state, std::slice::from_ref(&*msg))
-                }),
-                Ok(_) => Vec::new(),
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    vlog::warn!("connmgr", "{name}: dropped {n} asynchronous messages");
-                    Vec::new()
+                a = bus.recv() => match a {
+                    Ok(msg) => {
+                        let out = session.async_msgs(std::slice::from_ref(&*msg), &shared);
+                        let r = session.role_text(&shared);
+                        if r.is_some() && r != role {
+                            role = r;
+                            on_event(ConnEvent::Role(r.unwrap_or("other")));
+                        }
+                        out
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        vlog::warn!("connmgr", "{}: dropped {n} asynchronous messages", session.cfg.name);
+                        Vec::new()
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break 'conn ConnEnd::Eof,
+                },
+                _ = tokio::time::sleep_until(hello_deadline), if session.version().is_none() => {
+                    break 'conn ConnEnd::HelloTimeout;
                 }
-                Err(broadcast::error::RecvError::Closed) => return ConnEnd::Eof,
-            },
-            _ = tokio::time::sleep_until(deadline), if cfg.probe.is_some() => {
-                if probing {
-                    return ConnEnd::ProbeTimeout(probe.as_secs());
+                _ = tokio::time::sleep_until(deadline), if probe.is_some() && session.version().is_some() => {
+                    if probing {
+                        break 'conn ConnEnd::ProbeTimeout(interval.as_secs());
+                    }
+                    probing = true;
+                    deadline = tokio::time::Instant::now() + interval;
+                    session.probe().into_iter().collect()
                 }
-                probing = true;
-                deadline = tokio::time::Instant::now() + probe;
-                vec![echo_request(version)]
-            }
-        };
-        for m in out {
-            if let Err(e) = wr.write_all(&m).await {
-                return io_end(&e);
+            };
+            for m in out {
+                if let Err(e) = wr.write_all(&m).await {
+                    break 'conn io_end(&e);
+                }
             }
         }
-    }
+    };
+    session.finish(&shared);
+    let _ = wr.shutdown().await;
+    end
 }
 
 /// Type of the bus carrying a bridge's asynchronous messages.

@@ -1,0 +1,143 @@
+//! Fail-open (upstream's fail_open): a bridge in `fail_mode=standalone`
+//! whose primary controllers have all been out of reach (not connected,
+//! or connected but not admitted) for three inactivity-probe intervals
+//! starts forwarding as a MAC-learning switch: the switch's hidden table-0
+//! `priority=0xf0f0f0 actions=NORMAL` rule takes precedence over every
+//! OpenFlow flow ([`ofproto::Ofproto::set_fail_open`]). It leaves that
+//! mode as soon as a controller is admitted again. `secure` bridges never
+//! fail open.
+
+use super::{lock_status, BridgeShared, ControllerStatus};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How often "still in fail-open mode" is logged.
+const STILL_OPEN_LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The fail-open state of one bridge.
+#[derive(Default)]
+pub struct FailOpen {
+    /// Standalone with primary controllers (otherwise never open).
+    pub enabled: bool,
+    /// How long controllers may be unreachable: 3 × the longest probe
+    /// interval.
+    pub trigger: Duration,
+    /// The primary controllers.
+    pub controllers: Vec<Arc<Mutex<ControllerStatus>>>,
+    active: bool,
+    next_still_log: Option<Instant>,
+}
+
+impl FailOpen {
+    /// True while failing open.
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
+
+    /// How long no controller has been admitted (zero if one is).
+    fn failure_duration(&self, now: Instant) -> Duration {
+        self.controllers
+            .iter()
+            .map(|c| {
+                let s = lock_status(c);
+                if s.admitted {
+                    Duration::ZERO
+                } else {
+                    now.saturating_duration_since(s.last_admitted)
+                }
+            })
+            .min()
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// One periodic check (upstream's fail_open_run and
+    /// fail_open_maybe_recover).
+    pub fn run(&mut self, shared: &BridgeShared, now: Instant) {
+        if !self.enabled || self.controllers.is_empty() {
+            if self.active {
+                self.set(shared, false);
+            }
+            return;
+        }
+        let any_admitted = self.controllers.iter().any(|c| lock_status(c).admitted);
+        if self.active {
+            if any_admitted {
+                vlog::warn!("fail_open", "No longer in fail-open mode");
+                self.set(shared, false);
+            } else if self.next_still_log.is_some_and(|t| now >= t) {
+                vlog::info!(
+                    "fail_open",
+                    "Still in fail-open mode after {} seconds disconnected from controller",
+                    self.failure_duration(now).as_secs()
+                );
+                self.next_still_log = Some(now + STILL_OPEN_LOG_INTERVAL);
+            }
+            return;
+        }
+        let failed = self.failure_duration(now);
+        if !any_admitted && failed >= self.trigger {
+            vlog::warn!(
+                "fail_open",
+                "Could not connect to controller (or switch failed controller's post-connection admission control policy) for {} seconds, failing open",
+                failed.as_secs()
+            );
+            self.next_still_log = Some(now + STILL_OPEN_LOG_INTERVAL);
+            self.set(shared, true);
+        }
+    }
+
+    fn set(&mut self, shared: &BridgeShared, on: bool) {
+        self.active = on;
+        shared.with_ofproto(|o| o.set_fail_open(on));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ofproto::Ofproto;
+
+    fn status_since(ago: Duration, now: Instant) -> Arc<Mutex<ControllerStatus>> {
+        let s = ControllerStatus {
+            last_admitted: now - ago,
+            ..ControllerStatus::default()
+        };
+        Arc::new(Mutex::new(s))
+    }
+
+    #[test]
+    fn opens_after_the_trigger_and_recovers_on_admission() {
+        let shared = BridgeShared::new("br0", Ofproto::new("br0", 1));
+        let now = Instant::now() + Duration::from_secs(100);
+        let c = status_since(Duration::from_secs(10), now);
+        let mut fo = FailOpen {
+            enabled: true,
+            trigger: Duration::from_secs(15),
+            controllers: vec![c.clone()],
+            ..FailOpen::default()
+        };
+        fo.run(&shared, now);
+        assert!(!fo.is_active());
+        fo.run(&shared, now + Duration::from_secs(5));
+        assert!(fo.is_active());
+        assert!(shared.with_ofproto_quiet(|o| o.fail_open()));
+        lock_status(&c).admitted = true;
+        fo.run(&shared, now + Duration::from_secs(6));
+        assert!(!fo.is_active());
+        assert!(!shared.with_ofproto_quiet(|o| o.fail_open()));
+    }
+
+    #[test]
+    fn never_opens_when_disabled() {
+        let shared = BridgeShared::new("br0", Ofproto::new("br0", 1));
+        let now = Instant::now() + Duration::from_secs(100);
+        let mut fo = FailOpen {
+            enabled: false,
+            trigger: Duration::from_secs(15),
+            controllers: vec![status_since(Duration::from_secs(99), now)],
+            ..FailOpen::default()
+        };
+        fo.run(&shared, now);
+        assert!(!fo.is_active());
+    }
+}
