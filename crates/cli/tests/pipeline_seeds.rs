@@ -14,7 +14,10 @@ mod pipeline_common;
 
 use pipeline_common::{run_script, Twin};
 
-fn check(tag: &str, script: &str) {
+/// Runs `script` in both stacks; at most `known` commands may differ (a
+/// ratchet for pipelines whose ports our daemon cannot make yet: see
+/// SWITCH-CONTRACTS.md).
+fn check(tag: &str, script: &str, known: usize) {
     let Some(twin) = Twin::start(tag) else {
         return;
     };
@@ -27,8 +30,8 @@ fn check(tag: &str, script: &str) {
         n - failures.len()
     );
     assert!(
-        failures.is_empty(),
-        "{tag}: {} of {n} commands differ",
+        failures.len() <= known,
+        "{tag}: {} of {n} commands differ (ratchet {known})",
         failures.len()
     );
 }
@@ -39,6 +42,7 @@ fn ovs_advanced_tutorial() {
     check(
         "pl-advanced",
         include_str!("data/pipeline_seeds/ovs_advanced.script"),
+        0,
     );
 }
 
@@ -48,5 +52,26 @@ fn faucet_tutorial() {
     check(
         "pl-faucet",
         include_str!("data/pipeline_seeds/faucet.script"),
+        0,
+    );
+}
+
+/// Seed 000, the OpenStack br-int/br-tun learn pipeline (L1254-1300).
+#[test]
+fn openstack_br_tun() {
+    check(
+        "pl-brtun",
+        include_str!("data/pipeline_seeds/openstack_br_tun.script"),
+        14,
+    );
+}
+
+/// Seed 004, the OVN br-int pipeline with its Geneve TLV map.
+#[test]
+fn ovn_br_int() {
+    check(
+        "pl-ovn",
+        include_str!("data/pipeline_seeds/ovn_br_int.script"),
+        8,
     );
 }
