@@ -203,6 +203,40 @@ fn flow_limit_caps_installed_flows() {
     assert_eq!(n_packets(&sb, "actions=NORMAL"), 5);
 }
 
+#[test]
+fn fin_seen_by_the_datapath_lowers_rule_timeouts() {
+    let sb = Sandbox::start_stack("revalidator-fin", Stack::ferrovs(FERROVS), true);
+    setup(&sb);
+    sb.ofctl(
+        "br0",
+        &[
+            "add-flow",
+            "priority=10,tcp,idle_timeout=60,actions=fin_timeout(idle_timeout=5),NORMAL",
+        ],
+    )
+    .unwrap();
+    let tcp = |flags: &str| {
+        format!(
+            "in_port(1),eth(src=50:54:00:00:00:01,dst=50:54:00:00:00:07),eth_type(0x0800),\
+             ipv4(src=10.0.0.1,dst=10.0.0.2,proto=6,tos=0,ttl=64,frag=no),\
+             tcp(src=1000,dst=80),tcp_flags({flags})"
+        )
+    };
+    // The first packet installs the megaflow; the FIN hits it in the
+    // datapath, and the revalidator applies fin_timeout.
+    sb.appctl(&["netdev-dummy/receive", "p1", &tcp("syn")])
+        .unwrap();
+    appctl(&sb, &["revalidator/wait"]);
+    let dump = sb.ofctl("br0", &["dump-flows"]).unwrap();
+    assert!(dump.contains("idle_timeout=60"), "{dump}");
+    sb.appctl(&["netdev-dummy/receive", "p1", &tcp("fin")])
+        .unwrap();
+    appctl(&sb, &["revalidator/wait"]);
+    assert_eq!(datapath_flows(&sb).len(), 1, "{:?}", datapath_flows(&sb));
+    let dump = sb.ofctl("br0", &["dump-flows"]).unwrap();
+    assert!(dump.contains("idle_timeout=5,"), "{dump}");
+}
+
 /// Digits replaced, so that two runs compare by shape.
 fn shape(text: &str) -> String {
     let mut out = String::new();

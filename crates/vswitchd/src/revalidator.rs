@@ -17,7 +17,8 @@
 //! - re-translates it (xlate over every bridge, as an upcall is) when the
 //!   generation changed since it was last checked, or when it carried
 //!   packets since the last pass (which also refreshes MAC learning and
-//!   applies `learn` actions, as upstream's xlate cache does). A flow whose
+//!   applies `learn` and `fin_timeout` actions, as upstream's xlate cache
+//!   does). A flow whose
 //!   translation now needs more fields than its mask covers, goes to the
 //!   slow path or fails, is deleted; one whose actions changed is
 //!   modified in place;
@@ -595,6 +596,10 @@ fn retranslate(
     };
     let mut flow = f.key;
     flow.in_port = *ofp;
+    // TCP flags the flow's packets carried (for `fin_timeout`): bits the
+    // flow does not match on cannot change what it matched, and a
+    // translation that now looks at them fails the mask check below.
+    flow.tcp_flags |= f.stats.tcp_flags & !f.mask.tcp_flags;
     let out = xlate(
         o,
         locked,

@@ -140,7 +140,7 @@ pub fn apply_side_effects(locked: &mut LockedBridges<'_>, effects: Vec<SideEffec
                     }
                 }
             }
-            SideEffect::FinTimeout { .. } => {}
+            SideEffect::FinTimeout { rule, idle, hard } => rule.reduce_timeouts(idle, hard),
         }
     }
 }
