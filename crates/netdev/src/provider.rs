@@ -168,10 +168,11 @@ pub struct NetdevStats {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RxMode {
     /// A TPACKET_V2 ring of per-frame slots, each handed over as soon as it
-    /// is written: no system call while busy, low latency; slots are
-    /// wire-size, and a larger frame (a super-frame) is queued on the socket
-    /// and read with `recvmsg` in its turn. One extra copy (ring to buffer)
-    /// for wire-size frames.
+    /// is written: no system call while busy, low latency; each frame is
+    /// handed on in its slot (no copy). Slots are wire-size; larger frames
+    /// (super-frames) go to a second ring of 64 KiB slots (see
+    /// [`NetdevConfig::rx_big_slots`]), read in arrival order with the
+    /// first, or are queued on the socket and read with `recvmsg`.
     RingV2,
     /// A TPACKET_V3 ring of variable-size frames packed in blocks handed
     /// over when full or after the block timeout: densest, but a lightly
@@ -243,6 +244,11 @@ pub struct NetdevConfig {
     /// 2 KiB slots (16 MiB by default: 8192 slots).
     pub rx_block_size: u32,
     pub rx_blocks: u32,
+    /// AF_PACKET receive (V2): slots of the second ring, for frames larger
+    /// than a wire-size slot (super-frames), 64 KiB each; the kernel copies
+    /// a super-frame there as it arrives, and it is handed on in its slot.
+    /// 0: no second ring, super-frames are read with `recvmsg`.
+    pub rx_big_slots: u32,
     /// AF_PACKET receive ring (V3): milliseconds after which the kernel hands a
     /// partly filled block over.
     pub rx_block_timeout_ms: u32,
@@ -260,6 +266,7 @@ impl Default for NetdevConfig {
             n_txq: 2,
             rx_block_size: 1 << 18,
             rx_blocks: 64,
+            rx_big_slots: 135,
             rx_block_timeout_ms: 1,
         }
     }

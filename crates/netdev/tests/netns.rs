@@ -651,3 +651,64 @@ fn v2_slots_are_lent_and_given_back() {
     drop(rxq);
     drop(ns);
 }
+
+/// Super-frames land in the second V2 ring and are handed on in their
+/// slots; without that ring they are read from the socket into pool
+/// buffers. Either way the bytes and offload state arrive whole.
+#[test]
+fn superframes_are_lent_from_the_second_ring() {
+    let Some(ns) = Netns::enter("superframes_are_lent_from_the_second_ring") else {
+        return;
+    };
+    veth_pair(&ns, "fva", "fvb");
+    let o = Offload {
+        flags: Offload::F_NEEDS_CSUM,
+        gso_type: Offload::GSO_TCPV4,
+        gso_size: 1448,
+        hdr_len: 54,
+        csum_start: 34,
+        csum_offset: 16,
+    };
+    for big_slots in [135, 0] {
+        let cfg = NetdevConfig {
+            rx_mode: RxMode::RingV2,
+            rx_big_slots: big_slots,
+            ..NetdevConfig::default()
+        };
+        let a = netdev::open("fva", "system", &cfg).expect("open fva");
+        let b = netdev::open("fvb", "system", &cfg).expect("open fvb");
+        let mut rxq = b.open_rxq(0).expect("open rxq");
+        let frames: Vec<(Vec<u8>, Offload)> = (0..20)
+            .map(|i| (tcp_superframe(20000 + i * 2000), o))
+            .collect();
+        assert_eq!(send(&a, &frames), frames.len());
+        let mut pool = PacketPool::with_default_size(40);
+        let mut got = Vec::new();
+        let start = Instant::now();
+        while got.len() < frames.len() && start.elapsed() < Duration::from_secs(10) {
+            let mut batch = PacketBatch::new();
+            rxq.recv(&mut pool, &mut batch).expect("recv");
+            while let Some(p) = batch.pop() {
+                if p.data().len() > 34 && p.data()[23] == 6 {
+                    assert_eq!(p.is_borrowed(), big_slots > 0, "big_slots {big_slots}");
+                    got.push((p.data().to_vec(), p.meta.offload));
+                }
+            }
+            netdev::sys::wait_readable(&[rxq.wait_fd()], 50).expect("poll");
+        }
+        got.reverse(); // popped from the back of each batch
+        let mut got_sorted: Vec<_> = got.iter().map(|g| g.0.clone()).collect();
+        got_sorted.sort();
+        let mut want: Vec<_> = frames.iter().map(|f| f.0.clone()).collect();
+        want.sort();
+        assert_eq!(
+            got_sorted, want,
+            "big_slots {big_slots}: every super-frame whole"
+        );
+        assert!(got
+            .iter()
+            .all(|g| g.1.gso_type == Offload::GSO_TCPV4 && g.1.gso_size == 1448));
+        drop(rxq);
+    }
+    drop(ns);
+}

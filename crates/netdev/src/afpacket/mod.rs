@@ -67,6 +67,13 @@ const V2_FRAME: u32 = 2048;
 /// TPACKET_V2 transmit slot: header, vnet header and a 64 KiB super-frame.
 const TX_FRAME: u32 = 65536 + 256;
 const V2_BLOCK: u32 = 1 << 20;
+/// Slot of the second V2 receive ring: header, reserve, vnet header and a
+/// 64 KiB super-frame (15 slots per 1 MiB block).
+const BIG_FRAME: u32 = 65792;
+/// Frames longer than this go to the second ring (they would not fit a
+/// wire-size slot behind the reserve); shorter ones to the first.
+const BIG_THRESHOLD: u32 = 1600;
+const SO_ATTACH_FILTER: libc::c_int = 26;
 const PACKET_MR_PROMISC: u16 = 1;
 const PACKET_FANOUT_HASH: u32 = 0;
 const ETH_P_ALL: u16 = 0x0003;
@@ -123,6 +130,29 @@ fn bind_ll(fd: RawFd, ifindex: u32, protocol: u16) -> io::Result<()> {
     .map(|_| ())
 }
 
+/// Attaches a socket filter that keeps frames longer than
+/// [`BIG_THRESHOLD`] (`big`) or the others, whole.
+fn attach_len_filter(fd: RawFd, big: bool) -> io::Result<()> {
+    const LD_LEN: u16 = 0x80; // BPF_LD | BPF_W | BPF_LEN
+    const JGT_K: u16 = 0x25; // BPF_JMP | BPF_JGT | BPF_K
+    const RET_K: u16 = 0x06; // BPF_RET | BPF_K
+    let ins = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+    // len > threshold: go to the first return for a big socket (keep), to
+    // the second for the other (drop).
+    let (jt, jf) = if big { (0, 1) } else { (1, 0) };
+    let prog = [
+        ins(LD_LEN, 0, 0, 0),
+        ins(JGT_K, jt, jf, BIG_THRESHOLD),
+        ins(RET_K, 0, 0, u32::MAX),
+        ins(RET_K, 0, 0, 0),
+    ];
+    let fprog = libc::sock_fprog {
+        len: prog.len() as u16,
+        filter: prog.as_ptr() as *mut libc::sock_filter,
+    };
+    setsockopt(fd, libc::SOL_SOCKET, SO_ATTACH_FILTER, &fprog)
+}
+
 impl AfPacket {
     /// Opens the existing interface `name` in the calling thread's network
     /// namespace.
@@ -142,8 +172,18 @@ impl AfPacket {
                 let arg: u32 = fanout_id | (PACKET_FANOUT_HASH << 16);
                 setsockopt(r.fd.as_raw_fd(), SOL_PACKET, PACKET_FANOUT, &arg)
                     .map_err(err("setsockopt(PACKET_FANOUT)"))?;
+                if let Some(b) = r.big_fd() {
+                    // The second rings form their own group, joined in the
+                    // same order: a flow hashes to the same queue in both.
+                    let arg: u32 = (fanout_id ^ 0x8000) | (PACKET_FANOUT_HASH << 16);
+                    setsockopt(b.as_raw_fd(), SOL_PACKET, PACKET_FANOUT, &arg)
+                        .map_err(err("setsockopt(PACKET_FANOUT)"))?;
+                }
             }
             rx_fds.push(r.fd.clone());
+            if let Some(b) = r.big_fd() {
+                rx_fds.push(b.clone());
+            }
             rings.push(Some(r));
         }
         let tx =
@@ -250,6 +290,7 @@ impl AfPacket {
         }
         setsockopt(raw, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one)
             .map_err(err("setsockopt(PACKET_IGNORE_OUTGOING)"))?;
+        let mut big = None;
         let ring = match config.rx_mode {
             RxMode::RingV3 => {
                 let frame_size: u32 = 2048;
@@ -296,7 +337,18 @@ impl AfPacket {
                 };
                 setsockopt(raw, SOL_PACKET, PACKET_RX_RING, &req)
                     .map_err(err("setsockopt(PACKET_RX_RING)"))?;
-                MmapRing::map(raw, V2_BLOCK as usize, nr as usize, V2_FRAME as usize, 0).map(Some)
+                let ring = MmapRing::map(raw, V2_BLOCK as usize, nr as usize, V2_FRAME as usize, 0)
+                    .map_err(err("mmap"))?;
+                if config.rx_big_slots > 0 {
+                    // Super-frames go to a second ring; when it cannot be
+                    // made they come through this socket's queue.
+                    if let Ok(b) = Self::open_big(ifindex, config) {
+                        attach_len_filter(raw, false)
+                            .map_err(err("setsockopt(SO_ATTACH_FILTER)"))?;
+                        big = Some(b);
+                    }
+                }
+                Ok(Some(ring))
             }
             RxMode::Recvmmsg => {
                 // VLAN tags come as control messages; the socket buffer
@@ -317,12 +369,38 @@ impl AfPacket {
         };
         setsockopt(raw, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mreq)
             .map_err(err("setsockopt(PACKET_ADD_MEMBERSHIP)"))?;
-        Ok(RxRing::new(
-            Arc::new(fd),
-            ring,
-            config.vnet_hdr,
-            config.rx_mode,
-        ))
+        RxRing::new(Arc::new(fd), ring, big, config.vnet_hdr, config.rx_mode).map_err(err("epoll"))
+    }
+
+    /// The second V2 receive ring of a queue: 64 KiB slots that only frames
+    /// longer than [`BIG_THRESHOLD`] reach (a socket filter), bound to the
+    /// device. Promiscuity comes from the first socket.
+    fn open_big(ifindex: u32, config: &NetdevConfig) -> io::Result<(Arc<OwnedFd>, MmapRing)> {
+        let fd = sys::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK, 0)?;
+        let raw = fd.as_raw_fd();
+        let one: libc::c_int = 1;
+        setsockopt(raw, SOL_PACKET, PACKET_VERSION, &TPACKET_V2)?;
+        if config.vnet_hdr {
+            setsockopt(raw, SOL_PACKET, PACKET_VNET_HDR, &one)?;
+        }
+        setsockopt(raw, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one)?;
+        setsockopt(raw, SOL_PACKET, PACKET_COPY_THRESH, &one)?;
+        setsockopt(raw, SOL_PACKET, PACKET_RESERVE, &V2_RESERVE)?;
+        setsockopt(raw, SOL_PACKET, rx::PACKET_AUXDATA, &one)?;
+        let _ = setsockopt(raw, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &RCVBUF);
+        let per_block = V2_BLOCK / BIG_FRAME;
+        let nr = config.rx_big_slots.div_ceil(per_block).clamp(1, 256);
+        let req = libc::tpacket_req {
+            tp_block_size: V2_BLOCK,
+            tp_block_nr: nr,
+            tp_frame_size: BIG_FRAME,
+            tp_frame_nr: per_block * nr,
+        };
+        setsockopt(raw, SOL_PACKET, PACKET_RX_RING, &req)?;
+        let ring = MmapRing::map(raw, V2_BLOCK as usize, nr as usize, BIG_FRAME as usize, 0)?;
+        attach_len_filter(raw, true)?;
+        bind_ll(raw, ifindex, ETH_P_ALL)?;
+        Ok((Arc::new(fd), ring))
     }
 
     fn err(&self, op: &'static str) -> impl Fn(io::Error) -> NetdevError + '_ {

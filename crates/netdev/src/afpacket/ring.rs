@@ -141,6 +141,8 @@ pub(crate) fn parse_frame(block: &[u8], off: usize, vnet_hdr: bool) -> Result<Fr
 const H2_LEN: usize = 4;
 const H2_SNAPLEN: usize = 8;
 const H2_MAC: usize = 12;
+pub(crate) const H2_SEC: usize = 16;
+pub(crate) const H2_NSEC: usize = 20;
 const H2_VLAN_TCI: usize = 24;
 const H2_VLAN_TPID: usize = 26;
 pub(crate) const H2_SIZE: usize = 32;

@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use packet::buffer::{Offload, Packet, PacketBatch, PacketPool, SlotOwner, BATCH_SIZE};
 
 use super::ring::{
-    parse_block, parse_frame, parse_frame_v2, Frame, MmapRing, H2_SIZE, TP_STATUS_COPY,
+    parse_block, parse_frame, parse_frame_v2, Frame, MmapRing, H2_NSEC, H2_SEC, H2_SIZE,
+    TP_STATUS_COPY,
 };
 use crate::error::NetdevError;
 use crate::provider::{RxMode, RxQueue};
@@ -23,6 +24,11 @@ pub(crate) struct RxRing {
     pub fd: Arc<OwnedFd>,
     vnet_hdr: bool,
     reader: Option<RingReader>,
+    /// The second V2 ring (super-frames) and its socket.
+    big: Option<(Arc<OwnedFd>, RingReader)>,
+    /// With a second ring: an epoll instance over both sockets, the one
+    /// descriptor to wait on.
+    epoll: Option<OwnedFd>,
 }
 
 /// A ring mapping whose V2 slots are lent to packets: a slot goes back to
@@ -180,27 +186,72 @@ fn finish_meta(
 }
 
 impl RxRing {
-    /// `ring` is None for [`RxMode::Recvmmsg`].
+    /// `ring` is None for [`RxMode::Recvmmsg`]; `big` is a second V2 ring
+    /// and its socket (with a V2 `ring` only).
     pub fn new(
         fd: Arc<OwnedFd>,
         ring: Option<MmapRing>,
+        big: Option<(Arc<OwnedFd>, MmapRing)>,
         vnet_hdr: bool,
         version: RxMode,
-    ) -> RxRing {
-        let reader = ring.map(|ring| RingReader {
+    ) -> std::io::Result<RxRing> {
+        let reader = |ring| RingReader {
             lender: Arc::new(Lender { ring }),
             vnet_hdr,
             version,
             cur: Cursor::default(),
-        });
-        RxRing {
+        };
+        let big = match (big, version) {
+            (Some((bfd, bring)), RxMode::RingV2) => Some((bfd, reader(bring))),
+            _ => None,
+        };
+        let epoll = match &big {
+            Some((bfd, _)) => Some(epoll_over(&[fd.as_raw_fd(), bfd.as_raw_fd()])?),
+            None => None,
+        };
+        Ok(RxRing {
             fd,
             vnet_hdr,
-            reader,
+            reader: ring.map(reader),
+            big,
+            epoll,
+        })
+    }
+
+    /// The socket of the second ring, if any.
+    pub fn big_fd(&self) -> Option<&Arc<OwnedFd>> {
+        self.big.as_ref().map(|(fd, _)| fd)
+    }
+
+    /// The descriptor that becomes readable when a frame waits.
+    pub fn wait_fd(&self) -> RawFd {
+        match &self.epoll {
+            Some(e) => e.as_raw_fd(),
+            None => self.fd.as_raw_fd(),
         }
     }
 
     fn recv(&mut self, pool: &mut PacketPool, batch: &mut PacketBatch, t: &mut Tally) {
+        if let (Some(small), Some((bfd, big))) = (self.reader.as_mut(), self.big.as_mut()) {
+            // Both rings in arrival order: the earlier of the two heads
+            // first. The first ring's head is read before the second's: a
+            // super-frame that arrived before a frame seen in the first
+            // ring is then already visible in the second.
+            let (sfd, bfd) = (self.fd.as_raw_fd(), bfd.as_raw_fd());
+            while !batch.is_full() {
+                let took = match (small.head_time(), big.head_time()) {
+                    (None, None) => break,
+                    (Some(_), None) => small.step_v2(sfd, pool, batch, t),
+                    (None, Some(_)) => big.step_v2(bfd, pool, batch, t),
+                    (Some(s), Some(b)) if b <= s => big.step_v2(bfd, pool, batch, t),
+                    (Some(_), Some(_)) => small.step_v2(sfd, pool, batch, t),
+                };
+                if !took {
+                    break;
+                }
+            }
+            return;
+        }
         match self.reader.as_mut() {
             Some(r) => r.recv(self.fd.as_raw_fd(), pool, batch, t),
             None => recv_mmsg(
@@ -213,6 +264,30 @@ impl RxRing {
             ),
         }
     }
+}
+
+/// An epoll instance watching `fds` for input (level-triggered).
+fn epoll_over(fds: &[RawFd]) -> std::io::Result<OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain system call; the result is checked.
+    let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    if ep < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `ep` is a new descriptor owned by nothing else.
+    let ep = unsafe { OwnedFd::from_raw_fd(ep) };
+    for &fd in fds {
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: fd as u64,
+        };
+        // SAFETY: `ev` is a valid epoll_event for the call; both descriptors
+        // are open.
+        if unsafe { libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) } < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(ep)
 }
 
 /// Option value and control message of `PACKET_AUXDATA`.
@@ -418,44 +493,71 @@ impl RingReader {
         batch: &mut PacketBatch,
         t: &mut Tally,
     ) {
-        while !batch.is_full() && self.ring().is_user(self.cur.unit) {
-            let status = self.ring().status(self.cur.unit);
-            if status & TP_STATUS_COPY != 0 {
-                let before = batch.len();
-                recv_mmsg(fd, self.vnet_hdr, pool, batch, t, 1);
-                if batch.len() == before && pool.available() == 0 {
-                    // No buffer: leave the slot for the next call.
-                    break;
-                }
-                self.next_unit();
-                continue;
-            }
-            // The frame is handed on in its slot: no copy, no pool buffer.
-            let lender = self.lender.clone();
-            let i = self.cur.unit;
-            let slot = lender.ring.unit(i);
-            let info = parse_frame_v2(slot, self.vnet_hdr)
-                .ok()
-                .and_then(|f| SlotFrame::of(&f, slot));
-            let lent = match info {
-                Some(f) => lend(&lender, i, &f, t),
-                None => {
-                    t.errors += 1;
-                    None
-                }
-            };
-            match lent {
-                Some(pkt) => {
-                    self.skip_unit();
-                    if let Err(p) = batch.push(pkt) {
-                        // Cannot happen: the batch had room. Dropping the
-                        // packet gives the slot back.
-                        drop(p);
-                    }
-                }
-                None => self.next_unit(),
-            }
+        while !batch.is_full() && self.step_v2(fd, pool, batch, t) {}
+    }
+
+    /// When the frame in the current V2 slot arrived (nanoseconds of the
+    /// kernel's real-time clock), or None when the slot is not ours yet.
+    fn head_time(&self) -> Option<u64> {
+        let ring = self.ring();
+        if !ring.is_user(self.cur.unit) {
+            return None;
         }
+        let h = ring.unit(self.cur.unit);
+        let sec = u32::from_ne_bytes([h[H2_SEC], h[H2_SEC + 1], h[H2_SEC + 2], h[H2_SEC + 3]]);
+        let nsec = u32::from_ne_bytes([h[H2_NSEC], h[H2_NSEC + 1], h[H2_NSEC + 2], h[H2_NSEC + 3]]);
+        Some(sec as u64 * 1_000_000_000 + nsec as u64)
+    }
+
+    /// Takes the frame of the current V2 slot into `batch`; false when
+    /// there is none (or no buffer for a frame read from the socket).
+    fn step_v2(
+        &mut self,
+        fd: RawFd,
+        pool: &mut PacketPool,
+        batch: &mut PacketBatch,
+        t: &mut Tally,
+    ) -> bool {
+        if batch.is_full() || !self.ring().is_user(self.cur.unit) {
+            return false;
+        }
+        let status = self.ring().status(self.cur.unit);
+        if status & TP_STATUS_COPY != 0 {
+            let before = batch.len();
+            recv_mmsg(fd, self.vnet_hdr, pool, batch, t, 1);
+            if batch.len() == before && pool.available() == 0 {
+                // No buffer: leave the slot for the next call.
+                return false;
+            }
+            self.next_unit();
+            return true;
+        }
+        // The frame is handed on in its slot: no copy, no pool buffer.
+        let lender = self.lender.clone();
+        let i = self.cur.unit;
+        let slot = lender.ring.unit(i);
+        let info = parse_frame_v2(slot, self.vnet_hdr)
+            .ok()
+            .and_then(|f| SlotFrame::of(&f, slot));
+        let lent = match info {
+            Some(f) => lend(&lender, i, &f, t),
+            None => {
+                t.errors += 1;
+                None
+            }
+        };
+        match lent {
+            Some(pkt) => {
+                self.skip_unit();
+                if let Err(p) = batch.push(pkt) {
+                    // Cannot happen: the batch had room. Dropping the
+                    // packet gives the slot back.
+                    drop(p);
+                }
+            }
+            None => self.next_unit(),
+        }
+        true
     }
 
     fn recv_v3(&mut self, pool: &mut PacketPool, batch: &mut PacketBatch, t: &mut Tally) {
@@ -575,7 +677,7 @@ impl RxQueue for AfPacketRxq {
     }
 
     fn wait_fd(&self) -> RawFd {
-        self.ring.as_ref().map_or(-1, |r| r.fd.as_raw_fd())
+        self.ring.as_ref().map_or(-1, |r| r.wait_fd())
     }
 }
 
