@@ -96,9 +96,17 @@ impl MacLearning {
         }
         let mut g = self.lock();
         expire(&mut g, now);
+        let expires = now + u64::from(g.idle_time);
+        // An entry already refreshed this second on the same port is left
+        // alone (upstream updates at most once a second), keeping its
+        // place in the least-recently-used order.
+        if let Some(e) = g.table.get(&(mac, vlan)) {
+            if e.port == port && e.expires >= expires {
+                return false;
+            }
+        }
         g.seq += 1;
         let seq = g.seq;
-        let expires = now + u64::from(g.idle_time);
         if let Some(e) = g.table.get_mut(&(mac, vlan)) {
             let moved = e.port != port;
             e.port = port;

@@ -95,8 +95,180 @@ pub fn memory_text(d: &Daemon) -> String {
     }
     if !sw.bridges.is_empty() {
         parts.push(format!("ports:{ports}"));
+        let rules: usize = sw
+            .bridges
+            .values()
+            .map(|b| {
+                let o = b.shared.ofproto.lock().unwrap_or_else(|e| e.into_inner());
+                (0..=u8::MAX).map(|t| o.rules(t).len()).sum::<usize>() + HIDDEN_RULES.len()
+            })
+            .sum();
+        parts.push(format!("rules:{rules}"));
+    }
+    drop(sw);
+    // Upstream's revalidators keep one key per datapath flow.
+    let keys: u64 = d
+        .datapaths
+        .all()
+        .iter()
+        .map(|dp| datapath::Dpif::stats(dp.as_ref()).n_flows)
+        .sum();
+    if keys > 0 {
+        parts.push(format!("udpif keys:{keys}"));
     }
     parts.join(" ")
+}
+
+/// The rules upstream keeps in its hidden table 254 of every bridge
+/// (priority, match, actions): recirculation without a recirculation ID
+/// and the three ways a translation can end in the internal table. Our
+/// translation implements them directly; `bridge/dump-flows` and
+/// `memory/show` report them as upstream does.
+const HIDDEN_RULES: [(u16, &str, &str); 4] = [
+    (2, "recirc_id=0", "drop"),
+    (0, "reg0=0x1", "controller(reason=)"),
+    (0, "reg0=0x2", "drop"),
+    (0, "reg0=0x3", "drop"),
+];
+
+/// `bridge/dump-flows [--offload-stats] BRIDGE`: every rule of every
+/// table, hidden ones included.
+fn bridge_dump_flows(br: &crate::bridge::Bridge, offload_stats: bool) -> String {
+    let o = br.shared.ofproto.lock().unwrap_or_else(|e| e.into_inner());
+    let now = o.now();
+    let mut out = String::new();
+    let mut line = |table: u8, created: u64, packets: u64, bytes: u64, rest: &str| {
+        if table != 0 {
+            out.push_str(&format!("table_id={table}, "));
+        }
+        out.push_str(&format!(
+            "duration={}s, n_packets={packets}, n_bytes={bytes}, ",
+            now.saturating_sub(created) / 1000
+        ));
+        if offload_stats {
+            out.push_str("n_offload_packets=0, n_offload_bytes=0, ");
+        }
+        out.push_str(rest);
+        out.push('\n');
+    };
+    for t in 0..ofproto::table::TABLE_INTERNAL {
+        for r in o.rules(t) {
+            let (packets, bytes) = r.counters();
+            let rest = format!(
+                "{},actions={}",
+                r.match_.format(i32::from(r.priority)),
+                flow::actions::format_actions(&r.actions)
+            );
+            line(t, r.created, packets, bytes, &rest);
+        }
+    }
+    for (priority, m, actions) in HIDDEN_RULES {
+        let rest = format!("priority={priority},{m},actions={actions}");
+        line(ofproto::table::TABLE_INTERNAL, br.created, 0, 0, &rest);
+    }
+    out
+}
+
+/// The port column of `fdb/show`: the OpenFlow port number (`LOCAL` for
+/// the bridge's own port).
+fn fdb_port_name(p: u32) -> String {
+    if p == 0xfffe {
+        "LOCAL".to_string()
+    } else {
+        p.to_string()
+    }
+}
+
+fn now_secs(br: &crate::bridge::Bridge) -> u64 {
+    br.shared
+        .ofproto
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .now()
+        / 1000
+}
+
+/// Registers the bridge commands: `fdb/*`, `mdb/show`, `bridge/dump-flows`.
+pub fn register_bridge(c: &Commands, d: &Daemon) {
+    const NO_BRIDGE: &str = "no such bridge";
+    let dd = d.clone();
+    c.register("fdb/show", "bridge", 1, 1, move |a| {
+        let sw = dd.lock();
+        let br = sw.bridges.get(&a[0]).ok_or(NO_BRIDGE)?;
+        Ok(br
+            .shared
+            .mac_learning
+            .fdb_show(now_secs(br), &fdb_port_name))
+    });
+    let dd = d.clone();
+    c.register("fdb/flush", "[bridge]", 0, 1, move |a| {
+        let sw = dd.lock();
+        match a.first() {
+            Some(name) => sw
+                .bridges
+                .get(name)
+                .ok_or(NO_BRIDGE)?
+                .shared
+                .mac_learning
+                .flush(),
+            None => sw
+                .bridges
+                .values()
+                .for_each(|b| b.shared.mac_learning.flush()),
+        }
+        Ok("table successfully flushed\n".into())
+    });
+    let dd = d.clone();
+    c.register("fdb/stats-show", "bridge", 1, 1, move |a| {
+        let sw = dd.lock();
+        let br = sw.bridges.get(&a[0]).ok_or(NO_BRIDGE)?;
+        Ok(br.shared.mac_learning.stats_show(&a[0], now_secs(br)))
+    });
+    let dd = d.clone();
+    c.register("fdb/stats-clear", "[bridge]", 0, 1, move |a| {
+        let sw = dd.lock();
+        match a.first() {
+            Some(name) => sw
+                .bridges
+                .get(name)
+                .ok_or(NO_BRIDGE)?
+                .shared
+                .mac_learning
+                .stats_clear(),
+            None => sw
+                .bridges
+                .values()
+                .for_each(|b| b.shared.mac_learning.stats_clear()),
+        }
+        Ok("statistics successfully cleared\n".into())
+    });
+    let dd = d.clone();
+    c.register("mdb/show", "bridge", 1, 1, move |a| {
+        let sw = dd.lock();
+        let br = sw.bridges.get(&a[0]).ok_or(NO_BRIDGE)?;
+        if !br.cfg.mcast_snooping_enable {
+            return Err("multicast snooping is disabled".into());
+        }
+        // Multicast snooping learns no groups here (not implemented):
+        // the table is always empty.
+        Ok(" port  VLAN  GROUP                Age\n".into())
+    });
+    let dd = d.clone();
+    c.register(
+        "bridge/dump-flows",
+        "[--offload-stats] bridge",
+        1,
+        2,
+        move |a| {
+            // The bridge is the last argument; only an exact
+            // `--offload-stats` before it adds the offload counters.
+            let offload = a.len() == 2 && a[0] == "--offload-stats";
+            let name = &a[a.len() - 1];
+            let sw = dd.lock();
+            let br = sw.bridges.get(name).ok_or("Unknown bridge")?;
+            Ok(bridge_dump_flows(br, offload))
+        },
+    );
 }
 
 /// The `dpctl/*` commands ovs-vswitchd offers, with upstream's usage.
@@ -331,6 +503,7 @@ pub fn register(c: &Commands, d: &Daemon) {
     register_vlog(c);
     register_datapath(c, d);
     register_trace(c, d);
+    register_bridge(c, d);
     crate::revalidator::register(c, &d.datapaths);
     register_fdb(c, d);
     let (sd, cl) = (d.shutdown.clone(), d.cleanup.clone());

@@ -138,6 +138,8 @@ pub struct Bridge {
     pub shared: Arc<BridgeShared>,
     /// The OpenFlow connections (absent without a runtime, in unit tests).
     pub connmgr: Option<ConnMgr>,
+    /// When the bridge was created, on its switch's clock (ms).
+    pub created: u64,
 }
 
 /// `OFPPC_PORT_DOWN` / `OFPPS_LINK_DOWN`.
@@ -215,7 +217,9 @@ impl Bridge {
         let mut alloc = OfportAllocator::default();
         alloc.reserve(OFPP_LOCAL);
         let ea = default_ea(&cfg.uuid);
-        let shared = BridgeShared::new(&cfg.name, Ofproto::new(&cfg.name, 0));
+        let ofproto = Ofproto::new(&cfg.name, 0);
+        let created = ofproto.now();
+        let shared = BridgeShared::new(&cfg.name, ofproto);
         Bridge {
             name: cfg.name.clone(),
             uuid: cfg.uuid,
@@ -231,6 +235,7 @@ impl Bridge {
             opts,
             shared,
             connmgr: None,
+            created,
         }
     }
 

@@ -536,7 +536,9 @@ fn revalidate_dp(
                     continue;
                 };
                 let delta = stats_delta(&f.stats, &uk.stats);
-                let (verdict, rules, side) = retranslate(ctx, &locked, f);
+                // Learning (MAC table, learn actions) only for flows that
+                // carried packets since the last pass, as upstream.
+                let (verdict, rules, side) = retranslate(ctx, &locked, f, delta.0 > 0);
                 if delta.0 > 0 {
                     effects.extend(side);
                 }
@@ -587,6 +589,7 @@ fn retranslate(
     ctx: &DpCtx,
     locked: &LockedBridges<'_>,
     f: &DpifFlow,
+    learn: bool,
 ) -> (Verdict, Vec<Arc<Rule>>, Vec<SideEffect>) {
     let Some((br, ofp)) = ctx.reg.odp.get(&(ctx.name.to_string(), f.key.in_port)) else {
         return (Verdict::Delete, Vec::new(), Vec::new());
@@ -607,7 +610,7 @@ fn retranslate(
             flow,
             packet: None,
             trace: false,
-            allow_side_effects: true,
+            allow_side_effects: learn,
             ofpacts: None,
             in_packet_out: false,
         },
