@@ -20,6 +20,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# os-ken for the controller tests (they skip with a message without it).
+python3 -c 'import os_ken' 2>/dev/null \
+  || timeout 300 pip install -q --break-system-packages os-ken >/dev/null 2>&1 \
+  || echo "test.sh: os-ken not installed (offline?): controller_osken will skip" >&2
+
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi

@@ -142,11 +142,11 @@ pub fn status_writes(
                 out.push(w(C, uuid, "is_connected", datum::boolean(st.is_connected)));
                 let role: Vec<&str> = st.role.into_iter().collect();
                 out.push(w(C, uuid, "role", datum::strings(&role)));
-                let status: Vec<(&str, &str)> = if st.is_connected {
-                    vec![("state", st.state)]
-                } else {
-                    Vec::new()
-                };
+                let pairs = st.pairs(std::time::Instant::now());
+                let status: Vec<(&str, &str)> = pairs
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
                 out.push(w(C, uuid, "status", datum::smap(&status)));
             }
         }

@@ -20,6 +20,24 @@ const PACKET_IN: usize = 0;
 const PORT_STATUS: usize = 1;
 const FLOW_REMOVED: usize = 2;
 
+/// Upstream's internal packet-in reason of a table-miss flow's
+/// `controller` action (`OFPR_EXPLICIT_MISS`).
+pub const OFPR_EXPLICIT_MISS: u8 = 6;
+/// Upstream's internal reason of a miss without table-miss flow
+/// (`OFPR_IMPLICIT_MISS`).
+pub const OFPR_IMPLICIT_MISS: u8 = 7;
+
+/// The reason a connection of `version` is told (upstream's wire_reason):
+/// misses are `no_match` (0), except that a table-miss flow's packet-in is
+/// `action` (1) before OpenFlow 1.3.
+pub fn wire_reason(version: u8, reason: u8) -> u8 {
+    match reason {
+        OFPR_EXPLICIT_MISS if version < 4 => 1,
+        OFPR_EXPLICIT_MISS | OFPR_IMPLICIT_MISS => 0,
+        r => r,
+    }
+}
+
 /// Whether `conn` receives an async message of `kind` for `reason`.
 pub fn receives(ofproto: &Ofproto, conn: &ConnState, kind: usize, reason: u8) -> bool {
     if conn.service && conn.miss_send_len == 0 {
@@ -116,8 +134,15 @@ pub fn encode_for(ofproto: &Ofproto, conn: &ConnState, msgs: &[AsyncMsg]) -> Vec
                 }
             }
             AsyncMsg::PacketIn(pin) => {
-                if receives(ofproto, conn, PACKET_IN, pin.reason) {
-                    out.push(encode_packet_in(conn, pin));
+                let wire = wire_reason(conn.version, pin.reason);
+                if receives(ofproto, conn, PACKET_IN, wire) {
+                    if wire == pin.reason {
+                        out.push(encode_packet_in(conn, pin));
+                    } else {
+                        let mut p = pin.clone();
+                        p.reason = wire;
+                        out.push(encode_packet_in(conn, &p));
+                    }
                 }
             }
             AsyncMsg::FlowUpdate(u) => updates.push(u.clone()),

@@ -219,6 +219,32 @@ pub struct ControllerStatus {
     pub disconnected_at: Option<std::time::Instant>,
 }
 
+impl ControllerStatus {
+    /// The Controller row's `status` column (upstream's
+    /// `last_error`, `state`, `sec_since_connect`, `sec_since_disconnect`);
+    /// empty for passive (listening) targets.
+    pub fn pairs(&self, now: std::time::Instant) -> Vec<(String, String)> {
+        let mut p = Vec::new();
+        if self.state.is_empty() || self.state == "LISTENING" {
+            return p;
+        }
+        if let Some(e) = &self.last_error {
+            p.push(("last_error".to_string(), e.clone()));
+        }
+        if let Some(t) = self.connected_at {
+            let secs = now.saturating_duration_since(t).as_secs();
+            p.push(("sec_since_connect".to_string(), secs.to_string()));
+        }
+        if let Some(t) = self.disconnected_at {
+            let secs = now.saturating_duration_since(t).as_secs();
+            p.push(("sec_since_disconnect".to_string(), secs.to_string()));
+        }
+        p.push(("state".to_string(), self.state.to_string()));
+        p.sort();
+        p
+    }
+}
+
 impl Default for ControllerStatus {
     fn default() -> ControllerStatus {
         ControllerStatus {
@@ -518,7 +544,10 @@ impl ConnMgr {
                             s.disconnected_at = Some(std::time::Instant::now());
                         }
                         match &end {
-                            ConnEnd::Eof => vlog::info!("rconn", "{rname}: connection closed by peer"),
+                            ConnEnd::Eof => {
+                                vlog::info!("rconn", "{rname}: connection closed by peer");
+                                lock_status(&status).last_error = Some("End of file".to_string());
+                            }
                             ConnEnd::Error(e) => {
                                 vlog::warn!("rconn", "{rname}: connection dropped ({e})");
                                 lock_status(&status).last_error = Some(e.clone());
