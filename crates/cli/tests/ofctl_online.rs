@@ -126,6 +126,7 @@ fn every_script_has_a_test() {
         "monitor",
         "packet_out",
         "seeds",
+        "seeds_tunnels",
     ];
     for (name, _) in scripts() {
         assert!(known.contains(&name.as_str()), "script {name} has no test");
@@ -183,6 +184,11 @@ fn seeds() {
 }
 
 #[test]
+fn seeds_tunnels() {
+    check_script("seeds_tunnels");
+}
+
+#[test]
 fn switch_on_our_daemons() {
     check_script_on_our_daemons("switch");
 }
@@ -230,4 +236,9 @@ fn packet_out_on_our_daemons() {
 #[test]
 fn seeds_on_our_daemons() {
     check_script_on_our_daemons("seeds");
+}
+
+#[test]
+fn seeds_tunnels_on_our_daemons() {
+    check_script_on_our_daemons("seeds_tunnels");
 }
