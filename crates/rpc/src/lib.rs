@@ -38,4 +38,4 @@ pub mod unixctl;
 pub use address::{ActiveAddr, AddressError, HostPort, PassiveAddr, OPENFLOW_PORT, OVSDB_PORT};
 pub use connection::{Connection, ConnectionError};
 pub use message::Message;
-pub use session::{Session, SessionEvent};
+pub use session::{Session, SessionEvent, SessionStatus};

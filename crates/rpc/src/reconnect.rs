@@ -262,6 +262,11 @@ impl Reconnect {
         self.n_successful_connections
     }
 
+    /// When the last connection came up (even if it is down now).
+    pub fn last_connected(&self) -> Option<u64> {
+        self.last_connected
+    }
+
     /// Milliseconds since the last disconnection.
     pub fn last_disconnected(&self) -> Option<u64> {
         self.last_disconnected

@@ -34,6 +34,19 @@ pub enum SessionEvent {
     Closed,
 }
 
+/// What a session last reported about itself (for status columns such as
+/// the Manager table's `is_connected` and `status`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionStatus {
+    /// Upstream's name of the reconnect state (`ACTIVE`, `BACKOFF`, ...).
+    pub state: &'static str,
+    pub connected: bool,
+    /// When the last connection came up, if ever.
+    pub last_connected: Option<Instant>,
+    /// When the last connection went down, if ever.
+    pub last_disconnected: Option<Instant>,
+}
+
 /// A reconnecting (or accepted) JSON-RPC session.
 pub struct Session {
     name: String,
@@ -43,6 +56,7 @@ pub struct Session {
     epoch: Instant,
     last_received: u64,
     closed: bool,
+    status: Option<std::sync::Arc<std::sync::Mutex<SessionStatus>>>,
 }
 
 fn ms_since(epoch: Instant) -> u64 {
@@ -65,6 +79,7 @@ impl Session {
             epoch,
             last_received: 0,
             closed: false,
+            status: None,
         })
     }
 
@@ -84,11 +99,30 @@ impl Session {
             epoch,
             last_received: 0,
             closed: false,
+            status: None,
         }
     }
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// From now on, keeps `sink` up to date with the session's state.
+    pub fn set_status_sink(&mut self, sink: std::sync::Arc<std::sync::Mutex<SessionStatus>>) {
+        self.status = Some(sink);
+        self.publish();
+    }
+
+    fn publish(&self) {
+        let Some(sink) = &self.status else { return };
+        let at = |ms: Option<u64>| ms.map(|ms| self.epoch + Duration::from_millis(ms));
+        let status = SessionStatus {
+            state: self.fsm.state().name(),
+            connected: self.is_connected(),
+            last_connected: at(self.fsm.last_connected()),
+            last_disconnected: at(self.fsm.last_disconnected()),
+        };
+        *sink.lock().unwrap_or_else(|e| e.into_inner()) = status;
     }
 
     /// Sets the inactivity probe interval (0 disables probes).
@@ -181,7 +215,14 @@ impl Session {
     /// Waits for the next event, connecting, probing and reconnecting as
     /// needed. An unreliable session returns `Closed` once and then forever.
     pub async fn next_event(&mut self) -> SessionEvent {
+        let event = self.next_event_inner().await;
+        self.publish();
+        event
+    }
+
+    async fn next_event_inner(&mut self) -> SessionEvent {
         loop {
+            self.publish();
             if self.closed {
                 return SessionEvent::Closed;
             }

@@ -776,6 +776,102 @@ impl Server {
         Ok(out)
     }
 
+    /// Writes the state of the remotes of a `db:DB,TABLE,COLUMN` spec back
+    /// into the rows its column references (the Manager table): their
+    /// `is_connected` and `status` columns, where the table has them, for
+    /// rows whose `target` is in `statuses`. Only changed rows are written;
+    /// both columns are ephemeral, so nothing reaches the disk.
+    pub fn write_remote_status(
+        &self,
+        spec: &str,
+        statuses: &BTreeMap<String, remotes::RemoteStatus>,
+    ) {
+        let body = spec.strip_prefix("db:").unwrap_or(spec);
+        let parts: Vec<&str> = body.split(',').collect();
+        let [db_name, table_name, column_name] = parts[..] else {
+            return;
+        };
+        let mut guard = self.lock();
+        let st = &mut *guard;
+        let Some(storage) = st.dbs.get_mut(db_name) else {
+            return;
+        };
+        let db = &storage.db;
+        let (Some(ts), Some(table)) = (db.schema.table(table_name), db.table(table_name)) else {
+            return;
+        };
+        let Some(col) = ts.column(column_name) else {
+            return;
+        };
+        let Some(ref_name) = ts.column_type(col).key.ref_table.clone() else {
+            return;
+        };
+        let (Some(rts), Some(_)) = (db.schema.table(&ref_name), db.table(&ref_name)) else {
+            return;
+        };
+        let Some(target_col) = rts.column("target") else {
+            return;
+        };
+        let connected_col = rts.column("is_connected").filter(|&c| {
+            let t = rts.column_type(c);
+            t.is_scalar() && t.key.atomic == crate::types::AtomicType::Boolean
+        });
+        let status_col = rts.column("status").filter(|&c| {
+            let t = rts.column_type(c);
+            t.is_map()
+                && t.key.atomic == crate::types::AtomicType::String
+                && t.value.as_ref().map(|v| v.atomic) == Some(crate::types::AtomicType::String)
+        });
+        let mut ops = Vec::new();
+        for row in table.rows.values() {
+            for (key, _) in row.get(col).iter() {
+                let Some(uuid) = key.as_uuid() else { continue };
+                let Some(r) = db.row(&ref_name, &uuid) else {
+                    continue;
+                };
+                let target = r.get(target_col);
+                let Some(target) = target.keys.first().and_then(|a| a.as_str()) else {
+                    continue;
+                };
+                let Some((connected, status)) = statuses.get(target) else {
+                    continue;
+                };
+                let mut new = serde_json::Map::new();
+                if let Some(c) = connected_col {
+                    let want = Value::Bool(*connected);
+                    if r.get(c).to_json(&rts.column_type(c)) != want {
+                        new.insert("is_connected".into(), want);
+                    }
+                }
+                if let Some(c) = status_col {
+                    let pairs: Vec<Value> = status.iter().map(|(k, v)| json!([k, v])).collect();
+                    let want = json!(["map", pairs]);
+                    if r.get(c).to_json(&rts.column_type(c)) != want {
+                        new.insert("status".into(), want);
+                    }
+                }
+                if !new.is_empty() {
+                    ops.push(json!({"op": "update", "table": ref_name,
+                        "where": [["_uuid", "==", ["uuid", uuid.to_string()]]], "row": new}));
+                }
+            }
+        }
+        if ops.is_empty() {
+            return;
+        }
+        let mut params = vec![Value::from(db_name)];
+        params.extend(ops);
+        let outcome = storage.transact_unsynced(&Value::Array(params), &ExecOptions::default());
+        if let Ok(TransactReply::Done { changes, .. }) = outcome {
+            if !changes.is_empty() {
+                Self::notify_monitors(st, db_name, &changes);
+                drop(guard);
+                let _ = self.sync();
+                self.commits.send_modify(|n| *n += 1);
+            }
+        }
+    }
+
     /// The client's name (for logs).
     pub fn client_name(&self, client: ClientId) -> Option<String> {
         self.lock().clients.get(&client).map(|c| c.name.clone())

@@ -2,17 +2,96 @@
 //! names listen and serve every accepted connection; active names connect
 //! out and reconnect with backoff; `db:DB,TABLE,COLUMN` names follow the
 //! remotes listed in the database (strings, or the `target` of referenced
-//! Manager rows), re-read after every commit. Each remote runs as a task
+//! Manager rows), re-read after every commit, and every 2.5 s write each
+//! one's state back into the referenced rows' `is_connected` and `status`
+//! columns, as upstream's ovsdb-server does. Each remote runs as a task
 //! that is aborted when the remote is removed.
 
 use super::jsonrpc::serve_session;
 use super::Server;
 use rpc::address::{is_passive_name, open_active_name, open_passive_name};
 use rpc::stream::Listener;
-use rpc::{Connection, Session, OVSDB_PORT};
+use rpc::{Connection, Session, SessionStatus, OVSDB_PORT};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// How often the state of `db:` remotes is written back (upstream's 2.5 s).
+const STATUS_INTERVAL: Duration = Duration::from_millis(2500);
+
+/// The live state of one remote, shared between its task and the writer of
+/// the status columns.
+pub enum RemoteState {
+    /// A listener: the port it bound (TCP) and its open sessions.
+    Passive {
+        bound_port: Arc<AtomicU16>,
+        sessions: Arc<AtomicUsize>,
+    },
+    /// An outgoing, reconnecting session.
+    Active(Arc<Mutex<SessionStatus>>),
+}
+
+/// The status columns of a remote's row: `is_connected` and the `status`
+/// map, with upstream's keys (`state`, `sec_since_connect`,
+/// `sec_since_disconnect`, `n_connections`, `bound_port`).
+pub type RemoteStatus = (bool, BTreeMap<String, String>);
+
+impl RemoteState {
+    fn new(passive: bool) -> RemoteState {
+        if passive {
+            RemoteState::Passive {
+                bound_port: Arc::new(AtomicU16::new(0)),
+                sessions: Arc::new(AtomicUsize::new(0)),
+            }
+        } else {
+            RemoteState::Active(Arc::new(Mutex::new(SessionStatus {
+                state: "VOID",
+                connected: false,
+                last_connected: None,
+                last_disconnected: None,
+            })))
+        }
+    }
+
+    /// The row values upstream would write now.
+    pub fn status(&self, now: Instant) -> RemoteStatus {
+        let mut map = BTreeMap::new();
+        match self {
+            RemoteState::Passive {
+                bound_port,
+                sessions,
+            } => {
+                // Upstream reports no per-session detail for listeners.
+                let n = sessions.load(Ordering::Relaxed);
+                map.insert("sec_since_connect".into(), "0".into());
+                map.insert("sec_since_disconnect".into(), "0".into());
+                if n > 1 {
+                    map.insert("n_connections".into(), n.to_string());
+                }
+                let port = bound_port.load(Ordering::Relaxed);
+                if port != 0 {
+                    map.insert("bound_port".into(), port.to_string());
+                }
+                (n > 0, map)
+            }
+            RemoteState::Active(status) => {
+                let st = status.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let secs = |t: Instant| now.saturating_duration_since(t).as_secs().to_string();
+                map.insert("state".into(), st.state.to_string());
+                if let Some(t) = st.last_connected {
+                    map.insert("sec_since_connect".into(), secs(t));
+                }
+                if let Some(t) = st.last_disconnected {
+                    map.insert("sec_since_disconnect".into(), secs(t));
+                }
+                (st.connected, map)
+            }
+        }
+    }
+}
 
 /// The running remotes, by name as given.
 #[derive(Default)]
@@ -98,35 +177,60 @@ fn needs_probes(name: &str) -> bool {
 }
 
 fn spawn_remote(server: &Arc<Server>, name: &str) -> JoinHandle<()> {
-    if is_passive_name(name) {
-        tokio::spawn(listen(server.clone(), name.to_string()))
-    } else {
-        tokio::spawn(connect(server.clone(), name.to_string()))
-    }
+    spawn_remote_with_state(server, name).0
+}
+
+/// Starts remote `name`; its state is kept in the returned [`RemoteState`].
+fn spawn_remote_with_state(server: &Arc<Server>, name: &str) -> (JoinHandle<()>, RemoteState) {
+    let state = RemoteState::new(is_passive_name(name));
+    let task = match &state {
+        RemoteState::Passive {
+            bound_port,
+            sessions,
+        } => {
+            let (server, name) = (server.clone(), name.to_string());
+            let (bound_port, sessions) = (bound_port.clone(), sessions.clone());
+            tokio::spawn(async move {
+                let listener = bind(&name).await;
+                if let Some(a) = listener.local_tcp_addr() {
+                    bound_port.store(a.port(), Ordering::Relaxed);
+                }
+                accept_loop_counted(server, listener, name, Some(sessions)).await
+            })
+        }
+        RemoteState::Active(status) => tokio::spawn(connect(
+            server.clone(),
+            name.to_string(),
+            Some(status.clone()),
+        )),
+    };
+    (task, state)
 }
 
 /// Remotes started on behalf of a `db:` spec; stopped with it.
-struct Derived(BTreeMap<String, JoinHandle<()>>);
+struct Derived(BTreeMap<String, (JoinHandle<()>, RemoteState)>);
 
 impl Drop for Derived {
     fn drop(&mut self) {
-        for t in self.0.values() {
+        for (t, _) in self.0.values() {
             t.abort();
         }
     }
 }
 
 /// Keeps the remotes named in the database (`db:DB,TABLE,COLUMN`) running,
-/// re-reading the column after every commit.
+/// re-reading the column after every commit, and writes their state back
+/// every [`STATUS_INTERVAL`].
 async fn follow_db(server: Arc<Server>, spec: String) {
     let mut commits = server.commit_watch();
     let mut derived = Derived(BTreeMap::new());
     let mut last_error = None;
+    let mut next_status = Instant::now() + STATUS_INTERVAL;
     loop {
         match server.db_remotes(&spec) {
             Ok(names) => {
                 last_error = None;
-                derived.0.retain(|n, t| {
+                derived.0.retain(|n, (t, _)| {
                     let keep = names.contains(n);
                     if !keep {
                         t.abort();
@@ -135,8 +239,8 @@ async fn follow_db(server: Arc<Server>, spec: String) {
                 });
                 for n in names {
                     if !derived.0.contains_key(&n) {
-                        let t = spawn_remote(&server, &n);
-                        derived.0.insert(n, t);
+                        let started = spawn_remote_with_state(&server, &n);
+                        derived.0.insert(n, started);
                     }
                 }
             }
@@ -147,8 +251,22 @@ async fn follow_db(server: Arc<Server>, spec: String) {
                 }
             }
         }
-        if commits.changed().await.is_err() {
-            return;
+        tokio::select! {
+            r = commits.changed() => {
+                if r.is_err() {
+                    return;
+                }
+            }
+            _ = tokio::time::sleep_until(next_status) => {
+                next_status = Instant::now() + STATUS_INTERVAL;
+                let now = Instant::now();
+                let statuses: BTreeMap<String, RemoteStatus> = derived
+                    .0
+                    .iter()
+                    .map(|(n, (_, st))| (n.clone(), st.status(now)))
+                    .collect();
+                server.write_remote_status(&spec, &statuses);
+            }
         }
     }
 }
@@ -176,12 +294,18 @@ async fn bind(name: &str) -> Listener {
     }
 }
 
-async fn listen(server: Arc<Server>, name: String) {
-    let listener = bind(&name).await;
-    accept_loop(server, listener, name).await
+async fn accept_loop(server: Arc<Server>, listener: Listener, name: String) {
+    accept_loop_counted(server, listener, name, None).await
 }
 
-async fn accept_loop(server: Arc<Server>, listener: Listener, name: String) {
+/// Serves every connection `listener` accepts; `sessions` counts those
+/// still open.
+async fn accept_loop_counted(
+    server: Arc<Server>,
+    listener: Listener,
+    name: String,
+    sessions: Option<Arc<AtomicUsize>>,
+) {
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
@@ -190,7 +314,12 @@ async fn accept_loop(server: Arc<Server>, listener: Listener, name: String) {
                 if !needs_probes(&name) {
                     session.set_probe_interval(0);
                 }
-                tokio::spawn(serve_session(server.clone(), session));
+                let server = server.clone();
+                let sessions = sessions.clone();
+                tokio::spawn(async move {
+                    let _open = sessions.map(SessionCount::new);
+                    serve_session(server, session).await
+                });
             }
             Err(e) => {
                 vlog::warn!(
@@ -204,7 +333,23 @@ async fn accept_loop(server: Arc<Server>, listener: Listener, name: String) {
     }
 }
 
-async fn connect(server: Arc<Server>, name: String) {
+/// Counts an open session while it lives.
+struct SessionCount(Arc<AtomicUsize>);
+
+impl SessionCount {
+    fn new(n: Arc<AtomicUsize>) -> SessionCount {
+        n.fetch_add(1, Ordering::Relaxed);
+        SessionCount(n)
+    }
+}
+
+impl Drop for SessionCount {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+async fn connect(server: Arc<Server>, name: String, status: Option<Arc<Mutex<SessionStatus>>>) {
     if open_active_name(&name, Some(OVSDB_PORT)).is_err() {
         return;
     }
@@ -212,6 +357,9 @@ async fn connect(server: Arc<Server>, name: String) {
         Ok(mut session) => {
             if !needs_probes(&name) {
                 session.set_probe_interval(0);
+            }
+            if let Some(s) = status {
+                session.set_status_sink(s);
             }
             serve_session(server, session).await
         }
