@@ -107,8 +107,12 @@ impl Protocols {
 
 impl fmt::Display for Protocols {
     /// Abbreviations first (`any`, `OpenFlow10`, `NXM`, `OXM`), then the
-    /// remaining single variants, comma-separated.
+    /// remaining single variants, comma-separated; `none` for the empty
+    /// set.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return f.write_str("none");
+        }
         let abbrevs = [
             (Protocols::ANY, "any"),
             (Protocols::OF10_STD_ANY, "OpenFlow10"),
@@ -185,7 +189,7 @@ mod tests {
             "OXM,OpenFlow10+table_id,NXM+table_id,OpenFlow11"
         );
         assert_eq!(Protocols::OF10_STD.to_string(), "OpenFlow10-table_id");
-        assert_eq!(Protocols::NONE.to_string(), "");
+        assert_eq!(Protocols::NONE.to_string(), "none");
     }
 
     #[test]

@@ -507,7 +507,12 @@ fn commit_nw(flow: &Flow, base: &mut Flow, wc: &mut Flow, out: &mut Vec<OdpActio
                 frag: 0,
             };
             if commit_key(&key, &b, &m, false, out) {
-                wc.nw_proto = 0xff;
+                // Upstream widens the mask to the whole key (protocol
+                // included) only when it has to set the whole header; a
+                // masked set leaves the protocol wildcarded.
+                if matches!(out.last(), Some(OdpAction::Set(_))) {
+                    wc.nw_proto = 0xff;
+                }
                 base.ipv6_src = flow.ipv6_src;
                 base.ipv6_dst = flow.ipv6_dst;
                 base.ipv6_label = flow.ipv6_label;
