@@ -4,7 +4,8 @@
 //! starts forwarding as a MAC-learning switch: the switch's hidden table-0
 //! `priority=0xf0f0f0 actions=NORMAL` rule takes precedence over every
 //! OpenFlow flow ([`ofproto::Ofproto::set_fail_open`]). It leaves that
-//! mode as soon as a controller is admitted again. `secure` bridges never
+//! mode as soon as a controller is admitted again, with its flow tables
+//! emptied (the reference's observed behaviour). `secure` bridges never
 //! fail open.
 
 use super::{lock_status, BridgeShared, ControllerStatus};
@@ -62,8 +63,11 @@ impl FailOpen {
         let any_admitted = self.controllers.iter().any(|c| lock_status(c).admitted);
         if self.active {
             if any_admitted {
+                // The controller in charge again starts from an empty
+                // flow table, as upstream's does.
                 vlog::warn!("fail_open", "No longer in fail-open mode");
                 self.set(shared, false);
+                shared.flush_flows(false);
             } else if self.next_still_log.is_some_and(|t| now >= t) {
                 vlog::info!(
                     "fail_open",

@@ -1,0 +1,239 @@
+//! Fail mode when the controller goes away, against the reference: a
+//! bridge under a (minimal, test-made) controller drops packets by the
+//! controller's flow; the controller disappears; with
+//! `fail_mode=standalone` the bridge fails open after three probe
+//! intervals (packets are flooded by NORMAL, above every OpenFlow flow)
+//! and returns to the controller's flows once it is back and admitted;
+//! with `secure` the controller's flows stay in force throughout. Frames
+//! sent per port and the flow counters must match the reference's.
+
+mod controller_common;
+
+use controller_common::*;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use testkit::Sandbox;
+
+const N_PORTS: u16 = 3;
+
+/// A controller that says hello, sends a barrier (which admits it) and
+/// answers echo requests until stopped.
+struct Controller {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<bool>>,
+}
+
+impl Controller {
+    fn start(listener: TcpListener) -> Controller {
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let thread = std::thread::spawn(move || {
+            listener.set_nonblocking(true).unwrap();
+            let mut conn: TcpStream = loop {
+                if s.load(Ordering::Relaxed) {
+                    return false;
+                }
+                match listener.accept() {
+                    Ok((c, _)) => break c,
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            };
+            conn.set_nonblocking(false).unwrap();
+            conn.set_read_timeout(Some(Duration::from_millis(50)))
+                .unwrap();
+            let _ = conn.write_all(&[4, 0, 0, 8, 0, 0, 0, 1]);
+            let _ = conn.write_all(&[4, 20, 0, 8, 0, 0, 0, 2]);
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while !s.load(Ordering::Relaxed) {
+                match conn.read(&mut chunk) {
+                    Ok(0) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    Err(_) => continue,
+                }
+                while buf.len() >= 8 {
+                    let len = usize::from(u16::from_be_bytes([buf[2], buf[3]])).max(8);
+                    if buf.len() < len {
+                        break;
+                    }
+                    let msg: Vec<u8> = buf.drain(..len).collect();
+                    if msg[1] == 2 {
+                        let mut reply = msg.clone();
+                        reply[1] = 3;
+                        let _ = conn.write_all(&reply);
+                    }
+                }
+            }
+            let _ = conn.shutdown(std::net::Shutdown::Both);
+            true
+        });
+        Controller {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops the controller; true if the switch had connected.
+    fn stop(mut self) -> bool {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+            .take()
+            .is_some_and(|t| t.join().unwrap_or(false))
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn log_has(sb: &Sandbox, text: &str) -> bool {
+    std::fs::read_to_string(sb.path("ovs-vswitchd.log")).is_ok_and(|l| l.contains(text))
+}
+
+/// n_packets of the controller's drop flow.
+fn drop_hits(sb: &Sandbox) -> u64 {
+    let flows = sb.ofctl("br0", &["dump-flows"]).unwrap_or_default();
+    flows
+        .lines()
+        .find(|l| l.contains("priority=100"))
+        .and_then(|l| l.split("n_packets=").nth(1))
+        .and_then(|r| r.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+fn run(name: &str, stack: testkit::Stack, mode: &str) -> (Vec<Vec<String>>, u64, String) {
+    let sb = Sandbox::start_stack(&format!("ctl-fail-{name}-{mode}"), stack, true);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let target = format!("tcp:127.0.0.1:{port}");
+    let ctl = Controller::start(listener);
+    dummy_bridge(
+        &sb,
+        N_PORTS,
+        &[
+            "--",
+            "set-controller",
+            "br0",
+            &target,
+            "--",
+            "set-fail-mode",
+            "br0",
+            mode,
+        ],
+    );
+    let ten = Duration::from_secs(10);
+    assert!(
+        sb.wait_until(ten, || sb
+            .vsctl(&["list", "controller"])
+            .unwrap()
+            .contains("is_connected        : true")),
+        "{name}/{mode}: the switch did not connect"
+    );
+    sb.ofctl("br0", &["add-flow", "priority=100,actions=drop"])
+        .unwrap();
+    let pkt = |n: u8| frame(&mac(2), &mac(1), n);
+    // Under the controller: its flow drops.
+    receive(&sb, "p1", &pkt(1));
+    assert!(
+        sb.wait_until(ten, || drop_hits(&sb) == 1),
+        "{name}/{mode}: not dropped by the flow"
+    );
+    // The controller goes away.
+    assert!(
+        ctl.stop(),
+        "{name}/{mode}: the controller saw no connection"
+    );
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    drop(listener);
+    if mode == "standalone" {
+        assert!(
+            sb.wait_until(Duration::from_secs(40), || log_has(&sb, "failing open")),
+            "{name}/{mode}: did not fail open"
+        );
+        receive(&sb, "p1", &pkt(2));
+        assert!(
+            wait_sent(&sb, N_PORTS, 2),
+            "{name}/{mode}: not flooded while failing open"
+        );
+    } else {
+        // As long as the standalone bridge needs to fail open.
+        std::thread::sleep(Duration::from_secs(17));
+        receive(&sb, "p1", &pkt(2));
+        assert!(
+            sb.wait_until(ten, || drop_hits(&sb) == 2),
+            "{name}/{mode}: secure bridge did not keep the flow"
+        );
+    }
+    // The controller comes back.
+    let before = drop_hits(&sb);
+    let ctl = Controller::start(TcpListener::bind(("127.0.0.1", port)).unwrap());
+    if mode == "standalone" {
+        assert!(
+            sb.wait_until(Duration::from_secs(30), || log_has(
+                &sb,
+                "No longer in fail-open mode"
+            )),
+            "{name}/{mode}: did not leave fail-open"
+        );
+    } else {
+        assert!(
+            sb.wait_until(Duration::from_secs(30), || log_has(&sb, "connected")),
+            "{name}/{mode}: did not reconnect"
+        );
+    }
+    if mode == "secure" {
+        receive(&sb, "p1", &pkt(3));
+        assert!(
+            sb.wait_until(ten, || drop_hits(&sb) == before + 1),
+            "{name}/{mode}: the controller's flow is not in force"
+        );
+    }
+    // Standalone: the controller back in charge finds empty tables.
+    let flows = sb.ofctl("br0", &["--no-stats", "dump-flows"]).unwrap();
+    drop(ctl);
+    (sent(&sb, N_PORTS), drop_hits(&sb), flows)
+}
+
+#[test]
+fn fail_modes_when_the_controller_goes_away() {
+    if testkit::skip_without_upstream("fail_modes_when_the_controller_goes_away") {
+        return;
+    }
+    let mut threads = Vec::new();
+    for mode in ["standalone", "secure"] {
+        for (name, stack) in stacks() {
+            threads.push((
+                name,
+                mode,
+                std::thread::spawn(move || run(name, stack, mode)),
+            ));
+        }
+    }
+    let results: Vec<_> = threads
+        .into_iter()
+        .map(|(n, m, t)| (n, m, t.join().expect("run panicked")))
+        .collect();
+    for pair in results.chunks(2) {
+        let (rn, mode, want) = &pair[0];
+        let (on, _, got) = &pair[1];
+        assert!(
+            want == got,
+            "{mode}: {rn} and {on} differ\n--- {rn} (drop hits {}) ---\n{}{}--- {on} (drop hits {}) ---\n{}{}",
+            want.1,
+            show(&want.0),
+            want.2,
+            got.1,
+            show(&got.0),
+            got.2
+        );
+    }
+}
