@@ -441,7 +441,11 @@ pub async fn serve(
         let mut role = None;
         let mut buf = vec![0u8; 16384];
         loop {
+            // Requests already received go first: like upstream's main
+            // loop, asynchronous messages they cause (a packet-out's
+            // packet-in) follow the replies to what came with them.
             let out: Vec<Vec<u8>> = tokio::select! {
+                biased;
                 r = rd.read(&mut buf) => {
                     let n = match r {
                         Ok(0) => break 'conn session.eof(),
