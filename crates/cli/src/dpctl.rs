@@ -424,6 +424,13 @@ impl Dpctl {
         }
     }
 
+    /// Opens (or creates) the datapath `arg` names; a failure is reported
+    /// as `what (strerror)`.
+    fn open_or_report(&mut self, arg: &str, create: bool, what: &str) -> Status {
+        self.open(&parse_dp_name(arg), create)
+            .inspect_err(|&e| self.error(e, what))
+    }
+
     fn dp_exists(&mut self, arg: &str) -> bool {
         let dp = parse_dp_name(arg);
         self.dpif_init();
@@ -473,10 +480,7 @@ impl Dpctl {
             self.error(EINVAL, "datapath not found");
             return Err(EINVAL);
         };
-        self.open(&parse_dp_name(&name), false).map_err(|e| {
-            self.error(e, "opening datapath");
-            e
-        })?;
+        self.open_or_report(&name, false, "opening datapath")?;
         // The only datapath that can exist here is one this process made,
         // and it has no ports, flows or connections to act on.
         Ok(())
@@ -484,17 +488,11 @@ impl Dpctl {
 
     /// Commands whose first argument must name a datapath.
     fn open_named(&mut self, args: &[String]) -> Status {
-        self.open(&parse_dp_name(&args[1]), false).map_err(|e| {
-            self.error(e, "opening datapath");
-            e
-        })
+        self.open_or_report(&args[1], false, "opening datapath")
     }
 
     fn add_dp(&mut self, args: &[String]) -> Status {
-        self.open(&parse_dp_name(&args[1]), true).map_err(|e| {
-            self.error(e, "add_dp");
-            e
-        })?;
+        self.open_or_report(&args[1], true, "add_dp")?;
         if args.len() > 2 {
             return self.add_if(args);
         }
@@ -746,10 +744,7 @@ impl Dpctl {
 
     /// The cache commands' own wording of an open failure.
     fn open_capitalized(&mut self, arg: &str) -> Status {
-        self.open(&parse_dp_name(arg), false).map_err(|e| {
-            self.error(e, &format!("Opening datapath {arg} failed"));
-            e
-        })
+        self.open_or_report(arg, false, &format!("Opening datapath {arg} failed"))
     }
 
     fn ct_stats_show(&mut self, args: &[String]) -> Status {

@@ -110,9 +110,28 @@ fn drop_hits(sb: &Sandbox) -> u64 {
         .unwrap_or(0)
 }
 
+/// A listener on a port below the kernel's ephemeral range, so that the
+/// port stays free for the controller's return: a port from `bind(0)` may
+/// meanwhile become the local end of another test's outgoing connection.
+fn listen_below_ephemeral_range() -> TcpListener {
+    let seed = std::process::id() as u64
+        ^ u64::from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos()),
+        );
+    let mut rng = testkit::Rng(seed);
+    loop {
+        let port = 20000 + rng.below(12000) as u16;
+        if let Ok(l) = TcpListener::bind(("127.0.0.1", port)) {
+            return l;
+        }
+    }
+}
+
 fn run(name: &str, stack: testkit::Stack, mode: &str) -> (Vec<Vec<String>>, u64, String) {
     let sb = Sandbox::start_stack(&format!("ctl-fail-{name}-{mode}"), stack, true);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let listener = listen_below_ephemeral_range();
     let port = listener.local_addr().unwrap().port();
     let target = format!("tcp:127.0.0.1:{port}");
     let ctl = Controller::start(listener);
@@ -152,8 +171,6 @@ fn run(name: &str, stack: testkit::Stack, mode: &str) -> (Vec<Vec<String>>, u64,
         ctl.stop(),
         "{name}/{mode}: the controller saw no connection"
     );
-    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
-    drop(listener);
     if mode == "standalone" {
         assert!(
             sb.wait_until(Duration::from_secs(40), || log_has(&sb, "failing open")),

@@ -138,8 +138,10 @@ pub fn parse_protocol_name(name: &str) -> Option<(u16, u8)> {
     })
 }
 
-/// C `strtoll(s, &end, 0)` over the whole string (no trailing garbage).
-fn str_to_llong0(s: &str) -> Option<i64> {
+/// C's `strtoll(s, &end, 0)` over the whole string, as upstream's
+/// `str_to_*` helpers use it: leading white space, a sign, then hex (`0x`),
+/// octal (leading `0`) or decimal digits and nothing after them.
+pub fn c_number(s: &str) -> Option<i128> {
     let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
     let (neg, u) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
@@ -157,8 +159,12 @@ fn str_to_llong0(s: &str) -> Option<i64> {
         return None;
     }
     let v = i128::from_str_radix(digits, radix).ok()?;
-    let v = if neg { -v } else { v };
-    i64::try_from(v).ok()
+    Some(if neg { -v } else { v })
+}
+
+/// C `strtoll(s, &end, 0)` over the whole string (no trailing garbage).
+fn str_to_llong0(s: &str) -> Option<i64> {
+    c_number(s).and_then(|v| i64::try_from(v).ok())
 }
 
 /// `str_to_u16`: a 16-bit number in C base-0 syntax.

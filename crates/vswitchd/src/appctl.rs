@@ -191,6 +191,18 @@ fn now_secs(br: &crate::bridge::Bridge) -> u64 {
 /// Registers the bridge commands: `fdb/*`, `mdb/show`, `bridge/dump-flows`.
 pub fn register_bridge(c: &Commands, d: &Daemon) {
     const NO_BRIDGE: &str = "no such bridge";
+    /// Runs `f` on the MAC table of the bridge named, or of every bridge.
+    fn each_mac_table(
+        sw: &Switch,
+        name: Option<&String>,
+        f: impl Fn(&ofproto::mac_learning::MacLearning),
+    ) -> Result<(), String> {
+        match name {
+            Some(n) => f(&sw.bridges.get(n).ok_or(NO_BRIDGE)?.shared.mac_learning),
+            None => sw.bridges.values().for_each(|b| f(&b.shared.mac_learning)),
+        }
+        Ok(())
+    }
     let dd = d.clone();
     c.register("fdb/show", "bridge", 1, 1, move |a| {
         let sw = dd.lock();
@@ -202,20 +214,7 @@ pub fn register_bridge(c: &Commands, d: &Daemon) {
     });
     let dd = d.clone();
     c.register("fdb/flush", "[bridge]", 0, 1, move |a| {
-        let sw = dd.lock();
-        match a.first() {
-            Some(name) => sw
-                .bridges
-                .get(name)
-                .ok_or(NO_BRIDGE)?
-                .shared
-                .mac_learning
-                .flush(),
-            None => sw
-                .bridges
-                .values()
-                .for_each(|b| b.shared.mac_learning.flush()),
-        }
+        each_mac_table(&dd.lock(), a.first(), |ml| ml.flush())?;
         Ok("table successfully flushed\n".into())
     });
     let dd = d.clone();
@@ -226,20 +225,7 @@ pub fn register_bridge(c: &Commands, d: &Daemon) {
     });
     let dd = d.clone();
     c.register("fdb/stats-clear", "[bridge]", 0, 1, move |a| {
-        let sw = dd.lock();
-        match a.first() {
-            Some(name) => sw
-                .bridges
-                .get(name)
-                .ok_or(NO_BRIDGE)?
-                .shared
-                .mac_learning
-                .stats_clear(),
-            None => sw
-                .bridges
-                .values()
-                .for_each(|b| b.shared.mac_learning.stats_clear()),
-        }
+        each_mac_table(&dd.lock(), a.first(), |ml| ml.stats_clear())?;
         Ok("statistics successfully cleared\n".into())
     });
     let dd = d.clone();

@@ -524,27 +524,9 @@ struct TableModRequest {
 /// C's `str_to_int(s, 0, ...)`: the whole string as a base-0 number that
 /// fits an `int`.
 fn c_int(s: &str) -> Option<i64> {
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let (neg, u) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let (radix, digits) = if (u.starts_with("0x") || u.starts_with("0X")) && u.len() > 2 {
-        (16, &u[2..])
-    } else if u.len() > 1 && u.starts_with('0') {
-        (8, &u[1..])
-    } else {
-        (10, u)
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    let v = i64::from_str_radix(digits, radix).ok()?;
-    let v = if neg { -v } else { v };
-    (i64::from(i32::MIN)..=i64::from(i32::MAX))
-        .contains(&v)
-        .then_some(v)
+    flow::flow_str::c_number(s)
+        .and_then(|v| i32::try_from(v).ok())
+        .map(i64::from)
 }
 
 /// C's `strtok_r`: the next token of `rest` delimited by `delim`, skipping

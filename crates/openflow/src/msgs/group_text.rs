@@ -5,6 +5,7 @@
 //! `insert-buckets` and `remove-buckets`.
 
 use super::group_mod::{Bucket, GroupMod, GroupProps};
+use flow::flow_str::c_number;
 use flow::key_value::next_pair;
 use flow::port::PortMap;
 use flow::{FieldId, MfValue, Protocols};
@@ -46,28 +47,6 @@ const MAX_SELECTION_METHOD_LEN: usize = 16;
 pub struct ParsedGroupMod {
     pub group_mod: GroupMod,
     pub usable_protocols: Protocols,
-}
-
-/// C's `strtoll(s, &end, 0)` over the whole string, as `str_to_u*` use it.
-fn c_number(s: &str) -> Option<i128> {
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let (neg, u) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let (radix, digits) = if (u.starts_with("0x") || u.starts_with("0X")) && u.len() > 2 {
-        (16, &u[2..])
-    } else if u.len() > 1 && u.starts_with('0') {
-        (8, &u[1..])
-    } else {
-        (10, u)
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    let v = i128::from_str_radix(digits, radix).ok()?;
-    Some(if neg { -v } else { v })
 }
 
 fn str_to_u32(s: &str) -> Result<u32, String> {
