@@ -461,6 +461,7 @@ pub fn main(_program: &str, args: Vec<String>) -> i32 {
         }
         remotes.clear();
     });
+    server.close_all();
     rt.shutdown_timeout(std::time::Duration::from_secs(1));
     if let Some(p) = ctl_path {
         let _ = std::fs::remove_file(p);

@@ -68,6 +68,7 @@ pub mod database;
 pub mod datum;
 pub mod error;
 pub mod idl;
+pub mod journal;
 pub mod json;
 mod json_parse;
 pub mod log;

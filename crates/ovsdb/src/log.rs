@@ -143,6 +143,15 @@ pub fn read_records(path: &str, data: &[u8]) -> Result<Records, Error> {
     Ok(recs)
 }
 
+/// The length of the complete, intact record at the start of `data`
+/// (header line and body with a matching SHA-1), if there is one.
+pub fn record_len(data: &[u8]) -> Option<usize> {
+    let n = data.iter().position(|&b| b == b'\n')?;
+    let (_, len, sha) = parse_header(&data[..n])?;
+    let body = data.get(n + 1..(n + 1).checked_add(len)?)?;
+    (sha1_smol::Sha1::from(body).digest().to_string() == sha).then_some(n + 1 + len)
+}
+
 fn parse_header(line: &[u8]) -> Option<(String, usize, String)> {
     let s = std::str::from_utf8(line).ok()?;
     let rest = s.strip_prefix("OVSDB ")?;
@@ -187,6 +196,20 @@ mod tests {
         assert_eq!(recs.records.len(), 2);
         assert!(recs.error.is_none());
         assert_eq!(recs.good_end as usize, data.len());
+    }
+
+    #[test]
+    fn record_len_needs_a_whole_intact_record() {
+        let r = encode_record("JSON", &json!({"a": 1}));
+        let mut data = r.clone();
+        data.extend_from_slice(b"more");
+        assert_eq!(record_len(&data), Some(r.len()));
+        assert_eq!(record_len(&r[..r.len() - 1]), None);
+        let mut bad = r.clone();
+        let last = bad.len() - 2;
+        bad[last] = b'2';
+        assert_eq!(record_len(&bad), None);
+        assert_eq!(record_len(&[0u8; 64]), None);
     }
 
     #[test]

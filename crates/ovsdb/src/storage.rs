@@ -1,7 +1,9 @@
 //! A standalone database file: replaying its records into a [`Database`],
-//! appending each committed transaction as a record (fsync'd before the
-//! commit is acknowledged), and compaction (on request, and automatically
-//! when the log has grown well past its last snapshot).
+//! appending each committed transaction as a record (durable before the
+//! commit is acknowledged: the file is fsync'd, or, for a served database,
+//! the record is also written to the [`crate::journal`] which is synced
+//! instead), and compaction (on request, and automatically when the log has
+//! grown well past its last snapshot).
 //!
 //! Records use the diff form (`"_is_diff": true`): an inserted row lists its
 //! non-default columns; a modified row lists its changed columns, with
@@ -12,6 +14,7 @@
 use crate::database::{Changes, Commit, Database, RowChange};
 use crate::datum::Datum;
 use crate::error::Error;
+use crate::journal::Journal;
 use crate::log::{encode_record, read_records, MAGIC_CLUSTERED, MAGIC_STANDALONE};
 use crate::row::Row;
 use crate::schema::{ColumnRef, DatabaseSchema, TableSchema};
@@ -130,7 +133,9 @@ impl LockFile {
 pub struct Storage {
     pub db: Database,
     path: String,
-    file: Option<File>,
+    file: Option<Arc<File>>,
+    /// The commit journal of a served database ([`Storage::open_served`]).
+    journal: Option<Journal>,
     _lock: Option<LockFile>,
     /// Size of the file after the last snapshot (compaction or open).
     snapshot_size: u64,
@@ -140,8 +145,21 @@ pub struct Storage {
     last_compaction: Instant,
     /// The comment written in compaction records.
     pub compact_comment: String,
-    /// True when records were written since the last fsync.
+    /// True when records were written to the database file since its
+    /// last fsync.
     unsynced: bool,
+}
+
+impl Drop for Storage {
+    /// A served database closes cleanly: its file is synced and its journal
+    /// is no longer needed.
+    fn drop(&mut self) {
+        if let (Some(j), Some(f)) = (self.journal.take(), self.file.as_ref()) {
+            if f.sync_data().is_ok() {
+                j.remove();
+            }
+        }
+    }
 }
 
 fn now_ms() -> i64 {
@@ -470,11 +488,32 @@ pub enum TransactReply {
 impl Storage {
     /// Opens and replays the file at `path`.
     pub fn open(path: &str, opts: OpenOptionsDb) -> Result<Storage, Error> {
+        Self::open_with(path, opts, false)
+    }
+
+    /// Opens the file at `path` for a server: records its journal holds
+    /// and the file lost are written back first, a torn tail is cut, and
+    /// commits are journalled from now on (see [`crate::journal`]): the
+    /// caller syncs the files [`Storage::take_sync_file`] hands out before
+    /// acknowledging commits, and calls [`Storage::checkpoint`] when
+    /// [`Storage::needs_checkpoint`].
+    pub fn open_served(path: &str) -> Result<Storage, Error> {
+        let opts = OpenOptionsDb {
+            read_only: false,
+            tail: TailPolicy::Truncate,
+        };
+        Self::open_with(path, opts, true)
+    }
+
+    fn open_with(path: &str, opts: OpenOptionsDb, journaled: bool) -> Result<Storage, Error> {
         let lock = if opts.read_only {
             None
         } else {
             Some(LockFile::lock(path)?)
         };
+        if journaled {
+            crate::journal::recover(path)?;
+        }
         let data = std::fs::read(path).map_err(|e| io_err(path, "open", &e))?;
         let recs = read_records(path, &data)?;
         if recs.magic == MAGIC_CLUSTERED {
@@ -527,17 +566,27 @@ impl Storage {
         let file = if opts.read_only {
             None
         } else {
-            Some(
+            Some(Arc::new(
                 OpenOptions::new()
                     .append(true)
                     .open(path)
                     .map_err(|e| io_err(path, "open", &e))?,
-            )
+            ))
+        };
+        let journal = match (&file, journaled) {
+            (Some(f), true) => {
+                // What a crashed predecessor wrote may still be only in the
+                // page cache: on disk it goes before the journal forgets it.
+                f.sync_data().map_err(|e| io_err(path, "fsync", &e))?;
+                Some(Journal::start(path, f)?)
+            }
+            _ => None,
         };
         Ok(Storage {
             db,
             path: path.to_string(),
             file,
+            journal,
             _lock: lock,
             snapshot_size: size,
             size,
@@ -567,25 +616,66 @@ impl Storage {
 
     /// Waits until every commit written so far is on disk.
     pub fn sync(&mut self) -> Result<(), Error> {
-        if self.unsynced {
-            if let Some(f) = self.file.as_mut() {
-                f.sync_data().map_err(|e| io_err(&self.path, "fsync", &e))?;
-            }
-            self.unsynced = false;
+        if let Some(f) = self.take_sync_file() {
+            f.sync_data().map_err(|e| io_err(&self.path, "fsync", &e))?;
         }
         Ok(())
     }
 
+    /// The file whose `fdatasync` makes every commit written so far
+    /// durable (the journal of a served database, else the database file),
+    /// or `None` if nothing was written since the last call. The caller
+    /// may sync it without holding `self`.
+    pub fn take_sync_file(&mut self) -> Option<Arc<File>> {
+        match self.journal.as_mut() {
+            Some(j) => j.take_dirty(),
+            None => std::mem::take(&mut self.unsynced)
+                .then(|| self.file.clone())
+                .flatten(),
+        }
+    }
+
+    /// True when the journal has grown enough that the database file
+    /// should be synced and the journal started over.
+    pub fn needs_checkpoint(&self) -> bool {
+        self.journal
+            .as_ref()
+            .is_some_and(|j| j.used() >= crate::journal::CHECKPOINT_BYTES)
+    }
+
+    /// The database file (to sync it ahead of [`Storage::checkpoint`]
+    /// without holding `self`, so that the checkpoint's own sync is short).
+    pub fn data_file(&self) -> Option<Arc<File>> {
+        self.file.clone()
+    }
+
+    /// Syncs the database file and starts the journal over.
+    pub fn checkpoint(&mut self) -> Result<(), Error> {
+        let (Some(f), Some(j)) = (self.file.as_ref(), self.journal.as_mut()) else {
+            return Ok(());
+        };
+        f.sync_data().map_err(|e| io_err(&self.path, "fsync", &e))?;
+        self.unsynced = false;
+        j.restart(f)
+    }
+
     fn commit_with(&mut self, commit: &Commit, sync: bool) -> Result<(), Error> {
         if let Some(rec) = transaction_record(&self.db.schema, commit, now_ms()) {
-            let Some(f) = self.file.as_mut() else {
+            let Some(f) = self.file.as_ref() else {
                 return Err(Error::io(format!("{}: database is read-only", self.path)));
             };
             let bytes = encode_record(MAGIC_STANDALONE, &rec);
-            if let Err(e) = f.write_all(&bytes) {
+            let written = (&**f)
+                .write_all(&bytes)
+                .map_err(|e| io_err(&self.path, "write", &e))
+                .and_then(|_| match self.journal.as_mut() {
+                    Some(j) => j.append(self.size, &bytes),
+                    None => Ok(()),
+                });
+            if let Err(e) = written {
                 // Never leave a partial record for the next one to follow.
                 let _ = f.set_len(self.size);
-                return Err(io_err(&self.path, "write", &e));
+                return Err(e);
             }
             self.size += bytes.len() as u64;
             self.n_transactions += 1;
@@ -696,12 +786,17 @@ impl Storage {
         }
         sync_parent(&self.path);
         if self.file.is_some() {
-            self.file = Some(
+            let f = Arc::new(
                 OpenOptions::new()
                     .append(true)
                     .open(&self.path)
                     .map_err(|e| io_err(&self.path, "open", &e))?,
             );
+            // The journal's entries are for the replaced file.
+            if let Some(j) = self.journal.as_mut() {
+                j.restart(&f)?;
+            }
+            self.file = Some(f);
         }
         self.size = size;
         self.snapshot_size = size;
@@ -735,7 +830,7 @@ pub fn write_snapshot(path: &str, db: &Database, comment: &str) -> Result<u64, E
     Ok(bytes.len() as u64)
 }
 
-fn sync_parent(path: &str) {
+pub(crate) fn sync_parent(path: &str) {
     let p = std::path::Path::new(path);
     let dir = match p.parent().filter(|d| !d.as_os_str().is_empty()) {
         Some(d) => d.to_path_buf(),

@@ -125,9 +125,10 @@ async fn disconnect_now(session: &mut Session, reason: &str) {
     session.force_reconnect();
 }
 
-/// Makes the commits of `answers` durable, sends the notifications they
-/// caused, then the answers (a transaction whose commit could not be made
-/// durable gets the storage error instead of its result).
+/// Waits until every commit `answers` may reveal is durable (the sync
+/// thread syncs them together with other sessions' commits), sends the
+/// notifications they caused, then the answers (a transaction whose commit
+/// could not be made durable gets the storage error instead of its result).
 async fn finish(
     server: &Server,
     session: &mut Session,
@@ -135,7 +136,7 @@ async fn finish(
     triggers: &mut Vec<Trigger>,
     answers: Vec<(bool, Message)>,
 ) {
-    let synced = server.sync();
+    let synced = server.durable(server.last_commit()).await;
     let mut disconnect = None;
     if let Some(r) = rx {
         while let Ok(o) = r.try_recv() {

@@ -8,6 +8,15 @@
 //! each request; committed changes are turned into monitor notifications
 //! for every client before the committing client gets its reply, in that
 //! order, as upstream does. Networking comes from the `rpc` room.
+//!
+//! Durability (group commit): a commit is written (to the database file
+//! and its journal) under the mutex and numbered; the sync thread
+//! ([`Server::sync_round`]) syncs, without the mutex, every journal written
+//! since its last round, so one `fdatasync` covers the commits of every
+//! session meanwhile. Only then are the notifications those commits caused
+//! delivered, and sessions waiting in [`Server::durable`] send their
+//! replies: nobody hears of a commit before it is on disk, while reads,
+//! monitors and other commits go on during the sync.
 
 pub mod jsonrpc;
 pub mod locks;
@@ -24,8 +33,9 @@ use locks::{ClientId, LockEvent, Locks};
 use monitor::{Monitor, Version};
 use rpc::Message;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 /// The schema of the `_Server` database (ovsdb-server(5)).
@@ -71,9 +81,26 @@ struct State {
     clients: HashMap<ClientId, Client>,
     locks: Locks,
     next_client: ClientId,
-    /// Monitor updates of commits not yet on disk, delivered by
-    /// [`Server::sync`] so that no client sees a change before it is durable.
-    pending: Vec<(ClientId, Message)>,
+    /// What clients are to be told, each tagged with the number of the
+    /// last commit when it was queued: delivered in order once that commit
+    /// is durable, so that no client sees a change before it is on disk.
+    pending: VecDeque<(u64, ClientId, Outgoing)>,
+    /// Number of commits so far.
+    seq: u64,
+    /// Commits up to this number are durable.
+    synced: u64,
+    /// Recent failed syncs: commits in `(from, to]` were not made durable.
+    failures: VecDeque<(u64, u64, String)>,
+}
+
+/// How many failed syncs are remembered for the sessions still to reply.
+const MAX_FAILURES: usize = 16;
+
+/// The sync thread of a server, until the server is gone.
+fn sync_thread(server: Weak<Server>) {
+    while let Some(s) = server.upgrade() {
+        s.sync_round(Duration::from_millis(500));
+    }
 }
 
 /// The outcome of a request.
@@ -90,6 +117,10 @@ pub enum Handled {
 /// The shared server state.
 pub struct Server {
     state: Mutex<State>,
+    /// Wakes the sync thread when there is something to sync.
+    sync_wanted: Condvar,
+    /// The number of the last durable commit.
+    synced: watch::Sender<u64>,
     commits: watch::Sender<u64>,
     server_id: Uuid,
 }
@@ -113,18 +144,129 @@ impl Server {
         let schema = DatabaseSchema::from_json(&schema_json)
             .unwrap_or_else(|e| panic!("built-in _Server schema is invalid: {e}"));
         let (commits, _) = watch::channel(0);
-        Arc::new(Server {
+        let (synced, _) = watch::channel(0);
+        let server = Arc::new(Server {
             state: Mutex::new(State {
                 dbs: BTreeMap::new(),
                 server_db: Database::new(schema),
                 clients: HashMap::new(),
                 locks: Locks::default(),
                 next_client: 0,
-                pending: Vec::new(),
+                pending: VecDeque::new(),
+                seq: 0,
+                synced: 0,
+                failures: VecDeque::new(),
             }),
+            sync_wanted: Condvar::new(),
+            synced,
             commits,
             server_id: Uuid::random(),
-        })
+        });
+        let weak = Arc::downgrade(&server);
+        let spawned = std::thread::Builder::new()
+            .name("ovsdb-sync".into())
+            .spawn(move || sync_thread(weak));
+        if let Err(e) = spawned {
+            panic!("cannot start the sync thread: {e}");
+        }
+        server
+    }
+
+    /// One round of the sync thread: waits (up to `idle`) for commits not
+    /// yet durable, syncs the files they were written to, then delivers
+    /// what they caused and releases the sessions waiting for them; last,
+    /// checkpoints databases whose journal has grown.
+    pub fn sync_round(&self, idle: Duration) {
+        let mut st = self.lock();
+        if st.seq == st.synced {
+            st = match self.sync_wanted.wait_timeout(st, idle) {
+                Ok((g, _)) => g,
+                Err(e) => e.into_inner().0,
+            };
+            if st.seq == st.synced {
+                return;
+            }
+        }
+        let target = st.seq;
+        let files: Vec<(String, Arc<std::fs::File>)> = st
+            .dbs
+            .values_mut()
+            .filter_map(|s| Some((s.path().to_string(), s.take_sync_file()?)))
+            .collect();
+        drop(st);
+        let mut error = None;
+        for (path, f) in files {
+            if let Err(e) = f.sync_data() {
+                let text = format!("{path}: fsync failed ({})", crate::io_error_text(&e));
+                vlog::err!("ovsdb_server", "{text}");
+                error = Some(text);
+            }
+        }
+        let mut st = self.lock();
+        let from = st.synced;
+        st.synced = target;
+        if let Some(e) = error {
+            st.failures.push_back((from, target, e));
+            if st.failures.len() > MAX_FAILURES {
+                st.failures.pop_front();
+            }
+        }
+        Self::release_pending(&mut st);
+        let checkpoints: Vec<(String, Arc<std::fs::File>)> = st
+            .dbs
+            .iter()
+            .filter(|(_, s)| s.needs_checkpoint())
+            .filter_map(|(n, s)| Some((n.clone(), s.data_file()?)))
+            .collect();
+        drop(st);
+        self.synced.send_replace(target);
+        for (name, f) in checkpoints {
+            // The long sync happens unlocked; the checkpoint's own sync
+            // then has only the few records written meanwhile to write.
+            let _ = f.sync_data();
+            if let Some(s) = self.lock().dbs.get_mut(&name) {
+                if let Err(e) = s.checkpoint() {
+                    vlog::warn!("ovsdb_server", "{}: checkpoint failed ({e})", s.path());
+                }
+            }
+        }
+    }
+
+    /// The number of the last commit so far (what a reply sent now may
+    /// reveal).
+    pub fn last_commit(&self) -> u64 {
+        self.lock().seq
+    }
+
+    /// Waits until commit `seq` and all before it are durable; an error if
+    /// syncing them failed.
+    pub async fn durable(&self, seq: u64) -> Result<(), Error> {
+        let mut rx = self.synced.subscribe();
+        let _ = rx.wait_for(|s| *s >= seq).await;
+        let st = self.lock();
+        match st
+            .failures
+            .iter()
+            .find(|(from, to, _)| seq > *from && seq <= *to)
+        {
+            Some((_, _, e)) => Err(Error::io(e.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Numbers a commit just made and wakes the sync thread and the
+    /// blocked transactions.
+    fn committed(&self, st: &mut State) {
+        st.seq += 1;
+        self.sync_wanted.notify_one();
+        self.commits.send_modify(|n| *n += 1);
+    }
+
+    /// Queues `o` for `client`, to go once what is committed so far is
+    /// durable.
+    fn queue(st: &mut State, client: ClientId, o: Outgoing) {
+        let seq = st.seq;
+        st.pending.push_back((seq, client, o));
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -134,11 +276,7 @@ impl Server {
     /// Opens the database file at `path` and serves it. Errors are upstream's
     /// texts (`ovsdb error: ...`).
     pub fn add_db(&self, path: &str) -> Result<String, Error> {
-        let opts = crate::storage::OpenOptionsDb {
-            read_only: false,
-            tail: crate::storage::TailPolicy::Truncate,
-        };
-        let storage = Storage::open(path, opts)?;
+        let storage = Storage::open_served(path)?;
         let name = storage.db.schema.name.clone();
         let mut st = self.lock();
         if st.dbs.contains_key(&name) || name == SERVER_DB {
@@ -157,7 +295,7 @@ impl Server {
         let (_, commit) = st.server_db.transact(&insert);
         if let Some(c) = commit {
             Self::notify_monitors(&mut st, SERVER_DB, &c.changes);
-            Self::flush_pending(&mut st);
+            Self::release_pending(&mut st);
         }
         Ok(name)
     }
@@ -177,9 +315,16 @@ impl Server {
         let (_, commit) = st.server_db.transact(&del);
         if let Some(c) = commit {
             Self::notify_monitors(&mut st, SERVER_DB, &c.changes);
-            Self::flush_pending(&mut st);
         }
+        Self::release_pending(&mut st);
         Ok(())
+    }
+
+    /// Closes every database (at exit): each file is synced and its
+    /// journal removed.
+    pub fn close_all(&self) {
+        let dbs = std::mem::take(&mut self.lock().dbs);
+        drop(dbs);
     }
 
     /// Names of the served databases (without `_Server`), sorted.
@@ -282,7 +427,7 @@ impl Server {
                 None => return,
             }
         };
-        let mut st_pending = Vec::new();
+        let mut queued = Vec::new();
         for (cid, c) in st.clients.iter() {
             for m in c.monitors.iter().filter(|m| m.db == db_name) {
                 let Some(updates) = m.updates(db, changes) else {
@@ -296,36 +441,27 @@ impl Server {
                         vec![m.id.clone(), Value::String(Uuid::ZERO.to_string()), updates],
                     ),
                 };
-                st_pending.push((*cid, msg));
+                queued.push((*cid, msg));
             }
         }
-        st.pending.extend(st_pending);
+        for (cid, msg) in queued {
+            Self::queue(st, cid, Outgoing::Message(msg));
+        }
     }
 
-    /// Delivers the queued monitor updates.
-    fn flush_pending(st: &mut State) {
-        for (client, msg) in std::mem::take(&mut st.pending) {
+    /// Delivers, in order, what was queued for commits now durable.
+    fn release_pending(st: &mut State) {
+        while let Some((seq, _, _)) = st.pending.front() {
+            if *seq > st.synced {
+                break;
+            }
+            let Some((_, client, o)) = st.pending.pop_front() else {
+                break;
+            };
             if let Some(c) = st.clients.get(&client) {
-                let _ = c.tx.send(Outgoing::Message(msg));
+                let _ = c.tx.send(o);
             }
         }
-    }
-
-    /// Makes every commit so far durable (one fsync per database written
-    /// to since the last call), then delivers the monitor updates they
-    /// caused. A client session calls it before sending the replies of the
-    /// requests it handled, so several transactions share one fsync.
-    pub fn sync(&self) -> Result<(), Error> {
-        let mut st = self.lock();
-        let mut result = Ok(());
-        for s in st.dbs.values_mut() {
-            if let Err(e) = s.sync() {
-                vlog::err!("ovsdb_server", "{}: {e}", s.path());
-                result = Err(e);
-            }
-        }
-        Self::flush_pending(&mut st);
-        result
     }
 
     /// Handles one request or notification from `client`.
@@ -449,7 +585,8 @@ impl Server {
             storage.replace(converted, "converted by ovsdb-server")?;
         }
         let reason = format!("committed {name} database schema conversion");
-        for c in st.clients.values_mut() {
+        let mut queued = Vec::new();
+        for (cid, c) in st.clients.iter_mut() {
             if c.db_change_aware {
                 let (gone, kept): (Vec<Monitor>, Vec<Monitor>) = std::mem::take(&mut c.monitors)
                     .into_iter()
@@ -457,15 +594,19 @@ impl Server {
                 c.monitors = kept;
                 for m in gone {
                     let msg = Message::notify("monitor_canceled", vec![m.id]);
-                    let _ = c.tx.send(Outgoing::Message(msg));
+                    queued.push((*cid, Outgoing::Message(msg)));
                 }
-                let _ = c.tx.send(Outgoing::CancelTriggers(name.to_string()));
+                queued.push((*cid, Outgoing::CancelTriggers(name.to_string())));
             } else {
-                let _ = c.tx.send(Outgoing::Disconnect(reason.clone()));
+                queued.push((*cid, Outgoing::Disconnect(reason.clone())));
             }
         }
-        drop(st);
-        self.commits.send_modify(|n| *n += 1);
+        // After the updates already queued for the old schema's monitors.
+        for (cid, o) in queued {
+            Self::queue(&mut st, cid, o);
+        }
+        Self::release_pending(&mut st);
+        self.committed(&mut st);
         Ok(json!({}))
     }
 
@@ -524,8 +665,8 @@ impl Server {
             Ok(TransactReply::Blocked { timeout_ms, .. }) => Handled::Blocked { timeout_ms },
             Ok(TransactReply::Done { results, changes }) => {
                 if !changes.is_empty() {
+                    self.committed(state);
                     Self::notify_monitors(state, name, &changes);
-                    self.commits.send_modify(|n| *n += 1);
                 }
                 Handled::Reply(Message::reply(results, id))
             }
@@ -864,10 +1005,8 @@ impl Server {
         let outcome = storage.transact_unsynced(&Value::Array(params), &ExecOptions::default());
         if let Ok(TransactReply::Done { changes, .. }) = outcome {
             if !changes.is_empty() {
+                self.committed(st);
                 Self::notify_monitors(st, db_name, &changes);
-                drop(guard);
-                let _ = self.sync();
-                self.commits.send_modify(|n| *n += 1);
             }
         }
     }

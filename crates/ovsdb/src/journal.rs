@@ -1,0 +1,443 @@
+//! The commit journal of a served database: a side file
+//! (`.NAME.~journal~` beside the database file `NAME`) that makes a commit
+//! durable with one cheap `fdatasync`, while the database file itself stays
+//! exactly upstream's format.
+//!
+//! Appending to the database file and syncing it costs a file-system
+//! journal commit each time (the file's size changes). The journal file is
+//! preallocated with zeros, so overwriting it and calling `fdatasync`
+//! writes only the data blocks. Every record appended to the database file
+//! is also written to the journal with its offset in the database file;
+//! the server acknowledges a commit once the journal is synced. The
+//! database file is synced now and then ([`CHECKPOINT_BYTES`]), after which
+//! the journal starts over (a new epoch at its start; older entries no
+//! longer match it and are ignored).
+//!
+//! After a crash, [`recover`] writes back into the database file every
+//! journalled record that is missing there (a power failure may lose the
+//! database file's unsynced tail; after a process crash the file already
+//! has them). Entries are only replayed into the same file (inode) they
+//! were written for, and never over a different valid record (someone else
+//! wrote the file meanwhile). Upstream's tools read the database file as
+//! usual whatever the journal holds.
+//!
+//! Layout (little-endian): a 64-byte header `MAGIC, epoch u64, inode u64,
+//! SHA-1 of the preceding 32 bytes`, then entries `"JENT", epoch u64,
+//! offset u64, length u32, SHA-1 of (epoch, offset, length, bytes), bytes`.
+
+use crate::error::Error;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::sync::Arc;
+
+const MAGIC: &[u8; 16] = b"FERROVS-OVSDB-J1";
+const HEADER_LEN: u64 = 64;
+const ENTRY_TAG: &[u8; 4] = b"JENT";
+const ENTRY_HEADER_LEN: usize = 4 + 8 + 8 + 4 + 20;
+/// The journal grows by this much zeroed space at a time.
+const CHUNK: u64 = 1 << 20;
+/// Journal bytes after which the database file is synced and the journal
+/// restarted.
+pub const CHECKPOINT_BYTES: u64 = 1 << 20;
+/// The largest entry [`recover`] accepts (a record bigger than this is
+/// never journalled: it is synced into the database file directly).
+const MAX_ENTRY: u64 = 1 << 30;
+
+/// The journal file name for database file `path`.
+pub fn journal_path(path: &str) -> String {
+    let p = std::path::Path::new(path);
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let j = format!(".{name}.~journal~");
+    match p.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(d) => d.join(j).to_string_lossy().into_owned(),
+        None => j,
+    }
+}
+
+fn io_err(path: &str, what: &str, e: &std::io::Error) -> Error {
+    Error::io(format!(
+        "{path}: {what} failed ({})",
+        crate::io_error_text(e)
+    ))
+}
+
+fn sha1(parts: &[&[u8]]) -> [u8; 20] {
+    let mut h = sha1_smol::Sha1::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.digest().bytes()
+}
+
+fn header_bytes(epoch: u64, inode: u64) -> [u8; HEADER_LEN as usize] {
+    let mut b = [0u8; HEADER_LEN as usize];
+    b[..16].copy_from_slice(MAGIC);
+    b[16..24].copy_from_slice(&epoch.to_le_bytes());
+    b[24..32].copy_from_slice(&inode.to_le_bytes());
+    let sum = sha1(&[&b[..32]]);
+    b[32..52].copy_from_slice(&sum);
+    b
+}
+
+fn parse_header(b: &[u8]) -> Option<(u64, u64)> {
+    let b = b.get(..HEADER_LEN as usize)?;
+    if &b[..16] != MAGIC || sha1(&[&b[..32]])[..] != b[32..52] {
+        return None;
+    }
+    let epoch = u64::from_le_bytes(b[16..24].try_into().ok()?);
+    let inode = u64::from_le_bytes(b[24..32].try_into().ok()?);
+    Some((epoch, inode))
+}
+
+fn random_epoch() -> u64 {
+    let u = crate::Uuid::random().to_string().replace('-', "");
+    u64::from_str_radix(&u[..16], 16).unwrap_or(1) >> 1
+}
+
+fn entry_bytes(epoch: u64, offset: u64, data: &[u8]) -> Vec<u8> {
+    let len = data.len() as u32;
+    let mut e = Vec::with_capacity(ENTRY_HEADER_LEN + data.len());
+    e.extend_from_slice(ENTRY_TAG);
+    e.extend_from_slice(&epoch.to_le_bytes());
+    e.extend_from_slice(&offset.to_le_bytes());
+    e.extend_from_slice(&len.to_le_bytes());
+    let sum = sha1(&[&e[4..24], data]);
+    e.extend_from_slice(&sum);
+    e.extend_from_slice(data);
+    e
+}
+
+/// One entry of a journal: `data` belongs at `offset` in the database file.
+#[derive(Debug, PartialEq)]
+struct Entry<'a> {
+    offset: u64,
+    data: &'a [u8],
+}
+
+/// The valid entries of journal contents `j` for database file inode
+/// `inode`, in order (none if the header is bad or names another file).
+fn entries(j: &[u8], inode: u64) -> Vec<Entry<'_>> {
+    let mut out = Vec::new();
+    let Some((epoch, ino)) = parse_header(j) else {
+        return out;
+    };
+    if ino != inode {
+        return out;
+    }
+    let mut pos = HEADER_LEN as usize;
+    while let Some(h) = j.get(pos..pos + ENTRY_HEADER_LEN) {
+        let (Ok(e_epoch), Ok(offset), Ok(len)) = (
+            h[4..12].try_into().map(u64::from_le_bytes),
+            h[12..20].try_into().map(u64::from_le_bytes),
+            h[20..24].try_into().map(u32::from_le_bytes),
+        ) else {
+            break;
+        };
+        if &h[..4] != ENTRY_TAG || e_epoch != epoch || u64::from(len) > MAX_ENTRY {
+            break;
+        }
+        let start = pos + ENTRY_HEADER_LEN;
+        let Some(data) = j.get(start..start + len as usize) else {
+            break;
+        };
+        if sha1(&[&h[4..24], data])[..] != h[24..44] {
+            break;
+        }
+        out.push(Entry { offset, data });
+        pos = start + len as usize;
+    }
+    out
+}
+
+/// Writes back into the database file at `db_path` the journalled records
+/// it lacks (after a crash), and syncs it. Returns how many were restored.
+/// Missing or unrelated journals restore nothing.
+pub fn recover(db_path: &str) -> Result<usize, Error> {
+    let jpath = journal_path(db_path);
+    let j = match std::fs::read(&jpath) {
+        Ok(j) => j,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(io_err(&jpath, "read", &e)),
+    };
+    let db = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(db_path)
+        .map_err(|e| io_err(db_path, "open", &e))?;
+    let inode = db
+        .metadata()
+        .map_err(|e| io_err(db_path, "stat", &e))?
+        .ino();
+    let mut restored = 0;
+    for e in entries(&j, inode) {
+        let mut cur = vec![0u8; e.data.len()];
+        let have = read_at_most(&db, &mut cur, e.offset);
+        if have == e.data.len() && cur == e.data {
+            continue;
+        }
+        if crate::log::record_len(&cur[..have]).is_some() {
+            vlog::warn!(
+                "ovsdb_journal",
+                "{db_path}: another record is at offset {}: journal not applied",
+                e.offset
+            );
+            break;
+        }
+        db.write_all_at(e.data, e.offset)
+            .map_err(|err| io_err(db_path, "write", &err))?;
+        restored += 1;
+    }
+    if restored > 0 {
+        db.sync_data().map_err(|e| io_err(db_path, "fsync", &e))?;
+        vlog::info!(
+            "ovsdb_journal",
+            "{db_path}: restored {restored} committed record(s) from {jpath}"
+        );
+    }
+    Ok(restored)
+}
+
+/// The offsets in the database file at `db_path` of the records its
+/// journal holds (for tests and diagnostics).
+pub fn entry_offsets(db_path: &str) -> Vec<u64> {
+    let (Ok(j), Ok(meta)) = (
+        std::fs::read(journal_path(db_path)),
+        std::fs::metadata(db_path),
+    ) else {
+        return Vec::new();
+    };
+    entries(&j, meta.ino()).iter().map(|e| e.offset).collect()
+}
+
+fn read_at_most(f: &File, buf: &mut [u8], offset: u64) -> usize {
+    let mut got = 0;
+    while got < buf.len() {
+        match f.read_at(&mut buf[got..], offset + got as u64) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n,
+        }
+    }
+    got
+}
+
+/// An open journal, written by the committing thread and synced by the
+/// server's sync thread.
+pub struct Journal {
+    path: String,
+    file: Arc<File>,
+    epoch: u64,
+    /// Where the next entry goes.
+    pos: u64,
+    /// Bytes of the file already written (zeros or entries).
+    allocated: u64,
+    /// Entries written since the last [`Journal::take_dirty`].
+    dirty: bool,
+}
+
+impl Journal {
+    /// Starts an empty journal for the database file `db` (which must be
+    /// synced: the journal's old entries are forgotten).
+    pub fn start(db_path: &str, db: &File) -> Result<Journal, Error> {
+        let path = journal_path(db_path);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| io_err(&path, "open", &e))?;
+        let allocated = file.metadata().map_err(|e| io_err(&path, "stat", &e))?.len();
+        let mut j = Journal {
+            path,
+            file: Arc::new(file),
+            epoch: 0,
+            pos: HEADER_LEN,
+            allocated,
+            dirty: false,
+        };
+        let old_epoch = {
+            let mut h = [0u8; HEADER_LEN as usize];
+            let n = read_at_most(&j.file, &mut h, 0);
+            // Without a readable header, an epoch no old entry can carry.
+            parse_header(&h[..n]).map_or_else(random_epoch, |(e, _)| e)
+        };
+        j.epoch = old_epoch;
+        j.restart(db)?;
+        j.file
+            .sync_all()
+            .map_err(|e| io_err(&j.path, "fsync", &e))?;
+        crate::storage::sync_parent(&j.path);
+        Ok(j)
+    }
+
+    /// Forgets every entry (the database file `db` now holds them all,
+    /// synced): a new epoch begins at the start of the file. The new
+    /// header reaches the disk with the next sync.
+    pub fn restart(&mut self, db: &File) -> Result<(), Error> {
+        let inode = db
+            .metadata()
+            .map_err(|e| io_err(&self.path, "stat", &e))?
+            .ino();
+        self.epoch = self.epoch.wrapping_add(1);
+        self.file
+            .write_all_at(&header_bytes(self.epoch, inode), 0)
+            .map_err(|e| io_err(&self.path, "write", &e))?;
+        self.pos = HEADER_LEN;
+        self.allocated = self.allocated.max(HEADER_LEN);
+        self.dirty = true;
+        self.ensure_room(CHUNK / 2)
+    }
+
+    fn ensure_room(&mut self, need: u64) -> Result<(), Error> {
+        if self.pos + need <= self.allocated {
+            return Ok(());
+        }
+        let target = (self.pos + need).div_ceil(CHUNK) * CHUNK;
+        let zeros = vec![0u8; (target - self.allocated) as usize];
+        self.file
+            .write_all_at(&zeros, self.allocated)
+            .map_err(|e| io_err(&self.path, "write", &e))?;
+        self.allocated = target;
+        Ok(())
+    }
+
+    /// Journals `data`, which was just written at `offset` of the database
+    /// file. Not durable before the next sync of [`Journal::take_dirty`]'s file.
+    pub fn append(&mut self, offset: u64, data: &[u8]) -> Result<(), Error> {
+        let e = entry_bytes(self.epoch, offset, data);
+        self.ensure_room(e.len() as u64)?;
+        self.file
+            .write_all_at(&e, self.pos)
+            .map_err(|err| io_err(&self.path, "write", &err))?;
+        self.pos += e.len() as u64;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// The file to sync if entries were written since the last call.
+    pub fn take_dirty(&mut self) -> Option<Arc<File>> {
+        std::mem::take(&mut self.dirty).then(|| self.file.clone())
+    }
+
+    /// Bytes of entries in the current epoch.
+    pub fn used(&self) -> u64 {
+        self.pos - HEADER_LEN
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Deletes the journal file (the database file is synced and closing).
+    pub fn remove(self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::encode_record;
+    use serde_json::json;
+
+    fn tmpdir() -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("ovsdb-journal-{}", crate::Uuid::random()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn path_is_hidden_beside_the_database() {
+        assert_eq!(journal_path("/etc/x/conf.db"), "/etc/x/.conf.db.~journal~");
+        assert_eq!(journal_path("conf.db"), ".conf.db.~journal~");
+    }
+
+    #[test]
+    fn lost_tail_is_restored_and_stale_entries_ignored() {
+        let d = tmpdir();
+        let db_path = d.join("t.db").to_string_lossy().into_owned();
+        let r0 = encode_record("JSON", &json!({"schema": 1}));
+        std::fs::write(&db_path, &r0).unwrap();
+        let db = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&db_path)
+            .unwrap();
+        let mut j = Journal::start(&db_path, &db).unwrap();
+        let r1 = encode_record("JSON", &json!({"a": 1}));
+        let r2 = encode_record("JSON", &json!({"b": 2}));
+        let o1 = r0.len() as u64;
+        let o2 = o1 + r1.len() as u64;
+        j.append(o1, &r1).unwrap();
+        j.append(o2, &r2).unwrap();
+        assert!(j.take_dirty().is_some());
+        assert!(j.take_dirty().is_none());
+        drop(db);
+        // "Power failure": the database file lost both records, and the
+        // second is torn.
+        let mut lost = r0.clone();
+        lost.extend_from_slice(&r1[..5]);
+        std::fs::write(&db_path, &lost).unwrap();
+        assert_eq!(recover(&db_path).unwrap(), 2);
+        let mut want = r0.clone();
+        want.extend_from_slice(&r1);
+        want.extend_from_slice(&r2);
+        assert_eq!(std::fs::read(&db_path).unwrap(), want);
+        // Nothing more to do a second time.
+        assert_eq!(recover(&db_path).unwrap(), 0);
+        // A different valid record where the journal's would go: left alone.
+        let other = encode_record("JSON", &json!({"c": 3}));
+        let mut f = r0.clone();
+        f.extend_from_slice(&other);
+        std::fs::write(&db_path, &f).unwrap();
+        assert_eq!(recover(&db_path).unwrap(), 0);
+        assert_eq!(std::fs::read(&db_path).unwrap(), f);
+        // After a restart of the journal, its old entries are forgotten.
+        std::fs::write(&db_path, &r0).unwrap();
+        let db = File::open(&db_path).unwrap();
+        j.restart(&db).unwrap();
+        assert_eq!(j.used(), 0);
+        assert_eq!(recover(&db_path).unwrap(), 0);
+        // A replaced database file (compaction's rename) is another inode.
+        let mut j = Journal::start(&db_path, &db).unwrap();
+        j.append(o1, &r1).unwrap();
+        let tmp = d.join("t.db.tmp");
+        std::fs::write(&tmp, &r0).unwrap();
+        std::fs::rename(&tmp, &db_path).unwrap();
+        assert_eq!(recover(&db_path).unwrap(), 0);
+        j.remove();
+        assert!(!std::path::Path::new(&journal_path(&db_path)).exists());
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn corrupt_entries_end_the_journal() {
+        let mut j = header_bytes(7, 42).to_vec();
+        j.extend(entry_bytes(7, 100, b"abc"));
+        j.extend(entry_bytes(6, 103, b"old epoch"));
+        assert_eq!(
+            entries(&j, 42),
+            vec![Entry {
+                offset: 100,
+                data: b"abc"
+            }]
+        );
+        assert!(entries(&j, 43).is_empty());
+        let n = j.len();
+        j[n - 1] ^= 1;
+        let mut bad = header_bytes(7, 42).to_vec();
+        let mut e = entry_bytes(7, 100, b"abc");
+        let last = e.len() - 1;
+        e[last] ^= 1;
+        bad.extend(e);
+        assert!(entries(&bad, 42).is_empty());
+        let mut short = header_bytes(7, 42).to_vec();
+        short.extend(&entry_bytes(7, 100, b"abcdef")[..40]);
+        assert!(entries(&short, 42).is_empty());
+        assert!(entries(b"garbage", 42).is_empty());
+    }
+}
