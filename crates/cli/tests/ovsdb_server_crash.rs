@@ -34,7 +34,11 @@ fn insert(n: u64) -> Vec<u8> {
 /// One client: sends TOTAL transactions (numbered `base + 1..`) from one
 /// thread while this one reads replies into `acked`, until the connection
 /// closes.
-fn client(sb: &Sandbox, base: u64, acked: Arc<Mutex<BTreeSet<u64>>>) -> std::thread::JoinHandle<()> {
+fn client(
+    sb: &Sandbox,
+    base: u64,
+    acked: Arc<Mutex<BTreeSet<u64>>>,
+) -> std::thread::JoinHandle<()> {
     let sock = UnixStream::connect(sb.path("db.sock")).unwrap();
     let mut writer = sock.try_clone().unwrap();
     std::thread::spawn(move || {
@@ -174,7 +178,10 @@ fn acknowledged_transactions_survive_sigkill() {
             "round {round}: acknowledged but lost: {missing:?}"
         );
         let cut = round == 1 && lose_unsynced_tail(&sb);
-        assert!(round == 0 || cut, "round {round}: the journal held no record");
+        assert!(
+            round == 0 || cut,
+            "round {round}: the journal held no record"
+        );
         // Our server starts again on the file and serves the same rows.
         let _ = std::fs::remove_file(sb.path("ovsdb-server.pid"));
         sb.start_ovsdb_server();

@@ -250,7 +250,10 @@ impl Journal {
             .mode(0o600)
             .open(&path)
             .map_err(|e| io_err(&path, "open", &e))?;
-        let allocated = file.metadata().map_err(|e| io_err(&path, "stat", &e))?.len();
+        let allocated = file
+            .metadata()
+            .map_err(|e| io_err(&path, "stat", &e))?
+            .len();
         let mut j = Journal {
             path,
             file: Arc::new(file),
