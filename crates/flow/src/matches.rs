@@ -299,6 +299,7 @@ impl Match {
             }
             f.present &= !(1 << i);
             w.present &= !(1 << i);
+            w.masked &= !(1 << i);
             return;
         }
         let n = field.def().n_bytes;
@@ -497,6 +498,11 @@ impl Match {
         }
         self.flow.tunnel.metadata.present |= 1 << i;
         self.wc.tunnel.metadata.present |= 1 << i;
+        if exact {
+            self.wc.tunnel.metadata.masked &= !(1 << i);
+        } else {
+            self.wc.tunnel.metadata.masked |= 1 << i;
+        }
         Ok(())
     }
 

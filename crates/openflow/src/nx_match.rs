@@ -159,9 +159,20 @@ fn pull_entries_full(
         {
             return Err(OfpErr::OFPBMC_BAD_LEN);
         }
-        let value = MfValue::from_bytes(&body[..width]);
+        // A masked tunnel metadata option stays masked, whatever its mask:
+        // value and mask are widened to the whole field with zeros.
+        let widen = |b: &[u8]| {
+            if header.has_mask && def.variable_len {
+                let mut wide = vec![0u8; def.n_bytes - b.len()];
+                wide.extend_from_slice(b);
+                MfValue::from_bytes(&wide)
+            } else {
+                MfValue::from_bytes(b)
+            }
+        };
+        let value = widen(&body[..width]);
         let mask = if header.has_mask {
-            let mask = MfValue::from_bytes(&body[width..]);
+            let mask = widen(&body[width..2 * width]);
             if !def.maskable && !mask.is_all_ones() && !mask.is_zero() {
                 return Err(OfpErr::OFPBMC_BAD_MASK);
             }
@@ -730,6 +741,27 @@ mod tests {
             pull_entries(&hex("000012020050"), true).err(),
             Some(OfpErr::OFPBMC_BAD_PREREQ)
         );
+    }
+
+    /// Tunnel metadata entries as the reference `ovs-ofctl add-flow` puts
+    /// them (without a TLV map): as many bytes as the value or mask needs,
+    /// masked whenever the flow gave a mask; and back unchanged.
+    #[test]
+    fn nxm_tun_metadata_lengths() {
+        for (text, entry) in [
+            ("tun_metadata0=0x1", "0001500101"),
+            ("tun_metadata0=0x1/0xffff", "000151040001ffff"),
+            ("tun_metadata0=0x10000/0xf0000", "00015106010000 0f0000"),
+            ("tun_metadata0=0x1/0xffffffff", "0001510800000001ffffffff"),
+        ] {
+            let mut m = Match::catchall();
+            let (name, value) = text.split_once('=').unwrap();
+            let field = FieldId::from_name(name).unwrap();
+            flow::flow_str::parse_field_into(&mut m, field, value, None, &mut Vec::new()).unwrap();
+            let want = hex(&entry.replace(' ', ""));
+            assert_eq!(put_nxm(&m), want, "{text}");
+            assert_eq!(put_nxm(&pull_entries(&want, true).unwrap()), want, "{text}");
+        }
     }
 
     #[test]

@@ -41,10 +41,16 @@ impl Enc<'_> {
     /// Puts `value`/`mask` (big-endian, same length): nothing when the mask
     /// is all zeros, an exact entry when all ones, else a masked one.
     fn put_bytes(&mut self, field: FieldId, value: &[u8], mask: &[u8]) {
+        let masked = !mask.iter().all(|b| *b == 0xff);
+        self.put_entry(field, value, mask, masked);
+    }
+
+    /// Puts `value`/`mask` as an entry, masked or not as told (nothing when
+    /// the mask is all zeros).
+    fn put_entry(&mut self, field: FieldId, value: &[u8], mask: &[u8], masked: bool) {
         if mask.iter().all(|b| *b == 0) {
             return;
         }
-        let masked = !mask.iter().all(|b| *b == 0xff);
         let Some(mut h) = self.header(field, masked) else {
             return;
         };
@@ -166,7 +172,12 @@ pub fn put_raw(m: &Match, oxm: Option<u8>) -> Vec<u8> {
     for i in 0..64 {
         if let Some(t) = FieldId::tun_metadata(i) {
             if !m.is_field_wild(t) {
-                e.field(m, t);
+                // As many bytes as the option has in this match.
+                let (v, mk) = m.get_field(t);
+                let (v, mk) = (v.as_bytes(), mk.as_bytes());
+                let n = m.field_len(t).min(v.len()).min(mk.len());
+                let masked = m.wc.tunnel.metadata.masked & (1 << i) != 0;
+                e.put_entry(t, &v[v.len() - n..], &mk[mk.len() - n..], masked);
             }
         }
     }

@@ -41,6 +41,9 @@ pub struct TunMetadata {
     pub ofs: [u8; TUN_METADATA_NUM_OPTS],
     pub len: [u8; TUN_METADATA_NUM_OPTS],
     pub opts: [u8; TUN_METADATA_TOT_OPT_SIZE],
+    /// In a match's mask: the options matched with a mask (even one of all
+    /// ones within the option), which go on the wire as masked entries.
+    pub masked: u64,
 }
 
 impl Default for TunMetadata {
@@ -50,6 +53,7 @@ impl Default for TunMetadata {
             ofs: [0; TUN_METADATA_NUM_OPTS],
             len: [0; TUN_METADATA_NUM_OPTS],
             opts: [0; TUN_METADATA_TOT_OPT_SIZE],
+            masked: 0,
         }
     }
 }

@@ -994,7 +994,7 @@ fn pull_entry(a: &[u8], ofs: usize, may_mask: bool) -> Result<(Entry, usize), Of
     };
     let def = field.def();
     let width_ok = if def.variable_len {
-        width > 0 && width <= def.n_bytes
+        width <= def.n_bytes
     } else {
         width == def.n_bytes
     };
@@ -1011,9 +1011,9 @@ fn pull_entry(a: &[u8], ofs: usize, may_mask: bool) -> Result<(Entry, usize), Of
     if h.has_mask {
         mask[n - width..].copy_from_slice(&payload[width..]);
     } else {
-        for b in mask[n - width..].iter_mut() {
-            *b = 0xff;
-        }
+        // Unmasked covers the whole field, also where a variable-length
+        // value left out its leading zero bytes.
+        mask.fill(0xff);
     }
     Ok(((field, value, mask), start + payload_len))
 }

@@ -219,11 +219,15 @@ fn put_set_field(
     let start = begin_std(out, 25);
     let masked =
         mask.is_some_and(|m| !mf::is_all_ones_for(field, m)) && version >= OfpVersion::Of15;
+    let (value, mask) = if field.def().variable_len {
+        significant_bytes(value, mask.filter(|_| masked))
+    } else {
+        (value, mask)
+    };
     if let Some(mut h) = field.oxm_header(version.wire(), masked) {
         if field.def().variable_len {
             h = h.with_mask(masked);
-            let w = value.len();
-            h.set_value_len(w);
+            h.set_value_len(value.len());
         }
         h.put(out);
     } else {
@@ -238,6 +242,19 @@ fn put_set_field(
     finish(out, start, 8);
 }
 
+/// What goes on the wire for a variable-length field (a tunnel metadata
+/// option): the value, and the mask when there is one, without their
+/// leading zero bytes, both cut to the longer of the two (so a zero value
+/// takes no bytes at all).
+fn significant_bytes<'a>(value: &'a [u8], mask: Option<&'a [u8]>) -> (&'a [u8], Option<&'a [u8]>) {
+    let significant = |b: &[u8]| b.len() - b.iter().take_while(|x| **x == 0).count();
+    let len = significant(value)
+        .max(mask.map_or(0, significant))
+        .min(value.len());
+    let cut = |b: &'a [u8]| &b[b.len().saturating_sub(len)..];
+    (cut(value), mask.map(cut))
+}
+
 /// NXAST_REG_LOAD (one per contiguous run of the mask, at most 64 bits
 /// each) or NXAST_REG_LOAD2.
 fn put_load(out: &mut Vec<u8>, sf: &SetField) {
@@ -245,16 +262,24 @@ fn put_load(out: &mut Vec<u8>, sf: &SetField) {
     if sf.raw == SetFieldRaw::Load2 || nxm32(sf.field).is_none() || def.variable_len {
         let start = begin_nx(out, 33);
         let masked = !mf::is_all_ones_for(sf.field, &sf.mask);
-        if let Some(h) = sf
+        let (value, mask) = if def.variable_len {
+            significant_bytes(&sf.value, Some(&sf.mask[..]).filter(|_| masked))
+        } else {
+            (&sf.value[..], Some(&sf.mask[..]))
+        };
+        if let Some(mut h) = sf
             .field
             .nxm_header(masked)
             .or_else(|| sf.field.oxm_header(0x06, masked))
         {
+            if def.variable_len {
+                h.set_value_len(value.len());
+            }
             h.put(out);
         }
-        out.extend_from_slice(&sf.value);
+        out.extend_from_slice(value);
         if masked {
-            out.extend_from_slice(&sf.mask);
+            out.extend_from_slice(mask.unwrap_or_default());
         }
         finish(out, start, 16);
         return;
