@@ -26,6 +26,9 @@ pub struct ExecOptions<'a> {
     pub lock_held: Option<&'a dyn Fn(&str) -> bool>,
     /// Milliseconds since the transaction was first tried (for `wait`).
     pub elapsed_ms: u64,
+    /// The client came through a read-only remote: operations that write
+    /// (and `commit`) fail with "not allowed", after their own checks.
+    pub read_only: bool,
 }
 
 impl Default for ExecOptions<'_> {
@@ -33,6 +36,7 @@ impl Default for ExecOptions<'_> {
         ExecOptions {
             lock_held: None,
             elapsed_ms: 0,
+            read_only: false,
         }
     }
 }
@@ -416,6 +420,12 @@ impl<'a> Txn<'a> {
                 return Err(Error::syntax(Some(op), "unknown operation"));
             }
         };
+        if opts.read_only && matches!(name, "insert" | "update" | "mutate" | "delete" | "commit") {
+            return Err(Error::new(
+                "not allowed",
+                format!("{name} operation not allowed when database server is in read only mode"),
+            ));
+        }
         Ok(OpResult::Value(v))
     }
 
@@ -1173,6 +1183,37 @@ mod tests {
     }
 
     #[test]
+    fn read_only_sessions_may_only_read() {
+        let d = db();
+        let ro = ExecOptions {
+            read_only: true,
+            ..Default::default()
+        };
+        let p = json!(["T",{"op":"select","table":"A","where":[],"columns":["i"]},
+            {"op":"comment","comment":"c"},{"op":"insert","table":"A","row":{}},{"op":"select","table":"A","where":[]}]);
+        let Outcome::Done { results, commit } = d.execute(&p, &ro).unwrap() else {
+            panic!("blocked")
+        };
+        assert!(commit.is_none());
+        assert_eq!(
+            results,
+            json!([{"rows":[]},{},{"error":"not allowed",
+                "details":"insert operation not allowed when database server is in read only mode"},null])
+        );
+        // The operation's own errors come first.
+        let p = json!(["T",{"op":"insert","table":"A","row":{"nope":1}}]);
+        let Outcome::Done { results, .. } = d.execute(&p, &ro).unwrap() else {
+            panic!("blocked")
+        };
+        assert_eq!(results[0]["error"], "unknown column");
+        let p = json!(["T",{"op":"commit","durable":false}]);
+        let Outcome::Done { results, .. } = d.execute(&p, &ro).unwrap() else {
+            panic!("blocked")
+        };
+        assert_eq!(results[0]["error"], "not allowed");
+    }
+
+    #[test]
     fn wait_abort_assert_comment() {
         let d = db();
         let p = json!(["T",{"op":"wait","table":"A","where":[],"until":"==","rows":[{"i":1}],"columns":["i"],"timeout":100}]);
@@ -1205,6 +1246,7 @@ mod tests {
         let opts = ExecOptions {
             lock_held: Some(&held),
             elapsed_ms: 0,
+            read_only: false,
         };
         match d
             .execute(

@@ -39,3 +39,4 @@ pub use address::{ActiveAddr, AddressError, HostPort, PassiveAddr, OPENFLOW_PORT
 pub use connection::{Connection, ConnectionError};
 pub use message::Message;
 pub use session::{Session, SessionEvent, SessionStatus};
+pub use stream::DSCP_DEFAULT;

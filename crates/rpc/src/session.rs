@@ -57,6 +57,8 @@ pub struct Session {
     last_received: u64,
     closed: bool,
     status: Option<std::sync::Arc<std::sync::Mutex<SessionStatus>>>,
+    /// DSCP marking of the TCP connections this session makes.
+    dscp: Option<u8>,
 }
 
 fn ms_since(epoch: Instant) -> u64 {
@@ -80,6 +82,7 @@ impl Session {
             last_received: 0,
             closed: false,
             status: None,
+            dscp: None,
         })
     }
 
@@ -100,6 +103,7 @@ impl Session {
             last_received: 0,
             closed: false,
             status: None,
+            dscp: None,
         }
     }
 
@@ -128,6 +132,12 @@ impl Session {
     /// Sets the inactivity probe interval (0 disables probes).
     pub fn set_probe_interval(&mut self, ms: u64) {
         self.fsm.set_probe_interval(ms);
+    }
+
+    /// Marks the TCP traffic of the connections made from now on with
+    /// `dscp` (an accepted session's marking comes from its listener).
+    pub fn set_dscp(&mut self, dscp: u8) {
+        self.dscp = Some(dscp);
     }
 
     /// Sets the maximum backoff between connection attempts.
@@ -232,7 +242,12 @@ impl Session {
                     if let Some(addr) = self.remote.clone() {
                         self.fsm.connecting(now);
                         let limit = Duration::from_millis(self.fsm.timeout(now).unwrap_or(1000));
-                        match tokio::time::timeout(limit, stream::connect(&addr)).await {
+                        match tokio::time::timeout(
+                            limit,
+                            stream::connect_with_dscp(&addr, self.dscp),
+                        )
+                        .await
+                        {
                             Ok(Ok(s)) => {
                                 let now = ms_since(self.epoch);
                                 self.conn = Some(Connection::new(s, self.name.clone()));

@@ -55,8 +55,43 @@ pub(crate) fn short_socket_path(path: &Path) -> io::Result<(PathBuf, Option<std:
     }
 }
 
+/// The DSCP value upstream marks its OVSDB and OpenFlow TCP traffic with
+/// by default (`IPTOS_PREC_INTERNETCONTROL`).
+pub const DSCP_DEFAULT: u8 = 48;
+
+/// Marks a socket's outgoing IP packets with `dscp` (IPv4 TOS and IPv6
+/// traffic class, whichever the socket is); an error only if neither works.
+pub fn set_dscp(fd: std::os::fd::RawFd, dscp: u8) -> io::Result<()> {
+    let tos: libc::c_int = libc::c_int::from(dscp) << 2;
+    let set = |level, name| {
+        // SAFETY: fd is a socket the caller owns; the value is a c_int.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd,
+                level,
+                name,
+                (&tos as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    };
+    let v4 = set(libc::IPPROTO_IP, libc::IP_TOS);
+    let v6 = set(libc::IPPROTO_IPV6, libc::IPV6_TCLASS);
+    v4.or(v6)
+}
+
 /// Connects to `addr`.
 pub async fn connect(addr: &ActiveAddr) -> io::Result<BoxStream> {
+    connect_with_dscp(addr, None).await
+}
+
+/// Connects to `addr`, marking TCP traffic with `dscp`.
+pub async fn connect_with_dscp(addr: &ActiveAddr, dscp: Option<u8>) -> io::Result<BoxStream> {
     match addr {
         ActiveAddr::Unix(path) => {
             let (p, _dir) = short_socket_path(path)?;
@@ -66,6 +101,10 @@ pub async fn connect(addr: &ActiveAddr) -> io::Result<BoxStream> {
         ActiveAddr::Tcp(hp) => {
             let s = tokio::net::TcpStream::connect((hp.host.as_str(), hp.port)).await?;
             let _ = s.set_nodelay(true);
+            if let Some(d) = dscp {
+                use std::os::fd::AsRawFd;
+                let _ = set_dscp(s.as_raw_fd(), d);
+            }
             Ok(Box::new(s))
         }
         ActiveAddr::Ssl(_) => Err(ssl_unsupported()),
@@ -139,6 +178,17 @@ impl Listener {
         }
     }
 
+    /// Marks the traffic of the connections accepted from now on (they
+    /// inherit the listening socket's setting) with `dscp`. No effect on
+    /// Unix sockets.
+    pub fn set_dscp(&self, dscp: u8) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        match &self.inner {
+            Inner::Tcp(l) => set_dscp(l.as_raw_fd(), dscp),
+            Inner::Unix(_) => Ok(()),
+        }
+    }
+
     /// The name with the actual port (`ptcp:41234:127.0.0.1`).
     pub fn name(&self) -> &str {
         &self.name
@@ -186,6 +236,31 @@ mod tests {
     use super::*;
     use crate::address::HostPort;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn listener_marks_accepted_tcp_with_dscp() {
+        use std::os::fd::AsRawFd;
+        let addr = PassiveAddr::parse("ptcp:0:127.0.0.1", Some(0)).unwrap();
+        let l = Listener::bind(&addr).await.unwrap();
+        l.set_dscp(10).unwrap();
+        let Inner::Tcp(t) = &l.inner else {
+            panic!("tcp")
+        };
+        let mut tos: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: valid socket and out-parameters.
+        let rc = unsafe {
+            libc::getsockopt(
+                t.as_raw_fd(),
+                libc::IPPROTO_IP,
+                libc::IP_TOS,
+                (&mut tos as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0);
+        assert_eq!(tos, 10 << 2);
+    }
 
     #[tokio::test]
     async fn unix_and_tcp_round_trip() {

@@ -3,14 +3,17 @@
 //! updates, `locked`, `stolen`) the server queues for it. Inactivity probes
 //! and `echo` come with [`rpc::Session`]. Transactions blocked by `wait`
 //! stay pending as triggers while the session serves its other requests;
-//! the `cancel` notification drops one.
+//! the `cancel` notification drops one. A session of a remote configured
+//! in the database follows that remote's options ([`RemoteOptions`]) as
+//! they change: inactivity probe, maximum backoff, read-only.
 
 use super::locks::ClientId;
+use super::remotes::RemoteOptions;
 use super::{Handled, Outgoing, Server};
 use rpc::{Message, Session, SessionEvent};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 /// The most requests handled between two fsyncs of one session.
@@ -163,12 +166,64 @@ enum Wake {
     Event(SessionEvent),
     Notification(Outgoing),
     Retry,
+    Options,
+}
+
+/// How a session is configured beyond its stream.
+#[derive(Default)]
+pub struct SessionConfig {
+    /// Its remote's options, as they change; `None`: defaults.
+    pub options: Option<watch::Receiver<RemoteOptions>>,
+    /// The inactivity probe interval without an `inactivity_probe` option.
+    pub default_probe_ms: u64,
+    /// Where the session publishes its current client (for the remote's
+    /// lock status).
+    pub client_slot: Option<Arc<std::sync::Mutex<Option<ClientId>>>>,
+}
+
+impl SessionConfig {
+    fn current(&self) -> RemoteOptions {
+        self.options
+            .as_ref()
+            .map(|o| o.borrow().clone())
+            .unwrap_or_default()
+    }
+
+    /// Applies the options to `session` and to its client.
+    fn apply(&self, server: &Server, session: &mut Session, client: Option<ClientId>) {
+        let o = self.current();
+        session.set_probe_interval(o.inactivity_probe.unwrap_or(self.default_probe_ms));
+        if let Some(b) = o.max_backoff {
+            session.set_max_backoff(b);
+        }
+        session.set_dscp(o.dscp.unwrap_or(rpc::DSCP_DEFAULT));
+        if let Some(c) = client {
+            server.set_read_only(c, o.read_only);
+        }
+        if let Some(slot) = &self.client_slot {
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = client;
+        }
+    }
+}
+
+/// Serves `session` with default options (see [`serve_session_with`]).
+pub async fn serve_session(server: Arc<Server>, session: Session) {
+    let probe = session.reconnect().probe_interval();
+    let config = SessionConfig {
+        default_probe_ms: probe,
+        ..Default::default()
+    };
+    serve_session_with(server, session, config).await
 }
 
 /// Serves `session` until it closes (accepted connections) or forever
 /// (reconnecting sessions to active remotes: each connection is a new
 /// client).
-pub async fn serve_session(server: Arc<Server>, mut session: Session) {
+pub async fn serve_session_with(
+    server: Arc<Server>,
+    mut session: Session,
+    mut config: SessionConfig,
+) {
     let mut client = None;
     let mut rx = None;
     if session.is_connected() {
@@ -176,7 +231,9 @@ pub async fn serve_session(server: Arc<Server>, mut session: Session) {
         client = Some(id);
         rx = Some(r);
     }
+    config.apply(&server, &mut session, client);
     let mut commits = server.commit_watch();
+    let mut watching = config.options.is_some();
     let mut triggers: Vec<Trigger> = Vec::new();
     // An event read while collecting a batch, to be handled next.
     let mut next: Option<SessionEvent> = None;
@@ -204,9 +261,23 @@ pub async fn serve_session(server: Arc<Server>, mut session: Session) {
                         None => std::future::pending().await,
                     }
                 } => Wake::Retry,
+                r = async {
+                    match config.options.as_mut() {
+                        Some(o) => o.changed().await,
+                        None => std::future::pending().await,
+                    }
+                }, if watching => match r {
+                    Ok(()) => Wake::Options,
+                    // No more changes: the last options stay.
+                    Err(_) => {
+                        watching = false;
+                        continue;
+                    }
+                },
             }
         };
         match wake {
+            Wake::Options => config.apply(&server, &mut session, client),
             Wake::Notification(o) => {
                 let mut disconnect = None;
                 apply_outgoing(o, &mut session, &mut triggers, &mut disconnect);
@@ -230,6 +301,7 @@ pub async fn serve_session(server: Arc<Server>, mut session: Session) {
                 let (id, r) = server.connect(session.name());
                 client = Some(id);
                 rx = Some(r);
+                config.apply(&server, &mut session, client);
             }
             Wake::Event(SessionEvent::Message(msg)) => {
                 let Some(id) = client else { continue };
@@ -264,6 +336,7 @@ pub async fn serve_session(server: Arc<Server>, mut session: Session) {
                 }
                 triggers.clear();
                 rx = None;
+                config.apply(&server, &mut session, None);
             }
             Wake::Event(SessionEvent::Closed) => break,
         }
@@ -271,6 +344,7 @@ pub async fn serve_session(server: Arc<Server>, mut session: Session) {
     if let Some(old) = client.take() {
         server.disconnect(old);
     }
+    config.apply(&server, &mut session, None);
 }
 
 /// The value of `f` if it is ready at once (a request already received),

@@ -31,6 +31,7 @@ use crate::transaction::ExecOptions;
 use crate::uuid::Uuid;
 use locks::{ClientId, LockEvent, Locks};
 use monitor::{Monitor, Version};
+pub use remotes::RemoteOptions;
 use rpc::Message;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -73,6 +74,8 @@ struct Client {
     /// Set by `set_db_change_aware`: told about schema changes instead of
     /// being disconnected.
     db_change_aware: bool,
+    /// Came through a read-only remote (Manager `read_only`).
+    read_only: bool,
 }
 
 struct State {
@@ -95,6 +98,48 @@ struct State {
 
 /// How many failed syncs are remembered for the sessions still to reply.
 const MAX_FAILURES: usize = 16;
+
+/// The options a remote's row sets (upstream reads each column only where
+/// the table has it with the expected type).
+fn remote_options(ts: &crate::schema::TableSchema, row: &crate::row::Row) -> RemoteOptions {
+    use crate::types::AtomicType;
+    let scalar = |name: &str, atomic: AtomicType| {
+        let c = ts.column(name)?;
+        let t = ts.column_type(c);
+        (t.key.atomic == atomic && t.value.is_none()).then(|| row.get(c).keys.first().cloned())?
+    };
+    let int = |name: &str| {
+        scalar(name, AtomicType::Integer)
+            .and_then(|a| a.as_integer())
+            .and_then(|i| u64::try_from(i).ok())
+    };
+    let dscp = ts.column("other_config").and_then(|c| {
+        let d = row.get(c);
+        let i = d.keys.iter().position(|k| k.as_str() == Some("dscp"))?;
+        let v = d.values.as_ref()?.get(i)?.as_str()?;
+        // atoi: leading digits; out of range keeps the default.
+        let digits: String = v
+            .trim_start()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse::<u8>().ok().filter(|d| *d <= 63)
+    });
+    RemoteOptions {
+        max_backoff: int("max_backoff"),
+        inactivity_probe: int("inactivity_probe"),
+        dscp,
+        read_only: scalar("read_only", AtomicType::Boolean)
+            .and_then(|a| match a {
+                crate::datum::Atom::Boolean(b) => Some(b),
+                _ => None,
+            })
+            .unwrap_or(false),
+        role: scalar("role", AtomicType::String)
+            .and_then(|a| a.as_str().map(str::to_string))
+            .unwrap_or_default(),
+    }
+}
 
 /// The sync thread of a server, until the server is gone.
 fn sync_thread(server: Weak<Server>) {
@@ -383,9 +428,23 @@ impl Server {
                 tx,
                 monitors: Vec::new(),
                 db_change_aware: false,
+                read_only: false,
             },
         );
         (id, rx)
+    }
+
+    /// Makes `client`'s transactions read-only, or not (its remote's
+    /// `read_only` option).
+    pub fn set_read_only(&self, client: ClientId, read_only: bool) {
+        if let Some(c) = self.lock().clients.get_mut(&client) {
+            c.read_only = read_only;
+        }
+    }
+
+    /// The locks `client` holds, waits for and has lost (Manager status).
+    pub fn lock_status(&self, client: ClientId) -> locks::LockStatus {
+        self.lock().locks.client_status(client)
     }
 
     /// Forgets a client: its monitors go, its locks pass to the next waiter.
@@ -651,9 +710,11 @@ impl Server {
         let state = &mut *st;
         let locks = &state.locks;
         let held = |lock: &str| locks.is_owner(client, lock);
+        let read_only = state.clients.get(&client).is_some_and(|c| c.read_only);
         let opts = ExecOptions {
             lock_held: Some(&held),
             elapsed_ms,
+            read_only,
         };
         let Some(storage) = state.dbs.get_mut(name) else {
             return Handled::Nothing;
@@ -870,8 +931,11 @@ impl Server {
 
     /// The remotes named by a `db:DB,TABLE,COLUMN` spec: the strings in
     /// that column of every row, or, for a column of references, the
-    /// `target` column of the referenced rows (the Manager table).
-    pub fn db_remotes(&self, spec: &str) -> Result<Vec<String>, String> {
+    /// `target` column of the referenced rows (the Manager table), with
+    /// the options those rows set (`max_backoff`, `inactivity_probe`,
+    /// `read_only`, `role`, `other_config:dscp`, where the table has such
+    /// columns). A target listed twice keeps its first row's options.
+    pub fn db_remotes(&self, spec: &str) -> Result<Vec<(String, RemoteOptions)>, String> {
         let body = spec.strip_prefix("db:").unwrap_or(spec);
         let parts: Vec<&str> = body.split(',').collect();
         let [db_name, table_name, column_name] = parts[..] else {
@@ -891,30 +955,31 @@ impl Server {
             ));
         };
         let ty = ts.column_type(col);
-        let mut out = Vec::new();
+        let mut out: BTreeMap<String, RemoteOptions> = BTreeMap::new();
         for row in table.rows.values() {
             let datum = row.get(col);
             for (key, _) in datum.iter() {
                 if let Some(s) = key.as_str() {
-                    out.push(s.to_string());
+                    out.entry(s.to_string()).or_default();
                 } else if let (Some(uuid), Some(rt)) = (key.as_uuid(), ty.key.ref_table.as_deref())
                 {
-                    let target = db.schema.table(rt).and_then(|rts| {
-                        let c = rts.column("target")?;
+                    let found = db.schema.table(rt).and_then(|rts| {
                         let r = db.row(rt, &uuid)?;
-                        r.get(c)
+                        let target = r
+                            .get(rts.column("target")?)
                             .keys
                             .first()
-                            .and_then(|a| a.as_str())
-                            .map(str::to_string)
+                            .and_then(|a| a.as_str())?
+                            .to_string();
+                        Some((target, remote_options(rts, r)))
                     });
-                    out.extend(target);
+                    if let Some((target, opts)) = found {
+                        out.entry(target).or_insert(opts);
+                    }
                 }
             }
         }
-        out.sort();
-        out.dedup();
-        Ok(out)
+        Ok(out.into_iter().collect())
     }
 
     /// Writes the state of the remotes of a `db:DB,TABLE,COLUMN` spec back

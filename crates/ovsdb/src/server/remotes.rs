@@ -4,10 +4,14 @@
 //! remotes listed in the database (strings, or the `target` of referenced
 //! Manager rows), re-read after every commit, and every 2.5 s write each
 //! one's state back into the referenced rows' `is_connected` and `status`
-//! columns, as upstream's ovsdb-server does. Each remote runs as a task
-//! that is aborted when the remote is removed.
+//! columns, as upstream's ovsdb-server does. The rows' options
+//! ([`RemoteOptions`]: `inactivity_probe`, `max_backoff`,
+//! `other_config:dscp`, `read_only`, `role`) apply to the remote and its
+//! sessions, also when they change. Each remote runs as a task that is
+//! aborted when the remote is removed.
 
-use super::jsonrpc::serve_session;
+use super::jsonrpc::{serve_session_with, SessionConfig};
+use super::locks::ClientId;
 use super::Server;
 use rpc::address::{is_passive_name, open_active_name, open_passive_name};
 use rpc::stream::Listener;
@@ -16,11 +20,31 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 /// How often the state of `db:` remotes is written back (upstream's 2.5 s).
 const STATUS_INTERVAL: Duration = Duration::from_millis(2500);
+
+/// The options a remote's database row sets; `None`/default: upstream's
+/// defaults (probes every 5 s except over Unix sockets, backoff up to 8 s,
+/// DSCP 48, read-write).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RemoteOptions {
+    /// `max_backoff` (ms), for active remotes' reconnection.
+    pub max_backoff: Option<u64>,
+    /// `inactivity_probe` (ms; 0 disables probes).
+    pub inactivity_probe: Option<u64>,
+    /// `other_config:dscp` (0 to 63).
+    pub dscp: Option<u8>,
+    /// `read_only`: transactions that write fail with "not allowed".
+    pub read_only: bool,
+    /// `role`: the RBAC role. Upstream checks it only against a database's
+    /// `RBAC_Role` table; ferrovs does not implement RBAC, so it is kept
+    /// and not enforced.
+    pub role: String,
+}
 
 /// The live state of one remote, shared between its task and the writer of
 /// the status columns.
@@ -30,13 +54,14 @@ pub enum RemoteState {
         bound_port: Arc<AtomicU16>,
         sessions: Arc<AtomicUsize>,
     },
-    /// An outgoing, reconnecting session.
-    Active(Arc<Mutex<SessionStatus>>),
+    /// An outgoing, reconnecting session, and its current client.
+    Active(Arc<Mutex<SessionStatus>>, Arc<Mutex<Option<ClientId>>>),
 }
 
 /// The status columns of a remote's row: `is_connected` and the `status`
 /// map, with upstream's keys (`state`, `sec_since_connect`,
-/// `sec_since_disconnect`, `n_connections`, `bound_port`).
+/// `sec_since_disconnect`, `locks_held`, `locks_waiting`, `locks_lost`,
+/// `n_connections`, `bound_port`).
 pub type RemoteStatus = (bool, BTreeMap<String, String>);
 
 impl RemoteState {
@@ -47,17 +72,20 @@ impl RemoteState {
                 sessions: Arc::new(AtomicUsize::new(0)),
             }
         } else {
-            RemoteState::Active(Arc::new(Mutex::new(SessionStatus {
-                state: "VOID",
-                connected: false,
-                last_connected: None,
-                last_disconnected: None,
-            })))
+            RemoteState::Active(
+                Arc::new(Mutex::new(SessionStatus {
+                    state: "VOID",
+                    connected: false,
+                    last_connected: None,
+                    last_disconnected: None,
+                })),
+                Arc::new(Mutex::new(None)),
+            )
         }
     }
 
     /// The row values upstream would write now.
-    pub fn status(&self, now: Instant) -> RemoteStatus {
+    pub fn status(&self, server: &Server, now: Instant) -> RemoteStatus {
         let mut map = BTreeMap::new();
         match self {
             RemoteState::Passive {
@@ -77,7 +105,7 @@ impl RemoteState {
                 }
                 (n > 0, map)
             }
-            RemoteState::Active(status) => {
+            RemoteState::Active(status, client) => {
                 let st = status.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 let secs = |t: Instant| now.saturating_duration_since(t).as_secs().to_string();
                 map.insert("state".into(), st.state.to_string());
@@ -86,6 +114,19 @@ impl RemoteState {
                 }
                 if let Some(t) = st.last_disconnected {
                     map.insert("sec_since_disconnect".into(), secs(t));
+                }
+                let client = *client.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(c) = client {
+                    let locks = server.lock_status(c);
+                    for (key, names) in [
+                        ("locks_held", locks.held),
+                        ("locks_waiting", locks.waiting),
+                        ("locks_lost", locks.lost),
+                    ] {
+                        if !names.is_empty() {
+                            map.insert(key.into(), names.join(" "));
+                        }
+                    }
                 }
                 (st.connected, map)
             }
@@ -177,11 +218,26 @@ fn needs_probes(name: &str) -> bool {
 }
 
 fn spawn_remote(server: &Arc<Server>, name: &str) -> JoinHandle<()> {
-    spawn_remote_with_state(server, name).0
+    let (_, options) = watch::channel(RemoteOptions::default());
+    spawn_remote_with_state(server, name, options).0
 }
 
-/// Starts remote `name`; its state is kept in the returned [`RemoteState`].
-fn spawn_remote_with_state(server: &Arc<Server>, name: &str) -> (JoinHandle<()>, RemoteState) {
+/// The probe interval of `name`'s sessions without an `inactivity_probe`.
+fn default_probe_ms(name: &str) -> u64 {
+    if needs_probes(name) {
+        rpc::reconnect::DEFAULT_PROBE_INTERVAL
+    } else {
+        0
+    }
+}
+
+/// Starts remote `name` following `options`; its state is kept in the
+/// returned [`RemoteState`].
+fn spawn_remote_with_state(
+    server: &Arc<Server>,
+    name: &str,
+    options: watch::Receiver<RemoteOptions>,
+) -> (JoinHandle<()>, RemoteState) {
     let state = RemoteState::new(is_passive_name(name));
     let task = match &state {
         RemoteState::Passive {
@@ -195,25 +251,41 @@ fn spawn_remote_with_state(server: &Arc<Server>, name: &str) -> (JoinHandle<()>,
                 if let Some(a) = listener.local_tcp_addr() {
                     bound_port.store(a.port(), Ordering::Relaxed);
                 }
-                accept_loop_counted(server, listener, name, Some(sessions)).await
+                accept_loop_with(server, listener, name, Some(sessions), options).await
             })
         }
-        RemoteState::Active(status) => tokio::spawn(connect(
-            server.clone(),
-            name.to_string(),
-            Some(status.clone()),
-        )),
+        RemoteState::Active(status, client) => {
+            let config = SessionConfig {
+                options: Some(options),
+                default_probe_ms: default_probe_ms(name),
+                client_slot: Some(client.clone()),
+            };
+            tokio::spawn(connect(
+                server.clone(),
+                name.to_string(),
+                Some(status.clone()),
+                config,
+            ))
+        }
     };
     (task, state)
 }
 
+/// A remote started on behalf of a `db:` spec: its task, state, and the
+/// options it follows.
+struct DerivedRemote {
+    task: JoinHandle<()>,
+    state: RemoteState,
+    options: watch::Sender<RemoteOptions>,
+}
+
 /// Remotes started on behalf of a `db:` spec; stopped with it.
-struct Derived(BTreeMap<String, (JoinHandle<()>, RemoteState)>);
+struct Derived(BTreeMap<String, DerivedRemote>);
 
 impl Drop for Derived {
     fn drop(&mut self) {
-        for (t, _) in self.0.values() {
-            t.abort();
+        for r in self.0.values() {
+            r.task.abort();
         }
     }
 }
@@ -228,19 +300,36 @@ async fn follow_db(server: Arc<Server>, spec: String) {
     let mut next_status = Instant::now() + STATUS_INTERVAL;
     loop {
         match server.db_remotes(&spec) {
-            Ok(names) => {
+            Ok(remotes) => {
                 last_error = None;
-                derived.0.retain(|n, (t, _)| {
-                    let keep = names.contains(n);
+                derived.0.retain(|n, r| {
+                    let keep = remotes.iter().any(|(name, _)| name == n);
                     if !keep {
-                        t.abort();
+                        r.task.abort();
                     }
                     keep
                 });
-                for n in names {
-                    if !derived.0.contains_key(&n) {
-                        let started = spawn_remote_with_state(&server, &n);
-                        derived.0.insert(n, started);
+                for (n, opts) in remotes {
+                    match derived.0.get(&n) {
+                        Some(r) => {
+                            r.options.send_if_modified(|o| {
+                                let changed = *o != opts;
+                                *o = opts;
+                                changed
+                            });
+                        }
+                        None => {
+                            let (tx, rx) = watch::channel(opts);
+                            let (task, state) = spawn_remote_with_state(&server, &n, rx);
+                            derived.0.insert(
+                                n,
+                                DerivedRemote {
+                                    task,
+                                    state,
+                                    options: tx,
+                                },
+                            );
+                        }
                     }
                 }
             }
@@ -263,7 +352,7 @@ async fn follow_db(server: Arc<Server>, spec: String) {
                 let statuses: BTreeMap<String, RemoteStatus> = derived
                     .0
                     .iter()
-                    .map(|(n, (_, st))| (n.clone(), st.status(now)))
+                    .map(|(n, r)| (n.clone(), r.state.status(&server, now)))
                     .collect();
                 server.write_remote_status(&spec, &statuses);
             }
@@ -295,30 +384,54 @@ async fn bind(name: &str) -> Listener {
 }
 
 async fn accept_loop(server: Arc<Server>, listener: Listener, name: String) {
-    accept_loop_counted(server, listener, name, None).await
+    let (_keep, options) = watch::channel(RemoteOptions::default());
+    accept_loop_with(server, listener, name, None, options).await
 }
 
-/// Serves every connection `listener` accepts; `sessions` counts those
-/// still open.
-async fn accept_loop_counted(
+/// Serves every connection `listener` accepts, with `options`; `sessions`
+/// counts those still open.
+async fn accept_loop_with(
     server: Arc<Server>,
     listener: Listener,
     name: String,
     sessions: Option<Arc<AtomicUsize>>,
+    mut options: watch::Receiver<RemoteOptions>,
 ) {
+    let dscp = |o: &RemoteOptions| o.dscp.unwrap_or(rpc::DSCP_DEFAULT);
+    let mut marked = dscp(&options.borrow_and_update());
+    let _ = listener.set_dscp(marked);
+    let mut watching = true;
     loop {
-        match listener.accept().await {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            r = options.changed(), if watching => {
+                if r.is_err() {
+                    // No more changes: the last options stay.
+                    watching = false;
+                    continue;
+                }
+                let d = dscp(&options.borrow_and_update());
+                if d != marked {
+                    marked = d;
+                    let _ = listener.set_dscp(d);
+                }
+                continue;
+            }
+        };
+        match accepted {
             Ok((stream, peer)) => {
                 let conn = Connection::new(stream, peer);
-                let mut session = Session::accepted(conn);
-                if !needs_probes(&name) {
-                    session.set_probe_interval(0);
-                }
+                let session = Session::accepted(conn);
+                let config = SessionConfig {
+                    options: Some(options.clone()),
+                    default_probe_ms: default_probe_ms(&name),
+                    client_slot: None,
+                };
                 let server = server.clone();
                 let sessions = sessions.clone();
                 tokio::spawn(async move {
                     let _open = sessions.map(SessionCount::new);
-                    serve_session(server, session).await
+                    serve_session_with(server, session, config).await
                 });
             }
             Err(e) => {
@@ -349,19 +462,21 @@ impl Drop for SessionCount {
     }
 }
 
-async fn connect(server: Arc<Server>, name: String, status: Option<Arc<Mutex<SessionStatus>>>) {
+async fn connect(
+    server: Arc<Server>,
+    name: String,
+    status: Option<Arc<Mutex<SessionStatus>>>,
+    config: SessionConfig,
+) {
     if open_active_name(&name, Some(OVSDB_PORT)).is_err() {
         return;
     }
     match Session::open(&name, Some(OVSDB_PORT)) {
         Ok(mut session) => {
-            if !needs_probes(&name) {
-                session.set_probe_interval(0);
-            }
             if let Some(s) = status {
                 session.set_status_sink(s);
             }
-            serve_session(server, session).await
+            serve_session_with(server, session, config).await
         }
         Err(e) => vlog::err!("ovsdb_jsonrpc_server", "{name}: {e}"),
     }
