@@ -214,6 +214,11 @@ pub struct PmdConfig {
     /// Megaflows idle this long are removed (`other_config:max-idle`, ms;
     /// `None`: never).
     pub max_idle_ms: Option<u64>,
+    /// Longest pause, in microseconds, a forwarding thread takes after a
+    /// lightly loaded pass over its queues so that the next pass finds a
+    /// fuller batch (`other_config:pmd-maxsleep`; 0: none, at most 10,000).
+    /// An idle thread waits for its queues' descriptors either way.
+    pub max_sleep_us: u32,
 }
 
 impl Default for PmdConfig {
@@ -226,6 +231,7 @@ impl Default for PmdConfig {
             emc_entries: 8192,
             emc_insert_inv_prob: 100,
             max_idle_ms: Some(10_000),
+            max_sleep_us: 0,
         }
     }
 }

@@ -549,6 +549,59 @@ fn wait_readable(fds: &[RawFd], ms: i32) {
     }
 }
 
+/// Upper bound of [`crate::PmdConfig::max_sleep_us`] (upstream's limit
+/// for `pmd-maxsleep`).
+pub const MAX_SLEEP_US: u32 = 10_000;
+
+/// Step by which the pause after a light pass grows.
+const SLEEP_STEP_US: u32 = 10;
+
+/// Load-based pausing between passes (upstream's `pmd-maxsleep`): a pass in
+/// which no queue gave at least half a batch lengthens the pause by a step,
+/// up to `max`; a busier pass ends pausing.
+#[derive(Debug, Default)]
+pub(crate) struct Pacer {
+    max: u32,
+    cur: u32,
+}
+
+impl Pacer {
+    pub fn new(max_us: u32) -> Pacer {
+        Pacer {
+            max: max_us.min(MAX_SLEEP_US),
+            cur: 0,
+        }
+    }
+
+    /// The pause to take after a pass whose busiest queue gave `most`
+    /// packets, in microseconds (0: go on at once).
+    pub fn after_pass(&mut self, most: usize) -> u32 {
+        if self.max == 0 || most >= packet::buffer::BATCH_SIZE / 2 {
+            self.cur = 0;
+        } else {
+            self.cur = (self.cur + SLEEP_STEP_US).min(self.max);
+        }
+        self.cur
+    }
+
+    /// An idle thread waits on its descriptors; pausing starts over.
+    pub fn idle(&mut self) {
+        self.cur = 0;
+    }
+}
+
+fn sleep_us(us: u32) {
+    let ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: us as libc::c_long * 1000,
+    };
+    // SAFETY: plain system call with a valid timespec; an interrupted
+    // sleep is simply shorter.
+    unsafe {
+        libc::nanosleep(&ts, std::ptr::null_mut());
+    }
+}
+
 /// A forwarding thread: polls its receive queues until told to stop.
 pub(crate) fn pmd_main(
     inner: Arc<Inner>,
@@ -556,6 +609,7 @@ pub(crate) fn pmd_main(
     stop: Arc<AtomicBool>,
     cpu: Option<usize>,
     emc_entries: usize,
+    max_sleep_us: u32,
 ) {
     if let Some(c) = cpu {
         pin_to_cpu(c);
@@ -564,12 +618,15 @@ pub(crate) fn pmd_main(
     let mut fwd = Forwarder::new(inner, stats, emc_entries, false);
     let mut batch = PacketBatch::new();
     let fds: Vec<RawFd> = rxqs.iter().map(|r| r.rxq.wait_fd()).collect();
+    let mut pacer = Pacer::new(max_sleep_us);
     while !stop.load(Relaxed) {
         let mut got = 0;
+        let mut most = 0;
         for r in rxqs.iter_mut() {
             match r.rxq.recv(&mut fwd.io.pool, &mut batch) {
                 Ok(n) if n > 0 => {
                     got += n;
+                    most = most.max(n);
                     fwd.process_batch(r.port_no, &mut batch);
                 }
                 Ok(_) => {}
@@ -577,9 +634,36 @@ pub(crate) fn pmd_main(
             }
         }
         if got == 0 {
+            pacer.idle();
             fwd.refresh_ports();
             wait_readable(&fds, 50);
+        } else {
+            let us = pacer.after_pass(most);
+            if us > 0 {
+                sleep_us(us);
+            }
         }
     }
     fwd.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pacer_grows_on_light_passes_and_resets_when_busy() {
+        let mut p = Pacer::new(25);
+        assert_eq!(p.after_pass(1), 10);
+        assert_eq!(p.after_pass(1), 20);
+        assert_eq!(p.after_pass(3), 25);
+        assert_eq!(p.after_pass(3), 25);
+        assert_eq!(p.after_pass(packet::buffer::BATCH_SIZE), 0);
+        assert_eq!(p.after_pass(1), 10);
+        p.idle();
+        assert_eq!(p.after_pass(1), 10);
+        let mut off = Pacer::new(0);
+        assert_eq!(off.after_pass(1), 0);
+        assert_eq!(Pacer::new(1_000_000).max, MAX_SLEEP_US);
+    }
 }

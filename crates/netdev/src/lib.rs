@@ -15,6 +15,8 @@
 //!   creates, with vnet headers and offloads.
 //! * [`offload`]: software segmentation (TCP over IPv4/IPv6, UDP) and
 //!   checksum completion for egresses that cannot take an offload.
+//! * [`coalesce`]: runs of TCP segments in a transmit batch joined into one
+//!   super-frame for egresses that take them (GRO on the way out).
 //!
 //! Packets live in [`packet::buffer`] types; this crate never looks past the
 //! headers it must fix for offloads, and never imports a higher room.
@@ -34,6 +36,7 @@
 //! Not here: `patch` ports (the datapath and vswitchd own them), and AF_XDP.
 
 pub mod afpacket;
+pub mod coalesce;
 pub mod dummy;
 pub mod error;
 pub mod offload;

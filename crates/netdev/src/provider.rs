@@ -252,6 +252,10 @@ pub struct NetdevConfig {
     /// AF_PACKET receive ring (V3): milliseconds after which the kernel hands a
     /// partly filled block over.
     pub rx_block_timeout_ms: u32,
+    /// Transmit (AF_PACKET, with a vnet header): runs of TCP segments of
+    /// one connection within a batch leave as one super-frame (see
+    /// [`crate::coalesce`]).
+    pub tx_coalesce: bool,
 }
 
 impl Default for NetdevConfig {
@@ -268,6 +272,7 @@ impl Default for NetdevConfig {
             rx_blocks: 64,
             rx_big_slots: 135,
             rx_block_timeout_ms: 1,
+            tx_coalesce: true,
         }
     }
 }

@@ -712,3 +712,68 @@ fn superframes_are_lent_from_the_second_ring() {
     }
     drop(ns);
 }
+
+#[test]
+fn afpacket_tcp_segments_leave_as_one_superframe() {
+    let Some(ns) = Netns::enter("afpacket_tcp_segments_leave_as_one_superframe") else {
+        return;
+    };
+    veth_pair(&ns, "fca", "fcb");
+    let b = netdev::open("fcb", "system", &NetdevConfig::default()).expect("open fcb");
+    // A super-frame cut in software: 21 segments with full checksums, as a
+    // sender without offloads puts them on the wire.
+    let f = tcp_superframe(30000);
+    let mut sf = Packet::from_frame(&f);
+    sf.meta.offload = Offload {
+        flags: Offload::F_NEEDS_CSUM,
+        gso_type: Offload::GSO_TCPV4,
+        gso_size: 1448,
+        hdr_len: 54,
+        csum_start: 34,
+        csum_offset: 16,
+    };
+    let mut pool = PacketPool::with_default_size(64);
+    let mut segs = PacketBatch::with_capacity(64);
+    netdev::offload::segment(&sf, &mut pool, &mut segs).expect("segment");
+    let frames: Vec<(Vec<u8>, Offload)> = segs
+        .iter()
+        .map(|p| (p.data().to_vec(), Offload::default()))
+        .collect();
+    assert_eq!(frames.len(), 21);
+    assert!(frames.iter().all(|(s, _)| tcp_csum_ok(s)));
+    let is_tcp = |p: &Packet| p.data().len() > 34 && p.data()[23] == 6;
+    for coalesce in [true, false] {
+        let cfg = NetdevConfig {
+            tx_coalesce: coalesce,
+            ..NetdevConfig::default()
+        };
+        let a = netdev::open("fca", "system", &cfg).expect("open fca");
+        assert_eq!(send(&a, &frames), 21, "every segment counted as sent");
+        assert_eq!(a.stats().expect("stats").tx_packets, 21);
+        let want = if coalesce { 1 } else { 21 };
+        let got = collect(&b, want, is_tcp);
+        assert_eq!(got.len(), want, "coalesce={coalesce}");
+        if coalesce {
+            let (data, off) = &got[0];
+            assert_eq!(
+                data, &f,
+                "the run arrives as the super-frame it was cut from"
+            );
+            assert_eq!(off.gso_kind(), Offload::GSO_TCPV4);
+            assert_eq!(off.gso_size, 1448);
+        } else {
+            for (g, (s, _)) in got.iter().zip(&frames) {
+                assert_eq!(&g.0, s);
+            }
+        }
+    }
+    // A segment whose checksum is wrong is not laundered into a run.
+    let mut bad = frames.clone();
+    bad[5].0[200] ^= 0xff;
+    let a = netdev::open("fca", "system", &NetdevConfig::default()).expect("open fca");
+    assert_eq!(send(&a, &bad), 21);
+    let got = collect(&b, 3, is_tcp);
+    assert_eq!(got.len(), 3, "segments 0-4, the bad one, then 6-20");
+    assert_eq!(got[1].0, bad[5].0);
+    drop(ns);
+}

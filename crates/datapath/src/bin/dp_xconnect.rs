@@ -3,6 +3,12 @@
 //! interfaces as `system` ports and cross-connects them through megaflows
 //! (in_port, Ethernet addresses and type) installed by a static upcall
 //! handler. Runs until killed. Used by `scripts/bench/datapath-cmd.sh`.
+//!
+//! Options, for trying settings out: `--pmds N` forwarding threads,
+//! `--max-sleep US` (as `other_config:pmd-maxsleep`), `--rx-mode
+//! v2|v3|mmsg`, `--big-slots N` (second receive ring; 0: super-frames by
+//! `recvmsg`), `--rxqs N` receive queues per port, `--no-coalesce` (TCP
+//! segments leave one by one).
 
 #![allow(clippy::field_reassign_with_default)]
 
@@ -34,12 +40,35 @@ impl UpcallHandler for CrossConnect {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() < 2 {
-        eprintln!("usage: dp-xconnect IF1 IF2 [--pmds N]");
+        eprintln!(
+            "usage: dp-xconnect IF1 IF2 [--pmds N] [--max-sleep US] [--rx-mode v2|v3|mmsg] [--big-slots N] [--rxqs N] [--no-coalesce]"
+        );
         std::process::exit(1);
     }
+    let opt = |name: &str| -> Option<&str> {
+        let i = args.iter().position(|a| a == name)?;
+        args.get(i + 1).map(|s| s.as_str())
+    };
+    let num = |name: &str| opt(name).and_then(|v| v.parse::<u32>().ok());
     let mut config = PmdConfig::default();
-    if let Some(i) = args.iter().position(|a| a == "--pmds") {
-        config.n_pmd = args.get(i + 1).and_then(|v| v.parse().ok()).unwrap_or(1);
+    if let Some(n) = num("--pmds") {
+        config.n_pmd = n.max(1) as usize;
+    }
+    if let Some(n) = num("--max-sleep") {
+        config.max_sleep_us = n;
+    }
+    let mut nc = NetdevConfig::default();
+    if let Some(m) = opt("--rx-mode").and_then(|m| m.parse().ok()) {
+        nc.rx_mode = m;
+    }
+    if let Some(n) = num("--big-slots") {
+        nc.rx_big_slots = n;
+    }
+    if args.iter().any(|a| a == "--no-coalesce") {
+        nc.tx_coalesce = false;
+    }
+    if let Some(n) = num("--rxqs") {
+        nc.n_rxq = n.max(1) as usize;
     }
     let dp = match DpifNetdev::create("netdev", "ovs-netdev", None, config) {
         Ok(d) => d,
@@ -49,7 +78,7 @@ fn main() {
         }
     };
     for (n, name) in [(1u32, &args[0]), (2, &args[1])] {
-        let dev = match netdev::open(name, "system", &NetdevConfig::default()) {
+        let dev = match netdev::open(name, "system", &nc) {
             Ok(d) => d,
             Err(e) => {
                 eprintln!("dp-xconnect: {e}");

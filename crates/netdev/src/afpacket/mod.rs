@@ -462,6 +462,7 @@ impl Netdev for AfPacket {
             self.tx_fd.clone(),
             self.config.vnet_hdr,
             self.features(),
+            self.config.tx_coalesce,
             self.counters.register(),
         )))
     }
