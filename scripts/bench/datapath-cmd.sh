@@ -27,10 +27,14 @@ DIR=$(mktemp -d /tmp/ferrovs-bench.XXXXXX)
 export OVS_RUNDIR=$DIR OVS_LOGDIR=$DIR OVS_DBDIR=$DIR OVS_SYSCONFDIR=$DIR
 DB=unix:$DIR/db.sock
 DBPID=""; VSPID=""
+BR=fb$$
 stop() {
   [ -n "$VSPID" ] && kill "$VSPID" 2>/dev/null
   [ -n "$DBPID" ] && kill "$DBPID" 2>/dev/null
   wait 2>/dev/null
+  # The bridge's TAP device is persistent (as upstream's) and outlives a
+  # stop by signal.
+  ip link del "$BR" 2>/dev/null
   rm -rf "$DIR"
 }
 trap stop EXIT
@@ -46,7 +50,6 @@ V --no-wait init || exit 1
 "$DIR/bin/ovs-vswitchd" "$DB" --unixctl="$DIR/ovs-vswitchd.ctl" \
   --log-file="$DIR/ovs-vswitchd.log" 2>/dev/null &
 VSPID=$!
-BR=fb$$
 V add-br "$BR" -- set bridge "$BR" datapath_type=netdev \
   -- add-port "$BR" "$1" -- set interface "$1" ofport_request=1 \
   -- add-port "$BR" "$2" -- set interface "$2" ofport_request=2 || exit 1

@@ -5,7 +5,8 @@
 //! namespace. Checks ping, ARP, IPv6 (neighbour discovery), broadcast, TCP
 //! and UDP iperf3, rule statistics from the datapath (revalidator), a drop
 //! flow stopping a running ping and its removal restoring it, a restart
-//! after `kill -9` resuming forwarding with the same OpenFlow ports, and
+//! after `kill -9` resuming forwarding with the same OpenFlow ports (and the
+//! bridge's internal port taken back with its address), and
 //! VLAN isolation (access ports and a trunk, as in the "Isolating VM
 //! Traffic Using VLANs" how-to).
 //!
@@ -337,6 +338,10 @@ fn traffic_between_namespaces() {
     let br = net.name("b");
     let (ns1, ns2, ns3) = (net.add_ns("n1"), net.add_ns("n2"), net.add_ns("n3"));
     let (v1, v2, int3) = (net.name("v1"), net.name("v2"), net.name("i3"));
+    // TAP devices are persistent while the switch holds them, as upstream's
+    // are, and outlive a stop by signal: the guard removes them.
+    net.links.push(br.clone());
+    net.links.push(int3.clone());
     net.veth_host(&ns1, &v1, "10.11.0.1/24", "fd00:11::1/64");
     net.veth_host(&ns2, &v2, "10.11.0.2/24", "fd00:11::2/64");
     vsctl(
@@ -489,6 +494,15 @@ fn traffic_between_namespaces() {
         "no reply within 1 s of removing the drop flow (at {t_restore}): {replies:?}"
     );
 
+    // The bridge's own (internal) port, addressed here: its TAP device
+    // must outlive the kill below and be taken back, address and all.
+    must(&["ip", "addr", "add", "10.11.0.4/24", "dev", &br]);
+    must(&["ip", "link", "set", &br, "up"]);
+    assert!(
+        reachable(&ns1, "10.11.0.4"),
+        "ns1 cannot ping the bridge's own port"
+    );
+
     // kill -9 while a ping runs; the restarted daemon forwards again with
     // the same OpenFlow ports and nothing done by hand.
     let pinger = Pinger::start(&ns1, "10.11.0.2", 12);
@@ -517,6 +531,10 @@ fn traffic_between_namespaces() {
     );
     assert_eq!(wait_ofport(&sb, &v1), p1);
     assert_eq!(wait_ofport(&sb, &v2), p2);
+    assert!(
+        reachable(&ns1, "10.11.0.4"),
+        "the bridge's own port did not come back with its address after the restart"
+    );
     drop(net);
     sb.stop("ovs-vswitchd");
 }
@@ -532,6 +550,9 @@ fn vlan_isolation() {
     // VM in VLAN 100 and one in VLAN 200, all in one IP subnet.
     let (h1, h2) = (net.name("h1"), net.name("h2"));
     let (t1, t2) = (net.name("t1"), net.name("t2"));
+    // The bridges' TAP devices outlive a stop by signal (as upstream's).
+    net.links.push(h1.clone());
+    net.links.push(h2.clone());
     let _ = run(&["ip", "link", "del", &t1]);
     must(&[
         "ip", "link", "add", &t1, "type", "veth", "peer", "name", &t2,

@@ -5,9 +5,15 @@
 //! Frames the host sends on the device are read by the switch; frames the
 //! switch writes appear as received by the host. With the vnet header and
 //! `TUNSETOFFLOAD` the host may hand us super-frames and partial checksums,
-//! and we may write them back un-segmented. The device exists as long as the
-//! netdev and its queues are open; its name must be free (a name ending in
-//! `%d` lets the kernel pick a free number).
+//! and we may write them back un-segmented.
+//!
+//! The device is persistent while the switch holds it (`TUNSETPERSIST`, as
+//! upstream makes it): if the switch dies without closing it (kill -9), the
+//! device stays, with its addresses and routes, and a restarted switch
+//! opening the same name attaches to it again, so forwarding resumes with
+//! nothing to redo. Closing it normally (the netdev and every queue
+//! dropped) clears persistence first, so the device goes away. A name
+//! ending in `%d` lets the kernel pick a free number.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -27,6 +33,7 @@ use crate::sys::{self, IfCtl, IfReq};
 const TUNSETIFF: libc::c_ulong = 0x400454ca;
 const TUNSETOFFLOAD: libc::c_ulong = 0x400454d0;
 const TUNSETVNETHDRSZ: libc::c_ulong = 0x400454d8;
+const TUNSETPERSIST: libc::c_ulong = 0x400454cb;
 const IFF_TAP: i16 = 0x0002;
 const IFF_NO_PI: i16 = 0x1000;
 const IFF_VNET_HDR: i16 = 0x4000;
@@ -40,11 +47,29 @@ const TUN_F_USO6: libc::c_uint = 0x40;
 /// Segments one super-frame can become.
 const MAX_SEGMENTS: usize = 256;
 
+/// The descriptor of a TAP device the switch made persistent: dropping it
+/// (last queue and netdev gone) clears persistence before closing, so the
+/// device disappears.
+struct TapFd(OwnedFd);
+
+impl AsRawFd for TapFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+impl Drop for TapFd {
+    fn drop(&mut self) {
+        // Failing leaves a device behind, as a crash would; nothing else to do.
+        let _ = ioctl_int(self.0.as_raw_fd(), TUNSETPERSIST, 0);
+    }
+}
+
 /// A TAP device created for an `internal` or `tap` port.
 pub struct Tap {
     name: String,
     type_name: &'static str,
-    fd: Arc<OwnedFd>,
+    fd: Arc<TapFd>,
     ctl: IfCtl,
     ifindex: u32,
     vnet_hdr: bool,
@@ -127,6 +152,9 @@ impl Tap {
                     .map_err(err("ioctl(TUNSETOFFLOAD)"))?;
             }
         }
+        // From here on, dropping `fd` clears persistence again.
+        ioctl_int(fd.as_raw_fd(), TUNSETPERSIST, 1).map_err(err("ioctl(TUNSETPERSIST)"))?;
+        let fd = TapFd(fd);
         let ctl = IfCtl::new().map_err(err("socket"))?;
         let ifindex = ctl.ifindex(&name).map_err(err("ioctl(SIOCGIFINDEX)"))?;
         if let Some(mac) = config.mac {
@@ -255,7 +283,7 @@ impl Netdev for Tap {
 }
 
 struct TapRxq {
-    fd: Arc<OwnedFd>,
+    fd: Arc<TapFd>,
     vnet_hdr: bool,
     counters: Arc<QueueCounters>,
     busy: Arc<AtomicBool>,
@@ -341,7 +369,7 @@ impl RxQueue for TapRxq {
 }
 
 struct TapTxq {
-    fd: Arc<OwnedFd>,
+    fd: Arc<TapFd>,
     vnet_hdr: bool,
     features: Features,
     counters: Arc<QueueCounters>,

@@ -777,3 +777,67 @@ fn afpacket_tcp_segments_leave_as_one_superframe() {
     assert_eq!(got[1].0, bad[5].0);
     drop(ns);
 }
+
+/// Whether interface `name` exists in namespace `ns`.
+fn link_exists(ns: &Netns, name: &str) -> bool {
+    Command::new("ip")
+        .args(["-n", &ns.name, "link", "show", name])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Not a test on its own: the process `tap_outlives_a_crash_and_is_taken_back`
+/// starts (and kills) to hold a TAP device as a switch would.
+#[test]
+#[ignore]
+fn tap_holder_for_crash_test() {
+    let Ok(name) = std::env::var("FERROVS_TEST_TAP_HOLD") else {
+        return;
+    };
+    let _tap = netdev::open(&name, "internal", &NetdevConfig::default()).expect("open tap");
+    println!("holding {name}");
+    std::thread::sleep(Duration::from_secs(60));
+}
+
+#[test]
+fn tap_outlives_a_crash_and_is_taken_back() {
+    let Some(ns) = Netns::enter("tap_outlives_a_crash_and_is_taken_back") else {
+        return;
+    };
+    let name = "fvcrash0";
+    // A process in this namespace (spawned from this thread) opens the
+    // device and dies by SIGKILL, as ovs-vswitchd under kill -9.
+    let mut holder = Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--ignored", "--exact", "tap_holder_for_crash_test"])
+        .env("FERROVS_TEST_TAP_HOLD", name)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn holder");
+    let start = Instant::now();
+    while !link_exists(&ns, name) && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(link_exists(&ns, name), "the holder made the device");
+    ip(&["-n", &ns.name, "addr", "add", "10.99.0.1/24", "dev", name]);
+    holder.kill().expect("kill holder");
+    holder.wait().expect("reap holder");
+    assert!(link_exists(&ns, name), "the device outlives the process");
+    // Opening the name again attaches to the same device, address kept.
+    let tap = netdev::open(name, "internal", &NetdevConfig::default()).expect("reopen");
+    assert_eq!(tap.name(), name);
+    let out = Command::new("ip")
+        .args(["-n", &ns.name, "-o", "addr", "show", "dev", name])
+        .output()
+        .expect("ip addr");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("10.99.0.1/24"),
+        "address kept across the crash"
+    );
+    assert!(tap.carrier().unwrap(), "carrier back once attached");
+    // Closing it normally removes it.
+    drop(tap);
+    assert!(!link_exists(&ns, name), "closed normally, the device goes");
+    drop(ns);
+}
