@@ -219,6 +219,10 @@ pub struct PmdConfig {
     /// fuller batch (`other_config:pmd-maxsleep`; 0: none, at most 10,000).
     /// An idle thread waits for its queues' descriptors either way.
     pub max_sleep_us: u32,
+    /// Microseconds a forwarding thread keeps polling its queues after
+    /// they ran dry before it blocks on their descriptors (0: block at
+    /// once).
+    pub idle_spin_us: u32,
 }
 
 impl Default for PmdConfig {
@@ -232,6 +236,7 @@ impl Default for PmdConfig {
             emc_insert_inv_prob: 100,
             max_idle_ms: Some(10_000),
             max_sleep_us: 0,
+            idle_spin_us: 0,
         }
     }
 }

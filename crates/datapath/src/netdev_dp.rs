@@ -258,9 +258,10 @@ impl DpifNetdev {
             let cpu = config.cpus.get(idx).copied();
             let emc = config.emc_entries;
             let sleep = config.max_sleep_us.min(pmd::MAX_SLEEP_US);
+            let spin = config.idle_spin_us.min(pmd::MAX_SLEEP_US);
             match std::thread::Builder::new()
                 .name(format!("pmd-c{:02}/id:{}", cpu.unwrap_or(idx), idx))
-                .spawn(move || pmd::pmd_main(inner, rxqs, stop, cpu, emc, sleep))
+                .spawn(move || pmd::pmd_main(inner, rxqs, stop, cpu, emc, sleep, spin))
             {
                 Ok(h) => th.pmds.push(h),
                 Err(e) => vlog::err!("dpif_netdev", "could not start pmd thread ({})", e),

@@ -610,6 +610,7 @@ pub(crate) fn pmd_main(
     cpu: Option<usize>,
     emc_entries: usize,
     max_sleep_us: u32,
+    idle_spin_us: u32,
 ) {
     if let Some(c) = cpu {
         pin_to_cpu(c);
@@ -619,6 +620,8 @@ pub(crate) fn pmd_main(
     let mut batch = PacketBatch::new();
     let fds: Vec<RawFd> = rxqs.iter().map(|r| r.rxq.wait_fd()).collect();
     let mut pacer = Pacer::new(max_sleep_us);
+    let spin = std::time::Duration::from_micros(idle_spin_us as u64);
+    let mut dry_since: Option<std::time::Instant> = None;
     while !stop.load(Relaxed) {
         let mut got = 0;
         let mut most = 0;
@@ -635,9 +638,18 @@ pub(crate) fn pmd_main(
         }
         if got == 0 {
             pacer.idle();
+            if !spin.is_zero() {
+                let since = *dry_since.get_or_insert_with(std::time::Instant::now);
+                if since.elapsed() < spin {
+                    std::hint::spin_loop();
+                    continue;
+                }
+            }
+            dry_since = None;
             fwd.refresh_ports();
             wait_readable(&fds, 50);
         } else {
+            dry_since = None;
             let us = pacer.after_pass(most);
             if us > 0 {
                 sleep_us(us);

@@ -5,7 +5,8 @@
 //! handler. Runs until killed. Used by `scripts/bench/datapath-cmd.sh`.
 //!
 //! Options, for trying settings out: `--pmds N` forwarding threads,
-//! `--max-sleep US` (as `other_config:pmd-maxsleep`), `--rx-mode
+//! `--max-sleep US` (as `other_config:pmd-maxsleep`), `--spin US` (polling
+//! time before blocking), `--rx-mode
 //! v2|v3|mmsg`, `--big-slots N` (second receive ring; 0: super-frames by
 //! `recvmsg`), `--rxqs N` receive queues per port, `--no-coalesce` (TCP
 //! segments leave one by one).
@@ -41,7 +42,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() < 2 {
         eprintln!(
-            "usage: dp-xconnect IF1 IF2 [--pmds N] [--max-sleep US] [--rx-mode v2|v3|mmsg] [--big-slots N] [--rxqs N] [--no-coalesce]"
+            "usage: dp-xconnect IF1 IF2 [--pmds N] [--max-sleep US] [--spin US] [--rx-mode v2|v3|mmsg] [--big-slots N] [--rxqs N] [--no-coalesce]"
         );
         std::process::exit(1);
     }
@@ -56,6 +57,9 @@ fn main() {
     }
     if let Some(n) = num("--max-sleep") {
         config.max_sleep_us = n;
+    }
+    if let Some(n) = num("--spin") {
+        config.idle_spin_us = n;
     }
     let mut nc = NetdevConfig::default();
     if let Some(m) = opt("--rx-mode").and_then(|m| m.parse().ok()) {
