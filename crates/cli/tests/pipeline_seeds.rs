@@ -52,9 +52,7 @@ fn faucet_tutorial() {
     check(
         "pl-faucet",
         include_str!("data/pipeline_seeds/faucet.script"),
-        // Revalidated controller actions: dont_send=1 in ours (see
-        // SWITCH-CONTRACTS.md).
-        1,
+        0,
     );
 }
 

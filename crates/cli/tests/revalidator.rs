@@ -302,3 +302,27 @@ fn upcall_commands_answer_as_the_reference() {
     assert_eq!(a.lines().next(), b.lines().next());
     assert!(b.contains("(current 0)"), "{b}");
 }
+
+/// A megaflow sending to the controller keeps `dont_send=0` when the
+/// revalidator translates it again after a table change, as upstream's
+/// (revalidation is not a side-effect-free trace).
+#[test]
+fn revalidated_controller_actions_stay_sendable() {
+    let sb = Sandbox::start_stack("reval-ctl", Stack::ferrovs(FERROVS), true);
+    setup(&sb);
+    sb.ofctl("br0", &["add-flow", "priority=5,actions=controller"])
+        .unwrap();
+    receive(&sb, 1);
+    appctl(&sb, &["revalidator/wait"]);
+    let flows = datapath_flows(&sb);
+    assert_eq!(flows.len(), 1, "{flows:?}");
+    assert!(flows[0].contains("dont_send=0"), "{flows:?}");
+    // An unrelated rule makes the revalidator translate the flow again.
+    sb.ofctl("br0", &["add-flow", "table=3,priority=1,actions=drop"])
+        .unwrap();
+    appctl(&sb, &["revalidator/wait"]);
+    appctl(&sb, &["revalidator/wait"]);
+    let flows = datapath_flows(&sb);
+    assert_eq!(flows.len(), 1, "{flows:?}");
+    assert!(flows[0].contains("dont_send=0"), "{flows:?}");
+}

@@ -87,7 +87,7 @@ impl Inner {
         let mut m = *mask;
         m.in_port = u32::MAX;
         m.recirc_id = u32::MAX;
-        let m = flow::odp::normalize_mask(&m, key);
+        let m = flow::odp::normalize_mask(&vlan_presence_exact(&m), key);
         let limit = self
             .config
             .lock()
@@ -108,6 +108,19 @@ impl Inner {
         t.insert(mf);
         true
     }
+}
+
+/// `mask` with the outer VLAN header's VID and CFI made exact when it
+/// leaves the whole TCI wildcarded, as upstream's userspace datapath does
+/// on every flow it installs: datapath keys cannot say "any VLAN or
+/// none", so a flow either matches the absence of a tag or the tag's VID
+/// (`vlan(vid=10)` in dumps even when translation never looked at it).
+pub fn vlan_presence_exact(mask: &Flow) -> Flow {
+    let mut m = *mask;
+    if m.vlans[0].tci == 0 {
+        m.vlans[0].tci = 0x0fff | packet::extract::VLAN_CFI;
+    }
+    m
 }
 
 struct Threads {
@@ -488,7 +501,7 @@ impl Dpif for DpifNetdev {
         if mask.in_port != u32::MAX {
             return Err(DpifError::Invalid);
         }
-        let mask = &flow::odp::normalize_mask(mask, key);
+        let mask = &flow::odp::normalize_mask(&vlan_presence_exact(mask), key);
         let mut t = self.inner.table.write().map_err(|_| DpifError::Invalid)?;
         // As upstream: the flow a packet with this key would hit is "the"
         // existing flow, whatever its mask.

@@ -395,3 +395,33 @@ fn recirculation_through_the_handler() {
     assert!(dump.contains("recirc_id(0x5),in_port(1)"), "{dump}");
     assert!(dump.contains("actions:recirc(0x5)"), "{dump}");
 }
+
+/// A tagged packet's megaflow matches its VID (and the tag's presence)
+/// even when translation left the TCI wildcarded, as upstream's userspace
+/// datapath installs it.
+#[test]
+fn tagged_megaflow_matches_the_vid() {
+    let dp = DpifNetdev::create("dummy", "ovs-dummy", None, PmdConfig::default()).unwrap();
+    let p1 = Dummy::open("v1", "dummy").unwrap();
+    let p2 = Dummy::open("v2", "dummy").unwrap();
+    p2.capture(true);
+    dp.port_add(p1.clone(), Some(1)).unwrap();
+    dp.port_add(p2.clone(), Some(2)).unwrap();
+    dp.set_upcall_handler(Arc::new(CrossConnect {
+        a: 1,
+        b: 2,
+        calls: AtomicUsize::new(0),
+    }));
+    let frame = datapath::packet_text::frame_from_text(
+        "in_port(1),eth(src=50:54:00:00:00:05,dst=50:54:00:00:00:07),eth_type(0x8100),vlan(vid=10,pcp=3),encap(eth_type(0x0800),ipv4(src=10.0.0.2,dst=10.0.0.1,proto=1,tos=0,ttl=64,frag=no),icmp(type=8,code=0))",
+        None,
+    )
+    .unwrap();
+    assert!(p1.receive(&frame));
+    assert!(wait_for(|| dp.flow_dump().len() == 1));
+    let dump = datapath::show::dump_flows(&dp, false);
+    assert!(
+        dump.contains(",eth_type(0x8100),vlan(vid=10,pcp=3/0x0),encap(eth_type(0x0800),ipv4(frag=no)), packets:0"),
+        "{dump}"
+    );
+}

@@ -191,6 +191,7 @@ pub fn trace_actions(
                 packet,
                 trace: true,
                 allow_side_effects: opts.generate,
+                revalidation: false,
                 ofpacts: if rec.is_none() { actions } else { None },
                 in_packet_out: false,
             },

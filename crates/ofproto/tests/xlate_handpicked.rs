@@ -90,6 +90,41 @@ const CASES: &[Case] = &[
         ],
         traces: &["in_port=1,ip", "in_port=2,ip", "in_port=3", "in_port=4,tcp"],
     },
+    // OpenFlow 1.3 (the group makes `load` use it): setting the shifted
+    // `ip_dscp` leaves the IP protocol wildcarded, other IP and ARP header
+    // fields make the megaflow match it.
+    Case {
+        groups: &["group_id=9,type=all,bucket=output:3"],
+        flows: &[
+            "in_port=1,ipv6,actions=set_field:50->ip_dscp,output:2",
+            "in_port=2,ip,actions=set_field:50->ip_dscp,set_field:3->ip_ecn,output:1",
+            "in_port=3,ipv6,actions=set_field:5->ipv6_label,group:9",
+            "in_port=4,arp,actions=set_field:1.1.1.1->arp_spa,output:1",
+            "in_port=4,rarp,actions=set_field:1.1.1.1->arp_spa,output:1",
+        ],
+        traces: &[
+            "in_port=1,udp6",
+            "in_port=2,tcp",
+            "in_port=3,udp6",
+            "in_port=4,arp",
+            "in_port=4,rarp",
+        ],
+    },
+    // symmetric_l4 hashes TCP and SCTP ports, not UDP's: a UDP megaflow
+    // only matches the port an earlier action set.
+    Case {
+        groups: &[],
+        flows: &[
+            "in_port=1,udp,actions=mod_tp_dst:46015,multipath(symmetric_l4,6,hrw,3,0,NXM_NX_REG2[0..3]),output:2",
+            "in_port=2,actions=multipath(symmetric_l4,6,hrw,3,0,NXM_NX_REG2[0..3]),bundle(symmetric_l4,0,hrw,ofport,members:1,3),output:NXM_NX_REG2[0..1]",
+        ],
+        traces: &[
+            "in_port=1,udp,udp_src=9527,udp_dst=22",
+            "in_port=2,udp,udp_src=9527,udp_dst=22",
+            "in_port=2,tcp,tcp_src=9527,tcp_dst=22",
+            "in_port=2,icmp,icmp_type=8",
+        ],
+    },
 ];
 
 #[test]

@@ -141,11 +141,34 @@ pub struct ExtractOptions {
 }
 
 impl Default for ExtractOptions {
+    /// The process's VLAN limit ([`vlan_limit`]).
     fn default() -> Self {
         ExtractOptions {
-            vlan_limit: FLOW_MAX_VLAN_HEADERS,
+            vlan_limit: vlan_limit(),
         }
     }
+}
+
+/// VLAN headers flows hold in this process (upstream's `flow_vlan_limit`).
+static VLAN_LIMIT: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(FLOW_MAX_VLAN_HEADERS);
+
+/// Sets how many VLAN headers this process parses into flows, from packets
+/// ([`ExtractOptions::default`]) and from datapath keys: ovs-vswitchd's
+/// `other_config:vlan-limit` (upstream's `flow_limit_vlans`).  0 means as
+/// many as a flow holds, larger values are capped there; tools keep that
+/// default.
+pub fn set_vlan_limit(limit: usize) {
+    let n = match limit {
+        0 => FLOW_MAX_VLAN_HEADERS,
+        n => n.min(FLOW_MAX_VLAN_HEADERS),
+    };
+    VLAN_LIMIT.store(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The VLAN headers flows hold in this process (1..=[`FLOW_MAX_VLAN_HEADERS`]).
+pub fn vlan_limit() -> usize {
+    VLAN_LIMIT.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Where the parser found each layer, as byte offsets into the frame (OVS's

@@ -611,6 +611,7 @@ fn retranslate(
             packet: None,
             trace: false,
             allow_side_effects: learn,
+            revalidation: true,
             ofpacts: None,
             in_packet_out: false,
         },

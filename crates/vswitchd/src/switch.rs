@@ -103,6 +103,7 @@ impl Switch {
     /// logged.
     pub fn reconfigure(&mut self, cfg: &OvsConfig, now_ms: i64) -> Vec<LogLine> {
         self.n_reconfigure += 1;
+        packet::extract::set_vlan_limit(vlan_limit(&cfg.other_config));
         let mut logs = Vec::new();
         // Bridges that went away, or whose datapath type changed (those
         // are re-created).
@@ -205,6 +206,17 @@ pub fn emit_logs(logs: &[LogLine]) {
     }
 }
 
+/// `other_config:vlan-limit`: VLAN headers parsed into flows (default 1,
+/// as upstream's; 0 or a negative number: as many as flows hold; a value
+/// that is not a number: the default).
+pub fn vlan_limit(other_config: &std::collections::BTreeMap<String, String>) -> usize {
+    match other_config.get("vlan-limit").map(|v| v.parse::<i64>()) {
+        Some(Ok(n)) if n <= 0 => 0,
+        Some(Ok(n)) => usize::try_from(n).unwrap_or(usize::MAX),
+        _ => 1,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,5 +279,19 @@ mod tests {
         empty.set("Open_vSwitch", u(1), "bridges", uuids(&[]));
         sw.reconfigure(&OvsConfig::read(&empty), 1);
         assert!(sw.bridges.is_empty());
+    }
+
+    #[test]
+    fn vlan_limit_from_other_config() {
+        let oc = |v: &str| {
+            let mut m = std::collections::BTreeMap::new();
+            m.insert("vlan-limit".to_string(), v.to_string());
+            m
+        };
+        assert_eq!(vlan_limit(&Default::default()), 1);
+        assert_eq!(vlan_limit(&oc("0")), 0);
+        assert_eq!(vlan_limit(&oc("-3")), 0);
+        assert_eq!(vlan_limit(&oc("2")), 2);
+        assert_eq!(vlan_limit(&oc("x")), 1);
     }
 }

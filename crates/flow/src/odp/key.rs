@@ -502,7 +502,7 @@ fn from_flow(
     }
     out.push(KeyAttr::PacketType(data.packet_type));
 
-    let max_vlans = support.max_vlan_headers.min(FLOW_MAX_VLAN_HEADERS);
+    let max_vlans = support.max_vlan_headers.min(packet::extract::vlan_limit());
     // The innermost list attributes go into; VLAN headers open new levels.
     let mut levels: Vec<Vec<KeyAttr>> = vec![out];
     let mut done = false;
@@ -1007,7 +1007,8 @@ fn l2_5_onward(attrs: &[KeyAttr], out: &mut Flow, src: Option<&Flow>, depth: usi
     let key_dl_type = |out: &Flow| src.map(|s| s.dl_type).unwrap_or(out.dl_type);
     // VLAN: an 802.1Q/802.1ad EtherType followed by vlan and encap. A
     // mask follows the key's shape (a VLAN header where the key has one).
-    let is_vlan = depth < FLOW_MAX_VLAN_HEADERS
+    // Only as many VLAN headers as the process's limit (vlan-limit).
+    let is_vlan = depth < packet::extract::vlan_limit()
         && if is_mask {
             src.is_some_and(|s| s.vlans[depth].tci & VLAN_CFI != 0)
         } else {

@@ -51,6 +51,9 @@ pub(crate) struct Ctx<'a> {
     pub br: &'a Ofproto,
     pub packet: Option<&'a [u8]>,
     pub allow_side_effects: bool,
+    /// Controller actions are `dont_send` (side-effect-free translation
+    /// outside revalidation).
+    pub dont_send: bool,
     pub in_packet_out: bool,
     /// The flow as the pipeline changes it.
     pub flow: Flow,
@@ -263,6 +266,7 @@ pub(crate) fn run<'a>(br: &'a Ofproto, bridges: &'a dyn Bridges, input: XlateIn<
         br,
         packet: input.packet,
         allow_side_effects: input.allow_side_effects,
+        dont_send: !input.allow_side_effects && !input.revalidation,
         in_packet_out: input.in_packet_out,
         flow: input.flow,
         base: input.flow,

@@ -26,6 +26,11 @@ pub fn mask_field(wc: &mut Flow, field: FieldId, mask: &MfValue) {
     }
     let cur = field.get(wc);
     field.set(wc, &cur.or(&m));
+    // The flow keeps only the label's 20 bits (a full mask of the 32-bit
+    // field becomes 0xfffff, as upstream's megaflows show).
+    if field == FieldId::Ipv6Label {
+        wc.ipv6_label &= 0x000f_ffff;
+    }
 }
 
 /// Marks all bits of `sf` examined.
@@ -75,13 +80,18 @@ pub fn is_l3_or_higher(field: FieldId) -> bool {
     )
 }
 
-/// Fields of the IPv4/IPv6 header itself (writing them makes the megaflow
-/// depend on the IP protocol, as upstream's does).
-fn is_ip_header_field(field: FieldId) -> bool {
-    matches!(
-        field.def().prereqs,
-        Prereq::Ipv4 | Prereq::Ipv6 | Prereq::IpAny | Prereq::Arp
-    ) && !matches!(field, FieldId::IpProto)
+/// Whether setting `field` in `flow` makes the megaflow depend on the IP
+/// protocol (ARP opcode) byte, as upstream's set-field does: the IPv4 and
+/// IPv6 addresses, flow label, DSCP (not its shifted OpenFlow 1.2+ form
+/// `ip_dscp`), ECN and TTL of an IP packet, and the fields of an ARP (not
+/// RARP) packet.
+fn sets_l3_prereq(field: FieldId, flow: &Flow) -> bool {
+    use FieldId::*;
+    let ip = flow.dl_type == 0x0800 || flow.dl_type == 0x86dd;
+    (ip && matches!(
+        field,
+        Ipv4Src | Ipv4Dst | Ipv6Src | Ipv6Dst | Ipv6Label | IpDscp | IpEcn | IpTtl
+    )) || (flow.dl_type == 0x0806 && matches!(field, ArpOp | ArpSha | ArpTha | ArpSpa | ArpTpa))
 }
 
 /// `set_field` / `load`.
@@ -94,7 +104,7 @@ pub fn set_field(ctx: &mut Ctx, sf: &SetField) {
         });
         return;
     }
-    if is_ip_header_field(field) && matches!(ctx.flow.dl_type, 0x0800 | 0x86dd | 0x0806 | 0x8035) {
+    if sets_l3_prereq(field, &ctx.flow) {
         ctx.wc.nw_proto = 0xff;
     }
     let value = MfValue::from_bytes(&sf.value);

@@ -55,7 +55,7 @@ pub(super) fn finish_freezing_at(ctx: &mut Ctx, table: u8) -> u32 {
         return 0;
     }
     if let Some(c) = ctx.pause.clone() {
-        let dont_send = !ctx.allow_side_effects;
+        let dont_send = ctx.dont_send;
         super::output::put_controller_userspace(
             ctx,
             dont_send,

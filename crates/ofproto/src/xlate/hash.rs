@@ -252,7 +252,10 @@ pub fn mask_hash_fields(f: &Flow, wc: &mut Flow, fields: HashFields) {
             }
             if v4 || v6 {
                 wc.nw_proto = 0xff;
-                unwildcard_tp_ports(f, wc);
+                // UDP ports are not part of this hash.
+                if f.nw_proto != 17 {
+                    unwildcard_tp_ports(f, wc);
+                }
             }
             wc.vlans[0].tci |= 0x0fff | 0x1000;
         }

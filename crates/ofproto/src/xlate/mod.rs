@@ -90,8 +90,14 @@ pub struct XlateIn<'a> {
     /// Build a trace tree.
     pub trace: bool,
     /// Side effects will be applied (upcalls, packet-outs); when false
-    /// (traces, revalidation) controller actions are marked `dont_send`.
+    /// (traces, revalidation of idle flows) learning is skipped and, unless
+    /// `revalidation`, controller actions are marked `dont_send`.
     pub allow_side_effects: bool,
+    /// Translation by the revalidator of an installed megaflow: its
+    /// controller actions stay sendable (`dont_send=0`) whether or not
+    /// side effects are allowed, as upstream's (which translates through
+    /// its translation cache there, not as a trace).
+    pub revalidation: bool,
     /// Translate these actions instead of looking up table 0 (packet-out).
     pub ofpacts: Option<&'a [OfpAction]>,
     /// The actions come from a packet-out.

@@ -307,7 +307,7 @@ pub(crate) fn controller_action(
     }
     put_controller_userspace(
         ctx,
-        !ctx.allow_side_effects,
+        ctx.dont_send,
         false,
         recirc_id,
         max_len,
