@@ -105,7 +105,11 @@ impl Drop for Daemon {
 
 /// One JSON-RPC request on `s`; the reply with its id (notifications are
 /// skipped).
-fn call(s: &mut UnixStream, framer: &mut rpc::framing::Framer, req: serde_json::Value) -> serde_json::Value {
+fn call(
+    s: &mut UnixStream,
+    framer: &mut rpc::framing::Framer,
+    req: serde_json::Value,
+) -> serde_json::Value {
     use std::io::{Read, Write};
     let id = req["id"].clone();
     s.write_all(&serde_json::to_vec(&req).unwrap()).unwrap();
@@ -165,7 +169,12 @@ fn remote_options_run(stack: Stack, tag: &str) -> Vec<String> {
 
     // Read-only: reads run, writes fail after their own checks.
     let ro = format!("unix:{}", sb.path("ro.sock"));
-    assert!(sb.wait_until(Duration::from_secs(20), || UnixStream::connect(sb.path("ro.sock")).is_ok()));
+    assert!(
+        sb.wait_until(Duration::from_secs(20), || UnixStream::connect(
+            sb.path("ro.sock")
+        )
+        .is_ok())
+    );
     for txn in [
         r#"["M",{"op":"select","table":"Root","where":[],"columns":["n"]},{"op":"mutate","table":"Root","where":[],"mutations":[["n","+=",1]]},{"op":"insert","table":"Root","row":{}}]"#,
         r#"["M",{"op":"comment","comment":"x"},{"op":"commit","durable":false}]"#,
@@ -173,7 +182,10 @@ fn remote_options_run(stack: Stack, tag: &str) -> Vec<String> {
         r#"["M",{"op":"delete","table":"Conn","where":[]}]"#,
         r#"["M",{"op":"abort"}]"#,
     ] {
-        let o = sb.run(&Program::path("/usr/bin/ovsdb-client"), &["transact", &ro, txn]);
+        let o = sb.run(
+            &Program::path("/usr/bin/ovsdb-client"),
+            &["transact", &ro, txn],
+        );
         out.push(format!("{} {} {}", o.status, o.stdout, o.stderr));
     }
 
@@ -184,26 +196,48 @@ fn remote_options_run(stack: Stack, tag: &str) -> Vec<String> {
         silent.is_some()
     }));
     let mut silent = silent.unwrap();
-    silent.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     let mut got = Vec::new();
     let closed = std::io::Read::read_to_end(&mut silent, &mut got).is_ok();
     let text = String::from_utf8_lossy(&got).into_owned();
-    out.push(format!("probe: closed={closed} echo={}", text.contains(r#""method":"echo""#)));
+    out.push(format!(
+        "probe: closed={closed} echo={}",
+        text.contains(r#""method":"echo""#)
+    ));
 
     // Lock status of the active remote: held, waited for, lost.
     let mut other = UnixStream::connect(sb.path("db.sock")).unwrap();
     let mut of = rpc::framing::Framer::new(1 << 20);
-    call(&mut other, &mut of, json!({"method":"lock","params":["L3"],"id":1}));
+    call(
+        &mut other,
+        &mut of,
+        json!({"method":"lock","params":["L3"],"id":1}),
+    );
     let (mut peer, _) = listener.accept().unwrap();
     let mut pf = rpc::framing::Framer::new(1 << 20);
-    for (i, (m, l)) in [("lock", "L1"), ("lock", "L2"), ("lock", "L3"), ("steal", "L4")]
-        .iter()
-        .enumerate()
+    for (i, (m, l)) in [
+        ("lock", "L1"),
+        ("lock", "L2"),
+        ("lock", "L3"),
+        ("steal", "L4"),
+    ]
+    .iter()
+    .enumerate()
     {
-        let r = call(&mut peer, &mut pf, json!({"method": m, "params": [l], "id": i}));
+        let r = call(
+            &mut peer,
+            &mut pf,
+            json!({"method": m, "params": [l], "id": i}),
+        );
         out.push(format!("{m} {l}: {}", r["result"]));
     }
-    let r = call(&mut other, &mut of, json!({"method":"steal","params":["L4"],"id":2}));
+    let r = call(
+        &mut other,
+        &mut of,
+        json!({"method":"steal","params":["L4"],"id":2}),
+    );
     out.push(format!("other steal L4: {}", r["result"]));
     let mut status = String::new();
     let select = r#"["M",{"op":"select","table":"Conn","where":[["target","==","TARGET"]],"columns":["is_connected","status"]}]"#
@@ -232,7 +266,9 @@ fn remote_options_run(stack: Stack, tag: &str) -> Vec<String> {
     };
     out.push(re_secs(&status));
     drop(peer);
-    out.iter().map(|l| l.replace(&sb.dir.to_string_lossy().into_owned(), "DIR")).collect()
+    out.iter()
+        .map(|l| l.replace(&sb.dir.to_string_lossy().into_owned(), "DIR"))
+        .collect()
 }
 
 #[test]
@@ -243,12 +279,18 @@ fn remote_options_like_upstream() {
     let want = remote_options_run(Stack::upstream(), "opts-up");
     let got = remote_options_run(Stack::ferrovs(env!("CARGO_BIN_EXE_ferrovs")), "opts-ours");
     assert_eq!(want, got);
-    assert!(want.iter().any(|l| l.contains("read only mode")), "{want:?}");
+    assert!(
+        want.iter().any(|l| l.contains("read only mode")),
+        "{want:?}"
+    );
     assert!(
         want.iter().any(|l| l.contains("locks_held")
             && l.contains("locks_waiting")
             && l.contains("locks_lost")),
         "{want:?}"
     );
-    assert!(want.iter().any(|l| l == "probe: closed=true echo=true"), "{want:?}");
+    assert!(
+        want.iter().any(|l| l == "probe: closed=true echo=true"),
+        "{want:?}"
+    );
 }

@@ -50,6 +50,9 @@ const SERVER_SCHEMA: &str = r#"{"name":"_Server","version":"1.2.0","tables":{"Da
 "sid":{"type":{"min":0,"key":"uuid"}},
 "index":{"type":{"min":0,"key":"integer"}}}}}}"#;
 
+/// The `cksum` upstream gives the `_Server` schema.
+const SERVER_SCHEMA_CKSUM: &str = "3009684573 744";
+
 /// The name of the server's own database.
 pub const SERVER_DB: &str = "_Server";
 
@@ -207,6 +210,20 @@ impl Server {
             commits,
             server_id: Uuid::random(),
         });
+        // `_Server` describes itself too, first.
+        {
+            let mut st = server.lock();
+            let mut text = st.server_db.schema.to_json();
+            if let Value::Object(m) = &mut text {
+                m.insert("cksum".into(), Value::from(SERVER_SCHEMA_CKSUM));
+            }
+            let insert = json!([SERVER_DB, {
+                "op": "insert", "table": "Database",
+                "row": {"name": SERVER_DB, "model": "standalone", "connected": true,
+                        "leader": true, "schema": crate::json::to_string(&text, true)}
+            }]);
+            let _ = st.server_db.transact(&insert);
+        }
         let weak = Arc::downgrade(&server);
         let spawned = std::thread::Builder::new()
             .name("ovsdb-sync".into())
@@ -345,16 +362,20 @@ impl Server {
         Ok(name)
     }
 
-    /// Stops serving database `name` (clients monitoring it are told by
-    /// having their monitors cancelled).
+    /// Stops serving database `name`, as upstream's `remove-db`:
+    /// change-aware clients get `monitor_canceled` for their monitors of it
+    /// and `canceled` for their transactions waiting on it; the others are
+    /// disconnected.
     pub fn remove_db(&self, name: &str) -> Result<(), String> {
         let mut st = self.lock();
         if st.dbs.remove(name).is_none() {
             return Err(format!("Failed to find the database '{name}'."));
         }
-        for c in st.clients.values_mut() {
-            c.monitors.retain(|m| m.db != name);
-        }
+        Self::cancel_db_users(
+            &mut st,
+            name,
+            &format!("removing {name} database by user request"),
+        );
         let del = json!([SERVER_DB, {"op": "delete", "table": "Database",
                                      "where": [["name", "==", name]]}]);
         let (_, commit) = st.server_db.transact(&del);
@@ -536,6 +557,8 @@ impl Server {
         };
         match method.as_str() {
             "list_dbs" => {
+                // Sorted: upstream lists them in the order of its hash map,
+                // which matches this for one database besides `_Server`.
                 let st = self.lock();
                 let mut names: Vec<Value> =
                     st.dbs.keys().map(|n| Value::from(n.as_str())).collect();
@@ -644,29 +667,36 @@ impl Server {
             storage.replace(converted, "converted by ovsdb-server")?;
         }
         let reason = format!("committed {name} database schema conversion");
+        Self::cancel_db_users(&mut st, name, &reason);
+        Self::release_pending(&mut st);
+        self.committed(&mut st);
+        Ok(json!({}))
+    }
+
+    /// Database `name` changes schema or goes away: change-aware clients
+    /// lose their monitors of it (`monitor_canceled`) and their
+    /// transactions waiting on it (`canceled`); the others are
+    /// disconnected with `reason`. Queued after the updates already due.
+    fn cancel_db_users(st: &mut State, name: &str, reason: &str) {
         let mut queued = Vec::new();
         for (cid, c) in st.clients.iter_mut() {
+            let (gone, kept): (Vec<Monitor>, Vec<Monitor>) = std::mem::take(&mut c.monitors)
+                .into_iter()
+                .partition(|m| m.db == name);
+            c.monitors = kept;
             if c.db_change_aware {
-                let (gone, kept): (Vec<Monitor>, Vec<Monitor>) = std::mem::take(&mut c.monitors)
-                    .into_iter()
-                    .partition(|m| m.db == name);
-                c.monitors = kept;
                 for m in gone {
                     let msg = Message::notify("monitor_canceled", vec![m.id]);
                     queued.push((*cid, Outgoing::Message(msg)));
                 }
                 queued.push((*cid, Outgoing::CancelTriggers(name.to_string())));
             } else {
-                queued.push((*cid, Outgoing::Disconnect(reason.clone())));
+                queued.push((*cid, Outgoing::Disconnect(reason.to_string())));
             }
         }
-        // After the updates already queued for the old schema's monitors.
         for (cid, o) in queued {
-            Self::queue(&mut st, cid, o);
+            Self::queue(st, cid, o);
         }
-        Self::release_pending(&mut st);
-        self.committed(&mut st);
-        Ok(json!({}))
     }
 
     fn get_schema(&self, params: &[Value]) -> Result<Value, Error> {
@@ -680,7 +710,7 @@ impl Server {
         if name == SERVER_DB {
             let mut j = st.server_db.schema.to_json();
             if let Value::Object(m) = &mut j {
-                m.insert("cksum".into(), Value::from("3009684573 744"));
+                m.insert("cksum".into(), Value::from(SERVER_SCHEMA_CKSUM));
             }
             return Ok(j);
         }
