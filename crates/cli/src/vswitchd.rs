@@ -409,11 +409,15 @@ pub fn main(_program: &str, args: Vec<String>) -> i32 {
     let switch = Switch::with_backends(
         o.datapath,
         Box::new(move |cfg| {
-            let dummy =
-                cfg.datapath_type == "dummy" || (dummy_override && cfg.datapath_type == "system");
-            let dp_type = if dummy { "dummy" } else { "netdev" };
-            match dps.get_or_create(dp_type) {
-                Ok(dp) => Box::new(vswitchd::dpbackend::DpBackend::new(dp)),
+            // Under `--enable-dummy=override` a `system` bridge runs on a
+            // dummy datapath named `system@ovs-system`, as upstream's.
+            let dp_type = match cfg.datapath_type.as_str() {
+                "dummy" => "dummy",
+                "system" if dummy_override => "system",
+                _ => "netdev",
+            };
+            match dps.backend(dp_type, dummy_override) {
+                Ok(b) => Box::new(b),
                 Err(e) => {
                     vlog::err!("ofproto", "{}: could not create datapath: {e}", cfg.name);
                     Box::new(vswitchd::device::Devices::new())

@@ -154,16 +154,17 @@ fn random_secret() -> u64 {
 }
 
 impl DpifNetdev {
-    /// Creates datapath `name` of `type_name` (`netdev` or `dummy`) with
-    /// its local port 0 (a dummy-internal device for `dummy`; for `netdev`
-    /// the caller's `local` device, when given).
+    /// Creates datapath `name` of `type_name` (`netdev` or `dummy`, or
+    /// `system` for a dummy datapath standing in for the kernel one as
+    /// under upstream's `--enable-dummy=override`) with its local port 0
+    /// (a dummy-internal device unless the caller gives `local`).
     pub fn create(
         type_name: &str,
         name: &str,
         local: Option<Arc<dyn Netdev>>,
         config: PmdConfig,
     ) -> Result<DpifNetdev, DpifError> {
-        if type_name != "netdev" && type_name != "dummy" {
+        if !matches!(type_name, "netdev" | "dummy" | "system") {
             return Err(DpifError::Invalid);
         }
         let (tx, rx) = sync_channel(config.upcall_queue.max(1));

@@ -330,14 +330,22 @@ pub fn dpif_show(dp: &dyn Dpif, stats: &DpStats, bridges: &[BridgePorts]) -> Str
             } else {
                 ofp.to_string()
             };
-            let p = DpPort {
-                port_no: odp,
-                name: name.clone(),
-                type_name: ty,
-                config,
+            // Unlike `dpctl/show`, every type shows (`system` too), and a
+            // port without a datapath port (a patch port) shows `none`.
+            let odp_text = if odp == u32::MAX {
+                "none".to_string()
+            } else {
+                odp.to_string()
             };
-            let suffix = port_suffix(&p);
-            let _ = writeln!(s, "    {name} {ofp_text}/{odp}:{suffix}");
+            let mut c = config;
+            c.sort();
+            let items: Vec<String> = c.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let conf = if items.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", items.join(", "))
+            };
+            let _ = writeln!(s, "    {name} {ofp_text}/{odp_text}: ({ty}{conf})");
         }
     }
     s
@@ -408,12 +416,20 @@ mod tests {
                 ("p2".into(), 2, 2, "dummy".into(), vec![]),
                 ("br0".into(), 0xfffe, 100, "dummy-internal".into(), vec![]),
                 ("p1".into(), 1, 1, "dummy".into(), vec![]),
+                (
+                    "p3".into(),
+                    3,
+                    u32::MAX,
+                    "patch".into(),
+                    vec![("peer".into(), "q".into())],
+                ),
+                ("p4".into(), 4, 4, "system".into(), vec![]),
             ],
         )];
         let dp = crate::DpifNetdev::create("dummy", "ovs-dummy", None, Default::default()).unwrap();
         assert_eq!(
             dpif_show(&dp, &DpStats::default(), &bridges),
-            "dummy@ovs-dummy: hit:0 missed:0\n  br0:\n    br0 65534/100: (dummy-internal)\n    p1 1/1: (dummy)\n    p2 2/2: (dummy)\n"
+            "dummy@ovs-dummy: hit:0 missed:0\n  br0:\n    br0 65534/100: (dummy-internal)\n    p1 1/1: (dummy)\n    p2 2/2: (dummy)\n    p3 3/none: (patch: peer=q)\n    p4 4/4: (system)\n"
         );
     }
 

@@ -1,5 +1,7 @@
-//! Tunnel vports (types `vxlan`, `geneve`, `gre`, `ip6gre`): datapath ports
-//! without a device. Packets never arrive on or leave through them
+//! Tunnel vports (types `vxlan`, `geneve`, `gre`, `ip6gre`, and the types
+//! whose encapsulation this datapath does not implement, `erspan`,
+//! `ip6erspan`, `stt`, `lisp`, `gtpu`, `bareudp`, which exist as ports
+//! only): datapath ports without a device. Packets never arrive on or leave through them
 //! directly: `tnl_pop(port)` decapsulates a packet and makes it re-enter
 //! the datapath as if received on the vport, and `tnl_push(...)` puts the
 //! outer headers on and sends the result out of a real port.
@@ -16,6 +18,9 @@ pub const VPORT_TYPES: &[(&str, TunnelKind)] = &[
     ("gre", TunnelKind::Gre),
     ("ip6gre", TunnelKind::Gre),
 ];
+
+/// Tunnel vport types without encapsulation support here.
+pub const OTHER_VPORT_TYPES: &[&str] = &["erspan", "ip6erspan", "stt", "lisp", "gtpu", "bareudp"];
 
 /// The tunnel protocol of a port type, if it is a tunnel vport type.
 pub fn tunnel_kind(type_name: &str) -> Option<TunnelKind> {
@@ -36,7 +41,11 @@ impl TunnelVport {
     /// A vport named `name` (upstream names them `vxlan_sys_4789` and so
     /// on) of `type_name`; `None` for a type that is not a tunnel.
     pub fn new(name: &str, type_name: &str) -> Option<TunnelVport> {
-        let t = VPORT_TYPES.iter().find(|(t, _)| *t == type_name)?.0;
+        let t = VPORT_TYPES
+            .iter()
+            .map(|(t, _)| *t)
+            .chain(OTHER_VPORT_TYPES.iter().copied())
+            .find(|t| *t == type_name)?;
         Some(TunnelVport {
             name: name.to_string(),
             type_name: t,
@@ -105,5 +114,19 @@ impl Netdev for TunnelVport {
     }
     fn features(&self) -> Features {
         Features::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tunnel_type_has_a_vport() {
+        let v = TunnelVport::new("stt_sys_7471", "stt").unwrap();
+        assert_eq!(v.type_name(), "stt");
+        assert!(tunnel_kind("stt").is_none());
+        assert_eq!(tunnel_kind("vxlan"), Some(TunnelKind::Vxlan));
+        assert!(TunnelVport::new("x", "system").is_none());
     }
 }

@@ -326,11 +326,10 @@ fn format_tunnel(o: &mut Out, f: &Flow, w: &Flow) {
     if m.erspan_hwid != 0 && t.erspan_ver == 2 {
         o.kv("tun_erspan_hwid", &alt_hex(t.erspan_hwid as u64));
     }
-    // GTP-U fields print only when they match a nonzero value.
-    if m.gtpu_flags != 0 && t.gtpu_flags != 0 {
+    if m.gtpu_flags != 0 {
         o.kv("gtpu_flags", &alt_hex(t.gtpu_flags as u64));
     }
-    if m.gtpu_msgtype != 0 && t.gtpu_msgtype != 0 {
+    if m.gtpu_msgtype != 0 {
         o.kv("gtpu_msgtype", &t.gtpu_msgtype.to_string());
     }
     if m.flags as u32 & TUN_FLAGS_ALL != 0 {

@@ -29,6 +29,25 @@ use crate::stats::{bump, DeviceCounters, QueueCounters};
 /// The types this provider answers to.
 pub const DUMMY_TYPES: &[&str] = &["dummy", "dummy-internal", "dummy-pmd"];
 
+/// The other types a dummy device can stand in for: under
+/// `--enable-dummy=override` upstream registers its dummy class under
+/// every device type but `patch`, so such devices keep their type name.
+pub const OVERRIDE_TYPES: &[&str] = &[
+    "system",
+    "tap",
+    "internal",
+    "bareudp",
+    "erspan",
+    "geneve",
+    "gre",
+    "gtpu",
+    "ip6erspan",
+    "ip6gre",
+    "lisp",
+    "stt",
+    "vxlan",
+];
+
 /// Frames waiting in an injected receive queue before new ones are dropped.
 pub const MAX_QUEUED: usize = 4096;
 
@@ -126,10 +145,12 @@ fn next_mac() -> EthAddr {
 }
 
 impl Dummy {
-    /// Creates dummy device `name` of `type_name` (one of [`DUMMY_TYPES`]).
+    /// Creates dummy device `name` of `type_name` (one of [`DUMMY_TYPES`],
+    /// or of [`OVERRIDE_TYPES`] for a dummy standing in for that type).
     pub fn open(name: &str, type_name: &str) -> Result<Arc<Dummy>, NetdevError> {
         let type_name = DUMMY_TYPES
             .iter()
+            .chain(OVERRIDE_TYPES)
             .find(|t| **t == type_name)
             .copied()
             .ok_or_else(|| NetdevError::UnknownType {

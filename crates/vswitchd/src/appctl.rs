@@ -466,14 +466,16 @@ pub fn dpif_show_text(d: &Daemon) -> String {
                 .ifaces
                 .values()
                 .map(|i| {
-                    let p = ports.iter().find(|p| p.port_no == i.odp_port);
-                    (
-                        i.name.clone(),
-                        i.ofp_port,
-                        i.odp_port,
-                        p.map(|p| p.type_name.clone()).unwrap_or_default(),
-                        p.map(|p| p.config.clone()).unwrap_or_default(),
-                    )
+                    // Patch ports and tunnels show their own type and
+                    // configuration; other devices the datapath port's.
+                    let (type_name, config) = br.show_config(i).unwrap_or_else(|| {
+                        let p = ports.iter().find(|p| p.port_no == i.odp_port);
+                        (
+                            p.map(|p| p.type_name.clone()).unwrap_or_default(),
+                            p.map(|p| p.config.clone()).unwrap_or_default(),
+                        )
+                    });
+                    (i.name.clone(), i.ofp_port, i.odp_port, type_name, config)
                 })
                 .collect();
             bridges.push((br.name.clone(), list));

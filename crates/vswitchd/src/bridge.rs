@@ -60,6 +60,7 @@ impl DatapathOptions {
     /// The interface types that can be opened (the `iface_types` column).
     pub fn iface_types(&self) -> Vec<&'static str> {
         let mut v = vec!["internal", "patch", "system", "tap"];
+        v.extend(crate::tunnel::TUNNEL_TYPES);
         if self.dummy != DummyMode::Off {
             v.extend(["dummy", "dummy-internal", "dummy-pmd"]);
         }
@@ -68,14 +69,15 @@ impl DatapathOptions {
     }
 
     /// The device type that backs an interface of `iface_type` on a
-    /// datapath of `datapath_type` (upstream's port open type).
+    /// datapath of `datapath_type` (upstream's port open type). Under
+    /// `--enable-dummy=override` other types keep their names: the
+    /// backend makes dummies of them.
     pub fn open_type(&self, datapath_type: &str, iface_type: &str) -> String {
         let dummy_dp = datapath_type == "dummy"
             || (self.dummy == DummyMode::Override && datapath_type == "system");
         match iface_type {
             "internal" if dummy_dp => "dummy-internal".to_string(),
             "internal" if datapath_type == "netdev" => "tap".to_string(),
-            "system" if self.dummy == DummyMode::Override => "dummy".to_string(),
             t => t.to_string(),
         }
     }
@@ -95,6 +97,60 @@ pub struct Iface {
     pub port: String,
     /// The configuration it was created from.
     pub cfg: InterfaceConfig,
+    /// What the Interface's `error` column says although the interface
+    /// exists (a patch port without a usable peer).
+    pub error: Option<String>,
+}
+
+/// `ODPP_NONE`: the datapath port of an interface that has none (patch
+/// ports).
+pub const ODPP_NONE: u32 = u32::MAX;
+
+/// The device of a patch port: it exists only in the switch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PatchDev {
+    pub mac: [u8; 6],
+    pub admin_up: bool,
+}
+
+/// Checks a patch port's `options` (upstream's messages): the peer's name.
+pub fn patch_peer(name: &str, options: &BTreeMap<String, String>) -> Result<String, String> {
+    let mut peer = None;
+    let mut errors = Vec::new();
+    for (k, v) in options {
+        if k == "peer" {
+            peer = Some(v.clone());
+        } else {
+            errors.push(format!("{name}: unknown patch argument '{k}'"));
+        }
+    }
+    let Some(peer) = peer.filter(|p| !p.is_empty()) else {
+        errors.push(format!("{name}: patch type requires valid 'peer' argument"));
+        return Err(errors.join("\n"));
+    };
+    if peer == name {
+        errors.push(format!("{name}: patch peer must not be self"));
+        return Err(errors.join("\n"));
+    }
+    if !errors.is_empty() {
+        return Err(errors.join("\n"));
+    }
+    Ok(peer)
+}
+
+/// The log lines of a patch or tunnel configuration error.
+fn config_error_logs(name: &str, message: &str) -> Vec<LogLine> {
+    vec![
+        ("netdev_vport", vlog::Level::Err, message.to_string()),
+        (
+            "netdev",
+            vlog::Level::Warn,
+            format!(
+                "{name}: could not set configuration ({})",
+                rpc::errno::strerror(libc::EINVAL)
+            ),
+        ),
+    ]
 }
 
 /// One port that exists (its interfaces are in [`Bridge::ifaces`]).
@@ -140,6 +196,8 @@ pub struct Bridge {
     pub connmgr: Option<ConnMgr>,
     /// When the bridge was created, on its switch's clock (ms).
     pub created: u64,
+    /// The devices of the patch ports, by interface name.
+    pub patches: BTreeMap<String, PatchDev>,
 }
 
 /// `OFPPC_PORT_DOWN` / `OFPPS_LINK_DOWN`.
@@ -147,18 +205,23 @@ const PORT_DOWN: u32 = 1;
 /// `OFPPS_LIVE` (OpenFlow 1.1+; not encoded in OpenFlow 1.0).
 const PORT_LIVE: u32 = 4;
 
-fn port_kind(iface: &Iface) -> PortKind {
+fn port_kind(iface: &Iface, is_tunnel: bool) -> PortKind {
     match iface.type_.as_str() {
         "internal" => PortKind::Internal,
         "system" => PortKind::System,
         "tap" => PortKind::Tap,
+        // A patch port without a usable peer leads nowhere.
+        "patch" if iface.error.is_some() => PortKind::Patch {
+            peer: String::new(),
+        },
         "patch" => PortKind::Patch {
             peer: iface.cfg.options.get("peer").cloned().unwrap_or_default(),
         },
-        "dummy" | "dummy-internal" | "dummy-pmd" => PortKind::Dummy,
-        t => PortKind::Tunnel {
+        t if is_tunnel => PortKind::Tunnel {
             type_: t.to_string(),
         },
+        // Dummies standing in for other types (`--enable-dummy=override`).
+        _ => PortKind::Dummy,
     }
 }
 
@@ -236,18 +299,20 @@ impl Bridge {
             shared,
             connmgr: None,
             created,
+            patches: BTreeMap::new(),
         }
     }
 
     /// The OpenFlow view of an interface.
     pub fn of_port(&self, iface: &Iface) -> OfPort {
-        let st = self.backend.status(&iface.name);
+        let st = self.device_status(&iface.name);
         let mac = st.as_ref().map(|s| s.mac).unwrap_or([0; 6]);
+        let is_tunnel = self.backend.tunnel_config(&iface.name).is_some();
         let mut p = OfPort::new(
             iface.ofp_port,
             &iface.name,
             iface.odp_port,
-            port_kind(iface),
+            port_kind(iface, is_tunnel),
             mac,
         );
         if let Some(st) = &st {
@@ -316,7 +381,32 @@ impl Bridge {
 
     /// The facts about an interface's device.
     pub fn device_status(&self, iface: &str) -> Option<DeviceStatus> {
+        if let Some(p) = self.patches.get(iface) {
+            return Some(DeviceStatus {
+                mac: p.mac,
+                mtu: None,
+                ifindex: Some(0),
+                link_up: p.admin_up,
+                admin_up: p.admin_up,
+                statistics: ["rx_bytes", "rx_packets", "tx_bytes", "tx_packets"]
+                    .iter()
+                    .map(|k| (k.to_string(), 0))
+                    .collect(),
+                status: Vec::new(),
+            });
+        }
         self.backend.status(iface)
+    }
+
+    /// What `dpif/show` prints for an interface: its device type and
+    /// configuration.
+    pub fn show_config(&self, iface: &Iface) -> Option<(String, Vec<(String, String)>)> {
+        if iface.type_ == "patch" {
+            let peer = iface.cfg.options.get("peer").cloned().unwrap_or_default();
+            return Some(("patch".to_string(), vec![("peer".to_string(), peer)]));
+        }
+        let t = self.backend.tunnel_config(&iface.name)?;
+        Some((t.type_.clone(), t.show_config()))
     }
 
     fn wanted_iface<'a>(
@@ -337,6 +427,11 @@ impl Bridge {
         if port.name != iface.port || want.type_ != iface.type_ {
             return true;
         }
+        // A patch port whose new options are wrong goes (and its re-creation
+        // fails with the error).
+        if iface.type_ == "patch" && patch_peer(&iface.name, &want.options).is_err() {
+            return true;
+        }
         // A new valid request for another, free number moves the interface.
         match want.ofport_request {
             Some(r) if is_valid_request(r) && iface.name != self.name => {
@@ -350,15 +445,40 @@ impl Bridge {
     pub fn reconfigure(&mut self, cfg: &BridgeConfig, now_ms: i64) -> Changes {
         let mut ch = Changes::default();
         // 1. Interfaces no longer wanted (or wanted differently).
-        let doomed: Vec<String> = self
+        let mut doomed: Vec<String> = self
             .ifaces
             .values()
             .filter(|i| self.must_delete(i, cfg))
             .map(|i| i.name.clone())
             .collect();
+        // Tunnels whose options changed are reconfigured in place (their
+        // datapath port may change); wrong options delete them.
+        let retuned: Vec<(String, BTreeMap<String, String>)> = self
+            .ifaces
+            .values()
+            .filter(|i| !doomed.contains(&i.name))
+            .filter_map(|i| {
+                let (_, want) = Self::wanted_iface(cfg, &i.name)?;
+                (want.options != i.cfg.options && self.backend.tunnel_config(&i.name).is_some())
+                    .then(|| (i.name.clone(), want.options.clone()))
+            })
+            .collect();
+        for (name, options) in retuned {
+            let type_ = self.ifaces[&name].type_.clone();
+            match self.backend.port_reconfigure(&name, &type_, &options) {
+                Ok(odp) => {
+                    if let Some(i) = self.ifaces.get_mut(&name) {
+                        i.odp_port = odp;
+                    }
+                }
+                Err(_) => doomed.push(name),
+            }
+        }
         for name in doomed {
             if let Some(iface) = self.ifaces.remove(&name) {
-                self.backend.port_del(&name);
+                if self.patches.remove(&name).is_none() {
+                    self.backend.port_del(&name);
+                }
                 self.alloc.release(iface.ofp_port, now_ms);
                 ch.logs.push((
                     "bridge",
@@ -435,14 +555,35 @@ impl Bridge {
 
     fn add_iface(&mut self, port: &PortConfig, want: &InterfaceConfig, ch: &mut Changes) {
         let open_type = self.opts.open_type(&self.datapath_type, &want.type_);
-        let odp_port = match self.backend.port_add(&want.name, &open_type, &want.options) {
+        let added = if want.type_ == "patch" {
+            match patch_peer(&want.name, &want.options) {
+                Ok(_) => {
+                    self.patches.insert(
+                        want.name.clone(),
+                        PatchDev {
+                            mac: crate::dpbackend::random_mac(),
+                            admin_up: true,
+                        },
+                    );
+                    Ok(ODPP_NONE)
+                }
+                Err(message) => Err(crate::device::AddError {
+                    logs: config_error_logs(&want.name, &message),
+                    message,
+                    log_message: false,
+                }),
+            }
+        } else {
+            self.backend.port_add(&want.name, &open_type, &want.options)
+        };
+        let odp_port = match added {
             Ok(n) => n,
             Err(e) => {
-                for (module, text) in e.preceding_logs {
-                    ch.logs.push((module, vlog::Level::Warn, text));
+                ch.logs.extend(e.logs);
+                if e.log_message {
+                    ch.logs
+                        .push(("bridge", vlog::Level::Warn, e.message.clone()));
                 }
-                ch.logs
-                    .push(("bridge", vlog::Level::Warn, e.message.clone()));
                 self.failed
                     .insert(want.name.clone(), (want.uuid, e.message));
                 return;
@@ -454,7 +595,9 @@ impl Bridge {
             match self.alloc.allocate(pick_ofport(want)) {
                 Some(n) => n,
                 None => {
-                    self.backend.port_del(&want.name);
+                    if self.patches.remove(&want.name).is_none() {
+                        self.backend.port_del(&want.name);
+                    }
                     let msg = format!(
                         "could not add network device {} to ofproto ({})",
                         want.name,
@@ -485,6 +628,7 @@ impl Bridge {
                 odp_port,
                 port: port.name.clone(),
                 cfg: want.clone(),
+                error: None,
             },
         );
     }
@@ -559,7 +703,9 @@ impl Bridge {
     pub fn destroy(&mut self) {
         let names: Vec<String> = self.ifaces.keys().cloned().collect();
         for n in names {
-            self.backend.port_del(&n);
+            if self.patches.remove(&n).is_none() {
+                self.backend.port_del(&n);
+            }
         }
         self.ifaces.clear();
         self.ports.clear();
@@ -749,7 +895,8 @@ mod tests {
             dummy: DummyMode::Override,
             disable_system: false,
         };
-        assert_eq!(ov.open_type("system", "system"), "dummy");
+        assert_eq!(ov.open_type("system", "system"), "system");
+        assert_eq!(ov.open_type("system", "vxlan"), "vxlan");
         assert_eq!(o.datapath_types(), ["dummy", "netdev"]);
         assert!(!o.supports("system"));
     }

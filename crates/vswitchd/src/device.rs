@@ -29,13 +29,17 @@ pub struct DeviceStatus {
     pub status: Vec<(String, String)>,
 }
 
-/// Why a device could not be added: the text goes to the log (WARN,
-/// module `bridge`) and to the Interface's `error` column.
+/// Why a device could not be added: the text goes to the Interface's
+/// `error` column and (when `log_message`) to the log (WARN, module
+/// `bridge`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AddError {
     /// Logged before the error itself (e.g. `netdev` warnings).
-    pub preceding_logs: Vec<(&'static str, String)>,
+    pub logs: Vec<crate::bridge::LogLine>,
     pub message: String,
+    /// False when `logs` already said it (configuration errors of
+    /// tunnels and patch ports are logged by their own modules).
+    pub log_message: bool,
 }
 
 /// Adding and removing interface devices of one bridge.
@@ -64,6 +68,25 @@ pub trait PortBackend: Send + Sync {
     /// The datapath the devices are ports of, if any.
     fn datapath(&self) -> Option<Arc<datapath::DpifNetdev>> {
         None
+    }
+    /// The configuration of tunnel interface `name`, if it is one.
+    fn tunnel_config(&self, _name: &str) -> Option<crate::tunnel::TunnelConfig> {
+        None
+    }
+    /// Applies new `options` to tunnel interface `name` in place; returns
+    /// its datapath port (which follows the type and UDP port). An error
+    /// (already logged) means the interface must go.
+    fn port_reconfigure(
+        &mut self,
+        name: &str,
+        _type_: &str,
+        _options: &BTreeMap<String, String>,
+    ) -> Result<u32, AddError> {
+        Err(AddError {
+            logs: Vec::new(),
+            message: format!("{name}: not a tunnel"),
+            log_message: false,
+        })
     }
 }
 
@@ -131,25 +154,28 @@ impl PortBackend for Devices {
                         Ok(d) => Device::Real(d),
                         Err(e) => {
                             return Err(AddError {
-                                preceding_logs: Vec::new(),
+                                logs: Vec::new(),
                                 message: format!(
                                     "could not open network device {name} ({})",
                                     errno_text(e.errno())
                                 ),
+                                log_message: true,
                             })
                         }
                     }
                 }
                 _ => {
                     return Err(AddError {
-                        preceding_logs: vec![(
+                        logs: vec![(
                             "netdev",
+                            vlog::Level::Warn,
                             format!("could not create netdev {name} of unknown type {type_}"),
                         )],
                         message: format!(
                             "could not open network device {name} ({})",
                             errno_text(libc::EAFNOSUPPORT)
                         ),
+                        log_message: true,
                     })
                 }
             }
@@ -267,9 +293,10 @@ mod tests {
             "could not open network device bar (Address family not supported by protocol)"
         );
         assert_eq!(
-            e.preceding_logs,
+            e.logs,
             [(
                 "netdev",
+                vlog::Level::Warn,
                 "could not create netdev bar of unknown type bogus".to_string()
             )]
         );

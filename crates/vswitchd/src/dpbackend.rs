@@ -7,6 +7,7 @@
 //! datapath ports.
 
 use crate::device::{AddError, DeviceStatus, PortBackend};
+use crate::tunnel::TunnelConfig;
 use datapath::{Dpif, DpifNetdev, PmdConfig};
 use netdev::{Netdev, NetdevFlags};
 use std::collections::BTreeMap;
@@ -21,6 +22,8 @@ pub struct Datapaths {
     /// Keeps the datapaths' flows true to the bridges (started with the
     /// registry).
     revalidator: Mutex<Option<Arc<crate::revalidator::Revalidator>>>,
+    /// Tunnel vport use counts, by datapath type.
+    vports: Mutex<BTreeMap<String, Arc<VportUsers>>>,
 }
 
 fn dp_name(datapath_type: &str) -> String {
@@ -61,7 +64,11 @@ impl Datapaths {
         }
         let name = dp_name(datapath_type);
         let dp = match datapath_type {
-            "dummy" => DpifNetdev::create("dummy", &name, None, PmdConfig::default()),
+            // `system` reaches here only under `--enable-dummy=override`,
+            // where upstream's dummy datapath class stands in for it.
+            "dummy" | "system" => {
+                DpifNetdev::create(datapath_type, &name, None, PmdConfig::default())
+            }
             _ => {
                 // The local port of a userspace datapath is a TAP device
                 // named after it; without one (no privileges) it is a
@@ -88,6 +95,22 @@ impl Datapaths {
         Ok(dp)
     }
 
+    /// The forwarding side of a new bridge on the datapath of
+    /// `datapath_type` (`dummy`, `netdev`, or `system` under
+    /// `--enable-dummy=override`, when `dummy_override` also makes every
+    /// device but patch ports a dummy).
+    pub fn backend(&self, datapath_type: &str, dummy_override: bool) -> Result<DpBackend, String> {
+        let dp = self.get_or_create(datapath_type)?;
+        let users = self
+            .vports
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(datapath_type.to_string())
+            .or_default()
+            .clone();
+        Ok(DpBackend::with_vports(dp, users, dummy_override))
+    }
+
     /// Every datapath, in type order.
     pub fn all(&self) -> Vec<Arc<DpifNetdev>> {
         self.by_type
@@ -108,11 +131,31 @@ impl Datapaths {
     }
 }
 
+enum PortDev {
+    /// A device of its own.
+    Device {
+        netdev: Arc<dyn Netdev>,
+        dummy: Option<Arc<netdev::dummy::Dummy>>,
+    },
+    /// A tunnel: an OpenFlow port whose datapath port is the vport shared
+    /// by every tunnel of its type and UDP port.
+    Tunnel {
+        cfg: TunnelConfig,
+        vport: String,
+        mac: [u8; 6],
+        admin_up: bool,
+    },
+}
+
 struct Port {
     odp: u32,
-    netdev: Arc<dyn Netdev>,
-    dummy: Option<Arc<netdev::dummy::Dummy>>,
+    dev: PortDev,
 }
+
+/// How many tunnel interfaces use each vport of one datapath (by vport
+/// name): the vport goes when the last one does.
+#[derive(Default)]
+pub struct VportUsers(Mutex<BTreeMap<String, usize>>);
 
 /// The datapath port number a dummy datapath gives a device, as upstream
 /// does to keep tests predictable: the first number in the name (plus 100
@@ -129,32 +172,194 @@ pub fn dummy_port_number(name: &str, dp: &DpifNetdev) -> Option<u32> {
     (n > 0 && n != u32::MAX && !taken).then_some(n)
 }
 
+/// A random locally administered unicast address (tunnel and patch
+/// devices get one, as upstream's vports do).
+pub fn random_mac() -> [u8; 6] {
+    let mut ea = [0u8; 6];
+    // SAFETY: getrandom writes at most `len` bytes into the buffer.
+    let n = unsafe { libc::getrandom(ea.as_mut_ptr().cast(), ea.len(), 0) };
+    if n != ea.len() as isize {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        ea.copy_from_slice(&t.to_le_bytes()[..6]);
+    }
+    ea[0] &= !1;
+    ea[0] |= 2;
+    ea
+}
+
 /// The forwarding side of one bridge on a userspace datapath.
 pub struct DpBackend {
     pub dp: Arc<DpifNetdev>,
     ports: BTreeMap<String, Port>,
+    /// `--enable-dummy=override`: every device but a patch port is a
+    /// dummy that keeps its type name.
+    dummy_override: bool,
+    vport_users: Arc<VportUsers>,
 }
 
 impl DpBackend {
     pub fn new(dp: Arc<DpifNetdev>) -> DpBackend {
+        DpBackend::with_vports(dp, Arc::default(), false)
+    }
+
+    /// A backend on `dp` sharing the tunnel vports' use counts of that
+    /// datapath with the other bridges on it.
+    pub fn with_vports(
+        dp: Arc<DpifNetdev>,
+        vport_users: Arc<VportUsers>,
+        dummy_override: bool,
+    ) -> DpBackend {
         DpBackend {
             dp,
             ports: BTreeMap::new(),
+            dummy_override,
+            vport_users,
+        }
+    }
+
+    /// Dummy datapaths number ports after their names.
+    fn requested_number(&self, name: &str) -> Option<u32> {
+        if self.dp.type_name() != "netdev" {
+            dummy_port_number(name, &self.dp)
+        } else {
+            None
+        }
+    }
+
+    fn add_tunnel(
+        &mut self,
+        name: &str,
+        type_: &str,
+        options: &BTreeMap<String, String>,
+    ) -> Result<u32, AddError> {
+        let parsed = TunnelConfig::parse(name, type_, options);
+        let mut logs = Vec::new();
+        if let Some(w) = &parsed.warning {
+            logs.push(("netdev_vport", vlog::Level::Warn, w.clone()));
+        }
+        let cfg = match parsed.result {
+            Ok(c) => c,
+            Err(message) => {
+                logs.push((
+                    "netdev",
+                    vlog::Level::Warn,
+                    format!(
+                        "{name}: could not set configuration ({})",
+                        rpc::errno::strerror(libc::EINVAL)
+                    ),
+                ));
+                return Err(AddError {
+                    logs,
+                    message,
+                    log_message: false,
+                });
+            }
+        };
+        for (module, _, text) in &logs {
+            vlog::warn!(module, "{}", text);
+        }
+        let vport = cfg.dpif_port_name();
+        let odp = self.vport_ref(&vport, type_)?;
+        self.ports.insert(
+            name.to_string(),
+            Port {
+                odp,
+                dev: PortDev::Tunnel {
+                    cfg,
+                    vport,
+                    mac: random_mac(),
+                    admin_up: true,
+                },
+            },
+        );
+        Ok(odp)
+    }
+
+    /// The datapath port number of vport `vport`, added on first use.
+    fn vport_ref(&self, vport: &str, type_: &str) -> Result<u32, AddError> {
+        let mut users = self
+            .vport_users
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let existing = Dpif::ports(self.dp.as_ref())
+            .into_iter()
+            .find(|p| p.name == vport)
+            .map(|p| p.port_no);
+        let odp = match existing {
+            Some(n) => n,
+            None => {
+                let dev = datapath::vport::TunnelVport::new(vport, type_).ok_or_else(|| AddError {
+                    logs: Vec::new(),
+                    message: format!(
+                        "could not open network device {vport} ({})",
+                        rpc::errno::strerror(libc::EAFNOSUPPORT)
+                    ),
+                    log_message: true,
+                })?;
+                let requested = self.requested_number(vport);
+                self.dp
+                    .port_add(Arc::new(dev), requested)
+                    .map_err(|e| AddError {
+                        logs: Vec::new(),
+                        message: format!(
+                            "could not add network device {vport} to ofproto ({})",
+                            rpc::errno::strerror(e.errno())
+                        ),
+                        log_message: true,
+                    })?
+            }
+        };
+        *users.entry(vport.to_string()).or_insert(0) += 1;
+        Ok(odp)
+    }
+
+    fn vport_unref(&self, vport: &str, odp: u32) {
+        let mut users = self
+            .vport_users
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let left = match users.get_mut(vport) {
+            Some(n) => {
+                *n = n.saturating_sub(1);
+                *n
+            }
+            None => 0,
+        };
+        if left == 0 {
+            users.remove(vport);
+            let _ = self.dp.port_del(odp);
+        }
+    }
+
+    fn remove(&mut self, name: &str) {
+        if let Some(p) = self.ports.remove(name) {
+            match p.dev {
+                PortDev::Tunnel { vport, .. } => self.vport_unref(&vport, p.odp),
+                PortDev::Device { .. } => {
+                    let _ = self.dp.port_del(p.odp);
+                }
+            }
         }
     }
 }
 
 fn open_error(name: &str, e: &netdev::NetdevError) -> AddError {
-    let mut preceding = Vec::new();
+    let mut logs = Vec::new();
     if let netdev::NetdevError::UnknownType { .. } = e {
-        preceding.push(("netdev", e.to_string()));
+        logs.push(("netdev", vlog::Level::Warn, e.to_string()));
     }
     AddError {
-        preceding_logs: preceding,
+        logs,
         message: format!(
             "could not open network device {name} ({})",
             rpc::errno::strerror(e.errno())
         ),
+        log_message: true,
     }
 }
 
@@ -165,55 +370,75 @@ impl PortBackend for DpBackend {
         type_: &str,
         options: &BTreeMap<String, String>,
     ) -> Result<u32, AddError> {
-        let (netdev, dummy): (Arc<dyn Netdev>, Option<Arc<netdev::dummy::Dummy>>) =
-            if netdev::dummy::DUMMY_TYPES.contains(&type_) {
-                let d =
-                    netdev::dummy::Dummy::open(name, type_).map_err(|e| open_error(name, &e))?;
-                let opts: Vec<(String, String)> = options
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                if let Err(e) = d.set_options(&opts) {
-                    return Err(AddError {
-                        preceding_logs: Vec::new(),
-                        message: format!("{name}: could not set configuration ({e})"),
-                    });
-                }
-                (d.clone(), Some(d))
-            } else {
-                let n = netdev::open(name, type_, &netdev::NetdevConfig::default())
-                    .map_err(|e| open_error(name, &e))?;
-                (n, None)
-            };
-        let requested = if self.dp.full_name().starts_with("dummy@") {
-            dummy_port_number(name, &self.dp)
+        let as_dummy = netdev::dummy::DUMMY_TYPES.contains(&type_)
+            || (self.dummy_override && netdev::dummy::OVERRIDE_TYPES.contains(&type_));
+        if !as_dummy && crate::tunnel::is_tunnel_type(type_) {
+            return self.add_tunnel(name, type_, options);
+        }
+        let (netdev, dummy): (Arc<dyn Netdev>, Option<Arc<netdev::dummy::Dummy>>) = if as_dummy {
+            let d = netdev::dummy::Dummy::open(name, type_).map_err(|e| open_error(name, &e))?;
+            let opts: Vec<(String, String)> = options
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            if let Err(e) = d.set_options(&opts) {
+                return Err(AddError {
+                    logs: Vec::new(),
+                    message: format!("{name}: could not set configuration ({e})"),
+                    log_message: true,
+                });
+            }
+            (d.clone(), Some(d))
         } else {
-            None
+            let n = netdev::open(name, type_, &netdev::NetdevConfig::default())
+                .map_err(|e| open_error(name, &e))?;
+            (n, None)
         };
+        let requested = self.requested_number(name);
         let odp = self
             .dp
             .port_add(netdev.clone(), requested)
             .map_err(|e| AddError {
-                preceding_logs: Vec::new(),
+                logs: Vec::new(),
                 message: format!(
                     "could not add network device {name} to ofproto ({})",
                     rpc::errno::strerror(e.errno())
                 ),
+                log_message: true,
             })?;
-        self.ports
-            .insert(name.to_string(), Port { odp, netdev, dummy });
+        self.ports.insert(
+            name.to_string(),
+            Port {
+                odp,
+                dev: PortDev::Device { netdev, dummy },
+            },
+        );
         Ok(odp)
     }
 
     fn port_del(&mut self, name: &str) {
-        if let Some(p) = self.ports.remove(name) {
-            let _ = self.dp.port_del(p.odp);
-        }
+        self.remove(name);
     }
 
     fn status(&self, name: &str) -> Option<DeviceStatus> {
         let p = self.ports.get(name)?;
-        let nd = &p.netdev;
+        let (nd, dummy) = match &p.dev {
+            PortDev::Device { netdev, dummy } => (netdev, dummy),
+            PortDev::Tunnel { mac, admin_up, .. } => {
+                return Some(DeviceStatus {
+                    mac: *mac,
+                    mtu: None,
+                    ifindex: Some(0),
+                    link_up: *admin_up,
+                    admin_up: *admin_up,
+                    statistics: ["rx_bytes", "rx_packets", "tx_bytes", "tx_packets"]
+                        .iter()
+                        .map(|k| (k.to_string(), 0))
+                        .collect(),
+                    status: Vec::new(),
+                })
+            }
+        };
         let admin_up = nd.flags().is_ok_and(|f| f.contains(NetdevFlags::UP));
         let s = nd.stats().unwrap_or_default();
         let mut statistics = vec![
@@ -222,7 +447,7 @@ impl PortBackend for DpBackend {
             ("tx_bytes".to_string(), s.tx_bytes),
             ("tx_packets".to_string(), s.tx_packets),
         ];
-        if p.dummy.is_some() {
+        if dummy.is_some() {
             // Upstream's dummy devices also report two custom counters (of
             // received packets) and their single queue's counters.
             statistics.extend([
@@ -252,41 +477,125 @@ impl PortBackend for DpBackend {
         })
     }
 
-    fn set_mac(&mut self, name: &str, mac: [u8; 6]) {
-        if let Some(p) = self.ports.get(name) {
-            let _ = p.netdev.set_mac(netdev::EthAddr(mac));
+    fn set_mac(&mut self, name: &str, new: [u8; 6]) {
+        match self.ports.get_mut(name).map(|p| &mut p.dev) {
+            Some(PortDev::Device { netdev, .. }) => {
+                let _ = netdev.set_mac(netdev::EthAddr(new));
+            }
+            Some(PortDev::Tunnel { mac, .. }) => *mac = new,
+            None => {}
         }
     }
 
     fn set_admin_up(&mut self, name: &str, up: bool) -> bool {
-        let Some(p) = self.ports.get(name) else {
+        let Some(p) = self.ports.get_mut(name) else {
             return false;
         };
-        if let Some(d) = &p.dummy {
-            d.set_admin_state(up);
-            return true;
+        match &mut p.dev {
+            PortDev::Tunnel { admin_up, .. } => {
+                *admin_up = up;
+                true
+            }
+            PortDev::Device {
+                dummy: Some(d), ..
+            } => {
+                d.set_admin_state(up);
+                true
+            }
+            PortDev::Device { netdev, .. } => {
+                let (off, on) = if up {
+                    (NetdevFlags::default(), NetdevFlags::UP)
+                } else {
+                    (NetdevFlags::UP, NetdevFlags::default())
+                };
+                netdev.update_flags(off, on).is_ok()
+            }
         }
-        let (off, on) = if up {
-            (NetdevFlags::default(), NetdevFlags::UP)
-        } else {
-            (NetdevFlags::UP, NetdevFlags::default())
-        };
-        p.netdev.update_flags(off, on).is_ok()
     }
 
     fn dummy(&self, name: &str) -> Option<Arc<netdev::dummy::Dummy>> {
-        self.ports.get(name)?.dummy.clone()
+        match &self.ports.get(name)?.dev {
+            PortDev::Device { dummy, .. } => dummy.clone(),
+            PortDev::Tunnel { .. } => None,
+        }
     }
 
     fn datapath(&self) -> Option<Arc<DpifNetdev>> {
         Some(self.dp.clone())
     }
+
+    fn port_reconfigure(
+        &mut self,
+        name: &str,
+        type_: &str,
+        options: &BTreeMap<String, String>,
+    ) -> Result<u32, AddError> {
+        let parsed = TunnelConfig::parse(name, type_, options);
+        if let Some(w) = &parsed.warning {
+            vlog::warn!("netdev_vport", "{}", w);
+        }
+        let new = match parsed.result {
+            Ok(c) => c,
+            Err(message) => {
+                vlog::warn!(
+                    "netdev",
+                    "{name}: could not set configuration ({})",
+                    rpc::errno::strerror(libc::EINVAL)
+                );
+                return Err(AddError {
+                    logs: Vec::new(),
+                    message,
+                    log_message: false,
+                });
+            }
+        };
+        let (old_vport, old_odp) = match self.ports.get(name) {
+            Some(Port {
+                odp,
+                dev: PortDev::Tunnel { vport, .. },
+            }) => (vport.clone(), *odp),
+            _ => {
+                return Err(AddError {
+                    logs: Vec::new(),
+                    message: format!("{name}: not a tunnel"),
+                    log_message: false,
+                })
+            }
+        };
+        let vport = new.dpif_port_name();
+        let odp = if vport != old_vport {
+            let odp = self.vport_ref(&vport, type_)?;
+            self.vport_unref(&old_vport, old_odp);
+            odp
+        } else {
+            old_odp
+        };
+        if let Some(p) = self.ports.get_mut(name) {
+            p.odp = odp;
+            if let PortDev::Tunnel {
+                cfg, vport: v, ..
+            } = &mut p.dev
+            {
+                *cfg = new;
+                *v = vport;
+            }
+        }
+        Ok(odp)
+    }
+
+    fn tunnel_config(&self, name: &str) -> Option<TunnelConfig> {
+        match &self.ports.get(name)?.dev {
+            PortDev::Tunnel { cfg, .. } => Some(cfg.clone()),
+            PortDev::Device { .. } => None,
+        }
+    }
 }
 
 impl Drop for DpBackend {
     fn drop(&mut self) {
-        for p in self.ports.values() {
-            let _ = self.dp.port_del(p.odp);
+        let names: Vec<String> = self.ports.keys().cloned().collect();
+        for n in names {
+            self.remove(&n);
         }
     }
 }

@@ -7,7 +7,8 @@
 //! - [`bridge`]: one bridge brought to its configuration incrementally;
 //!   [`ofport`]: OpenFlow port numbering.
 //! - [`device`]: the forwarding side of a bridge ([`device::PortBackend`]);
-//!   [`dpbackend`]: bridges on the userspace datapath (`datapath` room).
+//!   [`dpbackend`]: bridges on the userspace datapath (`datapath` room);
+//!   [`tunnel`]: tunnel interfaces' options and their shared vports.
 //! - [`connmgr`]: the OpenFlow connections of a bridge (management socket,
 //!   controllers, fail mode) in front of its `ofproto::Ofproto`.
 //! - [`switch`]: every bridge, reconfigured in one pass; [`status`]: what
@@ -34,4 +35,5 @@ pub mod ofport;
 pub mod revalidator;
 pub mod status;
 pub mod switch;
+pub mod tunnel;
 pub mod upcall;

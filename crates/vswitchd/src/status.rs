@@ -103,7 +103,15 @@ pub fn status_writes(
                 "ofport",
                 Datum::from_atom(Atom::Integer(iface.ofp_port as i64)),
             ));
-            out.push(w(I, u, "error", datum::empty()));
+            out.push(w(
+                I,
+                u,
+                "error",
+                match &iface.error {
+                    Some(e) => datum::strings(&[e.as_str()]),
+                    None => datum::empty(),
+                },
+            ));
             let Some(st) = br.device_status(&iface.name) else {
                 continue;
             };

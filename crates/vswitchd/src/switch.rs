@@ -179,9 +179,54 @@ impl Switch {
                 o.bridge_reconfigured(br, &ch.added, &ch.deleted);
             }
         }
+        self.update_patch_peers();
         self.cfg = cfg.clone();
         self.publish_registry();
         logs
+    }
+
+    /// Pairs patch ports: a patch port's peer is usable when a bridge on
+    /// the same datapath has a patch port of that name whose own peer is
+    /// this port; otherwise the Interface's `error` says so (the port
+    /// still exists, leading nowhere).
+    fn update_patch_peers(&mut self) {
+        let backer = |br: &Bridge| -> (String, String) {
+            match br.backend.datapath() {
+                Some(dp) => (
+                    dp.full_name(),
+                    datapath::Dpif::type_name(dp.as_ref()).to_string(),
+                ),
+                None => (format!("{}@", br.datapath_type), br.datapath_type.clone()),
+            }
+        };
+        // (backer, patch name) -> its peer.
+        let mut patches: BTreeMap<(String, String), String> = BTreeMap::new();
+        for br in self.bridges.values() {
+            let (b, _) = backer(br);
+            for i in br.ifaces.values().filter(|i| i.type_ == "patch") {
+                let peer = i.cfg.options.get("peer").cloned().unwrap_or_default();
+                patches.insert((b.clone(), i.name.clone()), peer);
+            }
+        }
+        for br in self.bridges.values_mut() {
+            let (b, dp_type) = backer(br);
+            let mut changed = false;
+            for i in br.ifaces.values_mut().filter(|i| i.type_ == "patch") {
+                let peer = i.cfg.options.get("peer").cloned().unwrap_or_default();
+                let usable = patches
+                    .get(&(b.clone(), peer.clone()))
+                    .is_some_and(|pp| *pp == i.name);
+                let error = (!usable)
+                    .then(|| format!("No usable peer '{peer}' exists in '{dp_type}' datapath."));
+                if i.error != error {
+                    i.error = error;
+                    changed = true;
+                }
+            }
+            if changed {
+                br.sync_ofports(&[]);
+            }
+        }
     }
 
     /// Destroys every bridge (`exit --cleanup`, shutdown).

@@ -294,6 +294,7 @@ pub fn normalize_run(sb: &Sandbox, r: &Ran) -> String {
         let s = testkit::normalize_log_timestamps(&s);
         let s = blank_fdb_ages(&s);
         let s = blank_used(&s);
+        let s = normalize_port_addrs(&s);
         // Sorted before the ids are renumbered, so that the numbering
         // does not depend on the datapath's order.
         normalize_recirc(&sort_datapath_flows(&sort_flood(&s)))
@@ -305,6 +306,59 @@ pub fn normalize_run(sb: &Sandbox, r: &Ran) -> String {
         .map(|l| format!("{l}\n"))
         .collect();
     format!("[{}]\n{}{}", r.status, fix(&r.stdout), fix(&stderr))
+}
+
+/// Port addresses in `ovs-ofctl show`-style listings that no two runs
+/// share: random ones (patch and tunnel devices, and a bridge's own,
+/// derived from its row UUID, as is then its datapath ID) become
+/// `<random>`, and dummy devices' `aa:55:aa:55:xx:yy` (numbered across
+/// the process, from an offset that depends on the host) are renumbered
+/// in order of appearance.
+pub fn normalize_port_addrs(s: &str) -> String {
+    let is_mac = |t: &str| {
+        t.len() == 17
+            && t.split(':')
+                .all(|b| b.len() == 2 && b.chars().all(|c| c.is_ascii_hexdigit()))
+    };
+    let mut dummies: Vec<String> = Vec::new();
+    let mut lines = Vec::new();
+    for l in s.split('\n') {
+        let mut l = l.to_string();
+        if let Some(p) = l.find("): addr:") {
+            let start = p + "): addr:".len();
+            if let Some(mac) = l.get(start..start + 17).filter(|m| is_mac(m)).map(str::to_string) {
+                let repl = if let Some(tail) = mac.strip_prefix("aa:55:aa:55:") {
+                    let n = match dummies.iter().position(|d| d == tail) {
+                        Some(n) => n,
+                        None => {
+                            dummies.push(tail.to_string());
+                            dummies.len() - 1
+                        }
+                    };
+                    format!("aa:55:aa:55:<{n}>")
+                } else if u8::from_str_radix(&mac[..2], 16).is_ok_and(|b| b & 2 != 0) {
+                    "<random>".to_string()
+                } else {
+                    mac
+                };
+                l.replace_range(start..start + 17, &repl);
+            }
+        }
+        if let Some(p) = l.find(": dpid:") {
+            let start = p + ": dpid:".len();
+            let local = l
+                .get(start..start + 16)
+                .filter(|d| d.len() == 16 && d.chars().all(|c| c.is_ascii_hexdigit()))
+                .filter(|d| d.starts_with("0000"))
+                .and_then(|d| u8::from_str_radix(&d[4..6], 16).ok())
+                .is_some_and(|b| b & 2 != 0);
+            if local {
+                l.replace_range(start..start + 16, "<random>");
+            }
+        }
+        lines.push(l);
+    }
+    lines.join("\n")
 }
 
 /// `fdb/show` ages are seconds of a clock each daemon reads at its own
@@ -445,6 +499,9 @@ pub fn sort_flood(text: &str) -> String {
 }
 
 fn sort_runs(acts: &str) -> String {
+    if let Some(set) = vlan_flood_set(acts) {
+        return set;
+    }
     let mut out: Vec<String> = Vec::new();
     let mut run: Vec<u32> = Vec::new();
     for a in split_top(acts) {
@@ -460,6 +517,36 @@ fn sort_runs(acts: &str) -> String {
     run.sort_unstable();
     out.extend(run.drain(..).map(|n| n.to_string()));
     out.join(",")
+}
+
+/// A flood across ports of different VLAN treatment (`push_vlan(...),1,
+/// pop_vlan,4` in one order, `4,push_vlan(...),1` in the other) as the set
+/// of (port, VLAN header it gets) pairs, when the actions are only outputs
+/// and VLAN pushes and pops: the order of the ports is the order upstream
+/// walks its bundles, which no two runs share.
+fn vlan_flood_set(acts: &str) -> Option<String> {
+    let items = split_top(acts);
+    if !items.iter().any(|a| a.starts_with("push_vlan(") || *a == "pop_vlan") {
+        return None;
+    }
+    let mut tags: Vec<&str> = Vec::new();
+    let mut outs: Vec<String> = Vec::new();
+    for a in items {
+        if let Some(v) = a.strip_prefix("push_vlan(") {
+            tags.push(v.trim_end_matches(')'));
+        } else if a == "pop_vlan" {
+            tags.pop()?;
+        } else if let Ok(n) = a.parse::<u32>() {
+            outs.push(format!("{n}[{}]", tags.join("|")));
+        } else {
+            return None;
+        }
+    }
+    if outs.len() < 2 {
+        return None;
+    }
+    outs.sort_unstable();
+    Some(format!("{{{}}}", outs.join(",")))
 }
 
 fn split_top(s: &str) -> Vec<&str> {
@@ -495,7 +582,7 @@ pub fn seed_normalize(lines: &[String]) -> Vec<String> {
     lines
         .iter()
         .map(|l| {
-            let mut l = l.trim().to_string();
+            let mut l = sort_flood(l.trim());
             l = l.replace("recirc_id=0,eth,", "recirc_id=0,");
             // The Faucet tutorial's dump-flows helper strips its cookie.
             l = l.replace("cookie=0x5adc15c0, ", "");

@@ -159,26 +159,22 @@ fn wc_init(flow: &Flow, wc: &mut Flow) {
         wc.nw_frag = packet::flow::FLOW_NW_FRAG_MASK;
     }
     wc.recirc_id = u32::MAX;
+    // Packets received from a tunnel (upstream's `tnl_wc_init`): the key,
+    // the endpoints of the address family in use, the DF/checksum/key
+    // flags and the outer TOS; the ECN bits when the outer header says CE.
     if flow.tunnel.ip_dst != 0 || flow.tunnel.ipv6_dst != [0; 16] {
         let t = &mut wc.tunnel;
-        t.ip_dst = u32::MAX;
-        t.ip_src = u32::MAX;
-        t.ipv6_dst = [0xff; 16];
-        t.ipv6_src = [0xff; 16];
         t.tun_id = u64::MAX;
-        t.flags |= 0x1 | 0x2 | 0x4;
+        if flow.tunnel.ip_dst != 0 {
+            t.ip_dst = u32::MAX;
+            t.ip_src = u32::MAX;
+        } else {
+            t.ipv6_dst = [0xff; 16];
+            t.ipv6_src = [0xff; 16];
+        }
+        t.flags |= 0x2 | 0x4 | 0x8;
         t.ip_tos = 0xff;
-        t.ip_ttl = 0xff;
-        t.tp_dst = u16::MAX;
-        t.gbp_id = u16::MAX;
-        t.gbp_flags = 0xff;
-        t.erspan_ver = 0xff;
-        t.erspan_idx = u32::MAX;
-        t.erspan_dir = 0xff;
-        t.erspan_hwid = 0xff;
-        t.gtpu_flags = 0xff;
-        t.gtpu_msgtype = 0xff;
-        if flow.tunnel.ip_tos & 0x3 == 0x3 {
+        if is_ip_any(flow) && flow.tunnel.ip_tos & 0x3 == 0x3 {
             wc.nw_tos |= 0x3;
         }
     }
