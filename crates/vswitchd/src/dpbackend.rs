@@ -280,11 +280,7 @@ impl DpBackend {
 
     /// The datapath port number of vport `vport`, added on first use.
     fn vport_ref(&self, vport: &str, type_: &str) -> Result<u32, AddError> {
-        let mut users = self
-            .vport_users
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut users = self.vport_users.0.lock().unwrap_or_else(|e| e.into_inner());
         let existing = Dpif::ports(self.dp.as_ref())
             .into_iter()
             .find(|p| p.name == vport)
@@ -292,14 +288,15 @@ impl DpBackend {
         let odp = match existing {
             Some(n) => n,
             None => {
-                let dev = datapath::vport::TunnelVport::new(vport, type_).ok_or_else(|| AddError {
-                    logs: Vec::new(),
-                    message: format!(
-                        "could not open network device {vport} ({})",
-                        rpc::errno::strerror(libc::EAFNOSUPPORT)
-                    ),
-                    log_message: true,
-                })?;
+                let dev =
+                    datapath::vport::TunnelVport::new(vport, type_).ok_or_else(|| AddError {
+                        logs: Vec::new(),
+                        message: format!(
+                            "could not open network device {vport} ({})",
+                            rpc::errno::strerror(libc::EAFNOSUPPORT)
+                        ),
+                        log_message: true,
+                    })?;
                 let requested = self.requested_number(vport);
                 self.dp
                     .port_add(Arc::new(dev), requested)
@@ -318,11 +315,7 @@ impl DpBackend {
     }
 
     fn vport_unref(&self, vport: &str, odp: u32) {
-        let mut users = self
-            .vport_users
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut users = self.vport_users.0.lock().unwrap_or_else(|e| e.into_inner());
         let left = match users.get_mut(vport) {
             Some(n) => {
                 *n = n.saturating_sub(1);
@@ -496,9 +489,7 @@ impl PortBackend for DpBackend {
                 *admin_up = up;
                 true
             }
-            PortDev::Device {
-                dummy: Some(d), ..
-            } => {
+            PortDev::Device { dummy: Some(d), .. } => {
                 d.set_admin_state(up);
                 true
             }
@@ -572,10 +563,7 @@ impl PortBackend for DpBackend {
         };
         if let Some(p) = self.ports.get_mut(name) {
             p.odp = odp;
-            if let PortDev::Tunnel {
-                cfg, vport: v, ..
-            } = &mut p.dev
-            {
+            if let PortDev::Tunnel { cfg, vport: v, .. } = &mut p.dev {
                 *cfg = new;
                 *v = vport;
             }

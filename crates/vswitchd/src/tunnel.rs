@@ -194,9 +194,9 @@ fn atoi(s: &str) -> i64 {
         None => (false, t.strip_prefix('+').unwrap_or(t)),
     };
     let end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let v: i64 = t[..end]
-        .chars()
-        .fold(0i64, |a, c| a.saturating_mul(10).saturating_add(c as i64 - '0' as i64));
+    let v: i64 = t[..end].chars().fold(0i64, |a, c| {
+        a.saturating_mul(10).saturating_add(c as i64 - '0' as i64)
+    });
     if neg {
         -v
     } else {
@@ -277,9 +277,9 @@ impl TunnelConfig {
                         c.remote_ip = a;
                     }
                     Err(AddrError::Bad) => errors.push(format!("{name}: bad {type_} 'remote_ip'")),
-                    Err(AddrError::Multicast) => errors.push(format!(
-                        "{name}: multicast remote_ip={value} not allowed"
-                    )),
+                    Err(AddrError::Multicast) => {
+                        errors.push(format!("{name}: multicast remote_ip={value} not allowed"))
+                    }
                 },
                 "local_ip" => match parse_addr(value, true) {
                     Ok(a) => {
@@ -628,7 +628,11 @@ mod tests {
         let c = TunnelConfig::parse(
             "vx6",
             "vxlan",
-            &opts(&[("remote_ip", "fe80::1"), ("dst_port", "4790"), ("exts", "gbp")]),
+            &opts(&[
+                ("remote_ip", "fe80::1"),
+                ("dst_port", "4790"),
+                ("exts", "gbp"),
+            ]),
         )
         .result
         .unwrap();

@@ -326,7 +326,11 @@ pub fn normalize_port_addrs(s: &str) -> String {
         let mut l = l.to_string();
         if let Some(p) = l.find("): addr:") {
             let start = p + "): addr:".len();
-            if let Some(mac) = l.get(start..start + 17).filter(|m| is_mac(m)).map(str::to_string) {
+            if let Some(mac) = l
+                .get(start..start + 17)
+                .filter(|m| is_mac(m))
+                .map(str::to_string)
+            {
                 let repl = if let Some(tail) = mac.strip_prefix("aa:55:aa:55:") {
                     let n = match dummies.iter().position(|d| d == tail) {
                         Some(n) => n,
@@ -526,7 +530,10 @@ fn sort_runs(acts: &str) -> String {
 /// walks its bundles, which no two runs share.
 fn vlan_flood_set(acts: &str) -> Option<String> {
     let items = split_top(acts);
-    if !items.iter().any(|a| a.starts_with("push_vlan(") || *a == "pop_vlan") {
+    if !items
+        .iter()
+        .any(|a| a.starts_with("push_vlan(") || *a == "pop_vlan")
+    {
         return None;
     }
     let mut tags: Vec<&str> = Vec::new();

@@ -177,6 +177,7 @@ pub fn bundle_add(
     match iraw {
         OfpRaw::OFPT10_FLOW_MOD | OfpRaw::OFPT11_FLOW_MOD | OfpRaw::NXT_FLOW_MOD => {
             let fm = flows::decode_flow_mod(conn, iraw, inner)?;
+            ofproto.check_tlv_fields(&fm.match_, &fm.actions)?;
             ofproto.flow_mod_precheck(&fm)?;
         }
         OfpRaw::NXT_GROUP_MOD | OfpRaw::OFPT11_GROUP_MOD | OfpRaw::OFPT15_GROUP_MOD => {

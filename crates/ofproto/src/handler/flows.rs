@@ -210,6 +210,7 @@ pub fn handle_flow_mod(
     msg: &[u8],
 ) -> Result<(), OfpErr> {
     let fm = decode_flow_mod(conn, raw, msg)?;
+    ofproto.check_tlv_fields(&fm.match_, &fm.actions)?;
     ofproto.handle_flow_mod(&fm)?;
     if fm.buffer_id != u32::MAX {
         return Err(OfpErr::OFPBRC_BUFFER_UNKNOWN);

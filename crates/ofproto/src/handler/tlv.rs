@@ -14,7 +14,85 @@ pub const MAX_OPTION_SPACE: u32 = 256;
 /// Number of `tun_metadata` fields.
 pub const MAX_FIELDS: u16 = 64;
 
+/// The `tun_metadataN` slot a field is, if it is one.
+fn slot(field: flow::FieldId) -> Option<u16> {
+    field
+        .tun_metadata_index()
+        .and_then(|i| u16::try_from(i).ok())
+}
+
+/// Every `tun_metadataN` slot `acts` read or write (nested action lists
+/// included).
+fn action_slots(acts: &[flow::actions::OfpAction], out: &mut Vec<u16>) {
+    use flow::actions::{LearnDst, LearnSrc, OfpAction as A};
+    fn sf(out: &mut Vec<u16>, s: &flow::Subfield) {
+        out.extend(slot(s.field));
+    }
+    for a in acts {
+        match a {
+            A::OutputReg { src, .. } => sf(out, src),
+            A::Bundle(b) => {
+                if let Some(d) = &b.dst {
+                    sf(out, d);
+                }
+            }
+            A::SetField(f) => out.extend(slot(f.field)),
+            A::RegMove(m) => {
+                sf(out, &m.src);
+                sf(out, &m.dst);
+            }
+            A::StackPush(s) | A::StackPop(s) => sf(out, s),
+            A::DeleteField(f) => out.extend(slot(*f)),
+            A::Multipath(m) => sf(out, &m.dst),
+            A::CheckPktLarger { dst, .. } => sf(out, dst),
+            A::Learn(l) => {
+                if let Some(d) = &l.result_dst {
+                    sf(out, d);
+                }
+                for spec in &l.specs {
+                    if let LearnSrc::Field(s) = &spec.src {
+                        sf(out, s);
+                    }
+                    if let LearnDst::Match(d) | LearnDst::Load(d) = &spec.dst {
+                        sf(out, d);
+                    }
+                }
+            }
+            A::Ct(ct) => {
+                if let Some(z) = &ct.zone_src {
+                    sf(out, z);
+                }
+                action_slots(&ct.actions, out);
+            }
+            A::Clone(inner) | A::WriteActions(inner) => action_slots(inner, out),
+            _ => {}
+        }
+    }
+}
+
 impl Ofproto {
+    /// Upstream decodes flow-mods against the TLV map: a match or an
+    /// action on a `tun_metadataN` the map does not give an option is
+    /// refused (`NXFMFC_INVALID_TLV_FIELD`).
+    pub fn check_tlv_fields(
+        &self,
+        match_: &flow::Match,
+        acts: &[flow::actions::OfpAction],
+    ) -> Result<(), OfpErr> {
+        let mapped = |i: u16| self.tlv_map.iter().any(|m| m.index == i);
+        let mut used: Vec<u16> = (0..MAX_FIELDS)
+            .filter(|i| {
+                flow::FieldId::tun_metadata(usize::from(*i))
+                    .is_some_and(|f| !match_.is_field_wild(f))
+            })
+            .collect();
+        action_slots(acts, &mut used);
+        if used.into_iter().any(|i| !mapped(i)) {
+            return Err(OfpErr::NXFMFC_INVALID_TLV_FIELD);
+        }
+        Ok(())
+    }
+
     /// Whether some rule matches on `tun_metadata<index>`.
     fn tun_metadata_in_use(&self, index: u16) -> bool {
         let Some(&field) =
