@@ -262,7 +262,7 @@ impl DpBackend {
             vlog::warn!(module, "{}", text);
         }
         let vport = cfg.dpif_port_name();
-        let odp = self.vport_ref(&vport, type_)?;
+        let odp = self.vport_ref(&vport, &cfg)?;
         self.ports.insert(
             name.to_string(),
             Port {
@@ -278,8 +278,10 @@ impl DpBackend {
         Ok(odp)
     }
 
-    /// The datapath port number of vport `vport`, added on first use.
-    fn vport_ref(&self, vport: &str, type_: &str) -> Result<u32, AddError> {
+    /// The datapath port number of the vport of tunnel `cfg`, added on
+    /// first use.
+    fn vport_ref(&self, vport: &str, cfg: &TunnelConfig) -> Result<u32, AddError> {
+        let type_ = cfg.type_.as_str();
         let mut users = self.vport_users.0.lock().unwrap_or_else(|e| e.into_inner());
         let existing = Dpif::ports(self.dp.as_ref())
             .into_iter()
@@ -298,7 +300,8 @@ impl DpBackend {
                         log_message: true,
                     })?;
                 let requested = self.requested_number(vport);
-                self.dp
+                let odp = self
+                    .dp
                     .port_add(Arc::new(dev), requested)
                     .map_err(|e| AddError {
                         logs: Vec::new(),
@@ -307,7 +310,18 @@ impl DpBackend {
                             rpc::errno::strerror(e.errno())
                         ),
                         log_message: true,
-                    })?
+                    })?;
+                // What `dpctl/show` prints for it: the vport carries every
+                // packet type, and its UDP port when not the usual one.
+                let mut config = Vec::new();
+                if let Some(p) = cfg.dst_port {
+                    if crate::tunnel::default_dst_port(type_).is_some_and(|d| d != p) {
+                        config.push(("dst_port".to_string(), p.to_string()));
+                    }
+                }
+                config.push(("packet_type".to_string(), "ptap".to_string()));
+                self.dp.port_set_config(odp, config);
+                odp
             }
         };
         *users.entry(vport.to_string()).or_insert(0) += 1;
@@ -555,7 +569,7 @@ impl PortBackend for DpBackend {
         };
         let vport = new.dpif_port_name();
         let odp = if vport != old_vport {
-            let odp = self.vport_ref(&vport, type_)?;
+            let odp = self.vport_ref(&vport, &new)?;
             self.vport_unref(&old_vport, old_odp);
             odp
         } else {
