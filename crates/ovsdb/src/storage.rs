@@ -148,6 +148,39 @@ pub struct Storage {
     /// True when records were written to the database file since its
     /// last fsync.
     unsynced: bool,
+    /// Counts the times the file was replaced (a background compaction
+    /// started before the latest replacement is void).
+    generation: u64,
+    /// A background compaction is under way.
+    compacting: bool,
+    /// Tells this opening of the file from a later one.
+    instance: Uuid,
+}
+
+/// A compaction done away from the database's owner
+/// ([`Storage::begin_compaction`]): the snapshot of the data as it was is
+/// written without holding the [`Storage`]; [`Storage::finish_compaction`]
+/// then adds the records committed meanwhile and swaps the files.
+pub struct CompactionJob {
+    db: Database,
+    comment: String,
+    tmp: String,
+    /// Size of the database file when the snapshot was taken.
+    base: u64,
+    generation: u64,
+    instance: Uuid,
+}
+
+impl CompactionJob {
+    /// Writes (and syncs) the snapshot; its size.
+    pub fn write(&self) -> Result<u64, Error> {
+        write_snapshot(&self.tmp, &self.db, &self.comment)
+    }
+
+    /// Gives up (the database is no longer served): the snapshot goes.
+    pub fn discard(self) {
+        let _ = std::fs::remove_file(&self.tmp);
+    }
 }
 
 impl Drop for Storage {
@@ -594,6 +627,9 @@ impl Storage {
             last_compaction: Instant::now(),
             compact_comment: String::new(),
             unsynced: false,
+            generation: 0,
+            compacting: false,
+            instance: Uuid::random(),
         })
     }
 
@@ -685,7 +721,8 @@ impl Storage {
             }
         }
         self.db.apply(&commit.changes);
-        if self.should_compact() {
+        // A served database is compacted in the background by its server.
+        if self.journal.is_none() && self.should_compact() {
             if let Err(e) = self.compact() {
                 vlog::warn!(
                     "ovsdb_file",
@@ -763,6 +800,104 @@ impl Storage {
             && self.last_compaction.elapsed().as_secs() >= 600
     }
 
+    /// Starts a background compaction if the log has grown enough
+    /// ([`Storage::should_compact`]), or anyway with `force`, and none is
+    /// under way.
+    pub fn begin_compaction(&mut self, force: bool) -> Option<CompactionJob> {
+        if self.compacting || self.file.is_none() || !(force || self.should_compact()) {
+            return None;
+        }
+        self.compacting = true;
+        Some(CompactionJob {
+            db: self.db.clone(),
+            comment: self.compact_comment.clone(),
+            tmp: format!("{}.compacting", self.path),
+            base: self.size,
+            generation: self.generation,
+            instance: self.instance,
+        })
+    }
+
+    /// Forgets a compaction that could not run (the next may start).
+    pub fn abandon_compaction(&mut self) {
+        self.compacting = false;
+    }
+
+    /// Completes `job`, whose snapshot `written` says how it went: the
+    /// records committed since the snapshot are appended to it, it is
+    /// synced, and it replaces the file. Commits wait only for this last
+    /// part.
+    pub fn finish_compaction(
+        &mut self,
+        job: CompactionJob,
+        written: Result<u64, Error>,
+    ) -> Result<(), Error> {
+        self.compacting = false;
+        let result = self.swap_in(&job, written);
+        if result.is_err() {
+            let _ = std::fs::remove_file(&job.tmp);
+        }
+        result
+    }
+
+    fn swap_in(&mut self, job: &CompactionJob, written: Result<u64, Error>) -> Result<(), Error> {
+        let snapshot_size = written?;
+        if job.generation != self.generation || job.instance != self.instance {
+            return Err(Error::io(format!(
+                "{}: replaced during compaction",
+                self.path
+            )));
+        }
+        let mut tail = Vec::new();
+        {
+            use std::io::{Read, Seek, SeekFrom};
+            let mut f = File::open(&self.path).map_err(|e| io_err(&self.path, "open", &e))?;
+            f.seek(SeekFrom::Start(job.base))
+                .and_then(|_| f.take(self.size - job.base).read_to_end(&mut tail))
+                .map_err(|e| io_err(&self.path, "read", &e))?;
+        }
+        // Counted for the next compaction's threshold.
+        let n_tail = crate::log::read_records(&self.path, &tail).map_or(0, |r| r.records.len());
+        {
+            let _lock = LockFile::lock(&job.tmp)?;
+            let mut f = OpenOptions::new()
+                .append(true)
+                .open(&job.tmp)
+                .map_err(|e| io_err(&job.tmp, "open", &e))?;
+            f.write_all(&tail)
+                .and_then(|_| f.sync_data())
+                .map_err(|e| io_err(&job.tmp, "write", &e))?;
+        }
+        std::fs::rename(&job.tmp, &self.path).map_err(|e| io_err(&self.path, "rename", &e))?;
+        sync_parent(&self.path);
+        self.reopen()?;
+        self.size = snapshot_size + tail.len() as u64;
+        self.snapshot_size = snapshot_size;
+        self.n_transactions = n_tail as u64;
+        self.unsynced = false;
+        self.last_compaction = Instant::now();
+        Ok(())
+    }
+
+    /// Opens the (replaced) file for appending; the journal starts over.
+    fn reopen(&mut self) -> Result<(), Error> {
+        self.generation += 1;
+        if self.file.is_some() {
+            let f = Arc::new(
+                OpenOptions::new()
+                    .append(true)
+                    .open(&self.path)
+                    .map_err(|e| io_err(&self.path, "open", &e))?,
+            );
+            // The journal's entries are for the replaced file.
+            if let Some(j) = self.journal.as_mut() {
+                j.restart(&f)?;
+            }
+            self.file = Some(f);
+        }
+        Ok(())
+    }
+
     /// Rewrites the file as a schema record plus one snapshot record,
     /// atomically (temporary file, fsync, rename).
     pub fn compact(&mut self) -> Result<(), Error> {
@@ -785,19 +920,7 @@ impl Storage {
             self.db = db;
         }
         sync_parent(&self.path);
-        if self.file.is_some() {
-            let f = Arc::new(
-                OpenOptions::new()
-                    .append(true)
-                    .open(&self.path)
-                    .map_err(|e| io_err(&self.path, "open", &e))?,
-            );
-            // The journal's entries are for the replaced file.
-            if let Some(j) = self.journal.as_mut() {
-                j.restart(&f)?;
-            }
-            self.file = Some(f);
-        }
+        self.reopen()?;
         self.size = size;
         self.snapshot_size = size;
         self.n_transactions = 0;
@@ -959,6 +1082,45 @@ mod tests {
         drop(s);
         let s = Storage::open(&path, OPEN).unwrap();
         assert_eq!(s.db.tables["A"].len(), 3);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn background_compaction_keeps_commits_made_meanwhile() {
+        let d = tmpdir();
+        let path = d.join("t.db").to_string_lossy().into_owned();
+        create(&path, &schema()).unwrap();
+        let mut s = Storage::open_served(&path).unwrap();
+        for i in 0..3 {
+            tx(&mut s, json!([{"op":"insert","table":"A","row":{"i":i}}]));
+        }
+        let job = s.begin_compaction(true).unwrap();
+        assert!(s.begin_compaction(true).is_none(), "one at a time");
+        // Commits go on while the snapshot is written.
+        for i in 3..5 {
+            tx(&mut s, json!([{"op":"insert","table":"A","row":{"i":i}}]));
+        }
+        let written = job.write();
+        s.finish_compaction(job, written).unwrap();
+        tx(&mut s, json!([{"op":"insert","table":"A","row":{"i":5}}]));
+        s.sync().unwrap();
+        let data = std::fs::read(&path).unwrap();
+        // Schema, snapshot, the two commits made meanwhile, the last one.
+        assert_eq!(read_records(&path, &data).unwrap().records.len(), 5);
+        assert_eq!(s.size, data.len() as u64);
+        drop(s);
+        let s = Storage::open(&path, OPEN).unwrap();
+        assert_eq!(s.db.tables["A"].len(), 6);
+        drop(s);
+        // A job outlived by a replacement of the file is void.
+        let mut s = Storage::open_served(&path).unwrap();
+        let job = s.begin_compaction(true).unwrap();
+        s.compact().unwrap();
+        let written = job.write();
+        assert!(s.finish_compaction(job, written).is_err());
+        assert!(!std::path::Path::new(&format!("{path}.compacting")).exists());
+        assert_eq!(s.db.tables["A"].len(), 6);
+        drop(s);
         std::fs::remove_dir_all(d).unwrap();
     }
 

@@ -238,7 +238,7 @@ impl Server {
     /// yet durable, syncs the files they were written to, then delivers
     /// what they caused and releases the sessions waiting for them; last,
     /// checkpoints databases whose journal has grown.
-    pub fn sync_round(&self, idle: Duration) {
+    pub fn sync_round(self: &Arc<Self>, idle: Duration) {
         let mut st = self.lock();
         if st.seq == st.synced {
             st = match self.sync_wanted.wait_timeout(st, idle) {
@@ -289,6 +289,51 @@ impl Server {
             if let Some(s) = self.lock().dbs.get_mut(&name) {
                 if let Err(e) = s.checkpoint() {
                     vlog::warn!("ovsdb_server", "{}: checkpoint failed ({e})", s.path());
+                }
+            }
+        }
+        self.start_compactions();
+    }
+
+    /// Compacts, each on a thread of its own, the databases whose log has
+    /// grown enough: the snapshot is written without the server lock;
+    /// commits wait only while the records made meanwhile are appended to
+    /// it and the files are swapped.
+    fn start_compactions(self: &Arc<Self>) {
+        let jobs: Vec<(String, crate::storage::CompactionJob)> = self
+            .lock()
+            .dbs
+            .iter_mut()
+            .filter_map(|(n, s)| Some((n.clone(), s.begin_compaction(false)?)))
+            .collect();
+        for (name, job) in jobs {
+            let server = Arc::downgrade(self);
+            let db = name.clone();
+            let spawned = std::thread::Builder::new()
+                .name("ovsdb-compact".into())
+                .spawn(move || {
+                    let written = job.write();
+                    let Some(server) = server.upgrade() else {
+                        return job.discard();
+                    };
+                    let mut st = server.lock();
+                    match st.dbs.get_mut(&name) {
+                        Some(s) => {
+                            if let Err(e) = s.finish_compaction(job, written) {
+                                vlog::warn!(
+                                    "ovsdb_file",
+                                    "{}: compacting database failed ({e})",
+                                    s.path()
+                                );
+                            }
+                        }
+                        None => job.discard(),
+                    }
+                });
+            if let Err(e) = spawned {
+                vlog::warn!("ovsdb_server", "{db}: cannot start compaction ({e})");
+                if let Some(s) = self.lock().dbs.get_mut(&db) {
+                    s.abandon_compaction();
                 }
             }
         }
