@@ -32,6 +32,24 @@ fn output_normal(ctx: &mut Ctx, port: &OfPort, x: &Xvlan) {
     ctx.flow.vlans = old;
 }
 
+/// Marks the fields examined to tell whether the frame is a gratuitous
+/// ARP (a broadcast reply, or a broadcast request for its own sender
+/// address), as upstream's check does.
+fn mask_gratuitous_arp(ctx: &mut Ctx) {
+    if ctx.flow.dl_type != 0x0806 {
+        return;
+    }
+    ctx.wc.dl_dst = [0xff; 6];
+    if ctx.flow.dl_dst != [0xff; 6] {
+        return;
+    }
+    ctx.wc.nw_proto = 0xff;
+    if ctx.flow.nw_proto == 1 {
+        ctx.wc.nw_src = u32::MAX;
+        ctx.wc.nw_dst = u32::MAX;
+    }
+}
+
 /// `output:NORMAL`.
 pub(crate) fn xlate_normal(ctx: &mut Ctx) {
     ctx.wc.dl_src = [0xff; 6];
@@ -74,6 +92,10 @@ pub(crate) fn xlate_normal(ctx: &mut Ctx) {
         });
         return;
     }
+
+    // Whether this is a gratuitous ARP (which upstream's MAC learning
+    // treats specially on bonds): the megaflow matches what decided it.
+    mask_gratuitous_arp(ctx);
 
     let now = ctx.br.now() / 1000;
     let name = ctx.br.name.clone();

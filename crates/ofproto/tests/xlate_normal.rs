@@ -56,6 +56,22 @@ fn normal_switching_with_vlans_like_upstream() {
             ));
         }
     }
+    // ARP: a broadcast request or reply makes the megaflow match what
+    // tells a gratuitous ARP (opcode, and a request's addresses).
+    for (op, spa, tpa) in [
+        (1, "10.0.0.1", "10.0.0.2"),
+        (1, "10.0.0.3", "10.0.0.3"),
+        (2, "10.0.0.1", "10.0.0.2"),
+    ] {
+        for dst in ["ff:ff:ff:ff:ff:ff", b] {
+            traces.push((
+                format!(
+                    "in_port=3,dl_src={a},dl_dst={dst},arp,arp_op={op},arp_spa={spa},arp_tpa={tpa}"
+                ),
+                false,
+            ));
+        }
+    }
     // Learning: A on p1 (VLAN 10), then B answers from the trunk p3.
     traces.push((format!("in_port=1,dl_src={a},dl_dst={b}"), true));
     traces.push((format!("in_port=3,dl_vlan=10,dl_src={b},dl_dst={a}"), true));

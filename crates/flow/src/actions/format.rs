@@ -193,7 +193,13 @@ fn write_action(s: &mut String, a: &OfpAction, ports: Option<&PortMap>) {
         }
         A::SetTunnel { tun_id, raw } => {
             let is64 = *raw == SetTunnelRaw::Tunnel64 || *tun_id > u64::from(u32::MAX);
-            write!(s, "set_tunnel{}:{tun_id:#x}", if is64 { "64" } else { "" })
+            // C's `%#x`: a zero id prints as `0`.
+            let id = if *tun_id == 0 {
+                "0".to_string()
+            } else {
+                format!("{tun_id:#x}")
+            };
+            write!(s, "set_tunnel{}:{id}", if is64 { "64" } else { "" })
         }
         A::SetQueue(q) => write!(s, "set_queue:{q}"),
         A::PopQueue => write!(s, "pop_queue"),
@@ -301,7 +307,11 @@ fn write_action(s: &mut String, a: &OfpAction, ports: Option<&PortMap>) {
             Ok(())
         }
         A::WriteMetadata { metadata, mask } => {
-            let _ = write!(s, "write_metadata:{metadata:#x}");
+            if *metadata == 0 {
+                s.push_str("write_metadata:0");
+            } else {
+                let _ = write!(s, "write_metadata:{metadata:#x}");
+            }
             if *mask != u64::MAX {
                 let _ = write!(s, "/{mask:#x}");
             }
@@ -562,5 +572,22 @@ mod tests {
             "output:1,output:2,CONTROLLER:7,enqueue:1:3"
         );
         assert_eq!(format_actions(&[]), "drop");
+    }
+
+    #[test]
+    fn zero_hex_values_print_as_c_does() {
+        let t = |tun_id| OfpAction::SetTunnel {
+            tun_id,
+            raw: SetTunnelRaw::Auto,
+        };
+        assert_eq!(format_actions(&[t(0)]), "set_tunnel:0");
+        assert_eq!(format_actions(&[t(0x3e9)]), "set_tunnel:0x3e9");
+        assert_eq!(
+            format_actions(&[OfpAction::WriteMetadata {
+                metadata: 0,
+                mask: 0xff
+            }]),
+            "write_metadata:0/0xff"
+        );
     }
 }
