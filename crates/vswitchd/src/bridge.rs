@@ -353,8 +353,14 @@ impl Bridge {
         let ports: Vec<OfPort> = self.ifaces.values().map(|i| self.of_port(i)).collect();
         let dpid = self.dpid;
         let live: std::collections::BTreeSet<u32> = ports.iter().map(|p| p.ofp_port).collect();
+        let counters: BTreeMap<u32, crate::device::CountersFn> = self
+            .ifaces
+            .values()
+            .filter_map(|i| Some((i.ofp_port, self.backend.counters(&i.name)?)))
+            .collect();
         self.shared.with_ofproto(|o| {
             o.config.datapath_id = dpid;
+            o.set_port_counters_source(Arc::new(move |no| counters.get(&no).map(|f| f())));
             for (_, n) in deleted {
                 if !live.contains(n) {
                     o.remove_port(*n);

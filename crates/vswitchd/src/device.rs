@@ -88,7 +88,14 @@ pub trait PortBackend: Send + Sync {
             log_message: false,
         })
     }
+    /// Reads device `name`'s counters for OpenFlow port statistics, live.
+    fn counters(&self, _name: &str) -> Option<CountersFn> {
+        None
+    }
 }
+
+/// Reads one device's counters when called.
+pub type CountersFn = Arc<dyn Fn() -> ofproto::port::PortCounters + Send + Sync>;
 
 /// The dummy address counter (upstream's netdev-dummy numbers devices
 /// from 1 in creation order, per process).

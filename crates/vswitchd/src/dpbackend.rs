@@ -6,7 +6,7 @@
 //! interfaces' devices through the `netdev` room and adds them as
 //! datapath ports.
 
-use crate::device::{AddError, DeviceStatus, PortBackend};
+use crate::device::{AddError, CountersFn, DeviceStatus, PortBackend};
 use crate::tunnel::TunnelConfig;
 use datapath::{Dpif, DpifNetdev, PmdConfig};
 use netdev::{Netdev, NetdevFlags};
@@ -423,6 +423,39 @@ impl PortBackend for DpBackend {
         Ok(odp)
     }
 
+    fn counters(&self, name: &str) -> Option<CountersFn> {
+        let PortDev::Device { netdev, dummy } = &self.ports.get(name)?.dev else {
+            return None;
+        };
+        let nd = netdev.clone();
+        let dummy = dummy.is_some();
+        Some(Arc::new(move || {
+            let s = nd.stats().unwrap_or_default();
+            // A dummy device reports packets and bytes only (and its custom
+            // counters); a real one also drops and errors.
+            let real = |v: u64| if dummy { u64::MAX } else { v };
+            ofproto::port::PortCounters {
+                rx_packets: s.rx_packets,
+                tx_packets: s.tx_packets,
+                rx_bytes: s.rx_bytes,
+                tx_bytes: s.tx_bytes,
+                rx_dropped: real(s.rx_dropped),
+                tx_dropped: real(s.tx_dropped),
+                rx_errors: real(s.rx_errors),
+                tx_errors: real(s.tx_errors),
+                rx_frame_err: real(0),
+                rx_over_err: real(0),
+                rx_crc_err: real(0),
+                collisions: real(0),
+                custom: if dummy {
+                    dummy_custom_stats(&s)
+                } else {
+                    Vec::new()
+                },
+            }
+        }))
+    }
+
     fn port_del(&mut self, name: &str) {
         self.remove(name);
     }
@@ -455,16 +488,7 @@ impl PortBackend for DpBackend {
             ("tx_packets".to_string(), s.tx_packets),
         ];
         if dummy.is_some() {
-            // Upstream's dummy devices also report two custom counters (of
-            // received packets) and their single queue's counters.
-            statistics.extend([
-                ("rx_custom_packets_1".to_string(), s.rx_packets),
-                ("rx_custom_packets_2".to_string(), s.rx_packets),
-                ("rx_q0_bytes".to_string(), s.rx_bytes),
-                ("rx_q0_packets".to_string(), s.rx_packets),
-                ("tx_q0_bytes".to_string(), s.tx_bytes),
-                ("tx_q0_packets".to_string(), s.tx_packets),
-            ]);
+            statistics.extend(dummy_custom_stats(&s));
         } else {
             statistics.extend([
                 ("rx_dropped".to_string(), s.rx_dropped),
@@ -600,4 +624,20 @@ impl Drop for DpBackend {
             self.remove(&n);
         }
     }
+}
+
+/// Upstream's dummy devices' custom counters: two of received packets and
+/// their single queue's counters.
+fn dummy_custom_stats(s: &netdev::NetdevStats) -> Vec<(String, u64)> {
+    [
+        ("rx_custom_packets_1", s.rx_packets),
+        ("rx_custom_packets_2", s.rx_packets),
+        ("rx_q0_bytes", s.rx_bytes),
+        ("rx_q0_packets", s.rx_packets),
+        ("tx_q0_bytes", s.tx_bytes),
+        ("tx_q0_packets", s.tx_packets),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }

@@ -226,7 +226,15 @@ pub fn run_script(tag: &str, script: &str, daemons: Stack, ofctl: &Program) -> V
                     let mut all = vec!["-t", "ovs-ofctl"];
                     all.extend_from_slice(&args);
                     let appctl = sb.stack.appctl.clone();
-                    sb.run(&appctl, &all)
+                    let out = sb.run(&appctl, &all);
+                    if args.first() == Some(&"exit") {
+                        // The daemon leaves after replying: wait until its
+                        // pidfile is gone, so that the next detached
+                        // ovs-ofctl can take it.
+                        let pidfile = sb.dir.join("ovs-ofctl.pid");
+                        sb.wait_until(std::time::Duration::from_secs(10), || !pidfile.exists());
+                    }
+                    out
                 };
                 steps.push(Step {
                     line: i + 1,

@@ -85,76 +85,7 @@ pub fn port_desc(ofproto: &Ofproto, raw: OfpRaw, msg: &[u8]) -> Result<Vec<Vec<u
     Ok(mp.finish())
 }
 
-/// Intel's experimenter id, under which upstream reports RFC 2819 and
-/// custom port statistics.
-const INTEL_VENDOR_ID: u32 = 0x0000_aa01;
-
-/// An OpenFlow 1.4+ port statistics entry with upstream's properties:
-/// Ethernet errors, the RFC 2819 counters (unknown here) and the device's
-/// custom counters.
-fn encode_port_stats14(s: &PortStats, custom: &[(String, u64)], out: &mut Vec<u8>) {
-    use openflow::wire::{pad8, Put};
-    let mut e = Vec::new();
-    e.put_u16(0);
-    e.put_zeros(2);
-    e.put_u32(openflow::bits::port_to_ofp11(s.port_no));
-    e.put_u32(s.duration_sec);
-    e.put_u32(s.duration_nsec);
-    for c in [
-        s.rx_packets,
-        s.tx_packets,
-        s.rx_bytes,
-        s.tx_bytes,
-        s.rx_dropped,
-        s.tx_dropped,
-        s.rx_errors,
-        s.tx_errors,
-    ] {
-        e.put_u64(c);
-    }
-    e.put_u16(0);
-    e.put_u16(40);
-    e.put_zeros(4);
-    for c in [
-        s.rx_frame_errors,
-        s.rx_over_errors,
-        s.rx_crc_errors,
-        s.collisions,
-    ] {
-        e.put_u64(c);
-    }
-    e.put_u16(0xffff);
-    e.put_u16(16 + 21 * 8);
-    e.put_u32(INTEL_VENDOR_ID);
-    e.put_u32(1);
-    e.put_zeros(4);
-    for _ in 0..21 {
-        e.put_u64(u64::MAX);
-    }
-    if !custom.is_empty() {
-        let mut body = Vec::new();
-        for (name, value) in custom {
-            let n = name.len().min(255);
-            body.put_u8(n as u8);
-            body.extend_from_slice(&name.as_bytes()[..n]);
-            body.put_u64(*value);
-        }
-        let len = 16 + body.len();
-        e.put_u16(0xffff);
-        e.put_u16(len as u16);
-        e.put_u32(INTEL_VENDOR_ID);
-        e.put_u32(2);
-        e.put_zeros(2);
-        e.put_u16(custom.len() as u16);
-        e.extend_from_slice(&body);
-        e.put_zeros(pad8(len) - len);
-    }
-    let len = e.len() as u16;
-    e[0..2].copy_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(&e);
-}
-
-fn port_stats_of(ofproto: &Ofproto, p: &OfPort, now: u64) -> (PortStats, Vec<(String, u64)>) {
+fn port_stats_of(ofproto: &Ofproto, p: &OfPort, now: u64) -> PortStats {
     let c = ofproto
         .port_counters(p.ofp_port)
         .unwrap_or_else(PortCounters::unknown);
@@ -162,7 +93,7 @@ fn port_stats_of(ofproto: &Ofproto, p: &OfPort, now: u64) -> (PortStats, Vec<(St
         Some(t) => crate::stats::duration(t, now),
         None => (u32::MAX, u32::MAX),
     };
-    let stats = PortStats {
+    PortStats {
         port_no: port_no16(p.ofp_port),
         rx_packets: c.rx_packets,
         tx_packets: c.tx_packets,
@@ -178,8 +109,8 @@ fn port_stats_of(ofproto: &Ofproto, p: &OfPort, now: u64) -> (PortStats, Vec<(St
         collisions: c.collisions,
         duration_sec: sec,
         duration_nsec: nsec,
-    };
-    (stats, c.custom)
+        custom: c.custom,
+    }
 }
 
 /// `OFPST_PORT` request.
@@ -201,12 +132,7 @@ pub fn port_stats(ofproto: &Ofproto, msg: &[u8]) -> Result<Vec<Vec<u8>>, OfpErr>
             continue;
         }
         let mut e = Vec::new();
-        let (stats, custom) = port_stats_of(ofproto, p, now);
-        if version >= 5 {
-            encode_port_stats14(&stats, &custom, &mut e);
-        } else {
-            stats.encode(version, &mut e);
-        }
+        port_stats_of(ofproto, p, now).encode(version, &mut e);
         mp.push(&e);
     }
     Ok(mp.finish())

@@ -5,7 +5,7 @@
 use crate::bits::ofpp;
 use crate::bits::{duration, port_from_ofp11, port_to_ofp11, port_to_string, queue_to_string};
 use crate::errors::OfpErr;
-use crate::wire::{fixed_str, Put, Reader};
+use crate::wire::{fixed_str, pad8, Put, Reader};
 
 const BAD: OfpErr = OfpErr::OFPBRC_BAD_LEN;
 
@@ -78,6 +78,29 @@ pub struct PortStats {
     /// `u32::MAX` when unknown.
     pub duration_sec: u32,
     pub duration_nsec: u32,
+    /// The device's own counters by name (OpenFlow 1.4+, in an Intel
+    /// experimenter property, as upstream reports them).
+    pub custom: Vec<(String, u64)>,
+}
+
+/// Intel's experimenter id, under which upstream reports RFC 2819 and
+/// custom port statistics (OpenFlow 1.4+ port-stats properties).
+const INTEL_VENDOR_ID: u32 = 0x0000_aa01;
+const INTEL_PORT_STATS_RFC2819: u32 = 1;
+const INTEL_PORT_STATS_CUSTOM: u32 = 2;
+
+/// Reads the entries of a custom-statistics property body (after its
+/// experimenter type): a count, then each name (length-prefixed) and value.
+fn pull_custom_stats(r: &mut Reader<'_>) -> Option<Vec<(String, u64)>> {
+    r.skip(2)?;
+    let n = r.u16()?;
+    let mut v = Vec::new();
+    for _ in 0..n {
+        let len = usize::from(r.u8()?);
+        let name = String::from_utf8_lossy(r.bytes(len)?).into_owned();
+        v.push((name, r.u64()?));
+    }
+    Some(v)
 }
 
 impl PortStats {
@@ -99,6 +122,7 @@ impl PortStats {
             collisions: u64::MAX,
             duration_sec: u32::MAX,
             duration_nsec: u32::MAX,
+            custom: Vec::new(),
         };
         let mut body;
         if version >= 5 {
@@ -153,6 +177,13 @@ impl PortStats {
                     ps.rx_over_errors = c()?;
                     ps.rx_crc_errors = c()?;
                     ps.collisions = c()?;
+                } else if ptype == 0xffff {
+                    let mut e = Reader::new(pbody);
+                    let exp = e.u32().ok_or(OfpErr::OFPBPC_BAD_LEN)?;
+                    let exp_type = e.u32().ok_or(OfpErr::OFPBPC_BAD_LEN)?;
+                    if exp == INTEL_VENDOR_ID && exp_type == INTEL_PORT_STATS_CUSTOM {
+                        ps.custom = pull_custom_stats(&mut e).ok_or(OfpErr::OFPBPC_BAD_LEN)?;
+                    }
                 }
             }
         }
@@ -177,7 +208,10 @@ impl PortStats {
             self.collisions,
         ];
         if version >= 5 {
-            out.put_u16(120);
+            // Upstream's properties: Ethernet errors, the RFC 2819 counters
+            // (unknown here) and the device's custom counters.
+            let start = out.len();
+            out.put_u16(0);
             out.put_zeros(2);
             out.put_u32(port_to_ofp11(self.port_no));
             out.put_u32(self.duration_sec);
@@ -187,6 +221,32 @@ impl PortStats {
             out.put_u16(40);
             out.put_zeros(4);
             errs.iter().for_each(|c| out.put_u64(*c));
+            out.put_u16(0xffff);
+            out.put_u16(16 + 21 * 8);
+            out.put_u32(INTEL_VENDOR_ID);
+            out.put_u32(INTEL_PORT_STATS_RFC2819);
+            out.put_zeros(4);
+            (0..21).for_each(|_| out.put_u64(u64::MAX));
+            if !self.custom.is_empty() {
+                let prop = out.len();
+                out.put_u16(0xffff);
+                out.put_u16(0);
+                out.put_u32(INTEL_VENDOR_ID);
+                out.put_u32(INTEL_PORT_STATS_CUSTOM);
+                out.put_zeros(2);
+                out.put_u16(self.custom.len() as u16);
+                for (name, value) in &self.custom {
+                    let n = name.len().min(255);
+                    out.put_u8(n as u8);
+                    out.extend_from_slice(&name.as_bytes()[..n]);
+                    out.put_u64(*value);
+                }
+                let len = out.len() - prop;
+                out[prop + 2..prop + 4].copy_from_slice(&(len as u16).to_be_bytes());
+                out.put_zeros(pad8(len) - len);
+            }
+            let len = (out.len() - start) as u16;
+            out[start..start + 2].copy_from_slice(&len.to_be_bytes());
             return;
         }
         if version == 1 {
@@ -230,6 +290,21 @@ impl PortStats {
                 self.duration_sec,
                 self.duration_nsec / 1_000_000
             ));
+        }
+        if !self.custom.is_empty() {
+            out.push_str("           CUSTOM Statistics");
+            for (i, (name, value)) in self.custom.iter().enumerate() {
+                if name.is_empty() {
+                    continue;
+                }
+                out.push_str(if i % 3 == 0 {
+                    "\n                      "
+                } else {
+                    " "
+                });
+                out.push_str(&format!("{name}={value},"));
+            }
+            out.push('\n');
         }
     }
 }
@@ -707,8 +782,11 @@ mod tests {
                 rx_packets: c[0], tx_packets: c[1], rx_bytes: c[2], tx_bytes: c[3],
                 rx_dropped: c[4], tx_dropped: c[5], rx_errors: c[6], tx_errors: c[7],
                 rx_frame_errors: c[8], rx_over_errors: c[9], rx_crc_errors: c[10], collisions: c[11],
-                duration_sec: d[0], duration_nsec: d[1],
+                duration_sec: d[0], duration_nsec: d[1], custom: Vec::new(),
             };
+            if version >= 5 && port % 2 == 0 {
+                ps.custom = vec![("rx_q0_bytes".to_string(), c[0]), ("x".to_string(), c[1])];
+            }
             if version < 4 {
                 ps.duration_sec = u32::MAX;
                 ps.duration_nsec = u32::MAX;
