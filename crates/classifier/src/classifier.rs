@@ -10,6 +10,9 @@
 //! current snapshot without locking and keep it as long as they like.  A
 //! copy is cheap: subtables, their hash shards and trie nodes are shared,
 //! and the first change after a publish copies only what it touches.
+//! While no [`ClsReader`] exists nothing is published (a snapshot nobody
+//! reads would only make the next change copy what it shares); the first
+//! [`Classifier::reader`] publishes the current state.
 //!
 //! Versions make a batch of changes (an OpenFlow bundle) visible at once:
 //! rules are inserted with the version that will become current and old
@@ -471,6 +474,9 @@ pub struct Classifier<T> {
     state: ClsState<T>,
     shared: Arc<ArcSwap<ClsState<T>>>,
     deferred: bool,
+    /// What `shared` holds is older than `state` (changes made while no
+    /// reader existed); the next [`Classifier::reader`] publishes.
+    stale: std::sync::atomic::AtomicBool,
 }
 
 impl<T> Default for Classifier<T> {
@@ -496,6 +502,7 @@ impl<T> Classifier<T> {
             shared: Arc::new(ArcSwap::from_pointee(state.clone())),
             state,
             deferred: false,
+            stale: std::sync::atomic::AtomicBool::new(false),
         };
         c.set_prefix_fields(fields);
         c
@@ -506,11 +513,16 @@ impl<T> Classifier<T> {
         &self.state
     }
 
-    /// A reader handle, for other threads.
+    /// A reader handle, for other threads (it sees the current state and,
+    /// as long as it or a clone of it lives, every later publication).
     pub fn reader(&self) -> ClsReader<T> {
-        ClsReader {
+        let reader = ClsReader {
             shared: self.shared.clone(),
+        };
+        if self.stale.swap(false, std::sync::atomic::Ordering::AcqRel) {
+            self.shared.store(Arc::new(self.state.clone()));
         }
+        reader
     }
 
     /// Stops publishing after every change until [`Classifier::publish`].
@@ -522,12 +534,28 @@ impl<T> Classifier<T> {
     /// every change.
     pub fn publish(&mut self) {
         self.deferred = false;
-        self.shared.store(Arc::new(self.state.clone()));
+        self.store();
     }
 
     fn changed(&mut self) {
         if !self.deferred {
+            self.store();
+        }
+    }
+
+    /// Publishes the current state if some reader can see it; otherwise
+    /// drops the old snapshot (so later changes copy nothing) and leaves
+    /// publication to the next [`Classifier::reader`].
+    fn store(&mut self) {
+        use std::sync::atomic::Ordering;
+        // Readers are only made by `reader` (which needs no `&mut`, but
+        // `&mut self` here excludes it) or by cloning a reader: a count
+        // of one cannot grow while this runs.
+        if Arc::strong_count(&self.shared) > 1 {
             self.shared.store(Arc::new(self.state.clone()));
+            self.stale.store(false, Ordering::Release);
+        } else if !self.stale.swap(true, Ordering::AcqRel) {
+            self.shared.store(Arc::new(ClsState::default()));
         }
     }
 

@@ -361,6 +361,39 @@ fn readers_see_published_snapshots_only() {
 }
 
 #[test]
+fn a_reader_made_late_sees_every_earlier_change() {
+    // Nothing is published while no reader exists; the first reader must
+    // still see the current state, and so must one made after every
+    // reader was dropped and more changes were made.
+    let mut cls = Classifier::new();
+    let flow = pkt(|f| f.in_port = 7);
+    let a = M::new().in_port(7).rule(1, "a");
+    cls.insert(a.clone(), 0);
+    cls.insert(M::new().in_port(8).rule(1, "x"), 0);
+    let reader = cls.reader();
+    assert_eq!(
+        reader.load().lookup(0, &flow, None).map(|r| *r.data()),
+        Some("a")
+    );
+    assert_eq!(reader.load().count(), 2);
+    drop(reader);
+    cls.insert(M::new().in_port(7).rule(9, "b"), 0);
+    cls.remove(&a);
+    let reader = cls.reader();
+    assert_eq!(
+        reader.load().lookup(0, &flow, None).map(|r| *r.data()),
+        Some("b")
+    );
+    assert_eq!(reader.load().count(), 2);
+    // A live reader sees each change as it is made.
+    cls.insert(M::new().in_port(7).rule(20, "c"), 0);
+    assert_eq!(
+        reader.load().lookup(0, &flow, None).map(|r| *r.data()),
+        Some("c")
+    );
+}
+
+#[test]
 fn concurrent_readers_see_whole_versions() {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     // The writer adds rule j (in_port=j+1) in version j+1, publishes, then

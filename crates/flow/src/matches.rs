@@ -252,9 +252,13 @@ impl Match {
 
     /// Value and mask of `field` (mf_get).
     pub fn get_field(&self, field: FieldId) -> (MfValue, MfValue) {
-        let value = field.get(&self.flow);
+        (field.get(&self.flow), self.field_mask(field))
+    }
+
+    /// Mask of `field` (the second half of [`Match::get_field`]).
+    pub fn field_mask(&self, field: FieldId) -> MfValue {
         let n = field.def().n_bytes;
-        let mask = match field {
+        match field {
             FieldId::InPort | FieldId::InPortOxm => {
                 if self.wc.in_port != 0 {
                     MfValue::ones(n)
@@ -270,8 +274,7 @@ impl Match {
                 }
             }
             _ => field.get(&self.wc),
-        };
-        (value, mask)
+        }
     }
 
     /// True if `field` is entirely wildcarded.
@@ -279,7 +282,7 @@ impl Match {
         if let Some(i) = field.tun_metadata_index() {
             return self.wc.tunnel.metadata.present & (1 << i) == 0;
         }
-        self.get_field(field).1.is_zero()
+        self.field_mask(field).is_zero()
     }
 
     /// Matches `field` exactly (mf_set_value).

@@ -30,6 +30,20 @@ pub fn expired(rule: &Rule, now: u64) -> Option<RemovedReason> {
     None
 }
 
+/// Whether `rule` can ever expire: it has a timeout, or a `fin_timeout`
+/// action may give it one.
+pub fn may_expire(rule: &Rule) -> bool {
+    fn has_fin_timeout(acts: &[flow::actions::OfpAction]) -> bool {
+        use flow::actions::OfpAction;
+        acts.iter().any(|a| match a {
+            OfpAction::FinTimeout { .. } => true,
+            OfpAction::Clone(inner) | OfpAction::WriteActions(inner) => has_fin_timeout(inner),
+            _ => false,
+        })
+    }
+    rule.idle_timeout() != 0 || rule.hard_timeout() != 0 || has_fin_timeout(&rule.actions)
+}
+
 /// When `rule` will expire (ms), `u64::MAX` if never: the earlier of its
 /// hard and idle deadlines.
 pub fn expiration(rule: &Rule) -> u64 {
@@ -121,6 +135,63 @@ mod tests {
             }
             m => panic!("{m:?}"),
         }
+        assert!(o.rules(0).is_empty());
+    }
+
+    #[test]
+    fn rules_expire_in_the_order_they_were_added() {
+        let now = Arc::new(AtomicU64::new(0));
+        let n = now.clone();
+        let mut o = Ofproto::with_clock("br0", 1, Arc::new(move || n.load(Ordering::Relaxed)));
+        // Classifier order would be priority 9 first.
+        add(&mut o, 1, 0, 2, FF_SEND_FLOW_REM);
+        add(&mut o, 9, 0, 2, FF_SEND_FLOW_REM);
+        add(&mut o, 5, 0, 0, FF_SEND_FLOW_REM);
+        o.take_async();
+        o.run(2000);
+        let prios: Vec<u16> = o
+            .take_async()
+            .iter()
+            .filter_map(|m| match m {
+                AsyncMsg::FlowRemoved(fr) => Some(fr.priority),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(prios, vec![1, 9]);
+        assert_eq!(o.rules(0).len(), 1, "the permanent rule stays");
+    }
+
+    #[test]
+    fn a_rule_given_a_timeout_by_fin_timeout_expires() {
+        let now = Arc::new(AtomicU64::new(0));
+        let n = now.clone();
+        let mut o = Ofproto::with_clock("br0", 1, Arc::new(move || n.load(Ordering::Relaxed)));
+        let mut m = Match::catchall();
+        m.set_dl_type(0x0800);
+        o.handle_flow_mod(&FlowModReq {
+            command: FlowModCommand::Add,
+            table_id: 0,
+            match_: m,
+            priority: 3,
+            cookie: 0,
+            cookie_mask: 0,
+            new_cookie: 0,
+            idle_timeout: 0,
+            hard_timeout: 0,
+            importance: 0,
+            flags: 0,
+            out_port: OFPP_ANY,
+            out_group: OFPG_ANY,
+            buffer_id: u32::MAX,
+            actions: vec![flow::actions::OfpAction::FinTimeout { idle: 0, hard: 4 }],
+        })
+        .unwrap();
+        o.run(100_000);
+        let r = o.rules(0).pop().unwrap();
+        r.reduce_timeouts(0, 4);
+        o.run(3_999);
+        assert_eq!(o.rules(0).len(), 1);
+        o.run(4_000);
         assert!(o.rules(0).is_empty());
     }
 

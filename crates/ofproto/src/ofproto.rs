@@ -106,6 +106,11 @@ pub struct Ofproto {
     /// While failing open: upstream's hidden table-0 rule
     /// `priority=0xf0f0f0 actions=NORMAL`, above every OpenFlow rule.
     fail_open_rule: Option<Arc<Rule>>,
+    /// Rules that may expire (a timeout, or a `fin_timeout` action that
+    /// can give them one), in the order they were added: what
+    /// [`Ofproto::run`] looks at, so that a table of permanent rules costs
+    /// nothing to run.  Rules that left the classifier are dropped lazily.
+    expirable: Vec<(u8, crate::bundle_txn::TableRule)>,
 }
 
 impl Ofproto {
@@ -149,6 +154,7 @@ impl Ofproto {
             port_counters_source: None,
             clock,
             fail_open_rule: None,
+            expirable: Vec::new(),
         }
     }
 
@@ -260,6 +266,11 @@ impl Ofproto {
                 RemovalKind::Replaced => {}
             }
         }
+        for (t, r) in &txn.added {
+            if crate::expiry::may_expire(r.data()) {
+                self.expirable.push((*t, r.clone()));
+            }
+        }
         self.flush_learned(&txn);
         if self.monitoring {
             for (t, r) in &txn.added {
@@ -359,15 +370,22 @@ impl Ofproto {
 
     /// Expires rules whose idle or hard timeout passed at `now` (ms,
     /// switch clock), queueing flow-removed messages.
+    /// Rules expire in the order they were added (upstream's expirable
+    /// list).
     pub fn run(&mut self, now: u64) {
         let mut expired = Vec::new();
-        for (t, table) in self.tables.iter().enumerate() {
-            for r in table.cls.state().rules(None, self.version) {
+        let version = self.version;
+        self.expirable.retain(|(t, r)| {
+            if !r.is_in_classifier() {
+                return false;
+            }
+            if r.is_visible_in_version(version) {
                 if let Some(reason) = crate::expiry::expired(r.data(), now) {
-                    expired.push((t as u8, r.clone(), reason));
+                    expired.push((*t, r.clone(), reason));
                 }
             }
-        }
+            true
+        });
         if expired.is_empty() {
             return;
         }

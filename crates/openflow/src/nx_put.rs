@@ -76,8 +76,12 @@ impl Enc<'_> {
 
     /// The field as the match has it.
     fn field(&mut self, m: &Match, field: FieldId) {
-        let (v, mk) = m.get_field(field);
-        self.put_masked(field, &v, &mk);
+        // Most fields are wildcarded: look at the value only when needed.
+        let mk = m.field_mask(field);
+        if mk.is_zero() {
+            return;
+        }
+        self.put_masked(field, &field.get(&m.flow), &mk);
     }
 
     /// An exact entry of `n` bytes holding `x`.
@@ -161,27 +165,31 @@ pub fn put_raw(m: &Match, oxm: Option<u8>) -> Vec<u8> {
         e.field(m, FieldId::ArpTha);
     }
 
-    e.field(m, FieldId::TunId);
-    e.field(m, FieldId::TunFlags);
-    e.field(m, FieldId::TunSrc);
-    e.field(m, FieldId::TunDst);
-    e.field(m, FieldId::TunIpv6Src);
-    e.field(m, FieldId::TunIpv6Dst);
-    e.field(m, FieldId::TunGbpId);
-    e.field(m, FieldId::TunGbpFlags);
-    for i in 0..64 {
-        if let Some(t) = FieldId::tun_metadata(i) {
-            if !m.is_field_wild(t) {
-                // As many bytes as the option has in this match.
-                let (v, mk) = m.get_field(t);
-                let (v, mk) = (v.as_bytes(), mk.as_bytes());
-                let n = m.field_len(t).min(v.len()).min(mk.len());
-                let masked = m.wc.tunnel.metadata.masked & (1 << i) != 0;
-                e.put_entry(t, &v[v.len() - n..], &mk[mk.len() - n..], masked);
+    // Whole groups of fields are usually wildcarded: skip them at once.
+    let tunnel = w.tunnel != packet::FlowTnl::default();
+    if tunnel {
+        e.field(m, FieldId::TunId);
+        e.field(m, FieldId::TunFlags);
+        e.field(m, FieldId::TunSrc);
+        e.field(m, FieldId::TunDst);
+        e.field(m, FieldId::TunIpv6Src);
+        e.field(m, FieldId::TunIpv6Dst);
+        e.field(m, FieldId::TunGbpId);
+        e.field(m, FieldId::TunGbpFlags);
+        for i in 0..64 {
+            if let Some(t) = FieldId::tun_metadata(i) {
+                if !m.is_field_wild(t) {
+                    // As many bytes as the option has in this match.
+                    let (v, mk) = m.get_field(t);
+                    let (v, mk) = (v.as_bytes(), mk.as_bytes());
+                    let n = m.field_len(t).min(v.len()).min(mk.len());
+                    let masked = m.wc.tunnel.metadata.masked & (1 << i) != 0;
+                    e.put_entry(t, &v[v.len() - n..], &mk[mk.len() - n..], masked);
+                }
             }
         }
+        e.field(m, FieldId::TunErspanIdx);
     }
-    e.field(m, FieldId::TunErspanIdx);
     // Upstream passes these values as their own masks.
     for (field, v) in [
         (FieldId::TunErspanVer, f.tunnel.erspan_ver),
@@ -190,25 +198,34 @@ pub fn put_raw(m: &Match, oxm: Option<u8>) -> Vec<u8> {
     ] {
         e.put_bytes(field, &[v], &[v]);
     }
-    e.field(m, FieldId::TunGtpuFlags);
-    e.field(m, FieldId::TunGtpuMsgtype);
+    if tunnel {
+        e.field(m, FieldId::TunGtpuFlags);
+        e.field(m, FieldId::TunGtpuMsgtype);
+    }
 
-    for field in [
-        FieldId::NshFlags,
-        FieldId::NshTtl,
-        FieldId::NshMdtype,
-        FieldId::NshNp,
-        FieldId::NshSpi,
-        FieldId::NshSi,
-        FieldId::NshC1,
-        FieldId::NshC2,
-        FieldId::NshC3,
-        FieldId::NshC4,
-    ] {
+    let nsh_fields: &[FieldId] = if w.nsh == packet::FlowNsh::default() {
+        &[]
+    } else {
+        &[
+            FieldId::NshFlags,
+            FieldId::NshTtl,
+            FieldId::NshMdtype,
+            FieldId::NshNp,
+            FieldId::NshSpi,
+            FieldId::NshSi,
+            FieldId::NshC1,
+            FieldId::NshC2,
+            FieldId::NshC3,
+            FieldId::NshC4,
+        ]
+    };
+    for &field in nsh_fields {
         e.field(m, field);
     }
 
-    if oxm.map_or(true, |v| v < 6) {
+    if w.regs.iter().all(|r| *r == 0) {
+        // No register is matched.
+    } else if oxm.map_or(true, |v| v < 6) {
         for i in 0..16 {
             if let Some(r) = FieldId::reg(i) {
                 e.field(m, r);
