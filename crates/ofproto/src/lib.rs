@@ -67,6 +67,6 @@ pub mod xlate;
 pub use group::{Bucket, Group};
 pub use handler::{AsyncMsg, ConnState, PacketOutRequest};
 pub use meter::Meter;
-pub use ofproto::Ofproto;
+pub use ofproto::{Clock, Ofproto};
 pub use port::{OfPort, PortKind};
 pub use rule::Rule;

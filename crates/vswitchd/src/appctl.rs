@@ -486,6 +486,34 @@ pub fn dpif_show_text(d: &Daemon) -> String {
     out
 }
 
+/// Registers `time/stop` and `time/warp` (upstream has them with
+/// `--enable-dummy`): they freeze and move the daemon's clock, after which
+/// every bridge's timeouts run at once.
+pub fn register_time(c: &Commands, d: &Daemon) {
+    c.register("time/stop", "", 0, 0, |_| {
+        crate::clock::global().stop();
+        Ok(String::new())
+    });
+    let dd = d.clone();
+    c.register_async("time/warp", "[large_msecs] msecs", 1, 2, move |args| {
+        let dd = dd.clone();
+        async move {
+            let tick = || {
+                let bridges: Vec<_> = dd
+                    .lock()
+                    .bridges
+                    .values()
+                    .map(|b| b.shared.clone())
+                    .collect();
+                for b in bridges {
+                    b.run_timeouts();
+                }
+            };
+            crate::clock::warp(crate::clock::global(), &args, tick).await
+        }
+    });
+}
+
 /// Registers every command of the daemon.
 pub fn register(c: &Commands, d: &Daemon) {
     register_vlog(c);
@@ -494,6 +522,9 @@ pub fn register(c: &Commands, d: &Daemon) {
     register_bridge(c, d);
     crate::revalidator::register(c, &d.datapaths);
     register_fdb(c, d);
+    if d.lock().opts.dummy != crate::bridge::DummyMode::Off {
+        register_time(c, d);
+    }
     let (sd, cl) = (d.shutdown.clone(), d.cleanup.clone());
     c.register_then(
         "exit",

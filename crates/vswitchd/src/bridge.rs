@@ -280,7 +280,7 @@ impl Bridge {
         let mut alloc = OfportAllocator::default();
         alloc.reserve(OFPP_LOCAL);
         let ea = default_ea(&cfg.uuid);
-        let ofproto = Ofproto::new(&cfg.name, 0);
+        let ofproto = Ofproto::with_clock(&cfg.name, 0, crate::clock::global().ofproto_clock());
         let created = ofproto.now();
         let shared = BridgeShared::new(&cfg.name, ofproto);
         Bridge {

@@ -17,13 +17,15 @@
 //!   bridge; learned flows, packet-ins.
 //! - [`revalidator`]: keeps datapath megaflows true to the OpenFlow
 //!   tables, credits their statistics to rules, expires idle ones.
-//! - [`daemon`]: `--detach`, pidfiles.
+//! - [`daemon`]: `--detach`, pidfiles; [`clock`]: the daemon's monotonic
+//!   clock (`time/stop`, `time/warp`).
 //!
 //! This room sits above `ovsdb`, `rpc`, `netdev` and (as they land)
 //! `ofproto` and `datapath`; only the `cli` binary sits above it.
 
 pub mod appctl;
 pub mod bridge;
+pub mod clock;
 pub mod config;
 pub mod connmgr;
 pub mod daemon;

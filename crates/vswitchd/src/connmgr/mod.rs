@@ -73,6 +73,17 @@ impl BridgeShared {
         r
     }
 
+    /// The bridge's periodic timed work at the switch clock's time:
+    /// expires rules (idle and hard timeouts) and aged MAC entries.
+    pub fn run_timeouts(&self) {
+        let now = self.with_ofproto(|o| {
+            let now = o.now();
+            o.run(now);
+            now
+        });
+        self.mac_learning.run(now / 1000);
+    }
+
     /// Sends one asynchronous message to the bridge's connections.
     pub fn publish(&self, msg: ofproto::AsyncMsg) {
         let _ = self.bus.send(Arc::new(msg));
@@ -300,10 +311,7 @@ impl ConnMgr {
             let mut t = tokio::time::interval(Duration::from_millis(100));
             loop {
                 t.tick().await;
-                s.with_ofproto(|o| {
-                    let now = o.now();
-                    o.run(now);
-                });
+                s.run_timeouts();
                 fo.lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .run(&s, std::time::Instant::now());
