@@ -276,7 +276,7 @@ fn pipeline(r: &mut Rng, c: Class, groups: bool) -> Vec<String> {
 
 /// A flow to trace (ofproto/trace syntax) and the same packet in the
 /// datapath flow syntax netdev-dummy/receive takes.
-fn packet(r: &mut Rng, c: Class) -> (String, String) {
+fn packet(r: &mut Rng, t: &mut Rng, c: Class) -> (String, String) {
     let port = 1 + r.below(5);
     let (src, dst) = (
         mac(r),
@@ -301,6 +301,9 @@ fn packet(r: &mut Rng, c: Class) -> (String, String) {
     let (s, d) = (ip(r), ip(r));
     let (sp, dp) = (r.below(65536), r.pick(&[22u64, 80, 443, 8080]));
     let ttl = r.pick(&[1u64, 64]);
+    // DSCP and ECN bits (the trace syntax takes them apart), from their
+    // own generator so that the pipelines stay those of the main one.
+    let tos = t.pick(&[0u64, 0, 0xb8, 0x03]);
     let inner = match c {
         Class::Eth => {
             f.push_str(",dl_type=0x1234");
@@ -312,7 +315,11 @@ fn packet(r: &mut Rng, c: Class) -> (String, String) {
                 Class::Udp => ("udp", 17),
                 _ => ("icmp", 1),
             };
-            f.push_str(&format!(",{kw},nw_src={s},nw_dst={d},nw_ttl={ttl}"));
+            f.push_str(&format!(
+                ",{kw},nw_src={s},nw_dst={d},nw_ttl={ttl},nw_tos={},nw_ecn={}",
+                tos & 0xfc,
+                tos & 3
+            ));
             let l4 = match c {
                 Class::Tcp => {
                     f.push_str(&format!(",tcp_src={sp},tcp_dst={dp}"));
@@ -328,15 +335,17 @@ fn packet(r: &mut Rng, c: Class) -> (String, String) {
                 }
             };
             format!(
-                "eth_type(0x0800),ipv4(src={s},dst={d},proto={proto},tos=0,ttl={ttl},frag=no){l4}"
+                "eth_type(0x0800),ipv4(src={s},dst={d},proto={proto},tos={tos:#x},ttl={ttl},frag=no){l4}"
             )
         }
         Class::Ipv6 => {
             let n = r.below(9);
             f.push_str(&format!(
-                ",udp6,ipv6_src=2001::{n},ipv6_dst=2001::99,nw_ttl=64,udp_src=1,udp_dst=2"
+                ",udp6,ipv6_src=2001::{n},ipv6_dst=2001::99,nw_ttl=64,nw_tos={},nw_ecn={},udp_src=1,udp_dst=2",
+                tos & 0xfc,
+                tos & 3
             ));
-            format!("eth_type(0x86dd),ipv6(src=2001::{n},dst=2001::99,label=0,proto=17,tclass=0,hlimit=64,frag=no),udp(src=1,dst=2)")
+            format!("eth_type(0x86dd),ipv6(src=2001::{n},dst=2001::99,label=0,proto=17,tclass={tos:#x},hlimit=64,frag=no),udp(src=1,dst=2)")
         }
         Class::Arp => {
             let op = 1 + r.below(2);
@@ -520,7 +529,9 @@ fn generated_pipelines_through_the_daemons() {
         let c = rng.pick(&classes);
         let use_groups = rng.chance(25);
         let flows = pipeline(&mut rng, c, use_groups);
-        let pkts: Vec<(String, String)> = (0..3).map(|_| packet(&mut rng, c)).collect();
+        let mut tos_rng = Rng(0x7005_0000 + case as u64);
+        let pkts: Vec<(String, String)> =
+            (0..3).map(|_| packet(&mut rng, &mut tos_rng, c)).collect();
         let inject = case % 3 == 0;
         let proto = if use_groups {
             "OpenFlow13"
