@@ -5,7 +5,8 @@
 //! Frames the host sends on the device are read by the switch; frames the
 //! switch writes appear as received by the host. With the vnet header and
 //! `TUNSETOFFLOAD` the host may hand us super-frames and partial checksums,
-//! and we may write them back un-segmented.
+//! and we may write them back un-segmented; runs of TCP segments of one
+//! connection are written as one super-frame (see [`crate::coalesce`]).
 //!
 //! The device is persistent while the switch holds it (`TUNSETPERSIST`, as
 //! upstream makes it): if the switch dies without closing it (kill -9), the
@@ -22,6 +23,7 @@ use std::sync::Arc;
 
 use packet::buffer::{Offload, PacketBatch, PacketPool};
 
+use crate::coalesce::{Run, Seg};
 use crate::error::NetdevError;
 use crate::offload::{prepare, segment, TxPlan};
 use crate::provider::{
@@ -73,6 +75,7 @@ pub struct Tap {
     ctl: IfCtl,
     ifindex: u32,
     vnet_hdr: bool,
+    coalesce: bool,
     counters: DeviceCounters,
     busy: Arc<AtomicBool>,
 }
@@ -174,6 +177,7 @@ impl Tap {
             ctl,
             ifindex,
             vnet_hdr: config.vnet_hdr,
+            coalesce: config.tx_coalesce,
             counters: DeviceCounters::default(),
             busy: Arc::new(AtomicBool::new(false)),
         })
@@ -213,10 +217,14 @@ impl Netdev for Tap {
     }
 
     fn open_txq(&self) -> Result<Box<dyn TxQueue>, NetdevError> {
+        let features = self.features();
         Ok(Box::new(TapTxq {
             fd: self.fd.clone(),
             vnet_hdr: self.vnet_hdr,
-            features: self.features(),
+            coalesce: self.coalesce
+                && self.vnet_hdr
+                && features.has(Features::TX_CSUM | Features::TX_TSO4 | Features::TX_TSO6),
+            features,
             counters: self.counters.register(),
             scratch: PacketBatch::with_capacity(MAX_SEGMENTS),
         }))
@@ -372,9 +380,15 @@ struct TapTxq {
     fd: Arc<TapFd>,
     vnet_hdr: bool,
     features: Features,
+    /// Runs of TCP segments of one connection are written as one
+    /// super-frame (see [`crate::coalesce`]).
+    coalesce: bool,
     counters: Arc<QueueCounters>,
     scratch: PacketBatch,
 }
+
+/// Longest run of segments written as one super-frame.
+const MAX_RUN: usize = packet::buffer::BATCH_SIZE;
 
 #[derive(Default)]
 struct Tally {
@@ -425,9 +439,21 @@ impl TxQueue for TapTxq {
         pool: &mut PacketPool,
     ) -> Result<usize, NetdevError> {
         let mut t = Tally::default();
-        for i in 0..batch.len() {
+        let n = batch.len();
+        let mut i = 0;
+        while i < n {
             match prepare(&mut batch.packets_mut()[i], &self.features) {
-                Ok(TxPlan::Direct) => self.write_one(&batch.packets()[i], &mut t),
+                Ok(TxPlan::Direct) => {
+                    let end = self.run_end(batch, i);
+                    if end > i + 1 {
+                        if let Some((off, at)) = self.finish_run(batch, i, end) {
+                            self.write_run(&batch.packets()[i..end], off, at, &mut t);
+                            i = end;
+                            continue;
+                        }
+                    }
+                    self.write_one(&batch.packets()[i], &mut t);
+                }
                 Ok(TxPlan::Segment) => {
                     if segment(&batch.packets()[i], pool, &mut self.scratch).is_err() {
                         t.errors += 1;
@@ -439,6 +465,7 @@ impl TxQueue for TapTxq {
                 }
                 Err(_) => t.errors += 1,
             }
+            i += 1;
         }
         pool.recycle(batch);
         bump(&self.counters.tx_packets, t.packets);
@@ -446,5 +473,108 @@ impl TxQueue for TapTxq {
         bump(&self.counters.tx_dropped, t.dropped);
         bump(&self.counters.tx_errors, t.errors);
         Ok(t.packets as usize)
+    }
+}
+
+impl TapTxq {
+    /// The end of the run of TCP segments starting at packet `i` (which
+    /// goes out as is): `i + 1` when nothing joins it.
+    fn run_end(&self, batch: &mut PacketBatch, i: usize) -> usize {
+        if !self.coalesce {
+            return i + 1;
+        }
+        let Some(first) = Seg::of(&batch.packets()[i]) else {
+            return i + 1;
+        };
+        let mut run = Run::start(first);
+        let mut j = i + 1;
+        while j < batch.len() && j - i < MAX_RUN {
+            // Going out as is, too (calling prepare again later is harmless:
+            // a packet it leaves alone stays so).
+            if !matches!(
+                prepare(&mut batch.packets_mut()[j], &self.features),
+                Ok(TxPlan::Direct)
+            ) {
+                break;
+            }
+            let pkts = batch.packets();
+            let Some(s) = Seg::of(&pkts[j]) else { break };
+            if !run.push(pkts[i].data(), pkts[j].data(), &s) {
+                break;
+            }
+            j += 1;
+        }
+        j
+    }
+
+    /// Rewrites packet `i` into the head of the super-frame of packets
+    /// `i..end`: its offload state and where the others' payloads start.
+    fn finish_run(
+        &self,
+        batch: &mut PacketBatch,
+        i: usize,
+        end: usize,
+    ) -> Option<(Offload, usize)> {
+        let pkts = batch.packets_mut();
+        let mut run = Run::start(Seg::of(&pkts[i])?);
+        for j in i + 1..end {
+            let s = Seg::of(&pkts[j])?;
+            if !run.push(pkts[i].data(), pkts[j].data(), &s) {
+                return None;
+            }
+        }
+        let off = run.finish(pkts[i].data_mut())?;
+        Some((off, run.payload_offset()))
+    }
+
+    /// Writes `pkts` as one super-frame: the first whole, then the others
+    /// from `payload_at` on.
+    fn write_run(
+        &self,
+        pkts: &[packet::buffer::Packet],
+        off: Offload,
+        payload_at: usize,
+        t: &mut Tally,
+    ) {
+        let mut hdr = off.to_vnet_hdr();
+        let empty = libc::iovec {
+            iov_base: std::ptr::null_mut(),
+            iov_len: 0,
+        };
+        let mut iov = [empty; MAX_RUN + 1];
+        iov[0] = libc::iovec {
+            iov_base: hdr.as_mut_ptr() as *mut libc::c_void,
+            iov_len: hdr.len(),
+        };
+        let mut cnt = 1;
+        for (k, p) in pkts.iter().take(MAX_RUN).enumerate() {
+            let d = if k == 0 {
+                p.data()
+            } else {
+                p.data().get(payload_at..).unwrap_or(&[])
+            };
+            iov[cnt] = libc::iovec {
+                iov_base: d.as_ptr() as *mut libc::c_void,
+                iov_len: d.len(),
+            };
+            cnt += 1;
+        }
+        // SAFETY: the iovecs point into `hdr` and the packets' data, all
+        // alive for the call; writev only reads them.
+        let n = unsafe { libc::writev(self.fd.as_raw_fd(), iov.as_ptr(), cnt as libc::c_int) };
+        let segs = (cnt - 1) as u64;
+        if n < 0 {
+            match io::Error::last_os_error().raw_os_error() {
+                Some(libc::EAGAIN) | Some(libc::ENOBUFS) => t.dropped += segs,
+                _ => t.errors += segs,
+            }
+        } else {
+            t.packets += segs;
+            t.bytes += pkts
+                .iter()
+                .take(MAX_RUN)
+                .map(|p| p.len() as u64)
+                .sum::<u64>();
+        }
     }
 }

@@ -841,3 +841,42 @@ fn tap_outlives_a_crash_and_is_taken_back() {
     assert!(!link_exists(&ns, name), "closed normally, the device goes");
     drop(ns);
 }
+
+#[test]
+fn tap_tcp_segments_are_written_as_one_superframe() {
+    let Some(ns) = Netns::enter("tap_tcp_segments_are_written_as_one_superframe") else {
+        return;
+    };
+    let tap = netdev::open("fctap0", "internal", &NetdevConfig::default()).expect("open tap");
+    // What the host receives on the device, seen through a packet socket.
+    let host = netdev::open("fctap0", "system", &NetdevConfig::default()).expect("open host side");
+    let f = tcp_superframe(30000);
+    let mut sf = Packet::from_frame(&f);
+    sf.meta.offload = Offload {
+        flags: Offload::F_NEEDS_CSUM,
+        gso_type: Offload::GSO_TCPV4,
+        gso_size: 1448,
+        hdr_len: 54,
+        csum_start: 34,
+        csum_offset: 16,
+    };
+    let mut pool = PacketPool::with_default_size(64);
+    let mut segs = PacketBatch::with_capacity(64);
+    netdev::offload::segment(&sf, &mut pool, &mut segs).expect("segment");
+    let frames: Vec<(Vec<u8>, Offload)> = segs
+        .iter()
+        .map(|p| (p.data().to_vec(), Offload::default()))
+        .collect();
+    assert_eq!(send(&tap, &frames), 21, "every segment counted as sent");
+    let is_tcp = |p: &Packet| p.data().len() > 34 && p.data()[23] == 6;
+    let got = collect(&host, 1, is_tcp);
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].0, f,
+        "the run arrives as the super-frame it was cut from"
+    );
+    assert_eq!(got[0].1.gso_kind(), Offload::GSO_TCPV4);
+    drop(host);
+    drop(tap);
+    drop(ns);
+}
