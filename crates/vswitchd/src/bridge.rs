@@ -100,6 +100,8 @@ pub struct Iface {
     /// What the Interface's `error` column says although the interface
     /// exists (a patch port without a usable peer).
     pub error: Option<String>,
+    /// A patch port whose peer is not its partner.
+    pub unpaired: bool,
 }
 
 /// `ODPP_NONE`: the datapath port of an interface that has none (patch
@@ -211,7 +213,7 @@ fn port_kind(iface: &Iface, is_tunnel: bool) -> PortKind {
         "system" => PortKind::System,
         "tap" => PortKind::Tap,
         // A patch port without a usable peer leads nowhere.
-        "patch" if iface.error.is_some() => PortKind::Patch {
+        "patch" if iface.unpaired => PortKind::Patch {
             peer: String::new(),
         },
         "patch" => PortKind::Patch {
@@ -635,6 +637,7 @@ impl Bridge {
                 port: port.name.clone(),
                 cfg: want.clone(),
                 error: None,
+                unpaired: false,
             },
         );
     }

@@ -319,6 +319,9 @@ impl DpBackend {
                         config.push(("dst_port".to_string(), p.to_string()));
                     }
                 }
+                if type_ == "erspan" || type_ == "ip6erspan" {
+                    config.push(("erspan_ver".to_string(), "0".to_string()));
+                }
                 config.push(("packet_type".to_string(), "ptap".to_string()));
                 self.dp.port_set_config(odp, config);
                 odp

@@ -174,6 +174,22 @@ pub fn status_writes(
                 "error",
                 datum::strings(&[error.as_str()]),
             ));
+            // What an earlier device reported goes (upstream's
+            // iface_clear_db_record).
+            for column in [
+                "admin_state",
+                "duplex",
+                "link_speed",
+                "link_state",
+                "mac_in_use",
+                "mtu",
+                "ifindex",
+            ] {
+                out.push(w("Interface", *uuid, column, datum::empty()));
+            }
+            for column in ["status", "statistics"] {
+                out.push(w("Interface", *uuid, column, Datum::empty(true)));
+            }
         }
     }
     out

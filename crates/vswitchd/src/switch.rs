@@ -188,7 +188,10 @@ impl Switch {
     /// Pairs patch ports: a patch port's peer is usable when a bridge on
     /// the same datapath has a patch port of that name whose own peer is
     /// this port; otherwise the Interface's `error` says so (the port
-    /// still exists, leading nowhere).
+    /// still exists, leading nowhere). (Upstream writes that error from a
+    /// status pass that races with its reconfigurations, so its column
+    /// sometimes shows `[]` for a while; here it shows whenever the peer
+    /// is unusable.)
     fn update_patch_peers(&mut self) {
         let backer = |br: &Bridge| -> (String, String) {
             match br.backend.datapath() {
@@ -218,6 +221,13 @@ impl Switch {
                     .is_some_and(|pp| *pp == i.name);
                 let error = (!usable)
                     .then(|| format!("No usable peer '{peer}' exists in '{dp_type}' datapath."));
+                // Whether the port leads anywhere does not depend on
+                // what the column shows.
+                let unusable = !usable;
+                if i.unpaired != unusable {
+                    i.unpaired = unusable;
+                    changed = true;
+                }
                 if i.error != error {
                     i.error = error;
                     changed = true;

@@ -278,7 +278,10 @@ impl TunnelConfig {
                     }
                     Err(AddrError::Bad) => errors.push(format!("{name}: bad {type_} 'remote_ip'")),
                     Err(AddrError::Multicast) => {
-                        errors.push(format!("{name}: multicast remote_ip={value} not allowed"))
+                        return fatal(
+                            &mut errors,
+                            format!("{name}: multicast remote_ip={value} not allowed"),
+                        )
                     }
                 },
                 "local_ip" => match parse_addr(value, true) {
@@ -702,7 +705,7 @@ mod tests {
         let p = TunnelConfig::parse("m", "gre", &opts(&[("remote_ip", "224.0.0.1")]));
         assert_eq!(
             p.result.unwrap_err(),
-            "m: multicast remote_ip=224.0.0.1 not allowed\nm: gre type requires valid 'remote_ip' argument"
+            "m: multicast remote_ip=224.0.0.1 not allowed"
         );
     }
 }
