@@ -193,9 +193,7 @@ impl SessionConfig {
     fn apply(&self, server: &Server, session: &mut Session, client: Option<ClientId>) {
         let o = self.current();
         session.set_probe_interval(o.inactivity_probe.unwrap_or(self.default_probe_ms));
-        if let Some(b) = o.max_backoff {
-            session.set_max_backoff(b);
-        }
+        session.set_max_backoff(o.max_backoff.unwrap_or(rpc::reconnect::DEFAULT_MAX_BACKOFF));
         session.set_dscp(o.dscp.unwrap_or(rpc::DSCP_DEFAULT));
         if let Some(c) = client {
             server.set_read_only(c, o.read_only);
