@@ -45,7 +45,10 @@ const KNOWN_DAEMON_DIFFERENCES: &[(&str, &str)] = &[
     ("monitor:43", "packet-out to the controller: no packet-in"),
     // Upstream sends the packet-in of a packet-out after the barrier reply
     // that follows it; ours sometimes before.
-    ("monitor:44", "packet-in of a packet-out before the barrier reply"),
+    (
+        "monitor:44",
+        "packet-in of a packet-out before the barrier reply",
+    ),
 ];
 
 fn script_text(name: &str) -> String {

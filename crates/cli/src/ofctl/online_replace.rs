@@ -18,7 +18,8 @@ use openflow::msgs::flow_mod::{FlowMod, FlowStats, FlowStatsForm};
 use openflow::protocol::encode_flow_mod;
 use openflow::raw::{decode_raw, OfpRaw};
 use openflow::vconn::{alloc_xid, Vconn};
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
 /// One side's version of a flow.
 #[derive(Clone, Debug)]
@@ -56,52 +57,49 @@ struct Fte {
 #[derive(Default)]
 struct FteState {
     entries: Vec<Fte>,
+    /// Position in `entries` of each (table, priority, match).
+    index: HashMap<(u8, u16, Match), usize>,
 }
 
 impl FteState {
     fn insert(&mut self, table_id: u8, m: Match, priority: u16, index: usize, v: FteVersion) {
-        if let Some(e) = self
-            .entries
-            .iter_mut()
-            .find(|e| e.table_id == table_id && e.priority == priority && e.match_ == m)
-        {
-            e.versions[index] = Some(v);
-            return;
+        match self.index.entry((table_id, priority, m)) {
+            Entry::Occupied(e) => self.entries[*e.get()].versions[index] = Some(v),
+            Entry::Vacant(e) => {
+                e.insert(self.entries.len());
+                let mut versions = [None, None];
+                versions[index] = Some(v);
+                self.entries.push(Fte {
+                    table_id,
+                    match_: m,
+                    priority,
+                    versions,
+                });
+            }
         }
-        let mut versions = [None, None];
-        versions[index] = Some(v);
-        self.entries.push(Fte {
-            table_id,
-            match_: m,
-            priority,
-            versions,
-        });
     }
 
     fn ordered(&self) -> Vec<&Fte> {
-        // Subtables: first appearance order; rank by max priority.
-        let mut subtables: Vec<(u8, Match, u16, usize)> = Vec::new();
+        // Subtables (table, wildcards): first appearance order and max
+        // priority.
+        let mut subtables: HashMap<(u8, &packet::Flow), (u16, usize)> = HashMap::new();
         for e in &self.entries {
-            match subtables
-                .iter_mut()
-                .find(|(t, wc, _, _)| *t == e.table_id && wc.wc == e.match_.wc)
-            {
-                Some(s) => s.2 = s.2.max(e.priority),
-                None => {
-                    let n = subtables.len();
-                    subtables.push((e.table_id, e.match_.clone(), e.priority, n));
-                }
-            }
+            let n = subtables.len();
+            let s = subtables
+                .entry((e.table_id, &e.match_.wc))
+                .or_insert((e.priority, n));
+            s.0 = s.0.max(e.priority);
         }
         let rank = |e: &Fte| {
             let s = subtables
-                .iter()
-                .find(|(t, wc, _, _)| *t == e.table_id && wc.wc == e.match_.wc)
-                .map_or((0, 0), |s| (s.2, s.3));
+                .get(&(e.table_id, &e.match_.wc))
+                .copied()
+                .unwrap_or((0, 0));
             (e.table_id, std::cmp::Reverse(s.0), s.1)
         };
         let mut v: Vec<&Fte> = self.entries.iter().collect();
-        v.sort_by_key(|e| rank(e));
+        // Stable: entries of a subtable keep their insertion order.
+        v.sort_by_cached_key(|e| rank(e));
         v
     }
 }
@@ -352,4 +350,64 @@ pub fn diff_flows(opts: &Options, args: &[String]) -> CmdResult {
         std::process::exit(2);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(cookie: u64) -> FteVersion {
+        FteVersion {
+            cookie,
+            idle_timeout: 0,
+            hard_timeout: 0,
+            importance: 0,
+            flags: 0,
+            actions: Vec::new(),
+        }
+    }
+
+    fn ip_src(a: u32) -> Match {
+        let mut m = Match::catchall();
+        m.set_dl_type(0x0800);
+        m.flow.nw_src = a;
+        m.wc.nw_src = u32::MAX;
+        m
+    }
+
+    #[test]
+    fn entries_of_both_sources_meet_and_keep_classifier_order() {
+        let mut st = FteState::default();
+        // Subtable "ip,nw_src" (max priority 5) first seen, then the
+        // catch-all subtable with a higher priority.
+        st.insert(0, ip_src(1), 5, 0, version(1));
+        st.insert(0, Match::catchall(), 9, 0, version(2));
+        st.insert(0, ip_src(2), 3, 0, version(3));
+        st.insert(1, Match::catchall(), 1, 0, version(4));
+        // The same entries from the other source.
+        st.insert(0, ip_src(2), 3, 1, version(3));
+        st.insert(0, ip_src(1), 5, 1, version(7));
+        assert_eq!(st.entries.len(), 4);
+        let order: Vec<(u8, u16, Option<u64>, Option<u64>)> = st
+            .ordered()
+            .iter()
+            .map(|e| {
+                (
+                    e.table_id,
+                    e.priority,
+                    e.versions[0].as_ref().map(|v| v.cookie),
+                    e.versions[1].as_ref().map(|v| v.cookie),
+                )
+            })
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                (0, 9, Some(2), None),
+                (0, 5, Some(1), Some(7)),
+                (0, 3, Some(3), Some(3)),
+                (1, 1, Some(4), None),
+            ]
+        );
+    }
 }
