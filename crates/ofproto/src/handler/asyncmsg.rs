@@ -29,10 +29,12 @@ pub const OFPR_IMPLICIT_MISS: u8 = 7;
 
 /// The reason a connection of `version` is told (upstream's wire_reason):
 /// misses are `no_match` (0), except that a table-miss flow's packet-in is
-/// `action` (1) before OpenFlow 1.3.
+/// `action` (1) before OpenFlow 1.3; `action_set` (3), `group` (4) and
+/// `packet_out` (5) exist from OpenFlow 1.4 on and are `action` before.
 pub fn wire_reason(version: u8, reason: u8) -> u8 {
     match reason {
         OFPR_EXPLICIT_MISS if version < 4 => 1,
+        3..=5 if version < 5 => 1,
         OFPR_EXPLICIT_MISS | OFPR_IMPLICIT_MISS => 0,
         r => r,
     }
@@ -175,6 +177,21 @@ pub fn encode_for(ofproto: &Ofproto, conn: &ConnState, msgs: &[AsyncMsg]) -> Vec
 mod tests {
     use super::*;
     use crate::{OfPort, PortKind};
+
+    /// A packet-out's packet-in (reason `packet_out`, like `action_set`
+    /// and `group`) reaches connections older than OpenFlow 1.4 as
+    /// `action`, as the reference's `ovs-ofctl monitor` shows.
+    #[test]
+    fn newer_reasons_are_action_before_openflow_1_4() {
+        for reason in 3..=5 {
+            assert_eq!(wire_reason(1, reason), 1);
+            assert_eq!(wire_reason(4, reason), 1);
+            assert_eq!(wire_reason(5, reason), reason);
+            assert_eq!(wire_reason(6, reason), reason);
+        }
+        assert_eq!(wire_reason(1, 0), 0);
+        assert_eq!(wire_reason(4, 2), 2);
+    }
 
     #[test]
     fn service_connections_need_a_miss_send_len() {
