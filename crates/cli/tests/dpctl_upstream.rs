@@ -170,6 +170,21 @@ const LINES: &[&str] = &[
     "show -- -s",
 ];
 
+/// Removes the TAP devices `add-dp` made for its datapaths' internal ports
+/// (as root): both switches leave them behind, persistent as upstream's
+/// are.
+struct RemoveTaps(&'static [&'static str]);
+
+impl Drop for RemoveTaps {
+    fn drop(&mut self) {
+        for name in self.0 {
+            if std::path::Path::new(&format!("/sys/class/net/{name}/tun_flags")).exists() {
+                let _ = Command::new("ip").args(["link", "del", "dev", name]).status();
+            }
+        }
+    }
+}
+
 fn run(exe: &str, lead: &[&str], line: &str) -> Outcome {
     let args: Vec<&str> = line.split(' ').filter(|a| !a.is_empty()).collect();
     let out = Command::new(exe)
@@ -217,6 +232,7 @@ fn every_command_line_matches_the_reference() {
     let _ = std::fs::remove_file(&link);
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_ferrovs"), &link).expect("symlink");
     let ours = link.to_str().expect("utf-8 path").to_string();
+    let _taps = RemoveTaps(&["foo", "a", "b"]);
     let mut diffs = Vec::new();
     for line in LINES {
         let want = run(UPSTREAM, &[], line);
