@@ -179,7 +179,9 @@ impl Drop for RemoveTaps {
     fn drop(&mut self) {
         for name in self.0 {
             if std::path::Path::new(&format!("/sys/class/net/{name}/tun_flags")).exists() {
-                let _ = Command::new("ip").args(["link", "del", "dev", name]).status();
+                let _ = Command::new("ip")
+                    .args(["link", "del", "dev", name])
+                    .status();
             }
         }
     }

@@ -110,7 +110,7 @@ impl Drop for Net {
             let _ = run(&["ip", "netns", "del", ns]);
         }
         for l in &self.links {
-            let _ = run(&["ip", "link", "del", l]);
+            let _ = run(&["ip", "link", "del", "dev", l]);
         }
     }
 }
@@ -179,9 +179,12 @@ fn ping_across_a_patch_port_pair() {
         eprintln!("SKIP ping_across_a_patch_port_pair: {why}");
         return;
     }
-    let sb = Sandbox::start_stack("netns-patch", Stack::ferrovs(FERROVS), true);
+    // Declared first, dropped last: once the switch is gone, the bridges'
+    // own TAP devices (persistent, as upstream's) go with the other links.
     let mut net = Net::new();
+    let sb = Sandbox::start_stack("netns-patch", Stack::ferrovs(FERROVS), true);
     let (br_a, br_b) = (net.name("ba"), net.name("bb"));
+    net.links.extend([br_a.clone(), br_b.clone()]);
     let (ns_a, ns_b) = (net.add_ns("na"), net.add_ns("nb"));
     let (v_a, v_b) = (net.name("va"), net.name("vb"));
     let (p_a, p_b) = (net.name("pa"), net.name("pb"));
