@@ -45,16 +45,7 @@ const MAX_ENTRY: u64 = 1 << 30;
 
 /// The journal file name for database file `path`.
 pub fn journal_path(path: &str) -> String {
-    let p = std::path::Path::new(path);
-    let name = p
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let j = format!(".{name}.~journal~");
-    match p.parent().filter(|d| !d.as_os_str().is_empty()) {
-        Some(d) => d.join(j).to_string_lossy().into_owned(),
-        None => j,
-    }
+    crate::storage::hidden_sibling(path, "journal")
 }
 
 fn io_err(path: &str, what: &str, e: &std::io::Error) -> Error {

@@ -53,15 +53,21 @@ pub struct LockFile {
 
 /// The lock file name for `path`.
 pub fn lock_file_name(path: &str) -> String {
+    hidden_sibling(path, "lock")
+}
+
+/// `.NAME.~KIND~` beside the file `path` (upstream's lock file naming,
+/// also used for the commit journal).
+pub fn hidden_sibling(path: &str, kind: &str) -> String {
     let p = std::path::Path::new(path);
     let name = p
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let lock = format!(".{name}.~lock~");
+    let hidden = format!(".{name}.~{kind}~");
     match p.parent().filter(|d| !d.as_os_str().is_empty()) {
-        Some(d) => d.join(lock).to_string_lossy().into_owned(),
-        None => lock,
+        Some(d) => d.join(hidden).to_string_lossy().into_owned(),
+        None => hidden,
     }
 }
 
