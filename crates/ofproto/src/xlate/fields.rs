@@ -94,9 +94,56 @@ fn sets_l3_prereq(field: FieldId, flow: &Flow) -> bool {
     )) || (flow.dl_type == 0x0806 && matches!(field, ArpOp | ArpSha | ArpTha | ArpSpa | ArpTpa))
 }
 
+/// Gives a `tun_metadataN` field the TLV map maps the option length the
+/// map gives it, in the flow and in the megaflow mask, before a write:
+/// upstream lays a flow's options out by the bridge's tunnel table, so a
+/// write reaches every byte of the mapped option, not only those of the
+/// value that first set it.  A slot the flow already has with a shorter
+/// length (a flow parsed from text) is moved to a new place, its value
+/// kept; unmapped fields, and a map too large for the option space, are
+/// left as they are.
+pub fn locate_tun_metadata(ctx: &mut Ctx, field: FieldId) {
+    let Some(i) = field.tun_metadata_index() else {
+        return;
+    };
+    let Some(m) = ctx.br.tlv_map().iter().find(|m| m.index as usize == i) else {
+        return;
+    };
+    let len = m.option_len;
+    if len == 0 || ctx.flow.tunnel.metadata.len[i] >= len {
+        return;
+    }
+    let value = field.get(&ctx.flow);
+    let mask = field.get(&ctx.wc);
+    let md = &mut ctx.flow.tunnel.metadata;
+    if let Some(old) = md.slot_mut(i) {
+        old.fill(0);
+    }
+    let ofs = md.used().max(ctx.wc.tunnel.metadata.used());
+    if ofs + len as usize > md.opts.len() {
+        return;
+    }
+    for f in [&mut ctx.flow, &mut ctx.wc] {
+        f.tunnel.metadata.ofs[i] = ofs as u8;
+        f.tunnel.metadata.len[i] = len;
+    }
+    if let Some(old) = ctx.wc.tunnel.metadata.slot_mut(i) {
+        old.fill(0);
+    }
+    let present = ctx.flow.tunnel.metadata.present & (1 << i) != 0;
+    let mask_present = ctx.wc.tunnel.metadata.present & (1 << i) != 0;
+    if present {
+        field.set(&mut ctx.flow, &value);
+    }
+    if mask_present {
+        field.set(&mut ctx.wc, &mask);
+    }
+}
+
 /// `set_field` / `load`.
 pub fn set_field(ctx: &mut Ctx, sf: &SetField) {
     let field = sf.field;
+    locate_tun_metadata(ctx, field);
     if !prereqs_ok(field, &ctx.flow, &mut ctx.wc) {
         let name = field.name();
         ctx.report(NodeKind::Warn, || {
@@ -118,6 +165,7 @@ pub fn set_field(ctx: &mut Ctx, sf: &SetField) {
 /// `move:src->dst`.
 pub fn reg_move(ctx: &mut Ctx, src: &Subfield, dst: &Subfield) {
     let bits = src.read(&ctx.flow);
+    locate_tun_metadata(ctx, dst.field);
     unwildcard_subfield(&mut ctx.wc, src);
     unwildcard_subfield(&mut ctx.wc, dst);
     dst.write(&mut ctx.flow, &bits);
@@ -134,6 +182,7 @@ pub fn stack_push(ctx: &mut Ctx, sf: &Subfield) {
 pub fn stack_pop(ctx: &mut Ctx, sf: &Subfield) -> bool {
     match ctx.stack.pop() {
         Some(v) => {
+            locate_tun_metadata(ctx, sf.field);
             unwildcard_subfield(&mut ctx.wc, sf);
             sf.write(&mut ctx.flow, &v);
             true
@@ -150,5 +199,52 @@ pub fn delete_field(ctx: &mut Ctx, field: FieldId) {
     if let Some(i) = field.tun_metadata_index() {
         ctx.flow.tunnel.metadata.present &= !(1u64 << i);
         ctx.wc.tunnel.metadata.present |= 1u64 << i;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::tlv::TlvMapping;
+    use crate::xlate::{xlate, NoBridges, XlateIn};
+    use crate::Ofproto;
+    use flow::FieldId;
+
+    /// The OVN egress: the logical output port set into a 4-byte option,
+    /// then the logical input port moved above it (bits 16..30).
+    fn egress(mapped: bool) -> u64 {
+        let mut o = Ofproto::new("br0", 1);
+        if mapped {
+            o.tlv_map.push(TlvMapping {
+                option_class: 0x102,
+                option_type: 0x80,
+                option_len: 4,
+                index: 0,
+            });
+        }
+        let mut warnings = Vec::new();
+        let acts = flow::actions::parse_actions(
+            "set_field:0x8000->tun_metadata0,move:NXM_NX_REG14[0..14]->NXM_NX_TUN_METADATA0[16..30]",
+            None,
+            &mut warnings,
+        )
+        .unwrap();
+        let mut input = XlateIn {
+            ofpacts: Some(&acts.actions),
+            ..Default::default()
+        };
+        input.flow.regs[14] = 2;
+        let out = xlate(&o, &NoBridges, input);
+        assert_eq!(
+            out.final_flow.tunnel.metadata.len[0],
+            if mapped { 4 } else { 2 }
+        );
+        FieldId::TunMetadata0.get(&out.final_flow).to_u64()
+    }
+
+    #[test]
+    fn writes_reach_the_whole_mapped_option() {
+        assert_eq!(egress(true), 0x28000);
+        // Without a mapping the option has the bytes its first value needed.
+        assert_eq!(egress(false), 0x8000);
     }
 }
