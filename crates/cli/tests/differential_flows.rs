@@ -175,10 +175,14 @@ fn cases() -> Vec<(Vec<String>, String)> {
 }
 
 fn run(exe: &Path, opts: &[String], flow: &str) -> (i32, String, String) {
+    let mut args = opts.to_vec();
+    args.extend(["parse-flow".to_string(), flow.to_string()]);
+    run_args(exe, &args)
+}
+
+fn run_args(exe: &Path, args: &[String]) -> (i32, String, String) {
     let out = Command::new(exe)
-        .args(opts)
-        .arg("parse-flow")
-        .arg(flow)
+        .args(args)
         .output()
         .expect("run ovs-ofctl");
     (
@@ -188,15 +192,23 @@ fn run(exe: &Path, opts: &[String], flow: &str) -> (i32, String, String) {
     )
 }
 
-#[test]
-fn parse_flow_matches_reference() {
+/// Log lines carry timestamps; compare them without.
+fn strip_log_prefix(s: &str) -> Vec<String> {
+    s.lines()
+        .map(|l| l.splitn(3, '|').nth(2).unwrap_or(l).to_string())
+        .collect()
+}
+
+/// Our `ovs-ofctl` linked into a fresh directory named after `tag`, or
+/// `None` (after saying why) when the reference is not installed.
+fn ours(tag: &str) -> Option<std::path::PathBuf> {
     if !Path::new(REFERENCE).exists() {
         eprintln!(
             "SKIP: reference {REFERENCE} is not installed (apt-get install openvswitch-common)"
         );
-        return;
+        return None;
     }
-    let tmp = std::env::temp_dir().join(format!("ferrovs-diff-{}", std::process::id()));
+    let tmp = std::env::temp_dir().join(format!("ferrovs-diff-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     let st = Command::new(env!("CARGO_BIN_EXE_ferrovs"))
         .arg("install-links")
@@ -204,19 +216,89 @@ fn parse_flow_matches_reference() {
         .status()
         .unwrap();
     assert!(st.success());
-    let ours = tmp.join("ovs-ofctl");
+    Some(tmp.join("ovs-ofctl"))
+}
+
+/// Hand-picked command lines around TTL fields and deprecated or unknown
+/// action codes, in every version: `nw_ttl` matches (NXM-only field: no
+/// usable protocol under OpenFlow 1.1), TTL actions, `OFPAT_SET_MPLS_TTL`
+/// and the other pre-1.2 set actions (logged as deprecated at INFO, every
+/// time), unknown standard action types ("vendor 0").
+const PINNED: &[&[&str]] = &[
+    &["parse-flow", "ip,nw_ttl=5,actions=drop"],
+    &["-O", "OpenFlow10", "parse-flow", "ip,nw_ttl=5,actions=drop"],
+    &["-O", "OpenFlow11", "parse-flow", "ip,nw_ttl=5,actions=drop"],
+    &["-O", "OpenFlow12", "parse-flow", "ip,nw_ttl=5,actions=drop"],
+    &["-O", "OpenFlow13", "parse-flow", "ip,nw_ttl=5,actions=drop"],
+    &["-O", "OpenFlow14", "parse-flow", "ip,nw_ttl=5,actions=drop"],
+    &["-O", "OpenFlow15", "parse-flow", "ip,nw_ttl=5,actions=drop"],
+    &["-O", "OpenFlow13", "-F", "oxm", "parse-flow", "ip,nw_ttl=5,actions=drop"],
+    &["-O", "OpenFlow10,OpenFlow13", "parse-flow", "ip,nw_ttl=5,actions=drop"],
+    &["-O", "OpenFlow13", "parse-flow", "nw_ttl=5,actions=drop"],
+    &["-O", "OpenFlow13", "parse-flow", "ipv6,nw_ttl=255,actions=drop"],
+    &["-O", "OpenFlow13", "parse-flow", "icmp6,nw_ttl=255,icmp_type=136,icmp_code=0,actions=drop"],
+    &["-O", "OpenFlow11", "parse-flow", "icmp6,nw_ttl=255,icmp_type=136,icmp_code=0,actions=drop"],
+    &["-O", "OpenFlow13", "parse-flow", "ip,nw_ttl=256,actions=drop"],
+    &["-O", "OpenFlow13", "parse-flow", "ip,nw_ttl=5/0xf,actions=drop"],
+    &["-O", "OpenFlow13", "parse-flow", "ip,nw_ttl=5,actions=mod_nw_ttl:6"],
+    &["-O", "OpenFlow11", "parse-flow", "ip,actions=mod_nw_ttl:6"],
+    &["-O", "OpenFlow13", "parse-flow", "ip,actions=set_field:6->nw_ttl"],
+    &["-O", "OpenFlow13", "parse-flow", "ip,actions=dec_ttl(1,2)"],
+    &["-O", "OpenFlow12", "parse-flow", "mpls,actions=set_mpls_ttl(5)"],
+    &["-O", "OpenFlow13", "parse-flow", "mpls,actions=set_mpls_ttl(5),set_mpls_ttl(6)"],
+    &["-O", "OpenFlow15", "parse-flow", "mpls,actions=dec_mpls_ttl,set_mpls_ttl(5)"],
+    &["-O", "OpenFlow11", "parse-flow", "mpls,actions=set_mpls_ttl(5)"],
+    &["-O", "OpenFlow13", "parse-flow", "mpls,mpls_ttl=5,actions=drop"],
+    // OF1.2 packet-out with OFPAT_SET_MPLS_TTL; OF1.3 with two of them
+    // and OFPAT_SET_MPLS_TC; OF1.3 with OFPAT_SET_VLAN_VID.
+    &["ofp-print", "030d002000000001fffffffffffffffd0008000000000000000f000805000000"],
+    &["ofp-print", "040d003000000001fffffffffffffffd0018000000000000000f000805000000000f000805000000000e000801000000"],
+    &["ofp-print", "040d002000000001fffffffffffffffd00080000000000000001000800050000"],
+    // Unknown standard action types (OF1.0, OF1.3) and an unknown
+    // experimenter action.
+    &["ofp-print", "010d001800000001fffffffffffd00080032000800000000"],
+    &["ofp-print", "040d002000000001fffffffffffffffd00080000000000000063000800000000"],
+    &["ofp-print", "040d002800000001fffffffffffffffd0010000000000000ffff00104f4e460000ff000000000000"],
+];
+
+#[test]
+fn pinned_commands_match_reference() {
+    let Some(ours) = ours("pinned") else {
+        return;
+    };
+    let mut diffs = Vec::new();
+    for args in PINNED {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let want = run_args(Path::new(REFERENCE), &args);
+        let got = run_args(&ours, &args);
+        if want.0 != got.0
+            || want.1 != got.1
+            || strip_log_prefix(&want.2) != strip_log_prefix(&got.2)
+        {
+            diffs.push(format!("{args:?}\n  want {want:?}\n  got  {got:?}"));
+        }
+    }
+    if let Some(dir) = ours.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+#[test]
+fn parse_flow_matches_reference() {
+    let Some(ours) = ours("random") else {
+        return;
+    };
+    let tmp = ours.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut agreeing = BTreeSet::new();
     let mut first_diffs = Vec::new();
     for (i, (opts, flow)) in cases().iter().enumerate() {
         let want = run(Path::new(REFERENCE), opts, flow);
         let got = run(&ours, opts, flow);
-        // Log lines carry timestamps; compare them without.
-        let strip = |s: &str| {
-            s.lines()
-                .map(|l| l.splitn(3, '|').nth(2).unwrap_or(l).to_string())
-                .collect::<Vec<_>>()
-        };
-        if want.0 == got.0 && want.1 == got.1 && strip(&want.2) == strip(&got.2) {
+        if want.0 == got.0
+            && want.1 == got.1
+            && strip_log_prefix(&want.2) == strip_log_prefix(&got.2)
+        {
             agreeing.insert(format!("case-{i:04}"));
         } else if first_diffs.len() < 5 {
             first_diffs.push(format!(

@@ -1,9 +1,7 @@
 //! Decoding actions and instructions from the wire (OVS's
 //! `ofpacts_pull_openflow_actions` / `_instructions`).
 
-use std::collections::HashSet;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::sync::Mutex;
 
 use super::raw::{self, Raw, RawInfo, NX_VENDOR_ID, ONF_VENDOR_ID};
 use super::OfpVersion;
@@ -265,26 +263,25 @@ fn pull_raw(b: &[u8], version: OfpVersion) -> Result<(&'static RawInfo, usize), 
         (0, ty)
     };
     let Some(info) = raw::lookup(version, vendor, sub) else {
-        if vendor != 0 {
-            vlog::warn_rl!(
-                &crate::actions::RL,
-                MOD,
-                "unknown {} action for vendor {:#x} and type {}",
-                version.name(),
-                vendor,
-                sub
-            );
-            return Err(OfpErr::OfpbacBadVendorType);
+        // The vendor prints as C's `%#x`: a standard action's 0 as "0".
+        let vendor_text = if vendor == 0 {
+            "0".to_string()
         } else {
-            vlog::warn_rl!(
-                &crate::actions::RL,
-                MOD,
-                "unknown {} action for type {}",
-                version.name(),
-                sub
-            );
-            return Err(OfpErr::OfpbacBadType);
-        }
+            format!("{vendor:#x}")
+        };
+        vlog::warn_rl!(
+            &crate::actions::RL,
+            MOD,
+            "unknown {} action for vendor {} and type {}",
+            version.name(),
+            vendor_text,
+            sub
+        );
+        return Err(if vendor != 0 {
+            OfpErr::OfpbacBadVendorType
+        } else {
+            OfpErr::OfpbacBadType
+        });
     };
     if let Some(dep) = info.deprecated_from {
         if version >= dep {
@@ -329,19 +326,14 @@ fn pull_raw(b: &[u8], version: OfpVersion) -> Result<(&'static RawInfo, usize), 
 }
 
 fn warn_deprecated(info: &RawInfo, version: OfpVersion) {
-    static SEEN: Mutex<Option<HashSet<(&'static str, u8)>>> = Mutex::new(None);
-    let mut g = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-    if g.get_or_insert_with(HashSet::new)
-        .insert((info.name, version.wire()))
-    {
-        vlog::warn_rl!(
-            &crate::actions::RL,
-            MOD,
-            "{} is deprecated in {} (use Set-Field)",
-            info.name,
-            version.name()
-        );
-    }
+    // Logged every time, rate-limited, at INFO, as upstream does.
+    vlog::info_rl!(
+        &crate::actions::RL,
+        MOD,
+        "{} is deprecated in {} (use Set-Field)",
+        info.name,
+        version.name()
+    );
 }
 
 /// Reads an NXM/OXM header at `ofs` and looks its field up.

@@ -182,7 +182,7 @@ pub static RAW_ACTIONS: &[RawInfo] = &[
     row!(SetMplsTc, "NXAST_SET_MPLS_TC", NX, 31, Of10, Of10, 16, 16),
     row!(SetMplsTc, "OFPAT_SET_MPLS_TC", 0, 14, Of11, Of15, 8, 8, dep Of12),
     row!(SetMplsTtl, "NXAST_SET_MPLS_TTL", NX, 25, Of10, Of10, 16, 16),
-    row!(SetMplsTtl, "OFPAT_SET_MPLS_TTL", 0, 15, Of11, Of15, 8, 8),
+    row!(SetMplsTtl, "OFPAT_SET_MPLS_TTL", 0, 15, Of11, Of15, 8, 8, dep Of12),
     row!(DecMplsTtl, "NXAST_DEC_MPLS_TTL", NX, 26, Of10, Of10, 16, 16),
     row!(DecMplsTtl, "OFPAT_DEC_MPLS_TTL", 0, 16, Of11, Of15, 8, 8),
     row!(PushMpls, "NXAST_PUSH_MPLS", NX, 23, Of10, Of10, 16, 16),
