@@ -259,6 +259,8 @@ const PINNED: &[&[&str]] = &[
     &["ofp-print", "010d001800000001fffffffffffd00080032000800000000"],
     &["ofp-print", "040d002000000001fffffffffffffffd00080000000000000063000800000000"],
     &["ofp-print", "040d002800000001fffffffffffffffd0010000000000000ffff00104f4e460000ff000000000000"],
+    // An OF1.4 packet-out whose in_port is out of range.
+    &["ofp-print", "050d002800000001ffffffff000800000001000c80000004fffffffd000000000001000800050000"],
 ];
 
 #[test]

@@ -35,8 +35,18 @@ impl PacketOut {
                 (m, len)
             }
             2..=5 => {
-                let in_port =
-                    port_from_ofp11(r.u32().ok_or(BAD)?).ok_or(OfpErr::OFPBRC_BAD_PORT)?;
+                let raw_port = r.u32().ok_or(BAD)?;
+                let in_port = port_from_ofp11(raw_port).ok_or_else(|| {
+                    vlog::warn!(
+                        "ofp_port",
+                        "port {} is outside the supported range 0 through {} or 0x{:x} through 0x{:x}",
+                        raw_port,
+                        ofpp::MAX - 1,
+                        0xffff_ff00u32,
+                        u32::MAX
+                    );
+                    OfpErr::OFPBAC_BAD_OUT_PORT
+                })?;
                 let len = usize::from(r.u16().ok_or(BAD)?);
                 r.skip(6).ok_or(BAD)?;
                 let mut m = Match::catchall();
