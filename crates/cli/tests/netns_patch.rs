@@ -10,110 +10,11 @@
 //! removes the namespaces and links, and the sandbox stops the daemons,
 //! even when an assertion fails.
 
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-use testkit::{Sandbox, Stack};
+use testkit::netns::cmd;
+use testkit::{Net, Sandbox, Stack};
 
 const FERROVS: &str = env!("CARGO_BIN_EXE_ferrovs");
-
-fn run(args: &[&str]) -> Output {
-    Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
-}
-
-fn must(args: &[&str]) -> String {
-    let o = run(args);
-    assert!(
-        o.status.success(),
-        "{args:?} failed: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Why the test cannot run here, if it cannot.
-fn missing_prerequisite() -> Option<String> {
-    if !testkit::is_root() {
-        return Some("not root".into());
-    }
-    for tool in ["ip", "ping"] {
-        let ok = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !ok {
-            return Some(format!("{tool} not installed"));
-        }
-    }
-    let probe = format!("fv{:04x}pprobe", std::process::id() & 0xffff);
-    let made = run(&["ip", "netns", "add", &probe]).status.success();
-    let _ = run(&["ip", "netns", "del", &probe]);
-    if !made {
-        return Some("cannot create network namespaces".into());
-    }
-    None
-}
-
-/// Namespaces and links of the test, removed on drop.
-struct Net {
-    prefix: String,
-    namespaces: Vec<String>,
-    links: Vec<String>,
-}
-
-impl Net {
-    fn new() -> Net {
-        Net {
-            prefix: format!("fv{:04x}p", std::process::id() & 0xffff),
-            namespaces: Vec::new(),
-            links: Vec::new(),
-        }
-    }
-
-    fn name(&self, suffix: &str) -> String {
-        format!("{}{suffix}", self.prefix)
-    }
-
-    fn add_ns(&mut self, suffix: &str) -> String {
-        let ns = self.name(suffix);
-        let _ = run(&["ip", "netns", "del", &ns]);
-        must(&["ip", "netns", "add", &ns]);
-        self.namespaces.push(ns.clone());
-        must(&["ip", "netns", "exec", &ns, "ip", "link", "set", "lo", "up"]);
-        ns
-    }
-
-    /// A veth pair: `root` stays here for a bridge, its peer goes into
-    /// `ns` with address `v4`.
-    fn veth_host(&mut self, ns: &str, root: &str, v4: &str) {
-        let peer = format!("{root}p");
-        let _ = run(&["ip", "link", "del", root]);
-        must(&[
-            "ip", "link", "add", root, "type", "veth", "peer", "name", &peer,
-        ]);
-        self.links.push(root.to_string());
-        must(&["ip", "link", "set", &peer, "netns", ns]);
-        must(&["ip", "link", "set", root, "up"]);
-        must(&[
-            "ip", "netns", "exec", ns, "ip", "addr", "add", v4, "dev", &peer,
-        ]);
-        must(&["ip", "netns", "exec", ns, "ip", "link", "set", &peer, "up"]);
-    }
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        for ns in &self.namespaces {
-            let _ = run(&["ip", "netns", "del", ns]);
-        }
-        for l in &self.links {
-            let _ = run(&["ip", "link", "del", "dev", l]);
-        }
-    }
-}
 
 fn vsctl(sb: &Sandbox, args: &[&str]) -> String {
     sb.vsctl(args).unwrap_or_else(|e| panic!("{e}"))
@@ -155,7 +56,7 @@ fn pings(ns: &str, dst: &str, count: u32) -> u32 {
     let args = [
         "ip", "netns", "exec", ns, "ping", "-q", "-c", &c, "-i", "0.1", "-W", "1", dst,
     ];
-    let out = String::from_utf8_lossy(&run(&args).stdout).into_owned();
+    let out = String::from_utf8_lossy(&cmd(&args).stdout).into_owned();
     out.split(',')
         .find_map(|p| p.trim().strip_suffix(" received"))
         .and_then(|n| n.trim().parse().ok())
@@ -175,21 +76,22 @@ fn reachable(ns: &str, dst: &str) -> bool {
 
 #[test]
 fn ping_across_a_patch_port_pair() {
-    if let Some(why) = missing_prerequisite() {
+    if let Some(why) = testkit::netns_missing(&["ping"]) {
         eprintln!("SKIP ping_across_a_patch_port_pair: {why}");
         return;
     }
     // Declared first, dropped last: once the switch is gone, the bridges'
     // own TAP devices (persistent, as upstream's) go with the other links.
-    let mut net = Net::new();
+    let mut net = Net::new("p");
     let sb = Sandbox::start_stack("netns-patch", Stack::ferrovs(FERROVS), true);
     let (br_a, br_b) = (net.name("ba"), net.name("bb"));
-    net.links.extend([br_a.clone(), br_b.clone()]);
+    net.remove_on_drop(&br_a);
+    net.remove_on_drop(&br_b);
     let (ns_a, ns_b) = (net.add_ns("na"), net.add_ns("nb"));
     let (v_a, v_b) = (net.name("va"), net.name("vb"));
     let (p_a, p_b) = (net.name("pa"), net.name("pb"));
-    net.veth_host(&ns_a, &v_a, "10.12.0.1/24");
-    net.veth_host(&ns_b, &v_b, "10.12.0.2/24");
+    net.veth(&ns_a, &v_a, &["10.12.0.1/24"]);
+    net.veth(&ns_b, &v_b, &["10.12.0.2/24"]);
     for (br, veth, patch, peer) in [(&br_a, &v_a, &p_a, &p_b), (&br_b, &v_b, &p_b, &p_a)] {
         vsctl(
             &sb,

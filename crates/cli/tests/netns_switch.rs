@@ -15,40 +15,21 @@
 //! per-process prefix; a guard removes namespaces and links and stops the
 //! daemons even when an assertion fails.
 
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use testkit::{Sandbox, Stack};
+use testkit::netns::{address, cmd as run, must};
+use testkit::{Net, Sandbox, Stack};
 
 const FERROVS: &str = env!("CARGO_BIN_EXE_ferrovs");
 
-fn missing_prerequisite(test: &str) -> Option<String> {
-    if !testkit::is_root() {
-        return Some("not root".into());
-    }
-    for tool in ["ip", "ping", "iperf3"] {
-        let ok = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !ok {
-            return Some(format!("{tool} not installed"));
-        }
-    }
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        return Some("no /dev/net/tun".into());
-    }
-    let tag: String = test.chars().take(3).collect();
-    let probe = format!("fv{:04x}probe{tag}", std::process::id() & 0xffff);
-    let made = run(&["ip", "netns", "add", &probe]).status.success();
-    let _ = run(&["ip", "netns", "del", &probe]);
-    if !made {
-        return Some("cannot create network namespaces".into());
-    }
-    None
+fn missing_prerequisite() -> Option<String> {
+    testkit::netns_missing(&["ping", "iperf3"]).or_else(|| {
+        (!std::path::Path::new("/dev/net/tun").exists()).then(|| "no /dev/net/tun".into())
+    })
 }
 
 fn skip(test: &str) -> bool {
-    match missing_prerequisite(test) {
+    match missing_prerequisite() {
         Some(why) => {
             eprintln!("SKIP {test}: {why}");
             true
@@ -57,96 +38,11 @@ fn skip(test: &str) -> bool {
     }
 }
 
-fn run(args: &[&str]) -> Output {
-    Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
-}
-
-fn must(args: &[&str]) -> String {
-    let o = run(args);
-    assert!(
-        o.status.success(),
-        "{args:?} failed: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 fn unix_now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
-}
-
-/// Namespaces and links of one test, removed on drop (before the
-/// daemons stop, which the sandbox does on its own drop).
-struct Net {
-    prefix: String,
-    namespaces: Vec<String>,
-    links: Vec<String>,
-}
-
-impl Net {
-    fn new(tag: char) -> Net {
-        Net {
-            prefix: format!("fv{:04x}{tag}", std::process::id() & 0xffff),
-            namespaces: Vec::new(),
-            links: Vec::new(),
-        }
-    }
-
-    fn name(&self, suffix: &str) -> String {
-        format!("{}{suffix}", self.prefix)
-    }
-
-    fn add_ns(&mut self, suffix: &str) -> String {
-        let ns = self.name(suffix);
-        let _ = run(&["ip", "netns", "del", &ns]);
-        must(&["ip", "netns", "add", &ns]);
-        self.namespaces.push(ns.clone());
-        must(&["ip", "netns", "exec", &ns, "ip", "link", "set", "lo", "up"]);
-        ns
-    }
-
-    /// A veth pair: `root` stays here (for the bridge), the peer goes
-    /// into `ns` as `eth0`-like device `dev` with the given addresses.
-    fn veth_host(&mut self, ns: &str, root: &str, v4: &str, v6: &str) {
-        let peer = format!("{root}p");
-        let _ = run(&["ip", "link", "del", root]);
-        must(&[
-            "ip", "link", "add", root, "type", "veth", "peer", "name", &peer,
-        ]);
-        self.links.push(root.to_string());
-        must(&["ip", "link", "set", &peer, "netns", ns]);
-        must(&["ip", "link", "set", root, "up"]);
-        configure(ns, &peer, v4, v6);
-    }
-}
-
-/// Addresses on `dev` inside `ns` (IPv6 without duplicate detection).
-fn configure(ns: &str, dev: &str, v4: &str, v6: &str) {
-    must(&[
-        "ip", "netns", "exec", ns, "ip", "addr", "add", v4, "dev", dev,
-    ]);
-    must(&[
-        "ip", "netns", "exec", ns, "ip", "-6", "addr", "add", v6, "dev", dev, "nodad",
-    ]);
-    must(&["ip", "netns", "exec", ns, "ip", "link", "set", dev, "up"]);
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        for ns in &self.namespaces {
-            let _ = run(&["ip", "netns", "del", ns]);
-        }
-        for l in &self.links {
-            let _ = run(&["ip", "link", "del", l]);
-        }
-    }
 }
 
 /// Our ovsdb-server and ovs-vswitchd in a private run directory.
@@ -334,16 +230,16 @@ fn traffic_between_namespaces() {
         return;
     }
     let mut sb = start_switch("netns-traffic");
-    let mut net = Net::new('a');
+    let mut net = Net::new("a");
     let br = net.name("b");
     let (ns1, ns2, ns3) = (net.add_ns("n1"), net.add_ns("n2"), net.add_ns("n3"));
     let (v1, v2, int3) = (net.name("v1"), net.name("v2"), net.name("i3"));
     // TAP devices are persistent while the switch holds them, as upstream's
     // are, and outlive a stop by signal: the guard removes them.
-    net.links.push(br.clone());
-    net.links.push(int3.clone());
-    net.veth_host(&ns1, &v1, "10.11.0.1/24", "fd00:11::1/64");
-    net.veth_host(&ns2, &v2, "10.11.0.2/24", "fd00:11::2/64");
+    net.remove_on_drop(&br);
+    net.remove_on_drop(&int3);
+    net.veth(&ns1, &v1, &["10.11.0.1/24", "fd00:11::1/64"]);
+    net.veth(&ns2, &v2, &["10.11.0.2/24", "fd00:11::2/64"]);
     vsctl(
         &sb,
         &[
@@ -382,7 +278,7 @@ fn traffic_between_namespaces() {
     });
     assert!(appeared, "internal port {int3} has no device");
     must(&["ip", "link", "set", &int3, "netns", &ns3]);
-    configure(&ns3, &int3, "10.11.0.3/24", "fd00:11::3/64");
+    address(&ns3, &int3, &["10.11.0.3/24", "fd00:11::3/64"]);
 
     // ARP and ping over veths, and to and from the internal port.
     assert!(reachable(&ns1, "10.11.0.2"), "ns1 cannot ping ns2");
@@ -545,19 +441,19 @@ fn vlan_isolation() {
         return;
     }
     let sb = start_switch("netns-vlan");
-    let mut net = Net::new('v');
+    let mut net = Net::new("v");
     // Two "hosts" (bridges) joined by a trunk (a veth pair); on each, one
     // VM in VLAN 100 and one in VLAN 200, all in one IP subnet.
     let (h1, h2) = (net.name("h1"), net.name("h2"));
     let (t1, t2) = (net.name("t1"), net.name("t2"));
     // The bridges' TAP devices outlive a stop by signal (as upstream's).
-    net.links.push(h1.clone());
-    net.links.push(h2.clone());
+    net.remove_on_drop(&h1);
+    net.remove_on_drop(&h2);
     let _ = run(&["ip", "link", "del", &t1]);
     must(&[
         "ip", "link", "add", &t1, "type", "veth", "peer", "name", &t2,
     ]);
-    net.links.push(t1.clone());
+    net.remove_on_drop(&t1);
     must(&["ip", "link", "set", &t1, "up"]);
     must(&["ip", "link", "set", &t2, "up"]);
     let mut vms = Vec::new();
@@ -568,11 +464,10 @@ fn vlan_isolation() {
         let n = i + 1;
         let ns = net.add_ns(&format!("m{n}"));
         let tap = net.name(&format!("tap{n}"));
-        net.veth_host(
+        net.veth(
             &ns,
             &tap,
-            &format!("10.12.0.{n}/24"),
-            &format!("fd00:12::{n}/64"),
+            &[&format!("10.12.0.{n}/24"), &format!("fd00:12::{n}/64")],
         );
         vms.push((ns, tap, host.clone(), tag));
     }

@@ -5,13 +5,13 @@
 //! through, and the megaflows must show up in the dump.
 //!
 //! Without root (or without `ip`) the tests print why and pass. Namespaces
-//! are deleted by a Drop guard, also when an assertion fails.
+//! are deleted by a Drop guard (`testkit::Net`), also when an assertion
+//! fails.
 
 #![allow(clippy::field_reassign_with_default)]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -21,23 +21,10 @@ use datapath::{Dpif, DpifNetdev, PmdConfig, Upcall, UpcallHandler, UpcallReply};
 use flow::odp::actions::OdpAction;
 use netdev::{NetdevConfig, NetdevFlags};
 use packet::flow::Flow;
+use testkit::netns::{address, must};
+use testkit::Net;
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
-
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "ip {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
-}
 
 /// Namespaces `sw`, `h1`, `h2` and the veths between them; deleted on drop.
 struct Topology {
@@ -46,55 +33,34 @@ struct Topology {
     h2: String,
     sw_p1: String,
     sw_p2: String,
-}
-
-impl Drop for Topology {
-    fn drop(&mut self) {
-        for n in [&self.sw, &self.h1, &self.h2] {
-            let _ = Command::new("ip").args(["netns", "del", n]).status();
-        }
-    }
+    _net: Net,
 }
 
 impl Topology {
     fn build(test: &str) -> Option<Topology> {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("skipping {test}: needs root (network namespaces and veths)");
+        if let Some(why) = testkit::netns_missing(&[]) {
+            eprintln!("skipping {test}: {why}");
             return None;
         }
-        if Command::new("ip").arg("-V").output().is_err() {
-            eprintln!("skipping {test}: the ip command (iproute2) is not installed");
-            return None;
-        }
-        let tag = format!(
-            "{}{}",
-            std::process::id() % 100_000,
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        );
+        let mut net = Net::new(&format!("d{}", SEQ.fetch_add(1, Ordering::Relaxed)));
         let t = Topology {
-            sw: format!("fvdsw{tag}"),
-            h1: format!("fvdh1{tag}"),
-            h2: format!("fvdh2{tag}"),
-            sw_p1: format!("fvs1{tag}"),
-            sw_p2: format!("fvs2{tag}"),
+            sw: net.add_ns("sw"),
+            h1: net.add_ns("h1"),
+            h2: net.add_ns("h2"),
+            sw_p1: net.name("s1"),
+            sw_p2: net.name("s2"),
+            _net: net,
         };
-        for n in [&t.sw, &t.h1, &t.h2] {
-            ip(&["netns", "add", n]).expect("netns add");
-            ip(&["-n", n, "link", "set", "lo", "up"]).expect("lo up");
-        }
         for (host, swp, addr) in [
             (&t.h1, &t.sw_p1, "10.9.0.1/24"),
             (&t.h2, &t.sw_p2, "10.9.0.2/24"),
         ] {
-            ip(&[
-                "-n", &t.sw, "link", "add", swp, "type", "veth", "peer", "name", "eth0", "netns",
-                host,
-            ])
-            .expect("veth");
-            ip(&["-n", &t.sw, "link", "set", swp, "up"]).expect("up");
-            ip(&["-n", host, "addr", "add", addr, "dev", "eth0"]).expect("addr");
-            ip(&["-n", host, "link", "set", "eth0", "up"]).expect("up");
+            must(&[
+                "ip", "-n", &t.sw, "link", "add", swp, "type", "veth", "peer", "name", "eth0",
+                "netns", host,
+            ]);
+            must(&["ip", "-n", &t.sw, "link", "set", swp, "up"]);
+            address(host, "eth0", &[addr]);
         }
         Some(t)
     }
@@ -105,12 +71,9 @@ fn in_netns<T: Send + 'static>(
     ns: &str,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> std::thread::JoinHandle<T> {
-    let path = format!("/run/netns/{ns}");
+    let ns = ns.to_string();
     std::thread::spawn(move || {
-        let target = std::fs::File::open(&path).expect("open netns");
-        // SAFETY: setns on a namespace descriptor affects only this thread.
-        let r = unsafe { libc::setns(target.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(r, 0, "setns: {}", std::io::Error::last_os_error());
+        let _inside = testkit::netns::enter(&ns);
         f()
     })
 }

@@ -7,7 +7,6 @@
 //! Without root (or without `ip`) the tests print why and pass.
 
 use std::net::UdpSocket;
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -16,65 +15,41 @@ use std::time::{Duration, Instant};
 use netdev::offload::{csum_fold, csum_partial};
 use netdev::{EthAddr, Netdev, NetdevConfig, NetdevFlags, RxMode, TxMode};
 use packet::buffer::{Offload, Packet, PacketBatch, PacketPool};
+use testkit::netns::must;
+use testkit::Net;
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
-/// A network namespace the current thread lives in until the guard drops.
+/// A fresh network namespace the current thread lives in until the guard
+/// drops.
 struct Netns {
     name: String,
-    home: OwnedFd,
+    // Dropped in this order: back home, then the namespace deleted.
+    _inside: testkit::netns::Inside,
+    _net: Net,
 }
 
 fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(
-        out.status.success(),
-        "ip {:?}: {}",
-        args,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut all = vec!["ip"];
+    all.extend_from_slice(args);
+    must(&all);
 }
 
 impl Netns {
     /// Enters a fresh namespace, or returns None (after saying why) when the
     /// test cannot run here.
     fn enter(test: &str) -> Option<Netns> {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("skipping {test}: needs root (network namespaces, veth and TAP devices)");
+        if let Some(why) = testkit::netns_missing(&[]) {
+            eprintln!("skipping {test}: {why}");
             return None;
         }
-        if Command::new("ip").arg("-V").output().is_err() {
-            eprintln!("skipping {test}: the ip command (iproute2) is not installed");
-            return None;
-        }
-        let name = format!(
-            "fvnd{}t{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        );
-        let home = std::fs::File::open("/proc/thread-self/ns/net").expect("own netns");
-        ip(&["netns", "add", &name]);
-        let guard = Netns {
-            name: name.clone(),
-            home: home.into(),
-        };
-        let target = std::fs::File::open(format!("/run/netns/{name}")).expect("open new netns");
-        // SAFETY: setns on a namespace descriptor affects only this thread.
-        let r = unsafe { libc::setns(target.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(r, 0, "setns: {}", std::io::Error::last_os_error());
-        ip(&["-n", &name, "link", "set", "lo", "up"]);
-        Some(guard)
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        // SAFETY: returning this thread to the namespace it started in.
-        unsafe { libc::setns(self.home.as_raw_fd(), libc::CLONE_NEWNET) };
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
+        let mut net = Net::new(&format!("n{}", SEQ.fetch_add(1, Ordering::Relaxed)));
+        let name = net.add_ns("");
+        Some(Netns {
+            _inside: testkit::netns::enter(&name),
+            name,
+            _net: net,
+        })
     }
 }
 
@@ -193,6 +168,29 @@ fn tcp_superframe(payload: usize) -> Vec<u8> {
     f
 }
 
+/// The offload metadata a kernel with TSO gives a [`tcp_superframe`].
+const TSO: Offload = Offload {
+    flags: Offload::F_NEEDS_CSUM,
+    gso_type: Offload::GSO_TCPV4,
+    gso_size: 1448,
+    hdr_len: 54,
+    csum_start: 34,
+    csum_offset: 16,
+};
+
+/// The segments of a [`tcp_superframe`] cut in software, with full
+/// checksums, as a sender without offloads puts them on the wire.
+fn cut_in_software(superframe: &[u8]) -> Vec<(Vec<u8>, Offload)> {
+    let mut sf = Packet::from_frame(superframe);
+    sf.meta.offload = TSO;
+    let mut pool = PacketPool::with_default_size(64);
+    let mut segs = PacketBatch::with_capacity(64);
+    netdev::offload::segment(&sf, &mut pool, &mut segs).expect("segment");
+    segs.iter()
+        .map(|p| (p.data().to_vec(), Offload::default()))
+        .collect()
+}
+
 fn tcp_csum_ok(seg: &[u8]) -> bool {
     let l4_len = seg.len() - 34;
     let sum = csum_partial(&seg[26..34], 0) + 6 + l4_len as u64;
@@ -296,14 +294,7 @@ fn superframe_passes_unsegmented(mode: RxMode, tx: TxMode) {
     let a = netdev::open("fva", "system", &cfg).expect("open fva");
     let b = netdev::open("fvb", "system", &cfg).expect("open fvb");
     let f = tcp_superframe(30000);
-    let o = Offload {
-        flags: Offload::F_NEEDS_CSUM,
-        gso_type: Offload::GSO_TCPV4,
-        gso_size: 1448,
-        hdr_len: 54,
-        csum_start: 34,
-        csum_offset: 16,
-    };
+    let o = TSO;
     assert_eq!(send(&a, &[(f.clone(), o)]), 1);
     let got = collect(&b, 1, |p| p.data().len() > 34 && p.data()[23] == 6);
     assert_eq!(got.len(), 1);
@@ -504,14 +495,7 @@ fn ring_keeps_order_around_superframes() {
     };
     let a = netdev::open("fva", "system", &cfg).expect("open fva");
     let b = netdev::open("fvb", "system", &cfg).expect("open fvb");
-    let o = Offload {
-        flags: Offload::F_NEEDS_CSUM,
-        gso_type: Offload::GSO_TCPV4,
-        gso_size: 1448,
-        hdr_len: 54,
-        csum_start: 34,
-        csum_offset: 16,
-    };
+    let o = TSO;
     let frames = vec![
         (test_frame(1, None), Offload::default()),
         (tcp_superframe(20000), o),
@@ -661,14 +645,7 @@ fn superframes_are_lent_from_the_second_ring() {
         return;
     };
     veth_pair(&ns, "fva", "fvb");
-    let o = Offload {
-        flags: Offload::F_NEEDS_CSUM,
-        gso_type: Offload::GSO_TCPV4,
-        gso_size: 1448,
-        hdr_len: 54,
-        csum_start: 34,
-        csum_offset: 16,
-    };
+    let o = TSO;
     for big_slots in [135, 0] {
         let cfg = NetdevConfig {
             rx_mode: RxMode::RingV2,
@@ -723,22 +700,7 @@ fn afpacket_tcp_segments_leave_as_one_superframe() {
     // A super-frame cut in software: 21 segments with full checksums, as a
     // sender without offloads puts them on the wire.
     let f = tcp_superframe(30000);
-    let mut sf = Packet::from_frame(&f);
-    sf.meta.offload = Offload {
-        flags: Offload::F_NEEDS_CSUM,
-        gso_type: Offload::GSO_TCPV4,
-        gso_size: 1448,
-        hdr_len: 54,
-        csum_start: 34,
-        csum_offset: 16,
-    };
-    let mut pool = PacketPool::with_default_size(64);
-    let mut segs = PacketBatch::with_capacity(64);
-    netdev::offload::segment(&sf, &mut pool, &mut segs).expect("segment");
-    let frames: Vec<(Vec<u8>, Offload)> = segs
-        .iter()
-        .map(|p| (p.data().to_vec(), Offload::default()))
-        .collect();
+    let frames = cut_in_software(&f);
     assert_eq!(frames.len(), 21);
     assert!(frames.iter().all(|(s, _)| tcp_csum_ok(s)));
     let is_tcp = |p: &Packet| p.data().len() > 34 && p.data()[23] == 6;
@@ -851,22 +813,7 @@ fn tap_tcp_segments_are_written_as_one_superframe() {
     // What the host receives on the device, seen through a packet socket.
     let host = netdev::open("fctap0", "system", &NetdevConfig::default()).expect("open host side");
     let f = tcp_superframe(30000);
-    let mut sf = Packet::from_frame(&f);
-    sf.meta.offload = Offload {
-        flags: Offload::F_NEEDS_CSUM,
-        gso_type: Offload::GSO_TCPV4,
-        gso_size: 1448,
-        hdr_len: 54,
-        csum_start: 34,
-        csum_offset: 16,
-    };
-    let mut pool = PacketPool::with_default_size(64);
-    let mut segs = PacketBatch::with_capacity(64);
-    netdev::offload::segment(&sf, &mut pool, &mut segs).expect("segment");
-    let frames: Vec<(Vec<u8>, Offload)> = segs
-        .iter()
-        .map(|p| (p.data().to_vec(), Offload::default()))
-        .collect();
+    let frames = cut_in_software(&f);
     assert_eq!(send(&tap, &frames), 21, "every segment counted as sent");
     let is_tcp = |p: &Packet| p.data().len() > 34 && p.data()[23] == 6;
     let got = collect(&host, 1, is_tcp);

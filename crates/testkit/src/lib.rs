@@ -8,7 +8,12 @@
 //! deterministic random generator for generated cases.
 //!
 //! A [`Sandbox`] stops its daemons (by their pidfiles) and removes its
-//! directory when dropped, also when a test fails.
+//! directory when dropped, also when a test fails. [`netns`] does the same
+//! for the network namespaces and links of the root tests.
+
+pub mod netns;
+
+pub use netns::{netns_missing, Net};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

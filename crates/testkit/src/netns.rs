@@ -1,0 +1,199 @@
+//! Network namespaces, veth pairs and other links for the root tests, made
+//! with `ip` and removed by a guard when the test ends, also when it fails.
+//!
+//! Names start with a prefix of this process and a tag the test picks, so
+//! that tests running at once (nextest runs each in its own process) never
+//! share a namespace or a link.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Runs `args[0]` with the rest as arguments (panics only when it cannot be
+/// started at all).
+pub fn cmd(args: &[&str]) -> Output {
+    Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+/// Like [`cmd`], failing the test unless the command succeeds; its stdout.
+pub fn must(args: &[&str]) -> String {
+    let o = cmd(args);
+    assert!(
+        o.status.success(),
+        "{args:?} failed: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Why tests that build namespaces cannot run here (not root, `ip` or one
+/// of `tools` missing, namespaces refused), or `None` when they can.
+pub fn netns_missing(tools: &[&str]) -> Option<String> {
+    if !crate::is_root() {
+        return Some("not root".into());
+    }
+    for tool in std::iter::once(&"ip").chain(tools) {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !found {
+            return Some(format!("{tool} not installed"));
+        }
+    }
+    // Tests of one process may probe at once: each its own name.
+    static PROBES: AtomicU32 = AtomicU32::new(0);
+    let probe = Net::new("probe").name(&PROBES.fetch_add(1, Ordering::Relaxed).to_string());
+    let made = cmd(&["ip", "netns", "add", &probe]).status.success();
+    let _ = cmd(&["ip", "netns", "del", &probe]);
+    if !made {
+        return Some("cannot create network namespaces".into());
+    }
+    None
+}
+
+/// The namespaces and links of one test, deleted on drop (namespaces
+/// first, which takes the links inside them along).
+pub struct Net {
+    prefix: String,
+    namespaces: Vec<String>,
+    links: Vec<String>,
+}
+
+impl Net {
+    /// Names will start with `fv`, 4 hex digits of the process id and
+    /// `tag`: keep `tag` short, link names have 15 characters at most.
+    pub fn new(tag: &str) -> Net {
+        Net {
+            prefix: format!("fv{:04x}{tag}", std::process::id() & 0xffff),
+            namespaces: Vec::new(),
+            links: Vec::new(),
+        }
+    }
+
+    /// The name `suffix` gets (for a namespace, link or bridge).
+    pub fn name(&self, suffix: &str) -> String {
+        format!("{}{suffix}", self.prefix)
+    }
+
+    /// A new namespace with its loopback up (a stale one of the same name
+    /// is deleted first); returns its name.
+    pub fn add_ns(&mut self, suffix: &str) -> String {
+        let ns = self.name(suffix);
+        let _ = cmd(&["ip", "netns", "del", &ns]);
+        must(&["ip", "netns", "add", &ns]);
+        self.namespaces.push(ns.clone());
+        must(&["ip", "netns", "exec", &ns, "ip", "link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// Deletes link `name` of this namespace on drop (a device the test
+    /// has something else make, such as a bridge's TAP).
+    pub fn remove_on_drop(&mut self, name: &str) {
+        self.links.push(name.to_string());
+    }
+
+    /// A veth pair: `root` stays in this namespace, up; its peer
+    /// (`root` + `p`) goes into `ns` with `addrs` and is brought up there.
+    /// Returns the peer's name.
+    pub fn veth(&mut self, ns: &str, root: &str, addrs: &[&str]) -> String {
+        let peer = format!("{root}p");
+        let _ = cmd(&["ip", "link", "del", root]);
+        must(&[
+            "ip", "link", "add", root, "type", "veth", "peer", "name", &peer,
+        ]);
+        self.links.push(root.to_string());
+        must(&["ip", "link", "set", &peer, "netns", ns]);
+        must(&["ip", "link", "set", root, "up"]);
+        address(ns, &peer, addrs);
+        peer
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for ns in &self.namespaces {
+            let _ = cmd(&["ip", "netns", "del", ns]);
+        }
+        for l in &self.links {
+            let _ = cmd(&["ip", "link", "del", "dev", l]);
+        }
+    }
+}
+
+/// Gives `dev` in namespace `ns` the addresses `addrs` (IPv6 ones without
+/// duplicate address detection) and brings it up.
+pub fn address(ns: &str, dev: &str, addrs: &[&str]) {
+    for a in addrs {
+        let mut args = vec![
+            "ip", "netns", "exec", ns, "ip", "addr", "add", a, "dev", dev,
+        ];
+        if a.contains(':') {
+            args.push("nodad");
+        }
+        must(&args);
+    }
+    must(&["ip", "netns", "exec", ns, "ip", "link", "set", dev, "up"]);
+}
+
+/// The calling thread inside a namespace until dropped, when it returns to
+/// the namespace it was in.
+pub struct Inside {
+    home: OwnedFd,
+}
+
+/// Moves the calling thread (only it) into namespace `ns`.
+pub fn enter(ns: &str) -> Inside {
+    let home: OwnedFd = std::fs::File::open("/proc/thread-self/ns/net")
+        .expect("own network namespace")
+        .into();
+    let target = std::fs::File::open(format!("/run/netns/{ns}")).expect("open the namespace");
+    // SAFETY: setns on a namespace descriptor affects only this thread.
+    let r = unsafe { libc::setns(target.as_raw_fd(), libc::CLONE_NEWNET) };
+    assert_eq!(r, 0, "setns {ns}: {}", std::io::Error::last_os_error());
+    Inside { home }
+}
+
+impl Drop for Inside {
+    fn drop(&mut self) {
+        // SAFETY: returning this thread to the namespace it started in.
+        unsafe { libc::setns(self.home.as_raw_fd(), libc::CLONE_NEWNET) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_share_the_process_prefix() {
+        let net = Net::new("x");
+        let n = net.name("v1");
+        assert!(n.starts_with("fv") && n.ends_with("xv1"), "{n}");
+        assert_eq!(n.len(), "fv".len() + 4 + "xv1".len());
+    }
+
+    #[test]
+    fn namespace_and_link_are_gone_after_drop() {
+        if let Some(why) = netns_missing(&[]) {
+            eprintln!("SKIP namespace_and_link_are_gone_after_drop: {why}");
+            return;
+        }
+        let (ns, root) = {
+            let mut net = Net::new("kt");
+            let ns = net.add_ns("n");
+            let root = net.name("v");
+            let peer = net.veth(&ns, &root, &["10.77.0.1/24", "fd00:77::1/64"]);
+            let shown = must(&["ip", "netns", "exec", &ns, "ip", "addr", "show", &peer]);
+            assert!(shown.contains("10.77.0.1/24") && shown.contains("fd00:77::1/64"));
+            assert!(cmd(&["ip", "link", "show", &root]).status.success());
+            (ns, root)
+        };
+        assert!(!cmd(&["ip", "link", "show", &root]).status.success());
+        assert!(!std::path::Path::new(&format!("/run/netns/{ns}")).exists());
+    }
+}
