@@ -12,6 +12,8 @@
 //! - [`vport`]: tunnel vports (`vxlan`, `geneve`, `gre`) for `tnl_pop`.
 //! - [`show`]: the text of `dpctl/show`, `dpif/show`, `dpctl/dump-flows`,
 //!   `dpif-netdev/pmd-stats-show`.
+//! - [`dp_config`]: `other_config` settings of the datapath
+//!   (`pmd-maxsleep`, `pmd-cpu-mask`).
 //! - [`dpctl`]: the `dpctl/*` commands, text in and text out.
 //! - [`packet_text`]: frames from the text `netdev-dummy/receive` takes.
 //!
@@ -19,6 +21,7 @@
 //! ofproto or vswitchd (the control plane reaches it through
 //! [`UpcallHandler`]).
 
+pub mod dp_config;
 pub mod dpctl;
 pub mod dpif;
 pub mod emc;

@@ -49,6 +49,10 @@ pub(crate) struct Inner {
     pub secret: u64,
     pub epoch: Instant,
     pub meters: crate::meter::Meters,
+    /// The forwarding threads' longest pause (`pmd-maxsleep`), read live.
+    pub max_sleep_us: std::sync::atomic::AtomicU32,
+    /// What `other_config` last set (see [`crate::dp_config`]).
+    pub other_config: Mutex<Option<crate::dp_config::Applied>>,
 }
 
 impl Inner {
@@ -130,7 +134,7 @@ struct Threads {
 
 /// The userspace datapath. See [`crate::dpif`] for the contract.
 pub struct DpifNetdev {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
     threads: Mutex<Threads>,
     handler_stop: Arc<AtomicBool>,
     handler_thread: Mutex<Option<JoinHandle<()>>>,
@@ -168,6 +172,7 @@ impl DpifNetdev {
             return Err(DpifError::Invalid);
         }
         let (tx, rx) = sync_channel(config.upcall_queue.max(1));
+        let max_sleep_us = config.max_sleep_us.min(pmd::MAX_SLEEP_US);
         let inner = Arc::new(Inner {
             type_name: type_name.to_string(),
             name: name.to_string(),
@@ -181,6 +186,8 @@ impl DpifNetdev {
             secret: random_secret(),
             epoch: Instant::now(),
             meters: crate::meter::Meters::default(),
+            max_sleep_us: std::sync::atomic::AtomicU32::new(max_sleep_us),
+            other_config: Mutex::new(None),
         });
         let handler_stop = Arc::new(AtomicBool::new(false));
         let h = {

@@ -573,6 +573,12 @@ impl Pacer {
         }
     }
 
+    /// Changes the longest pause (`pmd-maxsleep` applied live).
+    pub fn set_max(&mut self, max_us: u32) {
+        self.max = max_us.min(MAX_SLEEP_US);
+        self.cur = self.cur.min(self.max);
+    }
+
     /// The pause to take after a pass whose busiest queue gave `most`
     /// packets, in microseconds (0: go on at once).
     pub fn after_pass(&mut self, most: usize) -> u32 {
@@ -623,6 +629,7 @@ pub(crate) fn pmd_main(
     let spin = std::time::Duration::from_micros(idle_spin_us as u64);
     let mut dry_since: Option<std::time::Instant> = None;
     while !stop.load(Relaxed) {
+        pacer.set_max(fwd.inner.max_sleep_us.load(Relaxed));
         let mut got = 0;
         let mut most = 0;
         for r in rxqs.iter_mut() {

@@ -141,7 +141,11 @@ fn malformed_frames_are_dropped_or_forwarded_never_panic() {
     assert!(p1.receive(&good));
     let mut seen = Vec::new();
     assert!(wait_for(|| {
-        seen.extend(p2.take_sent().into_iter().filter(|f| f.get(18..20) == Some(&[0xbe, 0xef])));
+        seen.extend(
+            p2.take_sent()
+                .into_iter()
+                .filter(|f| f.get(18..20) == Some(&[0xbe, 0xef])),
+        );
         !seen.is_empty()
     }));
     assert_eq!(seen.len(), 1);

@@ -30,6 +30,8 @@
 //! egress cannot take and hands the batch to the kernel in one system call;
 //! the buffers go back to the thread's pool.
 //!
+//! * [`netns`]: a TAP device the user moved into another namespace found
+//!   again after a restart.
 //! * [`dummy::Dummy`], types `dummy`, `dummy-internal`, `dummy-pmd`:
 //!   in-memory ports for tests and benchmarks, with [`pcap`] capture files.
 //!
@@ -39,6 +41,7 @@ pub mod afpacket;
 pub mod coalesce;
 pub mod dummy;
 pub mod error;
+pub mod netns;
 pub mod offload;
 pub mod pcap;
 pub mod provider;

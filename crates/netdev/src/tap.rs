@@ -103,9 +103,32 @@ fn ioctl_int(fd: RawFd, req: libc::c_ulong, v: libc::c_int) -> io::Result<()> {
 }
 
 impl Tap {
-    /// Creates the TAP device `name` in the calling thread's namespace,
-    /// applies `config.mac` and `config.mtu`, and brings it up.
+    /// Creates the TAP device `name` in the calling thread's namespace (or
+    /// takes back the persistent one of that name the user moved into
+    /// another namespace, see [`crate::netns`]), applies `config.mac` and
+    /// `config.mtu`, and brings it up.
     pub fn open(
+        name: &str,
+        type_name: &'static str,
+        config: &NetdevConfig,
+    ) -> Result<Tap, NetdevError> {
+        if !name.contains('%') && !crate::netns::exists_here(name) {
+            if let Some((ns, tap)) =
+                crate::netns::open_moved_tap(name, || Tap::open_here(name, type_name, config))
+            {
+                vlog::info!(
+                    "netdev_linux",
+                    "{name}: found in network namespace {}",
+                    ns.display()
+                );
+                return Ok(tap);
+            }
+        }
+        Tap::open_here(name, type_name, config)
+    }
+
+    /// [`Tap::open`] in the calling thread's namespace only.
+    fn open_here(
         name: &str,
         type_name: &'static str,
         config: &NetdevConfig,

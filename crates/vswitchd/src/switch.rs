@@ -180,6 +180,13 @@ impl Switch {
             }
         }
         self.update_patch_peers();
+        // Datapath settings (`pmd-maxsleep`, `pmd-cpu-mask`), once per datapath.
+        let mut seen = std::collections::BTreeSet::new();
+        for dp in self.bridges.values().filter_map(|b| b.backend.datapath()) {
+            if seen.insert(dp.full_name()) {
+                dp.set_other_config(&cfg.other_config);
+            }
+        }
         self.cfg = cfg.clone();
         self.publish_registry();
         logs
