@@ -155,6 +155,7 @@ fn apply(o: &mut Options, name: &str, val: Option<String>) -> Result<(), Early> 
             }
         }
         "disable-system" => o.datapath.disable_system = true,
+        "disable-system-route" => vswitchd::native_tnl::disable_system_routes(),
         "user" => {
             return Err(Early::Fatal(
                 "--user is not supported by ferrovs yet".to_string(),

@@ -331,7 +331,31 @@ fn run(
                 return;
             }
             OdpAction::TnlPush(t) => {
-                tnl_push(env, slot, t, is_last);
+                // The outer headers go on and the packet carries on with
+                // the actions that follow (as the userspace datapath
+                // does); as the last action there is nothing left to do.
+                if is_last {
+                    drop_slot(env, slot, DropReason::Actions);
+                    return;
+                }
+                if depth >= MAX_NESTING {
+                    drop_slot(env, slot, DropReason::RecircDepth);
+                    return;
+                }
+                if !tnl_push(env, slot, t) {
+                    // Segmented: each segment ran the rest on its own.
+                    let rest = &actions[i + 1..];
+                    for seg in take_segments(env, slot) {
+                        let mut s2 = Some(seg);
+                        if push_header(env, &mut s2, t) {
+                            run(env, &mut s2, rest, last, depth + 1);
+                        }
+                        if let Some(f) = s2 {
+                            env.free(f.pkt);
+                        }
+                    }
+                    return;
+                }
             }
             OdpAction::TnlPop(port) => {
                 tnl_pop(env, slot, *port, is_last);
@@ -365,55 +389,86 @@ fn take_or_copy(
     }
 }
 
-fn tnl_push(
-    env: &mut dyn ExecEnv,
-    slot: &mut Option<InFlight>,
-    t: &flow::odp::actions::TnlPush,
-    last: bool,
-) {
+fn tunnel_header(t: &flow::odp::actions::TnlPush) -> Option<packet::tunnel::EncapHeader> {
     use flow::odp::actions::tnl_push::{
         VPORT_TYPE_GENEVE, VPORT_TYPE_GRE, VPORT_TYPE_IP6GRE, VPORT_TYPE_VXLAN,
     };
-    use packet::tunnel::{finish_encap, EncapHeader, TunnelKind};
+    use packet::tunnel::{EncapHeader, TunnelKind};
     let kind = match t.tnl_type {
         VPORT_TYPE_VXLAN => TunnelKind::Vxlan,
         VPORT_TYPE_GENEVE => TunnelKind::Geneve,
         VPORT_TYPE_GRE | VPORT_TYPE_IP6GRE => TunnelKind::Gre,
-        _ => {
-            drop_slot(env, slot, DropReason::Unsupported);
-            return;
-        }
+        _ => return None,
     };
-    let h = EncapHeader {
+    Some(EncapHeader {
         kind,
         ipv6: t.header.get(12..14) == Some(&[0x86, 0xdd][..]),
         bytes: t.header.clone(),
+    })
+}
+
+/// Pushes `t`'s outer headers onto the packet in `slot` in place; false
+/// (packet untouched) when it must be segmented first.
+fn tnl_push(
+    env: &mut dyn ExecEnv,
+    slot: &mut Option<InFlight>,
+    t: &flow::odp::actions::TnlPush,
+) -> bool {
+    let Some(f) = slot.as_ref() else {
+        return true;
     };
-    let Some((pkt, flow)) = take_or_copy(env, slot, last) else {
-        return;
+    let off = f.pkt.meta.offload;
+    if off.is_gso() || off.needs_csum() {
+        return false;
+    }
+    push_header(env, slot, t);
+    true
+}
+
+/// Pushes the header onto the (already segmented) packet in `slot`; false
+/// if it was dropped.
+fn push_header(
+    env: &mut dyn ExecEnv,
+    slot: &mut Option<InFlight>,
+    t: &flow::odp::actions::TnlPush,
+) -> bool {
+    let Some(h) = tunnel_header(t) else {
+        drop_slot(env, slot, DropReason::Unsupported);
+        return false;
+    };
+    let Some(f) = slot.as_mut() else {
+        return false;
     };
     let hash = {
-        let x = flow_hash(&flow, 0);
+        let x = flow_hash(&f.flow, 0);
         (x ^ (x >> 32)) as u32
     };
-    let off = pkt.meta.offload;
-    let pkts = if off.is_gso() || off.needs_csum() {
-        env.segment(pkt)
-    } else {
-        vec![pkt]
-    };
-    for mut p in pkts {
-        match p.insert_gap(0, h.bytes.len()) {
-            Ok(gap) => gap.copy_from_slice(&h.bytes),
-            Err(_) => {
-                env.drop_packet(p, DropReason::NoBuffers);
-                continue;
-            }
+    match f.pkt.insert_gap(0, h.bytes.len()) {
+        Ok(gap) => gap.copy_from_slice(&h.bytes),
+        Err(_) => {
+            drop_slot(env, slot, DropReason::NoBuffers);
+            return false;
         }
-        p.meta.offload = Offload::default();
-        finish_encap(p.data_mut(), &h, hash);
-        env.output(t.out_port, p);
     }
+    f.pkt.meta.offload = Offload::default();
+    packet::tunnel::finish_encap(f.pkt.data_mut(), &h, hash);
+    // The packet is now the outer one, with no tunnel metadata.
+    f.flow.tunnel = Default::default();
+    f.flow.packet_type = 0;
+    f.reparse();
+    true
+}
+
+/// The packet of `slot` cut into segments (software GSO and checksums).
+fn take_segments(env: &mut dyn ExecEnv, slot: &mut Option<InFlight>) -> Vec<InFlight> {
+    let Some(f) = slot.take() else {
+        return Vec::new();
+    };
+    let md = metadata_of(&f.flow);
+    env.segment(f.pkt)
+        .into_iter()
+        .map(|p| InFlight::new(p, &md))
+        .collect()
 }
 
 fn tnl_pop(env: &mut dyn ExecEnv, slot: &mut Option<InFlight>, port: u32, last: bool) {

@@ -329,7 +329,7 @@ fn vxlan_push_then_pop_round_trip() {
     };
     put(
         "in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)",
-        vec![push],
+        vec![push, OdpAction::Output(2)],
     );
     // p2 -> tnl_pop -> (vport 3) -> p1.
     put(

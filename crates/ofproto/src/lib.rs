@@ -60,6 +60,7 @@ pub mod rule;
 pub mod stats;
 pub mod table;
 pub mod tlv;
+pub mod tnl;
 pub mod trace;
 pub mod vlan;
 pub mod xlate;

@@ -317,7 +317,20 @@ pub fn parse_trace_args<'a>(
                 return Err("Cannot find the datapath".into());
             }
             let (f, _) = flow::odp::key::key_to_flow(&key);
-            let Some((br, ofp_port)) = env.by_odp_port(dp, f.in_port) else {
+            // A tunnel vport's packets belong to the tunnel port their
+            // tunnel metadata selects.
+            let tunnel = {
+                let ports = crate::tnl::global().ports();
+                ports
+                    .is_vport(f.in_port)
+                    .then(|| ports.receive(f.in_port, &f.tunnel))
+            };
+            let found = match tunnel {
+                Some(Some((b, p))) => env.bridge(&b).map(|br| (br, p)),
+                Some(None) => return Err("no OpenFlow tunnel port for this packet".into()),
+                None => env.by_odp_port(dp, f.in_port),
+            };
+            let Some((br, ofp_port)) = found else {
                 return Err("Cannot find the datapath".into());
             };
             let mut f = f;

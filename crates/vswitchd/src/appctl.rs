@@ -391,7 +391,7 @@ pub fn register_trace(c: &Commands, d: &Daemon) {
             let reg = registry.read().unwrap_or_else(|e| e.into_inner());
             let mut locked = crate::upcall::LockedBridges::lock(&reg);
             let reply = f(a, &locked)?;
-            crate::upcall::apply_side_effects(&mut locked, reply.side_effects);
+            let _ = crate::upcall::apply_side_effects(&mut locked, reply.side_effects);
             drop(locked);
             for e in reg.bridges.values() {
                 e.shared.with_ofproto(|_| ());
@@ -522,6 +522,7 @@ pub fn register(c: &Commands, d: &Daemon) {
     register_bridge(c, d);
     crate::revalidator::register(c, &d.datapaths);
     register_fdb(c, d);
+    crate::native_tnl::register(c, d);
     if d.lock().opts.dummy != crate::bridge::DummyMode::Off {
         register_time(c, d);
     }

@@ -360,6 +360,7 @@ impl Bridge {
             .values()
             .filter_map(|i| Some((i.ofp_port, self.backend.counters(&i.name)?)))
             .collect();
+        self.publish_tunnels();
         self.shared.with_ofproto(|o| {
             o.config.datapath_id = dpid;
             o.set_port_counters_source(Arc::new(move |no| counters.get(&no).map(|f| f())));
@@ -380,6 +381,23 @@ impl Bridge {
                 o.add_port(p);
             }
         });
+    }
+
+    /// Tells native tunnelling about this bridge's tunnel interfaces.
+    pub fn publish_tunnels(&self) {
+        let ports: Vec<ofproto::tnl::ports::TnlPort> = self
+            .ifaces
+            .values()
+            .filter_map(|i| {
+                let cfg = self.backend.tunnel_config(&i.name)?;
+                Some(crate::tunnel::tnl_port(
+                    &self.name, &i.name, i.ofp_port, i.odp_port, &cfg,
+                ))
+            })
+            .collect();
+        ofproto::tnl::global()
+            .ports_mut()
+            .replace_bridge(&self.name, ports);
     }
 
     /// The interface with OpenFlow port `ofp_port`.

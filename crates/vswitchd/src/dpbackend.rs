@@ -40,6 +40,7 @@ impl Datapaths {
     /// Also starts the revalidator over them.
     pub fn set_registry(self: &Arc<Self>, registry: crate::upcall::SharedRegistry) {
         *self.registry.lock().unwrap_or_else(|e| e.into_inner()) = Some(registry.clone());
+        crate::native_tnl::start(registry.clone());
         match crate::revalidator::Revalidator::start(Arc::downgrade(self), registry) {
             Ok(r) => {
                 *self.revalidator.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(r));
@@ -79,6 +80,7 @@ impl Datapaths {
             }
         }
         .map_err(|e| e.to_string())?;
+        let dp = Arc::new(dp);
         if let Some(reg) = self
             .registry
             .lock()
@@ -88,9 +90,9 @@ impl Datapaths {
             dp.set_upcall_handler(Arc::new(crate::upcall::SwitchUpcalls {
                 datapath: name.clone(),
                 registry: reg,
+                dp: Arc::downgrade(&dp),
             }));
         }
-        let dp = Arc::new(dp);
         m.insert(datapath_type.to_string(), dp.clone());
         Ok(dp)
     }

@@ -17,6 +17,8 @@
 //!   bridge; learned flows, packet-ins.
 //! - [`revalidator`]: keeps datapath megaflows true to the OpenFlow
 //!   tables, credits their statistics to rules, expires idle ones.
+//! - [`native_tnl`]: `ovs/route/*`, `tnl/*`, the IP devices and system
+//!   routes ([`rtnl`]) native tunnelling needs.
 //! - [`daemon`]: `--detach`, pidfiles; [`clock`]: the daemon's monotonic
 //!   clock (`time/stop`, `time/warp`).
 //!
@@ -33,8 +35,10 @@ pub mod db;
 pub mod device;
 pub mod dpbackend;
 mod hash_order;
+pub mod native_tnl;
 pub mod ofport;
 pub mod revalidator;
+pub mod rtnl;
 pub mod status;
 pub mod switch;
 pub mod tunnel;

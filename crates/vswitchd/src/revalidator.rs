@@ -545,7 +545,7 @@ fn revalidate_dp(
                 decided.push((f, verdict, rules, delta));
             }
             if !effects.is_empty() {
-                apply_side_effects(&mut locked, std::mem::take(&mut effects));
+                let _ = apply_side_effects(&mut locked, std::mem::take(&mut effects));
                 learned = true;
             }
         }

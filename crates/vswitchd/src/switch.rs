@@ -119,6 +119,7 @@ impl Switch {
             .collect();
         for name in gone {
             if let Some(mut br) = self.bridges.remove(&name) {
+                ofproto::tnl::global().ports_mut().remove_bridge(&name);
                 br.destroy();
                 for o in &self.observers {
                     o.bridge_destroyed(&name);
@@ -252,6 +253,7 @@ impl Switch {
         let names: Vec<String> = self.bridges.keys().cloned().collect();
         for name in names {
             if let Some(mut br) = self.bridges.remove(&name) {
+                ofproto::tnl::global().ports_mut().remove_bridge(&name);
                 br.destroy();
                 for o in &self.observers {
                     o.bridge_destroyed(&name);

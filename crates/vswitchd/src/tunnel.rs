@@ -581,6 +581,49 @@ impl TunnelConfig {
     }
 }
 
+/// The tunnel port as native tunnelling sees it: interface `name`,
+/// OpenFlow port `ofp_port` of `bridge`, on vport `odp_port`.
+pub fn tnl_port(
+    bridge: &str,
+    name: &str,
+    ofp_port: u32,
+    odp_port: u32,
+    c: &TunnelConfig,
+) -> ofproto::tnl::ports::TnlPort {
+    use ofproto::tnl::ports::{TnlAddr, TnlKey};
+    let addr = |a: &TunnelAddr| match a {
+        TunnelAddr::Absent => TnlAddr::Absent,
+        TunnelAddr::Flow => TnlAddr::Flow,
+        TunnelAddr::Ip(ip) => TnlAddr::Ip(*ip),
+    };
+    let key = |k: &TunnelKey| match k {
+        TunnelKey::Absent => TnlKey::Absent,
+        TunnelKey::Flow => TnlKey::Flow,
+        TunnelKey::Fixed(v) => TnlKey::Fixed(*v),
+    };
+    ofproto::tnl::ports::TnlPort {
+        bridge: bridge.to_string(),
+        name: name.to_string(),
+        ofp_port,
+        vport: c.dpif_port_name(),
+        odp_port,
+        type_: c.type_.clone(),
+        remote: addr(&c.remote_ip),
+        local: addr(&c.local_ip),
+        in_key: key(&c.in_key),
+        out_key: key(&c.out_key),
+        tos: c.tos,
+        ttl: c.ttl,
+        dst_port: c.dst_port,
+        csum: c.csum,
+        df_default: c.df_default,
+        seq: c.seq,
+        layer3: c.packet_type == PacketTypeMode::LegacyL3,
+        egress_pkt_mark: c.egress_pkt_mark,
+        gbp: c.gbp,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

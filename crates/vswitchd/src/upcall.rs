@@ -129,8 +129,17 @@ fn names_datapath(want: &str, dp: &str) -> bool {
     want == dp || want.split_once('@').is_some_and(|(_, n)| n == dp)
 }
 
-/// Applies translation side effects to the locked bridges.
-pub fn apply_side_effects(locked: &mut LockedBridges<'_>, effects: Vec<SideEffect>) {
+/// A packet translation wants sent into a bridge from its LOCAL port
+/// (native tunnelling's ARP requests and neighbour solicitations).
+pub type PendingPacket = (String, Vec<u8>);
+
+/// Applies translation side effects to the locked bridges; returns the
+/// packets to send once the bridges are unlocked ([`send_pending`]).
+pub fn apply_side_effects(
+    locked: &mut LockedBridges<'_>,
+    effects: Vec<SideEffect>,
+) -> Vec<PendingPacket> {
+    let mut pending = Vec::new();
     for e in effects {
         match e {
             SideEffect::Learn { bridge, flow } => {
@@ -141,14 +150,50 @@ pub fn apply_side_effects(locked: &mut LockedBridges<'_>, effects: Vec<SideEffec
                 }
             }
             SideEffect::FinTimeout { rule, idle, hard } => rule.reduce_timeouts(idle, hard),
+            SideEffect::SendPacket { bridge, packet } => pending.push((bridge, packet)),
         }
     }
+    pending
+}
+
+/// Sends `pending` packets into their bridges through their flow tables,
+/// as if received on the LOCAL port (upstream's xlate_send_packet).
+pub fn send_pending(
+    registry: &SharedRegistry,
+    dp: &datapath::DpifNetdev,
+    pending: Vec<PendingPacket>,
+) {
+    for (bridge, packet) in pending {
+        let po = ofproto::PacketOutRequest {
+            packet,
+            in_port: 0xfffe,
+            metadata: flow::Match::catchall(),
+            actions: vec![flow::actions::OfpAction::Output(flow::actions::Output {
+                port: flow::actions::OfpPort::TABLE,
+                max_len: 0,
+            })],
+        };
+        execute_packet_out(registry, dp, &bridge, po);
+    }
+}
+
+/// The bridge and OpenFlow port a datapath port's packet belongs to: for a
+/// tunnel vport, the tunnel port its tunnel metadata selects.
+pub fn ingress_port(reg: &Registry, datapath: &str, flow: &packet::Flow) -> Option<(String, u32)> {
+    let tnl = ofproto::tnl::global().ports();
+    if tnl.is_vport(flow.in_port) {
+        return tnl.receive(flow.in_port, &flow.tunnel);
+    }
+    drop(tnl);
+    reg.odp.get(&(datapath.to_string(), flow.in_port)).cloned()
 }
 
 /// The datapath's view of the control plane, for one datapath.
 pub struct SwitchUpcalls {
     pub datapath: String,
     pub registry: SharedRegistry,
+    /// The datapath itself (to send what translation asks for).
+    pub dp: std::sync::Weak<datapath::DpifNetdev>,
 }
 
 impl SwitchUpcalls {
@@ -166,7 +211,7 @@ impl SwitchUpcalls {
         if *dont_send {
             return;
         }
-        let Some((br, ofp)) = reg.odp.get(&(self.datapath.clone(), up.in_port)).cloned() else {
+        let Some((br, ofp)) = ingress_port(&reg, &self.datapath, &up.flow) else {
             return;
         };
         let Some(entry) = reg.bridges.get(&br) else {
@@ -203,7 +248,7 @@ impl UpcallHandler for SwitchUpcalls {
         if !matches!(up.kind, UpcallKind::Miss) {
             return UpcallReply::default();
         }
-        let Some((br, ofp)) = reg.odp.get(&(self.datapath.clone(), up.in_port)).cloned() else {
+        let Some((br, ofp)) = ingress_port(&reg, &self.datapath, &up.flow) else {
             // A port no bridge knows (being added or removed): drop this
             // packet without caching the decision.
             return UpcallReply::default();
@@ -237,11 +282,17 @@ impl UpcallHandler for SwitchUpcalls {
         }
         let mask = crate::revalidator::install_mask(&out.wc, &up.flow);
         let actions = out.actions;
-        apply_side_effects(&mut locked, out.side_effects);
+        let pending = apply_side_effects(&mut locked, out.side_effects);
         drop(locked);
         for e in reg.bridges.values() {
             // Publishes what the side effects queued (flow updates).
             e.shared.with_ofproto(|_| ());
+        }
+        drop(reg);
+        if !pending.is_empty() {
+            if let Some(dp) = self.dp.upgrade() {
+                send_pending(&self.registry, &dp, pending);
+            }
         }
         UpcallReply {
             actions,
@@ -289,7 +340,7 @@ pub fn execute_packet_out(
         ),
         None => return,
     };
-    apply_side_effects(&mut locked, out.side_effects);
+    let pending = apply_side_effects(&mut locked, out.side_effects);
     drop(locked);
     flow.in_port = reg
         .odp
@@ -297,10 +348,14 @@ pub fn execute_packet_out(
         .find(|(_, (b, ofp))| b == bridge && *ofp == po.in_port)
         .map(|((_, odp), _)| *odp)
         .unwrap_or(u32::MAX);
+    drop(reg);
     if let Err(e) = datapath::Dpif::execute(dp, &po.packet, &flow, &out.actions) {
         vlog::warn!(
             "ofproto_dpif",
             "{bridge}: execution of packet-out failed: {e}"
         );
+    }
+    if !pending.is_empty() {
+        send_pending(registry, dp, pending);
     }
 }

@@ -17,7 +17,8 @@
 //! Modules: [`report`] (trace tree), [`commit`] (flow → set/push/pop),
 //! `engine` (the action interpreter), `output` (ports, patch, flood,
 //! controller), `freeze`/[`recirc`] (recirculation), `group`, `learn`,
-//! `fields` (set-field, move, stack with megaflow bookkeeping).
+//! `fields` (set-field, move, stack with megaflow bookkeeping), `tunnel`
+//! (native tunnelling: route, neighbour, `tnl_push`, `tnl_pop`, snooping).
 
 pub mod commit;
 pub(crate) mod engine;
@@ -29,6 +30,7 @@ mod learn;
 mod output;
 pub mod recirc;
 pub mod report;
+mod tunnel;
 
 use std::sync::Arc;
 
@@ -170,6 +172,10 @@ pub enum SideEffect {
         idle: u16,
         hard: u16,
     },
+    /// Send `packet` into bridge `bridge` as if it came from its LOCAL
+    /// port (through its flow table): native tunnelling's ARP requests
+    /// and neighbour solicitations.
+    SendPacket { bridge: String, packet: Vec<u8> },
 }
 
 /// A conntrack recirculation that a trace follows up on.

@@ -7,7 +7,6 @@ use flow::actions::{Bundle, BundleAlgorithm, OfpAction, OfpPort, Sample};
 use flow::odp::actions::{OdpAction, UserCookie, Userdata, Userspace};
 use flow::Subfield;
 
-use super::commit;
 use super::engine::{
     self, Ctx, OFPPC_NO_FLOOD, OFPPC_NO_FWD, OFPPC_PORT_DOWN, OFPPS_LINK_DOWN, OFPP_ALL,
     OFPP_CONTROLLER, OFPP_FLOOD, OFPP_IN_PORT, OFPP_LOCAL, OFPP_NONE, OFPP_NORMAL, OFPP_TABLE,
@@ -156,14 +155,9 @@ pub(crate) fn compose_output(ctx: &mut Ctx, port: u32, last: bool, truncate: boo
         return;
     }
     if let PortKind::Tunnel { .. } = &p.kind {
-        // Native tunneling needs a route to the remote end; this switch
-        // keeps no routing table for tunnels, so (as upstream without a
-        // route) the output fails.
-        if commit::is_ip_any(&ctx.flow) {
-            ctx.wc.nw_tos |= 0x03;
-        }
-        ctx.report(NodeKind::Detail, || "output to native tunnel".into());
-        ctx.report(NodeKind::Warn, || "native tunnel routing failed".into());
+        let name = p.name.clone();
+        // The inner packet as the pipeline left it goes into the tunnel.
+        super::tunnel::native_tunnel_output(ctx, &name, last);
         return;
     }
     let odp_port = p.odp_port;
@@ -177,7 +171,13 @@ pub(crate) fn compose_output(ctx: &mut Ctx, port: u32, last: bool, truncate: boo
     );
     let _ = truncate;
     ctx.commit();
-    ctx.odp.push(OdpAction::Output(odp_port));
+    match port {
+        OFPP_LOCAL => match super::tunnel::terminate(ctx) {
+            Some(vport) => ctx.odp.push(OdpAction::TnlPop(vport)),
+            None => ctx.odp.push(OdpAction::Output(odp_port)),
+        },
+        _ => ctx.odp.push(OdpAction::Output(odp_port)),
+    }
     ctx.flow.vlans = saved.0;
     ctx.flow.nw_tos = saved.1;
     ctx.flow.dl_dst = saved.2;
@@ -660,6 +660,3 @@ pub(crate) fn xlate_action_set(ctx: &mut Ctx) {
         ctx.in_action_set = false;
     }
 }
-
-#[allow(dead_code)]
-const _: u32 = OFPP_LOCAL;
