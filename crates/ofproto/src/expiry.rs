@@ -65,7 +65,7 @@ pub fn expiration(rule: &Rule) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use crate::flow_mod::{FlowModCommand, FlowModReq, OFPG_ANY, OFPP_ANY};
+    use crate::flow_mod::{FlowModCommand, FlowModReq};
     use crate::rule::FF_SEND_FLOW_REM;
     use crate::{AsyncMsg, Ofproto};
     use flow::Match;
@@ -76,21 +76,11 @@ mod tests {
         let mut m = Match::catchall();
         m.set_dl_type(0x0800);
         o.handle_flow_mod(&FlowModReq {
-            command: FlowModCommand::Add,
-            table_id: 0,
-            match_: m,
-            priority: prio,
-            cookie: 0,
-            cookie_mask: 0,
             new_cookie: 7,
             idle_timeout: idle,
             hard_timeout: hard,
-            importance: 0,
             flags,
-            out_port: OFPP_ANY,
-            out_group: OFPG_ANY,
-            buffer_id: u32::MAX,
-            actions: vec![],
+            ..FlowModReq::new(FlowModCommand::Add, m, prio, vec![])
         })
         .unwrap();
     }
@@ -168,23 +158,12 @@ mod tests {
         let mut o = Ofproto::with_clock("br0", 1, Arc::new(move || n.load(Ordering::Relaxed)));
         let mut m = Match::catchall();
         m.set_dl_type(0x0800);
-        o.handle_flow_mod(&FlowModReq {
-            command: FlowModCommand::Add,
-            table_id: 0,
-            match_: m,
-            priority: 3,
-            cookie: 0,
-            cookie_mask: 0,
-            new_cookie: 0,
-            idle_timeout: 0,
-            hard_timeout: 0,
-            importance: 0,
-            flags: 0,
-            out_port: OFPP_ANY,
-            out_group: OFPG_ANY,
-            buffer_id: u32::MAX,
-            actions: vec![flow::actions::OfpAction::FinTimeout { idle: 0, hard: 4 }],
-        })
+        o.handle_flow_mod(&FlowModReq::new(
+            FlowModCommand::Add,
+            m,
+            3,
+            vec![flow::actions::OfpAction::FinTimeout { idle: 0, hard: 4 }],
+        ))
         .unwrap();
         o.run(100_000);
         let r = o.rules(0).pop().unwrap();
@@ -209,7 +188,7 @@ mod tests {
 
 #[cfg(test)]
 mod removal_reason_tests {
-    use crate::flow_mod::{FlowModCommand, FlowModReq, OFPG_ANY, OFPP_ANY, TABLE_ALL};
+    use crate::flow_mod::{FlowModCommand, FlowModReq, TABLE_ALL};
     use crate::rule::FF_SEND_FLOW_REM;
     use crate::{AsyncMsg, Ofproto};
     use flow::actions::OfpAction;
@@ -219,25 +198,13 @@ mod removal_reason_tests {
 
     fn fm(cmd: FlowModCommand, prio: u16, actions: Vec<OfpAction>) -> FlowModReq {
         FlowModReq {
-            command: cmd,
             table_id: if cmd == FlowModCommand::Add {
                 0
             } else {
                 TABLE_ALL
             },
-            match_: Match::catchall(),
-            priority: prio,
-            cookie: 0,
-            cookie_mask: 0,
-            new_cookie: 0,
-            idle_timeout: 0,
-            hard_timeout: 0,
-            importance: 0,
             flags: FF_SEND_FLOW_REM,
-            out_port: OFPP_ANY,
-            out_group: OFPG_ANY,
-            buffer_id: u32::MAX,
-            actions,
+            ..FlowModReq::new(cmd, Match::catchall(), prio, actions)
         }
     }
 

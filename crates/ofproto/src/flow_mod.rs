@@ -74,6 +74,35 @@ pub struct FlowModReq {
 }
 
 impl FlowModReq {
+    /// A flow-mod of `command` for table 0 with every option a command
+    /// line may leave out at its default: no cookie (and no cookie match),
+    /// no timeouts, importance or flags, no out port or group filter, no
+    /// buffered packet. Set the other fields with struct update syntax.
+    pub fn new(
+        command: FlowModCommand,
+        match_: Match,
+        priority: u16,
+        actions: Vec<OfpAction>,
+    ) -> FlowModReq {
+        FlowModReq {
+            command,
+            table_id: 0,
+            match_,
+            priority,
+            cookie: 0,
+            cookie_mask: 0,
+            new_cookie: 0,
+            idle_timeout: 0,
+            hard_timeout: 0,
+            importance: 0,
+            flags: 0,
+            out_port: OFPP_ANY,
+            out_group: OFPG_ANY,
+            buffer_id: u32::MAX,
+            actions,
+        }
+    }
+
     /// Whether a modify that matches nothing adds the flow instead (OF1.0,
     /// Nicira without a cookie match, OF1.1 without a cookie mask).
     pub fn modify_may_add(&self) -> bool {
@@ -513,23 +542,7 @@ mod tests {
         if s == "ip" {
             m.set_dl_type(0x0800);
         }
-        FlowModReq {
-            command: cmd,
-            table_id: 0,
-            match_: m,
-            priority: prio,
-            cookie: 0,
-            cookie_mask: 0,
-            new_cookie: 0,
-            idle_timeout: 0,
-            hard_timeout: 0,
-            importance: 0,
-            flags: 0,
-            out_port: OFPP_ANY,
-            out_group: OFPG_ANY,
-            buffer_id: u32::MAX,
-            actions: acts,
-        }
+        FlowModReq::new(cmd, m, prio, acts)
     }
 
     #[test]
@@ -563,21 +576,9 @@ mod eviction_tests {
         m.flow.nw_src = nw_src;
         m.wc.nw_src = u32::MAX;
         o.handle_flow_mod(&FlowModReq {
-            command: FlowModCommand::Add,
-            table_id: 0,
-            match_: m,
-            priority: 1,
-            cookie: 0,
-            cookie_mask: 0,
-            new_cookie: 0,
-            idle_timeout: 0,
             hard_timeout: hard,
             importance,
-            flags: 0,
-            out_port: OFPP_ANY,
-            out_group: OFPG_ANY,
-            buffer_id: u32::MAX,
-            actions: vec![],
+            ..FlowModReq::new(FlowModCommand::Add, m, 1, vec![])
         })
     }
 
@@ -611,21 +612,10 @@ mod eviction_tests {
         let mut m = Match::catchall();
         m.set_dl_type(0x0800);
         let fm = FlowModReq {
-            command: FlowModCommand::Add,
             table_id: 1,
-            match_: m,
-            priority: 9,
-            cookie: 0,
-            cookie_mask: 0,
             new_cookie: 3,
             idle_timeout: 10,
-            hard_timeout: 0,
-            importance: 0,
-            flags: 0,
-            out_port: OFPP_ANY,
-            out_group: OFPG_ANY,
-            buffer_id: u32::MAX,
-            actions: vec![],
+            ..FlowModReq::new(FlowModCommand::Add, m, 9, vec![])
         };
         let a = o.apply_learn(&fm).unwrap();
         let b = o.apply_learn(&fm).unwrap();
@@ -641,21 +631,8 @@ mod eviction_tests {
     fn internal_flows_are_hidden() {
         let mut o = Ofproto::new("br0", 1);
         let mut fm = FlowModReq {
-            command: FlowModCommand::Add,
             table_id: TABLE_INTERNAL,
-            match_: Match::catchall(),
-            priority: 0,
-            cookie: 0,
-            cookie_mask: 0,
-            new_cookie: 0,
-            idle_timeout: 0,
-            hard_timeout: 0,
-            importance: 0,
-            flags: 0,
-            out_port: OFPP_ANY,
-            out_group: OFPG_ANY,
-            buffer_id: u32::MAX,
-            actions: vec![],
+            ..FlowModReq::new(FlowModCommand::Add, Match::catchall(), 0, vec![])
         };
         assert_eq!(o.handle_flow_mod(&fm), Err(OfpErr::OFPBRC_EPERM));
         o.add_internal_flow(&fm).unwrap();
@@ -683,21 +660,9 @@ mod eviction_tests {
         add(&mut o, 1, 0, 0).unwrap();
         let mut txn = o.begin_txn();
         let mut del = FlowModReq {
-            command: FlowModCommand::Delete,
             table_id: TABLE_ALL,
-            match_: Match::catchall(),
-            priority: 0,
-            cookie: 0,
-            cookie_mask: 0,
             new_cookie: u64::MAX,
-            idle_timeout: 0,
-            hard_timeout: 0,
-            importance: 0,
-            flags: 0,
-            out_port: OFPP_ANY,
-            out_group: OFPG_ANY,
-            buffer_id: u32::MAX,
-            actions: vec![],
+            ..FlowModReq::new(FlowModCommand::Delete, Match::catchall(), 0, vec![])
         };
         o.flow_mod_in(&mut txn, &del).unwrap();
         del.command = FlowModCommand::Add;
@@ -730,25 +695,21 @@ impl Ofproto {
         // with new actions keeps its creation time and counters (dump-flows
         // then shows `hard_age`), and adds it when it is not there.
         let fm = FlowModReq {
-            command: FlowModCommand::ModifyStrict,
             table_id: lf.table_id,
-            match_: lf.match_,
-            priority: lf.priority,
-            cookie: 0,
-            cookie_mask: 0,
             new_cookie: lf.cookie,
             idle_timeout: lf.idle_timeout,
             hard_timeout: lf.hard_timeout,
-            importance: 0,
             flags: if lf.flags & SEND_FLOW_REM != 0 {
                 crate::rule::FF_SEND_FLOW_REM
             } else {
                 0
             },
-            out_port: OFPP_ANY,
-            out_group: OFPG_ANY,
-            buffer_id: u32::MAX,
-            actions: lf.actions.clone(),
+            ..FlowModReq::new(
+                FlowModCommand::ModifyStrict,
+                lf.match_,
+                lf.priority,
+                lf.actions.clone(),
+            )
         };
         self.apply_learn(&fm)
     }
@@ -831,23 +792,7 @@ mod learn_tests {
                 ..Learn::default()
             }))
         };
-        let mut fm = FlowModReq {
-            command: FlowModCommand::Add,
-            table_id: 0,
-            match_: Match::catchall(),
-            priority: 1,
-            cookie: 0,
-            cookie_mask: 0,
-            new_cookie: 0,
-            idle_timeout: 0,
-            hard_timeout: 0,
-            importance: 0,
-            flags: 0,
-            out_port: OFPP_ANY,
-            out_group: OFPG_ANY,
-            buffer_id: u32::MAX,
-            actions: vec![learn(2)],
-        };
+        let mut fm = FlowModReq::new(FlowModCommand::Add, Match::catchall(), 1, vec![learn(2)]);
         o.handle_flow_mod(&fm).unwrap();
         // Two learned flows, one with another cookie.
         for (prio, cookie) in [(7, 0x42), (8, 0x43)] {

@@ -691,21 +691,16 @@ impl Ofproto {
                 continue;
             }
             let fm = FlowModReq {
-                command: crate::flow_mod::FlowModCommand::Delete,
                 table_id,
-                match_: flow::Match::catchall(),
-                priority: 0,
                 cookie,
                 cookie_mask: u64::MAX,
                 new_cookie: u64::MAX,
-                idle_timeout: 0,
-                hard_timeout: 0,
-                importance: 0,
-                flags: 0,
-                out_port: crate::flow_mod::OFPP_ANY,
-                out_group: crate::flow_mod::OFPG_ANY,
-                buffer_id: u32::MAX,
-                actions: Vec::new(),
+                ..FlowModReq::new(
+                    crate::flow_mod::FlowModCommand::Delete,
+                    flow::Match::catchall(),
+                    0,
+                    Vec::new(),
+                )
             };
             // Deleting cannot fail for a valid table.
             let _ = self.handle_flow_mod(&fm);
