@@ -35,26 +35,7 @@ impl Sandbox {
 
     fn start() -> Sandbox {
         let sb = Sandbox(testkit::Sandbox::start("cls"));
-        sb.0.vsctl(&[
-            "add-br",
-            "br0",
-            "--",
-            "set",
-            "bridge",
-            "br0",
-            "datapath-type=dummy",
-            "--",
-            "add-port",
-            "br0",
-            "p1",
-            "--",
-            "set",
-            "interface",
-            "p1",
-            "type=dummy",
-            "ofport_request=1",
-        ])
-        .unwrap();
+        sb.0.add_dummy_bridge("br0", &[], &["p1"]).unwrap();
         sb
     }
 

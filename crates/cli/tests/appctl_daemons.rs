@@ -26,51 +26,29 @@ fn our_daemons() -> Stack {
 /// the reason. Fix and remove.
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 
-const SETUP: &[&[&str]] = &[
-    &[
-        "add-br",
+/// Two bridges on the dummy datapath: `br0` with ports `p1` and `p2`,
+/// `br1` (fail-mode secure) without ports.
+fn setup(sb: &Sandbox) {
+    sb.add_dummy_bridge(
         "br0",
-        "--",
-        "set",
-        "bridge",
-        "br0",
-        "datapath_type=dummy",
-        "other-config:datapath-id=0000000000000001",
-        "other-config:hwaddr=02:00:00:00:00:01",
-        "--",
-        "add-port",
-        "br0",
-        "p1",
-        "--",
-        "set",
-        "interface",
-        "p1",
-        "type=dummy",
-        "ofport_request=1",
-        "--",
-        "add-port",
-        "br0",
-        "p2",
-        "--",
-        "set",
-        "interface",
-        "p2",
-        "type=dummy",
-        "ofport_request=2",
-    ],
-    &[
-        "add-br",
+        &[
+            "other-config:datapath-id=0000000000000001",
+            "other-config:hwaddr=02:00:00:00:00:01",
+        ],
+        &["p1", "p2"],
+    )
+    .expect("setup");
+    sb.add_dummy_bridge(
         "br1",
-        "--",
-        "set",
-        "bridge",
-        "br1",
-        "datapath_type=dummy",
-        "fail-mode=secure",
-        "other-config:datapath-id=0000000000000002",
-        "other-config:hwaddr=02:00:00:00:00:02",
-    ],
-];
+        &[
+            "fail-mode=secure",
+            "other-config:datapath-id=0000000000000002",
+            "other-config:hwaddr=02:00:00:00:00:02",
+        ],
+        &[],
+    )
+    .expect("setup");
+}
 
 /// Frames received on the dummy ports before the commands run (NORMAL
 /// learns their source addresses).
@@ -164,9 +142,7 @@ fn normalize(command: &str, text: &str) -> String {
 }
 
 fn run_commands(sb: &Sandbox) -> Vec<(String, String)> {
-    for args in SETUP {
-        sb.vsctl(args).expect("setup");
-    }
+    setup(sb);
     for (port, packet) in PACKETS {
         sb.appctl(&["netdev-dummy/receive", port, packet])
             .expect("receive");

@@ -46,17 +46,8 @@ const STEPS: &[&str] = &[
 
 /// The outcome of every step, as text (status, stdout, stderr).
 fn run(sb: &Sandbox) -> Vec<(String, String)> {
-    sb.vsctl(&[
-        "add-br",
-        "br0",
-        "--",
-        "set",
-        "bridge",
-        "br0",
-        "datapath_type=dummy",
-        "fail-mode=secure",
-    ])
-    .expect("add-br");
+    sb.add_dummy_bridge("br0", &["fail-mode=secure"], &[])
+        .expect("add-br");
     let ctl = sb.control("ovs-vswitchd");
     let mut out = Vec::new();
     for step in STEPS {

@@ -18,36 +18,7 @@ fn packet(n: u8) -> String {
 }
 
 fn setup(sb: &Sandbox) {
-    sb.vsctl(&[
-        "add-br",
-        "br0",
-        "--",
-        "set",
-        "bridge",
-        "br0",
-        "datapath_type=dummy",
-        "--",
-        "add-port",
-        "br0",
-        "p1",
-        "--",
-        "set",
-        "interface",
-        "p1",
-        "type=dummy",
-        "ofport_request=1",
-        "--",
-        "add-port",
-        "br0",
-        "p2",
-        "--",
-        "set",
-        "interface",
-        "p2",
-        "type=dummy",
-        "ofport_request=2",
-    ])
-    .unwrap();
+    sb.add_dummy_bridge("br0", &[], &["p1", "p2"]).unwrap();
 }
 
 fn receive(sb: &Sandbox, n: u8) {

@@ -25,8 +25,9 @@ fn ours_on_reference_db() -> Stack {
     s
 }
 
-fn vsctl(sb: &Sandbox, args: &[&str]) -> String {
-    let o = sb.vsctl_outcome(args);
+fn vsctl<S: AsRef<str>>(sb: &Sandbox, args: &[S]) -> String {
+    let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+    let o = sb.vsctl_outcome(&args);
     format!(
         "$ ovs-vsctl {}\n[{}]\n{}{}",
         args.join(" "),
@@ -78,18 +79,7 @@ const IFACE_COLUMNS: &str = "--columns=name,type,ofport,ofport_request,admin_sta
 /// The script both stacks run; returns its transcript.
 fn script(sb: &Sandbox) -> String {
     let mut t = String::new();
-    t += &vsctl(
-        sb,
-        &[
-            "add-br",
-            "br0",
-            "--",
-            "set",
-            "bridge",
-            "br0",
-            "datapath_type=dummy",
-        ],
-    );
+    t += &vsctl(sb, &testkit::dummy_bridge("br0", &[], &[]));
     t += &vsctl(
         sb,
         &[
@@ -187,18 +177,7 @@ fn script(sb: &Sandbox) -> String {
             "Bridge",
         ],
     );
-    t += &vsctl(
-        sb,
-        &[
-            "add-br",
-            "br1",
-            "--",
-            "set",
-            "bridge",
-            "br1",
-            "datapath_type=dummy",
-        ],
-    );
+    t += &vsctl(sb, &testkit::dummy_bridge("br1", &[], &[]));
     t += &vsctl(sb, &["del-br", "br1"]);
     t += &vsctl(sb, &["del-port", "bad"]);
     t += &appctl(sb, &["version"]);
@@ -265,16 +244,7 @@ fn restart_keeps_bridges_ports_and_numbers() {
         return;
     }
     let mut sb = Sandbox::start_stack("vsd-restart", ours(), true);
-    sb.vsctl(&[
-        "add-br",
-        "br0",
-        "--",
-        "set",
-        "bridge",
-        "br0",
-        "datapath_type=dummy",
-    ])
-    .unwrap();
+    sb.add_dummy_bridge("br0", &[], &[]).unwrap();
     for (p, req) in [("a", None), ("b", Some("7")), ("c", None)] {
         let mut args = vec![
             "add-port",
@@ -384,18 +354,7 @@ fn normalize_bridge_address(sb: &Sandbox, text: &str) -> String {
 
 fn openflow_script(sb: &Sandbox) -> String {
     let mut t = String::new();
-    t += &vsctl(
-        sb,
-        &[
-            "add-br",
-            "br0",
-            "--",
-            "set",
-            "bridge",
-            "br0",
-            "datapath_type=dummy",
-        ],
-    );
+    t += &vsctl(sb, &testkit::dummy_bridge("br0", &[], &[]));
     t += &vsctl(
         sb,
         &[
@@ -483,16 +442,7 @@ fn missed_packet_is_translated_and_cached() {
         return;
     }
     let sb = Sandbox::start_stack("vsd-upcall", ours(), true);
-    sb.vsctl(&[
-        "add-br",
-        "br0",
-        "--",
-        "set",
-        "bridge",
-        "br0",
-        "datapath_type=dummy",
-    ])
-    .unwrap();
+    sb.add_dummy_bridge("br0", &[], &[]).unwrap();
     for p in ["p1", "p2"] {
         sb.vsctl(&[
             "add-port",

@@ -11,46 +11,8 @@ use datapath::{Dpif, DpifNetdev, PmdConfig};
 use netdev::dummy::Dummy;
 
 fn setup_reference(sb: &testkit::Sandbox) {
-    sb.vsctl(&[
-        "add-br",
-        "br0",
-        "--",
-        "set",
-        "bridge",
-        "br0",
-        "datapath-type=dummy",
-        "--",
-        "add-port",
-        "br0",
-        "p1",
-        "--",
-        "set",
-        "interface",
-        "p1",
-        "type=dummy",
-        "ofport_request=1",
-        "--",
-        "add-port",
-        "br0",
-        "p2",
-        "--",
-        "set",
-        "interface",
-        "p2",
-        "type=dummy",
-        "ofport_request=2",
-        "--",
-        "add-port",
-        "br0",
-        "p3",
-        "--",
-        "set",
-        "interface",
-        "p3",
-        "type=dummy",
-        "ofport_request=3",
-    ])
-    .unwrap();
+    sb.add_dummy_bridge("br0", &[], &["p1", "p2", "p3"])
+        .unwrap();
     // Upstream's revalidators delete flows they did not install (those of
     // dpctl/add-flow) within a second: keep them still.
     sb.appctl(&["revalidator/pause"]).unwrap();

@@ -14,46 +14,8 @@ use flow::odp::{
 };
 
 fn vsctl_setup(sb: &testkit::Sandbox) {
-    sb.vsctl(&[
-        "add-br",
-        "br0",
-        "--",
-        "set",
-        "bridge",
-        "br0",
-        "datapath-type=dummy",
-        "--",
-        "add-port",
-        "br0",
-        "p1",
-        "--",
-        "set",
-        "interface",
-        "p1",
-        "type=dummy",
-        "ofport_request=1",
-        "--",
-        "add-port",
-        "br0",
-        "p2",
-        "--",
-        "set",
-        "interface",
-        "p2",
-        "type=dummy",
-        "ofport_request=2",
-        "--",
-        "add-port",
-        "br0",
-        "p3",
-        "--",
-        "set",
-        "interface",
-        "p3",
-        "type=dummy",
-        "ofport_request=3",
-    ])
-    .unwrap();
+    sb.add_dummy_bridge("br0", &[], &["p1", "p2", "p3"])
+        .unwrap();
 }
 
 const OF_FLOWS: &[&str] = &[

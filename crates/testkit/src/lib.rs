@@ -167,6 +167,38 @@ impl Outcome {
     }
 }
 
+/// `ovs-vsctl` arguments that add `bridge` on the dummy datapath, with the
+/// extra Bridge column `settings` (`fail-mode=secure`,
+/// `other-config:hwaddr=…`), and for each of `ports` an interface of type
+/// `dummy` asking for OpenFlow port 1, 2, … in that order.
+pub fn dummy_bridge(bridge: &str, settings: &[&str], ports: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = ["add-br", bridge, "--", "set", "bridge", bridge]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.push("datapath_type=dummy".into());
+    args.extend(settings.iter().map(|s| s.to_string()));
+    for (i, port) in ports.iter().enumerate() {
+        args.extend(
+            [
+                "--",
+                "add-port",
+                bridge,
+                port,
+                "--",
+                "set",
+                "interface",
+                port,
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+        args.push("type=dummy".into());
+        args.push(format!("ofport_request={}", i + 1));
+    }
+    args
+}
+
 /// A private directory with an ovsdb-server (and usually an ovs-vswitchd on
 /// the dummy datapath), with `OVS_RUNDIR`, `OVS_LOGDIR`, `OVS_DBDIR` and
 /// `OVS_SYSCONFDIR` all pointing into it.
@@ -313,6 +345,19 @@ impl Sandbox {
         let mut all = vec![db.as_str()];
         all.extend_from_slice(args);
         self.run(&self.stack.vsctl, &all)
+    }
+
+    /// Adds a bridge on the dummy datapath with its dummy ports (see
+    /// [`dummy_bridge`]).
+    pub fn add_dummy_bridge(
+        &self,
+        bridge: &str,
+        settings: &[&str],
+        ports: &[&str],
+    ) -> Result<String, String> {
+        let args = dummy_bridge(bridge, settings, ports);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.vsctl(&args)
     }
 
     /// `ovs-appctl -t <vswitchd control socket> ARGS`.
@@ -569,6 +614,22 @@ pub fn normalize_log_timestamps(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn dummy_bridge_numbers_its_ports() {
+        assert_eq!(
+            dummy_bridge("br0", &["fail-mode=secure"], &["p1", "p2"]).join(" "),
+            "add-br br0 -- set bridge br0 datapath_type=dummy fail-mode=secure \
+             -- add-port br0 p1 -- set interface p1 type=dummy ofport_request=1 \
+             -- add-port br0 p2 -- set interface p2 type=dummy ofport_request=2"
+        );
+        assert_eq!(
+            dummy_bridge("br1", &[], &[]).join(" "),
+            "add-br br1 -- set bridge br1 datapath_type=dummy"
+        );
+    }
+
     #[test]
     fn log_timestamps_are_blanked() {
         let t = "2026-11-21T20:59:15Z|00001|ofp_table|WARN|x\n2026-11-21T20:59:15.123Z|00002|y|INFO|z\nplain";
@@ -577,8 +638,6 @@ mod tests {
             "<time>|00001|ofp_table|WARN|x\n<time>|00002|y|INFO|z\nplain"
         );
     }
-
-    use super::*;
 
     #[test]
     fn uuids_are_numbered_by_first_appearance() {

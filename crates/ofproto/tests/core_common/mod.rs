@@ -163,37 +163,14 @@ impl Pair {
         }
         let reference = Sandbox::start(tag);
         reference
-            .vsctl(&[
-                "add-br",
+            .add_dummy_bridge(
                 "br0",
-                "--",
-                "set",
-                "bridge",
-                "br0",
-                "datapath-type=dummy",
-                "other-config:datapath-id=0000aa55aa550001",
-                "fail-mode=secure",
-                "--",
-                "add-port",
-                "br0",
-                "p1",
-                "--",
-                "set",
-                "interface",
-                "p1",
-                "type=dummy",
-                "ofport_request=1",
-                "--",
-                "add-port",
-                "br0",
-                "p2",
-                "--",
-                "set",
-                "interface",
-                "p2",
-                "type=dummy",
-                "ofport_request=2",
-            ])
+                &[
+                    "other-config:datapath-id=0000aa55aa550001",
+                    "fail-mode=secure",
+                ],
+                &["p1", "p2"],
+            )
             .expect("configure the reference bridge");
         reference.ofctl("br0", &["del-flows"]).expect("del-flows");
         // Our ports get the reference's addresses.
