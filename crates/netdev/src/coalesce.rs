@@ -12,7 +12,9 @@
 //! but the last of full size (that size becomes the super-frame's segment
 //! size); PSH ends a run. A segment is taken only when its checksum is
 //! known good (the kernel verified it, it is partial, or it verifies here):
-//! the super-frame leaves with a partial checksum the receiver trusts.
+//! the super-frame leaves with a partial checksum the receiver trusts. The
+//! software check is lazy: it runs only when a second segment joins, so a
+//! segment that leaves alone is never summed here.
 //!
 //! [`Seg::of`] reads a segment, [`Run`] follows a run, [`Run::finish`]
 //! rewrites the first frame's headers into the super-frame's and gives its
@@ -43,6 +45,10 @@ pub struct Seg {
     seq: u32,
     flags: u8,
     ipv6: bool,
+    /// Whether its checksums are known good without summing (partial, or
+    /// verified by the kernel); otherwise they are checked when it joins or
+    /// starts a run of two.
+    trusted: bool,
 }
 
 fn be16(d: &[u8], at: usize) -> usize {
@@ -91,13 +97,15 @@ impl Seg {
             return None;
         }
         let trusted = if off.needs_csum() {
-            off.csum_start as usize == l4 && off.csum_offset == 16
+            // A partial checksum elsewhere than TCP's field is not ours to
+            // merge.
+            if off.csum_start as usize != l4 || off.csum_offset != 16 {
+                return None;
+            }
+            true
         } else {
-            off.flags & Offload::F_DATA_VALID != 0 || checksums_ok(d, l4, ipv6)
+            off.flags & Offload::F_DATA_VALID != 0
         };
-        if !trusted {
-            return None;
-        }
         Some(Seg {
             l4,
             hdr,
@@ -105,7 +113,14 @@ impl Seg {
             seq: u32::from_be_bytes([t[4], t[5], t[6], t[7]]),
             flags,
             ipv6,
+            trusted,
         })
+    }
+
+    /// Whether frame `d` (the frame this segment was read from) has good
+    /// checksums: known, or summed now.
+    fn verified(&self, d: &[u8]) -> bool {
+        self.trusted || checksums_ok(d, self.l4, self.ipv6)
     }
 }
 
@@ -139,6 +154,9 @@ pub struct Run {
     /// Payload of the last segment taken.
     last_payload: usize,
     last_flags: u8,
+    /// The first segment's checksums failed (checked when a second came):
+    /// nothing joins this run.
+    broken: bool,
 }
 
 impl Run {
@@ -150,6 +168,7 @@ impl Run {
             count: 1,
             last_payload: seg.payload,
             last_flags: seg.flags,
+            broken: false,
         }
     }
 
@@ -159,8 +178,12 @@ impl Run {
     }
 
     /// Whether segment `seg` (frame `d`) continues the run whose first
-    /// frame is `first`; takes it if so.
+    /// frame is `first`; takes it if so. Checksums not known good are
+    /// summed here, the first segment's when a second is about to join.
     pub fn push(&mut self, first: &[u8], d: &[u8], seg: &Seg) -> bool {
+        if self.broken {
+            return false;
+        }
         let f = &self.first;
         let mss = f.payload;
         let same_headers = seg.l4 == f.l4
@@ -190,6 +213,13 @@ impl Run {
             || seg.seq != f.seq.wrapping_add(self.total as u32)
             || f.hdr + self.total + seg.payload > MAX_FRAME
         {
+            return false;
+        }
+        if self.count == 1 && !f.verified(first) {
+            self.broken = true;
+            return false;
+        }
+        if !seg.verified(d) {
             return false;
         }
         self.total += seg.payload;
@@ -361,14 +391,37 @@ mod tests {
         for fl in [0x11, 0x12, 0x00] {
             assert!(Seg::of(&pkt(&tcp4(1, &p, fl))).is_none(), "flags {fl:#x}");
         }
-        // A bad TCP checksum keeps a segment out.
+        // A bad TCP checksum keeps a segment out, second or first (the
+        // first is summed only when a second comes).
         let mut bad = tcp4(1001, &p, 0x10);
         bad[100] ^= 1;
-        assert!(Seg::of(&pkt(&bad)).is_none());
+        assert!(Seg::of(&pkt(&bad)).is_some(), "not summed alone");
+        assert!(gather(&[a.clone(), bad.clone()]).is_none());
+        let mut bad_first = a.clone();
+        bad_first[100] ^= 1;
+        assert!(gather(&[bad_first.clone(), tcp4(1001, &p, 0x10)]).is_none());
+        // A run whose first segment failed takes nothing more.
+        let mut run = Run::start(Seg::of(&pkt(&bad_first)).unwrap());
+        let good = tcp4(1001, &p, 0x10);
+        let gs = Seg::of(&pkt(&good)).unwrap();
+        assert!(!run.push(&bad_first, &good, &gs));
+        assert!(!run.push(&bad_first, &good, &gs));
+        // A bad IPv4 header checksum too.
+        let mut bad_ip = tcp4(1001, &p, 0x10);
+        bad_ip[24] ^= 1;
+        assert!(gather(&[a.clone(), bad_ip]).is_none());
         // ...unless the kernel says it verified it.
         let mut v = pkt(&bad);
         v.meta.offload.flags = Offload::F_DATA_VALID;
-        assert!(Seg::of(&v).is_some());
+        let vs = Seg::of(&v).unwrap();
+        let mut run = Run::start(Seg::of(&pkt(&a)).unwrap());
+        assert!(run.push(&a, &bad, &vs));
+        // A partial checksum that is not TCP's keeps a segment out.
+        let mut w = pkt(&a);
+        w.meta.offload.flags = Offload::F_NEEDS_CSUM;
+        w.meta.offload.csum_start = 34;
+        w.meta.offload.csum_offset = 6;
+        assert!(Seg::of(&w).is_none());
         // Without DF, or fragmented: no.
         let mut nodf = a.clone();
         nodf[20] = 0;

@@ -7,7 +7,7 @@
 //! Options, for trying settings out: `--pmds N` forwarding threads,
 //! `--max-sleep US` (as `other_config:pmd-maxsleep`), `--spin US` (polling
 //! time before blocking), `--rx-mode
-//! v2|v3|mmsg`, `--big-slots N` (second receive ring; 0: super-frames by
+//! v2|v3|mmsg`, `--tx-mode mmsg|v2`, `--big-slots N` (second receive ring; 0: super-frames by
 //! `recvmsg`), `--rxqs N` receive queues per port, `--no-coalesce` (TCP
 //! segments leave one by one).
 
@@ -42,7 +42,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() < 2 {
         eprintln!(
-            "usage: dp-xconnect IF1 IF2 [--pmds N] [--max-sleep US] [--spin US] [--rx-mode v2|v3|mmsg] [--big-slots N] [--rxqs N] [--no-coalesce]"
+            "usage: dp-xconnect IF1 IF2 [--pmds N] [--max-sleep US] [--spin US] [--rx-mode v2|v3|mmsg] [--tx-mode mmsg|v2] [--big-slots N] [--rxqs N] [--no-coalesce]"
         );
         std::process::exit(1);
     }
@@ -64,6 +64,9 @@ fn main() {
     let mut nc = NetdevConfig::default();
     if let Some(m) = opt("--rx-mode").and_then(|m| m.parse().ok()) {
         nc.rx_mode = m;
+    }
+    if let Some(m) = opt("--tx-mode").and_then(|m| m.parse().ok()) {
+        nc.tx_mode = m;
     }
     if let Some(n) = num("--big-slots") {
         nc.rx_big_slots = n;
