@@ -549,6 +549,17 @@ fn wait_readable(fds: &[RawFd], ms: i32) {
     }
 }
 
+/// Largest frame on an Ethernet wire of the usual MTU (with a VLAN tag).
+const WIRE_FRAME: usize = 1518;
+
+/// How many wire-size frames `batch` stands for: a super-frame counts as
+/// the segments it carries, so a pass that moved a few 64 KiB super-frames
+/// is a busy pass for [`Pacer`], as the same bytes in wire-size frames
+/// would be.
+fn wire_frames(batch: &PacketBatch) -> usize {
+    batch.iter().map(|p| p.len().div_ceil(WIRE_FRAME).max(1)).sum()
+}
+
 /// Upper bound of [`crate::PmdConfig::max_sleep_us`] (upstream's limit
 /// for `pmd-maxsleep`).
 pub const MAX_SLEEP_US: u32 = 10_000;
@@ -557,8 +568,9 @@ pub const MAX_SLEEP_US: u32 = 10_000;
 const SLEEP_STEP_US: u32 = 10;
 
 /// Load-based pausing between passes (upstream's `pmd-maxsleep`): a pass in
-/// which no queue gave at least half a batch lengthens the pause by a step,
-/// up to `max`; a busier pass ends pausing.
+/// which no queue gave at least half a batch (counted in wire-size frames:
+/// see [`wire_frames`]) lengthens the pause by a step, up to `max`; a
+/// busier pass ends pausing.
 #[derive(Debug, Default)]
 pub(crate) struct Pacer {
     max: u32,
@@ -636,7 +648,7 @@ pub(crate) fn pmd_main(
             match r.rxq.recv(&mut fwd.io.pool, &mut batch) {
                 Ok(n) if n > 0 => {
                     got += n;
-                    most = most.max(n);
+                    most = most.max(wire_frames(&batch));
                     fwd.process_batch(r.port_no, &mut batch);
                 }
                 Ok(_) => {}
@@ -684,5 +696,25 @@ mod tests {
         let mut off = Pacer::new(0);
         assert_eq!(off.after_pass(1), 0);
         assert_eq!(Pacer::new(1_000_000).max, MAX_SLEEP_US);
+    }
+
+    #[test]
+    fn super_frames_count_as_the_wire_frames_they_carry() {
+        let mut b = PacketBatch::new();
+        assert_eq!(wire_frames(&b), 0);
+        for len in [60, 1514, 1518] {
+            let _ = b.push(packet::buffer::Packet::from_frame(&vec![0u8; len]));
+        }
+        assert_eq!(wire_frames(&b), 3);
+        let _ = b.push(packet::buffer::Packet::from_frame(&vec![0u8; 65_000]));
+        assert_eq!(wire_frames(&b), 3 + 43);
+        // Two super-frames make a busy pass; two small frames do not.
+        let mut p = Pacer::new(20);
+        assert_eq!(p.after_pass(wire_frames(&b)), 0);
+        let mut small = PacketBatch::new();
+        for _ in 0..2 {
+            let _ = small.push(packet::buffer::Packet::from_frame(&[0u8; 60]));
+        }
+        assert_eq!(p.after_pass(wire_frames(&small)), 10);
     }
 }
