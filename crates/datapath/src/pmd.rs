@@ -557,7 +557,10 @@ const WIRE_FRAME: usize = 1518;
 /// is a busy pass for [`Pacer`], as the same bytes in wire-size frames
 /// would be.
 fn wire_frames(batch: &PacketBatch) -> usize {
-    batch.iter().map(|p| p.len().div_ceil(WIRE_FRAME).max(1)).sum()
+    batch
+        .iter()
+        .map(|p| p.len().div_ceil(WIRE_FRAME).max(1))
+        .sum()
 }
 
 /// Upper bound of [`crate::PmdConfig::max_sleep_us`] (upstream's limit
