@@ -34,18 +34,7 @@ fn our_daemons() -> Stack {
 /// Script lines (`script:line`) where upstream's ovs-ofctl prints
 /// something else against our daemons than against the reference daemons,
 /// each with the reason. Keep it short; fix and remove.
-const KNOWN_DAEMON_DIFFERENCES: &[(&str, &str)] = &[
-    // OpenFlow 1.3+: after `mod-port p1 down` our first port-status still
-    // says LIVE (upstream: state 0).
-    ("monitor:29", "mod-port down: first port-status keeps LIVE"),
-    ("monitor:43", "mod-port down: first port-status keeps LIVE"),
-    // Upstream sends the packet-in of a packet-out after the barrier reply
-    // that follows it; ours sometimes before.
-    (
-        "monitor:44",
-        "packet-in of a packet-out before the barrier reply",
-    ),
-];
+const KNOWN_DAEMON_DIFFERENCES: &[(&str, &str)] = &[];
 
 fn script_text(name: &str) -> String {
     match scripts().into_iter().find(|(n, _)| n == name) {

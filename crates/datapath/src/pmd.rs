@@ -118,6 +118,10 @@ struct Io {
     depth: u8,
     local: PmdStats,
     rng: u64,
+    /// Userspace actions call the upcall handler at once, on this thread
+    /// (packet-outs: a packet-out's packet-ins are sent before the
+    /// switch answers the next request, as dpif-netdev's execute does).
+    sync_upcalls: bool,
 }
 
 impl Io {
@@ -212,6 +216,20 @@ impl ExecEnv for Io {
     }
 
     fn userspace(&mut self, pkt: &Packet, flow: &Flow, action: &Userspace) {
+        if self.sync_upcalls {
+            let handler = self.inner.handler.read().ok().and_then(|h| h.clone());
+            if let Some(h) = handler {
+                h.upcall(&Upcall {
+                    flow: *flow,
+                    packet: pkt.data().to_vec(),
+                    in_port: flow.in_port,
+                    kind: UpcallKind::Action(action.userdata.clone()),
+                });
+            } else {
+                self.local.upcall_failed += 1;
+            }
+            return;
+        }
         let up = QueuedUpcall {
             upcall: Upcall {
                 flow: *flow,
@@ -314,6 +332,7 @@ impl Forwarder {
                 depth: 0,
                 local: PmdStats::default(),
                 rng: seed,
+                sync_upcalls: false,
             },
             ports_version: inner.ports_version.load(Relaxed),
             emc: Emc::new(emc_entries),
@@ -499,6 +518,11 @@ impl Forwarder {
         pkt.meta = q.meta;
         let f = InFlight::new(pkt, &metadata_of(&q.upcall.flow));
         execute(&mut self.io, f, &reply.actions);
+    }
+
+    /// Makes userspace actions call the upcall handler synchronously.
+    pub fn set_sync_upcalls(&mut self, on: bool) {
+        self.io.sync_upcalls = on;
     }
 
     /// Executes `actions` on `frame` with `flow`'s metadata (packet-out).

@@ -48,6 +48,12 @@ pub struct SwitchConfig {
     pub frag_handling: u16,
     /// `fail_mode` is secure.
     pub fail_secure: bool,
+    /// Some connection wants table misses as packet-ins (upstream's
+    /// `connmgr_wants_packet_in_on_miss`: a connection with controller id
+    /// 0 whose protocol is below OpenFlow 1.3 or not settled yet).  The
+    /// connection manager keeps it; translation of a miss in a table whose
+    /// miss config is the default then sends to the controller.
+    pub packet_in_on_miss: bool,
     /// Manufacturer, hardware, software, serial, datapath descriptions.
     pub mfr_desc: String,
     pub hw_desc: String,
@@ -62,6 +68,7 @@ impl Default for SwitchConfig {
             datapath_id: 0,
             frag_handling: 0,
             fail_secure: false,
+            packet_in_on_miss: false,
             mfr_desc: "Nicira, Inc.".to_string(),
             hw_desc: "Open vSwitch".to_string(),
             sw_desc: "3.1.0".to_string(),

@@ -323,6 +323,7 @@ fn fingerprint(reg: &Registry) -> u64 {
         name.hash(&mut h);
         e.shared.with_ofproto_quiet(|o| {
             o.version().hash(&mut h);
+            o.config.packet_in_on_miss.hash(&mut h);
             for g in o.groups_in_order() {
                 g.group_id.hash(&mut h);
                 (Arc::as_ptr(&g) as usize).hash(&mut h);

@@ -348,6 +348,8 @@ pub fn execute_packet_out(
         .find(|(_, (b, ofp))| b == bridge && *ofp == po.in_port)
         .map(|((_, odp), _)| *odp)
         .unwrap_or(u32::MAX);
+    // The execution's controller actions come back to the upcall handler
+    // on this thread, which reads the registry itself.
     drop(reg);
     if let Err(e) = datapath::Dpif::execute(dp, &po.packet, &flow, &out.actions) {
         vlog::warn!(

@@ -57,6 +57,19 @@ pub fn receives(ofproto: &Ofproto, conn: &ConnState, kind: usize, reason: u8) ->
     ac.masks[kind][role] & (1 << reason) != 0
 }
 
+/// Whether `conn` gets a packet-in of the hidden miss rule: from
+/// OpenFlow 1.3 on, a miss in a table with the default miss config drops
+/// (upstream's `ofconn_wants_packet_in_on_miss`).
+pub fn wants_packet_in_on_miss(ofproto: &Ofproto, conn: &ConnState, pin: &PacketIn) -> bool {
+    if pin.reason != OFPR_IMPLICIT_MISS || conn.version < 4 {
+        return true;
+    }
+    !matches!(
+        ofproto.table_config(pin.table_id).map(|c| c.miss),
+        Some(crate::table::TableMiss::Default) | None
+    )
+}
+
 /// A flow-removed message in `conn`'s version and flow format.
 pub fn encode_flow_removed(conn: &ConnState, fr: &openflow::msgs::flow::FlowRemoved) -> Vec<u8> {
     let version = conn.version;
@@ -136,6 +149,9 @@ pub fn encode_for(ofproto: &Ofproto, conn: &ConnState, msgs: &[AsyncMsg]) -> Vec
                 }
             }
             AsyncMsg::PacketIn(pin) => {
+                if !wants_packet_in_on_miss(ofproto, conn, pin) {
+                    continue;
+                }
                 let wire = wire_reason(conn.version, pin.reason);
                 if receives(ofproto, conn, PACKET_IN, wire) {
                     if wire == pin.reason {

@@ -184,6 +184,11 @@ pub fn port_mod(ofproto: &mut Ofproto, msg: &[u8]) -> Result<(), OfpErr> {
             let second = state_changed.then(|| phy_port(p));
             if state_changed {
                 first.state = old_state;
+                // An administratively down port is not live, even before
+                // its link state follows (upstream's first port status).
+                if new_config & 1 != 0 {
+                    first.state &= !4;
+                }
             }
             ofproto.async_msgs.push(AsyncMsg::PortStatus {
                 reason: 2,

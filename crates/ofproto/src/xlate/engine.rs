@@ -316,6 +316,7 @@ pub(crate) fn run<'a>(br: &'a Ofproto, bridges: &'a dyn Bridges, input: XlateIn<
         ctx.conntracked = false;
     }
 
+    let mut miss_rule = false;
     if actions.is_none() {
         let in_port = ctx.flow.in_port;
         let table = ctx.table_id;
@@ -328,13 +329,20 @@ pub(crate) fn run<'a>(br: &'a Ofproto, bridges: &'a dyn Bridges, input: XlateIn<
                 ctx.rule_cookie = r.cookie;
                 actions = Some(r.actions.to_vec());
             }
-            None => actions = Some(Vec::new()),
+            None => {
+                miss_rule = ctx.miss == Miss::PacketIn;
+                actions = Some(Vec::new());
+            }
         }
     }
     let acts = actions.unwrap_or_default();
     let in_port_ok = may_receive(&mut ctx);
     if in_port_ok {
-        do_actions(&mut ctx, &acts, true, false);
+        if miss_rule {
+            miss_packet_in(&mut ctx);
+        } else {
+            do_actions(&mut ctx, &acts, true, false);
+        }
         if ctx.error.is_none() {
             if !ctx.freezing {
                 super::output::xlate_action_set(&mut ctx);
@@ -528,6 +536,10 @@ pub(crate) fn lookup_from_table(
                 ctx.miss = Miss::PacketIn;
             }
         }
+    } else if may_packet_in && cfg == TableMiss::Default && ctx.br.config.packet_in_on_miss {
+        // The version default: a connection below OpenFlow 1.3 (or not yet
+        // settled) wants misses, whatever the port's no-packet-in bit.
+        ctx.miss = Miss::PacketIn;
     }
     None
 }
@@ -575,15 +587,21 @@ pub(crate) fn report_table(ctx: &mut Ctx, rule: Option<&Arc<Rule>>, table_id: u8
     let _ = c;
 }
 
-/// Runs the actions of a miss (packet-in or drop).
-fn miss_actions(ctx: &Ctx) -> Vec<OfpAction> {
-    match ctx.miss {
-        Miss::PacketIn => vec![OfpAction::Controller(flow::actions::Controller {
-            reason: flow::actions::PacketInReason::NoMatch,
-            ..Default::default()
-        })],
-        _ => Vec::new(),
-    }
+/// Runs the hidden miss rule (upstream's `miss_rule`, cookie 0):
+/// `controller` with the internal reason `OFPR_IMPLICIT_MISS` (which has
+/// no name: the trace shows `controller(reason=)`), the whole packet, to
+/// controller id 0.  Connections of OpenFlow 1.3 or later do not get
+/// these packet-ins (see `handler::asyncmsg::encode_for`).
+fn miss_packet_in(ctx: &mut Ctx) {
+    ctx.report(NodeKind::Action, || "controller(reason=)".into());
+    ctx.rule_cookie = 0;
+    super::output::controller_action(
+        ctx,
+        u16::MAX,
+        u16::from(crate::handler::asyncmsg::OFPR_IMPLICIT_MISS),
+        0,
+        &[],
+    );
 }
 
 /// Resubmit / goto_table: looks up `table_id` with `in_port` and runs the
@@ -698,9 +716,15 @@ pub(crate) fn recurse(
             ctx.rule_cookie = r.cookie;
             r.actions.to_vec()
         }
-        None => miss_actions(ctx),
+        None if ctx.miss == Miss::PacketIn => {
+            miss_packet_in(ctx);
+            Vec::new()
+        }
+        None => Vec::new(),
     };
-    do_actions(ctx, &acts, is_last, false);
+    if rule.is_some() || ctx.miss != Miss::PacketIn {
+        do_actions(ctx, &acts, is_last, false);
+    }
     ctx.rule_cookie = old_cookie;
     ctx.rule = old_rule;
     if deepens {

@@ -41,6 +41,8 @@ pub struct BridgeShared {
     packet_out: Mutex<Option<PacketOutSink>>,
     /// The MAC learning table NORMAL uses.
     pub mac_learning: ofproto::mac_learning::MacLearning,
+    /// Per live connection: whether it wants table misses as packet-ins.
+    miss_wishes: Mutex<BTreeMap<u64, bool>>,
 }
 
 impl BridgeShared {
@@ -55,6 +57,7 @@ impl BridgeShared {
             wake: Mutex::new(None),
             packet_out: Mutex::new(None),
             mac_learning: ofproto::mac_learning::MacLearning::default(),
+            miss_wishes: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -82,6 +85,22 @@ impl BridgeShared {
             now
         });
         self.mac_learning.run(now / 1000);
+    }
+
+    /// Records whether connection `conn_id` wants table misses as
+    /// packet-ins (`None`: it closed), and tells the switch whether any
+    /// connection does.
+    pub fn set_miss_wish(&self, conn_id: u64, wish: Option<bool>) {
+        let any = {
+            let mut w = self.miss_wishes.lock().unwrap_or_else(|e| e.into_inner());
+            match wish {
+                Some(v) => w.insert(conn_id, v),
+                None => w.remove(&conn_id),
+            };
+            w.values().any(|v| *v)
+        };
+        let mut o = self.ofproto.lock().unwrap_or_else(|e| e.into_inner());
+        o.config.packet_in_on_miss = any;
     }
 
     /// Sends one asynchronous message to the bridge's connections.

@@ -146,6 +146,31 @@ pub struct Session {
     buf: Vec<u8>,
     /// The connection's OpenFlow state once the version is negotiated.
     state: Option<ConnState>,
+    /// Upstream decides a connection's protocol lazily, the first time a
+    /// handler or an asynchronous message needs it; until then the
+    /// connection counts as wanting table misses whatever its version.
+    settled: bool,
+}
+
+/// Whether a request settles the connection's protocol (upstream's
+/// handlers that ask for it: features, flow-mods, packet-outs, the
+/// Nicira flow format and flow-mod, bundled messages).
+fn settles_protocol(msg: &[u8]) -> bool {
+    const OFPT_VENDOR: u8 = 4;
+    const OFPT_PACKET_OUT: u8 = 13;
+    const OFPT_FLOW_MOD: u8 = 14;
+    const OFPT14_BUNDLE_ADD_MESSAGE: u8 = 34;
+    const NXT_SET_FLOW_FORMAT: u32 = 12;
+    const NXT_FLOW_MOD: u32 = 13;
+    match msg[1] {
+        OFPT_FEATURES_REQUEST | OFPT_PACKET_OUT | OFPT_FLOW_MOD => true,
+        OFPT14_BUNDLE_ADD_MESSAGE => msg[0] >= 5,
+        OFPT_VENDOR if msg.len() >= 16 => {
+            let subtype = u32::from_be_bytes([msg[12], msg[13], msg[14], msg[15]]);
+            subtype == NXT_SET_FLOW_FORMAT || subtype == NXT_FLOW_MOD
+        }
+        _ => false,
+    }
 }
 
 impl Session {
@@ -158,6 +183,7 @@ impl Session {
                 phase: Phase::AwaitHello,
                 buf: Vec::new(),
                 state: None,
+                settled: false,
             },
             hello,
         )
@@ -285,6 +311,25 @@ impl Session {
         self.state = Some(state);
         self.phase = Phase::Active;
         step.up = Some(version);
+        self.update_miss_wish(shared);
+    }
+
+    /// Tells the bridge whether this connection wants table misses as
+    /// packet-ins (upstream's `connmgr_wants_packet_in_on_miss`).
+    fn update_miss_wish(&self, shared: &BridgeShared) {
+        if let Some(st) = &self.state {
+            let wants = st.controller_id == 0 && (!self.settled || st.version < 4);
+            shared.set_miss_wish(st.id, Some(wants));
+        }
+    }
+
+    /// Settles the connection's protocol (an asynchronous message needed
+    /// it).
+    pub fn settle(&mut self, shared: &BridgeShared) {
+        if !self.settled {
+            self.settled = true;
+            self.update_miss_wish(shared);
+        }
     }
 
     fn request(&mut self, msg: &[u8], shared: &BridgeShared, step: &mut Step) {
@@ -337,6 +382,10 @@ impl Session {
             step.admitted = true;
         }
         step.out.extend(shared.handle(state, msg));
+        if settles_protocol(msg) {
+            self.settled = true;
+        }
+        self.update_miss_wish(shared);
     }
 
     /// The bridge's asynchronous messages this connection gets, encoded.
@@ -347,6 +396,19 @@ impl Session {
             }
             _ => Vec::new(),
         }
+    }
+
+    /// One asynchronous message of the bridge as this connection gets it
+    /// (nothing, or its encoding); a message the connection gets, or a
+    /// table miss it had to be asked about, settles its protocol.
+    pub fn deliver(&mut self, msg: &AsyncMsg, shared: &BridgeShared) -> Vec<Vec<u8>> {
+        let out = self.async_msgs(std::slice::from_ref(msg), shared);
+        let miss = matches!(msg, AsyncMsg::PacketIn(p)
+            if p.reason == ofproto::handler::asyncmsg::OFPR_IMPLICIT_MISS);
+        if !out.is_empty() || miss {
+            self.settle(shared);
+        }
+        out
     }
 
     /// An inactivity probe (echo request), once negotiated.
@@ -369,6 +431,7 @@ impl Session {
     pub fn finish(&mut self, shared: &BridgeShared) {
         self.phase = Phase::Closed;
         if let Some(st) = self.state.take() {
+            shared.set_miss_wish(st.id, None);
             shared.with_ofproto(|o| o.conn_closed(&st));
         }
     }
@@ -483,7 +546,7 @@ pub async fn serve(
                 }
                 a = bus.recv() => match a {
                     Ok(msg) => {
-                        let out = session.async_msgs(std::slice::from_ref(&*msg), &shared);
+                        let out = session.deliver(&msg, &shared);
                         let r = session.role_text(&shared);
                         if r.is_some() && r != role {
                             role = r;
@@ -509,6 +572,23 @@ pub async fn serve(
                     session.probe().into_iter().collect()
                 }
             };
+            // Asynchronous messages already published (a packet-out's
+            // packet-ins, executed while its request was handled) go out
+            // before the next request is read, as upstream's are.
+            let mut out = out;
+            loop {
+                match bus.try_recv() {
+                    Ok(msg) => out.extend(session.deliver(&msg, &shared)),
+                    Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                        vlog::warn!(
+                            "connmgr",
+                            "{}: dropped {n} asynchronous messages",
+                            session.cfg.name
+                        );
+                    }
+                    Err(_) => break,
+                }
+            }
             for m in out {
                 if let Err(e) = wr.write_all(&m).await {
                     break 'conn io_end(&e);
