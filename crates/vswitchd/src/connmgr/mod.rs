@@ -13,10 +13,11 @@
 pub mod async_msgs;
 pub mod fail_open;
 pub mod ofconn;
+pub mod pinsched;
 
 use crate::config::{ControllerConfig, FailMode};
 use async_msgs::ConnKind;
-use ofconn::{allowed_versions, serve, AsyncBus, ConnConfig, ConnEnd, ConnEvent};
+use ofconn::{allowed_versions, serve, AsyncBus, ConnConfig, ConnEnd, ConnEvent, PinLimits};
 use ofproto::flow_mod::{FlowModCommand, FlowModReq, OFPG_ANY, OFPP_ANY, TABLE_ALL};
 use ofproto::{ConnState, Ofproto, PacketOutRequest};
 use std::collections::BTreeMap;
@@ -247,6 +248,9 @@ pub struct ControllerStatus {
     /// When the current connection came up / the last one went down.
     pub connected_at: Option<std::time::Instant>,
     pub disconnected_at: Option<std::time::Instant>,
+    /// Packet-in rate limiting counters (misses, others), when the
+    /// controller has a rate limit.
+    pub packet_in: Option<pinsched::SharedPinStats>,
 }
 
 impl ControllerStatus {
@@ -270,6 +274,18 @@ impl ControllerStatus {
             p.push(("sec_since_disconnect".to_string(), secs.to_string()));
         }
         p.push(("state".to_string(), self.state.to_string()));
+        if let Some(st) = &self.packet_in {
+            for (kind, s) in ["miss", "action"].iter().zip(st.get()) {
+                for (what, v) in [
+                    ("backlog", s.backlog),
+                    ("bypassed", s.bypassed),
+                    ("dropped", s.dropped),
+                    ("queued", s.queued),
+                ] {
+                    p.push((format!("packet-in-{kind}-{what}"), v.to_string()));
+                }
+            }
+        }
         p.sort();
         p
     }
@@ -286,6 +302,7 @@ impl Default for ControllerStatus {
             last_admitted: std::time::Instant::now(),
             connected_at: None,
             disconnected_at: None,
+            packet_in: None,
         }
     }
 }
@@ -361,7 +378,7 @@ impl ConnMgr {
         let name = self.shared.name.clone();
         vlog::info!("connmgr", "{name}: added service controller \"{target}\"");
         self.mgmt = Some(self.rt.spawn(async move {
-            listen(addr, target, shared, allowed, None, None).await;
+            listen(addr, target, shared, allowed, None, None, None).await;
         }));
     }
 
@@ -489,8 +506,9 @@ impl ConnMgr {
         let probe = probe_of(c);
         let target = c.target.clone();
         lock_status(&status).state = "LISTENING";
+        let limits = pin_limits(c);
         Some(self.rt.spawn(async move {
-            listen(addr, target, shared, allowed, probe, Some(status)).await;
+            listen(addr, target, shared, allowed, probe, Some(status), limits).await;
         }))
     }
 
@@ -522,6 +540,8 @@ impl ConnMgr {
             .unwrap_or(Duration::from_secs(8));
         let async_enabled = c.enable_async_messages.unwrap_or(true);
         let target = c.target.clone();
+        let limits = pin_limits(c);
+        lock_status(&status).packet_in = limits.as_ref().map(|l| l.stats.clone());
         Some(self.rt.spawn(async move {
             let rname = format!("{name}<->{target}");
             let mut backoff = Duration::from_secs(1);
@@ -541,7 +561,7 @@ impl ConnMgr {
                         let st = status.clone();
                         let sh = shared.clone();
                         let rn = rname.clone();
-                        let end = serve(stream, cfg, shared.clone(), move |ev| {
+                        let end = serve(stream, cfg, limits.clone(), shared.clone(), move |ev| {
                             let mut s = lock_status(&st);
                             match ev {
                                 ConnEvent::Up(_) => {
@@ -674,6 +694,16 @@ fn probe_of(c: &ControllerConfig) -> Option<Duration> {
     }
 }
 
+/// The packet-in rate limits of a controller, if it has any.
+fn pin_limits(c: &ControllerConfig) -> Option<PinLimits> {
+    let rate = c.controller_rate_limit.filter(|r| *r > 0)?;
+    Some(PinLimits {
+        rate,
+        burst: c.controller_burst_limit,
+        stats: Default::default(),
+    })
+}
+
 /// Accepts connections on `addr` forever, serving each as a service
 /// connection.
 async fn listen(
@@ -683,6 +713,7 @@ async fn listen(
     allowed: Arc<AtomicU32>,
     probe: Option<Duration>,
     status: Option<Arc<Mutex<ControllerStatus>>>,
+    limits: Option<PinLimits>,
 ) {
     let bridge = shared.name.clone();
     let listener = match rpc::stream::Listener::bind(&addr).await {
@@ -719,8 +750,13 @@ async fn listen(
         };
         let sh = shared.clone();
         let bridge = bridge.clone();
+        // Each connection has its own schedulers and counters.
+        let limits = limits.as_ref().map(|l| PinLimits {
+            stats: Default::default(),
+            ..l.clone()
+        });
         tokio::spawn(async move {
-            let end = serve(stream, cfg, sh, |_| {}).await;
+            let end = serve(stream, cfg, limits, sh, |_| {}).await;
             match end {
                 ConnEnd::Eof => {}
                 ConnEnd::Error(e) => {

@@ -8,6 +8,7 @@
 //! inactivity probes.
 
 use super::async_msgs::{ConnKind, DEFAULT_MISS_SEND_LEN};
+use super::pinsched::{PinSched, SharedPinStats};
 use super::BridgeShared;
 use ofproto::{AsyncMsg, ConnState};
 use openflow::{Hello, OfpErr, OfpVersion};
@@ -478,14 +479,97 @@ pub enum ConnEvent {
     Role(&'static str),
 }
 
+/// A connection's packet-in rate limits (`controller_rate_limit`,
+/// `controller_burst_limit`) and where its schedulers' counters go (the
+/// Controller table's status).
+#[derive(Clone, Debug)]
+pub struct PinLimits {
+    pub rate: i64,
+    pub burst: Option<i64>,
+    /// Misses' and other packet-ins' counters, reset when a connection
+    /// starts.
+    pub stats: SharedPinStats,
+}
+
+/// The connection's packet-in schedulers (misses, others).
+struct Schedulers {
+    scheds: [PinSched; 2],
+    stats: SharedPinStats,
+}
+
+impl Schedulers {
+    fn new(l: &PinLimits) -> Schedulers {
+        let s = Schedulers {
+            scheds: [
+                PinSched::new(l.rate, l.burst),
+                PinSched::new(l.rate, l.burst),
+            ],
+            stats: l.stats.clone(),
+        };
+        s.publish();
+        s
+    }
+
+    fn publish(&self) {
+        self.stats
+            .set([self.scheds[0].stats(), self.scheds[1].stats()]);
+    }
+
+    fn backlog(&self) -> u64 {
+        self.scheds[0].backlog() + self.scheds[1].backlog()
+    }
+
+    /// Releases what the tokens allow.
+    fn run(&mut self, now: u64) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        if self.backlog() > 0 {
+            for s in &mut self.scheds {
+                s.run(now, &mut out);
+            }
+            self.publish();
+        }
+        out
+    }
+}
+
+/// One asynchronous message for the connection, through its packet-in
+/// schedulers when it has them.
+fn deliver(
+    session: &mut Session,
+    msg: &AsyncMsg,
+    shared: &BridgeShared,
+    scheds: &mut Option<Schedulers>,
+) -> Vec<Vec<u8>> {
+    let out = session.deliver(msg, shared);
+    let (Some(sc), AsyncMsg::PacketIn(pin)) = (scheds.as_mut(), msg) else {
+        return out;
+    };
+    if out.is_empty() {
+        return out;
+    }
+    let version = session.version().unwrap_or(1);
+    let wire = ofproto::handler::asyncmsg::wire_reason(version, pin.reason);
+    let which = usize::from(wire != 0);
+    let port = pin.metadata.flow.in_port;
+    let now = crate::clock::global().now_ms();
+    let sent: Vec<Vec<u8>> = out
+        .into_iter()
+        .filter_map(|m| sc.scheds[which].send(port, m, now))
+        .collect();
+    sc.publish();
+    sent
+}
+
 /// Runs one connection until it ends, reporting what happens to
-/// `on_event`.
+/// `on_event`; packet-ins go through schedulers when `limits` are given.
 pub async fn serve(
     stream: BoxStream,
     cfg: ConnConfig,
+    limits: Option<PinLimits>,
     shared: Arc<BridgeShared>,
     mut on_event: impl FnMut(ConnEvent) + Send,
 ) -> ConnEnd {
+    let mut scheds = limits.as_ref().map(Schedulers::new);
     let (mut rd, mut wr) = tokio::io::split(stream);
     let probe = cfg.probe;
     let hello_timeout = cfg.hello_timeout;
@@ -546,7 +630,7 @@ pub async fn serve(
                 }
                 a = bus.recv() => match a {
                     Ok(msg) => {
-                        let out = session.deliver(&msg, &shared);
+                        let out = deliver(&mut session, &msg, &shared, &mut scheds);
                         let r = session.role_text(&shared);
                         if r.is_some() && r != role {
                             role = r;
@@ -560,6 +644,13 @@ pub async fn serve(
                     }
                     Err(broadcast::error::RecvError::Closed) => break 'conn ConnEnd::Eof,
                 },
+                // Queued packet-ins leave as the daemon clock gives tokens
+                // back (it may be stopped and warped: poll it).
+                _ = tokio::time::sleep(Duration::from_millis(10)),
+                    if scheds.as_ref().is_some_and(|s| s.backlog() > 0) => {
+                    let now = crate::clock::global().now_ms();
+                    scheds.as_mut().map(|s| s.run(now)).unwrap_or_default()
+                }
                 _ = tokio::time::sleep_until(hello_deadline), if session.version().is_none() => {
                     break 'conn ConnEnd::HelloTimeout;
                 }
@@ -578,7 +669,7 @@ pub async fn serve(
             let mut out = out;
             loop {
                 match bus.try_recv() {
-                    Ok(msg) => out.extend(session.deliver(&msg, &shared)),
+                    Ok(msg) => out.extend(deliver(&mut session, &msg, &shared, &mut scheds)),
                     Err(broadcast::error::TryRecvError::Lagged(n)) => {
                         vlog::warn!(
                             "connmgr",
