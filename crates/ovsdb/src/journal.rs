@@ -63,7 +63,9 @@ fn sha1(parts: &[&[u8]]) -> [u8; 20] {
     h.digest().bytes()
 }
 
-fn header_bytes(epoch: u64, inode: u64) -> [u8; HEADER_LEN as usize] {
+/// The header of a journal of epoch `epoch` for the database file with
+/// inode number `inode` (public for tests and fuzzing).
+pub fn header_bytes(epoch: u64, inode: u64) -> [u8; HEADER_LEN as usize] {
     let mut b = [0u8; HEADER_LEN as usize];
     b[..16].copy_from_slice(MAGIC);
     b[16..24].copy_from_slice(&epoch.to_le_bytes());
@@ -88,7 +90,9 @@ fn random_epoch() -> u64 {
     u64::from_str_radix(&u[..16], 16).unwrap_or(1) >> 1
 }
 
-fn entry_bytes(epoch: u64, offset: u64, data: &[u8]) -> Vec<u8> {
+/// A journal entry of epoch `epoch`: `data` belongs at `offset` of the
+/// database file (public for tests and fuzzing).
+pub fn entry_bytes(epoch: u64, offset: u64, data: &[u8]) -> Vec<u8> {
     let len = data.len() as u32;
     let mut e = Vec::with_capacity(ENTRY_HEADER_LEN + data.len());
     e.extend_from_slice(ENTRY_TAG);
@@ -153,17 +157,31 @@ pub fn recover(db_path: &str) -> Result<usize, Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
         Err(e) => return Err(io_err(&jpath, "read", &e)),
     };
+    recover_from(db_path, &j)
+}
+
+/// [`recover`] with the journal's contents `j` already read.
+pub fn recover_from(db_path: &str, j: &[u8]) -> Result<usize, Error> {
     let db = OpenOptions::new()
         .read(true)
         .write(true)
         .open(db_path)
         .map_err(|e| io_err(db_path, "open", &e))?;
-    let inode = db
-        .metadata()
-        .map_err(|e| io_err(db_path, "stat", &e))?
-        .ino();
+    let meta = db.metadata().map_err(|e| io_err(db_path, "stat", &e))?;
+    let mut len = meta.len();
     let mut restored = 0;
-    for e in entries(&j, inode) {
+    for e in entries(j, meta.ino()) {
+        // Each entry was appended where the file ended, and the file
+        // keeps at least what was synced before the journal began: an
+        // entry beyond the end was never written for this file.
+        if e.offset > len {
+            vlog::warn!(
+                "ovsdb_journal",
+                "{db_path}: journal entry for offset {} is beyond the end of the file ({len} bytes): journal not applied",
+                e.offset
+            );
+            break;
+        }
         let mut cur = vec![0u8; e.data.len()];
         let have = read_at_most(&db, &mut cur, e.offset);
         if have == e.data.len() && cur == e.data {
@@ -179,13 +197,15 @@ pub fn recover(db_path: &str) -> Result<usize, Error> {
         }
         db.write_all_at(e.data, e.offset)
             .map_err(|err| io_err(db_path, "write", &err))?;
+        len = len.max(e.offset + e.data.len() as u64);
         restored += 1;
     }
     if restored > 0 {
         db.sync_data().map_err(|e| io_err(db_path, "fsync", &e))?;
         vlog::info!(
             "ovsdb_journal",
-            "{db_path}: restored {restored} committed record(s) from {jpath}"
+            "{db_path}: restored {restored} committed record(s) from {}",
+            journal_path(db_path)
         );
     }
     Ok(restored)
@@ -405,6 +425,27 @@ mod tests {
         assert_eq!(recover(&db_path).unwrap(), 0);
         j.remove();
         assert!(!std::path::Path::new(&journal_path(&db_path)).exists());
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn entries_beyond_the_end_are_not_applied() {
+        let d = tmpdir();
+        let db_path = d.join("t.db").to_string_lossy().into_owned();
+        let r0 = encode_record("JSON", &json!({"schema": 1}));
+        std::fs::write(&db_path, &r0).unwrap();
+        let ino = std::fs::metadata(&db_path).unwrap().ino();
+        let r1 = encode_record("JSON", &json!({"a": 1}));
+        let mut j = header_bytes(3, ino).to_vec();
+        j.extend(entry_bytes(3, r0.len() as u64 + 1, &r1));
+        assert_eq!(recover_from(&db_path, &j).unwrap(), 0);
+        assert_eq!(std::fs::read(&db_path).unwrap(), r0);
+        // Right at the end: appended.
+        let mut j = header_bytes(3, ino).to_vec();
+        j.extend(entry_bytes(3, r0.len() as u64, &r1));
+        j.extend(entry_bytes(3, u64::MAX - 2, b"abc"));
+        assert_eq!(recover_from(&db_path, &j).unwrap(), 1);
+        assert_eq!(std::fs::read(&db_path).unwrap(), [r0, r1].concat());
         std::fs::remove_dir_all(d).unwrap();
     }
 

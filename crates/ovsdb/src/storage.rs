@@ -806,6 +806,11 @@ impl Storage {
             && self.last_compaction.elapsed().as_secs() >= 600
     }
 
+    /// True when [`Storage::begin_compaction`] would start one now.
+    pub fn wants_compaction(&self) -> bool {
+        !self.compacting && self.file.is_some() && self.should_compact()
+    }
+
     /// Starts a background compaction if the log has grown enough
     /// ([`Storage::should_compact`]), or anyway with `force`, and none is
     /// under way.

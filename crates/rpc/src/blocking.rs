@@ -152,7 +152,7 @@ impl Client {
     /// Sends one message.
     pub fn send(&mut self, msg: &Message) -> Result<(), ClientError> {
         self.arm()?;
-        vlog::dbg!("jsonrpc", "{}: send {}", self.name, msg.describe());
+        vlog::dbg!("jsonrpc", "{}: send {}", self.name, msg.description());
         self.sock.write_all(&msg.to_bytes())?;
         Ok(())
     }
@@ -170,7 +170,7 @@ impl Client {
                 Ok(Some(v)) => {
                     return match Message::from_json(v) {
                         Ok(m) => {
-                            vlog::dbg!("jsonrpc", "{}: received {}", self.name, m.describe());
+                            vlog::dbg!("jsonrpc", "{}: received {}", self.name, m.description());
                             Ok(m)
                         }
                         Err(e) => {

@@ -90,7 +90,7 @@ impl Connection {
     /// Queues `msg`; it is written by [`flush`](Self::flush) or while
     /// [`recv`](Self::recv) waits.
     pub fn queue(&mut self, msg: &Message) {
-        vlog::dbg!("jsonrpc", "{}: send {}", self.name, msg.describe());
+        vlog::dbg!("jsonrpc", "{}: send {}", self.name, msg.description());
         self.outbox.extend_from_slice(&msg.to_bytes());
     }
 
@@ -126,7 +126,7 @@ impl Connection {
         match self.framer.next_value() {
             Ok(Some(v)) => match Message::from_json(v) {
                 Ok(m) => {
-                    vlog::dbg!("jsonrpc", "{}: received {}", self.name, m.describe());
+                    vlog::dbg!("jsonrpc", "{}: received {}", self.name, m.description());
                     Ok(Some(m))
                 }
                 Err(e) => Err(self.protocol_error(format!("received bad JSON-RPC message: {e}"))),

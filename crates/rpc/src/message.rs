@@ -194,24 +194,45 @@ impl Message {
 
     /// Upstream's debug description: `request, method="echo", params=[], id=0`.
     pub fn describe(&self) -> String {
-        let mut s = String::from(self.type_name());
-        match self {
-            Message::Request { method, params, id } => {
-                s.push_str(&format!(
-                    ", method=\"{method}\", params={}, id={id}",
-                    Value::Array(params.clone())
-                ));
+        self.description().to_string()
+    }
+
+    /// [`Message::describe`] formatted only when displayed (for debug logs
+    /// that are usually off).
+    pub fn description(&self) -> Description<'_> {
+        Description(self)
+    }
+}
+
+/// A message's debug description, formatted lazily ([`Message::description`]).
+pub struct Description<'a>(&'a Message);
+
+impl std::fmt::Display for Description<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let params = |f: &mut std::fmt::Formatter<'_>, params: &[Value]| {
+            f.write_str("[")?;
+            for (i, p) in params.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(",")?;
+                }
+                write!(f, "{p}")?;
             }
-            Message::Notify { method, params } => {
-                s.push_str(&format!(
-                    ", method=\"{method}\", params={}",
-                    Value::Array(params.clone())
-                ));
+            f.write_str("]")
+        };
+        f.write_str(self.0.type_name())?;
+        match self.0 {
+            Message::Request { method, params: p, id } => {
+                write!(f, ", method=\"{method}\", params=")?;
+                params(f, p)?;
+                write!(f, ", id={id}")
             }
-            Message::Reply { result, id } => s.push_str(&format!(", result={result}, id={id}")),
-            Message::Error { error, id } => s.push_str(&format!(", error={error}, id={id}")),
+            Message::Notify { method, params: p } => {
+                write!(f, ", method=\"{method}\", params=")?;
+                params(f, p)
+            }
+            Message::Reply { result, id } => write!(f, ", result={result}, id={id}"),
+            Message::Error { error, id } => write!(f, ", error={error}, id={id}"),
         }
-        s
     }
 }
 
@@ -333,6 +354,11 @@ mod tests {
         assert_eq!(
             m.describe(),
             r#"request, method="version", params=[], id=0"#
+        );
+        let n = Message::notify("update", vec![json!(null), json!({"a": [1, 2]})]);
+        assert_eq!(
+            n.describe(),
+            r#"notification, method="update", params=[null,{"a":[1,2]}]"#
         );
         assert_eq!(
             Message::reply(json!("x\n"), json!(0)).describe(),

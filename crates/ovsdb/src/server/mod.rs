@@ -10,13 +10,18 @@
 //! order, as upstream does. Networking comes from the `rpc` room.
 //!
 //! Durability (group commit): a commit is written (to the database file
-//! and its journal) under the mutex and numbered; the sync thread
-//! ([`Server::sync_round`]) syncs, without the mutex, every journal written
-//! since its last round, so one `fdatasync` covers the commits of every
-//! session meanwhile. Only then are the notifications those commits caused
-//! delivered, and sessions waiting in [`Server::durable`] send their
-//! replies: nobody hears of a commit before it is on disk, while reads,
-//! monitors and other commits go on during the sync.
+//! and its journal) under the mutex and numbered. A sync round syncs,
+//! without the mutex, every journal written since the last round, so one
+//! `fdatasync` covers the commits of every session meanwhile. The session
+//! that waits for its commits ([`Server::durable`]) runs the round itself
+//! when none is under way (no hand-off to another thread on the way to the
+//! disk and back), else waits for the round under way and then for its
+//! own. Only after a round are the notifications its commits caused
+//! delivered and the replies sent: nobody hears of a commit before it is
+//! on disk, while reads, monitors and other commits go on during the sync.
+//! The sync thread ([`Server::sync_round`]) makes durable the commits
+//! nobody waits for (the server's own status updates), and does the slow
+//! work: checkpoints of the journal and compactions.
 
 pub mod jsonrpc;
 pub mod locks;
@@ -97,6 +102,17 @@ struct State {
     synced: u64,
     /// Recent failed syncs: commits in `(from, to]` were not made durable.
     failures: VecDeque<(u64, u64, String)>,
+    /// A sync round is under way (its files are being synced unlocked).
+    syncing: bool,
+    /// The sync thread has work (set when it is woken).
+    sync_work: bool,
+}
+
+/// A sync round begun: the files to sync and the commit number they make
+/// durable.
+struct Round {
+    target: u64,
+    files: Vec<(String, Arc<std::fs::File>)>,
 }
 
 /// How many failed syncs are remembered for the sessions still to reply.
@@ -188,6 +204,20 @@ fn unknown_db(method: &str, name: &str, params: &[Value]) -> Error {
 impl Server {
     /// A server with no databases.
     pub fn new() -> Arc<Server> {
+        let server = Self::without_sync_thread();
+        let weak = Arc::downgrade(&server);
+        let spawned = std::thread::Builder::new()
+            .name("ovsdb-sync".into())
+            .spawn(move || sync_thread(weak));
+        if let Err(e) = spawned {
+            panic!("cannot start the sync thread: {e}");
+        }
+        server
+    }
+
+    /// A server whose commits become durable only through
+    /// [`Server::durable`] (and [`Server::sync_round`] when called).
+    fn without_sync_thread() -> Arc<Server> {
         let schema_json: Value = serde_json::from_str(SERVER_SCHEMA).unwrap_or(Value::Null);
         let schema = DatabaseSchema::from_json(&schema_json)
             .unwrap_or_else(|e| panic!("built-in _Server schema is invalid: {e}"));
@@ -204,6 +234,8 @@ impl Server {
                 seq: 0,
                 synced: 0,
                 failures: VecDeque::new(),
+                syncing: false,
+                sync_work: false,
             }),
             sync_wanted: Condvar::new(),
             synced,
@@ -224,47 +256,63 @@ impl Server {
             }]);
             let _ = st.server_db.transact(&insert);
         }
-        let weak = Arc::downgrade(&server);
-        let spawned = std::thread::Builder::new()
-            .name("ovsdb-sync".into())
-            .spawn(move || sync_thread(weak));
-        if let Err(e) = spawned {
-            panic!("cannot start the sync thread: {e}");
-        }
         server
     }
 
-    /// One round of the sync thread: waits (up to `idle`) for commits not
-    /// yet durable, syncs the files they were written to, then delivers
-    /// what they caused and releases the sessions waiting for them; last,
-    /// checkpoints databases whose journal has grown.
+    /// One round of the sync thread: waits (up to `idle`) to be woken,
+    /// makes durable the commits not yet durable (if no session is doing
+    /// so), then checkpoints databases whose journal has grown and starts
+    /// the compactions due.
     pub fn sync_round(self: &Arc<Self>, idle: Duration) {
         let mut st = self.lock();
-        if st.seq == st.synced {
+        if !st.sync_work {
             st = match self.sync_wanted.wait_timeout(st, idle) {
                 Ok((g, _)) => g,
                 Err(e) => e.into_inner().0,
             };
-            if st.seq == st.synced {
-                return;
-            }
         }
-        let target = st.seq;
-        let files: Vec<(String, Arc<std::fs::File>)> = st
+        st.sync_work = false;
+        let round = Self::begin_round(&mut st);
+        drop(st);
+        if let Some(r) = round {
+            self.finish_round(r);
+        }
+        self.checkpoint();
+        self.start_compactions();
+    }
+
+    /// Begins a sync round if some commit is not yet durable and no round
+    /// is under way.
+    fn begin_round(st: &mut State) -> Option<Round> {
+        if st.syncing || st.seq == st.synced {
+            return None;
+        }
+        st.syncing = true;
+        let files = st
             .dbs
             .values_mut()
             .filter_map(|s| Some((s.path().to_string(), s.take_sync_file()?)))
             .collect();
-        drop(st);
+        Some(Round {
+            target: st.seq,
+            files,
+        })
+    }
+
+    /// Syncs the files of `round` (without the lock), then delivers what
+    /// its commits caused and releases the sessions waiting for them.
+    fn finish_round(&self, round: Round) {
         let mut error = None;
-        for (path, f) in files {
+        for (path, f) in round.files {
             if let Err(e) = f.sync_data() {
                 let text = format!("{path}: fsync failed ({})", crate::io_error_text(&e));
                 vlog::err!("ovsdb_server", "{text}");
                 error = Some(text);
             }
         }
+        let target = round.target;
         let mut st = self.lock();
+        st.syncing = false;
         let from = st.synced;
         st.synced = target;
         if let Some(e) = error {
@@ -274,14 +322,28 @@ impl Server {
             }
         }
         Self::release_pending(&mut st);
-        let checkpoints: Vec<(String, Arc<std::fs::File>)> = st
+        let slow_work = st
+            .dbs
+            .values()
+            .any(|s| s.needs_checkpoint() || s.wants_compaction());
+        if slow_work && !st.sync_work {
+            st.sync_work = true;
+            self.sync_wanted.notify_one();
+        }
+        drop(st);
+        self.synced.send_modify(|s| *s = (*s).max(target));
+    }
+
+    /// Syncs the database files whose journal has grown, and starts their
+    /// journals over.
+    fn checkpoint(&self) {
+        let checkpoints: Vec<(String, Arc<std::fs::File>)> = self
+            .lock()
             .dbs
             .iter()
             .filter(|(_, s)| s.needs_checkpoint())
             .filter_map(|(n, s)| Some((n.clone(), s.data_file()?)))
             .collect();
-        drop(st);
-        self.synced.send_replace(target);
         for (name, f) in checkpoints {
             // The long sync happens unlocked; the checkpoint's own sync
             // then has only the few records written meanwhile to write.
@@ -292,7 +354,6 @@ impl Server {
                 }
             }
         }
-        self.start_compactions();
     }
 
     /// Compacts, each on a thread of its own, the databases whose log has
@@ -346,27 +407,54 @@ impl Server {
     }
 
     /// Waits until commit `seq` and all before it are durable; an error if
-    /// syncing them failed.
+    /// syncing them failed. Runs the sync round itself when none is under
+    /// way (the `fdatasync` then blocks the calling thread, as briefly as
+    /// a hand-off to another thread and back would take).
     pub async fn durable(&self, seq: u64) -> Result<(), Error> {
         let mut rx = self.synced.subscribe();
-        let _ = rx.wait_for(|s| *s >= seq).await;
-        let st = self.lock();
-        match st
-            .failures
-            .iter()
-            .find(|(from, to, _)| seq > *from && seq <= *to)
-        {
-            Some((_, _, e)) => Err(Error::io(e.clone())),
-            None => Ok(()),
+        loop {
+            // What to do, decided under the lock (not held across `await`).
+            let step = {
+                let mut st = self.lock();
+                if st.synced >= seq {
+                    return match st
+                        .failures
+                        .iter()
+                        .find(|(from, to, _)| seq > *from && seq <= *to)
+                    {
+                        Some((_, _, e)) => Err(Error::io(e.clone())),
+                        None => Ok(()),
+                    };
+                }
+                Self::begin_round(&mut st).ok_or(st.synced)
+            };
+            match step {
+                Ok(round) => self.finish_round(round),
+                Err(seen) => {
+                    // Another round is under way: wait for its end, then
+                    // (if it did not cover `seq`) run the next.
+                    if rx.wait_for(|s| *s > seen).await.is_err() {
+                        return Err(Error::io("server shut down".to_string()));
+                    }
+                }
+            }
         }
     }
 
-    /// Numbers a commit just made and wakes the sync thread and the
-    /// blocked transactions.
+    /// Numbers a commit just made and wakes the blocked transactions. The
+    /// committing session makes it durable ([`Server::durable`]).
     fn committed(&self, st: &mut State) {
         st.seq += 1;
-        self.sync_wanted.notify_one();
         self.commits.send_modify(|n| *n += 1);
+    }
+
+    /// Wakes the sync thread to make durable the commits no session waits
+    /// for.
+    fn wake_sync(&self, st: &mut State) {
+        if !st.sync_work {
+            st.sync_work = true;
+            self.sync_wanted.notify_one();
+        }
     }
 
     /// Queues `o` for `client`, to go once what is committed so far is
@@ -1147,6 +1235,7 @@ impl Server {
             if !changes.is_empty() {
                 self.committed(st);
                 Self::notify_monitors(st, db_name, &changes);
+                self.wake_sync(st);
             }
         }
     }
@@ -1154,5 +1243,113 @@ impl Server {
     /// The client's name (for logs).
     pub fn client_name(&self, client: ClientId) -> Option<String> {
         self.lock().clients.get(&client).map(|c| c.name.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn served_db() -> (Arc<Server>, std::path::PathBuf) {
+        let d = std::env::temp_dir().join(format!("ovsdb-server-{}", Uuid::random()));
+        std::fs::create_dir_all(&d).unwrap();
+        let path = d.join("t.db");
+        let schema = DatabaseSchema::from_json(&json!({"name": "T", "tables": {
+            "R": {"columns": {"n": {"type": "integer"}}}}}))
+        .unwrap();
+        crate::storage::create(path.to_str().unwrap(), &schema).unwrap();
+        let server = Server::without_sync_thread();
+        server.add_db(path.to_str().unwrap()).unwrap();
+        (server, d)
+    }
+
+    fn insert(server: &Server, client: ClientId, n: i64) {
+        let msg = Message::Request {
+            method: "transact".into(),
+            params: vec![json!("T"), json!({"op": "insert", "table": "R", "row": {"n": n}})],
+            id: json!(n),
+        };
+        assert!(matches!(server.handle(client, &msg, 0), Handled::Reply(_)));
+    }
+
+    #[test]
+    fn monitors_hear_of_a_commit_only_once_the_committer_made_it_durable() {
+        let (server, d) = served_db();
+        let (writer, _) = server.connect("writer");
+        let (watcher, mut updates) = server.connect("watcher");
+        let monitor = Message::Request {
+            method: "monitor".into(),
+            params: vec![json!("T"), json!("m"), json!({"R": {}})],
+            id: json!(0),
+        };
+        assert!(matches!(server.handle(watcher, &monitor, 0), Handled::Reply(_)));
+        insert(&server, writer, 1);
+        insert(&server, writer, 2);
+        let seq = server.last_commit();
+        assert_eq!(server.lock().synced, seq - 2);
+        assert!(updates.try_recv().is_err());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(server.durable(seq)).unwrap();
+        let st = server.lock();
+        assert_eq!(st.synced, seq);
+        assert!(!st.syncing);
+        drop(st);
+        for _ in 0..2 {
+            assert!(matches!(updates.try_recv(), Ok(Outgoing::Message(_))));
+        }
+        // Durable already: no new round.
+        rt.block_on(server.durable(seq)).unwrap();
+        drop(server);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn the_sync_thread_makes_durable_what_nobody_waits_for() {
+        let (server, d) = served_db();
+        let (writer, _) = server.connect("writer");
+        insert(&server, writer, 1);
+        server.wake_sync(&mut server.lock());
+        assert!(server.lock().sync_work);
+        server.sync_round(Duration::from_secs(3600));
+        let st = server.lock();
+        assert_eq!(st.synced, st.seq);
+        assert!(!st.sync_work);
+        drop(st);
+        assert_eq!(*server.synced.borrow(), server.last_commit());
+        drop(server);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn concurrent_waiters_all_return_once_durable() {
+        let (server, d) = served_db();
+        let (writer, _) = server.connect("writer");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let server = server.clone();
+                rt.spawn(async move {
+                    for n in 0..20 {
+                        insert(&server, writer, i * 100 + n);
+                        let seq = server.last_commit();
+                        server.durable(seq).await.unwrap();
+                        assert!(server.lock().synced >= seq);
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            rt.block_on(t).unwrap();
+        }
+        let st = server.lock();
+        assert_eq!(st.synced, st.seq);
+        drop(st);
+        drop(server);
+        std::fs::remove_dir_all(d).unwrap();
     }
 }
