@@ -221,7 +221,11 @@ impl std::fmt::Display for Description<'_> {
         };
         f.write_str(self.0.type_name())?;
         match self.0 {
-            Message::Request { method, params: p, id } => {
+            Message::Request {
+                method,
+                params: p,
+                id,
+            } => {
                 write!(f, ", method=\"{method}\", params=")?;
                 params(f, p)?;
                 write!(f, ", id={id}")

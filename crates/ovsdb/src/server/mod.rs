@@ -1266,7 +1266,10 @@ mod tests {
     fn insert(server: &Server, client: ClientId, n: i64) {
         let msg = Message::Request {
             method: "transact".into(),
-            params: vec![json!("T"), json!({"op": "insert", "table": "R", "row": {"n": n}})],
+            params: vec![
+                json!("T"),
+                json!({"op": "insert", "table": "R", "row": {"n": n}}),
+            ],
             id: json!(n),
         };
         assert!(matches!(server.handle(client, &msg, 0), Handled::Reply(_)));
@@ -1282,7 +1285,10 @@ mod tests {
             params: vec![json!("T"), json!("m"), json!({"R": {}})],
             id: json!(0),
         };
-        assert!(matches!(server.handle(watcher, &monitor, 0), Handled::Reply(_)));
+        assert!(matches!(
+            server.handle(watcher, &monitor, 0),
+            Handled::Reply(_)
+        ));
         insert(&server, writer, 1);
         insert(&server, writer, 2);
         let seq = server.last_commit();
