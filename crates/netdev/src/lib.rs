@@ -35,9 +35,14 @@
 //! * [`dummy::Dummy`], types `dummy`, `dummy-internal`, `dummy-pmd`:
 //!   in-memory ports for tests and benchmarks, with [`pcap`] capture files.
 //!
-//! Not here: `patch` ports (the datapath and vswitchd own them), and AF_XDP.
+//! * [`afxdp::AfXdp`], type `afxdp`: an existing interface through AF_XDP
+//!   sockets (one per receive queue) fed by an XDP program the crate loads
+//!   itself; opened with its interface options ([`afxdp::AfXdp::open`]).
+//!
+//! Not here: `patch` ports (the datapath and vswitchd own them).
 
 pub mod afpacket;
+pub mod afxdp;
 pub mod coalesce;
 pub mod dummy;
 pub mod error;

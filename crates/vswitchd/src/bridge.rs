@@ -59,7 +59,14 @@ impl DatapathOptions {
 
     /// The interface types that can be opened (the `iface_types` column).
     pub fn iface_types(&self) -> Vec<&'static str> {
-        let mut v = vec!["internal", "patch", "system", "tap"];
+        let mut v = vec![
+            "afxdp",
+            "afxdp-nonpmd",
+            "internal",
+            "patch",
+            "system",
+            "tap",
+        ];
         v.extend(crate::tunnel::TUNNEL_TYPES);
         if self.dummy != DummyMode::Off {
             v.extend(["dummy", "dummy-internal", "dummy-pmd"]);
@@ -210,7 +217,7 @@ const PORT_LIVE: u32 = 4;
 fn port_kind(iface: &Iface, is_tunnel: bool) -> PortKind {
     match iface.type_.as_str() {
         "internal" => PortKind::Internal,
-        "system" => PortKind::System,
+        "system" | "afxdp" | "afxdp-nonpmd" => PortKind::System,
         "tap" => PortKind::Tap,
         // A patch port without a usable peer leads nowhere.
         "patch" if iface.unpaired => PortKind::Patch {

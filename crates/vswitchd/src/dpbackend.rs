@@ -375,6 +375,38 @@ fn open_error(name: &str, e: &netdev::NetdevError) -> AddError {
     }
 }
 
+/// An `afxdp` port that could not be opened, as upstream reports it: bad
+/// options fail its configuration, a mode that cannot work fails adding
+/// it to the datapath (the `netdev_afxdp` lines are already logged).
+fn afxdp_error(name: &str, dp: &str, e: &netdev::afxdp::AfxdpError) -> AddError {
+    use netdev::afxdp::AfxdpError;
+    let einval = rpc::errno::strerror(libc::EINVAL);
+    match e {
+        AfxdpError::Device(d) => open_error(name, d),
+        AfxdpError::Config { .. } => AddError {
+            logs: vec![("netdev", vlog::Level::Warn, e.to_string())],
+            message: e.to_string(),
+            log_message: false,
+        },
+        AfxdpError::Reconfigure { .. } => AddError {
+            logs: vec![
+                (
+                    "dpif_netdev",
+                    vlog::Level::Err,
+                    format!("Failed to set interface {name} new configuration"),
+                ),
+                (
+                    "dpif",
+                    vlog::Level::Warn,
+                    format!("{dp}: failed to add {name} as port: {einval}"),
+                ),
+            ],
+            message: format!("could not add network device {name} to ofproto ({einval})"),
+            log_message: true,
+        },
+    }
+}
+
 impl PortBackend for DpBackend {
     fn port_add(
         &mut self,
@@ -387,6 +419,7 @@ impl PortBackend for DpBackend {
         if !as_dummy && crate::tunnel::is_tunnel_type(type_) {
             return self.add_tunnel(name, type_, options);
         }
+        let mut afxdp_config = None;
         let (netdev, dummy): (Arc<dyn Netdev>, Option<Arc<netdev::dummy::Dummy>>) = if as_dummy {
             let d = netdev::dummy::Dummy::open(name, type_).map_err(|e| open_error(name, &e))?;
             let opts: Vec<(String, String)> = options
@@ -401,6 +434,16 @@ impl PortBackend for DpBackend {
                 });
             }
             (d.clone(), Some(d))
+        } else if type_ == "afxdp" || type_ == "afxdp-nonpmd" {
+            let t = if type_ == "afxdp" {
+                "afxdp"
+            } else {
+                "afxdp-nonpmd"
+            };
+            let x = netdev::afxdp::AfXdp::open_as(name, t, options)
+                .map_err(|e| afxdp_error(name, &self.dp.full_name(), &e))?;
+            afxdp_config = Some(x.config());
+            (Arc::new(x), None)
         } else {
             let n = netdev::open(name, type_, &netdev::NetdevConfig::default())
                 .map_err(|e| open_error(name, &e))?;
@@ -418,6 +461,9 @@ impl PortBackend for DpBackend {
                 ),
                 log_message: true,
             })?;
+        if let Some(c) = afxdp_config {
+            self.dp.port_set_config(odp, c);
+        }
         self.ports.insert(
             name.to_string(),
             Port {

@@ -1,0 +1,348 @@
+//! `afxdp` interfaces through our daemons: two namespaces attached to a
+//! userspace bridge by AF_XDP ports on veths (one in the default
+//! `best-effort` mode, which settles on native XDP on a veth, one in
+//! `generic` mode) ping each other and carry a short iperf3 TCP and UDP
+//! run; a mode the device cannot do (`native-with-zerocopy` on a veth) and
+//! a mode that does not exist fail with the reference's Interface `error`
+//! and log lines, and leave no XDP program on the device.
+//!
+//! Needs root, `ip`, `ping`, `iperf3`, `ethtool` and a kernel with AF_XDP;
+//! skips with the reason otherwise. The namespaces' veth ends have
+//! transmit checksum offload turned off: AF_XDP carries no offload
+//! metadata, so a frame with a partial checksum would reach the other side
+//! unfinished (upstream's AF_XDP documentation asks the same).
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use testkit::netns::{cmd, must, netns_missing, Net};
+use testkit::{Sandbox, Stack};
+
+const FERROVS: &str = env!("CARGO_BIN_EXE_ferrovs");
+
+fn afxdp_missing() -> Option<String> {
+    if let Some(why) = netns_missing(&["ping", "iperf3", "ethtool"]) {
+        return Some(why);
+    }
+    // SAFETY: creating and closing a socket has no preconditions.
+    let fd = unsafe { libc::socket(44, libc::SOCK_RAW, 0) };
+    if fd < 0 {
+        return Some(format!(
+            "no AF_XDP sockets ({})",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: closing the descriptor just made.
+    unsafe { libc::close(fd) };
+    None
+}
+
+fn reachable(ns: &str, dst: &str) -> bool {
+    for _ in 0..10 {
+        if cmd(&[
+            "ip", "netns", "exec", ns, "ping", "-q", "-c", "1", "-W", "1", dst,
+        ])
+        .status
+        .success()
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// Kilobytes the iperf3 receiver got in a 2 s run.
+fn iperf(server_ns: &str, client_ns: &str, server_ip: &str, udp: bool) -> f64 {
+    let mut server = Command::new("ip")
+        .args([
+            "netns", "exec", server_ns, "iperf3", "-s", "-1", "-p", "5207",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("iperf3 server");
+    let mut got = 0.0;
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(200));
+        let mut args = vec![
+            "ip", "netns", "exec", client_ns, "iperf3", "-c", server_ip, "-p", "5207", "-t", "2",
+            "-f", "k", "-J",
+        ];
+        if udp {
+            args.extend_from_slice(&["-u", "-b", "20M"]);
+        }
+        let o = cmd(&args);
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        if !o.status.success() && !text.contains("\"end\"") {
+            continue;
+        }
+        got = received_bytes(&text) / 1024.0;
+        if got == 0.0 {
+            eprintln!("iperf3 {args:?}: {text}");
+        }
+        break;
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    got
+}
+
+/// `end.sum_received.bytes` (TCP) or `end.sum.bytes` (UDP) of iperf3's
+/// JSON, found by text.
+fn received_bytes(json: &str) -> f64 {
+    let after = |key: &str| -> Option<f64> {
+        let i = json.find(key)?;
+        let rest = &json[i..];
+        let j = rest.find("\"bytes\":")? + 8;
+        let num: String = rest[j..]
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        num.parse().ok()
+    };
+    after("\"sum_received\"")
+        .or_else(|| after("\"sum\":"))
+        .unwrap_or(0.0)
+}
+
+fn wait_ofport(sb: &Sandbox, iface: &str) -> i64 {
+    let mut port = -1;
+    sb.wait_until(Duration::from_secs(15), || {
+        port = sb
+            .vsctl(&["get", "interface", iface, "ofport"])
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(-1);
+        port > 0
+    });
+    port
+}
+
+fn log(sb: &Sandbox) -> String {
+    std::fs::read_to_string(sb.path("ovs-vswitchd.log")).unwrap_or_default()
+}
+
+/// Whether `dev` has an XDP program attached (`ip link` shows `xdp`).
+fn has_xdp(dev: &str) -> bool {
+    let out =
+        String::from_utf8_lossy(&cmd(&["ip", "link", "show", "dev", dev]).stdout).into_owned();
+    out.contains(" xdp")
+}
+
+#[test]
+fn afxdp_ports_carry_traffic() {
+    if let Some(why) = afxdp_missing() {
+        eprintln!("SKIP afxdp_ports_carry_traffic: {why}");
+        return;
+    }
+    let mut net = Net::new("x");
+    let (a, b) = (net.add_ns("A"), net.add_ns("B"));
+    let (va, vb) = (net.name("va"), net.name("vb"));
+    let br = net.name("br");
+    net.remove_on_drop(&br);
+    let pa = net.veth(&a, &va, &["10.14.0.1/24"]);
+    let pb = net.veth(&b, &vb, &["10.14.0.2/24"]);
+    for (ns, dev) in [(&a, &pa), (&b, &pb)] {
+        must(&["ip", "netns", "exec", ns, "ethtool", "-K", dev, "tx", "off"]);
+    }
+    let mut sb = Sandbox::start_stack("afxdp", Stack::ferrovs(FERROVS), true);
+    sb.vsctl(&[
+        "add-br",
+        &br,
+        "--",
+        "set",
+        "bridge",
+        &br,
+        "datapath_type=netdev",
+        "--",
+        "add-port",
+        &br,
+        &va,
+        "--",
+        "set",
+        "interface",
+        &va,
+        "type=afxdp",
+        "--",
+        "add-port",
+        &br,
+        &vb,
+        "--",
+        "set",
+        "interface",
+        &vb,
+        "type=afxdp",
+        "options:xdp-mode=generic",
+    ])
+    .unwrap_or_else(|e| panic!("{e}\n{}", log(&sb)));
+    assert!(wait_ofport(&sb, &va) > 0, "{va}: no OpenFlow port");
+    assert!(wait_ofport(&sb, &vb) > 0, "{vb}: no OpenFlow port");
+    for i in [&va, &vb] {
+        assert_eq!(
+            sb.vsctl(&["get", "interface", i, "error"]).unwrap().trim(),
+            "[]"
+        );
+    }
+    let show = sb.appctl(&["dpif/show"]).unwrap();
+    assert!(
+        show.contains(&format!(
+            "{va} 1/1: (afxdp: n_rxq=1, use-need-wakeup=true, xdp-mode=best-effort, xdp-mode-in-use=native)"
+        )) || show.contains("xdp-mode=best-effort, xdp-mode-in-use="),
+        "{show}"
+    );
+    assert!(
+        show.contains("xdp-mode=generic, xdp-mode-in-use=generic"),
+        "{show}"
+    );
+    let l = log(&sb);
+    assert!(
+        l.contains(&format!(
+            "netdev_afxdp|INFO|{va}: native XDP mode will be in use."
+        )),
+        "{l}"
+    );
+    assert!(has_xdp(&va) && has_xdp(&vb), "no XDP program attached");
+
+    assert!(reachable(&a, "10.14.0.2"), "no ping across afxdp ports");
+    let tcp = iperf(&b, &a, "10.14.0.2", false);
+    let udp = iperf(&b, &a, "10.14.0.2", true);
+    eprintln!("afxdp: TCP {tcp:.0} KB, UDP {udp:.0} KB in 2 s");
+    assert!(tcp > 0.0, "no TCP across afxdp ports");
+    assert!(udp > 0.0, "no UDP across afxdp ports");
+    let stats = sb
+        .vsctl(&["get", "interface", &va, "statistics:rx_packets"])
+        .unwrap();
+    assert!(
+        stats.trim().parse::<u64>().unwrap_or(0) > 0,
+        "rx_packets {stats}"
+    );
+    assert_eq!(
+        sb.vsctl(&["get", "interface", &va, "link_state"])
+            .unwrap()
+            .trim(),
+        "up"
+    );
+
+    // Removing the ports detaches the programs.
+    sb.vsctl(&["del-port", &br, &va]).unwrap();
+    assert!(
+        sb.wait_until(Duration::from_secs(5), || !has_xdp(&va)),
+        "XDP program left on {va}"
+    );
+    sb.stop("ovs-vswitchd");
+    drop(net);
+}
+
+/// Adds a veth end as an `afxdp` port with `mode` to a fresh bridge of
+/// `stack`; returns the Interface `error` and the `netdev_afxdp` log
+/// lines (device names and indexes blanked).
+fn failing_mode(stack: Stack, tag: &str, mode: &str) -> (String, Vec<String>, bool) {
+    let mut net = Net::new(tag);
+    let dev = net.name("e");
+    let _ = cmd(&["ip", "link", "del", &dev]);
+    must(&[
+        "ip",
+        "link",
+        "add",
+        &dev,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        &format!("{dev}p"),
+    ]);
+    net.remove_on_drop(&dev);
+    must(&["ip", "link", "set", &dev, "up"]);
+    let br = net.name("br");
+    net.remove_on_drop(&br);
+    let mut sb = Sandbox::start_stack(tag, stack, true);
+    sb.vsctl(&[
+        "add-br",
+        &br,
+        "--",
+        "set",
+        "bridge",
+        &br,
+        "datapath_type=netdev",
+    ])
+    .unwrap();
+    let _ = sb.vsctl_outcome(&[
+        "add-port",
+        &br,
+        &dev,
+        "--",
+        "set",
+        "interface",
+        &dev,
+        "type=afxdp",
+        &format!("options:xdp-mode={mode}"),
+    ]);
+    let error = sb
+        .vsctl(&["get", "interface", &dev, "error"])
+        .unwrap()
+        .replace(&dev, "DEV");
+    let attached = has_xdp(&dev);
+    let lines = log(&sb)
+        .lines()
+        .filter(|l| l.contains("|netdev_afxdp|") || l.contains("|netdev|WARN"))
+        .filter(|l| !l.contains("libbpf") && !l.contains("setrlimit"))
+        .filter_map(|l| l.splitn(3, '|').nth(2))
+        .map(|l| {
+            let l = l.replace(&dev, "DEV");
+            match l.find("ifindex ") {
+                Some(i) => format!("{}ifindex N", &l[..i]),
+                None => l,
+            }
+        })
+        .collect();
+    sb.stop("ovs-vswitchd");
+    drop(net);
+    (error, lines, attached)
+}
+
+#[test]
+fn impossible_xdp_modes_fail_as_upstream() {
+    if let Some(why) = afxdp_missing() {
+        eprintln!("SKIP impossible_xdp_modes_fail_as_upstream: {why}");
+        return;
+    }
+    for (mode, tag) in [("native-with-zerocopy", "z"), ("turbo", "t")] {
+        let (error, lines, attached) =
+            failing_mode(Stack::ferrovs(FERROVS), &format!("o{tag}"), mode);
+        assert!(!attached, "{mode}: an XDP program was left attached");
+        if mode == "turbo" {
+            assert_eq!(
+                error.trim(),
+                "\"DEV: could not set configuration (Invalid argument)\""
+            );
+            assert!(
+                lines.contains(&"netdev_afxdp|ERR|DEV: Incorrect xdp-mode (turbo).".to_string())
+            );
+        } else {
+            assert_eq!(
+                error.trim(),
+                "\"could not add network device DEV to ofproto (Invalid argument)\""
+            );
+            assert!(
+                lines.contains(
+                    &"netdev_afxdp|ERR|DEV: Failed to create AF_XDP socket on queue 0 in native-with-zerocopy mode."
+                        .to_string()
+                ),
+                "{lines:#?}"
+            );
+        }
+        if testkit::upstream_missing().is_none() {
+            let (ref_error, ref_lines, _) =
+                failing_mode(Stack::upstream(), &format!("r{tag}"), mode);
+            assert_eq!(error, ref_error, "{mode}: Interface error differs");
+            for l in &lines {
+                assert!(
+                    ref_lines.contains(l)
+                        || l.contains("Removing xdp")
+                        || l.contains("No XDP program"),
+                    "{mode}: we log {l:?}, the reference does not: {ref_lines:#?}"
+                );
+            }
+        }
+    }
+}
