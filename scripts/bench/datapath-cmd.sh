@@ -11,6 +11,8 @@
 #   STACK=xconnect   the bare datapath instead (dp-xconnect, no daemons;
 #                    DPARGS passes its options, e.g. "--pmds 2")
 #   OTHER_CONFIG     extra "key=value ..." for Open_vSwitch other_config
+#   PORT_TYPE        the two ports' Interface type (default system; afxdp
+#                    for AF_XDP ports, which need OFFLOAD=off in the harness)
 #   FERROVS_BIN      the ferrovs binary (default target/release/ferrovs)
 # The harness kills this script's process group at the end; the daemons run
 # in the foreground inside it and the private directory is removed on exit.
@@ -51,8 +53,8 @@ V --no-wait init || exit 1
   --log-file="$DIR/ovs-vswitchd.log" 2>/dev/null &
 VSPID=$!
 V add-br "$BR" -- set bridge "$BR" datapath_type=netdev \
-  -- add-port "$BR" "$1" -- set interface "$1" ofport_request=1 \
-  -- add-port "$BR" "$2" -- set interface "$2" ofport_request=2 || exit 1
+  -- add-port "$BR" "$1" -- set interface "$1" ofport_request=1 type="${PORT_TYPE:-system}" \
+  -- add-port "$BR" "$2" -- set interface "$2" ofport_request=2 type="${PORT_TYPE:-system}" || exit 1
 if [ "${FLOWS:-normal}" = xconnect ]; then
   "$DIR/bin/ovs-ofctl" del-flows "$BR" &&
   "$DIR/bin/ovs-ofctl" add-flow "$BR" in_port=1,actions=output:2 &&
