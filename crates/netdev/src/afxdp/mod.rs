@@ -39,6 +39,9 @@ use xsk::Xsk;
 
 const MODULE: &str = "netdev_afxdp";
 
+/// Segments one super-frame can become.
+const MAX_SEGMENTS: usize = 256;
+
 /// Receive queues a port may have at most (upstream's `MAX_XSKQ`).
 pub const MAX_XSKQ: i64 = 16;
 
@@ -456,9 +459,9 @@ impl Netdev for AfXdp {
         Ok(Box::new(AfxdpTxq {
             queue: q.clone(),
             counters: self.counters.register(),
-            scratch: PacketBatch::new(),
+            // Room for the segments of one 64 KiB super-frame.
+            scratch: PacketBatch::with_capacity(MAX_SEGMENTS),
             features: Features::default(),
-            keep: Vec::with_capacity(packet::buffer::BATCH_SIZE),
         }))
     }
 
@@ -594,8 +597,6 @@ struct AfxdpTxq {
     counters: Arc<QueueCounters>,
     scratch: PacketBatch,
     features: Features,
-    /// Which packets of the batch leave as they are (reused per batch).
-    keep: Vec<bool>,
 }
 
 impl TxQueue for AfxdpTxq {
@@ -605,52 +606,47 @@ impl TxQueue for AfxdpTxq {
         pool: &mut PacketPool,
     ) -> Result<usize, NetdevError> {
         let mut errors = 0u64;
-        // Super-frames are cut into segments (into `scratch`); everything
-        // else leaves from `batch` with its checksum completed.
+        let (mut sent, mut bytes, mut dropped) = (0usize, 0u64, 0usize);
         let n = batch.len();
-        let keep = &mut self.keep;
-        keep.clear();
-        keep.resize(n, true);
-        for (i, k) in keep.iter_mut().enumerate() {
+        let Ok(mut x) = self.queue.xsk.lock() else {
+            pool.recycle(batch);
+            bump(&self.counters.tx_dropped, n as u64);
+            return Ok(0);
+        };
+        let mut tally = |r: (usize, u64, usize)| {
+            sent += r.0;
+            bytes += r.1;
+            dropped += r.2;
+        };
+        // Runs of packets that leave as they are go out together; a
+        // super-frame is cut into segments (in `scratch`) that go out in
+        // its place, so the order of the batch is kept.
+        let mut run_start = 0;
+        for i in 0..n {
             match prepare(&mut batch.packets_mut()[i], &self.features) {
-                Ok(TxPlan::Direct) => {}
+                Ok(TxPlan::Direct) => continue,
                 Ok(TxPlan::Segment) => {
-                    if segment(&batch.packets()[i], pool, &mut self.scratch).is_err() {
+                    let pkts = batch.packets();
+                    tally(x.send(pkts[run_start..i].iter().map(|p| p.data())));
+                    if segment(&pkts[i], pool, &mut self.scratch).is_err() {
                         errors += 1;
                     }
-                    *k = false;
+                    tally(x.send(self.scratch.packets().iter().map(|p| p.data())));
+                    pool.recycle(&mut self.scratch);
                 }
                 Err(_) => {
+                    let pkts = batch.packets();
+                    tally(x.send(pkts[run_start..i].iter().map(|p| p.data())));
                     errors += 1;
-                    *k = false;
                 }
             }
+            run_start = i + 1;
         }
-        let frames = batch
-            .packets()
-            .iter()
-            .zip(keep.iter())
-            .filter(|(_, k)| **k)
-            .map(|(p, _)| p.data())
-            .chain(self.scratch.packets().iter().map(|p| p.data()));
-        let bytes: u64 = batch
-            .packets()
-            .iter()
-            .zip(keep.iter())
-            .filter(|(_, k)| **k)
-            .map(|(p, _)| p.len() as u64)
-            .chain(self.scratch.packets().iter().map(|p| p.len() as u64))
-            .sum();
-        let (sent, dropped) = match self.queue.xsk.lock() {
-            Ok(mut x) => x.send(frames),
-            Err(_) => (0, n),
-        };
+        tally(x.send(batch.packets()[run_start..].iter().map(|p| p.data())));
+        drop(x);
         pool.recycle(batch);
-        pool.recycle(&mut self.scratch);
         bump(&self.counters.tx_packets, sent as u64);
-        if dropped == 0 {
-            bump(&self.counters.tx_bytes, bytes);
-        }
+        bump(&self.counters.tx_bytes, bytes);
         bump(&self.counters.tx_dropped, dropped as u64);
         bump(&self.counters.tx_errors, errors);
         Ok(sent)

@@ -403,10 +403,12 @@ impl Xsk {
     }
 
     /// Queues `frames` for sending and kicks the kernel; returns how many
-    /// were queued (the rest found no free frame or ring entry).
-    pub fn send<'a>(&mut self, frames: impl Iterator<Item = &'a [u8]>) -> (usize, usize) {
+    /// frames and bytes were queued, and how many frames were dropped
+    /// (no free frame or ring entry, or larger than a frame).
+    pub fn send<'a>(&mut self, frames: impl Iterator<Item = &'a [u8]>) -> (usize, u64, usize) {
         self.complete();
         let mut queued = 0u32;
+        let mut bytes = 0u64;
         let mut dropped = 0usize;
         let prod = self.tx.producer().load(Ordering::Relaxed);
         let mut room = self.tx.free();
@@ -437,6 +439,7 @@ impl Xsk {
                 },
             );
             queued += 1;
+            bytes += f.len() as u64;
             room -= 1;
         }
         if queued > 0 {
@@ -448,7 +451,7 @@ impl Xsk {
         if self.outstanding_tx > 0 && (!self.need_wakeup || self.tx.needs_wakeup()) {
             self.kick_tx();
         }
-        (queued as usize, dropped)
+        (queued as usize, bytes, dropped)
     }
 
     fn kick_tx(&self) {
