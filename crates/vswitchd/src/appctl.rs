@@ -391,11 +391,15 @@ pub fn register_trace(c: &Commands, d: &Daemon) {
             let reg = registry.read().unwrap_or_else(|e| e.into_inner());
             let mut locked = crate::upcall::LockedBridges::lock(&reg);
             let reply = f(a, &locked)?;
-            let _ = crate::upcall::apply_side_effects(&mut locked, reply.side_effects);
+            let pending = crate::upcall::apply_side_effects(&mut locked, reply.side_effects);
             drop(locked);
             for e in reg.bridges.values() {
                 e.shared.with_ofproto(|_| ());
             }
+            drop(reg);
+            // Native tunnelling's neighbour requests go out even from a
+            // trace, as upstream's do.
+            crate::upcall::send_pending_via(&registry, &dd.datapaths.all(), pending);
             Ok(reply.text)
         });
     }

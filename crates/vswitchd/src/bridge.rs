@@ -568,9 +568,22 @@ impl Bridge {
         for (_, _, port, want) in todo {
             self.add_iface(port, want, &mut ch);
         }
-        // Interfaces whose configuration changed in place.
+        // Interfaces whose configuration changed in place (a dummy's
+        // options, such as its pcap files, take effect at once).
         for iface in self.ifaces.values_mut() {
             if let Some((_, want)) = Self::wanted_iface(cfg, &iface.name) {
+                if want.options != iface.cfg.options {
+                    if let Some(d) = self.backend.dummy(&iface.name) {
+                        let opts: Vec<(String, String)> = want
+                            .options
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect();
+                        if let Err(e) = d.set_options(&opts) {
+                            vlog::warn!("netdev_dummy", "{}: {e}", iface.name);
+                        }
+                    }
+                }
                 iface.uuid = want.uuid;
                 iface.cfg = want.clone();
             }

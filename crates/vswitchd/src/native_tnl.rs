@@ -35,9 +35,14 @@ pub fn register(c: &rpc::unixctl::Commands, d: &Daemon) {
         "ip_addr/prefix_len out_br_name [gw] [pkt_mark=mark]",
         2,
         4,
-        move |a| {
-            let args: Vec<&str> = a.iter().map(|s| s.as_str()).collect();
-            tnl().routes_mut().cmd_add(&args, &addrs)
+        {
+            let dd = d.clone();
+            move |a| {
+                let args: Vec<&str> = a.iter().map(|s| s.as_str()).collect();
+                let r = tnl().routes_mut().cmd_add(&args, &addrs);
+                refresh_ipdevs_of(&dd.lock());
+                r
+            }
         },
     );
     c.register(
@@ -45,9 +50,14 @@ pub fn register(c: &rpc::unixctl::Commands, d: &Daemon) {
         "ip_addr/prefix_len [pkt_mark=mark]",
         1,
         2,
-        move |a| {
-            let args: Vec<&str> = a.iter().map(|s| s.as_str()).collect();
-            tnl().routes_mut().cmd_del(&args)
+        {
+            let dd = d.clone();
+            move |a| {
+                let args: Vec<&str> = a.iter().map(|s| s.as_str()).collect();
+                let r = tnl().routes_mut().cmd_del(&args);
+                refresh_ipdevs_of(&dd.lock());
+                r
+            }
         },
     );
     c.register(
@@ -145,13 +155,15 @@ fn parse_dummy_addr(s: &str, v6: bool) -> Result<(IpAddr, u8), String> {
     }
 }
 
-/// The IP devices of the switch's bridges: (name, MAC) of every port that
-/// is not a tunnel or patch port, with the addresses it has.
+/// The IP devices: the devices routes go through, with their MAC (when a
+/// bridge port) and addresses, in the order routes first named them.
 fn ipdevs(ports: Vec<(String, [u8; 6])>) -> Vec<ofproto::tnl::ports::IpDev> {
     let tnl = ofproto::tnl::global();
-    ports
+    let names: Vec<String> = tnl.routes().ipdevs().to_vec();
+    names
         .into_iter()
-        .filter_map(|(name, mac)| {
+        .filter_map(|name| {
+            let mac = ports.iter().find(|(n, _)| *n == name)?.1;
             let addrs: Vec<IpAddr> = tnl.dev_addrs(&name).into_iter().map(|(a, _)| a).collect();
             (!addrs.is_empty()).then_some(ofproto::tnl::ports::IpDev { name, mac, addrs })
         })

@@ -177,6 +177,27 @@ pub fn send_pending(
     }
 }
 
+/// Like [`send_pending`], finding each bridge's datapath among `dps`.
+pub fn send_pending_via(
+    registry: &SharedRegistry,
+    dps: &[std::sync::Arc<datapath::DpifNetdev>],
+    pending: Vec<PendingPacket>,
+) {
+    for (bridge, packet) in pending {
+        let dp_name = {
+            let reg = registry.read().unwrap_or_else(|e| e.into_inner());
+            reg.bridges.get(&bridge).and_then(|b| b.datapath.clone())
+        };
+        let Some(dp_name) = dp_name else { continue };
+        if let Some(dp) = dps
+            .iter()
+            .find(|d| datapath::Dpif::name(d.as_ref()) == dp_name)
+        {
+            send_pending(registry, dp, vec![(bridge, packet)]);
+        }
+    }
+}
+
 /// The bridge and OpenFlow port a datapath port's packet belongs to: for a
 /// tunnel vport, the tunnel port its tunnel metadata selects.
 pub fn ingress_port(reg: &Registry, datapath: &str, flow: &packet::Flow) -> Option<(String, u32)> {

@@ -133,12 +133,19 @@ pub fn source_for(dev: &str, toward: &Ipv6Addr, addrs: AddrsOf<'_>) -> Option<Ip
 pub struct RouteTable {
     /// In lookup order: highest priority first, then oldest first.
     routes: Vec<Route>,
+    /// The devices routes were added through, in that order: the IP
+    /// devices whose addresses terminate tunnels.  As upstream's, a
+    /// device leaves when any of its routes is deleted.
+    ipdevs: Vec<String>,
 }
 
 impl RouteTable {
     /// Adds `r`, replacing a route for the same network, length, mark and
     /// locality.
     pub fn insert(&mut self, r: Route) {
+        if !self.ipdevs.contains(&r.dev) {
+            self.ipdevs.push(r.dev.clone());
+        }
         self.routes.retain(|o| {
             !(o.prefix == r.prefix && o.plen == r.plen && o.mark == r.mark && o.local == r.local)
         });
@@ -153,10 +160,21 @@ impl RouteTable {
     /// Removes the route for `prefix/plen` and `mark`; false if none.
     pub fn delete(&mut self, prefix: &Ipv6Addr, plen: u8, mark: u32) -> bool {
         let p = mask(prefix, plen);
-        let before = self.routes.len();
-        self.routes
-            .retain(|o| !(o.prefix == p && o.plen == plen && o.mark == mark && !o.local));
-        self.routes.len() != before
+        let Some(i) = self
+            .routes
+            .iter()
+            .position(|o| o.prefix == p && o.plen == plen && o.mark == mark && !o.local)
+        else {
+            return false;
+        };
+        let r = self.routes.remove(i);
+        self.ipdevs.retain(|d| *d != r.dev);
+        true
+    }
+
+    /// The devices routes go through (see the field).
+    pub fn ipdevs(&self) -> &[String] {
+        &self.ipdevs
     }
 
     /// Replaces every system route with `routes`.
@@ -170,6 +188,7 @@ impl RouteTable {
     /// Drops every route (system and user).
     pub fn clear(&mut self) {
         self.routes.clear();
+        self.ipdevs.clear();
     }
 
     /// The route for `ip` and packet mark `mark`.
@@ -339,6 +358,12 @@ mod tests {
         assert_eq!(t.cmd_del(&["10.1.0.0/16"]), Err("Not found".into()));
         assert_eq!(t.cmd_del(&["10.1.0.0/16", "pkt_mark=7"]), Ok("OK\n".into()));
         assert_eq!(t.cmd_del(&["zz"]), Err("Invalid parameters".into()));
+        assert!(
+            t.ipdevs().is_empty(),
+            "a deleted route takes its device along"
+        );
+        t.cmd_add(&["1.1.2.92/24", "br0"], a).unwrap();
+        assert_eq!(t.ipdevs(), ["br0".to_string()]);
     }
 
     #[test]

@@ -229,17 +229,17 @@ fn emit(ctx: &mut Ctx, cfg: &TnlPort, t: &mut FlowTnl, last: bool) -> Result<(),
                 if v4 { "ARP" } else { "ND" }
             )
         });
-        if ctx.allow_side_effects {
-            let packet = if v4 {
-                arp_request(smac, &src, &next_hop)
-            } else {
-                nd_solicit(smac, &src, &next_hop)
-            };
-            ctx.side.push(SideEffect::SendPacket {
-                bridge: br_name,
-                packet,
-            });
-        }
+        // Sent whatever the translation is for (upstream sends them from
+        // traces and revalidation too).
+        let packet = if v4 {
+            arp_request(smac, &src, &next_hop)
+        } else {
+            nd_solicit(smac, &src, &next_hop)
+        };
+        ctx.side.push(SideEffect::SendPacket {
+            bridge: br_name,
+            packet,
+        });
         return Err(());
     };
     ctx.report(NodeKind::Detail, || {

@@ -1,0 +1,431 @@
+//! Native tunnelling on the dummy datapath, against the reference: the
+//! same commands to the reference ovs-vswitchd and to ours (both driven by
+//! the reference tools) — `ovs/route/*` and `tnl/neigh/*` with their
+//! errors, `tnl/ports/show`, `ofproto/trace` of VXLAN, GRE and Geneve
+//! (IPv4 and IPv6) pushes and of pops; then packets: an ARP request going
+//! out of the underlay when the neighbour is unknown, ARP replies snooped
+//! into the neighbour cache (only those for the bridge's own address),
+//! encapsulated frames received on the underlay delivered to the overlay
+//! port, and the overlay's packets leaving encapsulated.
+//!
+//! Needs the reference (skips with a message without it).
+
+use std::time::Duration;
+
+use testkit::{Program, Sandbox, Stack};
+
+const FERROVS: &str = env!("CARGO_BIN_EXE_ferrovs");
+
+/// Our daemons, the reference tools.
+fn our_daemons() -> Stack {
+    let mut s = Stack::upstream();
+    s.ovsdb_tool = Program::ferrovs(FERROVS, "ovsdb-tool");
+    s.ovsdb_server = Program::ferrovs(FERROVS, "ovsdb-server");
+    s.vswitchd = Program::ferrovs(FERROVS, "ovs-vswitchd");
+    s
+}
+
+/// One step: a tool and its words.
+enum Step {
+    Vsctl(&'static str),
+    Ofctl(&'static str, &'static str),
+    Appctl(&'static str),
+    /// An appctl command whose output lines are compared sorted (the
+    /// reference lists them in hash order).
+    AppctlSorted(&'static str),
+}
+
+fn words(s: &str) -> Vec<&str> {
+    s.split(' ').filter(|w| !w.is_empty()).collect()
+}
+
+fn run_step(sb: &Sandbox, step: &Step) -> String {
+    let (what, o) = match step {
+        Step::Vsctl(a) => (format!("ovs-vsctl {a}"), sb.vsctl_outcome(&words(a))),
+        Step::Ofctl(br, a) => {
+            let mut w = words(a);
+            // Flow texts may hold spaces; they are given after '|'.
+            if let Some(pos) = a.find('|') {
+                w = words(&a[..pos]);
+                w.push(&a[pos + 1..]);
+            }
+            (format!("ovs-ofctl {a}"), sb.ofctl_outcome(br, &w))
+        }
+        Step::Appctl(a) | Step::AppctlSorted(a) => {
+            let mut w = words(a);
+            if let Some(pos) = a.find('|') {
+                w = words(&a[..pos]);
+                w.push(&a[pos + 1..]);
+            }
+            (format!("ovs-appctl {a}"), sb.appctl_outcome(&w))
+        }
+    };
+    let mut out = o.stdout;
+    if matches!(step, Step::AppctlSorted(_)) {
+        let mut lines: Vec<&str> = out.lines().collect();
+        lines.sort();
+        out = lines.join("\n");
+    }
+    // The error line names the sandbox's control socket.
+    let dir = sb.dir.display().to_string();
+    let err: String = o
+        .stderr
+        .lines()
+        .map(|l| match l.find(": server returned an error") {
+            Some(_) if l.contains(&dir) => {
+                "ovs-appctl: CONTROL: server returned an error\n".to_string()
+            }
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    format!("$ {what}\nexit {}\n{out}{err}", o.status)
+}
+
+fn start_pair(tag: &str) -> Option<(Sandbox, Sandbox)> {
+    if testkit::skip_without_upstream(tag) {
+        return None;
+    }
+    let reference = Sandbox::start(&format!("{tag}-ref"));
+    let ours = Sandbox::start_stack(&format!("{tag}-ours"), our_daemons(), true);
+    Some((reference, ours))
+}
+
+/// Runs `steps` on both; returns the differing steps.
+fn compare(reference: &Sandbox, ours: &Sandbox, steps: &[Step]) -> Vec<String> {
+    let mut diffs = Vec::new();
+    for s in steps {
+        let r = run_step(reference, s);
+        let o = run_step(ours, s);
+        if r != o {
+            diffs.push(format!("--- reference\n{r}--- ours\n{o}"));
+        }
+    }
+    diffs
+}
+
+const UNDERLAY: &[Step] = &[
+    Step::Vsctl("add-br br0 -- set bridge br0 datapath_type=dummy other-config:hwaddr=aa:55:aa:55:00:00 -- add-port br0 p0 -- set interface p0 type=dummy ofport_request=1 other-config:hwaddr=aa:55:aa:55:00:00"),
+    Step::Vsctl("add-br int-br -- set bridge int-br datapath_type=dummy -- add-port int-br t2 -- set interface t2 type=vxlan options:remote_ip=1.1.2.92 options:key=123 ofport_request=2 -- add-port int-br t1 -- set Interface t1 type=gre options:remote_ip=1.1.2.92 options:key=456 ofport_request=3 -- add-port int-br t4 -- set Interface t4 type=geneve options:remote_ip=flow options:key=123 ofport_request=5 -- add-port int-br t3 -- set Interface t3 type=vxlan options:remote_ip=1.1.2.93 options:out_key=flow options:csum=true ofport_request=4 -- add-port int-br vm1 -- set interface vm1 type=dummy ofport_request=10"),
+    Step::Appctl("netdev-dummy/ip4addr br0 1.1.2.88/24"),
+    Step::Appctl("netdev-dummy/ip6addr br0 2001:cafe::88/24"),
+    Step::Appctl("netdev-dummy/ip4addr nosuch 1.1.2.88/24"),
+    Step::Appctl("netdev-dummy/ip4addr br0 1.1.2.88/33"),
+    Step::Appctl("netdev-dummy/ip6addr br0 zz/64"),
+    Step::Appctl("ovs/route/add 1.1.2.92/24 br0"),
+    Step::Appctl("ovs/route/add 2001:cafe::92/24 br0"),
+    Step::Appctl("ovs/route/add 1.1.2.92/24 br0 pkt_mark=1234"),
+];
+
+#[test]
+fn route_and_neighbour_commands_match_upstream() {
+    let Some((reference, ours)) = start_pair("tnl-cmds") else {
+        return;
+    };
+    let mut steps: Vec<Step> = Vec::new();
+    for s in [
+        "ovs/route/add 10.0.0.0/8 br0 1.1.2.1",
+        "ovs/route/add 10.1.0.0/16 br0 1.1.2.2 pkt_mark=7",
+        "ovs/route/add 10.2.0.0/16 br0",
+        "ovs/route/add 0.0.0.0/0 br0 1.1.2.254",
+        "ovs/route/add 10.2.0.5/33 br0",
+        "ovs/route/add 10.2.0.5/32 nosuch",
+        "ovs/route/add 10.2.0.5/32 br0 zzz",
+        "ovs/route/add 10.3.0.0/16 br0 1.1.2.2 pkt_mark=x",
+        "ovs/route/add 10.3.0.0/16 br0 9.9.9.9",
+        "ovs/route/add 2001:db8::/64 br0 2001:cafe::1",
+        "ovs/route/show",
+        "ovs/route/lookup 10.1.2.3",
+        "ovs/route/lookup 10.1.2.3 pkt_mark=7",
+        "ovs/route/lookup 8.8.8.8 pkt_mark=7",
+        "ovs/route/lookup 2001:db8::5",
+        "ovs/route/lookup zzz",
+        "ovs/route/del 10.1.0.0/16",
+        "ovs/route/del 10.1.0.0/16 pkt_mark=7",
+        "ovs/route/del 10.1.0.0/16 pkt_mark=7",
+        "ovs/route/del zz",
+        "ovs/route/show",
+        "tnl/neigh/show",
+        "tnl/arp/set br0 1.1.2.92 f8:bc:12:44:34:b6",
+        "tnl/neigh/set br0 2001:cafe::92 f8:bc:12:44:34:c8",
+        "tnl/neigh/set br0 1.1.2.93 zz",
+        "tnl/neigh/set br0 1.1.2 f8:bc:12:44:34:b6",
+        "tnl/neigh/aging",
+        "tnl/neigh/aging 100",
+        "tnl/neigh/aging 0",
+        "tnl/neigh/aging 4000",
+        "tnl/arp/aging",
+        "tnl/neigh/flush br0",
+    ] {
+        steps.push(Step::Appctl(s));
+    }
+    steps.push(Step::AppctlSorted("tnl/ports/show"));
+    steps.push(Step::AppctlSorted("tnl/neigh/show"));
+    steps.push(Step::AppctlSorted("tnl/arp/show"));
+    steps.push(Step::AppctlSorted("tnl/ports/show -v"));
+    steps.push(Step::Appctl("ovs/route/add 1.1.2.92/24 br0"));
+    steps.push(Step::AppctlSorted("tnl/ports/show -v"));
+    steps.push(Step::Appctl("tnl/arp/flush"));
+    steps.push(Step::Appctl("tnl/neigh/show"));
+    let mut all: Vec<&Step> = UNDERLAY.iter().collect();
+    all.extend(steps.iter());
+    let mut diffs = Vec::new();
+    for s in all {
+        diffs.extend(compare(&reference, &ours, std::slice::from_ref(s)));
+    }
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
+
+const TRACE_IN: &str = "in_port=LOCAL,dl_src=50:54:00:00:00:05,dl_dst=50:54:00:00:00:07,ip,nw_src=192.168.0.1,nw_dst=192.168.0.2,nw_ttl=64,nw_tos=0x11";
+
+#[test]
+fn push_and_pop_traces_match_upstream() {
+    let Some((reference, ours)) = start_pair("tnl-trace") else {
+        return;
+    };
+    let mut diffs = compare(&reference, &ours, UNDERLAY);
+    let setup = [
+        Step::Appctl("tnl/arp/set br0 1.1.2.92 f8:bc:12:44:34:b6"),
+        Step::Appctl("tnl/neigh/set br0 1.1.2.93 f8:bc:12:44:34:b7"),
+        Step::Appctl("tnl/neigh/set br0 2001:cafe::92 f8:bc:12:44:34:c8"),
+    ];
+    diffs.extend(compare(&reference, &ours, &setup));
+    for flow in [
+        "actions=2",
+        "actions=3",
+        "actions=set_tunnel:124,4",
+        "actions=set_field:1.1.2.92->tun_dst,5",
+        "actions=set_field:2001:cafe::92->tun_ipv6_dst,5",
+        "actions=set_field:9.9.9.9->tun_dst,5",
+        "actions=set_field:1.1.2.99->tun_dst,5",
+        "actions=2,10",
+        "actions=mod_dl_src:00:00:00:00:00:01,3,2",
+    ] {
+        let steps = [
+            Step::Ofctl("int-br", "del-flows"),
+            Step::Ofctl(
+                "int-br",
+                Box::leak(format!("add-flow |{flow}").into_boxed_str()),
+            ),
+            Step::Appctl(Box::leak(
+                format!("ofproto/trace int-br {TRACE_IN}").into_boxed_str(),
+            )),
+        ];
+        diffs.extend(compare(&reference, &ours, &steps));
+    }
+    let pops = [
+        Step::Ofctl("int-br", "del-flows"),
+        Step::Ofctl("int-br", "add-flow |in_port=2,actions=10"),
+        Step::Ofctl("int-br", "add-flow |in_port=3,actions=10"),
+        Step::Ofctl("int-br", "add-flow |in_port=4,actions=10"),
+        Step::Ofctl("int-br", "add-flow |priority=0,actions=drop"),
+        Step::Appctl("ofproto/trace ovs-dummy in_port(1),eth(src=f8:bc:12:44:34:b6,dst=aa:55:aa:55:00:00),eth_type(0x0800),ipv4(src=1.1.2.92,dst=1.1.2.88,proto=17,tos=0,ttl=64,frag=no),udp(src=51283,dst=4789)"),
+        Step::Appctl("ofproto/trace ovs-dummy in_port(1),eth(src=f8:bc:12:44:34:b6,dst=aa:55:aa:55:00:00),eth_type(0x0800),ipv4(src=1.1.2.92,dst=1.1.2.88,proto=47,tos=0,ttl=64,frag=no)"),
+        Step::Appctl("ofproto/trace ovs-dummy in_port(1),eth(src=f8:bc:12:44:34:b6,dst=aa:55:aa:55:00:00),eth_type(0x0800),ipv4(src=1.1.2.92,dst=1.1.2.88,proto=17,tos=0,ttl=64,frag=no),udp(src=51283,dst=6081)"),
+        Step::Appctl("ofproto/trace ovs-dummy in_port(1),eth(src=f8:bc:12:44:34:b6,dst=aa:55:aa:55:00:00),eth_type(0x86dd),ipv6(src=2001:cafe::92,dst=2001:cafe::88,proto=17,tclass=0,hlimit=64,frag=no),udp(src=51283,dst=4789)"),
+        Step::Appctl("ofproto/trace ovs-dummy in_port(1),eth(src=f8:bc:12:44:34:b6,dst=aa:55:aa:55:00:00),eth_type(0x0800),ipv4(src=1.1.2.92,dst=1.1.2.89,proto=17,tos=0,ttl=64,frag=no),udp(src=51283,dst=4789)"),
+        Step::Appctl("ofproto/trace ovs-dummy tunnel(tun_id=0x7b,src=1.1.2.92,dst=1.1.2.88,ttl=64,flags(-df-csum+key)),in_port(4789),eth(src=f8:bc:12:44:34:b6,dst=aa:55:aa:55:00:00),eth_type(0x0800),ipv4(src=1.1.3.92,dst=1.1.3.88,proto=1,tos=0,ttl=64,frag=no),icmp(type=0,code=0)"),
+        Step::Appctl("ofproto/trace ovs-dummy tunnel(tun_id=0x7c,src=1.1.2.92,dst=1.1.2.88,ttl=64,flags(-df-csum+key)),in_port(4789),eth(src=f8:bc:12:44:34:b6,dst=aa:55:aa:55:00:00),eth_type(0x0800),ipv4(src=1.1.3.92,dst=1.1.3.88,proto=1,tos=0,ttl=64,frag=no),icmp(type=0,code=0)"),
+        Step::Appctl("ofproto/trace ovs-dummy tunnel(tun_id=0x0,src=1.1.2.93,dst=1.1.2.88,ttl=64,flags(-df-csum+key)),in_port(4789),eth(src=f8:bc:12:44:34:b6,dst=aa:55:aa:55:00:00),eth_type(0x0800),ipv4(src=1.1.3.92,dst=1.1.3.88,proto=1,tos=0,ttl=64,frag=no),icmp(type=0,code=0)"),
+        Step::Appctl("ofproto/trace ovs-dummy tunnel(tun_id=0x1c8,src=1.1.2.92,dst=1.1.2.88,ttl=64,flags(-df-csum+key)),in_port(3),eth(src=f8:bc:12:44:34:b6,dst=aa:55:aa:55:00:00),eth_type(0x0800),ipv4(src=1.1.3.92,dst=1.1.3.88,proto=1,tos=0,ttl=64,frag=no),icmp(type=0,code=0)"),
+    ];
+    diffs.extend(compare(&reference, &ours, &pops));
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
+
+fn ip_checksum(h: &[u8]) -> u16 {
+    let mut acc: u32 = 0;
+    for c in h.chunks(2) {
+        acc += u32::from(u16::from_be_bytes([c[0], c.get(1).copied().unwrap_or(0)]));
+    }
+    while acc >> 16 != 0 {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    !(acc as u16)
+}
+
+/// An Ethernet/IPv4/ICMP echo from 192.168.0.1 to 192.168.0.2.
+fn inner_frame() -> Vec<u8> {
+    let mut f = vec![0x50, 0x54, 0, 0, 0, 7, 0x50, 0x54, 0, 0, 0, 5, 0x08, 0x00];
+    let mut ip = vec![
+        0x45, 0, 0, 28, 0, 1, 0, 0, 64, 1, 0, 0, 192, 168, 0, 1, 192, 168, 0, 2,
+    ];
+    let c = ip_checksum(&ip);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    f.extend_from_slice(&ip);
+    let mut icmp = vec![8, 0, 0, 0, 0, 1, 0, 1];
+    let c = ip_checksum(&icmp);
+    icmp[2..4].copy_from_slice(&c.to_be_bytes());
+    f.extend_from_slice(&icmp);
+    f
+}
+
+/// `inner` in an outer Ethernet/IPv4 header from 1.1.2.92 to 1.1.2.88
+/// carrying `proto` with `l4` in front of the inner frame.
+fn outer_frame(proto: u8, l4: &[u8], inner: &[u8]) -> Vec<u8> {
+    let mut f = vec![
+        0xaa, 0x55, 0xaa, 0x55, 0, 0, 0xf8, 0xbc, 0x12, 0x44, 0x34, 0xb6, 0x08, 0x00,
+    ];
+    let total = (20 + l4.len() + inner.len()) as u16;
+    let mut ip = vec![
+        0x45, 0, 0, 0, 0, 7, 0x40, 0, 64, proto, 0, 0, 1, 1, 2, 92, 1, 1, 2, 88,
+    ];
+    ip[2..4].copy_from_slice(&total.to_be_bytes());
+    let c = ip_checksum(&ip);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    f.extend_from_slice(&ip);
+    f.extend_from_slice(l4);
+    f.extend_from_slice(inner);
+    f
+}
+
+fn gre_frame(key: u32, inner: &[u8]) -> Vec<u8> {
+    let mut gre = vec![0x20, 0x00, 0x65, 0x58];
+    gre.extend_from_slice(&key.to_be_bytes());
+    outer_frame(47, &gre, inner)
+}
+
+fn vxlan_frame(vni: u32, inner: &[u8]) -> Vec<u8> {
+    let len = (8 + 8 + inner.len()) as u16;
+    let mut l4 = vec![0xc8, 0x53, 0x12, 0xb5];
+    l4.extend_from_slice(&len.to_be_bytes());
+    l4.extend_from_slice(&[0, 0, 0x08, 0, 0, 0]);
+    l4.extend_from_slice(&(vni << 8).to_be_bytes());
+    outer_frame(17, &l4, inner)
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// vm1's transmitted packets per `dump-ports`.
+fn tx_packets(sb: &Sandbox, port: &str) -> u64 {
+    let out = sb
+        .ofctl("int-br", &["dump-ports", port])
+        .unwrap_or_default();
+    out.split("tx pkts=")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn packets_cross_the_tunnels_like_upstream() {
+    let Some((reference, ours)) = start_pair("tnl-pkts") else {
+        return;
+    };
+    let mut diffs = compare(&reference, &ours, UNDERLAY);
+    let setup = [
+        Step::Ofctl("br0", "add-flow |actions=normal"),
+        Step::Ofctl("int-br", "add-flow |in_port=LOCAL,actions=2"),
+        Step::Ofctl("int-br", "add-flow |in_port=2,actions=10"),
+        Step::Ofctl("int-br", "add-flow |in_port=3,actions=10"),
+    ];
+    diffs.extend(compare(&reference, &ours, &setup));
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    let both = [&reference, &ours];
+    for sb in both {
+        let pcap = format!("options:pcap={}", sb.path("p0.pcap"));
+        sb.vsctl(&["set", "Interface", "p0", &pcap]).unwrap();
+    }
+
+    // No neighbour yet: the overlay's packet becomes an ARP request out
+    // of the underlay.
+    let inner = hex(&inner_frame());
+    for sb in both {
+        sb.appctl(&["netdev-dummy/receive", "int-br", &inner])
+            .unwrap();
+    }
+    let arp =
+        "ffffffffffffaa55aa55000008060001080006040001aa55aa550000010102580000000000000101025c";
+    for (sb, who) in both.iter().zip(["reference", "ours"]) {
+        let seen = sb.wait_until(Duration::from_secs(10), || {
+            sb.pcap("p0.pcap").iter().any(|f| hex(f) == arp)
+        });
+        let frames: Vec<String> = sb.pcap("p0.pcap").iter().map(|f| hex(f)).collect();
+        assert!(seen, "{who}: no ARP request on p0: {frames:?}");
+    }
+
+    // ARP replies: one for our address is learned, one for another is not.
+    for sb in both {
+        sb.appctl(&["netdev-dummy/receive", "p0", "recirc_id(0),in_port(1),eth(src=f8:bc:12:44:34:b8,dst=ff:ff:ff:ff:ff:ff),eth_type(0x0806),arp(sip=1.1.2.93,tip=1.1.2.90,op=2,sha=f8:bc:12:44:34:b8,tha=00:00:00:00:00:00)"]).unwrap();
+        sb.appctl(&["netdev-dummy/receive", "p0", "recirc_id(0),in_port(1),eth(src=f8:bc:12:44:34:b6,dst=ff:ff:ff:ff:ff:ff),eth_type(0x0806),arp(sip=1.1.2.92,tip=1.1.2.88,op=2,sha=f8:bc:12:44:34:b6,tha=00:00:00:00:00:00)"]).unwrap();
+    }
+    for (sb, who) in both.iter().zip(["reference", "ours"]) {
+        let learned = sb.wait_until(Duration::from_secs(10), || {
+            let _ = sb.appctl(&["time/warp", "100"]);
+            sb.appctl(&["tnl/neigh/show"])
+                .unwrap_or_default()
+                .contains("1.1.2.92                                      f8:bc:12:44:34:b6   br0")
+        });
+        assert!(learned, "{who}: ARP reply not snooped");
+        let show = sb.appctl(&["tnl/neigh/show"]).unwrap_or_default();
+        assert!(
+            !show.contains("1.1.2.93"),
+            "{who}: learned a reply for another host: {show}"
+        );
+    }
+
+    // Now the overlay's packets leave VXLAN-encapsulated.
+    for sb in both {
+        sb.appctl(&["netdev-dummy/receive", "int-br", &inner])
+            .unwrap();
+    }
+    let mut encapped = Vec::new();
+    for (sb, who) in both.iter().zip(["reference", "ours"]) {
+        let mut found = None;
+        sb.wait_until(Duration::from_secs(10), || {
+            found = sb
+                .pcap("p0.pcap")
+                .into_iter()
+                .find(|f| f.len() == 50 + inner_frame().len());
+            found.is_some()
+        });
+        let mut f = found.unwrap_or_else(|| panic!("{who}: no VXLAN frame on p0"));
+        // The UDP source port comes from a hash of the inner flow.
+        f[34] = 0;
+        f[35] = 0;
+        encapped.push(hex(&f));
+    }
+    assert_eq!(
+        encapped[0], encapped[1],
+        "encapsulated frames differ (reference, ours)"
+    );
+
+    // Encapsulated frames received on the underlay reach vm1.
+    for sb in both {
+        sb.appctl(&[
+            "netdev-dummy/receive",
+            "p0",
+            &hex(&gre_frame(456, &inner_frame())),
+        ])
+        .unwrap();
+        sb.appctl(&[
+            "netdev-dummy/receive",
+            "p0",
+            &hex(&vxlan_frame(123, &inner_frame())),
+        ])
+        .unwrap();
+    }
+    for (sb, who) in both.iter().zip(["reference", "ours"]) {
+        let got = sb.wait_until(Duration::from_secs(10), || {
+            let _ = sb.appctl(&["time/warp", "100"]);
+            tx_packets(sb, "10") >= 2
+        });
+        assert!(
+            got,
+            "{who}: decapsulated packets did not reach vm1 ({})",
+            tx_packets(sb, "10")
+        );
+    }
+}
