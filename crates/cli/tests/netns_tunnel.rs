@@ -1,0 +1,216 @@
+//! Native tunnelling between two hosts: two network namespaces, each
+//! running its own ferrovs stack (ovsdb-server and ovs-vswitchd started
+//! inside it, so each has its own devices), joined by a veth pair.  Each
+//! host has `brp` (the underlay: the veth, and an IP address on its
+//! internal port) and `bri` (the overlay: a VXLAN port to the other host
+//! and a veth into a "VM" namespace).  The VMs ping each other across the
+//! overlay: the first packets resolve the other host's underlay address
+//! (an ARP request out of `brp`, the reply snooped into the neighbour
+//! cache), then `tnl_push` on one side and `tnl_pop` on the other carry
+//! them.
+//!
+//! Needs root (namespaces, veths) and `ip`, `ping`: without them the test
+//! says why and passes.  A guard removes the namespaces (and the links in
+//! them) and the sandboxes stop the daemons, even when an assertion fails.
+
+use std::time::{Duration, Instant};
+use testkit::netns::{address, cmd, enter, must};
+use testkit::{Net, Sandbox, Stack};
+
+const FERROVS: &str = env!("CARGO_BIN_EXE_ferrovs");
+
+fn vsctl(sb: &Sandbox, args: &[&str]) -> String {
+    sb.vsctl(args).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn appctl(sb: &Sandbox, args: &[&str]) -> String {
+    sb.appctl(args).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Replies of `count` pings at 0.1 s intervals.
+fn pings(ns: &str, dst: &str, count: u32) -> u32 {
+    let c = count.to_string();
+    let args = [
+        "ip", "netns", "exec", ns, "ping", "-q", "-c", &c, "-i", "0.1", "-W", "1", dst,
+    ];
+    let out = String::from_utf8_lossy(&cmd(&args).stdout).into_owned();
+    out.split(',')
+        .find_map(|p| p.trim().strip_suffix(" received"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Waits (up to 20 s) until one ping from `ns` to `dst` is answered.
+fn reachable(ns: &str, dst: &str) -> bool {
+    let end = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < end {
+        if pings(ns, dst, 1) == 1 {
+            return true;
+        }
+    }
+    false
+}
+
+/// One host: its namespace, its daemons (started inside it).
+struct Host {
+    ns: String,
+    sb: Sandbox,
+}
+
+fn host(net: &mut Net, n: u8) -> Host {
+    let ns = net.add_ns(&format!("h{n}"));
+    let sb = {
+        let _inside = enter(&ns);
+        Sandbox::start_stack(&format!("netns-tnl-h{n}"), Stack::ferrovs(FERROVS), true)
+    };
+    Host { ns, sb }
+}
+
+#[test]
+fn vms_ping_across_a_vxlan_overlay() {
+    if let Some(why) = testkit::netns_missing(&["ping"]) {
+        eprintln!("SKIP vms_ping_across_a_vxlan_overlay: {why}");
+        return;
+    }
+    // Declared first, dropped last: the namespaces (and every link in
+    // them) go once the daemons are stopped.
+    let mut net = Net::new("t");
+    let h1 = host(&mut net, 1);
+    let h2 = host(&mut net, 2);
+    let (vm1, vm2) = (net.add_ns("v1"), net.add_ns("v2"));
+
+    // The wire between the hosts.
+    let (u1, u2) = (net.name("u1"), net.name("u2"));
+    let _ = cmd(&["ip", "link", "del", &u1]);
+    must(&[
+        "ip", "link", "add", &u1, "type", "veth", "peer", "name", &u2,
+    ]);
+    must(&["ip", "link", "set", &u1, "netns", &h1.ns]);
+    must(&["ip", "link", "set", &u2, "netns", &h2.ns]);
+    // Each VM's link to its host.
+    let (m1, m2) = (net.name("m1"), net.name("m2"));
+    for (m, h, vm, addr) in [
+        (&m1, &h1, &vm1, "10.99.0.1/24"),
+        (&m2, &h2, &vm2, "10.99.0.2/24"),
+    ] {
+        let peer = format!("{m}p");
+        let _ = cmd(&["ip", "link", "del", m]);
+        must(&[
+            "ip", "link", "add", m, "type", "veth", "peer", "name", &peer,
+        ]);
+        must(&["ip", "link", "set", m, "netns", &h.ns]);
+        must(&["ip", "link", "set", &peer, "netns", vm]);
+        address(vm, &peer, &[addr]);
+    }
+
+    for (h, wire, vm_link, me, other) in [
+        (&h1, &u1, &m1, "172.31.77.1", "172.31.77.2"),
+        (&h2, &u2, &m2, "172.31.77.2", "172.31.77.1"),
+    ] {
+        must(&[
+            "ip", "netns", "exec", &h.ns, "ip", "link", "set", wire, "up",
+        ]);
+        must(&[
+            "ip", "netns", "exec", &h.ns, "ip", "link", "set", vm_link, "up",
+        ]);
+        vsctl(
+            &h.sb,
+            &[
+                "add-br",
+                "brp",
+                "--",
+                "set",
+                "bridge",
+                "brp",
+                "datapath_type=netdev",
+                "--",
+                "add-port",
+                "brp",
+                wire,
+            ],
+        );
+        let remote = format!("options:remote_ip={other}");
+        vsctl(
+            &h.sb,
+            &[
+                "add-br",
+                "bri",
+                "--",
+                "set",
+                "bridge",
+                "bri",
+                "datapath_type=netdev",
+                "--",
+                "add-port",
+                "bri",
+                vm_link,
+                "--",
+                "add-port",
+                "bri",
+                "vx",
+                "--",
+                "set",
+                "interface",
+                "vx",
+                "type=vxlan",
+                &remote,
+                "options:key=77",
+            ],
+        );
+        // The underlay address lives on brp's internal port.
+        let ok = h.sb.wait_until(Duration::from_secs(10), || {
+            cmd(&["ip", "netns", "exec", &h.ns, "ip", "link", "show", "brp"])
+                .status
+                .success()
+        });
+        assert!(ok, "brp's internal port did not appear in {}", h.ns);
+        address(&h.ns, "brp", &[&format!("{me}/24")]);
+        assert_eq!(
+            appctl(&h.sb, &["ovs/route/add", &format!("{other}/24"), "brp"]),
+            "OK\n"
+        );
+        let route = appctl(&h.sb, &["ovs/route/show"]);
+        assert!(
+            route.contains(&format!("User: 172.31.77.0/24 dev brp SRC {me}")),
+            "{route}"
+        );
+    }
+
+    // The VMs reach each other over the tunnel (the first packets wait
+    // for the hosts to resolve each other).
+    let ok = reachable(&vm1, "10.99.0.2");
+    let diag = |h: &Host| {
+        format!(
+            "{}:\n{}{}{}",
+            h.ns,
+            h.sb.appctl(&["tnl/neigh/show"]).unwrap_or_default(),
+            h.sb.appctl(&["tnl/ports/show", "-v"]).unwrap_or_default(),
+            h.sb.appctl(&["dpctl/dump-flows"]).unwrap_or_default()
+        )
+    };
+    assert!(
+        ok,
+        "no ping across the overlay\n{}\n{}",
+        diag(&h1),
+        diag(&h2)
+    );
+    assert_eq!(pings(&vm1, "10.99.0.2", 10), 10, "{}", diag(&h1));
+    assert!(reachable(&vm2, "10.99.0.1"), "no ping back");
+
+    // Each host learned the other's underlay address by snooping.
+    for (h, other) in [(&h1, "172.31.77.2"), (&h2, "172.31.77.1")] {
+        let neigh = appctl(&h.sb, &["tnl/neigh/show"]);
+        assert!(
+            neigh
+                .lines()
+                .any(|l| l.starts_with(other) && l.ends_with(" brp")),
+            "{}: {neigh}",
+            h.ns
+        );
+        let ports = appctl(&h.sb, &["tnl/ports/show"]);
+        assert!(ports.contains("vxlan_sys_4789"), "{ports}");
+    }
+    drop(h2);
+    drop(h1);
+    drop(net);
+}
