@@ -599,6 +599,48 @@ impl Bridge {
         ch
     }
 
+    /// Refuses a tunnel identical (type and UDP port, key, endpoints,
+    /// packet type) to one that exists, with upstream's messages.
+    fn duplicate_tunnel(
+        &self,
+        name: &str,
+        type_: &str,
+        options: &BTreeMap<String, String>,
+    ) -> Option<crate::device::AddError> {
+        if !crate::tunnel::is_tunnel_type(type_) {
+            return None;
+        }
+        let new = crate::tunnel::TunnelConfig::parse(name, type_, options)
+            .result
+            .ok()?;
+        let same = self.ifaces.values().find_map(|i| {
+            let old = self.backend.tunnel_config(&i.name)?;
+            (i.name != name && crate::tunnel::same_identity(&old, &new))
+                .then(|| (i.name.clone(), i.odp_port, old))
+        })?;
+        let (other, odp, cfg) = same;
+        let eexist = rpc::errno::strerror(libc::EEXIST);
+        Some(crate::device::AddError {
+            logs: vec![
+                (
+                    "tunnel",
+                    vlog::Level::Warn,
+                    format!(
+                        "{name}: attempting to add tunnel port with same config as port '{other}' ({})",
+                        crate::tunnel::identity_text(&cfg, odp)
+                    ),
+                ),
+                (
+                    "ofproto",
+                    vlog::Level::Warn,
+                    format!("{}: could not add port {name} ({eexist})", self.name),
+                ),
+            ],
+            message: format!("could not add network device {name} to ofproto ({eexist})"),
+            log_message: true,
+        })
+    }
+
     fn add_iface(&mut self, port: &PortConfig, want: &InterfaceConfig, ch: &mut Changes) {
         let open_type = self.opts.open_type(&self.datapath_type, &want.type_);
         let added = if want.type_ == "patch" {
@@ -619,6 +661,8 @@ impl Bridge {
                     log_message: false,
                 }),
             }
+        } else if let Some(e) = self.duplicate_tunnel(&want.name, &open_type, &want.options) {
+            Err(e)
         } else {
             self.backend.port_add(&want.name, &open_type, &want.options)
         };

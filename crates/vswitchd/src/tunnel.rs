@@ -581,6 +581,41 @@ impl TunnelConfig {
     }
 }
 
+/// True if two tunnels would receive the same packets: same vport, input
+/// key, endpoints and packet type (upstream refuses the second).
+pub fn same_identity(a: &TunnelConfig, b: &TunnelConfig) -> bool {
+    a.dpif_port_name() == b.dpif_port_name()
+        && a.in_key == b.in_key
+        && a.remote_ip == b.remote_ip
+        && a.local_ip == b.local_ip
+        && a.packet_type == b.packet_type
+}
+
+/// How upstream's warning names a tunnel:
+/// `::->1.1.2.92, key=0x7b, legacy_l2, dp port=4789`.
+pub fn identity_text(c: &TunnelConfig, odp_port: u32) -> String {
+    let addr = |a: &TunnelAddr| match a {
+        TunnelAddr::Absent => "::".to_string(),
+        TunnelAddr::Flow => "flow".to_string(),
+        TunnelAddr::Ip(ip) => ip.to_string(),
+    };
+    let key = match c.in_key {
+        TunnelKey::Absent => "0x0".to_string(),
+        TunnelKey::Flow => "flow".to_string(),
+        TunnelKey::Fixed(k) => format!("{k:#x}"),
+    };
+    let pt = match c.packet_type {
+        PacketTypeMode::LegacyL2 => "legacy_l2",
+        PacketTypeMode::LegacyL3 => "legacy_l3",
+        PacketTypeMode::Ptap => "ptap",
+    };
+    format!(
+        "{}->{}, key={key}, {pt}, dp port={odp_port}",
+        addr(&c.local_ip),
+        addr(&c.remote_ip)
+    )
+}
+
 /// The tunnel port as native tunnelling sees it: interface `name`,
 /// OpenFlow port `ofp_port` of `bridge`, on vport `odp_port`.
 pub fn tnl_port(
