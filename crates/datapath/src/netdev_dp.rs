@@ -55,10 +55,25 @@ pub(crate) struct Inner {
     pub other_config: Mutex<Option<crate::dp_config::Applied>>,
 }
 
+/// A process-wide clock for every datapath (ms), set by the daemon so
+/// that `used` ages and idle expiry follow its `time/stop`/`time/warp`.
+type ClockSource = Box<dyn Fn() -> u64 + Send + Sync>;
+static CLOCK: std::sync::OnceLock<ClockSource> = std::sync::OnceLock::new();
+
+/// Makes every datapath read `clock` (monotonic ms) from now on; only the
+/// first call counts.
+pub fn set_clock(clock: ClockSource) {
+    let _ = CLOCK.set(clock);
+}
+
 impl Inner {
-    /// Monotonic milliseconds since the datapath started (never 0).
+    /// Monotonic milliseconds (never 0): the daemon's clock when it set
+    /// one, else since the datapath started.
     pub fn now_ms(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64 + 1
+        match CLOCK.get() {
+            Some(c) => c().saturating_add(1),
+            None => self.epoch.elapsed().as_millis() as u64 + 1,
+        }
     }
 
     pub fn register_stats(&self) -> Arc<ThreadStats> {

@@ -3,31 +3,35 @@
 //! move forward (`time/warp`).  Everything that times out in OpenFlow
 //! terms reads it: rule idle and hard timeouts and the durations and ages
 //! flow statistics report (each bridge's `Ofproto` clock), MAC learning
-//! ages.  Sockets' own timers (hello, echo probes) run on real time.
+//! ages, OpenFlow connections' hello timeouts and inactivity probes,
+//! packet-in rate limits, and the datapath's clock (megaflows' `used`
+//! ages, the revalidator's `max-idle`).
 //!
 //! `time/warp [TOTAL] MSECS`: without TOTAL, one step of MSECS; with it,
 //! steps of MSECS until TOTAL has passed (the last one shorter), giving
 //! the daemon's periodic work a turn after every step, as upstream's main
 //! loop does.  The reply (`warped`) comes once every step was made.
 
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+#[cfg(test)]
+use std::sync::Mutex;
+use std::sync::{Arc, OnceLock};
+#[cfg(test)]
+use std::time::Duration;
+use std::time::Instant;
 
-#[derive(Debug, Default)]
-struct State {
-    /// Real time elapsed when `time/stop` froze the clock.
-    stopped: Option<Duration>,
-    /// Total of every warp, in ms.
-    warp: u64,
-    /// A multi-step warp is under way.
-    warping: bool,
-}
-
-/// A stoppable, warpable monotonic clock.
+/// A stoppable, warpable monotonic clock, read without locks (the
+/// datapath's forwarding threads read it for every batch).
 #[derive(Debug)]
 pub struct DaemonClock {
     start: Instant,
-    state: Mutex<State>,
+    /// Real ms elapsed when `time/stop` froze the clock; `u64::MAX` while
+    /// it runs.
+    stopped: AtomicU64,
+    /// Total of every warp, in ms.
+    warp: AtomicU64,
+    /// A multi-step warp is under way.
+    warping: AtomicBool,
 }
 
 impl Default for DaemonClock {
@@ -41,48 +45,50 @@ impl DaemonClock {
     pub fn new() -> DaemonClock {
         DaemonClock {
             start: Instant::now(),
-            state: Mutex::new(State::default()),
+            stopped: AtomicU64::new(u64::MAX),
+            warp: AtomicU64::new(0),
+            warping: AtomicBool::new(false),
         }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The time, in ms.
     pub fn now_ms(&self) -> u64 {
-        let s = self.lock();
-        let base = s.stopped.unwrap_or_else(|| self.start.elapsed());
-        (base.as_millis() as u64).saturating_add(s.warp)
+        let stopped = self.stopped.load(SeqCst);
+        let base = if stopped == u64::MAX {
+            self.start.elapsed().as_millis() as u64
+        } else {
+            stopped
+        };
+        base.saturating_add(self.warp.load(SeqCst))
     }
 
     /// Freezes the clock (`time/stop`); only warps move it from now on.
     pub fn stop(&self) {
-        let mut s = self.lock();
-        if s.stopped.is_none() {
-            s.stopped = Some(self.start.elapsed());
-        }
+        let now = self.start.elapsed().as_millis() as u64;
+        let _ = self
+            .stopped
+            .compare_exchange(u64::MAX, now.min(u64::MAX - 1), SeqCst, SeqCst);
     }
 
     /// Whether `time/stop` froze the clock.
     pub fn is_stopped(&self) -> bool {
-        self.lock().stopped.is_some()
+        self.stopped.load(SeqCst) != u64::MAX
     }
 
     /// Moves the clock `ms` forward.
     pub fn advance(&self, ms: u64) {
-        let mut s = self.lock();
-        s.warp = s.warp.saturating_add(ms);
+        let _ = self
+            .warp
+            .fetch_update(SeqCst, SeqCst, |w| Some(w.saturating_add(ms)));
     }
 
     /// Claims the clock for a multi-step warp; false if one is under way.
     fn begin_warp(&self) -> bool {
-        let mut s = self.lock();
-        !std::mem::replace(&mut s.warping, true)
+        !self.warping.swap(true, SeqCst)
     }
 
     fn end_warp(&self) {
-        self.lock().warping = false;
+        self.warping.store(false, SeqCst);
     }
 
     /// As a clock for an `Ofproto`.

@@ -49,6 +49,9 @@ impl Switch {
 
     /// A switch whose bridges get their forwarding side from `factory`.
     pub fn with_backends(opts: DatapathOptions, factory: BackendFactory) -> Switch {
+        // The datapaths' clock (megaflows' `used`, idle expiry) is the
+        // daemon's, which `time/stop` and `time/warp` move.
+        datapath::netdev_dp::set_clock(Box::new(|| crate::clock::global().now_ms()));
         Switch {
             opts,
             bridges: BTreeMap::new(),

@@ -574,6 +574,9 @@ impl ConnMgr {
                                 }
                                 ConnEvent::Admitted => s.admitted = true,
                                 ConnEvent::Role(r) => s.role = Some(r),
+                                ConnEvent::Idle(idle) => {
+                                    s.state = if idle { "IDLE" } else { "ACTIVE" };
+                                }
                             }
                             drop(s);
                             sh.wake();

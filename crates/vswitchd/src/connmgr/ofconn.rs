@@ -468,6 +468,74 @@ fn echo_request(version: u8) -> Vec<u8> {
     m
 }
 
+/// How often a connection looks at the daemon clock for its timers.
+const TIMER_POLL: Duration = Duration::from_millis(50);
+
+/// What a connection's timers ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TimerAction {
+    None,
+    /// Send an echo request (the connection goes idle).
+    Probe,
+    /// No answer to the probe within the interval (its seconds).
+    ProbeTimeout(u64),
+    /// No hello exchange in time.
+    HelloTimeout,
+}
+
+/// A connection's timers on the daemon clock (upstream's rconn): the
+/// hello exchange must finish in time; a negotiated connection that
+/// received nothing for a probe interval is sent an echo request and goes
+/// idle, and one idle for another interval is dropped.
+#[derive(Clone, Debug)]
+struct ConnTimers {
+    probe_ms: Option<u64>,
+    hello_deadline: u64,
+    last_activity: u64,
+    idle_since: Option<u64>,
+}
+
+impl ConnTimers {
+    fn new(now: u64, probe: Option<Duration>, hello_timeout: Duration) -> ConnTimers {
+        ConnTimers {
+            probe_ms: probe.map(|p| p.as_millis() as u64),
+            hello_deadline: now.saturating_add(hello_timeout.as_millis() as u64),
+            last_activity: now,
+            idle_since: None,
+        }
+    }
+
+    /// Something was received; true when that ends idleness.
+    fn activity(&mut self, now: u64) -> bool {
+        self.last_activity = now;
+        self.idle_since.take().is_some()
+    }
+
+    fn check(&mut self, now: u64, negotiated: bool) -> TimerAction {
+        if !negotiated {
+            return if now >= self.hello_deadline {
+                TimerAction::HelloTimeout
+            } else {
+                TimerAction::None
+            };
+        }
+        let Some(interval) = self.probe_ms else {
+            return TimerAction::None;
+        };
+        match self.idle_since {
+            Some(t) if now >= t.saturating_add(interval) => {
+                TimerAction::ProbeTimeout(interval / 1000)
+            }
+            Some(_) => TimerAction::None,
+            None if now >= self.last_activity.saturating_add(interval) => {
+                self.idle_since = Some(now);
+                TimerAction::Probe
+            }
+            None => TimerAction::None,
+        }
+    }
+}
+
 /// Something that happened on a connection, for its manager.
 #[derive(Debug)]
 pub enum ConnEvent {
@@ -477,6 +545,8 @@ pub enum ConnEvent {
     Admitted,
     /// The connection's role (as the Controller table shows it) changed.
     Role(&'static str),
+    /// An inactivity probe went out (true) or the peer answered (false).
+    Idle(bool),
 }
 
 /// A connection's packet-in rate limits (`controller_rate_limit`,
@@ -579,11 +649,9 @@ pub async fn serve(
             break 'conn io_end(&e);
         }
         let mut bus = shared.subscribe();
-        let interval = probe.unwrap_or(Duration::from_secs(3600 * 24));
-        let mut deadline = tokio::time::Instant::now() + interval;
-        let mut probing = false;
-        let connected_at = tokio::time::Instant::now();
-        let hello_deadline = connected_at + hello_timeout;
+        let clock = crate::clock::global();
+        let mut timers = ConnTimers::new(clock.now_ms(), probe, hello_timeout);
+        let connected_at = clock.now_ms();
         let mut admitted = false;
         let mut role = None;
         let mut buf = vec![0u8; 16384];
@@ -599,8 +667,9 @@ pub async fn serve(
                         Ok(n) => n,
                         Err(e) => break 'conn io_end(&e),
                     };
-                    deadline = tokio::time::Instant::now() + interval;
-                    probing = false;
+                    if timers.activity(clock.now_ms()) {
+                        on_event(ConnEvent::Idle(false));
+                    }
                     let step = session.receive(&buf[..n], &shared);
                     if let Some(v) = step.up {
                         on_event(ConnEvent::Up(v));
@@ -608,7 +677,7 @@ pub async fn serve(
                     // Upstream also admits a peer that stayed 30 s.
                     let admits = step.admitted
                         || (session.version().is_some()
-                            && connected_at.elapsed() >= Duration::from_secs(30));
+                            && clock.now_ms().saturating_sub(connected_at) >= 30_000);
                     if admits && !admitted {
                         admitted = true;
                         on_event(ConnEvent::Admitted);
@@ -651,16 +720,18 @@ pub async fn serve(
                     let now = crate::clock::global().now_ms();
                     scheds.as_mut().map(|s| s.run(now)).unwrap_or_default()
                 }
-                _ = tokio::time::sleep_until(hello_deadline), if session.version().is_none() => {
-                    break 'conn ConnEnd::HelloTimeout;
-                }
-                _ = tokio::time::sleep_until(deadline), if probe.is_some() && session.version().is_some() => {
-                    if probing {
-                        break 'conn ConnEnd::ProbeTimeout(interval.as_secs());
+                // Hello timeout and inactivity probes, on the daemon clock
+                // (polled: `time/warp` moves it without waking anyone).
+                _ = tokio::time::sleep(TIMER_POLL) => {
+                    match timers.check(clock.now_ms(), session.version().is_some()) {
+                        TimerAction::None => Vec::new(),
+                        TimerAction::HelloTimeout => break 'conn ConnEnd::HelloTimeout,
+                        TimerAction::ProbeTimeout(secs) => break 'conn ConnEnd::ProbeTimeout(secs),
+                        TimerAction::Probe => {
+                            on_event(ConnEvent::Idle(true));
+                            session.probe().into_iter().collect()
+                        }
                     }
-                    probing = true;
-                    deadline = tokio::time::Instant::now() + interval;
-                    session.probe().into_iter().collect()
                 }
             };
             // Asynchronous messages already published (a packet-out's
@@ -705,6 +776,24 @@ mod tests {
         assert_eq!(version_bitmap_text(0x06), "version 0x02 and earlier");
         assert_eq!(version_bitmap_text(0x02), "version 0x01");
         assert_eq!(version_bitmap_text(0x12), "versions 0x01, 0x04");
+    }
+
+    #[test]
+    fn probes_follow_the_daemon_clock() {
+        let mut t = ConnTimers::new(1000, Some(Duration::from_secs(5)), Duration::from_secs(1));
+        assert_eq!(t.check(1999, false), TimerAction::None);
+        assert_eq!(t.check(2000, false), TimerAction::HelloTimeout);
+        assert_eq!(t.check(5999, true), TimerAction::None);
+        assert_eq!(t.check(6000, true), TimerAction::Probe);
+        assert_eq!(t.check(10_999, true), TimerAction::None);
+        // An answer ends idleness; the next probe is an interval later.
+        assert!(t.activity(7000));
+        assert!(!t.activity(7000));
+        assert_eq!(t.check(11_999, true), TimerAction::None);
+        assert_eq!(t.check(12_000, true), TimerAction::Probe);
+        assert_eq!(t.check(17_000, true), TimerAction::ProbeTimeout(5));
+        let mut never = ConnTimers::new(0, None, Duration::from_secs(1));
+        assert_eq!(never.check(u64::MAX, true), TimerAction::None);
     }
 
     #[test]

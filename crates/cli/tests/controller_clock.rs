@@ -1,0 +1,214 @@
+//! Timers on the daemon's clock, against the reference: with the clock
+//! stopped (`time/stop`), only `time/warp` moves the datapath flows'
+//! `used:` ages, the revalidator's `max-idle` (10 s) and a controller
+//! connection's inactivity probe (5 s: an echo request, then, unanswered
+//! for another 5 s, the connection is dropped). A test-made OpenFlow 1.0
+//! controller that never answers echo requests; the same steps on the
+//! reference daemons and on ours.
+
+mod controller_common;
+
+use controller_common::*;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use testkit::Sandbox;
+
+#[derive(Default)]
+struct Seen {
+    connected: bool,
+    echo_requests: u32,
+    barrier_replies: u32,
+    closed: bool,
+}
+
+/// An OpenFlow 1.0 controller that ignores echo requests.
+struct Controller {
+    stop: Arc<AtomicBool>,
+    seen: Arc<Mutex<Seen>>,
+    barrier: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Controller {
+    fn start(listener: TcpListener) -> Controller {
+        let stop = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let barrier = Arc::new(AtomicBool::new(false));
+        let (s, sn, br) = (stop.clone(), seen.clone(), barrier.clone());
+        let thread = std::thread::spawn(move || {
+            listener.set_nonblocking(true).unwrap();
+            let mut conn: TcpStream = loop {
+                if s.load(Ordering::Relaxed) {
+                    return;
+                }
+                match listener.accept() {
+                    Ok((c, _)) => break c,
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            };
+            conn.set_nonblocking(false).unwrap();
+            conn.set_read_timeout(Some(Duration::from_millis(20)))
+                .unwrap();
+            let _ = conn.write_all(&[1, 0, 0, 8, 0, 0, 0, 1]);
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 65536];
+            while !s.load(Ordering::Relaxed) {
+                if br.swap(false, Ordering::Relaxed) {
+                    let _ = conn.write_all(&[1, 18, 0, 8, 0, 0, 0, 9]);
+                }
+                match conn.read(&mut chunk) {
+                    Ok(0) => {
+                        sn.lock().unwrap().closed = true;
+                        break;
+                    }
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                        sn.lock().unwrap().closed = true;
+                        break;
+                    }
+                    Err(_) => continue,
+                }
+                while buf.len() >= 8 {
+                    let len = usize::from(u16::from_be_bytes([buf[2], buf[3]])).max(8);
+                    if buf.len() < len {
+                        break;
+                    }
+                    let msg: Vec<u8> = buf.drain(..len).collect();
+                    let mut seen = sn.lock().unwrap();
+                    match msg[1] {
+                        0 => seen.connected = true,
+                        2 => seen.echo_requests += 1,
+                        19 => seen.barrier_replies += 1,
+                        _ => {}
+                    }
+                }
+            }
+        });
+        Controller {
+            stop,
+            seen,
+            barrier,
+            thread: Some(thread),
+        }
+    }
+
+    fn sync(&self, sb: &Sandbox) {
+        let before = self.seen.lock().unwrap().barrier_replies;
+        self.barrier.store(true, Ordering::Relaxed);
+        assert!(sb.wait_until(Duration::from_secs(10), || {
+            self.seen.lock().unwrap().barrier_replies > before
+        }));
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The statistics of each datapath flow (`packets:…, bytes:…, used:…`).
+fn flow_stats(sb: &Sandbox) -> String {
+    let text = sb.appctl(&["dpctl/dump-flows"]).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.find("packets:").map(|i| l[i..].to_string()))
+        .filter_map(|l| l.split(", actions:").next().map(str::to_string))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn run(name: &str, stack: testkit::Stack) -> Vec<(String, String)> {
+    let sb = Sandbox::start_stack(&format!("clock-{name}"), stack, true);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let ctl = Controller::start(listener);
+    let target = format!("tcp:127.0.0.1:{port}");
+    dummy_bridge(
+        &sb,
+        2,
+        &[
+            "--",
+            "set-fail-mode",
+            "br0",
+            "secure",
+            "--",
+            "set-controller",
+            "br0",
+            &target,
+            "--",
+            "set",
+            "controller",
+            "br0",
+            "connection_mode=out-of-band",
+        ],
+    );
+    sb.ofctl("br0", &["add-flow", "in_port=1,actions=output:2"])
+        .unwrap();
+    assert!(
+        sb.wait_until(Duration::from_secs(20), || ctl
+            .seen
+            .lock()
+            .unwrap()
+            .connected),
+        "{name}: the controller never connected"
+    );
+    ctl.sync(&sb);
+    sb.appctl(&["time/stop"]).unwrap();
+    let mut t = Vec::new();
+    let frame = format!("0000000000020000000000011234{}", "00".repeat(46));
+    sb.appctl(&["netdev-dummy/receive", "p1", &frame]).unwrap();
+    // The packet that made the flow is not counted in it: a second one.
+    assert!(
+        sb.wait_until(Duration::from_secs(10), || !flow_stats(&sb).is_empty()),
+        "{name}: no datapath flow"
+    );
+    t.push(("new flow".to_string(), flow_stats(&sb)));
+    sb.appctl(&["netdev-dummy/receive", "p1", &frame]).unwrap();
+    assert!(
+        sb.wait_until(Duration::from_secs(10), || flow_stats(&sb)
+            .contains("packets:1")),
+        "{name}: no datapath flow"
+    );
+    t.push(("flow at once".to_string(), flow_stats(&sb)));
+    sb.appctl(&["time/warp", "3000"]).unwrap();
+    t.push(("flow after 3 s".to_string(), flow_stats(&sb)));
+    let echoes = || ctl.seen.lock().unwrap().echo_requests;
+    t.push(("echo requests after 3 s".to_string(), echoes().to_string()));
+    sb.appctl(&["time/warp", "3000"]).unwrap();
+    assert!(
+        sb.wait_until(Duration::from_secs(10), || echoes() >= 1),
+        "{name}: no inactivity probe after 6 s"
+    );
+    let closed = || ctl.seen.lock().unwrap().closed;
+    t.push(("closed after 6 s".to_string(), closed().to_string()));
+    sb.appctl(&["time/warp", "5000"]).unwrap();
+    sb.appctl(&["revalidator/wait"]).unwrap();
+    sb.appctl(&["revalidator/wait"]).unwrap();
+    t.push(("flows after 11 s".to_string(), flow_stats(&sb)));
+    assert!(
+        sb.wait_until(Duration::from_secs(10), closed),
+        "{name}: the unanswered probe did not end the connection"
+    );
+    t.push(("echo requests".to_string(), echoes().to_string()));
+    t
+}
+
+#[test]
+fn timers_follow_time_stop_and_warp_as_upstream() {
+    if testkit::skip_without_upstream("timers_follow_time_stop_and_warp_as_upstream") {
+        return;
+    }
+    let expected = run("ref", testkit::Stack::upstream());
+    let actual = run("our", ours());
+    assert_eq!(
+        expected[1].1, "packets:1, bytes:60, used:0.000s",
+        "reference: {expected:?}"
+    );
+    assert_eq!(actual, expected);
+}
