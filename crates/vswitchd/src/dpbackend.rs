@@ -40,7 +40,7 @@ impl Datapaths {
     /// Also starts the revalidator over them.
     pub fn set_registry(self: &Arc<Self>, registry: crate::upcall::SharedRegistry) {
         *self.registry.lock().unwrap_or_else(|e| e.into_inner()) = Some(registry.clone());
-        crate::native_tnl::start(registry.clone());
+        crate::native_tnl::start(registry.clone(), Arc::downgrade(self));
         match crate::revalidator::Revalidator::start(Arc::downgrade(self), registry) {
             Ok(r) => {
                 *self.revalidator.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(r));

@@ -199,9 +199,25 @@ fn refresh_ipdevs(registry: &SharedRegistry) {
     tnl.ports_mut().set_ipdevs(devs);
 }
 
+/// Packets translation asked to send from where they could not be sent
+/// at once (the revalidator's passes): the route-table thread sends them.
+static QUEUED: std::sync::Mutex<Vec<crate::upcall::PendingPacket>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Queues `pending` for the route-table thread (bounded: beyond 1024
+/// waiting packets, new ones are dropped).
+pub fn queue(pending: Vec<crate::upcall::PendingPacket>) {
+    if pending.is_empty() {
+        return;
+    }
+    let mut q = QUEUED.lock().unwrap_or_else(|e| e.into_inner());
+    let room = 1024usize.saturating_sub(q.len());
+    q.extend(pending.into_iter().take(room));
+}
+
 /// Starts (once per process) the thread that keeps IP devices and system
-/// routes current.
-pub fn start(registry: SharedRegistry) {
+/// routes current and sends queued neighbour requests.
+pub fn start(registry: SharedRegistry, datapaths: std::sync::Weak<crate::dpbackend::Datapaths>) {
     static STARTED: AtomicBool = AtomicBool::new(false);
     if STARTED.swap(true, Ordering::SeqCst) {
         return;
@@ -210,6 +226,10 @@ pub fn start(registry: SharedRegistry) {
         .name("route_table".into())
         .spawn(move || loop {
             refresh_ipdevs(&registry);
+            let queued = std::mem::take(&mut *QUEUED.lock().unwrap_or_else(|e| e.into_inner()));
+            if let (false, Some(dps)) = (queued.is_empty(), datapaths.upgrade()) {
+                crate::upcall::send_pending_via(&registry, &dps.all(), queued);
+            }
             if !NO_SYSTEM_ROUTES.load(Ordering::Relaxed) {
                 if let Ok(routes) = crate::rtnl::dump_routes() {
                     let tnl = ofproto::tnl::global();

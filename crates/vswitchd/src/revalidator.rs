@@ -546,7 +546,12 @@ fn revalidate_dp(
                 decided.push((f, verdict, rules, delta));
             }
             if !effects.is_empty() {
-                let _ = apply_side_effects(&mut locked, std::mem::take(&mut effects));
+                // Neighbour requests of native tunnels go out from the
+                // route-table thread, away from the locks held here.
+                crate::native_tnl::queue(apply_side_effects(
+                    &mut locked,
+                    std::mem::take(&mut effects),
+                ));
                 learned = true;
             }
         }
