@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use datapath::{Dpif, DpifNetdev, PmdConfig, PutMode, Upcall, UpcallHandler, UpcallReply};
 use flow::odp::actions::OdpAction;
@@ -40,18 +40,46 @@ impl UpcallHandler for CrossConnect {
     }
 }
 
-fn wait_for(mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < end {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    false
+fn wait_for(cond: impl FnMut() -> bool) -> bool {
+    testkit::wait_until(Duration::from_secs(10), cond)
 }
 
 const ICMP: &str = "in_port(1),eth(src=50:54:00:00:00:05,dst=50:54:00:00:00:07),eth_type(0x0800),ipv4(src=10.0.0.2,dst=10.0.0.1,proto=1,tos=0,ttl=64,frag=no),icmp(type=8,code=0)";
+
+/// The frame of [`ICMP`].
+fn icmp_frame() -> Vec<u8> {
+    datapath::packet_text::frame_from_text(ICMP, None).unwrap()
+}
+
+/// A datapath with dummy ports `a` and `b` as ports 1 and 2.
+fn two_port_dp(a: &str, b: &str, pmd: PmdConfig) -> (DpifNetdev, Arc<Dummy>, Arc<Dummy>) {
+    let dp = DpifNetdev::create("dummy", "ovs-dummy", None, pmd).unwrap();
+    let (p1, p2) = (
+        Dummy::open(a, "dummy").unwrap(),
+        Dummy::open(b, "dummy").unwrap(),
+    );
+    dp.port_add(p1.clone(), Some(1)).unwrap();
+    dp.port_add(p2.clone(), Some(2)).unwrap();
+    (dp, p1, p2)
+}
+
+/// A cross-connect of ports 1 and 2 that has not been called yet.
+fn cross_connect() -> Arc<CrossConnect> {
+    Arc::new(CrossConnect {
+        a: 1,
+        b: 2,
+        calls: AtomicUsize::new(0),
+    })
+}
+
+/// Installs a megaflow given in `dpctl/add-flow` syntax.
+fn put_flow(dp: &DpifNetdev, text: &str, actions: Vec<OdpAction>) -> flow::odp::Ufid {
+    let (k, m) = flow::odp::parse_key(text, None).unwrap();
+    let (key, _) = flow::odp::key_to_flow(&k);
+    let (mask, _) = flow::odp::mask_to_flow(&m, &key);
+    dp.flow_put(&key, &mask, actions, None, PutMode::Create)
+        .unwrap()
+}
 
 #[test]
 fn cross_connect_installs_megaflow_and_counts() {
@@ -61,14 +89,10 @@ fn cross_connect_installs_megaflow_and_counts() {
     p2.capture(true);
     assert_eq!(dp.port_add(p1.clone(), Some(1)).unwrap(), 1);
     assert_eq!(dp.port_add(p2.clone(), None).unwrap(), 2);
-    let h = Arc::new(CrossConnect {
-        a: 1,
-        b: 2,
-        calls: AtomicUsize::new(0),
-    });
+    let h = cross_connect();
     dp.set_upcall_handler(h.clone());
 
-    let frame = datapath::packet_text::frame_from_text(ICMP, None).unwrap();
+    let frame = icmp_frame();
     assert!(p1.receive(&frame));
     assert!(wait_for(|| p2.stats().map(|s| s.tx_packets).ok() == Some(1)));
     assert_eq!(p2.take_sent(), vec![frame.clone()]);
@@ -133,26 +157,14 @@ fn cross_connect_installs_megaflow_and_counts() {
 
 #[test]
 fn add_flow_del_flow_and_execute() {
-    let dp = DpifNetdev::create("dummy", "ovs-dummy", None, PmdConfig::default()).unwrap();
-    let p1 = Dummy::open("q1", "dummy").unwrap();
-    let p2 = Dummy::open("q2", "dummy").unwrap();
+    let (dp, p1, p2) = two_port_dp("q1", "q2", PmdConfig::default());
     p2.capture(true);
-    dp.port_add(p1.clone(), Some(1)).unwrap();
-    dp.port_add(p2.clone(), Some(2)).unwrap();
     // dpctl/add-flow "in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)" 2
-    let (k, m) =
-        flow::odp::parse_key("in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", None).unwrap();
+    let text = "in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)";
+    let u = put_flow(&dp, text, vec![OdpAction::Output(2)]);
+    let (k, m) = flow::odp::parse_key(text, None).unwrap();
     let (key, _) = flow::odp::key_to_flow(&k);
     let (mask, _) = flow::odp::mask_to_flow(&m, &key);
-    let u = dp
-        .flow_put(
-            &key,
-            &mask,
-            vec![OdpAction::Output(2)],
-            None,
-            PutMode::Create,
-        )
-        .unwrap();
     assert_eq!(
         dp.flow_put(
             &key,
@@ -169,7 +181,7 @@ fn add_flow_del_flow_and_execute() {
         "flow-dump from the main thread:\nrecirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no), packets:0, bytes:0, used:never, actions:2\n"
     );
     // Traffic hits it without any handler.
-    let frame = datapath::packet_text::frame_from_text(ICMP, None).unwrap();
+    let frame = icmp_frame();
     p1.receive(&frame);
     assert!(wait_for(|| p2.take_sent().len() == 1));
     // Packet-out.
@@ -201,7 +213,7 @@ fn misses_without_handler_are_lost_not_blocking() {
     .unwrap();
     let p1 = Dummy::open("r1", "dummy").unwrap();
     dp.port_add(p1.clone(), Some(1)).unwrap();
-    let frame = datapath::packet_text::frame_from_text(ICMP, None).unwrap();
+    let frame = icmp_frame();
     for _ in 0..10 {
         p1.receive(&frame);
     }
@@ -211,26 +223,16 @@ fn misses_without_handler_are_lost_not_blocking() {
 
 #[test]
 fn idle_megaflows_expire() {
-    let dp = DpifNetdev::create(
-        "dummy",
-        "ovs-dummy",
-        None,
+    let (dp, p1, _p2) = two_port_dp(
+        "s1",
+        "s2",
         PmdConfig {
             max_idle_ms: Some(300),
             ..Default::default()
         },
-    )
-    .unwrap();
-    let p1 = Dummy::open("s1", "dummy").unwrap();
-    let p2 = Dummy::open("s2", "dummy").unwrap();
-    dp.port_add(p1.clone(), Some(1)).unwrap();
-    dp.port_add(p2.clone(), Some(2)).unwrap();
-    dp.set_upcall_handler(Arc::new(CrossConnect {
-        a: 1,
-        b: 2,
-        calls: AtomicUsize::new(0),
-    }));
-    let frame = datapath::packet_text::frame_from_text(ICMP, None).unwrap();
+    );
+    dp.set_upcall_handler(cross_connect());
+    let frame = icmp_frame();
     p1.receive(&frame);
     assert!(wait_for(|| dp.flow_dump().len() == 1));
     assert!(
@@ -241,12 +243,8 @@ fn idle_megaflows_expire() {
 
 #[test]
 fn meter_action_drops_beyond_the_band() {
-    let dp = DpifNetdev::create("dummy", "ovs-dummy", None, PmdConfig::default()).unwrap();
-    let p1 = Dummy::open("m1", "dummy").unwrap();
-    let p2 = Dummy::open("m2", "dummy").unwrap();
+    let (dp, p1, p2) = two_port_dp("m1", "m2", PmdConfig::default());
     p2.capture(true);
-    dp.port_add(p1.clone(), Some(1)).unwrap();
-    dp.port_add(p2.clone(), Some(2)).unwrap();
     dp.meter_set(
         7,
         datapath::MeterConfig {
@@ -258,19 +256,12 @@ fn meter_action_drops_beyond_the_band() {
         },
     )
     .unwrap();
-    let (k, m) =
-        flow::odp::parse_key("in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", None).unwrap();
-    let (key, _) = flow::odp::key_to_flow(&k);
-    let (mask, _) = flow::odp::mask_to_flow(&m, &key);
-    dp.flow_put(
-        &key,
-        &mask,
+    put_flow(
+        &dp,
+        "in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)",
         vec![OdpAction::Meter(7), OdpAction::Output(2)],
-        None,
-        PutMode::Create,
-    )
-    .unwrap();
-    let frame = datapath::packet_text::frame_from_text(ICMP, None).unwrap();
+    );
+    let frame = icmp_frame();
     for _ in 0..10 {
         p1.receive(&frame);
     }
@@ -287,13 +278,9 @@ fn meter_action_drops_beyond_the_band() {
 #[test]
 fn vxlan_push_then_pop_round_trip() {
     use packet::tunnel::{build_header, EncapParams, TunnelKind};
-    let dp = DpifNetdev::create("dummy", "ovs-dummy", None, PmdConfig::default()).unwrap();
-    let p1 = Dummy::open("t1", "dummy").unwrap();
-    let p2 = Dummy::open("t2", "dummy").unwrap();
+    let (dp, p1, p2) = two_port_dp("t1", "t2", PmdConfig::default());
     p1.capture(true);
     p2.capture(true);
-    dp.port_add(p1.clone(), Some(1)).unwrap();
-    dp.port_add(p2.clone(), Some(2)).unwrap();
     let vx = Arc::new(datapath::vport::TunnelVport::new("vxlan_sys_4789", "vxlan").unwrap());
     dp.port_add(vx, Some(3)).unwrap();
 
@@ -321,11 +308,7 @@ fn vxlan_push_then_pop_round_trip() {
         header: h.bytes.clone(),
     });
     let put = |text: &str, acts: Vec<OdpAction>| {
-        let (k, m) = flow::odp::parse_key(text, None).unwrap();
-        let (key, _) = flow::odp::key_to_flow(&k);
-        let (mask, _) = flow::odp::mask_to_flow(&m, &key);
-        dp.flow_put(&key, &mask, acts, None, PutMode::Create)
-            .unwrap();
+        put_flow(&dp, text, acts);
     };
     put(
         "in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)",
@@ -341,7 +324,7 @@ fn vxlan_push_then_pop_round_trip() {
         vec![OdpAction::Output(1)],
     );
 
-    let frame = datapath::packet_text::frame_from_text(ICMP, None).unwrap();
+    let frame = icmp_frame();
     p1.receive(&frame);
     assert!(wait_for(|| p2.stats().unwrap().tx_packets == 1));
     let encapped = p2.take_sent().pop().unwrap();
@@ -378,13 +361,9 @@ impl UpcallHandler for Recirculator {
 
 #[test]
 fn recirculation_through_the_handler() {
-    let dp = DpifNetdev::create("dummy", "ovs-dummy", None, PmdConfig::default()).unwrap();
-    let p1 = Dummy::open("u1", "dummy").unwrap();
-    let p2 = Dummy::open("u2", "dummy").unwrap();
-    dp.port_add(p1.clone(), Some(1)).unwrap();
-    dp.port_add(p2.clone(), Some(2)).unwrap();
+    let (dp, p1, p2) = two_port_dp("u1", "u2", PmdConfig::default());
     dp.set_upcall_handler(Arc::new(Recirculator));
-    let frame = datapath::packet_text::frame_from_text(ICMP, None).unwrap();
+    let frame = icmp_frame();
     p1.receive(&frame);
     assert!(wait_for(|| p2.stats().unwrap().tx_packets == 1));
     assert!(wait_for(|| dp.flow_dump().len() == 2));
@@ -401,17 +380,9 @@ fn recirculation_through_the_handler() {
 /// datapath installs it.
 #[test]
 fn tagged_megaflow_matches_the_vid() {
-    let dp = DpifNetdev::create("dummy", "ovs-dummy", None, PmdConfig::default()).unwrap();
-    let p1 = Dummy::open("v1", "dummy").unwrap();
-    let p2 = Dummy::open("v2", "dummy").unwrap();
+    let (dp, p1, p2) = two_port_dp("v1", "v2", PmdConfig::default());
     p2.capture(true);
-    dp.port_add(p1.clone(), Some(1)).unwrap();
-    dp.port_add(p2.clone(), Some(2)).unwrap();
-    dp.set_upcall_handler(Arc::new(CrossConnect {
-        a: 1,
-        b: 2,
-        calls: AtomicUsize::new(0),
-    }));
+    dp.set_upcall_handler(cross_connect());
     let frame = datapath::packet_text::frame_from_text(
         "in_port(1),eth(src=50:54:00:00:00:05,dst=50:54:00:00:00:07),eth_type(0x8100),vlan(vid=10,pcp=3),encap(eth_type(0x0800),ipv4(src=10.0.0.2,dst=10.0.0.1,proto=1,tos=0,ttl=64,frag=no),icmp(type=8,code=0))",
         None,

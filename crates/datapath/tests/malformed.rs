@@ -6,7 +6,7 @@
 #![allow(clippy::field_reassign_with_default)]
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use datapath::{Dpif, DpifNetdev, DropReason, PmdConfig, Upcall, UpcallHandler, UpcallReply};
 use netdev::dummy::Dummy;
@@ -37,15 +37,8 @@ impl UpcallHandler for Forward {
     }
 }
 
-fn wait_for(mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < end {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    false
+fn wait_for(cond: impl FnMut() -> bool) -> bool {
+    testkit::wait_until(Duration::from_secs(10), cond)
 }
 
 fn eth(dl_type: u16) -> Vec<u8> {

@@ -429,17 +429,8 @@ impl Sandbox {
     }
 
     /// Waits up to `timeout` for `cond` to hold, polling every 20 ms.
-    pub fn wait_until(&self, timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
-        let end = Instant::now() + timeout;
-        loop {
-            if cond() {
-                return true;
-            }
-            if Instant::now() >= end {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+    pub fn wait_until(&self, timeout: Duration, cond: impl FnMut() -> bool) -> bool {
+        poll(timeout, Duration::from_millis(20), cond)
     }
 }
 
@@ -453,6 +444,25 @@ impl Drop for Sandbox {
         if std::env::var_os("FERROVS_KEEP_SANDBOX").is_none() {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
+    }
+}
+
+/// Waits up to `timeout` for `cond` to hold, polling every 5 ms (for
+/// in-process conditions; the bound only ends a failing test).
+pub fn wait_until(timeout: Duration, cond: impl FnMut() -> bool) -> bool {
+    poll(timeout, Duration::from_millis(5), cond)
+}
+
+fn poll(timeout: Duration, every: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(every);
     }
 }
 
