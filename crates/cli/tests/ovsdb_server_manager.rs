@@ -92,17 +92,6 @@ const CONN_SCHEMA: &str = r#"{"name":"M","version":"1.0.0","tables":{
    "is_connected":{"type":"boolean","ephemeral":true},
    "status":{"type":{"key":"string","value":"string","min":0,"max":"unlimited"},"ephemeral":true}}}}}"#;
 
-/// Stops a daemon started outside [`Sandbox`]'s own helpers.
-struct Daemon(String);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Ok(pid) = std::fs::read_to_string(&self.0) {
-            let _ = std::process::Command::new("kill").arg(pid.trim()).status();
-        }
-    }
-}
-
 /// One JSON-RPC request on `s`; the reply with its id (notifications are
 /// skipped).
 fn call(
@@ -132,7 +121,7 @@ fn call(
 /// compare with the other implementation.
 fn remote_options_run(stack: Stack, tag: &str) -> Vec<String> {
     use serde_json::json;
-    let sb = Sandbox::empty(tag, stack.clone());
+    let mut sb = Sandbox::empty(tag, stack.clone());
     let schema = sb.path("m.ovsschema");
     std::fs::write(&schema, CONN_SCHEMA).unwrap();
     let db = sb.path("m.db");
@@ -149,22 +138,11 @@ fn remote_options_run(stack: Stack, tag: &str) -> Vec<String> {
     sb.run(&stack.ovsdb_tool, &["transact", &db, &rows.to_string()])
         .ok("transact")
         .unwrap();
-    let pidfile = sb.path("server.pid");
-    sb.run(
-        &stack.ovsdb_server,
-        &[
-            "--detach",
-            "--no-chdir",
-            &format!("--pidfile={pidfile}"),
-            &format!("--remote=punix:{}", sb.path("db.sock")),
-            "--remote=db:M,Root,conns",
-            &format!("--log-file={}", sb.path("server.log")),
-            &db,
-        ],
-    )
-    .ok("ovsdb-server")
-    .unwrap();
-    let _daemon = Daemon(pidfile);
+    sb.start_ovsdb_server_with(&[
+        &format!("--remote=punix:{}", sb.path("db.sock")),
+        "--remote=db:M,Root,conns",
+        &db,
+    ]);
     let mut out = Vec::new();
 
     // Read-only: reads run, writes fail after their own checks.

@@ -15,17 +15,6 @@ use testkit::{Program, Sandbox, Stack};
 const SCHEMA: &str = r#"{"name":"M","version":"1.0.0","tables":{
  "Root":{"isRoot":true,"columns":{"n":{"type":"integer"}}}}}"#;
 
-/// Stops a daemon started by hand.
-struct Daemon(String);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Ok(pid) = std::fs::read_to_string(&self.0) {
-            let _ = std::process::Command::new("kill").arg(pid.trim()).status();
-        }
-    }
-}
-
 struct Client {
     sock: UnixStream,
     framer: Framer,
@@ -124,7 +113,7 @@ fn has_id(seen: &[Value], id: Value) -> bool {
 }
 
 fn run(stack: Stack, tag: &str) -> Vec<String> {
-    let sb = Sandbox::empty(tag, stack.clone());
+    let mut sb = Sandbox::empty(tag, stack.clone());
     let schema = sb.path("m.ovsschema");
     std::fs::write(&schema, SCHEMA).unwrap();
     let (m, conf) = (sb.path("m.db"), sb.path("conf.db"));
@@ -137,27 +126,13 @@ fn run(stack: Stack, tag: &str) -> Vec<String> {
     )
     .ok("create")
     .unwrap();
-    let (pidfile, ctl, log) = (
-        sb.path("server.pid"),
-        sb.path("server.ctl"),
-        sb.path("server.log"),
-    );
-    sb.run(
-        &stack.ovsdb_server,
-        &[
-            "--detach",
-            "--no-chdir",
-            &format!("--pidfile={pidfile}"),
-            &format!("--remote=punix:{}", sb.path("db.sock")),
-            &format!("--unixctl={ctl}"),
-            &format!("--log-file={log}"),
-            &m,
-            &conf,
-        ],
-    )
-    .ok("ovsdb-server")
-    .unwrap();
-    let _daemon = Daemon(pidfile);
+    let (ctl, log) = (sb.path("server.ctl"), sb.path("ovsdb-server.log"));
+    sb.start_ovsdb_server_with(&[
+        &format!("--remote=punix:{}", sb.path("db.sock")),
+        &format!("--unixctl={ctl}"),
+        &m,
+        &conf,
+    ]);
     let sock = sb.path("db.sock");
     let mut aware = Client::connect(&sock);
     let mut unaware = Client::connect(&sock);

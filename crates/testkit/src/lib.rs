@@ -258,22 +258,27 @@ impl Sandbox {
     /// ovsdb-server on `conf.db`, listening on `db.sock`.
     pub fn start_ovsdb_server(&mut self) {
         let db = self.path("conf.db");
+        let remote = format!("--remote=punix:{}", self.path("db.sock"));
+        self.start_ovsdb_server_with(&[
+            &remote,
+            "--remote=db:Open_vSwitch,Open_vSwitch,manager_options",
+            &db,
+        ]);
+    }
+
+    /// ovsdb-server detached with its pidfile (`ovsdb-server.pid`) and log
+    /// (`ovsdb-server.log`) in the sandbox and `args` (remotes, databases,
+    /// other options); stopped when the sandbox is dropped.
+    pub fn start_ovsdb_server_with(&mut self, args: &[&str]) {
         let server = self.stack.ovsdb_server.clone();
-        self.run(
-            &server,
-            &[
-                "--detach",
-                "--no-chdir",
-                &format!("--pidfile={}", self.path("ovsdb-server.pid")),
-                &format!("--remote=punix:{}", self.path("db.sock")),
-                "--remote=db:Open_vSwitch,Open_vSwitch,manager_options",
-                &format!("--log-file={}", self.path("ovsdb-server.log")),
-                &db,
-            ],
-        )
-        .ok("ovsdb-server")
-        .unwrap();
-        self.daemons.push("ovsdb-server");
+        let pidfile = format!("--pidfile={}", self.path("ovsdb-server.pid"));
+        let log = format!("--log-file={}", self.path("ovsdb-server.log"));
+        let mut all = vec!["--detach", "--no-chdir", &pidfile, &log];
+        all.extend_from_slice(args);
+        self.run(&server, &all).ok("ovsdb-server").unwrap();
+        if !self.daemons.contains(&"ovsdb-server") {
+            self.daemons.push("ovsdb-server");
+        }
     }
 
     /// ovs-vswitchd on the dummy datapath, connected to `db.sock`.
