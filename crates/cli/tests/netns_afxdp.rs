@@ -233,6 +233,27 @@ fn afxdp_ports_carry_traffic() {
         stats.trim().parse::<u64>().unwrap_or(0) > 0
     });
     assert!(counted, "rx_packets {stats}");
+    // Upstream's keys: packets and bytes, and each queue's socket counters.
+    let all = sb.vsctl(&["get", "interface", &va, "statistics"]).unwrap();
+    let keys: Vec<&str> = all
+        .trim()
+        .trim_matches(|c| c == '{' || c == '}')
+        .split(", ")
+        .filter_map(|kv| kv.split('=').next())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "rx_bytes",
+            "rx_packets",
+            "tx_bytes",
+            "tx_packets",
+            "xsk_queue_0_rx_dropped",
+            "xsk_queue_0_rx_invalid_descs",
+            "xsk_queue_0_tx_invalid_descs"
+        ],
+        "{all}"
+    );
     assert_eq!(
         sb.vsctl(&["get", "interface", &va, "link_state"])
             .unwrap()

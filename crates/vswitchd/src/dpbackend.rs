@@ -138,6 +138,9 @@ enum PortDev {
     Device {
         netdev: Arc<dyn Netdev>,
         dummy: Option<Arc<netdev::dummy::Dummy>>,
+        /// An `afxdp` device (its per-queue kernel counters are reported
+        /// as upstream's custom statistics).
+        afxdp: Option<Arc<netdev::afxdp::AfXdp>>,
     },
     /// A tunnel: an OpenFlow port whose datapath port is the vport shared
     /// by every tunnel of its type and UDP port.
@@ -419,7 +422,7 @@ impl PortBackend for DpBackend {
         if !as_dummy && crate::tunnel::is_tunnel_type(type_) {
             return self.add_tunnel(name, type_, options);
         }
-        let mut afxdp_config = None;
+        let mut afxdp = None;
         let (netdev, dummy): (Arc<dyn Netdev>, Option<Arc<netdev::dummy::Dummy>>) = if as_dummy {
             let d = netdev::dummy::Dummy::open(name, type_).map_err(|e| open_error(name, &e))?;
             let opts: Vec<(String, String)> = options
@@ -442,8 +445,9 @@ impl PortBackend for DpBackend {
             };
             let x = netdev::afxdp::AfXdp::open_as(name, t, options)
                 .map_err(|e| afxdp_error(name, &self.dp.full_name(), &e))?;
-            afxdp_config = Some(x.config());
-            (Arc::new(x), None)
+            let x = Arc::new(x);
+            afxdp = Some(x.clone());
+            (x, None)
         } else {
             let n = netdev::open(name, type_, &netdev::NetdevConfig::default())
                 .map_err(|e| open_error(name, &e))?;
@@ -461,25 +465,37 @@ impl PortBackend for DpBackend {
                 ),
                 log_message: true,
             })?;
-        if let Some(c) = afxdp_config {
-            self.dp.port_set_config(odp, c);
+        if let Some(x) = &afxdp {
+            self.dp.port_set_config(odp, x.config());
         }
         self.ports.insert(
             name.to_string(),
             Port {
                 odp,
-                dev: PortDev::Device { netdev, dummy },
+                dev: PortDev::Device {
+                    netdev,
+                    dummy,
+                    afxdp,
+                },
             },
         );
         Ok(odp)
     }
 
     fn counters(&self, name: &str) -> Option<CountersFn> {
-        let PortDev::Device { netdev, dummy } = &self.ports.get(name)?.dev else {
+        let PortDev::Device {
+            netdev,
+            dummy,
+            afxdp,
+        } = &self.ports.get(name)?.dev
+        else {
             return None;
         };
         let nd = netdev.clone();
-        let dummy = dummy.is_some();
+        let xdp = afxdp.clone();
+        // Upstream's afxdp devices, like dummies, report packets and bytes
+        // and custom counters only.
+        let dummy = dummy.is_some() || afxdp.is_some();
         Some(Arc::new(move || {
             let s = nd.stats().unwrap_or_default();
             // A dummy device reports packets and bytes only (and its custom
@@ -498,10 +514,10 @@ impl PortBackend for DpBackend {
                 rx_over_err: real(0),
                 rx_crc_err: real(0),
                 collisions: real(0),
-                custom: if dummy {
-                    dummy_custom_stats(&s)
-                } else {
-                    Vec::new()
+                custom: match &xdp {
+                    Some(x) => x.custom_stats(),
+                    None if dummy => dummy_custom_stats(&s),
+                    None => Vec::new(),
                 },
             }
         }))
@@ -513,8 +529,12 @@ impl PortBackend for DpBackend {
 
     fn status(&self, name: &str) -> Option<DeviceStatus> {
         let p = self.ports.get(name)?;
-        let (nd, dummy) = match &p.dev {
-            PortDev::Device { netdev, dummy } => (netdev, dummy),
+        let (nd, dummy, afxdp) = match &p.dev {
+            PortDev::Device {
+                netdev,
+                dummy,
+                afxdp,
+            } => (netdev, dummy, afxdp),
             PortDev::Tunnel { mac, admin_up, .. } => {
                 return Some(DeviceStatus {
                     mac: *mac,
@@ -538,7 +558,9 @@ impl PortBackend for DpBackend {
             ("tx_bytes".to_string(), s.tx_bytes),
             ("tx_packets".to_string(), s.tx_packets),
         ];
-        if dummy.is_some() {
+        if let Some(x) = afxdp {
+            statistics.extend(x.custom_stats());
+        } else if dummy.is_some() {
             statistics.extend(dummy_custom_stats(&s));
         } else {
             statistics.extend([

@@ -410,6 +410,26 @@ impl AfXdp {
         ]
     }
 
+    /// Upstream's custom statistics: the kernel's counters of each
+    /// queue's socket (`xsk_queue_N_rx_dropped`, `..._rx_invalid_descs`,
+    /// `..._tx_invalid_descs`).
+    pub fn custom_stats(&self) -> Vec<(String, u64)> {
+        let mut v = Vec::with_capacity(3 * self.queues.len());
+        for (i, q) in self.queues.iter().enumerate() {
+            let k = q.xsk.lock().map(|x| x.stats()).unwrap_or_default();
+            v.push((format!("xsk_queue_{i}_rx_dropped"), k.rx_dropped));
+            v.push((
+                format!("xsk_queue_{i}_rx_invalid_descs"),
+                k.rx_invalid_descs,
+            ));
+            v.push((
+                format!("xsk_queue_{i}_tx_invalid_descs"),
+                k.tx_invalid_descs,
+            ));
+        }
+        v
+    }
+
     fn err(&self, op: &'static str) -> impl Fn(std::io::Error) -> NetdevError + '_ {
         move |e| NetdevError::sys(&self.name, op, e)
     }
