@@ -597,14 +597,16 @@ fn retranslate(
     f: &DpifFlow,
     learn: bool,
 ) -> (Verdict, Vec<Arc<Rule>>, Vec<SideEffect>) {
-    let Some((br, ofp)) = ctx.reg.odp.get(&(ctx.name.to_string(), f.key.in_port)) else {
+    // (A tunnel vport's flows belong to the tunnel port their tunnel
+    // metadata selects.)
+    let Some((br, ofp)) = crate::upcall::ingress_port(ctx.reg, ctx.name, &f.key) else {
         return (Verdict::Delete, Vec::new(), Vec::new());
     };
-    let Some(o) = locked.get(br) else {
+    let Some(o) = locked.get(&br) else {
         return (Verdict::Delete, Vec::new(), Vec::new());
     };
     let mut flow = f.key;
-    flow.in_port = *ofp;
+    flow.in_port = ofp;
     // TCP flags the flow's packets carried (for `fin_timeout`): bits the
     // flow does not match on cannot change what it matched, and a
     // translation that now looks at them fails the mask check below.
