@@ -316,10 +316,15 @@ impl Session {
     }
 
     /// Tells the bridge whether this connection wants table misses as
-    /// packet-ins (upstream's `connmgr_wants_packet_in_on_miss`).
+    /// packet-ins (upstream's `connmgr_wants_packet_in_on_miss`).  Unlike
+    /// upstream, a service connection that asked for no packet-ins
+    /// (miss_send_len 0: `ovs-ofctl add-flows`, `dump-flows`...) does not
+    /// count: it would get none, and its close races with the commands
+    /// that follow it (upstream's single main loop reaps it first).
     fn update_miss_wish(&self, shared: &BridgeShared) {
         if let Some(st) = &self.state {
-            let wants = st.controller_id == 0 && (!self.settled || st.version < 4);
+            let silent = st.service && st.miss_send_len == 0;
+            let wants = st.controller_id == 0 && !silent && (!self.settled || st.version < 4);
             shared.set_miss_wish(st.id, Some(wants));
         }
     }
