@@ -34,6 +34,17 @@ fn afxdp_missing() -> Option<String> {
     }
     // SAFETY: closing the descriptor just made.
     unsafe { libc::close(fd) };
+    // An XSKMAP (BPF_MAP_CREATE of type 17, 4-byte keys and values, one
+    // entry): containers may refuse BPF.
+    let mut attr = [0u32; 32];
+    attr[..4].copy_from_slice(&[17, 4, 4, 1]);
+    // SAFETY: `attr` is a zeroed `union bpf_attr` of the size passed.
+    let map = unsafe { libc::syscall(libc::SYS_bpf, 0, attr.as_mut_ptr(), 128) };
+    if map < 0 {
+        return Some(format!("no BPF maps ({})", std::io::Error::last_os_error()));
+    }
+    // SAFETY: closing the descriptor just made.
+    unsafe { libc::close(map as i32) };
     None
 }
 
