@@ -187,58 +187,6 @@ fn fatal(msg: &str) -> i32 {
     1
 }
 
-/// Forks; the parent waits until the child reports readiness (a byte on the
-/// pipe) and exits 0, or exits 1 if the child dies first. Returns the write
-/// end of the pipe in the child.
-fn detach() -> Result<std::fs::File, String> {
-    use std::io::Read;
-    use std::os::fd::FromRawFd;
-    let mut fds = [0i32; 2];
-    // SAFETY: fds has room for two descriptors.
-    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-        return Err("pipe failed".into());
-    }
-    // SAFETY: single-threaded at this point (no runtime yet).
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err("could not fork".into());
-    }
-    if pid > 0 {
-        // SAFETY: we own both fds; the read end becomes a File.
-        unsafe { libc::close(fds[1]) };
-        let mut r = unsafe { std::fs::File::from_raw_fd(fds[0]) };
-        let mut b = [0u8; 1];
-        let ok = matches!(r.read(&mut b), Ok(1));
-        // SAFETY: terminating the parent without running destructors that
-        // belong to the child.
-        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-    }
-    // SAFETY: child: close the read end, start a new session.
-    unsafe {
-        libc::close(fds[0]);
-        libc::setsid();
-    }
-    // SAFETY: the write end is ours.
-    Ok(unsafe { std::fs::File::from_raw_fd(fds[1]) })
-}
-
-fn redirect_stdio_to_null() {
-    let Ok(null) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-    else {
-        return;
-    };
-    use std::os::fd::AsRawFd;
-    // SAFETY: duplicating a valid descriptor over the standard ones.
-    unsafe {
-        libc::dup2(null.as_raw_fd(), 0);
-        libc::dup2(null.as_raw_fd(), 1);
-        libc::dup2(null.as_raw_fd(), 2);
-    }
-}
-
 fn register_commands(
     unixctl: &UnixctlServer,
     server: &Arc<Server>,
@@ -375,7 +323,7 @@ pub fn main(_program: &str, args: Vec<String>) -> i32 {
         o.dbs.clone()
     };
     let ready = if o.detach {
-        match detach() {
+        match rpc::daemon::detach() {
             Ok(f) => Some(f),
             Err(e) => return fatal(&e),
         }
@@ -439,9 +387,9 @@ pub fn main(_program: &str, args: Vec<String>) -> i32 {
         if !o.no_chdir && o.detach {
             let _ = std::env::set_current_dir("/");
         }
-        if let Some(mut f) = ready {
-            let _ = f.write_all(b"1");
-            redirect_stdio_to_null();
+        if let Some(r) = ready {
+            r.notify();
+            rpc::daemon::redirect_to_null(&[0, 1, 2]);
         }
         vlog::info!("ovsdb_server", "{PROGRAM} (Open vSwitch) 3.1.0");
         let mut term =

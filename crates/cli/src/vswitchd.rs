@@ -348,7 +348,7 @@ pub fn main(_program: &str, args: Vec<String>) -> i32 {
         return fatal(&e.to_string());
     }
     let ready = if o.detach {
-        match vswitchd::daemon::detach() {
+        match rpc::daemon::detach() {
             Ok(r) => {
                 // A detached daemon has no console: upstream turns console
                 // logging off (`vlog/list` shows it).
@@ -453,6 +453,7 @@ pub fn main(_program: &str, args: Vec<String>) -> i32 {
         }
         if let Some(r) = ready {
             r.notify();
+            rpc::daemon::redirect_to_null(&[0, 1, 2]);
         }
         let mut term =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();

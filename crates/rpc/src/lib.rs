@@ -14,8 +14,9 @@
 //!   peers with `echo` and answers theirs.
 //! - [`blocking`]: a runtime-free client for command-line tools.
 //! - [`unixctl`]: the daemon control socket and the `ovs-appctl` client.
-//! - [`pidfile`], [`paths`], [`errno`]: daemon conventions shared by the
-//!   above (pidfiles, `OVS_RUNDIR` and friends, strerror texts).
+//! - [`pidfile`], [`paths`], [`errno`], [`daemon`]: daemon conventions
+//!   shared by the above (pidfiles, `OVS_RUNDIR` and friends, strerror
+//!   texts, `--detach`).
 //!
 //! This room knows nothing about OVSDB or OpenFlow semantics: it moves JSON
 //! messages and command texts. It must not import any higher room.
@@ -24,6 +25,7 @@
 pub mod address;
 pub mod blocking;
 pub mod connection;
+pub mod daemon;
 pub mod errno;
 pub mod framing;
 pub mod json_text;

@@ -240,54 +240,6 @@ pub fn snoop(opts: &Options, args: &[String]) -> CmdResult {
     monitor_vconn(opts, v, false)
 }
 
-/// Forks; the parent exits once the child is ready (0) or dies (1).
-fn detach() -> Result<std::fs::File, Fatal> {
-    use std::io::Read;
-    use std::os::fd::FromRawFd;
-    let mut fds = [0i32; 2];
-    // SAFETY: fds has room for two descriptors.
-    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-        return Err(Fatal("pipe failed".into()));
-    }
-    let _ = std::io::stdout().flush();
-    // SAFETY: no other thread runs yet in this process.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(Fatal("could not fork".into()));
-    }
-    if pid > 0 {
-        // SAFETY: the parent owns both descriptors.
-        unsafe { libc::close(fds[1]) };
-        let mut r = unsafe { std::fs::File::from_raw_fd(fds[0]) };
-        let mut b = [0u8; 1];
-        let ok = matches!(r.read(&mut b), Ok(1));
-        // SAFETY: leaving the parent without running the child's cleanup.
-        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-    }
-    // SAFETY: the child keeps the write end and starts its own session.
-    unsafe {
-        libc::close(fds[0]);
-        libc::setsid();
-    }
-    Ok(unsafe { std::fs::File::from_raw_fd(fds[1]) })
-}
-
-/// Points stdin and stdout at /dev/null (stderr carries the output).
-fn quiet_stdin_stdout() {
-    use std::os::fd::AsRawFd;
-    if let Ok(null) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-    {
-        // SAFETY: duplicating a valid descriptor over stdin and stdout.
-        unsafe {
-            libc::dup2(null.as_raw_fd(), 0);
-            libc::dup2(null.as_raw_fd(), 1);
-        }
-    }
-}
-
 /// Removes what a daemon leaves behind (upstream does it at exit).
 fn cleanup(files: &[std::path::PathBuf]) {
     for f in files {
@@ -435,7 +387,11 @@ fn print_received(opts: &Options, msg: &[u8]) {
 /// Upstream's `monitor_vconn`: prints every message until the connection
 /// ends or `exit` is requested.
 fn monitor_vconn(opts: &Options, mut v: Vconn, reply_to_echo: bool) -> CmdResult {
-    let ready = if opts.detach { Some(detach()?) } else { None };
+    let ready = if opts.detach {
+        Some(rpc::daemon::detach().map_err(Fatal)?)
+    } else {
+        None
+    };
     let pidfile_path = opts.pidfile.as_ref().map(|p| {
         if p.is_empty() {
             rpc::paths::rundir().join("ovs-ofctl.pid")
@@ -458,12 +414,13 @@ fn monitor_loop(
     opts: &Options,
     v: &mut Vconn,
     control: &mpsc::Receiver<Control>,
-    ready: Option<std::fs::File>,
+    ready: Option<rpc::daemon::Ready>,
     reply_to_echo: bool,
 ) -> CmdResult {
-    if let Some(mut r) = ready {
-        quiet_stdin_stdout();
-        let _ = r.write_all(&[1]);
+    if let Some(r) = ready {
+        // stderr still carries the output.
+        rpc::daemon::redirect_to_null(&[0, 1]);
+        r.notify();
     }
     let mut barrier: Option<(u32, tokio::sync::oneshot::Sender<Result<String, String>>)> = None;
     let mut blocked = false;

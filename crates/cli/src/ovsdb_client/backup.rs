@@ -294,38 +294,14 @@ pub fn needs_conversion(ctx: &mut Ctx, conn: Option<&mut Conn>, args: &[String])
 /// `--pidfile` written before the parent exits 0). Standard output and
 /// error stay open so that the monitor keeps printing.
 pub fn daemonize(ctx: &mut Ctx) -> Result<(), Fatal> {
-    use std::os::fd::FromRawFd;
     if !ctx.detach {
         return Ok(());
     }
     ctx.detach = false;
-    let _ = std::io::stdout().flush();
-    let mut fds = [0i32; 2];
-    // SAFETY: fds has room for two descriptors.
-    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-        return fatal!("pipe failed");
-    }
-    // SAFETY: this process has a single thread (the blocking client).
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return fatal!("could not fork");
-    }
-    if pid > 0 {
-        // SAFETY: the read end is ours; the parent only waits and exits.
-        unsafe { libc::close(fds[1]) };
-        let mut r = unsafe { std::fs::File::from_raw_fd(fds[0]) };
-        let mut b = [0u8; 1];
-        let ok = matches!(r.read(&mut b), Ok(1));
-        // SAFETY: ending the parent without running the child's destructors.
-        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-    }
-    // SAFETY: child: drop the read end, leave the parent's session.
-    unsafe {
-        libc::close(fds[0]);
-        libc::setsid();
-    }
-    // SAFETY: the write end is ours.
-    let mut ready = unsafe { std::fs::File::from_raw_fd(fds[1]) };
+    let ready = match rpc::daemon::detach() {
+        Ok(r) => r,
+        Err(e) => return fatal!("{e}"),
+    };
     if let Some(p) = ctx.pidfile.clone() {
         match rpc::pidfile::create_pidfile(std::path::Path::new(&p)) {
             // The lock lives as long as the process.
@@ -336,11 +312,7 @@ pub fn daemonize(ctx: &mut Ctx) -> Result<(), Fatal> {
     if !ctx.no_chdir {
         let _ = std::env::set_current_dir("/");
     }
-    if let Ok(null) = std::fs::File::open("/dev/null") {
-        use std::os::fd::AsRawFd;
-        // SAFETY: duplicating a valid descriptor over stdin.
-        unsafe { libc::dup2(null.as_raw_fd(), 0) };
-    }
-    let _ = ready.write_all(b"1");
+    rpc::daemon::redirect_to_null(&[0]);
+    ready.notify();
     Ok(())
 }
