@@ -428,6 +428,28 @@ fn packets_cross_the_tunnels_like_upstream() {
             tx_packets(sb, "10")
         );
     }
+    // The tunnel ports counted what they received (the revalidator
+    // credits the flows' packets as it passes).
+    let mut stats = Vec::new();
+    for sb in both {
+        let mut out = String::new();
+        sb.wait_until(Duration::from_secs(10), || {
+            let _ = sb.appctl(&["time/warp", "500"]);
+            out = ["2", "3"]
+                .iter()
+                .map(|p| sb.ofctl("int-br", &["dump-ports", p]).unwrap_or_default())
+                .collect();
+            out.contains("port  2: rx pkts=1") && out.contains("port  3: rx pkts=1")
+        });
+        // (Received counts only: the reference also counts as sent the
+        // packets its tunnels dropped for want of a neighbour.)
+        let rx: Vec<&str> = out.lines().filter(|l| l.contains("rx pkts")).collect();
+        stats.push(rx.join("\n"));
+    }
+    assert_eq!(
+        stats[0], stats[1],
+        "tunnel port statistics (reference, ours)"
+    );
 }
 
 /// The log lines of `sb`'s ovs-vswitchd that contain `what`, without

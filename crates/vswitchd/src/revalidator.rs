@@ -539,11 +539,11 @@ fn revalidate_dp(
                 let delta = stats_delta(&f.stats, &uk.stats);
                 // Learning (MAC table, learn actions) only for flows that
                 // carried packets since the last pass, as upstream.
-                let (verdict, rules, side) = retranslate(ctx, &locked, f, delta.0 > 0);
+                let (verdict, rules, side, tnl) = retranslate(ctx, &locked, f, delta.0 > 0);
                 if delta.0 > 0 {
                     effects.extend(side);
                 }
-                decided.push((f, verdict, rules, delta));
+                decided.push((f, verdict, rules, delta, tnl));
             }
             if !effects.is_empty() {
                 // Neighbour requests of native tunnels go out from the
@@ -561,7 +561,7 @@ fn revalidate_dp(
                 e.shared.with_ofproto(|_| ());
             }
         }
-        for (f, verdict, rules, delta) in decided {
+        for (f, verdict, rules, delta, tnl) in decided {
             let Some(uk) = udpif.ukeys.get_mut(&f.ufid) else {
                 continue;
             };
@@ -572,6 +572,9 @@ fn revalidate_dp(
             };
             let expired = kill_all || last_used.saturating_add(max_idle) < now;
             credit(&rules, delta, ctx.used_of(&f.stats));
+            for (port, tx) in &tnl {
+                port.credit(*tx, delta.0, delta.1);
+            }
             uk.stats = f.stats;
             uk.rules = rules;
             uk.generation = generation;
@@ -596,14 +599,19 @@ fn retranslate(
     locked: &LockedBridges<'_>,
     f: &DpifFlow,
     learn: bool,
-) -> (Verdict, Vec<Arc<Rule>>, Vec<SideEffect>) {
+) -> (
+    Verdict,
+    Vec<Arc<Rule>>,
+    Vec<SideEffect>,
+    Vec<ofproto::tnl::StatsCredit>,
+) {
     // (A tunnel vport's flows belong to the tunnel port their tunnel
     // metadata selects.)
     let Some((br, ofp)) = crate::upcall::ingress_port(ctx.reg, ctx.name, &f.key) else {
-        return (Verdict::Delete, Vec::new(), Vec::new());
+        return (Verdict::Delete, Vec::new(), Vec::new(), Vec::new());
     };
     let Some(o) = locked.get(&br) else {
-        return (Verdict::Delete, Vec::new(), Vec::new());
+        return (Verdict::Delete, Vec::new(), Vec::new(), Vec::new());
     };
     let mut flow = f.key;
     flow.in_port = ofp;
@@ -637,7 +645,7 @@ fn retranslate(
             Verdict::Keep
         }
     };
-    (verdict, out.rules, out.side_effects)
+    (verdict, out.rules, out.side_effects, out.tunnel_stats)
 }
 
 /// Registers `upcall/*` and `revalidator/*` on `c`; they act on the

@@ -300,6 +300,9 @@ impl UpcallHandler for SwitchUpcalls {
             for r in &out.rules {
                 r.credit(1, up.packet.len() as u64, now);
             }
+            for (port, tx) in &out.tunnel_stats {
+                port.credit(*tx, 1, up.packet.len() as u64);
+            }
         }
         let mask = crate::revalidator::install_mask(&out.wc, &up.flow);
         let actions = out.actions;

@@ -25,7 +25,36 @@ pub struct Tnl {
     neigh: Mutex<neigh::NeighCache>,
     ports: RwLock<ports::TnlPorts>,
     addrs: RwLock<addrs::DevAddrs>,
+    stats: Mutex<std::collections::BTreeMap<(String, String), std::sync::Arc<PortStats>>>,
 }
+
+/// Packets and bytes through one tunnel port (counted by translation and
+/// credited as the datapath's flows carry packets, as upstream's).
+#[derive(Debug, Default)]
+pub struct PortStats {
+    pub rx_packets: std::sync::atomic::AtomicU64,
+    pub rx_bytes: std::sync::atomic::AtomicU64,
+    pub tx_packets: std::sync::atomic::AtomicU64,
+    pub tx_bytes: std::sync::atomic::AtomicU64,
+}
+
+impl PortStats {
+    /// Adds `packets`/`bytes` received (`tx` false) or sent.
+    pub fn credit(&self, tx: bool, packets: u64, bytes: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if tx {
+            self.tx_packets.fetch_add(packets, Relaxed);
+            self.tx_bytes.fetch_add(bytes, Relaxed);
+        } else {
+            self.rx_packets.fetch_add(packets, Relaxed);
+            self.rx_bytes.fetch_add(bytes, Relaxed);
+        }
+    }
+}
+
+/// A tunnel port's counters to credit with a flow's packets: (counters,
+/// sent rather than received).
+pub type StatsCredit = (std::sync::Arc<PortStats>, bool);
 
 /// The process's native tunnelling state.
 pub fn global() -> &'static Tnl {
@@ -54,6 +83,20 @@ impl Tnl {
     }
     pub fn addrs_mut(&self) -> RwLockWriteGuard<'_, addrs::DevAddrs> {
         self.addrs.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The counters of tunnel port `name` of `bridge` (created on first use).
+    pub fn stats(&self, bridge: &str, name: &str) -> std::sync::Arc<PortStats> {
+        let mut m = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        m.entry((bridge.to_string(), name.to_string()))
+            .or_default()
+            .clone()
+    }
+
+    /// Forgets the counters of `bridge`'s tunnel port `name`.
+    pub fn forget_stats(&self, bridge: &str, name: &str) {
+        let mut m = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        m.remove(&(bridge.to_string(), name.to_string()));
     }
 
     /// The addresses of device `name` (with prefix lengths).

@@ -97,6 +97,8 @@ pub(crate) struct Ctx<'a> {
     pub learned: Vec<Arc<Rule>>,
     /// Every rule the pipeline matched, in order (statistics go to them).
     pub rules: Vec<Arc<Rule>>,
+    /// Tunnel ports crossed (statistics go to them).
+    pub tunnel_stats: Vec<crate::tnl::StatsCredit>,
 }
 
 impl<'a> Ctx<'a> {
@@ -301,7 +303,9 @@ pub(crate) fn run<'a>(br: &'a Ofproto, bridges: &'a dyn Bridges, input: XlateIn<
         miss: Miss::None,
         learned: Vec::new(),
         rules: Vec::new(),
+        tunnel_stats: Vec::new(),
     };
+    super::tunnel::note_ingress(&mut ctx);
     let name = ctx.br.name.clone();
     ctx.descend(NodeKind::Bridge, || format!("bridge(\"{name}\")"));
     ctx.flow.actset_output = OFPP_UNSET;
@@ -394,6 +398,7 @@ fn finish(mut ctx: Ctx) -> XlateOut {
         trace: ctx.trace,
         ct_recircs: ctx.ct_recircs,
         rules: ctx.rules,
+        tunnel_stats: ctx.tunnel_stats,
     }
 }
 

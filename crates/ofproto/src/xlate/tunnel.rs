@@ -315,6 +315,8 @@ fn emit(ctx: &mut Ctx, cfg: &TnlPort, t: &mut FlowTnl, last: bool) -> Result<(),
         skb_priority: ctx.flow.skb_priority,
         ..Default::default()
     };
+    let stats = crate::tnl::global().stats(&cfg.bridge, &cfg.name);
+    ctx.tunnel_stats.push((stats, true));
     underlay_output(ctx, out_br, underlay);
     if let Some(outer) = outer {
         let inner = std::mem::replace(&mut ctx.odp, outer);
@@ -375,6 +377,17 @@ fn underlay_output<'a>(ctx: &mut Ctx<'a>, br: &'a crate::ofproto::Ofproto, flow:
     ctx.conntracked = old_conntracked;
     ctx.exit = false;
     ctx.error = None;
+}
+
+/// Notes a packet received on a tunnel port (for its statistics).
+pub(crate) fn note_ingress(ctx: &mut Ctx) {
+    let Some(p) = ctx.br.port(ctx.flow.in_port) else {
+        return;
+    };
+    if matches!(p.kind, crate::port::PortKind::Tunnel { .. }) {
+        let stats = crate::tnl::global().stats(&ctx.br.name, &p.name);
+        ctx.tunnel_stats.push((stats, false));
+    }
 }
 
 /// At an output to a LOCAL port: the vport that decapsulates the packet,
