@@ -668,11 +668,11 @@ impl Storage {
     /// durable (the journal of a served database, else the database file),
     /// or `None` if nothing was written since the last call. The caller
     /// may sync it without holding `self`.
-    pub fn take_sync_file(&mut self) -> Option<Arc<File>> {
+    pub fn take_sync_file(&mut self) -> Option<crate::journal::Syncer> {
         match self.journal.as_mut() {
             Some(j) => j.take_dirty(),
             None => std::mem::take(&mut self.unsynced)
-                .then(|| self.file.clone())
+                .then(|| self.file.clone().map(crate::journal::Syncer::fdatasync))
                 .flatten(),
         }
     }

@@ -112,7 +112,7 @@ struct State {
 /// durable.
 struct Round {
     target: u64,
-    files: Vec<(String, Arc<std::fs::File>)>,
+    files: Vec<(String, crate::journal::Syncer)>,
 }
 
 /// How many failed syncs are remembered for the sessions still to reply.
