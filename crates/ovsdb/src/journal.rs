@@ -28,9 +28,12 @@
 //! metadata, the journal's blocks are all written and synced beforehand
 //! (zeros), so a sync writes its dirty pages in place (`sync_file_range`)
 //! and then flushes the disk's cache by `fdatasync`ing a file that has
-//! nothing to write (the database's lock file): the entries are then on
-//! stable storage, and the inode's new times are not needed to read them
-//! ([`Syncer`]).
+//! nothing to write (`.NAME.~flush~`, empty, whose inode is in another
+//! inode-table block than the database file's and the journal's: without
+//! a journal, ext4 writes the block holding a synced file's inode if any
+//! inode in it changed, and the database file's does at every commit):
+//! the entries are then on stable storage, and the inode's new times are
+//! not needed to read them ([`Syncer`]).
 //!
 //! Layout (little-endian): a 64-byte header `MAGIC, epoch u64, inode u64,
 //! SHA-1 of the preceding 32 bytes`, then entries `"JENT", epoch u64,
@@ -307,6 +310,66 @@ fn overwrites_in_place(file: &File, path: &str) -> bool {
     }
 }
 
+/// The name of the flush file of database file `path`.
+pub fn flush_path(path: &str) -> String {
+    crate::storage::hidden_sibling(path, "flush")
+}
+
+/// Two inode numbers whose inodes may share a 4 kB block of the inode
+/// table (inodes of 128 bytes or more, groups of a multiple of 32).
+fn near(a: u64, b: u64) -> bool {
+    a.wrapping_sub(1) / 32 == b.wrapping_sub(1) / 32
+}
+
+/// Opens the flush file of database file `db_path` (see the module
+/// documentation): the existing one if its inode is not near any of
+/// `avoid`, else a new one, picked among files created until one is.
+fn flush_file(db_path: &str, avoid: &[u64]) -> Option<File> {
+    let path = flush_path(db_path);
+    let far = |f: &File| {
+        f.metadata()
+            .is_ok_and(|m| m.len() == 0 && !avoid.iter().any(|&a| near(a, m.ino())))
+    };
+    if let Ok(f) = File::open(&path) {
+        if far(&f) {
+            return Some(f);
+        }
+    }
+    let mut tried = Vec::new();
+    let mut found = None;
+    for i in 0..64 {
+        let candidate = format!("{path}.{i}");
+        let Ok(f) = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&candidate)
+        else {
+            break;
+        };
+        if far(&f) {
+            found = Some(candidate);
+            break;
+        }
+        tried.push(candidate);
+    }
+    let chosen = found.and_then(|c| {
+        let renamed = std::fs::rename(&c, &path);
+        if renamed.is_err() {
+            tried.push(c);
+        }
+        renamed.ok()?;
+        let f = File::open(&path).ok()?;
+        f.sync_all().ok()?;
+        crate::storage::sync_parent(&path);
+        Some(f)
+    });
+    for t in tried {
+        let _ = std::fs::remove_file(t);
+    }
+    chosen
+}
+
 /// The options of the mount in `mounts` (`/proc/self/mounts` format) that
 /// holds `path` (the last of the longest mount points above it).
 fn mount_options<'a>(mounts: &'a str, path: &std::path::Path) -> Option<&'a str> {
@@ -333,6 +396,7 @@ fn mount_options<'a>(mounts: &'a str, path: &std::path::Path) -> Option<&'a str>
 /// An open journal, written by the committing thread and synced by the
 /// server's sync thread.
 pub struct Journal {
+    db_path: String,
     path: String,
     file: Arc<File>,
     /// Set when syncs write in place and flush through this file.
@@ -364,13 +428,14 @@ impl Journal {
             .map_err(|e| io_err(&path, "stat", &e))?
             .len();
         let flush = if overwrites_in_place(&file, &path) {
-            File::open(crate::storage::lock_file_name(db_path))
-                .ok()
-                .map(Arc::new)
+            let inodes = [db.metadata().ok(), file.metadata().ok()];
+            let avoid: Vec<u64> = inodes.iter().flatten().map(|m| m.ino()).collect();
+            flush_file(db_path, &avoid).map(Arc::new)
         } else {
             None
         };
         let mut j = Journal {
+            db_path: db_path.to_string(),
             path,
             file: Arc::new(file),
             flush,
@@ -402,6 +467,13 @@ impl Journal {
             .metadata()
             .map_err(|e| io_err(&self.path, "stat", &e))?
             .ino();
+        // A new database file (compaction) may have an inode near the
+        // flush file's: then another flush file.
+        let flush_ino = self.flush.as_ref().and_then(|f| f.metadata().ok()).map(|m| m.ino());
+        if flush_ino.is_some_and(|f| near(f, inode)) {
+            let own = self.file.metadata().map(|m| m.ino()).unwrap_or(inode);
+            self.flush = flush_file(&self.db_path, &[inode, own]).map(Arc::new);
+        }
         self.epoch = self.epoch.wrapping_add(1);
         self.file
             .write_all_at(&header_bytes(self.epoch, inode), 0)
@@ -464,9 +536,13 @@ impl Journal {
         &self.path
     }
 
-    /// Deletes the journal file (the database file is synced and closing).
+    /// Deletes the journal file and the flush file (the database file is
+    /// synced and closing).
     pub fn remove(self) {
         let _ = std::fs::remove_file(&self.path);
+        if self.flush.is_some() {
+            let _ = std::fs::remove_file(flush_path(&self.db_path));
+        }
     }
 }
 
@@ -594,6 +670,13 @@ mod tests {
         j.append(100, b"abc").unwrap();
         let s = j.take_dirty().unwrap();
         assert_eq!(s.flush.is_some(), in_place);
+        if let Some(f) = &s.flush {
+            let ino = f.metadata().unwrap().ino();
+            assert!(!near(ino, db.metadata().unwrap().ino()));
+            assert!(!near(ino, s.file.metadata().unwrap().ino()));
+            assert!(std::path::Path::new(&flush_path(&db_path)).exists());
+            assert!(!std::path::Path::new(&format!("{}.0", flush_path(&db_path))).exists());
+        }
         s.sync_data().unwrap();
         Syncer::fdatasync(s.file.clone()).sync_data().unwrap();
         // Growing the journal keeps it all allocated and synced.
@@ -601,6 +684,8 @@ mod tests {
         j.append(200, &vec![7u8; CHUNK as usize]).unwrap();
         assert!(std::fs::metadata(journal_path(&db_path)).unwrap().len() > before);
         j.take_dirty().unwrap().sync_data().unwrap();
+        j.remove();
+        assert!(!std::path::Path::new(&flush_path(&db_path)).exists());
         std::fs::remove_dir_all(d).unwrap();
     }
 
