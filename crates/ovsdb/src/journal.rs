@@ -469,7 +469,11 @@ impl Journal {
             .ino();
         // A new database file (compaction) may have an inode near the
         // flush file's: then another flush file.
-        let flush_ino = self.flush.as_ref().and_then(|f| f.metadata().ok()).map(|m| m.ino());
+        let flush_ino = self
+            .flush
+            .as_ref()
+            .and_then(|f| f.metadata().ok())
+            .map(|m| m.ino());
         if flush_ino.is_some_and(|f| near(f, inode)) {
             let own = self.file.metadata().map(|m| m.ino()).unwrap_or(inode);
             self.flush = flush_file(&self.db_path, &[inode, own]).map(Arc::new);
