@@ -124,6 +124,40 @@ pub(crate) fn update_kernel_flags(
     Ok(flags_from_kernel(old))
 }
 
+/// The device-control calls every kernel-backed port type (`system`,
+/// `internal`/`tap`, `afxdp`) answers the same way, with upstream's
+/// ioctl names in its errors.
+pub(crate) mod kernel_if {
+    use super::{flags_from_kernel, sys::IfCtl, EthAddr, NetdevError, NetdevFlags};
+
+    fn err<'a>(name: &'a str, op: &'static str) -> impl Fn(std::io::Error) -> NetdevError + 'a {
+        move |e| NetdevError::sys(name, op, e)
+    }
+    pub fn mac(ctl: &IfCtl, name: &str) -> Result<EthAddr, NetdevError> {
+        ctl.mac(name).map_err(err(name, "ioctl(SIOCGIFHWADDR)"))
+    }
+    pub fn set_mac(ctl: &IfCtl, name: &str, mac: EthAddr) -> Result<(), NetdevError> {
+        ctl.set_mac(name, mac)
+            .map_err(err(name, "ioctl(SIOCSIFHWADDR)"))
+    }
+    pub fn mtu(ctl: &IfCtl, name: &str) -> Result<u32, NetdevError> {
+        ctl.mtu(name).map_err(err(name, "ioctl(SIOCGIFMTU)"))
+    }
+    pub fn set_mtu(ctl: &IfCtl, name: &str, mtu: u32) -> Result<(), NetdevError> {
+        ctl.set_mtu(name, mtu)
+            .map_err(err(name, "ioctl(SIOCSIFMTU)"))
+    }
+    pub fn flags(ctl: &IfCtl, name: &str) -> Result<NetdevFlags, NetdevError> {
+        Ok(flags_from_kernel(
+            ctl.flags(name).map_err(err(name, "ioctl(SIOCGIFFLAGS)"))?,
+        ))
+    }
+    pub fn carrier(ctl: &IfCtl, name: &str) -> Result<bool, NetdevError> {
+        let f = ctl.flags(name).map_err(err(name, "ioctl(SIOCGIFFLAGS)"))?;
+        Ok(f & libc::IFF_RUNNING as u32 != 0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

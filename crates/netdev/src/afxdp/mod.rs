@@ -429,10 +429,6 @@ impl AfXdp {
         }
         v
     }
-
-    fn err(&self, op: &'static str) -> impl Fn(std::io::Error) -> NetdevError + '_ {
-        move |e| NetdevError::sys(&self.name, op, e)
-    }
 }
 
 impl Drop for AfXdp {
@@ -490,35 +486,23 @@ impl Netdev for AfXdp {
     }
 
     fn mac(&self) -> Result<EthAddr, NetdevError> {
-        self.ctl
-            .mac(&self.name)
-            .map_err(self.err("ioctl(SIOCGIFHWADDR)"))
+        crate::kernel_if::mac(&self.ctl, &self.name)
     }
 
     fn set_mac(&self, mac: EthAddr) -> Result<(), NetdevError> {
-        self.ctl
-            .set_mac(&self.name, mac)
-            .map_err(self.err("ioctl(SIOCSIFHWADDR)"))
+        crate::kernel_if::set_mac(&self.ctl, &self.name, mac)
     }
 
     fn mtu(&self) -> Result<u32, NetdevError> {
-        self.ctl
-            .mtu(&self.name)
-            .map_err(self.err("ioctl(SIOCGIFMTU)"))
+        crate::kernel_if::mtu(&self.ctl, &self.name)
     }
 
     fn set_mtu(&self, mtu: u32) -> Result<(), NetdevError> {
-        self.ctl
-            .set_mtu(&self.name, mtu)
-            .map_err(self.err("ioctl(SIOCSIFMTU)"))
+        crate::kernel_if::set_mtu(&self.ctl, &self.name, mtu)
     }
 
     fn flags(&self) -> Result<NetdevFlags, NetdevError> {
-        let f = self
-            .ctl
-            .flags(&self.name)
-            .map_err(self.err("ioctl(SIOCGIFFLAGS)"))?;
-        Ok(crate::flags_from_kernel(f))
+        crate::kernel_if::flags(&self.ctl, &self.name)
     }
 
     fn update_flags(&self, off: NetdevFlags, on: NetdevFlags) -> Result<NetdevFlags, NetdevError> {
@@ -526,11 +510,7 @@ impl Netdev for AfXdp {
     }
 
     fn carrier(&self) -> Result<bool, NetdevError> {
-        let f = self
-            .ctl
-            .flags(&self.name)
-            .map_err(self.err("ioctl(SIOCGIFFLAGS)"))?;
-        Ok(f & libc::IFF_RUNNING as u32 != 0)
+        crate::kernel_if::carrier(&self.ctl, &self.name)
     }
 
     fn stats(&self) -> Result<NetdevStats, NetdevError> {
