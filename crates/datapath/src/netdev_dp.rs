@@ -596,10 +596,7 @@ impl Dpif for DpifNetdev {
         let mut guard = self.exec_fwd.lock().map_err(|_| DpifError::Invalid)?;
         let fwd = guard.get_or_insert_with(|| {
             let stats = self.inner.register_stats();
-            let mut f =
-                pmd::Forwarder::with_pool(self.inner.clone(), stats, 0, true, EXEC_POOL_PACKETS);
-            f.set_sync_upcalls(true);
-            f
+            pmd::Forwarder::with_pool(self.inner.clone(), stats, 0, true, EXEC_POOL_PACKETS)
         });
         fwd.execute_frame(frame, flow, actions);
         fwd.flush();

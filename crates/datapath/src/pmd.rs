@@ -119,8 +119,11 @@ struct Io {
     local: PmdStats,
     rng: u64,
     /// Userspace actions call the upcall handler at once, on this thread
-    /// (packet-outs: a packet-out's packet-ins are sent before the
-    /// switch answers the next request, as dpif-netdev's execute does).
+    /// (the handler and packet-out forwarders). A packet-out's packet-ins
+    /// are sent before the switch answers the next request, as
+    /// dpif-netdev's execute does; a missed packet's packet-in leaves
+    /// before those of later packets that hit the flow its miss installed
+    /// (queued behind it), so packet-ins keep the packets' order.
     sync_upcalls: bool,
 }
 
@@ -332,7 +335,7 @@ impl Forwarder {
                 depth: 0,
                 local: PmdStats::default(),
                 rng: seed,
-                sync_upcalls: false,
+                sync_upcalls: is_handler,
             },
             ports_version: inner.ports_version.load(Relaxed),
             emc: Emc::new(emc_entries),
@@ -518,11 +521,6 @@ impl Forwarder {
         pkt.meta = q.meta;
         let f = InFlight::new(pkt, &metadata_of(&q.upcall.flow));
         execute(&mut self.io, f, &reply.actions);
-    }
-
-    /// Makes userspace actions call the upcall handler synchronously.
-    pub fn set_sync_upcalls(&mut self, on: bool) {
-        self.io.sync_upcalls = on;
     }
 
     /// Executes `actions` on `frame` with `flow`'s metadata (packet-out).

@@ -145,6 +145,13 @@ pub(crate) fn bind_unix_std(path: &Path) -> io::Result<std::os::unix::net::UnixL
 impl Listener {
     /// Starts listening on `addr`. Must run inside a tokio runtime.
     pub async fn bind(addr: &PassiveAddr) -> io::Result<Listener> {
+        Self::bind_now(addr)
+    }
+
+    /// Starts listening on `addr` at once, so that peers can connect as
+    /// soon as this returns (a daemon binds before it reports its
+    /// configuration applied). Must run inside a tokio runtime context.
+    pub fn bind_now(addr: &PassiveAddr) -> io::Result<Listener> {
         match addr {
             PassiveAddr::Unix(path) => {
                 let l = bind_unix_std(path)?;
@@ -155,7 +162,14 @@ impl Listener {
                 })
             }
             PassiveAddr::Tcp(sa) => {
-                let l = tokio::net::TcpListener::bind(sa).await?;
+                let sock = if sa.is_ipv4() {
+                    tokio::net::TcpSocket::new_v4()?
+                } else {
+                    tokio::net::TcpSocket::new_v6()?
+                };
+                sock.set_reuseaddr(true)?;
+                sock.bind(*sa)?;
+                let l = sock.listen(1024)?;
                 let local = l.local_addr()?;
                 if sa.port() == 0 {
                     let target = match sa.ip() {

@@ -377,8 +377,11 @@ impl ConnMgr {
         let allowed = self.service_allowed.clone();
         let name = self.shared.name.clone();
         vlog::info!("connmgr", "{name}: added service controller \"{target}\"");
+        let Some(listener) = self.bind(&addr, &target, None) else {
+            return;
+        };
         self.mgmt = Some(self.rt.spawn(async move {
-            listen(addr, target, shared, allowed, None, None, None).await;
+            listen(listener, shared, allowed, None, None).await;
         }));
     }
 
@@ -482,6 +485,31 @@ impl ConnMgr {
             .is_active()
     }
 
+    /// Binds `addr` now, before the configuration that names it is
+    /// reported applied, so that a client never finds the socket file
+    /// without a listener behind it. Failures are logged (and kept in
+    /// `status`), as upstream does.
+    fn bind(
+        &self,
+        addr: &rpc::PassiveAddr,
+        target: &str,
+        status: Option<&Arc<Mutex<ControllerStatus>>>,
+    ) -> Option<rpc::stream::Listener> {
+        let _rt = self.rt.enter();
+        match rpc::stream::Listener::bind_now(addr) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                let text = rpc::errno::io_error_text(&e);
+                let name = &self.shared.name;
+                vlog::err!("connmgr", "{name}: failed to listen on {target}: {text}");
+                if let Some(s) = status {
+                    lock_status(s).last_error = Some(text);
+                }
+                None
+            }
+        }
+    }
+
     fn spawn_service(
         &self,
         c: &ControllerConfig,
@@ -504,11 +532,11 @@ impl ConnMgr {
         let shared = self.shared.clone();
         let allowed = Arc::new(AtomicU32::new(allowed));
         let probe = probe_of(c);
-        let target = c.target.clone();
+        let listener = self.bind(&addr, &c.target, Some(&status))?;
         lock_status(&status).state = "LISTENING";
         let limits = pin_limits(c);
         Some(self.rt.spawn(async move {
-            listen(addr, target, shared, allowed, probe, Some(status), limits).await;
+            listen(listener, shared, allowed, probe, limits).await;
         }))
     }
 
@@ -707,29 +735,16 @@ fn pin_limits(c: &ControllerConfig) -> Option<PinLimits> {
     })
 }
 
-/// Accepts connections on `addr` forever, serving each as a service
+/// Accepts connections on `listener` forever, serving each as a service
 /// connection.
 async fn listen(
-    addr: rpc::PassiveAddr,
-    target: String,
+    listener: rpc::stream::Listener,
     shared: Arc<BridgeShared>,
     allowed: Arc<AtomicU32>,
     probe: Option<Duration>,
-    status: Option<Arc<Mutex<ControllerStatus>>>,
     limits: Option<PinLimits>,
 ) {
     let bridge = shared.name.clone();
-    let listener = match rpc::stream::Listener::bind(&addr).await {
-        Ok(l) => l,
-        Err(e) => {
-            let text = rpc::errno::io_error_text(&e);
-            vlog::err!("connmgr", "{bridge}: failed to listen on {target}: {text}");
-            if let Some(s) = &status {
-                lock_status(s).last_error = Some(text);
-            }
-            return;
-        }
-    };
     loop {
         let (stream, name) = match listener.accept().await {
             Ok(x) => x,
