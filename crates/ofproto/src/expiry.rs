@@ -16,14 +16,14 @@ pub enum RemovedReason {
 /// Whether `rule` has expired at `now` (ms), and why.
 pub fn expired(rule: &Rule, now: u64) -> Option<RemovedReason> {
     let hard = u64::from(rule.hard_timeout());
-    if hard != 0 && now >= rule.modified.saturating_add(hard * 1000) {
+    if hard != 0 && now >= rule.modified().saturating_add(hard * 1000) {
         return Some(RemovedReason::HardTimeout);
     }
     let idle = u64::from(rule.idle_timeout());
     let used = rule
         .used
         .load(std::sync::atomic::Ordering::Relaxed)
-        .max(rule.modified);
+        .max(rule.modified());
     if idle != 0 && now >= used.saturating_add(idle * 1000) {
         return Some(RemovedReason::IdleTimeout);
     }
@@ -50,14 +50,14 @@ pub fn expiration(rule: &Rule) -> u64 {
     let mut at = u64::MAX;
     let hard = u64::from(rule.hard_timeout());
     if hard != 0 {
-        at = at.min(rule.modified.saturating_add(hard * 1000));
+        at = at.min(rule.modified().saturating_add(hard * 1000));
     }
     let idle = u64::from(rule.idle_timeout());
     if idle != 0 {
         let used = rule
             .used
             .load(std::sync::atomic::Ordering::Relaxed)
-            .max(rule.modified);
+            .max(rule.modified());
         at = at.min(used.saturating_add(idle * 1000));
     }
     at

@@ -426,7 +426,7 @@ impl Ofproto {
             n_bytes: AtomicU64::new(0),
             used: AtomicU64::new(now),
             created: now,
-            modified: now,
+            modified: AtomicU64::new(now),
         };
         if let Some(old) = old {
             if fm.flags & FF_RESET_COUNTS == 0 {
@@ -485,7 +485,7 @@ impl Ofproto {
                 n_bytes: AtomicU64::new(0),
                 used: AtomicU64::new(o.used.load(Ordering::Relaxed)),
                 created: o.created,
-                modified: now,
+                modified: AtomicU64::new(now),
             };
             if fm.flags & FF_RESET_COUNTS == 0 {
                 copy_counters(o, &mut rule);
@@ -689,29 +689,7 @@ impl Ofproto {
         &mut self,
         lf: &crate::xlate::LearnedFlow,
     ) -> Result<Arc<Rule>, OfpErr> {
-        /// `NX_LEARN_F_SEND_FLOW_REM`.
-        const SEND_FLOW_REM: u16 = 1;
-        // As upstream's learn: a strict modify, so that relearning a flow
-        // with new actions keeps its creation time and counters (dump-flows
-        // then shows `hard_age`), and adds it when it is not there.
-        let fm = FlowModReq {
-            table_id: lf.table_id,
-            new_cookie: lf.cookie,
-            idle_timeout: lf.idle_timeout,
-            hard_timeout: lf.hard_timeout,
-            flags: if lf.flags & SEND_FLOW_REM != 0 {
-                crate::rule::FF_SEND_FLOW_REM
-            } else {
-                0
-            },
-            ..FlowModReq::new(
-                FlowModCommand::ModifyStrict,
-                lf.match_,
-                lf.priority,
-                lf.actions.clone(),
-            )
-        };
-        self.apply_learn(&fm)
+        self.apply_learn(&learned_flow_mod(lf))
     }
 
     /// Adds a rule the switch itself needs (upstream's internal flows),
@@ -735,43 +713,115 @@ impl Ofproto {
 
     /// Applies a flow-mod produced by a `learn` action (upstream's
     /// `ofproto_flow_mod_learn`): if the very rule (same table, match,
-    /// priority, cookie, actions and timeouts) is already there, only its
-    /// idle timer is refreshed (as the new rule would have restarted it);
-    /// otherwise the flow-mod is applied. Returns the rule in place.
+    /// priority, cookie, actions, flags and timeouts) is already there, it
+    /// is only refreshed: its modification time restarts (so its hard
+    /// timeout, and its idle timeout if no packet came since, count again
+    /// from now, and `dump-flows` shows a `hard_age`); otherwise the
+    /// flow-mod is applied. Returns the rule in place.
     pub fn apply_learn(&mut self, fm: &FlowModReq) -> Result<Arc<Rule>, OfpErr> {
         let mut fm = fm.clone();
         normalize_match(&mut fm.match_);
-        let table_id = if fm.table_id == TABLE_ALL {
-            0
-        } else {
-            fm.table_id
-        };
-        let find = |o: &Ofproto| -> Option<Arc<Rule>> {
-            o.tables
-                .get(usize::from(table_id))?
-                .cls
-                .state()
-                .find_match_exactly(&fm.match_, i32::from(fm.priority), o.version)
-                .map(|r| r.data().clone())
-        };
         if matches!(
             fm.command,
             FlowModCommand::Add | FlowModCommand::ModifyStrict
         ) {
-            if let Some(r) = find(self) {
-                if *r.actions == *fm.actions
-                    && r.cookie == fm.new_cookie
-                    && r.idle_timeout() == fm.idle_timeout
-                    && r.hard_timeout() == fm.hard_timeout
-                {
-                    let now = self.now();
-                    r.used.fetch_max(now, Ordering::Relaxed);
-                    return Ok(r);
-                }
+            if let Some(r) = self.identical_learned_rule(&fm) {
+                let now = self.now();
+                r.modified.fetch_max(now, Ordering::Relaxed);
+                return Ok(r);
             }
         }
         self.handle_flow_mod(&fm)?;
-        find(self).ok_or(OfpErr::OFPFMFC_UNKNOWN)
+        self.rule_exactly(&fm).ok_or(OfpErr::OFPFMFC_UNKNOWN)
+    }
+
+    /// The table a learned flow-mod goes to.
+    fn learn_table(fm: &FlowModReq) -> u8 {
+        if fm.table_id == TABLE_ALL {
+            0
+        } else {
+            fm.table_id
+        }
+    }
+
+    /// The rule with exactly `fm`'s (normalized) match and priority in its
+    /// table.
+    fn rule_exactly(&self, fm: &FlowModReq) -> Option<Arc<Rule>> {
+        self.tables
+            .get(usize::from(Self::learn_table(fm)))?
+            .cls
+            .state()
+            .find_match_exactly(&fm.match_, i32::from(fm.priority), self.version)
+            .map(|r| r.data().clone())
+    }
+
+    /// The rule `fm` (a learned flow, match normalized) would only
+    /// refresh: same match and priority, and the same actions, cookie,
+    /// flags and timeouts.
+    fn identical_learned_rule(&self, fm: &FlowModReq) -> Option<Arc<Rule>> {
+        /// The flags a rule keeps as state.
+        const STATE: u16 = crate::rule::FF_SEND_FLOW_REM
+            | crate::rule::FF_NO_PKT_COUNTS
+            | crate::rule::FF_NO_BYT_COUNTS;
+        let r = self.rule_exactly(fm)?;
+        let cookie = if fm.new_cookie == u64::MAX {
+            r.cookie
+        } else {
+            fm.new_cookie
+        };
+        (*r.actions == *fm.actions
+            && r.cookie == cookie
+            && r.flags & STATE == fm.flags & STATE
+            && r.importance == fm.importance
+            && r.idle_timeout() == fm.idle_timeout
+            && r.hard_timeout() == fm.hard_timeout)
+            .then_some(r)
+    }
+
+    /// Whether the flow `lf` learns is already in its table as it would
+    /// be learned (learning it again only refreshes it).
+    pub fn learned_flow_in_place(&self, lf: &crate::xlate::LearnedFlow) -> bool {
+        let mut fm = learned_flow_mod(lf);
+        normalize_match(&mut fm.match_);
+        self.identical_learned_rule(&fm).is_some()
+    }
+
+    /// How many rules of table `table_id` have cookie `cookie` (what a
+    /// `learn` action's `limit` counts).
+    pub fn rules_with_cookie(&self, table_id: u8, cookie: u64) -> usize {
+        let Some(t) = self.tables.get(usize::from(table_id)) else {
+            return 0;
+        };
+        t.cls
+            .state()
+            .rules(None, self.version)
+            .filter(|r| r.data().cookie == cookie)
+            .count()
+    }
+}
+
+/// The flow-mod that adds (or refreshes) the flow `lf` learns: a strict
+/// modify, so that relearning a flow with new actions keeps its creation
+/// time and counters, and adds it when it is not there.
+fn learned_flow_mod(lf: &crate::xlate::LearnedFlow) -> FlowModReq {
+    /// `NX_LEARN_F_SEND_FLOW_REM`.
+    const SEND_FLOW_REM: u16 = 1;
+    FlowModReq {
+        table_id: lf.table_id,
+        new_cookie: lf.cookie,
+        idle_timeout: lf.idle_timeout,
+        hard_timeout: lf.hard_timeout,
+        flags: if lf.flags & SEND_FLOW_REM != 0 {
+            crate::rule::FF_SEND_FLOW_REM
+        } else {
+            0
+        },
+        ..FlowModReq::new(
+            FlowModCommand::ModifyStrict,
+            lf.match_,
+            lf.priority,
+            lf.actions.clone(),
+        )
     }
 }
 

@@ -636,7 +636,7 @@ impl Ofproto {
                 n_bytes: std::sync::atomic::AtomicU64::new(0),
                 used: std::sync::atomic::AtomicU64::new(now),
                 created: now,
-                modified: now,
+                modified: std::sync::atomic::AtomicU64::new(now),
             })
         });
         let txn = self.begin_txn();
@@ -652,8 +652,8 @@ impl Ofproto {
 /// `NX_LEARN_F_DELETE_LEARNED`.
 const LEARN_F_DELETE_LEARNED: u16 = 2;
 
-/// The (table, cookie) of every `learn` action with `delete_learned` in
-/// `acts`.
+/// The (table, cookie) of every `learn` action with `delete_learned`
+/// among `acts` (not within nested actions).
 fn delete_learned_targets(acts: &[flow::actions::OfpAction], out: &mut Vec<(u8, u64)>) {
     use flow::actions::OfpAction;
     for a in acts {
@@ -661,9 +661,8 @@ fn delete_learned_targets(acts: &[flow::actions::OfpAction], out: &mut Vec<(u8, 
             OfpAction::Learn(l) if l.flags & LEARN_F_DELETE_LEARNED != 0 => {
                 out.push((l.table_id, l.cookie))
             }
-            OfpAction::WriteActions(inner) | OfpAction::Clone(inner) => {
-                delete_learned_targets(inner, out)
-            }
+            // Only a rule's own actions count, not those nested in
+            // `clone` or `write_actions` (as upstream's).
             _ => {}
         }
     }

@@ -49,9 +49,9 @@ pub struct Rule {
     pub used: AtomicU64,
     /// When the rule was added (ms, switch clock); kept across modifies.
     pub created: u64,
-    /// When the rule was last added or modified (ms); hard timeouts count
-    /// from here.
-    pub modified: u64,
+    /// When the rule was last added or modified (ms), or refreshed by
+    /// relearning it; hard timeouts count from here.
+    pub modified: AtomicU64,
 }
 
 impl Rule {
@@ -68,6 +68,11 @@ impl Rule {
             self.n_packets.load(Ordering::Relaxed),
             self.n_bytes.load(Ordering::Relaxed),
         )
+    }
+
+    /// When the rule was last added, modified or relearned (ms).
+    pub fn modified(&self) -> u64 {
+        self.modified.load(Ordering::Relaxed)
     }
 
     /// Current idle timeout in seconds.

@@ -209,8 +209,8 @@ pub struct Bridge {
     pub patches: BTreeMap<String, PatchDev>,
 }
 
-/// A tunnel port's counters as port stats show them (packets and bytes
-/// counted by native tunnelling; no drop or error counts).
+/// A tunnel or patch port's counters as port stats show them (packets
+/// and bytes counted by translation; no drop or error counts).
 fn tunnel_counters(bridge: &str, name: &str) -> crate::device::CountersFn {
     let st = ofproto::tnl::global().stats(bridge, name);
     Arc::new(move || {
@@ -390,7 +390,9 @@ impl Bridge {
             .ifaces
             .values()
             .filter_map(|i| {
-                if self.backend.tunnel_config(&i.name).is_some() {
+                if self.backend.tunnel_config(&i.name).is_some()
+                    || self.patches.contains_key(&i.name)
+                {
                     return Some((i.ofp_port, tunnel_counters(&self.name, &i.name)));
                 }
                 Some((i.ofp_port, self.backend.counters(&i.name)?))
@@ -444,16 +446,19 @@ impl Bridge {
     /// The facts about an interface's device.
     pub fn device_status(&self, iface: &str) -> Option<DeviceStatus> {
         if let Some(p) = self.patches.get(iface) {
+            let c = tunnel_counters(&self.name, iface)();
             return Some(DeviceStatus {
                 mac: p.mac,
                 mtu: None,
                 ifindex: Some(0),
                 link_up: p.admin_up,
                 admin_up: p.admin_up,
-                statistics: ["rx_bytes", "rx_packets", "tx_bytes", "tx_packets"]
-                    .iter()
-                    .map(|k| (k.to_string(), 0))
-                    .collect(),
+                statistics: vec![
+                    ("rx_bytes".to_string(), c.rx_bytes),
+                    ("rx_packets".to_string(), c.rx_packets),
+                    ("tx_bytes".to_string(), c.tx_bytes),
+                    ("tx_packets".to_string(), c.tx_packets),
+                ],
                 status: Vec::new(),
             });
         }
@@ -685,6 +690,8 @@ impl Bridge {
         let added = if want.type_ == "patch" {
             match patch_peer(&want.name, &want.options) {
                 Ok(_) => {
+                    // A new patch device counts from zero.
+                    ofproto::tnl::global().forget_stats(&self.name, &want.name);
                     self.patches.insert(
                         want.name.clone(),
                         PatchDev {

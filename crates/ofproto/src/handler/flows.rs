@@ -274,7 +274,7 @@ pub fn encode_flow_stats(rule: &Rule, raw: OfpRaw, version: u8, now: u64) -> Vec
     let (packets, bytes) = rule.counters();
     let used = rule.used.load(Ordering::Relaxed);
     let idle_age = age_secs(now.saturating_sub(used));
-    let hard_age = age_secs(now.saturating_sub(rule.modified));
+    let hard_age = age_secs(now.saturating_sub(rule.modified()));
     let mut e = Vec::with_capacity(128);
     e.put_u16(0);
     match raw {

@@ -51,6 +51,10 @@ pub(crate) struct Ctx<'a> {
     pub br: &'a Ofproto,
     pub packet: Option<&'a [u8]>,
     pub allow_side_effects: bool,
+    /// The revalidator's translation of an installed flow (upstream's,
+    /// through its translation cache: `learn` then reports what learning
+    /// would give without learning).
+    pub revalidation: bool,
     /// Controller actions are `dont_send` (side-effect-free translation
     /// outside revalidation).
     pub dont_send: bool,
@@ -93,7 +97,8 @@ pub(crate) struct Ctx<'a> {
     /// Why the last lookup found nothing.
     pub miss: Miss,
     /// Flows learned earlier in this translation: upstream adds them at
-    /// once, so later lookups in their table see them.
+    /// once in the next version of the tables, so later lookups in their
+    /// table search their subtables without seeing them.
     pub learned: Vec<Arc<Rule>>,
     /// Every rule the pipeline matched, in order (statistics go to them).
     pub rules: Vec<Arc<Rule>>,
@@ -264,6 +269,7 @@ pub(crate) fn run<'a>(br: &'a Ofproto, bridges: &'a dyn Bridges, input: XlateIn<
         br,
         packet: input.packet,
         allow_side_effects: input.allow_side_effects,
+        revalidation: input.revalidation,
         dont_send: !input.allow_side_effects && !input.revalidation,
         in_packet_out: input.in_packet_out,
         flow: input.flow,
@@ -500,13 +506,12 @@ pub(crate) fn lookup_from_table(
     let mut found = None;
     while next < 255 {
         ctx.table_id = next as u8;
-        let mut hit = ctx.br.lookup(next as u8, &ctx.flow, &mut ctx.wc);
+        let hit = ctx.br.lookup(next as u8, &ctx.flow, &mut ctx.wc);
         for l in ctx.learned.iter().filter(|l| l.table_id == next as u8) {
-            // The learned rule's subtable is searched too.
+            // A flow learned by this translation is in the classifier but
+            // not yet in the version this translation looks up (as
+            // upstream's): its subtable is searched, its rule never hit.
             ctx.wc = ctx.wc.or(&l.match_.wc);
-            if l.match_.matches(&ctx.flow) && hit.as_ref().is_none_or(|h| l.priority > h.priority) {
-                hit = Some(l.clone());
-            }
         }
         if let Some(r) = hit {
             ctx.rules.push(r.clone());

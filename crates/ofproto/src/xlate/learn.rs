@@ -115,9 +115,19 @@ pub(super) fn learn_action(ctx: &mut Ctx, l: &Learn) {
         }
     }
     if !ctx.allow_side_effects {
-        ctx.report(NodeKind::Warn, || {
-            "suppressing side effects, so learn action ignored".into()
-        });
+        if ctx.revalidation {
+            // Upstream's revalidator translates through its translation
+            // cache: nothing is learned, but `result_dst` says whether
+            // learning would succeed (with a limit, only if the flow is
+            // still in place as learned).
+            let lf = learn_execute(l, &ctx.flow);
+            let learned = lf.limit == 0 || ctx.br.learned_flow_in_place(&lf);
+            write_result(ctx, l, learned);
+        } else {
+            ctx.report(NodeKind::Warn, || {
+                "suppressing side effects, so learn action ignored".into()
+            });
+        }
         return;
     }
     let lf = learn_execute(l, &ctx.flow);
@@ -148,35 +158,88 @@ pub(super) fn learn_action(ctx: &mut Ctx, l: &Learn) {
         s.push_str(&flow::actions::format_actions(&lf.actions));
         ctx.report(NodeKind::Detail, || s);
     }
-    let now = ctx.br.now();
-    ctx.learned.push(std::sync::Arc::new(crate::rule::Rule {
-        match_: lf.match_,
-        priority: lf.priority,
-        table_id: lf.table_id,
-        cookie: lf.cookie,
-        actions: lf.actions.clone().into(),
-        flags: 0,
-        idle_timeout: std::sync::atomic::AtomicU16::new(lf.idle_timeout),
-        hard_timeout: std::sync::atomic::AtomicU16::new(lf.hard_timeout),
-        importance: 0,
-        n_packets: Default::default(),
-        n_bytes: Default::default(),
-        used: std::sync::atomic::AtomicU64::new(now),
-        created: now,
-        modified: now,
-    }));
-    ctx.side.push(SideEffect::Learn {
-        bridge: ctx.br.name.clone(),
-        flow: Box::new(lf),
-    });
+    let learned = learn_outcome(ctx, &lf);
+    if learned {
+        if !ctx.br.learned_flow_in_place(&lf) {
+            let now = ctx.br.now();
+            ctx.learned.push(std::sync::Arc::new(crate::rule::Rule {
+                match_: lf.match_,
+                priority: lf.priority,
+                table_id: lf.table_id,
+                cookie: lf.cookie,
+                actions: lf.actions.clone().into(),
+                flags: 0,
+                idle_timeout: std::sync::atomic::AtomicU16::new(lf.idle_timeout),
+                hard_timeout: std::sync::atomic::AtomicU16::new(lf.hard_timeout),
+                importance: 0,
+                n_packets: Default::default(),
+                n_bytes: Default::default(),
+                used: std::sync::atomic::AtomicU64::new(now),
+                created: now,
+                modified: std::sync::atomic::AtomicU64::new(now),
+            }));
+        }
+        ctx.side.push(SideEffect::Learn {
+            bridge: ctx.br.name.clone(),
+            flow: Box::new(lf),
+        });
+    }
+    write_result(ctx, l, learned);
+    if !learned {
+        ctx.report(NodeKind::Detail, || "Limit exceeded, learn failed".into());
+    }
+}
+
+/// `result_dst` (if the learn action has one) gets 1 if the flow was
+/// learned (or already there), 0 if the limit refused it.
+fn write_result(ctx: &mut Ctx, l: &Learn, learned: bool) {
     if l.flags & NX_LEARN_F_WRITE_RESULT != 0 {
         if let Some(dst) = &l.result_dst {
-            let one = MfValue::from_u64(dst.field.def().n_bytes, 1);
+            let v = MfValue::from_u64(dst.field.def().n_bytes, u64::from(learned));
             super::fields::unwildcard_subfield(&mut ctx.wc, dst);
-            dst.write(&mut ctx.flow, &one);
+            dst.write(&mut ctx.flow, &v);
             super::engine::report_subfield(ctx, dst);
         }
     }
+}
+
+/// Whether learning `lf` succeeds: it does unless the learn action has a
+/// `limit` and the flow is not already in place as learned while its
+/// table already holds `limit` flows with its cookie (whoever added them;
+/// flows this translation learned count too, as upstream adds them at
+/// once). A refused flow is logged as upstream does.
+fn learn_outcome(ctx: &Ctx, lf: &LearnedFlow) -> bool {
+    if lf.limit == 0 || ctx.br.learned_flow_in_place(lf) {
+        return true;
+    }
+    let same = |r: &crate::rule::Rule| {
+        r.table_id == lf.table_id
+            && r.priority == lf.priority
+            && r.match_ == lf.match_
+            && *r.actions == *lf.actions
+            && r.cookie == lf.cookie
+    };
+    if ctx.learned.iter().any(|r| same(r)) {
+        return true;
+    }
+    let n = ctx.br.rules_with_cookie(lf.table_id, lf.cookie)
+        + ctx
+            .learned
+            .iter()
+            .filter(|r| r.table_id == lf.table_id && r.cookie == lf.cookie)
+            .count();
+    if n < lf.limit as usize {
+        return true;
+    }
+    // Upstream prints the cookie in network byte order as a number.
+    static RL: vlog::RateLimit = vlog::RateLimit::new(1, 5);
+    vlog::info_rl!(
+        &RL,
+        "ofproto",
+        "Learn limit for flow {} reached.",
+        lf.cookie.swap_bytes()
+    );
+    false
 }
 
 /// `fin_timeout(...)`.

@@ -209,7 +209,8 @@ pub struct XlateOut {
     /// The rules the packet matched, in order: the datapath's statistics
     /// for the flow are credited to them (upstream's xlate cache).
     pub rules: Vec<Arc<Rule>>,
-    /// Tunnel ports the packet came in or went out of: the flow's
+    /// Tunnel ports the packet came in or went out of, and patch ports it
+    /// crossed (sent by one side, received by its peer): the flow's
     /// statistics are credited to them too.
     pub tunnel_stats: Vec<crate::tnl::StatsCredit>,
 }

@@ -150,8 +150,8 @@ pub(crate) fn compose_output(ctx: &mut Ctx, port: u32, last: bool, truncate: boo
         return;
     };
     if let PortKind::Patch { peer } = &p.kind {
-        let peer = peer.clone();
-        patch_output(ctx, &peer, last);
+        let (name, peer) = (p.name.clone(), peer.clone());
+        patch_output(ctx, &name, &peer, last);
         return;
     }
     if let PortKind::Tunnel { .. } = &p.kind {
@@ -186,12 +186,18 @@ pub(crate) fn compose_output(ctx: &mut Ctx, port: u32, last: bool, truncate: boo
     ctx.flow.dl_type = saved.5;
 }
 
-/// Continues translation in the bridge of the patch peer `peer`.
-fn patch_output(ctx: &mut Ctx, peer: &str, last: bool) {
+/// Continues translation in the bridge of the patch peer `peer` of patch
+/// port `name`. The flow's packets count as sent by `name` and received
+/// by `peer` (as upstream credits its patch devices).
+fn patch_output(ctx: &mut Ctx, name: &str, peer: &str, last: bool) {
     let Some((peer_br, peer_port)) = ctx.bridges.port_by_name(peer) else {
         ctx.report(NodeKind::Warn, || "Nonexistent output port".into());
         return;
     };
+    let tnl = crate::tnl::global();
+    ctx.tunnel_stats.push((tnl.stats(&ctx.br.name, name), true));
+    ctx.tunnel_stats
+        .push((tnl.stats(&peer_br.name, peer), false));
     let old_flow = ctx.flow;
     let old_tnl_wc = ctx.wc.tunnel;
     let old_conntracked = ctx.conntracked;
