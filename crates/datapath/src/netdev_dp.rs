@@ -53,6 +53,11 @@ pub(crate) struct Inner {
     pub max_sleep_us: std::sync::atomic::AtomicU32,
     /// What `other_config` last set (see [`crate::dp_config`]).
     pub other_config: Mutex<Option<crate::dp_config::Applied>>,
+    /// The running forwarding threads' counters (their polling passes).
+    pub pmds: Mutex<Vec<Arc<ThreadStats>>>,
+    /// Upcalls queued to the handler thread, and answered by it.
+    pub upcalls_queued: AtomicU64,
+    pub upcalls_done: AtomicU64,
 }
 
 /// A process-wide clock for every datapath (ms), set by the daemon so
@@ -84,6 +89,20 @@ impl Inner {
         s
     }
 
+    /// Lists a forwarding thread while it runs (see [`DpifNetdev::settle`]).
+    pub fn register_pmd(&self, s: Arc<ThreadStats>) {
+        if let Ok(mut v) = self.pmds.lock() {
+            v.push(s);
+        }
+    }
+
+    /// Takes a stopping forwarding thread off the list.
+    pub fn unregister_pmd(&self, s: &Arc<ThreadStats>) {
+        if let Ok(mut v) = self.pmds.lock() {
+            v.retain(|p| !Arc::ptr_eq(p, s));
+        }
+    }
+
     /// Queues an upcall; false when it could not be (counted as lost by
     /// the caller).
     pub fn queue_upcall(&self, up: QueuedUpcall) -> bool {
@@ -91,12 +110,15 @@ impl Inner {
             Ok(g) => g.clone(),
             Err(_) => None,
         };
-        match tx {
-            Some(tx) => match tx.try_send(up) {
-                Ok(()) => true,
-                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
-            },
-            None => false,
+        let Some(tx) = tx else { return false };
+        // Counted before it can be answered.
+        self.upcalls_queued.fetch_add(1, Relaxed);
+        match tx.try_send(up) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                self.upcalls_queued.fetch_sub(1, Relaxed);
+                false
+            }
         }
     }
 
@@ -173,6 +195,45 @@ fn random_secret() -> u64 {
 }
 
 impl DpifNetdev {
+    /// Waits (at most `timeout`) until frames given to the datapath have
+    /// been forwarded: `pending` (frames still waiting in a port, e.g. a
+    /// dummy's injected ones) turns false, every forwarding thread finishes
+    /// the pass that may have taken them, and the handler thread has
+    /// answered every upcall queued so far (flows installed, packet-ins
+    /// sent). `netdev-dummy/receive` answers after this, so that the next
+    /// command sees the packets' effects, as upstream's single main loop
+    /// guarantees for its dummy ports. False on timeout.
+    pub fn settle(&self, timeout: Duration, pending: impl Fn() -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let until = |done: &dyn Fn() -> bool| loop {
+            if done() {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        };
+        if !until(&|| !pending()) {
+            return false;
+        }
+        let pmds: Vec<(Arc<ThreadStats>, u64)> = match self.inner.pmds.lock() {
+            Ok(v) => v.iter().map(|p| (p.clone(), p.passes())).collect(),
+            Err(_) => Vec::new(),
+        };
+        let running = |p: &Arc<ThreadStats>| {
+            self.inner
+                .pmds
+                .lock()
+                .map(|v| v.iter().any(|q| Arc::ptr_eq(p, q)))
+                .unwrap_or(false)
+        };
+        if !until(&|| pmds.iter().all(|(p, n)| p.passes() > *n || !running(p))) {
+            return false;
+        }
+        until(&|| self.inner.upcalls_done.load(Relaxed) >= self.inner.upcalls_queued.load(Relaxed))
+    }
+
     /// Creates datapath `name` of `type_name` (`netdev` or `dummy`, or
     /// `system` for a dummy datapath standing in for the kernel one as
     /// under upstream's `--enable-dummy=override`) with its local port 0
@@ -203,6 +264,9 @@ impl DpifNetdev {
             meters: crate::meter::Meters::default(),
             max_sleep_us: std::sync::atomic::AtomicU32::new(max_sleep_us),
             other_config: Mutex::new(None),
+            pmds: Mutex::new(Vec::new()),
+            upcalls_queued: AtomicU64::new(0),
+            upcalls_done: AtomicU64::new(0),
         });
         let handler_stop = Arc::new(AtomicBool::new(false));
         let h = {
@@ -410,7 +474,11 @@ fn handler_main(inner: Arc<Inner>, rx: Receiver<QueuedUpcall>, stop: Arc<AtomicB
             }
         }
         match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(q) => fwd.handle_upcall(q),
+            Ok(q) => {
+                fwd.handle_upcall(q);
+                fwd.flush();
+                inner.upcalls_done.fetch_add(1, Relaxed);
+            }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }

@@ -41,6 +41,9 @@ pub(crate) struct RxAssignment {
 pub struct ThreadStats {
     cur: [AtomicU64; 19],
     base: [AtomicU64; 19],
+    /// Polling passes finished, for forwarding threads (see
+    /// `DpifNetdev::settle`); stays 0 on other threads.
+    passes: AtomicU64,
 }
 
 fn to_array(s: &PmdStats) -> [u64; 19] {
@@ -94,6 +97,17 @@ impl ThreadStats {
                 .wrapping_sub(self.base[i].load(Relaxed));
         }
         from_array(&a)
+    }
+
+    /// Counts a finished polling pass (writer thread only).
+    fn pass_done(&self) {
+        self.passes
+            .store(self.passes.load(Relaxed).wrapping_add(1), Relaxed);
+    }
+
+    /// Polling passes finished so far.
+    pub fn passes(&self) -> u64 {
+        self.passes.load(Relaxed)
     }
 
     /// Makes the counts so far invisible (any thread).
@@ -659,7 +673,8 @@ pub(crate) fn pmd_main(
         pin_to_cpu(c);
     }
     let stats = inner.register_stats();
-    let mut fwd = Forwarder::new(inner, stats, emc_entries, false);
+    inner.register_pmd(stats.clone());
+    let mut fwd = Forwarder::new(inner, stats.clone(), emc_entries, false);
     let mut batch = PacketBatch::new();
     let fds: Vec<RawFd> = rxqs.iter().map(|r| r.rxq.wait_fd()).collect();
     let mut pacer = Pacer::new(max_sleep_us);
@@ -680,6 +695,7 @@ pub(crate) fn pmd_main(
                 Err(_) => fwd.io.pool.recycle(&mut batch),
             }
         }
+        stats.pass_done();
         if got == 0 {
             pacer.idle();
             if !spin.is_zero() {
@@ -701,6 +717,7 @@ pub(crate) fn pmd_main(
         }
     }
     fwd.flush();
+    fwd.inner.unregister_pmd(&stats);
 }
 
 #[cfg(test)]

@@ -230,6 +230,11 @@ impl Dummy {
         true
     }
 
+    /// True while injected frames wait to be received.
+    pub fn pending(&self) -> bool {
+        self.queue.lock().map(|q| !q.is_empty()).unwrap_or(false)
+    }
+
     /// Hands `frames` out in a loop, `count` frames in all (`None`: without
     /// end), ahead of injected frames.
     pub fn set_replay(&self, frames: Vec<Vec<u8>>, count: Option<u64>) {

@@ -313,10 +313,14 @@ pub fn register_datapath(c: &Commands, d: &Daemon) {
         usize::MAX,
         move |a| {
             let sw = dd.lock();
-            let dummy = sw.bridges.values().find_map(|b| b.backend.dummy(&a[0]));
-            let Some(dummy) = dummy else {
+            let found = sw
+                .bridges
+                .values()
+                .find_map(|b| Some((b.backend.dummy(&a[0])?, b.backend.datapath())));
+            let Some((dummy, dp)) = found else {
                 return Err("no such dummy netdev".into());
             };
+            drop(sw);
             let mut i = 1;
             while i < a.len() {
                 match a[i].as_str() {
@@ -327,6 +331,10 @@ pub fn register_datapath(c: &Commands, d: &Daemon) {
                         i += 1;
                     }
                 }
+            }
+            // The next command sees what the frames did.
+            if let Some(dp) = dp {
+                dp.settle(std::time::Duration::from_secs(2), || dummy.pending());
             }
             Ok(String::new())
         },
