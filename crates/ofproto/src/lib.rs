@@ -50,6 +50,7 @@ pub mod expiry;
 pub mod flow_mod;
 pub mod group;
 pub mod handler;
+pub mod hidden;
 pub mod hmap_order;
 pub mod mac_learning;
 pub mod meter;

@@ -54,6 +54,9 @@ pub struct SwitchConfig {
     /// connection manager keeps it; translation of a miss in a table whose
     /// miss config is the default then sends to the controller.
     pub packet_in_on_miss: bool,
+    /// In-band control is on (the connection manager keeps it): a DHCP
+    /// reply translation did not send to the local port goes there too.
+    pub in_band: bool,
     /// Manufacturer, hardware, software, serial, datapath descriptions.
     pub mfr_desc: String,
     pub hw_desc: String,
@@ -69,6 +72,7 @@ impl Default for SwitchConfig {
             frag_handling: 0,
             fail_secure: false,
             packet_in_on_miss: false,
+            in_band: false,
             mfr_desc: "Nicira, Inc.".to_string(),
             hw_desc: "Open vSwitch".to_string(),
             sw_desc: "3.1.0".to_string(),
@@ -110,9 +114,11 @@ pub struct Ofproto {
     pub(crate) port_link_up: BTreeMap<u32, bool>,
     port_counters_source: Option<PortCountersSource>,
     clock: Clock,
-    /// While failing open: upstream's hidden table-0 rule
-    /// `priority=0xf0f0f0 actions=NORMAL`, above every OpenFlow rule.
-    fail_open_rule: Option<Arc<Rule>>,
+    /// Table-0 rules above every OpenFlow priority: in-band control's
+    /// and, while failing open, `priority=0xf0f0f0 actions=NORMAL`.
+    hidden: crate::hidden::HiddenRules,
+    /// Failing open (the hidden fail-open rule is in place).
+    failing_open: bool,
     /// Rules that may expire (a timeout, or a `fin_timeout` action that
     /// can give them one), in the order they were added: what
     /// [`Ofproto::run`] looks at, so that a table of permanent rules costs
@@ -160,7 +166,8 @@ impl Ofproto {
             port_link_up: BTreeMap::new(),
             port_counters_source: None,
             clock,
-            fail_open_rule: None,
+            hidden: crate::hidden::HiddenRules::default(),
+            failing_open: false,
             expirable: Vec::new(),
         }
     }
@@ -179,12 +186,13 @@ impl Ofproto {
         flow: &packet::Flow,
         wc: &mut packet::Flow,
     ) -> Option<Arc<Rule>> {
+        let table = self.tables.get(usize::from(table_id))?;
         if table_id == 0 {
-            if let Some(r) = &self.fail_open_rule {
-                return Some(r.clone());
+            if let Some(r) = self.hidden.lookup(self.version, flow, wc) {
+                table.config.count_lookup(true);
+                return Some(r);
             }
         }
-        let table = self.tables.get(usize::from(table_id))?;
         let found = table
             .cls
             .state()
@@ -613,41 +621,70 @@ impl Ofproto {
     /// `priority=0xf0f0f0 actions=NORMAL` rule, which OpenFlow cannot see.
     /// A change advances the version, so cached translations are redone.
     pub fn set_fail_open(&mut self, on: bool) {
-        if on == self.fail_open_rule.is_some() {
+        if on == self.failing_open {
             return;
         }
-        self.fail_open_rule = on.then(|| {
-            let now = self.now();
-            Arc::new(Rule {
-                match_: flow::Match::catchall(),
-                priority: u16::MAX,
-                table_id: 0,
-                cookie: 0,
-                actions: vec![flow::actions::OfpAction::Output(flow::actions::Output {
-                    port: flow::actions::OfpPort::NORMAL,
-                    max_len: 0,
-                })]
-                .into(),
-                flags: 0,
-                idle_timeout: std::sync::atomic::AtomicU16::new(0),
-                hard_timeout: std::sync::atomic::AtomicU16::new(0),
-                importance: 0,
-                n_packets: std::sync::atomic::AtomicU64::new(0),
-                n_bytes: std::sync::atomic::AtomicU64::new(0),
-                used: std::sync::atomic::AtomicU64::new(now),
-                created: now,
-                modified: std::sync::atomic::AtomicU64::new(now),
-            })
-        });
-        let txn = self.begin_txn();
-        self.commit_txn(txn);
+        self.failing_open = on;
+        let normal = [flow::actions::OfpAction::Output(flow::actions::Output {
+            port: flow::actions::OfpPort::NORMAL,
+            max_len: 0,
+        })];
+        if on {
+            self.add_hidden_rule(&flow::Match::catchall(), FAIL_OPEN_PRIORITY, &normal);
+        } else {
+            self.delete_hidden_rule(&flow::Match::catchall(), FAIL_OPEN_PRIORITY);
+        }
     }
 
     /// True while failing open.
     pub fn fail_open(&self) -> bool {
-        self.fail_open_rule.is_some()
+        self.failing_open
+    }
+
+    /// Adds the hidden table-0 rule (`m`, `priority` > 65535) with
+    /// `actions`, or gives the one there these actions (upstream's
+    /// `ofproto_add_flow`); advances the version when something changed.
+    pub fn add_hidden_rule(
+        &mut self,
+        m: &flow::Match,
+        priority: u32,
+        actions: &[flow::actions::OfpAction],
+    ) {
+        let now = self.now();
+        if self.hidden.add(m, priority, actions, now) {
+            let txn = self.begin_txn();
+            self.commit_txn(txn);
+        }
+    }
+
+    /// Removes the hidden rule (`m`, `priority`), if there is one.
+    pub fn delete_hidden_rule(&mut self, m: &flow::Match, priority: u32) {
+        if self.hidden.delete(m, priority) {
+            let txn = self.begin_txn();
+            self.commit_txn(txn);
+        }
+    }
+
+    /// The hidden rules with their priorities, as `bridge/dump-flows`
+    /// lists them (before table 0's OpenFlow rules).
+    pub fn hidden_rules(&self) -> Vec<(u32, Arc<Rule>)> {
+        self.hidden.rules()
+    }
+
+    /// The priority a rule shows in traces: a hidden rule's own, an
+    /// OpenFlow rule's OpenFlow priority.
+    pub fn rule_priority(&self, rule: &Arc<Rule>) -> u32 {
+        if rule.table_id == 0 && rule.priority == u16::MAX {
+            if let Some(p) = self.hidden.priority_of(rule) {
+                return p;
+            }
+        }
+        u32::from(rule.priority)
     }
 }
+
+/// The priority of the hidden fail-open rule.
+pub const FAIL_OPEN_PRIORITY: u32 = 0xf0f0f0;
 
 /// `NX_LEARN_F_DELETE_LEARNED`.
 const LEARN_F_DELETE_LEARNED: u16 = 2;

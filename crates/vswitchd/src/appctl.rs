@@ -151,6 +151,17 @@ fn bridge_dump_flows(br: &crate::bridge::Bridge, offload_stats: bool) -> String 
         out.push_str(rest);
         out.push('\n');
     };
+    // Table 0's hidden rules (in-band, fail-open) rank above its
+    // OpenFlow rules.
+    for (priority, r) in o.hidden_rules() {
+        let (packets, bytes) = r.counters();
+        let rest = format!(
+            "{},actions={}",
+            r.match_.format(priority as i32),
+            flow::actions::format_actions(&r.actions)
+        );
+        line(0, r.created, packets, bytes, &rest);
+    }
     for t in 0..ofproto::table::TABLE_INTERNAL {
         for r in o.rules(t) {
             let (packets, bytes) = r.counters();

@@ -639,6 +639,18 @@ impl Bridge {
         self.sync_ofports(&ch.deleted);
         if let Some(cm) = self.connmgr.as_mut() {
             cm.configure(&cfg.protocols, &cfg.controllers, cfg.fail_mode);
+            let lookup = if self.opts.open_type(&self.datapath_type, "internal") == "dummy-internal"
+            {
+                crate::connmgr::in_band::NextHopLookup::Unsupported
+            } else {
+                crate::connmgr::in_band::NextHopLookup::System
+            };
+            cm.configure_in_band(
+                &cfg.other_config,
+                &cfg.controllers,
+                &cfg.in_band_managers,
+                lookup,
+            );
         }
         ch
     }
@@ -910,6 +922,7 @@ mod tests {
             external_ids: BTreeMap::new(),
             ports: all.into_iter().map(|i| (i.name.clone(), port(i))).collect(),
             controllers: Vec::new(),
+            in_band_managers: Vec::new(),
             mcast_snooping_enable: false,
             stp_enable: false,
             rstp_enable: false,

@@ -152,6 +152,7 @@ pub struct ControllerConfig {
     pub enable_async_messages: Option<bool>,
     pub controller_rate_limit: Option<i64>,
     pub controller_burst_limit: Option<i64>,
+    pub controller_queue_size: Option<i64>,
     pub other_config: BTreeMap<String, String>,
 }
 
@@ -171,6 +172,9 @@ pub struct BridgeConfig {
     /// By name.
     pub ports: BTreeMap<String, PortConfig>,
     pub controllers: Vec<ControllerConfig>,
+    /// The targets of the Open_vSwitch row's managers that in-band
+    /// control counts as remotes (`manager_options` not out-of-band).
+    pub in_band_managers: Vec<String>,
     pub mcast_snooping_enable: bool,
     pub stp_enable: bool,
     pub rstp_enable: bool,
@@ -217,11 +221,31 @@ impl OvsConfig {
                 cfg.warnings.push(format!("bridge {name} specified twice"));
                 continue;
             }
-            let br = read_bridge(&r, br_uuid, &name, &mut seen_ifaces, &mut cfg.warnings);
+            let mut br = read_bridge(&r, br_uuid, &name, &mut seen_ifaces, &mut cfg.warnings);
+            br.in_band_managers = in_band_managers(&r, &root);
             cfg.bridges.insert(name, br);
         }
         cfg
     }
+}
+
+/// The managers' targets in-band control counts (upstream's
+/// `collect_in_band_managers`): every `manager_options` target, less
+/// those an out-of-band row names, in order, each once.
+fn in_band_managers(r: &Reader<'_>, root: &Uuid) -> Vec<String> {
+    let mut targets: Vec<String> = Vec::new();
+    for m in r.uuids("Open_vSwitch", root, "manager_options") {
+        let Some(target) = r.string("Manager", &m, "target") else {
+            continue;
+        };
+        let mode = r.string("Manager", &m, "connection_mode");
+        if mode.as_deref() == Some("out-of-band") {
+            targets.retain(|t| *t != target);
+        } else if !targets.contains(&target) {
+            targets.push(target);
+        }
+    }
+    targets
 }
 
 fn non_empty_or(s: Option<String>, default: &str) -> String {
@@ -313,6 +337,7 @@ fn read_bridge(
         external_ids: r.smap(T, &uuid, "external_ids"),
         ports,
         controllers,
+        in_band_managers: Vec::new(),
         mcast_snooping_enable: r.boolean(T, &uuid, "mcast_snooping_enable"),
         stp_enable: r.boolean(T, &uuid, "stp_enable"),
         rstp_enable: r.boolean(T, &uuid, "rstp_enable"),
@@ -386,6 +411,7 @@ fn read_controller(r: &Reader<'_>, uuid: Uuid) -> Option<ControllerConfig> {
         enable_async_messages,
         controller_rate_limit: r.integer(T, &uuid, "controller_rate_limit"),
         controller_burst_limit: r.integer(T, &uuid, "controller_burst_limit"),
+        controller_queue_size: r.integer(T, &uuid, "controller_queue_size"),
         other_config: r.smap(T, &uuid, "other_config"),
     })
 }

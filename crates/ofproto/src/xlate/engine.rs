@@ -361,8 +361,40 @@ pub(crate) fn run<'a>(br: &'a Ofproto, bridges: &'a dyn Bridges, input: XlateIn<
                 super::freeze::finish_freezing(&mut ctx);
             }
         }
+        if ctx.br.config.in_band {
+            in_band_dhcp_reply(&mut ctx);
+        }
     }
     finish(ctx)
+}
+
+/// In-band control: a DHCP reply (UDP from port 67 to 68) that the
+/// pipeline did not send to the local port goes there as well, so the
+/// bridge's own DHCP client gets its address (upstream's
+/// `in_band_must_output_to_local_port`).
+fn in_band_dhcp_reply(ctx: &mut Ctx) {
+    let f = &ctx.orig_flow;
+    if !(f.dl_type == 0x0800 && f.nw_proto == 17 && f.tp_src == 67 && f.tp_dst == 68) {
+        return;
+    }
+    let Some(local) = ctx.br.port(OFPP_LOCAL).map(|p| p.odp_port) else {
+        return;
+    };
+    if ctx
+        .odp
+        .iter()
+        .any(|a| matches!(a, OdpAction::Output(p) if *p == local))
+    {
+        return;
+    }
+    ctx.wc.nw_proto = u8::MAX;
+    ctx.wc.tp_src = u16::MAX;
+    ctx.wc.tp_dst = u16::MAX;
+    ctx.wc.dl_type = u16::MAX;
+    ctx.report(NodeKind::Detail, || {
+        "outputting DHCP packet to local port for in-band control".into()
+    });
+    super::output::compose_output(ctx, OFPP_LOCAL, false, false);
 }
 
 /// Whether the input port accepts packets (`no-recv`).
@@ -587,7 +619,7 @@ pub(crate) fn report_table(ctx: &mut Ctx, rule: Option<&Arc<Rule>>, table_id: u8
             if !s.ends_with(' ') {
                 s.push_str(", ");
             }
-            s.push_str(&format!("priority {}", r.priority));
+            s.push_str(&format!("priority {}", ctx.br.rule_priority(r)));
             if r.cookie != 0 {
                 s.push_str(&format!(", cookie {:#x}", r.cookie));
             }

@@ -6,27 +6,27 @@
 //! OpenFlow flow ([`ofproto::Ofproto::set_fail_open`]). It leaves that
 //! mode as soon as a controller is admitted again, with its flow tables
 //! emptied (the reference's observed behaviour). `secure` bridges never
-//! fail open.
+//! fail open. Times are the daemon clock's (ms), so `time/warp` moves
+//! them as upstream's.
 
 use super::{lock_status, BridgeShared, ControllerStatus};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 /// How often "still in fail-open mode" is logged.
-const STILL_OPEN_LOG_INTERVAL: Duration = Duration::from_secs(60);
+const STILL_OPEN_LOG_INTERVAL: u64 = 60_000;
 
 /// The fail-open state of one bridge.
 #[derive(Default)]
 pub struct FailOpen {
     /// Standalone with primary controllers (otherwise never open).
     pub enabled: bool,
-    /// How long controllers may be unreachable: 3 × the longest probe
-    /// interval.
-    pub trigger: Duration,
+    /// How long (ms) controllers may be unreachable: 3 × the longest
+    /// probe interval.
+    pub trigger: u64,
     /// The primary controllers.
     pub controllers: Vec<Arc<Mutex<ControllerStatus>>>,
     active: bool,
-    next_still_log: Option<Instant>,
+    next_still_log: Option<u64>,
 }
 
 impl FailOpen {
@@ -35,25 +35,25 @@ impl FailOpen {
         self.active
     }
 
-    /// How long no controller has been admitted (zero if one is).
-    fn failure_duration(&self, now: Instant) -> Duration {
+    /// How long (ms) no controller has been admitted (zero if one is).
+    fn failure_duration(&self, now: u64) -> u64 {
         self.controllers
             .iter()
             .map(|c| {
                 let s = lock_status(c);
                 if s.admitted {
-                    Duration::ZERO
+                    0
                 } else {
-                    now.saturating_duration_since(s.last_admitted)
+                    now.saturating_sub(s.last_admitted)
                 }
             })
             .min()
-            .unwrap_or(Duration::ZERO)
+            .unwrap_or(0)
     }
 
     /// One periodic check (upstream's fail_open_run and
     /// fail_open_maybe_recover).
-    pub fn run(&mut self, shared: &BridgeShared, now: Instant) {
+    pub fn run(&mut self, shared: &BridgeShared, now: u64) {
         if !self.enabled || self.controllers.is_empty() {
             if self.active {
                 self.set(shared, false);
@@ -72,7 +72,7 @@ impl FailOpen {
                 vlog::info!(
                     "fail_open",
                     "Still in fail-open mode after {} seconds disconnected from controller",
-                    self.failure_duration(now).as_secs()
+                    self.failure_duration(now) / 1000
                 );
                 self.next_still_log = Some(now + STILL_OPEN_LOG_INTERVAL);
             }
@@ -83,7 +83,7 @@ impl FailOpen {
             vlog::warn!(
                 "fail_open",
                 "Could not connect to controller (or switch failed controller's post-connection admission control policy) for {} seconds, failing open",
-                failed.as_secs()
+                failed / 1000
             );
             self.next_still_log = Some(now + STILL_OPEN_LOG_INTERVAL);
             self.set(shared, true);
@@ -101,7 +101,7 @@ mod tests {
     use super::*;
     use ofproto::Ofproto;
 
-    fn status_since(ago: Duration, now: Instant) -> Arc<Mutex<ControllerStatus>> {
+    fn status_since(ago: u64, now: u64) -> Arc<Mutex<ControllerStatus>> {
         let s = ControllerStatus {
             last_admitted: now - ago,
             ..ControllerStatus::default()
@@ -112,21 +112,21 @@ mod tests {
     #[test]
     fn opens_after_the_trigger_and_recovers_on_admission() {
         let shared = BridgeShared::new("br0", Ofproto::new("br0", 1));
-        let now = Instant::now() + Duration::from_secs(100);
-        let c = status_since(Duration::from_secs(10), now);
+        let now = 100_000;
+        let c = status_since(10_000, now);
         let mut fo = FailOpen {
             enabled: true,
-            trigger: Duration::from_secs(15),
+            trigger: 15_000,
             controllers: vec![c.clone()],
             ..FailOpen::default()
         };
         fo.run(&shared, now);
         assert!(!fo.is_active());
-        fo.run(&shared, now + Duration::from_secs(5));
+        fo.run(&shared, now + 5_000);
         assert!(fo.is_active());
         assert!(shared.with_ofproto_quiet(|o| o.fail_open()));
         lock_status(&c).admitted = true;
-        fo.run(&shared, now + Duration::from_secs(6));
+        fo.run(&shared, now + 6_000);
         assert!(!fo.is_active());
         assert!(!shared.with_ofproto_quiet(|o| o.fail_open()));
     }
@@ -134,11 +134,11 @@ mod tests {
     #[test]
     fn never_opens_when_disabled() {
         let shared = BridgeShared::new("br0", Ofproto::new("br0", 1));
-        let now = Instant::now() + Duration::from_secs(100);
+        let now = 100_000;
         let mut fo = FailOpen {
             enabled: false,
-            trigger: Duration::from_secs(15),
-            controllers: vec![status_since(Duration::from_secs(99), now)],
+            trigger: 15_000,
+            controllers: vec![status_since(99_000, now)],
             ..FailOpen::default()
         };
         fo.run(&shared, now);

@@ -12,19 +12,22 @@
 
 pub mod async_msgs;
 pub mod fail_open;
+pub mod in_band;
 pub mod ofconn;
 pub mod pinsched;
 
 use crate::config::{ControllerConfig, FailMode};
 use async_msgs::ConnKind;
-use ofconn::{allowed_versions, serve, AsyncBus, ConnConfig, ConnEnd, ConnEvent, PinLimits};
-use ofproto::flow_mod::{FlowModCommand, FlowModReq, OFPG_ANY, OFPP_ANY, TABLE_ALL};
+use ofconn::{
+    allowed_versions, serve, AsyncBus, ConnConfig, ConnEnd, ConnEvent, LiveSettings, PinLimits,
+};
+use ofproto::flow_mod::{FlowModCommand, FlowModReq, TABLE_ALL};
 use ofproto::{ConnState, Ofproto, PacketOutRequest};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{broadcast, Notify};
+use tokio::sync::{broadcast, watch, Notify};
 use tokio::task::JoinHandle;
 
 /// Executes packet-outs (the datapath, once attached).
@@ -191,21 +194,14 @@ impl BridgeShared {
     pub fn flush_flows(&self, add_normal: bool) {
         self.with_ofproto(|o| {
             let mut del = FlowModReq {
-                command: FlowModCommand::Delete,
                 table_id: TABLE_ALL,
-                match_: flow::Match::catchall(),
-                priority: 0,
-                cookie: 0,
-                cookie_mask: 0,
                 new_cookie: u64::MAX,
-                idle_timeout: 0,
-                hard_timeout: 0,
-                importance: 0,
-                flags: 0,
-                out_port: OFPP_ANY,
-                out_group: OFPG_ANY,
-                buffer_id: u32::MAX,
-                actions: Vec::new(),
+                ..FlowModReq::new(
+                    FlowModCommand::Delete,
+                    flow::Match::catchall(),
+                    0,
+                    Vec::new(),
+                )
             };
             if let Err(e) = o.handle_flow_mod(&del) {
                 vlog::warn!("connmgr", "{}: flushing flows failed: {e:?}", o.name);
@@ -242,9 +238,10 @@ pub struct ControllerStatus {
     pub last_error: Option<String>,
     /// The peer showed it is in charge (upstream's rconn admission).
     pub admitted: bool,
-    /// When the controller was last admitted (its creation before that):
-    /// fail-open counts the time without an admitted controller from here.
-    pub last_admitted: std::time::Instant,
+    /// When (daemon clock, ms) the controller was last admitted (its
+    /// creation before that): fail-open counts the time without an
+    /// admitted controller from here.
+    pub last_admitted: u64,
     /// When the current connection came up / the last one went down.
     pub connected_at: Option<std::time::Instant>,
     pub disconnected_at: Option<std::time::Instant>,
@@ -299,7 +296,7 @@ impl Default for ControllerStatus {
             state: "",
             last_error: None,
             admitted: false,
-            last_admitted: std::time::Instant::now(),
+            last_admitted: crate::clock::global().now_ms(),
             connected_at: None,
             disconnected_at: None,
             packet_in: None,
@@ -313,6 +310,8 @@ struct Controller {
     task: JoinHandle<()>,
     status: Arc<Mutex<ControllerStatus>>,
     primary: bool,
+    /// What its running connections apply in place.
+    live: watch::Sender<LiveSettings>,
 }
 
 /// The connections of one bridge.
@@ -326,6 +325,9 @@ pub struct ConnMgr {
     has_primaries: bool,
     ticker: JoinHandle<()>,
     fail_open: Arc<Mutex<fail_open::FailOpen>>,
+    /// In-band control, while the bridge has in-band remotes (or rules
+    /// left to remove).
+    in_band: Arc<Mutex<Option<in_band::InBand>>>,
 }
 
 fn is_passive(target: &str) -> bool {
@@ -342,15 +344,18 @@ impl ConnMgr {
         let s = shared.clone();
         let fail_open = Arc::new(Mutex::new(fail_open::FailOpen::default()));
         let fo = fail_open.clone();
-        // Timeouts and evictions (upstream's ofproto_run), fail-open.
+        let in_band: Arc<Mutex<Option<in_band::InBand>>> = Arc::new(Mutex::new(None));
+        let ib = in_band.clone();
+        // Timeouts and evictions (upstream's ofproto_run), fail-open,
+        // in-band control.
         let ticker = rt.spawn(async move {
             let mut t = tokio::time::interval(Duration::from_millis(100));
             loop {
                 t.tick().await;
                 s.run_timeouts();
-                fo.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .run(&s, std::time::Instant::now());
+                let now = crate::clock::global().now_ms();
+                fo.lock().unwrap_or_else(|e| e.into_inner()).run(&s, now);
+                run_in_band(&ib, &s, now);
             }
         });
         ConnMgr {
@@ -363,6 +368,7 @@ impl ConnMgr {
             has_primaries: false,
             ticker,
             fail_open,
+            in_band,
         }
     }
 
@@ -381,7 +387,7 @@ impl ConnMgr {
             return;
         };
         self.mgmt = Some(self.rt.spawn(async move {
-            listen(listener, shared, allowed, None, None).await;
+            listen(listener, shared, allowed, LiveSettings::fixed(None)).await;
         }));
     }
 
@@ -397,15 +403,12 @@ impl ConnMgr {
         let name = self.shared.name.clone();
         let wanted: BTreeMap<&str, &ControllerConfig> =
             controllers.iter().map(|c| (c.target.as_str(), c)).collect();
-        // Removed or changed controllers.
+        // Removed controllers, and those whose allowed versions changed
+        // (upstream starts them again); other changes apply in place.
         let stale: Vec<String> = self
             .controllers
             .iter()
-            .filter(|(t, c)| {
-                wanted
-                    .get(t.as_str())
-                    .is_none_or(|w| **w != c.cfg || c.allowed != allowed)
-            })
+            .filter(|(t, c)| wanted.get(t.as_str()).is_none() || c.allowed != allowed)
             .map(|(t, _)| t.clone())
             .collect();
         for t in stale {
@@ -418,27 +421,15 @@ impl ConnMgr {
             }
         }
         for (t, c) in &wanted {
-            if self.controllers.contains_key(*t) {
+            if let Some(have) = self.controllers.get_mut(*t) {
+                if have.cfg != **c {
+                    reconfigure_in_place(have, c);
+                }
                 continue;
             }
-            let primary = !is_passive(t);
-            let status = Arc::new(Mutex::new(ControllerStatus::default()));
-            let task = if primary {
-                self.spawn_primary(c, allowed, status.clone())
-            } else {
-                self.spawn_service(c, allowed, status.clone())
-            };
-            let Some(task) = task else { continue };
-            self.controllers.insert(
-                t.to_string(),
-                Controller {
-                    cfg: (*c).clone(),
-                    allowed,
-                    task,
-                    status,
-                    primary,
-                },
-            );
+            if let Some(ctl) = self.start_controller(c, allowed) {
+                self.controllers.insert(t.to_string(), ctl);
+            }
         }
         let has_primaries = self.controllers.values().any(|c| c.primary);
         let mode_changed = self.fail_mode != Some(fail_mode);
@@ -473,6 +464,7 @@ impl ConnMgr {
             .map(|c| probe_of(&c.cfg).unwrap_or(Duration::ZERO))
             .max()
             .unwrap_or(Duration::ZERO)
+            .as_millis() as u64
             * 3;
         fo.controllers = primaries.iter().map(|c| c.status.clone()).collect();
     }
@@ -510,11 +502,39 @@ impl ConnMgr {
         }
     }
 
+    /// Starts controller `c` (a listener for passive targets, a
+    /// connection kept up for active ones).
+    fn start_controller(&self, c: &ControllerConfig, allowed: u32) -> Option<Controller> {
+        let primary = !is_passive(&c.target);
+        let status = Arc::new(Mutex::new(ControllerStatus::default()));
+        let settings = live_settings(c, None);
+        lock_status(&status).packet_in = settings
+            .limits
+            .as_ref()
+            .filter(|_| primary)
+            .map(|l| l.stats.clone());
+        let (live, live_rx) = watch::channel(settings);
+        let task = if primary {
+            self.spawn_primary(c, allowed, status.clone(), live_rx)
+        } else {
+            self.spawn_service(c, allowed, status.clone(), live_rx)
+        }?;
+        Some(Controller {
+            cfg: c.clone(),
+            allowed,
+            task,
+            status,
+            primary,
+            live,
+        })
+    }
+
     fn spawn_service(
         &self,
         c: &ControllerConfig,
         allowed: u32,
         status: Arc<Mutex<ControllerStatus>>,
+        live: watch::Receiver<LiveSettings>,
     ) -> Option<JoinHandle<()>> {
         let name = &self.shared.name;
         let addr = match rpc::PassiveAddr::parse(&c.target, Some(rpc::OPENFLOW_PORT)) {
@@ -531,12 +551,10 @@ impl ConnMgr {
         );
         let shared = self.shared.clone();
         let allowed = Arc::new(AtomicU32::new(allowed));
-        let probe = probe_of(c);
         let listener = self.bind(&addr, &c.target, Some(&status))?;
         lock_status(&status).state = "LISTENING";
-        let limits = pin_limits(c);
         Some(self.rt.spawn(async move {
-            listen(listener, shared, allowed, probe, limits).await;
+            listen(listener, shared, allowed, live).await;
         }))
     }
 
@@ -545,6 +563,7 @@ impl ConnMgr {
         c: &ControllerConfig,
         allowed: u32,
         status: Arc<Mutex<ControllerStatus>>,
+        live: watch::Receiver<LiveSettings>,
     ) -> Option<JoinHandle<()>> {
         let name = self.shared.name.clone();
         let addr = match rpc::ActiveAddr::parse(&c.target, Some(rpc::OPENFLOW_PORT)) {
@@ -560,36 +579,35 @@ impl ConnMgr {
             c.target
         );
         let shared = self.shared.clone();
-        let probe = probe_of(c);
-        let max_backoff = c
-            .max_backoff
-            .filter(|b| *b >= 1000)
-            .map(|b| Duration::from_millis(b as u64))
-            .unwrap_or(Duration::from_secs(8));
-        let async_enabled = c.enable_async_messages.unwrap_or(true);
         let target = c.target.clone();
-        let limits = pin_limits(c);
-        lock_status(&status).packet_in = limits.as_ref().map(|l| l.stats.clone());
         Some(self.rt.spawn(async move {
             let rname = format!("{name}<->{target}");
+            let clock = crate::clock::global();
             let mut backoff = Duration::from_secs(1);
             loop {
                 vlog::info!("rconn", "{rname}: connecting...");
                 lock_status(&status).state = "CONNECTING";
-                match tokio::time::timeout(max_backoff.max(Duration::from_secs(1)), rpc::stream::connect(&addr)).await {
-                    Ok(Ok(stream)) => {
+                // Upstream gives a connection attempt the current backoff
+                // (at least a second) on the daemon clock.
+                let connect_deadline = clock.now_ms() + backoff.as_millis() as u64;
+                let connected = tokio::select! {
+                    r = rpc::stream::connect(&addr) => Some(r),
+                    _ = sleep_until_clock(connect_deadline) => None,
+                };
+                match connected {
+                    Some(Ok(stream)) => {
                         let cfg = ConnConfig {
                             name: target.clone(),
                             kind: ConnKind::Primary,
                             allowed,
-                            probe,
-                            async_enabled,
+                            probe: None,
+                            async_enabled: true,
                             hello_timeout: backoff,
                         };
                         let st = status.clone();
                         let sh = shared.clone();
                         let rn = rname.clone();
-                        let end = serve(stream, cfg, limits.clone(), shared.clone(), move |ev| {
+                        let end = serve(stream, cfg, live.clone(), shared.clone(), move |ev| {
                             let mut s = lock_status(&st);
                             match ev {
                                 ConnEvent::Up(_) => {
@@ -616,7 +634,7 @@ impl ConnMgr {
                             s.is_connected = false;
                             s.role = None;
                             if s.admitted {
-                                s.last_admitted = std::time::Instant::now();
+                                s.last_admitted = clock.now_ms();
                             }
                             s.admitted = false;
                             s.disconnected_at = Some(std::time::Instant::now());
@@ -641,12 +659,12 @@ impl ConnMgr {
                         }
                         shared.wake();
                     }
-                    Ok(Err(e)) => {
+                    Some(Err(e)) => {
                         let text = rpc::errno::io_error_text(&e);
                         vlog::warn!("rconn", "{rname}: connection failed ({text})");
                         lock_status(&status).last_error = Some(text);
                     }
-                    Err(_) => {
+                    None => {
                         vlog::warn!("rconn", "{rname}: connection timed out");
                     }
                 }
@@ -656,10 +674,57 @@ impl ConnMgr {
                     "{rname}: waiting {} seconds before reconnect",
                     backoff.as_secs()
                 );
-                tokio::time::sleep(backoff).await;
+                sleep_until_clock(clock.now_ms() + backoff.as_millis() as u64).await;
+                let max_backoff = live.borrow().max_backoff;
                 backoff = (backoff * 2).min(max_backoff);
             }
         }))
+    }
+
+    /// Brings in-band control in line with the controllers and managers:
+    /// `remotes` are the Controller rows and manager targets (in-band
+    /// ones unless `other_config:disable-in-band`), `queue` is
+    /// `other_config:in-band-queue`.
+    pub fn configure_in_band(
+        &mut self,
+        other_config: &BTreeMap<String, String>,
+        controllers: &[ControllerConfig],
+        managers: &[String],
+        lookup: in_band::NextHopLookup,
+    ) {
+        let disabled = other_config
+            .get("disable-in-band")
+            .is_some_and(|v| v == "true");
+        let queue = other_config
+            .get("in-band-queue")
+            .and_then(|q| q.parse::<i64>().ok())
+            .and_then(|q| u32::try_from(q).ok());
+        let mut remotes = Vec::new();
+        if !disabled {
+            for c in controllers {
+                let band = c.connection_mode.as_deref().unwrap_or("in-band");
+                if band != "in-band" {
+                    continue;
+                }
+                if let Some(a) = in_band::remote_addr(&c.target, in_band::OFP_PORT) {
+                    remotes.push(a);
+                }
+            }
+            for m in managers {
+                if let Some(a) = in_band::remote_addr(m, in_band::OVSDB_PORT) {
+                    remotes.push(a);
+                }
+            }
+        }
+        let mut ib = self.in_band.lock().unwrap_or_else(|e| e.into_inner());
+        if !remotes.is_empty() && ib.is_none() {
+            *ib = Some(in_band::InBand::new(lookup));
+        }
+        if let Some(ib) = ib.as_mut() {
+            ib.configure(&remotes, queue);
+        }
+        drop(ib);
+        run_in_band(&self.in_band, &self.shared, crate::clock::global().now_ms());
     }
 
     /// Drops every controller connection and reconnects (bridge/reconnect).
@@ -671,24 +736,8 @@ impl ConnMgr {
         }
         let allowed = self.service_allowed.load(Ordering::Relaxed);
         for c in cfgs {
-            let status = Arc::new(Mutex::new(ControllerStatus::default()));
-            let primary = !is_passive(&c.target);
-            let task = if primary {
-                self.spawn_primary(&c, allowed, status.clone())
-            } else {
-                self.spawn_service(&c, allowed, status.clone())
-            };
-            if let Some(task) = task {
-                self.controllers.insert(
-                    c.target.clone(),
-                    Controller {
-                        cfg: c,
-                        allowed,
-                        task,
-                        status,
-                        primary,
-                    },
-                );
+            if let Some(ctl) = self.start_controller(&c, allowed) {
+                self.controllers.insert(c.target.clone(), ctl);
             }
         }
         self.update_fail_open();
@@ -700,6 +749,74 @@ impl ConnMgr {
             .values()
             .map(|c| (c.cfg.uuid, lock_status(&c.status).clone()))
             .collect()
+    }
+}
+
+/// One pass of in-band control; the state goes once it has neither
+/// remotes nor rules. Keeps the switch's "in-band" flag (translation
+/// sends DHCP replies to the local port while it is on).
+fn run_in_band(ib: &Mutex<Option<in_band::InBand>>, shared: &BridgeShared, now: u64) {
+    let mut g = ib.lock().unwrap_or_else(|e| e.into_inner());
+    let on = match g.as_mut() {
+        Some(state) => state.run(shared, now),
+        None => false,
+    };
+    if !on {
+        *g = None;
+    }
+    let mut o = shared.ofproto.lock().unwrap_or_else(|e| e.into_inner());
+    o.config.in_band = on;
+}
+
+/// Sleeps until the daemon clock reads `deadline` (ms); the clock may be
+/// stopped and warped, so it is looked at every 50 ms.
+async fn sleep_until_clock(deadline: u64) {
+    let clock = crate::clock::global();
+    while clock.now_ms() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Applies a changed Controller row to a running controller, as upstream
+/// does without reconnecting: probe interval, backoff, asynchronous
+/// messages, rate limits (their counters kept).
+fn reconfigure_in_place(have: &mut Controller, c: &ControllerConfig) {
+    let old_stats = have.live.borrow().limits.as_ref().map(|l| l.stats.clone());
+    let settings = live_settings(c, old_stats);
+    if have.primary {
+        lock_status(&have.status).packet_in = settings.limits.as_ref().map(|l| l.stats.clone());
+    }
+    let changed = {
+        let cur = have.live.borrow();
+        cur.differs(&settings) || cur.max_backoff != settings.max_backoff
+    };
+    if changed {
+        have.live.send_replace(settings);
+    }
+    have.cfg = c.clone();
+}
+
+/// What a running connection of controller `c` applies in place
+/// (`stats`: the rate limiter's counters to keep).
+fn live_settings(c: &ControllerConfig, stats: Option<pinsched::SharedPinStats>) -> LiveSettings {
+    let mut limits = pin_limits(c);
+    if let (Some(l), Some(s)) = (limits.as_mut(), stats) {
+        l.stats = s;
+    }
+    LiveSettings {
+        probe: probe_of(c),
+        async_enabled: c.enable_async_messages.unwrap_or(true),
+        limits,
+        max_backoff: max_backoff_of(c),
+    }
+}
+
+/// The longest wait between connection attempts: `max_backoff` in whole
+/// seconds, at least 1 (8 by default).
+fn max_backoff_of(c: &ControllerConfig) -> Duration {
+    match c.max_backoff {
+        Some(ms) => Duration::from_secs((ms.max(0) as u64 / 1000).max(1)),
+        None => Duration::from_secs(8),
     }
 }
 
@@ -741,8 +858,7 @@ async fn listen(
     listener: rpc::stream::Listener,
     shared: Arc<BridgeShared>,
     allowed: Arc<AtomicU32>,
-    probe: Option<Duration>,
-    limits: Option<PinLimits>,
+    live: watch::Receiver<LiveSettings>,
 ) {
     let bridge = shared.name.clone();
     loop {
@@ -762,19 +878,16 @@ async fn listen(
             name: name.clone(),
             kind: ConnKind::Service,
             allowed: allowed.load(Ordering::Relaxed),
-            probe,
+            probe: None,
             async_enabled: true,
             hello_timeout: Duration::from_secs(1),
         };
         let sh = shared.clone();
         let bridge = bridge.clone();
         // Each connection has its own schedulers and counters.
-        let limits = limits.as_ref().map(|l| PinLimits {
-            stats: Default::default(),
-            ..l.clone()
-        });
+        let live = live.clone();
         tokio::spawn(async move {
-            let end = serve(stream, cfg, limits, sh, |_| {}).await;
+            let end = serve(stream, cfg, live, sh, |_| {}).await;
             match end {
                 ConnEnd::Eof => {}
                 ConnEnd::Error(e) => {

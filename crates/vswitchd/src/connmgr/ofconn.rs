@@ -16,7 +16,7 @@ use rpc::stream::BoxStream;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 const OFPT_HELLO: u8 = 0;
 const OFPT_ERROR: u8 = 1;
@@ -566,6 +566,42 @@ pub struct PinLimits {
     pub stats: SharedPinStats,
 }
 
+/// What a running connection takes from its Controller row without
+/// reconnecting (upstream's ofconn_reconfigure): a change of these
+/// reaches the connection through a `watch` channel.
+#[derive(Clone, Debug)]
+pub struct LiveSettings {
+    /// Inactivity probe interval (none: never probe).
+    pub probe: Option<Duration>,
+    /// `enable_async_messages`.
+    pub async_enabled: bool,
+    /// Packet-in rate limits, if any.
+    pub limits: Option<PinLimits>,
+    /// The longest wait between connection attempts (active targets).
+    pub max_backoff: Duration,
+}
+
+impl LiveSettings {
+    /// Settings that never change (the management socket's).
+    pub fn fixed(probe: Option<Duration>) -> watch::Receiver<LiveSettings> {
+        watch::channel(LiveSettings {
+            probe,
+            async_enabled: true,
+            limits: None,
+            max_backoff: Duration::from_secs(8),
+        })
+        .1
+    }
+
+    /// True when `other` would change a running connection.
+    pub fn differs(&self, other: &LiveSettings) -> bool {
+        let lim = |l: &Option<PinLimits>| l.as_ref().map(|l| (l.rate, l.burst));
+        self.probe != other.probe
+            || self.async_enabled != other.async_enabled
+            || lim(&self.limits) != lim(&other.limits)
+    }
+}
+
 /// The connection's packet-in schedulers (misses, others).
 struct Schedulers {
     scheds: [PinSched; 2],
@@ -573,16 +609,31 @@ struct Schedulers {
 }
 
 impl Schedulers {
-    fn new(l: &PinLimits) -> Schedulers {
+    /// Schedulers for `l`; a service connection counts apart from its
+    /// listener's other connections.
+    fn new(l: &PinLimits, own_stats: bool) -> Schedulers {
         let s = Schedulers {
             scheds: [
                 PinSched::new(l.rate, l.burst),
                 PinSched::new(l.rate, l.burst),
             ],
-            stats: l.stats.clone(),
+            stats: if own_stats {
+                SharedPinStats::default()
+            } else {
+                l.stats.clone()
+            },
         };
         s.publish();
         s
+    }
+
+    /// New limits for the running schedulers (upstream's
+    /// `pinsched_set_limits`).
+    fn set_limits(&mut self, l: &PinLimits) {
+        for s in &mut self.scheds {
+            s.set_limits(l.rate, l.burst);
+        }
+        self.publish();
     }
 
     fn publish(&self) {
@@ -640,14 +691,22 @@ fn deliver(
 pub async fn serve(
     stream: BoxStream,
     cfg: ConnConfig,
-    limits: Option<PinLimits>,
+    mut live: watch::Receiver<LiveSettings>,
     shared: Arc<BridgeShared>,
     mut on_event: impl FnMut(ConnEvent) + Send,
 ) -> ConnEnd {
-    let mut scheds = limits.as_ref().map(Schedulers::new);
+    let settings = live.borrow_and_update().clone();
+    let own_stats = cfg.kind == ConnKind::Service;
+    let mut scheds = settings
+        .limits
+        .as_ref()
+        .map(|l| Schedulers::new(l, own_stats));
     let (mut rd, mut wr) = tokio::io::split(stream);
-    let probe = cfg.probe;
+    let probe = settings.probe;
     let hello_timeout = cfg.hello_timeout;
+    let mut cfg = cfg;
+    cfg.probe = probe;
+    cfg.async_enabled = settings.async_enabled;
     let (mut session, hello) = Session::new(cfg, shared.next_xid());
     let end = 'conn: {
         if let Err(e) = wr.write_all(&hello).await {
@@ -718,6 +777,21 @@ pub async fn serve(
                     }
                     Err(broadcast::error::RecvError::Closed) => break 'conn ConnEnd::Eof,
                 },
+                // The Controller row changed in place.
+                r = live.changed() => {
+                    if r.is_ok() {
+                        let now = live.borrow_and_update().clone();
+                        timers.probe_ms = now.probe.map(|p| p.as_millis() as u64);
+                        session.cfg.probe = now.probe;
+                        session.cfg.async_enabled = now.async_enabled;
+                        match (&mut scheds, &now.limits) {
+                            (Some(s), Some(l)) => s.set_limits(l),
+                            (None, Some(l)) => scheds = Some(Schedulers::new(l, own_stats)),
+                            (_, None) => scheds = None,
+                        }
+                    }
+                    Vec::new()
+                }
                 // Queued packet-ins leave as the daemon clock gives tokens
                 // back (it may be stopped and warped: poll it).
                 _ = tokio::time::sleep(Duration::from_millis(10)),

@@ -128,6 +128,19 @@ impl PinSched {
         }
     }
 
+    /// New limits (as [`PinSched::new`] reads them): the bucket keeps
+    /// at most the new burst of tokens, and packet-ins queued beyond the
+    /// new burst are dropped.
+    pub fn set_limits(&mut self, rate_limit: i64, burst_limit: Option<i64>) {
+        let fresh = PinSched::new(rate_limit, burst_limit);
+        self.bucket.rate = fresh.bucket.rate;
+        self.bucket.burst = fresh.bucket.burst;
+        self.bucket.tokens = self.bucket.tokens.min(self.bucket.burst);
+        while self.n_queued * TOKENS_PER_PACKET > self.bucket.burst {
+            self.drop_oldest_of_longest();
+        }
+    }
+
     /// The counters, with the current backlog.
     pub fn stats(&self) -> PinStats {
         PinStats {
