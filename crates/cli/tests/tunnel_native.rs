@@ -497,3 +497,268 @@ fn identical_tunnels_are_refused_like_upstream() {
         assert_eq!(rs, os, "log lines '{what}' differ");
     }
 }
+
+/// The underlay of `UNDERLAY` with tunnels of the other types: ERSPAN
+/// versions 1 and 2 (IPv4 and IPv6), GTP-U, Geneve with a TLV map, and the
+/// types upstream's userspace datapath cannot build a header for (STT,
+/// LISP, bare UDP).
+const MORE_TYPES: &[Step] = &[
+    Step::Vsctl("add-br br0 -- set bridge br0 datapath_type=dummy other-config:hwaddr=aa:55:aa:55:00:00 -- add-port br0 p0 -- set interface p0 type=dummy ofport_request=1 other-config:hwaddr=aa:55:aa:55:00:00"),
+    Step::Appctl("netdev-dummy/ip4addr br0 1.1.2.88/24"),
+    Step::Appctl("netdev-dummy/ip6addr br0 2001:cafe::88/24"),
+    Step::Appctl("ovs/route/add 1.1.2.92/24 br0"),
+    Step::Appctl("ovs/route/add 2001:cafe::92/24 br0"),
+    Step::Vsctl("add-br int-br -- set bridge int-br datapath_type=dummy -- add-port int-br e1 -- set interface e1 type=erspan options:remote_ip=1.1.2.92 options:key=123 options:erspan_ver=1 options:erspan_idx=3 ofport_request=2 -- add-port int-br e2 -- set interface e2 type=erspan options:remote_ip=1.1.2.93 options:key=124 options:erspan_ver=2 options:erspan_dir=1 options:erspan_hwid=4 ofport_request=3 -- add-port int-br g1 -- set interface g1 type=gtpu options:remote_ip=1.1.2.92 options:key=99 ofport_request=4 -- add-port int-br b1 -- set interface b1 type=bareudp options:remote_ip=1.1.2.92 options:payload_type=mpls ofport_request=5 -- add-port int-br s1 -- set interface s1 type=stt options:remote_ip=1.1.2.92 ofport_request=6 -- add-port int-br l1 -- set interface l1 type=lisp options:remote_ip=1.1.2.92 ofport_request=7 -- add-port int-br e6 -- set interface e6 type=ip6erspan options:remote_ip=2001:cafe::92 options:key=77 options:erspan_ver=2 ofport_request=8 -- add-port int-br gn -- set interface gn type=geneve options:remote_ip=1.1.2.92 options:key=123 ofport_request=20 -- add-port int-br ef -- set interface ef type=erspan options:remote_ip=1.1.2.94 options:key=flow options:erspan_ver=flow ofport_request=30 -- add-port int-br vm1 -- set interface vm1 type=dummy ofport_request=10"),
+    Step::Appctl("tnl/arp/set br0 1.1.2.92 f8:bc:12:44:34:b6"),
+    Step::Appctl("tnl/neigh/set br0 1.1.2.93 f8:bc:12:44:34:b7"),
+    Step::Appctl("tnl/neigh/set br0 1.1.2.94 f8:bc:12:44:34:b9"),
+    Step::Appctl("tnl/neigh/set br0 2001:cafe::92 f8:bc:12:44:34:c8"),
+    Step::Ofctl("int-br", "add-tlv-map |{class=0xffff,type=0,len=4}->tun_metadata0,{class=0x0102,type=0x80,len=8}->tun_metadata1,{class=0x5,type=0x3,len=12}->tun_metadata2"),
+];
+
+#[test]
+fn other_tunnel_types_trace_like_upstream() {
+    let Some((reference, ours)) = start_pair("tnl-types") else {
+        return;
+    };
+    let mut diffs = compare(&reference, &ours, MORE_TYPES);
+    for flow in [
+        "actions=2",
+        "actions=3",
+        "actions=4",
+        "actions=5",
+        "actions=6",
+        "actions=7",
+        "actions=8",
+        "actions=set_field:0x1234->tun_metadata0,20",
+        "actions=set_field:0x1234->tun_metadata1,set_field:0xab->tun_metadata0,20",
+        "actions=set_field:0x0->tun_metadata2,20",
+        "actions=set_field:0x1/0xff->tun_metadata1,20",
+        "actions=30",
+        "actions=set_field:1->tun_erspan_ver,set_field:5->tun_erspan_idx,set_field:0x3ff->tun_id,30",
+        "actions=set_field:2->tun_erspan_ver,set_field:1->tun_erspan_dir,set_field:0x1f->tun_erspan_hwid,30",
+        "actions=mod_dl_src:00:00:00:00:00:01,4",
+    ] {
+        let steps = [
+            Step::Ofctl("int-br", "del-flows"),
+            Step::Ofctl(
+                "int-br",
+                Box::leak(format!("add-flow |{flow}").into_boxed_str()),
+            ),
+            Step::Appctl(Box::leak(
+                format!("ofproto/trace int-br {TRACE_IN}").into_boxed_str(),
+            )),
+        ];
+        diffs.extend(compare(&reference, &ours, &steps));
+    }
+    let mut more = vec![
+        Step::AppctlSorted("tnl/ports/show"),
+        Step::AppctlSorted("tnl/ports/show -v"),
+    ];
+    for a in [
+        "",
+        "100",
+        "100 200",
+        "",
+        "200 150",
+        "",
+        "0 65535",
+        "1 2 3",
+        "x 5",
+        "5 x",
+        "70000 80000",
+        "1 65536",
+        "-1 5",
+        "0x10 20",
+        " 10 20x",
+        "",
+        "1 1",
+        "",
+        "32768 61000",
+        "",
+    ] {
+        more.push(Step::Appctl(Box::leak(
+            format!("tnl/egress_port_range {a}").into_boxed_str(),
+        )));
+    }
+    diffs.extend(compare(&reference, &ours, &more));
+    // An ERSPAN version from the flow that is not 1 or 2 cannot be built,
+    // and says so in the log.
+    for sb in [&reference, &ours] {
+        let _ = sb.ofctl("int-br", &["del-flows"]);
+        let _ = sb.ofctl("int-br", &["add-flow", "actions=30"]);
+        let _ = sb.appctl(&["ofproto/trace", "int-br", TRACE_IN]);
+    }
+    let r = log_lines(&reference, "ERSPAN version error");
+    let o = log_lines(&ours, "ERSPAN version error");
+    assert!(
+        !r.is_empty(),
+        "the reference logged no ERSPAN version error"
+    );
+    assert_eq!(
+        r.first(),
+        o.first(),
+        "ERSPAN version error log lines differ"
+    );
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
+
+/// An Ethernet/IPv4/ICMP echo from 192.168.0.1 to 192.168.0.`last`.
+fn inner_frame_to(last: u8) -> Vec<u8> {
+    let mut f = inner_frame();
+    f[14 + 19] = last;
+    f[24] = 0;
+    f[25] = 0;
+    let c = ip_checksum(&f[14..34]);
+    f[24..26].copy_from_slice(&c.to_be_bytes());
+    f
+}
+
+/// The frames `sb` sent out of p0 to the tunnel endpoints' MACs.
+fn tunnel_frames(sb: &Sandbox) -> Vec<Vec<u8>> {
+    sb.pcap("p0.pcap")
+        .into_iter()
+        .filter(|f| f.len() > 14 && f[0..4] == [0xf8, 0xbc, 0x12, 0x44])
+        .collect()
+}
+
+/// A frame with its Ethernet and IP addresses swapped: what the far end
+/// would send back (checksums stay valid).
+fn mirrored(f: &[u8]) -> Vec<u8> {
+    let mut m = f.to_vec();
+    m[0..6].copy_from_slice(&f[6..12]);
+    m[6..12].copy_from_slice(&f[0..6]);
+    if f[12..14] == [0x08, 0x00] {
+        m[26..30].copy_from_slice(&f[30..34]);
+        m[30..34].copy_from_slice(&f[26..30]);
+    } else {
+        m[22..38].copy_from_slice(&f[38..54]);
+        m[38..54].copy_from_slice(&f[22..38]);
+    }
+    m
+}
+
+#[test]
+fn other_tunnel_types_encapsulate_like_upstream() {
+    let Some((reference, ours)) = start_pair("tnl-types-pkts") else {
+        return;
+    };
+    let mut diffs = compare(&reference, &ours, MORE_TYPES);
+    let mut setup = vec![Step::Ofctl("br0", "add-flow |actions=normal")];
+    // 192.168.0.N goes into a tunnel chosen by N.
+    for (n, out) in [
+        (2, "2"),
+        (3, "3"),
+        (4, "4"),
+        (5, "8"),
+        (
+            6,
+            "set_field:0x1234->tun_metadata1,set_field:0xab->tun_metadata0,20",
+        ),
+        (
+            7,
+            "set_field:1->tun_erspan_ver,set_field:5->tun_erspan_idx,set_field:0x3ff->tun_id,30",
+        ),
+    ] {
+        setup.push(Step::Ofctl(
+            "int-br",
+            Box::leak(
+                format!("add-flow |in_port=10,ip,nw_dst=192.168.0.{n},actions={out}")
+                    .into_boxed_str(),
+            ),
+        ));
+    }
+    for p in [2, 3, 8] {
+        setup.push(Step::Ofctl(
+            "int-br",
+            Box::leak(format!("add-flow |in_port={p},actions=10").into_boxed_str()),
+        ));
+    }
+    diffs.extend(compare(&reference, &ours, &setup));
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    let both = [&reference, &ours];
+    for sb in both {
+        let pcap = format!("options:pcap={}", sb.path("p0.pcap"));
+        sb.vsctl(&["set", "Interface", "p0", &pcap]).unwrap();
+    }
+    // One packet per tunnel, each waited for, so both sides number their
+    // ERSPAN sequences alike.
+    let dsts = [2u8, 3, 4, 5, 6, 7, 2];
+    let mut got: Vec<Vec<Vec<u8>>> = Vec::new();
+    for (sb, who) in both.iter().zip(["reference", "ours"]) {
+        for (i, d) in dsts.iter().enumerate() {
+            sb.appctl(&["netdev-dummy/receive", "vm1", &hex(&inner_frame_to(*d))])
+                .unwrap();
+            let seen = sb.wait_until(Duration::from_secs(10), || tunnel_frames(sb).len() > i);
+            assert!(seen, "{who}: nothing sent for 192.168.0.{d}");
+        }
+        got.push(tunnel_frames(sb));
+    }
+    let masked = |f: &[u8]| -> String {
+        let mut f = f.to_vec();
+        let v4 = f[12..14] == [0x08, 0x00];
+        let l4 = if v4 { 34 } else { 54 };
+        let proto = if v4 { f[23] } else { f[20] };
+        if proto == 17 {
+            // The hashed source port, and the checksum that covers it.
+            f[l4..l4 + 2].fill(0);
+            f[l4 + 6..l4 + 8].fill(0);
+        } else if proto == 47 && f.get(l4 + 8).map(|b| b >> 4) == Some(2) {
+            // ERSPAN version 2's timestamp.
+            f[l4 + 12..l4 + 16].fill(0);
+        }
+        hex(&f)
+    };
+    let r: Vec<String> = got[0].iter().map(|f| masked(f)).collect();
+    let o: Vec<String> = got[1].iter().map(|f| masked(f)).collect();
+    assert_eq!(r, o, "encapsulated frames differ (reference, ours)");
+
+    // The frames sent back from the far ends reach vm1 (ERSPAN), and the
+    // tunnel ports count them.
+    let back: Vec<Vec<u8>> = got[0][..3]
+        .iter()
+        .chain(got[0][3..4].iter())
+        .map(|f| mirrored(f))
+        .collect();
+    for sb in both {
+        for f in &back {
+            sb.appctl(&["netdev-dummy/receive", "p0", &hex(f)]).unwrap();
+        }
+    }
+    // (Both deliver ERSPAN versions 1 and 2; the reference's ip6erspan
+    // vport shares the GRE entry of the first ERSPAN vport, so the IPv6
+    // one finds no port, in both.)
+    for (sb, who) in both.iter().zip(["reference", "ours"]) {
+        let got = sb.wait_until(Duration::from_secs(10), || {
+            let _ = sb.appctl(&["time/warp", "100"]);
+            tx_packets(sb, "10") >= 2
+        });
+        assert!(got, "{who}: decapsulated packets did not reach vm1");
+    }
+    let mut stats = Vec::new();
+    for sb in both {
+        let mut out = String::new();
+        sb.wait_until(Duration::from_secs(10), || {
+            let _ = sb.appctl(&["time/warp", "500"]);
+            out = ["2", "3", "8", "10"]
+                .iter()
+                .map(|p| sb.ofctl("int-br", &["dump-ports", p]).unwrap_or_default())
+                .collect();
+            out.contains("port  2: rx pkts=1") && out.contains("port  3: rx pkts=1")
+        });
+        let lines: Vec<&str> = out
+            .lines()
+            .filter(|l| l.contains("rx pkts") || l.contains("port 10"))
+            .collect();
+        stats.push(lines.join("\n"));
+    }
+    assert_eq!(
+        stats[0], stats[1],
+        "tunnel and vm1 port statistics (reference, ours)"
+    );
+}

@@ -391,13 +391,16 @@ fn take_or_copy(
 
 fn tunnel_header(t: &flow::odp::actions::TnlPush) -> Option<packet::tunnel::EncapHeader> {
     use flow::odp::actions::tnl_push::{
-        VPORT_TYPE_GENEVE, VPORT_TYPE_GRE, VPORT_TYPE_IP6GRE, VPORT_TYPE_VXLAN,
+        VPORT_TYPE_ERSPAN, VPORT_TYPE_GENEVE, VPORT_TYPE_GRE, VPORT_TYPE_GTPU,
+        VPORT_TYPE_IP6ERSPAN, VPORT_TYPE_IP6GRE, VPORT_TYPE_VXLAN,
     };
     use packet::tunnel::{EncapHeader, TunnelKind};
     let kind = match t.tnl_type {
         VPORT_TYPE_VXLAN => TunnelKind::Vxlan,
         VPORT_TYPE_GENEVE => TunnelKind::Geneve,
         VPORT_TYPE_GRE | VPORT_TYPE_IP6GRE => TunnelKind::Gre,
+        VPORT_TYPE_ERSPAN | VPORT_TYPE_IP6ERSPAN => TunnelKind::Erspan,
+        VPORT_TYPE_GTPU => TunnelKind::Gtpu,
         _ => return None,
     };
     Some(EncapHeader {
@@ -452,11 +455,40 @@ fn push_header(
     }
     f.pkt.meta.offload = Offload::default();
     packet::tunnel::finish_encap(f.pkt.data_mut(), &h, hash);
+    if h.kind == packet::tunnel::TunnelKind::Erspan {
+        let seq = erspan_seq(t.tnl_port);
+        packet::tunnel::set_erspan_seq(f.pkt.data_mut(), &h, seq, erspan_timestamp());
+    }
     // The packet is now the outer one, with no tunnel metadata.
     f.flow.tunnel = Default::default();
     f.flow.packet_type = 0;
     f.reparse();
     true
+}
+
+/// The next GRE sequence number of ERSPAN vport `tnl_port` (one counter
+/// per vport, from 0, as upstream's).
+fn erspan_seq(tnl_port: u32) -> u32 {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static SEQ: OnceLock<Mutex<HashMap<u32, u32>>> = OnceLock::new();
+    let mut m = match SEQ.get_or_init(Default::default).lock() {
+        Ok(m) => m,
+        Err(e) => e.into_inner(),
+    };
+    let n = m.entry(tnl_port).or_insert(0);
+    let seq = *n;
+    *n = n.wrapping_add(1);
+    seq
+}
+
+/// ERSPAN version 2's timestamp: wall-clock time in units of 100 µs,
+/// truncated to 32 bits.
+fn erspan_timestamp() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| (d.as_micros() / 100) as u32)
+        .unwrap_or(0)
 }
 
 /// The packet of `slot` cut into segments (software GSO and checksums).

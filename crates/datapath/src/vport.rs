@@ -1,7 +1,7 @@
-//! Tunnel vports (types `vxlan`, `geneve`, `gre`, `ip6gre`, and the types
-//! whose encapsulation this datapath does not implement, `erspan`,
-//! `ip6erspan`, `stt`, `lisp`, `gtpu`, `bareudp`, which exist as ports
-//! only): datapath ports without a device. Packets never arrive on or leave through them
+//! Tunnel vports (types `vxlan`, `geneve`, `gre`, `ip6gre`, `erspan`,
+//! `ip6erspan`, `gtpu`, and the types whose encapsulation this datapath
+//! does not implement, as upstream's userspace datapath does not, `stt`,
+//! `lisp`, `bareudp`, which exist as ports only): datapath ports without a device. Packets never arrive on or leave through them
 //! directly: `tnl_pop(port)` decapsulates a packet and makes it re-enter
 //! the datapath as if received on the vport, and `tnl_push(...)` puts the
 //! outer headers on and sends the result out of a real port.
@@ -17,10 +17,13 @@ pub const VPORT_TYPES: &[(&str, TunnelKind)] = &[
     ("geneve", TunnelKind::Geneve),
     ("gre", TunnelKind::Gre),
     ("ip6gre", TunnelKind::Gre),
+    ("erspan", TunnelKind::Erspan),
+    ("ip6erspan", TunnelKind::Erspan),
+    ("gtpu", TunnelKind::Gtpu),
 ];
 
 /// Tunnel vport types without encapsulation support here.
-pub const OTHER_VPORT_TYPES: &[&str] = &["erspan", "ip6erspan", "stt", "lisp", "gtpu", "bareudp"];
+pub const OTHER_VPORT_TYPES: &[&str] = &["stt", "lisp", "bareudp"];
 
 /// The tunnel protocol of a port type, if it is a tunnel vport type.
 pub fn tunnel_kind(type_name: &str) -> Option<TunnelKind> {

@@ -1,5 +1,5 @@
-//! Tunnel encapsulation and decapsulation in userspace: VXLAN, Geneve and
-//! GRE over IPv4 or IPv6 (OVS's `netdev_tnl_*` / `netdev_*_build_header`,
+//! Tunnel encapsulation and decapsulation in userspace: VXLAN, Geneve,
+//! GRE, ERSPAN (versions 1 and 2, over GRE) and GTP-U over IPv4 or IPv6 (OVS's `netdev_tnl_*` / `netdev_*_build_header`,
 //! `*_push_header`, `*_pop_header`).
 //!
 //! * [`build_header`] turns tunnel metadata (the `tun_*` fields a flow sets
@@ -53,6 +53,10 @@ pub enum TunnelKind {
     Vxlan,
     Geneve,
     Gre,
+    /// ERSPAN type II (version 1) or III (version 2) over GRE.
+    Erspan,
+    /// GTP-U (an IP packet without Ethernet inside).
+    Gtpu,
 }
 
 impl TunnelKind {
@@ -61,10 +65,33 @@ impl TunnelKind {
         match self {
             TunnelKind::Vxlan => Some(wire::vxlan::UDP_PORT),
             TunnelKind::Geneve => Some(wire::geneve::UDP_PORT),
-            TunnelKind::Gre => None,
+            TunnelKind::Gtpu => Some(GTPU_UDP_PORT),
+            TunnelKind::Gre | TunnelKind::Erspan => None,
         }
     }
+
+    /// True for the kinds carried in GRE.
+    pub fn is_gre(self) -> bool {
+        matches!(self, TunnelKind::Gre | TunnelKind::Erspan)
+    }
 }
+
+/// The IANA port of GTP-U.
+pub const GTPU_UDP_PORT: u16 = 2152;
+/// GTP-U flags of the header this datapath builds (version 1, GTP).
+pub const GTPU_FLAGS_DEFAULT: u8 = 0x30;
+/// GTP-U flag: a sequence number (and the 4 optional bytes) follows.
+const GTPU_S_MASK: u8 = 0x02;
+/// GTP-U message type of a user-plane packet (G-PDU).
+pub const GTPU_MSGTYPE_GPDU: u8 = 255;
+const GTPU_LEN: usize = 8;
+/// GRE protocol of ERSPAN type II (version 1) and type III (version 2).
+pub const ETH_TYPE_ERSPAN1: u16 = 0x88be;
+pub const ETH_TYPE_ERSPAN2: u16 = 0x22eb;
+/// GRE flag: sequence number present (ERSPAN's only GRE flag).
+const GRE_SEQ: u16 = 0x1000;
+const ERSPAN_SID_MASK: u64 = 0x3ff;
+const ERSPAN_IDX_MASK: u32 = 0xfffff;
 
 /// An encapsulation header template.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,7 +151,7 @@ pub fn build_header(
     b.extend_from_slice(&p.eth_dst);
     b.extend_from_slice(&p.eth_src);
     b.extend_from_slice(&(if ipv6 { 0x86ddu16 } else { 0x0800 }).to_be_bytes());
-    let proto = if kind == TunnelKind::Gre { 47 } else { 17 };
+    let proto = if kind.is_gre() { 47 } else { 17 };
     if ipv6 {
         let mut ip = [0u8; IPV6_LEN];
         put32(&mut ip, 0, (6 << 28) | ((tnl.ip_tos as u32) << 20));
@@ -150,7 +177,7 @@ pub fn build_header(
         b.extend_from_slice(&ip);
     }
     let csum = tnl.flags & FLOW_TNL_F_CSUM != 0;
-    if kind != TunnelKind::Gre {
+    if !kind.is_gre() {
         let mut udp = [0u8; UDP_LEN];
         let dst = if p.udp_dst != 0 {
             p.udp_dst
@@ -203,6 +230,11 @@ pub fn build_header(
             b.resize(at + r.buffer_len(), 0);
             r.emit(&mut b[at..])?;
         }
+        TunnelKind::Erspan => erspan_header(tnl, &mut b)?,
+        TunnelKind::Gtpu => {
+            b.extend_from_slice(&[GTPU_FLAGS_DEFAULT, GTPU_MSGTYPE_GPDU, 0, 0]);
+            b.extend_from_slice(&(tnl.tun_id as u32).to_be_bytes());
+        }
     }
     Ok(EncapHeader {
         kind,
@@ -211,11 +243,81 @@ pub fn build_header(
     })
 }
 
-/// The UDP source port for a frame whose hash is `hash`: spread over
-/// [`TNL_UDP_PORT_MIN`]..[`TNL_UDP_PORT_MAX`].
+/// GRE with a sequence number (filled per packet by [`set_erspan_seq`]),
+/// then the ERSPAN header of `tnl.erspan_ver` (1 or 2; any other version
+/// cannot be built): the session id from the key, then the index (version
+/// 1) or the direction and hardware id (version 2; its timestamp is also
+/// per packet).
+fn erspan_header(tnl: &FlowTnl, b: &mut Vec<u8>) -> Result<(), Error> {
+    let proto = match tnl.erspan_ver {
+        1 => ETH_TYPE_ERSPAN1,
+        2 => ETH_TYPE_ERSPAN2,
+        _ => return Err(Error::Malformed),
+    };
+    b.extend_from_slice(&GRE_SEQ.to_be_bytes());
+    b.extend_from_slice(&proto.to_be_bytes());
+    b.extend_from_slice(&[0; 4]);
+    let sid = (tnl.tun_id & ERSPAN_SID_MASK) as u32;
+    b.extend_from_slice(&((u32::from(tnl.erspan_ver) << 28) | sid).to_be_bytes());
+    if tnl.erspan_ver == 1 {
+        b.extend_from_slice(&(tnl.erspan_idx & ERSPAN_IDX_MASK).to_be_bytes());
+    } else {
+        let hwid = tnl.erspan_hwid & 0x3f;
+        b.extend_from_slice(&[0; 6]);
+        b.push(hwid >> 4);
+        b.push(((hwid & 0xf) << 4) | ((tnl.erspan_dir & 1) << 3));
+    }
+    Ok(())
+}
+
+/// Writes an encapsulated ERSPAN packet's GRE sequence number and, for
+/// version 2, its timestamp (in units of 100 µs).
+pub fn set_erspan_seq(packet: &mut [u8], h: &EncapHeader, seq: u32, timestamp: u32) {
+    if h.kind != TunnelKind::Erspan || packet.len() < h.bytes.len() {
+        return;
+    }
+    let gre = h.l4();
+    if packet.len() < gre + 16 {
+        return;
+    }
+    put32(packet, gre + 4, seq);
+    if packet[gre + 8] >> 4 == 2 {
+        put32(packet, gre + 12, timestamp);
+    }
+}
+
+/// The UDP source port range (`tnl/egress_port_range`), min in the high
+/// half, max in the low half.
+static EGRESS_PORT_RANGE: std::sync::atomic::AtomicU32 =
+    std::sync::atomic::AtomicU32::new(((TNL_UDP_PORT_MIN as u32) << 16) | TNL_UDP_PORT_MAX as u32);
+
+/// The UDP source port range of encapsulated packets: (min, max).
+pub fn egress_port_range() -> (u16, u16) {
+    let r = EGRESS_PORT_RANGE.load(std::sync::atomic::Ordering::Relaxed);
+    ((r >> 16) as u16, r as u16)
+}
+
+/// Sets the UDP source port range (the bounds in either order).
+pub fn set_egress_port_range(a: u16, b: u16) {
+    let (min, max) = (a.min(b), a.max(b));
+    EGRESS_PORT_RANGE.store(
+        (u32::from(min) << 16) | u32::from(max),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+/// The UDP source port for a frame whose hash is `hash`: spread over the
+/// egress port range (by default [`TNL_UDP_PORT_MIN`]..[`TNL_UDP_PORT_MAX`]).
 pub fn udp_src_port(hash: u32) -> u16 {
-    let range = (TNL_UDP_PORT_MAX - TNL_UDP_PORT_MIN) as u64;
-    ((hash as u64 * range) >> 32) as u16 + TNL_UDP_PORT_MIN
+    let (min, max) = egress_port_range();
+    udp_src_port_in(hash, min, max)
+}
+
+/// The UDP source port for hash `hash` in the range `min..max` (`max`
+/// itself only when the range is empty).
+pub fn udp_src_port_in(hash: u32, min: u16, max: u16) -> u16 {
+    let range = u64::from(max.saturating_sub(min));
+    ((u64::from(hash) * range) >> 32) as u16 + min
 }
 
 /// A frame with `h` in front of it (allocating; see [`finish_encap`] to
@@ -262,9 +364,58 @@ pub fn finish_encap(packet: &mut [u8], h: &EncapHeader, hash: u32) {
                 put16(packet, l4 + 6, c);
             }
         }
+        TunnelKind::Gtpu => {
+            // As upstream's datapath does: the UDP checksum is computed
+            // before the GTP-U length is written, and always.
+            put16(packet, l4, udp_src_port(hash));
+            put16(packet, l4 + 4, l4_len as u16);
+            put16(packet, l4 + 6, 0);
+            let pseudo = if h.ipv6 {
+                checksum::pseudo_header_of_ipv6(&packet[l3..])
+            } else {
+                checksum::pseudo_header_of_ipv4(&packet[l3..])
+            }
+            .unwrap_or(0);
+            let c = checksum::udp_nonzero(checksum::finish(checksum::add(pseudo, &packet[l4..])));
+            put16(packet, l4 + 6, c);
+            let gtpu_len = l4_len.saturating_sub(UDP_LEN + GTPU_LEN) as u16;
+            put16(packet, l4 + UDP_LEN + 2, gtpu_len);
+        }
         TunnelKind::Gre => {
             wire::gre::GreHeader::new_unchecked(&mut packet[l4..]).fill_checksum();
         }
+        TunnelKind::Erspan => {}
+    }
+}
+
+/// Reads a GRE header with ERSPAN behind it into `tnl`; the length of
+/// both.
+fn erspan_decap(b: &[u8], tnl: &mut FlowTnl) -> Result<usize, Error> {
+    let gre = wire::gre::GreHeader::new_checked(b)?;
+    let r = wire::gre::GreRepr::parse(&gre)?;
+    let e = gre.header_len();
+    let word = |o: usize| -> Result<u32, Error> {
+        b.get(e + o..e + o + 4)
+            .map(|x| u32::from_be_bytes([x[0], x[1], x[2], x[3]]))
+            .ok_or(Error::Truncated)
+    };
+    let w0 = word(0)?;
+    let ver = (w0 >> 28) as u8;
+    tnl.tun_id = u64::from(w0) & ERSPAN_SID_MASK;
+    tnl.flags |= FLOW_TNL_F_KEY;
+    tnl.erspan_ver = ver;
+    match (r.protocol, ver) {
+        (ETH_TYPE_ERSPAN1, 1) => {
+            tnl.erspan_idx = word(4)? & ERSPAN_IDX_MASK;
+            Ok(e + 8)
+        }
+        (ETH_TYPE_ERSPAN2, 2) => {
+            let w2 = word(8)?;
+            tnl.erspan_hwid = (((w2 >> 8) & 0x3) << 4) as u8 | ((w2 >> 4) & 0xf) as u8;
+            tnl.erspan_dir = ((w2 >> 3) & 1) as u8;
+            Ok(e + 12)
+        }
+        _ => Err(Error::Malformed),
     }
 }
 
@@ -336,7 +487,12 @@ pub fn decap(frame: &[u8], kind: TunnelKind) -> Result<Decap, Error> {
     };
     let mut packet_type = 0;
     let mut geneve_options = 0..0;
-    let inner_start = if kind == TunnelKind::Gre {
+    let inner_start = if kind == TunnelKind::Erspan {
+        if proto != 47 {
+            return Err(Error::Malformed);
+        }
+        erspan_decap(&pkt[l4..], &mut tnl)? + l4
+    } else if kind == TunnelKind::Gre {
         if proto != 47 {
             return Err(Error::Malformed);
         }
@@ -380,6 +536,27 @@ pub fn decap(frame: &[u8], kind: TunnelKind) -> Result<Decap, Error> {
                 tnl.gbp_flags = g.flags;
             }
             th + wire::vxlan::HEADER_LEN
+        } else if kind == TunnelKind::Gtpu {
+            let g = pkt.get(th..th + GTPU_LEN).ok_or(Error::Truncated)?;
+            let (flags, msgtype) = (g[0], g[1]);
+            tnl.gtpu_flags = flags;
+            tnl.gtpu_msgtype = msgtype;
+            tnl.tun_id = u64::from(u32::from_be_bytes([g[4], g[5], g[6], g[7]]));
+            tnl.flags |= FLOW_TNL_F_KEY;
+            if msgtype != GTPU_MSGTYPE_GPDU {
+                // Other messages (echo, end marker) go up whole, for a
+                // controller to handle.
+                0
+            } else {
+                let hlen = GTPU_LEN + if flags & GTPU_S_MASK != 0 { 4 } else { 0 };
+                let ip = th + hlen;
+                packet_type = match pkt.get(ip).map(|v| v >> 4) {
+                    Some(4) => (1 << 16) | 0x0800,
+                    Some(6) => (1 << 16) | 0x86dd,
+                    _ => return Err(Error::Malformed),
+                };
+                ip
+            }
         } else {
             let g = wire::geneve::GeneveHeader::new_checked(&pkt[th..])?;
             let r = wire::geneve::GeneveRepr::parse(&g)?;
@@ -482,6 +659,80 @@ mod tests {
         for n in 0..pkt.len() - inner.len() {
             assert!(decap(&pkt[..n], TunnelKind::Vxlan).is_err());
         }
+    }
+
+    #[test]
+    fn erspan_versions_round_trip() {
+        let inner = inner();
+        for (ver, len) in [(1u8, 50usize), (2, 54)] {
+            let mut t = tnl4(FLOW_TNL_F_KEY | FLOW_TNL_F_DONT_FRAGMENT);
+            t.tun_id = 0x47b;
+            t.erspan_ver = ver;
+            t.erspan_idx = 0x12345;
+            t.erspan_dir = 1;
+            t.erspan_hwid = 0x2a;
+            let h = build_header(TunnelKind::Erspan, &t, &params()).unwrap();
+            assert_eq!(h.bytes.len(), len);
+            let mut pkt = encap(&inner, &h, 0);
+            set_erspan_seq(&mut pkt, &h, 7, 0xdead_beef);
+            assert_eq!(&pkt[38..42], &[0, 0, 0, 7]);
+            let d = decap(&pkt, TunnelKind::Erspan).unwrap();
+            assert_eq!(&pkt[d.inner.clone()], &inner[..]);
+            // The session id is the key's low 10 bits.
+            assert_eq!(d.tunnel.tun_id, 0x7b);
+            assert_eq!(d.tunnel.erspan_ver, ver);
+            if ver == 1 {
+                assert_eq!(d.tunnel.erspan_idx, 0x12345);
+            } else {
+                assert_eq!(&pkt[46..50], &0xdead_beefu32.to_be_bytes());
+                assert_eq!((d.tunnel.erspan_dir, d.tunnel.erspan_hwid), (1, 0x2a));
+            }
+            for n in 0..pkt.len() - inner.len() {
+                assert!(decap(&pkt[..n], TunnelKind::Erspan).is_err());
+            }
+        }
+        let mut t = tnl4(0);
+        t.erspan_ver = 3;
+        assert_eq!(
+            build_header(TunnelKind::Erspan, &t, &params()),
+            Err(Error::Malformed)
+        );
+    }
+
+    #[test]
+    fn gtpu_carries_ip_packets() {
+        let inner = inner();
+        let t = tnl4(FLOW_TNL_F_KEY);
+        let h = build_header(TunnelKind::Gtpu, &t, &params()).unwrap();
+        assert_eq!(&h.bytes[34 + 2..34 + 4], &GTPU_UDP_PORT.to_be_bytes());
+        let mut pkt = encap(&inner[14..], &h, 0);
+        // The GTP-U length is the payload's.
+        assert_eq!(get16(&pkt, 44) as usize, inner.len() - 14);
+        // Upstream's checksum covers a zero GTP-U length: valid once it
+        // is taken out again.
+        put16(&mut pkt, 44, 0);
+        let pseudo = checksum::pseudo_header_of_ipv4(&pkt[14..]).unwrap();
+        assert_eq!(checksum::finish(checksum::add(pseudo, &pkt[34..])), 0);
+        put16(&mut pkt, 44, (inner.len() - 14) as u16);
+        put16(&mut pkt, 40, 0);
+        let d = decap(&pkt, TunnelKind::Gtpu).unwrap();
+        assert_eq!(&pkt[d.inner.clone()], &inner[14..]);
+        assert_eq!(d.packet_type, 0x0001_0800);
+        assert_eq!(
+            (d.tunnel.tun_id, d.tunnel.gtpu_flags, d.tunnel.gtpu_msgtype),
+            (0x123456, 0x30, 255)
+        );
+        // Another message type goes up whole.
+        pkt[43] = 1;
+        let d = decap(&pkt, TunnelKind::Gtpu).unwrap();
+        assert_eq!((d.inner.start, d.packet_type), (0, 0));
+    }
+
+    #[test]
+    fn egress_port_range_bounds_the_source_port() {
+        assert_eq!(udp_src_port_in(0, 100, 200), 100);
+        assert_eq!(udp_src_port_in(u32::MAX, 100, 200), 199);
+        assert_eq!(udp_src_port_in(u32::MAX, 7, 7), 7);
     }
 
     #[test]

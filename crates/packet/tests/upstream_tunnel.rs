@@ -122,6 +122,8 @@ fn type_name(k: TunnelKind) -> &'static str {
         TunnelKind::Vxlan => "vxlan",
         TunnelKind::Geneve => "geneve",
         TunnelKind::Gre => "gre",
+        TunnelKind::Erspan => "erspan",
+        TunnelKind::Gtpu => "gtpu",
     }
 }
 

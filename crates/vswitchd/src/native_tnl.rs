@@ -22,6 +22,41 @@ pub fn disable_system_routes() {
     NO_SYSTEM_ROUTES.store(true, Ordering::Relaxed);
 }
 
+/// A port number as C's `atoi` reads it (leading blanks, a sign, digits
+/// up to the first other character), if within 1..=65535.
+fn port_arg(s: &str) -> Option<u16> {
+    let t = s.trim_start();
+    let (neg, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let digits = t.bytes().take_while(|b| b.is_ascii_digit()).count();
+    let v: u64 = t[..digits].parse().unwrap_or(0);
+    if neg || v == 0 || v > 65535 {
+        None
+    } else {
+        Some(v as u16)
+    }
+}
+
+/// `tnl/egress_port_range [min max]`: shows the UDP source port range of
+/// tunnel packets, or sets it.
+fn egress_port_range(a: &[String]) -> String {
+    if a.len() < 2 {
+        let (min, max) = packet::tunnel::egress_port_range();
+        return format!("Tunnel UDP source port range: {min}-{max}\n");
+    }
+    let Some(min) = port_arg(&a[0]) else {
+        return "Invalid min.\n".into();
+    };
+    let Some(max) = port_arg(&a[1]) else {
+        return "Invalid max.\n".into();
+    };
+    packet::tunnel::set_egress_port_range(min, max);
+    "OK\n".into()
+}
+
 fn now() -> u64 {
     crate::clock::global().now_ms()
 }
@@ -98,6 +133,9 @@ pub fn register(c: &rpc::unixctl::Commands, d: &Daemon) {
             tnl().neigh().cmd_aging(&args, now())
         });
     }
+    c.register("tnl/egress_port_range", "min max", 0, 2, |a| {
+        Ok(egress_port_range(a))
+    });
     c.register("tnl/ports/show", "-v", 0, 1, move |a| {
         Ok(tnl().ports().show(a.first().is_some_and(|v| v == "-v")))
     });

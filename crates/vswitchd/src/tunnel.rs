@@ -656,6 +656,12 @@ pub fn tnl_port(
         layer3: c.packet_type == PacketTypeMode::LegacyL3,
         egress_pkt_mark: c.egress_pkt_mark,
         gbp: c.gbp,
+        erspan: ofproto::tnl::ports::ErspanCfg {
+            ver: c.erspan_ver,
+            idx: c.erspan_idx,
+            dir: c.erspan_dir,
+            hwid: c.erspan_hwid,
+        },
     }
 }
 

@@ -63,6 +63,18 @@ pub struct TnlPort {
     pub egress_pkt_mark: Option<u32>,
     /// VXLAN GBP extension.
     pub gbp: bool,
+    /// ERSPAN fields (`erspan`, `ip6erspan`).
+    pub erspan: ErspanCfg,
+}
+
+/// The ERSPAN options of a port: each field fixed, or `None` for `flow`
+/// (taken from the `tun_erspan_*` fields).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ErspanCfg {
+    pub ver: Option<u8>,
+    pub idx: Option<u32>,
+    pub dir: Option<u8>,
+    pub hwid: Option<u8>,
 }
 
 impl TnlPort {
@@ -146,6 +158,7 @@ pub struct TnlPorts {
     ipdevs: Vec<IpDev>,
 }
 
+const IPPROTO_TCP: u8 = 6;
 const IPPROTO_UDP: u8 = 17;
 const IPPROTO_GRE: u8 = 47;
 
@@ -236,16 +249,25 @@ impl TnlPorts {
         self.listening.iter().any(|(_, o)| *o == odp_port)
     }
 
+    /// The IP protocol and port a vport's packets arrive on; `None` for
+    /// the types the port map leaves out (`lisp`, `bareudp`).
     fn proto_of(&self, vport: &str) -> Option<(u8, Option<u16>)> {
         let p = self.ports.iter().find(|p| p.vport == vport)?;
         if is_gre(&p.type_) {
             Some((IPPROTO_GRE, None))
+        } else if matches!(p.type_.as_str(), "lisp" | "bareudp") {
+            None
         } else {
+            let proto = if p.type_ == "stt" {
+                IPPROTO_TCP
+            } else {
+                IPPROTO_UDP
+            };
             let port = p
                 .dst_port
                 .or_else(|| default_udp_port(&p.type_))
                 .unwrap_or(0);
-            Some((IPPROTO_UDP, Some(port)))
+            Some((proto, Some(port)))
         }
     }
 
@@ -259,6 +281,16 @@ impl TnlPorts {
                     continue;
                 };
                 for a in &dev.addrs {
+                    // A second vport with the same match (ip6erspan after
+                    // erspan) shares the first one's entry.
+                    if all
+                        .iter()
+                        .any(|e: &(String, u32, [u8; 6], IpAddr, u8, Option<u16>)| {
+                            (e.2, e.3, e.4, e.5) == (dev.mac, *a, proto, port)
+                        })
+                    {
+                        continue;
+                    }
                     all.push((v.clone(), *odp, dev.mac, *a, proto, port));
                 }
             }
@@ -342,12 +374,16 @@ impl TnlPorts {
                     )),
                 }
                 if let Some(p) = port {
-                    s.push_str(&format!(",udp(dst={p})"));
+                    let l4 = if proto == IPPROTO_TCP { "tcp" } else { "udp" };
+                    s.push_str(&format!(",{l4}(dst={p})"));
                 }
                 s.push('\n');
             }
         } else {
             for (v, odp) in &self.listening {
+                if self.proto_of(v).is_none() {
+                    continue;
+                }
                 let n = self.ports.iter().filter(|p| p.vport == *v).count();
                 s.push_str(&format!("{v} ({odp}) ref_cnt={n}\n"));
             }

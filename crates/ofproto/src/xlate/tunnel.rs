@@ -34,21 +34,20 @@ use crate::tnl::route::{format_ip, to_v6};
 const IP_DSCP_MASK: u8 = 0xfc;
 const IP_ECN_MASK: u8 = 0x03;
 
-/// The datapath header type of a tunnel type (`type=` in `tnl_push`).
+/// The datapath header type of a tunnel type (`type=` in `tnl_push`);
+/// `None` for the types whose header the userspace datapath cannot build
+/// (`stt`, `lisp`, `bareudp`).
 fn header_type(type_: &str, ipv6: bool) -> Option<(TunnelKind, u32)> {
     use flow::odp::actions::tnl_push::*;
     Some(match type_ {
         "vxlan" => (TunnelKind::Vxlan, VPORT_TYPE_VXLAN),
         "geneve" => (TunnelKind::Geneve, VPORT_TYPE_GENEVE),
         "gre" if ipv6 => (TunnelKind::Gre, VPORT_TYPE_IP6GRE),
-        "gre" | "ip6gre" => (
-            TunnelKind::Gre,
-            if type_ == "ip6gre" {
-                VPORT_TYPE_IP6GRE
-            } else {
-                VPORT_TYPE_GRE
-            },
-        ),
+        "gre" => (TunnelKind::Gre, VPORT_TYPE_GRE),
+        "ip6gre" => (TunnelKind::Gre, VPORT_TYPE_IP6GRE),
+        "erspan" => (TunnelKind::Erspan, VPORT_TYPE_ERSPAN),
+        "ip6erspan" => (TunnelKind::Erspan, VPORT_TYPE_IP6ERSPAN),
+        "gtpu" => (TunnelKind::Gtpu, VPORT_TYPE_GTPU),
         _ => return None,
     })
 }
@@ -137,6 +136,13 @@ fn outgoing_tunnel(ctx: &mut Ctx, cfg: &TnlPort) -> FlowTnl {
         t.gbp_id = flow.tunnel.gbp_id;
         t.gbp_flags = flow.tunnel.gbp_flags;
     }
+    // ERSPAN: each field from the port's options, or from the flow
+    // (not a megaflow field: the datapath never matches on it here).
+    let e = &cfg.erspan;
+    t.erspan_ver = e.ver.unwrap_or(flow.tunnel.erspan_ver);
+    t.erspan_idx = e.idx.unwrap_or(flow.tunnel.erspan_idx);
+    t.erspan_dir = e.dir.unwrap_or(flow.tunnel.erspan_dir);
+    t.erspan_hwid = e.hwid.unwrap_or(flow.tunnel.erspan_hwid);
     t
 }
 
@@ -160,6 +166,16 @@ pub(crate) fn native_tunnel_output(ctx: &mut Ctx, name: &str, last: bool) {
         ctx.flow.pkt_mark = m;
         ctx.wc.pkt_mark = u32::MAX;
     }
+    // The inner packet as the pipeline left it (without its Ethernet
+    // header for a layer-3 tunnel) is committed before routing.
+    if cfg.layer3 && ctx.flow.packet_type == 0 {
+        ctx.flow.packet_type = (1 << 16) | u32::from(ctx.flow.dl_type);
+        if ctx.base.packet_type == 0 {
+            ctx.odp.push(OdpAction::PopEth);
+            ctx.base.packet_type = ctx.flow.packet_type;
+        }
+    }
+    ctx.commit();
     if emit(ctx, &cfg, &mut t, last).is_err() {
         ctx.flow = saved_flow;
         return;
@@ -253,10 +269,17 @@ fn emit(ctx: &mut Ctx, cfg: &TnlPort, t: &mut FlowTnl, last: bool) -> Result<(),
     });
     let ipv6 = dst.to_ipv4_mapped().is_none();
     let Some((kind, tnl_type)) = header_type(&cfg.type_, ipv6) else {
-        ctx.report(NodeKind::Warn, || "native tunnel routing failed".into());
+        ctx.report(NodeKind::Warn, || {
+            "native tunnel header build failed".into()
+        });
         return Err(());
     };
     let gre_protocol = if cfg.layer3 { ctx.flow.dl_type } else { 0 };
+    let geneve_options = if kind == TunnelKind::Geneve {
+        geneve_options_of(ctx)
+    } else {
+        Vec::new()
+    };
     let header = match build_header(
         kind,
         t,
@@ -264,26 +287,31 @@ fn emit(ctx: &mut Ctx, cfg: &TnlPort, t: &mut FlowTnl, last: bool) -> Result<(),
             eth_src: smac,
             eth_dst: dmac,
             udp_dst: cfg.dst_port.unwrap_or(0),
-            geneve_options: &[],
+            geneve_options: &geneve_options,
             gre_protocol,
             gre_seq: cfg.seq.then_some(0),
         },
     ) {
         Ok(h) => h,
         Err(_) => {
-            ctx.report(NodeKind::Warn, || "native tunnel routing failed".into());
+            if kind == TunnelKind::Erspan {
+                let ver = t.erspan_ver;
+                vlog::warn!("native_tnl", "ERSPAN version error {}", ver);
+            }
+            ctx.report(NodeKind::Warn, || {
+                "native tunnel header build failed".into()
+            });
             return Err(());
         }
     };
 
-    // The inner packet as the pipeline left it, then the push.
-    ctx.commit();
+    // The push (the inner packet was committed before routing).
     let outer = if last {
         None
     } else {
         Some(std::mem::take(&mut ctx.odp))
     };
-    let udp_dst = if kind == TunnelKind::Gre {
+    let udp_dst = if kind.is_gre() {
         0
     } else {
         let l4 = 14 + if ipv6 { 40 } else { 20 };
@@ -307,7 +335,7 @@ fn emit(ctx: &mut Ctx, cfg: &TnlPort, t: &mut FlowTnl, last: bool) -> Result<(),
         nw_dst: t.ip_dst,
         ipv6_src: if ipv6 { t.ipv6_src } else { [0; 16] },
         ipv6_dst: if ipv6 { t.ipv6_dst } else { [0; 16] },
-        nw_proto: if kind == TunnelKind::Gre { 47 } else { 17 },
+        nw_proto: if kind.is_gre() { 47 } else { 17 },
         nw_ttl: t.ip_ttl,
         nw_tos: t.ip_tos,
         tp_dst: udp_dst,
@@ -325,6 +353,39 @@ fn emit(ctx: &mut Ctx, cfg: &TnlPort, t: &mut FlowTnl, last: bool) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// The Geneve options of the flow's `tun_metadataN` fields, in index
+/// order, each as the bridge's TLV map says (class, type, length); fields
+/// the map does not know are left out.
+fn geneve_options_of(ctx: &Ctx) -> Vec<u8> {
+    let md = &ctx.flow.tunnel.metadata;
+    let map = ctx.br.tlv_map();
+    let mut out = Vec::new();
+    for i in 0..packet::flow::TUN_METADATA_NUM_OPTS {
+        if md.present & (1u64 << i) == 0 {
+            continue;
+        }
+        let Some(m) = map.iter().find(|m| m.index as usize == i) else {
+            continue;
+        };
+        let Some(data) = md.slot(i) else {
+            continue;
+        };
+        let len = usize::from(m.option_len);
+        if out.len() + 4 + len > 252 {
+            break;
+        }
+        out.extend_from_slice(&m.option_class.to_be_bytes());
+        out.push(m.option_type);
+        out.push((len / 4) as u8);
+        // The slot may be shorter than the option (a flow parsed from
+        // text): its bytes are the option's last ones.
+        let pad = len.saturating_sub(data.len());
+        out.extend(std::iter::repeat_n(0u8, pad));
+        out.extend_from_slice(&data[data.len().saturating_sub(len)..]);
+    }
+    out
 }
 
 /// Runs the encapsulated packet through `br`'s pipeline as if it arrived
