@@ -522,6 +522,25 @@ fn other_tunnel_types_trace_like_upstream() {
         return;
     };
     let mut diffs = compare(&reference, &ours, MORE_TYPES);
+    // Routed remotes name their egress device in the Interface status;
+    // an unrouted one and a `flow` one do not.
+    let extra = [Step::Vsctl("add-port int-br t7 -- set interface t7 type=gre options:remote_ip=9.9.9.9 -- add-port int-br t6 -- set interface t6 type=vxlan options:remote_ip=flow options:key=5")];
+    diffs.extend(compare(&reference, &ours, &extra));
+    for (sb, who) in [(&reference, "reference"), (&ours, "ours")] {
+        let seen = sb.wait_until(Duration::from_secs(10), || {
+            sb.vsctl(&["get", "interface", "e6", "status"])
+                .unwrap_or_default()
+                .contains("tunnel_egress_iface")
+        });
+        assert!(seen, "{who}: no tunnel_egress_iface in e6's status");
+    }
+    diffs.extend(compare(
+        &reference,
+        &ours,
+        &[Step::Vsctl(
+            "--columns=name,status list interface e1 e2 e6 g1 s1 l1 b1 gn ef t7 t6",
+        )],
+    ));
     for flow in [
         "actions=2",
         "actions=3",

@@ -471,6 +471,8 @@ impl Bridge {
                 ("tx_bytes".to_string(), c.tx_bytes),
                 ("tx_packets".to_string(), c.tx_packets),
             ];
+            st.status
+                .extend(crate::tunnel::egress_status(&self.name, iface));
         }
         Some(st)
     }

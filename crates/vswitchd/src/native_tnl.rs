@@ -275,7 +275,12 @@ pub fn start(registry: SharedRegistry, datapaths: std::sync::Weak<crate::dpbacke
                         .into_iter()
                         .filter_map(|r| r.into_route(&|d| tnl.dev_addrs(d)))
                         .collect();
-                    tnl.routes_mut().set_cached(cached);
+                    let changed = tnl.routes_mut().set_cached(cached);
+                    if changed {
+                        // Tunnels' egress devices follow the system's
+                        // routes (not the user's, as upstream).
+                        tnl.ports_mut().refresh_egress();
+                    }
                 }
             }
             std::thread::sleep(Duration::from_millis(500));

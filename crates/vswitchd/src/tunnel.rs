@@ -656,6 +656,7 @@ pub fn tnl_port(
         layer3: c.packet_type == PacketTypeMode::LegacyL3,
         egress_pkt_mark: c.egress_pkt_mark,
         gbp: c.gbp,
+        egress: None,
         erspan: ofproto::tnl::ports::ErspanCfg {
             ver: c.erspan_ver,
             idx: c.erspan_idx,
@@ -663,6 +664,12 @@ pub fn tnl_port(
             hwid: c.erspan_hwid,
         },
     }
+}
+
+/// The `status` keys native tunnelling gives tunnel interface `name` of
+/// `bridge` (`tunnel_egress_iface`, `tunnel_egress_iface_carrier`).
+pub fn egress_status(bridge: &str, name: &str) -> Vec<(String, String)> {
+    ofproto::tnl::global().ports().egress_status(bridge, name)
 }
 
 #[cfg(test)]

@@ -65,6 +65,11 @@ pub struct TnlPort {
     pub gbp: bool,
     /// ERSPAN fields (`erspan`, `ip6erspan`).
     pub erspan: ErspanCfg,
+    /// The device the route to the remote address leaves by, and its
+    /// carrier, as found when the configuration last changed (or system
+    /// routes did): the Interface `status` keys `tunnel_egress_iface` and
+    /// `tunnel_egress_iface_carrier`.  Not part of the configuration.
+    pub egress: Option<(String, bool)>,
 }
 
 /// The ERSPAN options of a port: each field fixed, or `None` for `flow`
@@ -186,8 +191,27 @@ impl TnlPorts {
     }
 
     /// Makes `ports` the tunnel ports of `bridge` (vports keep their
-    /// place in the listening list while still used).
-    pub fn replace_bridge(&mut self, bridge: &str, ports: Vec<TnlPort>) {
+    /// place in the listening list while still used).  A port whose
+    /// configuration changed (or is new) has its egress device looked up
+    /// again, as upstream does only then.
+    pub fn replace_bridge(&mut self, bridge: &str, mut ports: Vec<TnlPort>) {
+        for p in &mut ports {
+            let old = self
+                .ports
+                .iter()
+                .find(|o| o.bridge == p.bridge && o.name == p.name);
+            p.egress = match old {
+                Some(o)
+                    if TnlPort {
+                        egress: None,
+                        ..o.clone()
+                    } == *p =>
+                {
+                    o.egress.clone()
+                }
+                _ => self.egress_of(p),
+            };
+        }
         self.ports.retain(|p| p.bridge != bridge);
         self.ports.extend(ports);
         let all = &self.ports;
@@ -211,6 +235,59 @@ impl TnlPorts {
         for n in names {
             self.remove(bridge, &n);
         }
+    }
+
+    /// The egress device of `p`'s remote address and its carrier.
+    fn egress_of(&self, p: &TnlPort) -> Option<(String, bool)> {
+        let TnlAddr::Ip(remote) = p.remote else {
+            return None;
+        };
+        let mark = p.egress_pkt_mark.unwrap_or(0);
+        let dev = super::global()
+            .routes()
+            .lookup(mark, &to_v6(remote))?
+            .dev
+            .clone();
+        let carrier = self.carrier(&dev);
+        Some((dev, carrier))
+    }
+
+    /// A device's carrier: the kernel's for a kernel device, else up for
+    /// one of the switch's own devices, else down (no such device).
+    fn carrier(&self, dev: &str) -> bool {
+        let sys = std::path::Path::new("/sys/class/net")
+            .join(dev)
+            .join("carrier");
+        if let Ok(c) = std::fs::read_to_string(&sys) {
+            return c.trim() == "1";
+        }
+        self.ipdevs.iter().any(|d| d.name == dev)
+    }
+
+    /// Looks every port's egress device up again (the system's routes
+    /// changed).
+    pub fn refresh_egress(&mut self) {
+        let found: Vec<Option<(String, bool)>> =
+            self.ports.iter().map(|p| self.egress_of(p)).collect();
+        for (p, e) in self.ports.iter_mut().zip(found) {
+            p.egress = e;
+        }
+    }
+
+    /// The `status` keys of `bridge`'s tunnel interface `name` that
+    /// native tunnelling gives: `tunnel_egress_iface` and
+    /// `tunnel_egress_iface_carrier`, when the remote is routed.
+    pub fn egress_status(&self, bridge: &str, name: &str) -> Vec<(String, String)> {
+        let Some((dev, carrier)) = self.port(bridge, name).and_then(|p| p.egress.clone()) else {
+            return Vec::new();
+        };
+        vec![
+            ("tunnel_egress_iface".to_string(), dev),
+            (
+                "tunnel_egress_iface_carrier".to_string(),
+                if carrier { "up" } else { "down" }.to_string(),
+            ),
+        ]
     }
 
     /// Replaces the IP devices.

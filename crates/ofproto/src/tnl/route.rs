@@ -178,11 +178,14 @@ impl RouteTable {
     }
 
     /// Replaces every system route with `routes`.
-    pub fn set_cached(&mut self, routes: Vec<Route>) {
+    /// Returns true if the table changed.
+    pub fn set_cached(&mut self, routes: Vec<Route>) -> bool {
+        let before = self.routes.clone();
         self.routes.retain(|r| r.user);
         for r in routes {
             self.insert(r);
         }
+        self.routes != before
     }
 
     /// Drops every route (system and user).
