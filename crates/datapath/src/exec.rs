@@ -55,7 +55,7 @@ pub trait ExecEnv {
     /// super-frame) or itself with a full checksum.
     fn segment(&mut self, pkt: Packet) -> Vec<Packet>;
     /// The tunnel protocol of vport `port`, if it is one.
-    fn tunnel_kind(&self, port: u32) -> Option<packet::tunnel::TunnelKind>;
+    fn tunnel_kind(&mut self, port: u32) -> Option<packet::tunnel::TunnelKind>;
 }
 
 /// A packet in flight with its key and layer offsets.
@@ -955,7 +955,7 @@ mod tests {
         fn segment(&mut self, pkt: Packet) -> Vec<Packet> {
             vec![pkt]
         }
-        fn tunnel_kind(&self, _port: u32) -> Option<packet::tunnel::TunnelKind> {
+        fn tunnel_kind(&mut self, _port: u32) -> Option<packet::tunnel::TunnelKind> {
             None
         }
     }

@@ -18,7 +18,7 @@ use packet::flow::Flow;
 use crate::dpif::{DropReason, PmdStats, Upcall, UpcallKind};
 use crate::emc::Emc;
 use crate::exec::{execute, metadata_of, ExecEnv, InFlight};
-use crate::megaflow::FlowTable;
+use crate::megaflow::{FlowTable, FxBuild};
 use crate::netdev_dp::{Inner, QueuedUpcall};
 
 /// Recirculations a packet may go through (upstream's limit).
@@ -127,7 +127,14 @@ struct TxPort {
 struct Io {
     inner: Arc<Inner>,
     pool: PacketPool,
-    tx: HashMap<u32, TxPort>,
+    /// Transmit handles by port number (looked up once per output: a
+    /// cheap hash, not SipHash). None: no such port, or it could not be
+    /// opened; remembered, as the handles are, until the ports change, so
+    /// that output to it takes no lock per packet.
+    tx: HashMap<u32, Option<TxPort>, FxBuild>,
+    /// Tunnel protocol by vport number (None: not a tunnel vport), kept
+    /// like `tx`.
+    tunnel_kinds: HashMap<u32, Option<packet::tunnel::TunnelKind>, FxBuild>,
     recirc: Vec<(Packet, Flow, u8)>,
     depth: u8,
     local: PmdStats,
@@ -144,48 +151,51 @@ struct Io {
 impl Io {
     fn tx_port(&mut self, port: u32) -> Option<&mut TxPort> {
         if !self.tx.contains_key(&port) {
-            let dev = self.inner.ports.read().ok()?.get(&port)?.netdev.clone();
-            let q = dev.open_txq().ok()?;
-            self.tx.insert(
-                port,
-                TxPort {
-                    q,
-                    batch: PacketBatch::new(),
-                },
-            );
+            let q = self
+                .inner
+                .ports
+                .read()
+                .ok()
+                .and_then(|p| p.get(&port).map(|p| p.netdev.clone()))
+                .and_then(|dev| dev.open_txq().ok());
+            let tp = q.map(|q| TxPort {
+                q,
+                batch: PacketBatch::new(),
+            });
+            self.tx.insert(port, tp);
         }
-        self.tx.get_mut(&port)
+        self.tx.get_mut(&port)?.as_mut()
     }
 
     fn send(&mut self, port: u32) {
-        let Some(tp) = self.tx.get_mut(&port) else {
-            return;
-        };
-        if tp.batch.is_empty() {
-            return;
-        }
-        let n = tp.batch.len() as u64;
-        match tp.q.send(&mut tp.batch, &mut self.pool) {
-            Ok(_) => {
-                self.local.output_batches += 1;
-                self.local.output_packets += n;
-            }
-            Err(_) => {
-                self.local.drops[DropReason::TxError.index()] += n;
-                self.pool.recycle(&mut tp.batch);
-            }
+        if let Some(Some(tp)) = self.tx.get_mut(&port) {
+            send_port(tp, &mut self.pool, &mut self.local);
         }
     }
 
+    /// Sends every port's pending batch (no allocation: this runs after
+    /// every received batch).
     fn flush(&mut self) {
-        let ports: Vec<u32> = self
-            .tx
-            .iter()
-            .filter(|(_, t)| !t.batch.is_empty())
-            .map(|(p, _)| *p)
-            .collect();
-        for p in ports {
-            self.send(p);
+        for tp in self.tx.values_mut().flatten() {
+            send_port(tp, &mut self.pool, &mut self.local);
+        }
+    }
+}
+
+/// Sends `tp`'s pending batch, counting it in `local`.
+fn send_port(tp: &mut TxPort, pool: &mut PacketPool, local: &mut PmdStats) {
+    if tp.batch.is_empty() {
+        return;
+    }
+    let n = tp.batch.len() as u64;
+    match tp.q.send(&mut tp.batch, pool) {
+        Ok(_) => {
+            local.output_batches += 1;
+            local.output_packets += n;
+        }
+        Err(_) => {
+            local.drops[DropReason::TxError.index()] += n;
+            pool.recycle(&mut tp.batch);
         }
     }
 }
@@ -283,9 +293,15 @@ impl ExecEnv for Io {
         v
     }
 
-    fn tunnel_kind(&self, port: u32) -> Option<packet::tunnel::TunnelKind> {
-        let ports = self.inner.ports.read().ok()?;
-        crate::vport::tunnel_kind(ports.get(&port)?.netdev.type_name())
+    fn tunnel_kind(&mut self, port: u32) -> Option<packet::tunnel::TunnelKind> {
+        if let Some(k) = self.tunnel_kinds.get(&port) {
+            return *k;
+        }
+        let k = self.inner.ports.read().ok().and_then(|ports| {
+            crate::vport::tunnel_kind(ports.get(&port)?.netdev.type_name())
+        });
+        self.tunnel_kinds.insert(port, k);
+        k
     }
 
     fn drop_packet(&mut self, pkt: Packet, reason: DropReason) {
@@ -344,7 +360,8 @@ impl Forwarder {
             io: Io {
                 inner: inner.clone(),
                 pool,
-                tx: HashMap::new(),
+                tx: HashMap::default(),
+                tunnel_kinds: HashMap::default(),
                 recirc: Vec::new(),
                 depth: 0,
                 local: PmdStats::default(),
@@ -373,6 +390,7 @@ impl Forwarder {
         if v != self.ports_version {
             self.io.flush();
             self.io.tx.clear();
+            self.io.tunnel_kinds.clear();
             self.ports_version = v;
         }
     }
