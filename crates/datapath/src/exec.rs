@@ -97,6 +97,23 @@ impl InFlight {
         }
     }
 
+    /// [`InFlight::new`] built in `slot` (whatever it held is dropped), so
+    /// that the key is not moved again on its way to the executor.
+    #[inline(always)]
+    pub fn new_in<'a>(
+        slot: &'a mut Option<InFlight>,
+        pkt: Packet,
+        md: &Metadata,
+    ) -> &'a mut InFlight {
+        let (flow, layers) = extract_with(pkt.data(), md, &ExtractOptions::default());
+        slot.insert(InFlight {
+            pkt,
+            flow,
+            layers,
+            trunc: None,
+        })
+    }
+
     /// Parses the frame again after a structural change, keeping metadata.
     fn reparse(&mut self) {
         let md = metadata_of(&self.flow);
@@ -122,8 +139,15 @@ fn copy_packet(env: &mut dyn ExecEnv, pkt: &Packet) -> Option<Packet> {
 /// Runs `actions` on `f`. The packet ends up output, recirculated or freed.
 pub fn execute(env: &mut dyn ExecEnv, f: InFlight, actions: &[OdpAction]) {
     let mut slot = Some(f);
-    run(env, &mut slot, actions, true, 0);
-    if let Some(f) = slot {
+    execute_slot(env, &mut slot, actions);
+}
+
+/// [`execute`] on the packet held in `slot`, which is left empty: the
+/// forwarding threads keep the packet in one place (a key is a few
+/// hundred bytes, better not moved per packet).
+pub fn execute_slot(env: &mut dyn ExecEnv, slot: &mut Option<InFlight>, actions: &[OdpAction]) {
+    run(env, slot, actions, true, 0);
+    if let Some(f) = slot.take() {
         env.free(f.pkt);
     }
 }

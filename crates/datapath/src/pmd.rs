@@ -17,8 +17,8 @@ use packet::flow::Flow;
 
 use crate::dpif::{DropReason, PmdStats, Upcall, UpcallKind};
 use crate::emc::Emc;
-use crate::exec::{execute, metadata_of, ExecEnv, InFlight};
-use crate::megaflow::{FlowTable, FxBuild};
+use crate::exec::{execute, execute_slot, metadata_of, ExecEnv, InFlight};
+use crate::megaflow::{FlowTable, FxBuild, Megaflow};
 use crate::netdev_dp::{Inner, QueuedUpcall};
 
 /// Recirculations a packet may go through (upstream's limit).
@@ -297,9 +297,12 @@ impl ExecEnv for Io {
         if let Some(k) = self.tunnel_kinds.get(&port) {
             return *k;
         }
-        let k = self.inner.ports.read().ok().and_then(|ports| {
-            crate::vport::tunnel_kind(ports.get(&port)?.netdev.type_name())
-        });
+        let k = self
+            .inner
+            .ports
+            .read()
+            .ok()
+            .and_then(|ports| crate::vport::tunnel_kind(ports.get(&port)?.netdev.type_name()));
         self.tunnel_kinds.insert(port, k);
         k
     }
@@ -320,6 +323,43 @@ impl ExecEnv for Io {
     }
 }
 
+/// Megaflow counters owed by a run of packets that hit the same megaflow:
+/// credited once per run instead of once per packet (each credit is a few
+/// atomic operations on memory the revalidator reads).
+#[derive(Default)]
+struct Credits {
+    flow: Option<Arc<Megaflow>>,
+    packets: u64,
+    bytes: u64,
+    tcp_flags: u16,
+    now: u64,
+}
+
+impl Credits {
+    /// Counts a packet of `len` bytes that hit `mf` at `now`.
+    #[inline]
+    fn add(&mut self, mf: &Arc<Megaflow>, len: usize, tcp_flags: u16, now: u64) {
+        if !self.flow.as_ref().is_some_and(|f| Arc::ptr_eq(f, mf)) {
+            self.settle();
+            self.flow = Some(mf.clone());
+            self.now = now;
+        }
+        self.packets += 1;
+        self.bytes += len as u64;
+        self.tcp_flags |= tcp_flags;
+    }
+
+    /// Credits what is owed to its megaflow.
+    fn settle(&mut self) {
+        if let Some(f) = self.flow.take() {
+            f.credit(self.packets, self.bytes, self.tcp_flags, self.now);
+        }
+        self.packets = 0;
+        self.bytes = 0;
+        self.tcp_flags = 0;
+    }
+}
+
 /// The forwarding state of one thread.
 pub(crate) struct Forwarder {
     inner: Arc<Inner>,
@@ -334,6 +374,7 @@ pub(crate) struct Forwarder {
     emc_inv_prob: u32,
     /// Misses met on the handler thread, with their recirculation depth.
     deferred: Vec<(QueuedUpcall, u8)>,
+    credits: Credits,
 }
 
 impl Forwarder {
@@ -375,6 +416,7 @@ impl Forwarder {
             scratch: Vec::with_capacity(packet::buffer::BATCH_SIZE),
             now: 0,
             deferred: Vec::new(),
+            credits: Credits::default(),
             emc_inv_prob: inner
                 .config
                 .lock()
@@ -413,11 +455,16 @@ impl Forwarder {
         self.scratch.reverse();
         let inner = self.inner.clone();
         let mut pkts = std::mem::take(&mut self.scratch);
+        let md = Metadata {
+            in_port: port_no,
+            ..Default::default()
+        };
         {
             let table = match inner.table.read() {
                 Ok(t) => t,
                 Err(e) => e.into_inner(),
             };
+            let mut slot: Option<InFlight> = None;
             for mut pkt in pkts.drain(..) {
                 if pkt.len() < ETH_HEADER_LEN {
                     // Upstream's datapath_drop_rx_invalid_packet.
@@ -425,31 +472,34 @@ impl Forwarder {
                     continue;
                 }
                 pkt.meta.in_port = port_no;
-                let md = Metadata {
-                    in_port: port_no,
-                    ..Default::default()
-                };
-                let f = InFlight::new(pkt, &md);
+                InFlight::new_in(&mut slot, pkt, &md);
                 self.io.depth = 0;
-                self.dispatch(&table, f);
+                self.dispatch(&table, &mut slot);
             }
+            self.credits.settle();
         }
         self.scratch = pkts;
         self.run_recirc();
         self.flush();
     }
 
-    fn dispatch(&mut self, table: &FlowTable, f: InFlight) {
+    /// Looks the packet in `slot` up and executes what it hit (or makes it
+    /// an upcall); `slot` is left empty.
+    fn dispatch(&mut self, table: &FlowTable, slot: &mut Option<InFlight>) {
+        let Some(f) = slot.as_ref() else { return };
         let h = Emc::hash(&f.flow);
         if let Some(mf) = self.emc.lookup(&f.flow, h) {
             self.io.local.emc_hits += 1;
-            mf.credit(1, f.pkt.len() as u64, f.flow.tcp_flags, self.now);
-            execute(&mut self.io, f, &mf.actions);
+            self.credits
+                .add(mf, f.pkt.len(), f.flow.tcp_flags, self.now);
+            execute_slot(&mut self.io, slot, &mf.actions);
             return;
         }
         let (m, n) = table.lookup(&f.flow);
         let Some(mf) = m else {
-            self.miss(f);
+            if let Some(f) = slot.take() {
+                self.miss(f);
+            }
             return;
         };
         self.io.local.megaflow_hits += 1;
@@ -458,8 +508,9 @@ impl Forwarder {
         if p == 1 || (p > 1 && self.io.random().is_multiple_of(p)) {
             self.emc.insert(&f.flow, h, mf);
         }
-        mf.credit(1, f.pkt.len() as u64, f.flow.tcp_flags, self.now);
-        execute(&mut self.io, f, &mf.actions);
+        self.credits
+            .add(mf, f.pkt.len(), f.flow.tcp_flags, self.now);
+        execute_slot(&mut self.io, slot, &mf.actions);
     }
 
     fn miss(&mut self, f: InFlight) {
@@ -495,12 +546,14 @@ impl Forwarder {
             if let Some((pkt, flow, depth)) = self.io.recirc.pop() {
                 self.io.local.recirculations += 1;
                 self.io.depth = depth;
-                let f = InFlight::new(pkt, &metadata_of(&flow));
+                let mut slot = None;
+                InFlight::new_in(&mut slot, pkt, &metadata_of(&flow));
                 let table = match inner.table.read() {
                     Ok(t) => t,
                     Err(e) => e.into_inner(),
                 };
-                self.dispatch(&table, f);
+                self.dispatch(&table, &mut slot);
+                self.credits.settle();
             } else if let Some((q, depth)) = self.deferred.pop() {
                 self.io.depth = depth;
                 self.answer_upcall(q);
