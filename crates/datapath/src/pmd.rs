@@ -812,6 +812,35 @@ mod tests {
     }
 
     #[test]
+    fn credits_reach_each_megaflow_once_settled() {
+        use flow::odp::Ufid;
+        let mf = |u| {
+            Arc::new(Megaflow::new(
+                Ufid(u),
+                &Flow::default(),
+                &Flow::default(),
+                Arc::from(vec![]),
+            ))
+        };
+        let (a, b) = (mf(1), mf(2));
+        let mut c = Credits::default();
+        c.add(&a, 60, 0x02, 5);
+        c.add(&a, 40, 0x10, 5);
+        assert_eq!(a.stats().n_packets, 0, "owed until the run ends");
+        c.add(&b, 100, 0, 6);
+        assert_eq!(
+            (a.stats().n_packets, a.stats().n_bytes, a.stats().tcp_flags),
+            (2, 100, 0x12)
+        );
+        assert_eq!(a.stats().used, 5);
+        c.add(&a, 1, 0, 7);
+        c.settle();
+        c.settle();
+        assert_eq!((b.stats().n_packets, b.stats().n_bytes), (1, 100));
+        assert_eq!((a.stats().n_packets, a.stats().used), (3, 7));
+    }
+
+    #[test]
     fn super_frames_count_as_the_wire_frames_they_carry() {
         let mut b = PacketBatch::new();
         assert_eq!(wire_frames(&b), 0);

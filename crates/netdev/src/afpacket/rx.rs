@@ -533,14 +533,13 @@ impl RingReader {
             return true;
         }
         // The frame is handed on in its slot: no copy, no pool buffer.
-        let lender = self.lender.clone();
         let i = self.cur.unit;
-        let slot = lender.ring.unit(i);
+        let slot = self.lender.ring.unit(i);
         let info = parse_frame_v2(slot, self.vnet_hdr)
             .ok()
             .and_then(|f| SlotFrame::of(&f, slot));
         let lent = match info {
-            Some(f) => lend(&lender, i, &f, t),
+            Some(f) => lend(&self.lender, i, &f, t),
             None => {
                 t.errors += 1;
                 None
