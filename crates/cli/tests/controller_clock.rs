@@ -9,109 +9,9 @@
 mod controller_common;
 
 use controller_common::*;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::net::TcpListener;
 use std::time::Duration;
 use testkit::Sandbox;
-
-#[derive(Default)]
-struct Seen {
-    connected: bool,
-    echo_requests: u32,
-    barrier_replies: u32,
-    closed: bool,
-}
-
-/// An OpenFlow 1.0 controller that ignores echo requests.
-struct Controller {
-    stop: Arc<AtomicBool>,
-    seen: Arc<Mutex<Seen>>,
-    barrier: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Controller {
-    fn start(listener: TcpListener) -> Controller {
-        let stop = Arc::new(AtomicBool::new(false));
-        let seen = Arc::new(Mutex::new(Seen::default()));
-        let barrier = Arc::new(AtomicBool::new(false));
-        let (s, sn, br) = (stop.clone(), seen.clone(), barrier.clone());
-        let thread = std::thread::spawn(move || {
-            listener.set_nonblocking(true).unwrap();
-            let mut conn: TcpStream = loop {
-                if s.load(Ordering::Relaxed) {
-                    return;
-                }
-                match listener.accept() {
-                    Ok((c, _)) => break c,
-                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
-                }
-            };
-            conn.set_nonblocking(false).unwrap();
-            conn.set_read_timeout(Some(Duration::from_millis(20)))
-                .unwrap();
-            let _ = conn.write_all(&[1, 0, 0, 8, 0, 0, 0, 1]);
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 65536];
-            while !s.load(Ordering::Relaxed) {
-                if br.swap(false, Ordering::Relaxed) {
-                    let _ = conn.write_all(&[1, 18, 0, 8, 0, 0, 0, 9]);
-                }
-                match conn.read(&mut chunk) {
-                    Ok(0) => {
-                        sn.lock().unwrap().closed = true;
-                        break;
-                    }
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
-                        sn.lock().unwrap().closed = true;
-                        break;
-                    }
-                    Err(_) => continue,
-                }
-                while buf.len() >= 8 {
-                    let len = usize::from(u16::from_be_bytes([buf[2], buf[3]])).max(8);
-                    if buf.len() < len {
-                        break;
-                    }
-                    let msg: Vec<u8> = buf.drain(..len).collect();
-                    let mut seen = sn.lock().unwrap();
-                    match msg[1] {
-                        0 => seen.connected = true,
-                        2 => seen.echo_requests += 1,
-                        19 => seen.barrier_replies += 1,
-                        _ => {}
-                    }
-                }
-            }
-        });
-        Controller {
-            stop,
-            seen,
-            barrier,
-            thread: Some(thread),
-        }
-    }
-
-    fn sync(&self, sb: &Sandbox) {
-        let before = self.seen.lock().unwrap().barrier_replies;
-        self.barrier.store(true, Ordering::Relaxed);
-        assert!(sb.wait_until(Duration::from_secs(10), || {
-            self.seen.lock().unwrap().barrier_replies > before
-        }));
-    }
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
 
 /// The statistics of each datapath flow (`packets:…, bytes:…, used:…`).
 fn flow_stats(sb: &Sandbox) -> String {
@@ -127,7 +27,14 @@ fn run(name: &str, stack: testkit::Stack) -> Vec<(String, String)> {
     let sb = Sandbox::start_stack(&format!("clock-{name}"), stack, true);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let ctl = Controller::start(listener);
+    // A controller that never answers the switch's echo requests.
+    let ctl = Controller::start(
+        listener,
+        Behaviour {
+            answer_echo: false,
+            ..Behaviour::OF10
+        },
+    );
     let target = format!("tcp:127.0.0.1:{port}");
     dummy_bridge(
         &sb,
@@ -151,11 +58,7 @@ fn run(name: &str, stack: testkit::Stack) -> Vec<(String, String)> {
     sb.ofctl("br0", &["add-flow", "in_port=1,actions=output:2"])
         .unwrap();
     assert!(
-        sb.wait_until(Duration::from_secs(20), || ctl
-            .seen
-            .lock()
-            .unwrap()
-            .connected),
+        sb.wait_until(Duration::from_secs(20), || ctl.seen().connected),
         "{name}: the controller never connected"
     );
     ctl.sync(&sb);
@@ -178,14 +81,14 @@ fn run(name: &str, stack: testkit::Stack) -> Vec<(String, String)> {
     t.push(("flow at once".to_string(), flow_stats(&sb)));
     sb.appctl(&["time/warp", "3000"]).unwrap();
     t.push(("flow after 3 s".to_string(), flow_stats(&sb)));
-    let echoes = || ctl.seen.lock().unwrap().echo_requests;
+    let echoes = || ctl.seen().echo_requests;
     t.push(("echo requests after 3 s".to_string(), echoes().to_string()));
     sb.appctl(&["time/warp", "3000"]).unwrap();
     assert!(
         sb.wait_until(Duration::from_secs(10), || echoes() >= 1),
         "{name}: no inactivity probe after 6 s"
     );
-    let closed = || ctl.seen.lock().unwrap().closed;
+    let closed = || ctl.seen().closed;
     t.push(("closed after 6 s".to_string(), closed().to_string()));
     sb.appctl(&["time/warp", "5000"]).unwrap();
     sb.appctl(&["revalidator/wait"]).unwrap();

@@ -10,88 +10,23 @@
 mod controller_common;
 
 use controller_common::*;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::net::TcpListener;
 use std::time::Duration;
 use testkit::Sandbox;
 
 const N_PORTS: u16 = 3;
 
-/// A controller that says hello, sends a barrier (which admits it) and
-/// answers echo requests until stopped.
-struct Controller {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<bool>>,
-}
-
-impl Controller {
-    fn start(listener: TcpListener) -> Controller {
-        let stop = Arc::new(AtomicBool::new(false));
-        let s = stop.clone();
-        let thread = std::thread::spawn(move || {
-            listener.set_nonblocking(true).unwrap();
-            let mut conn: TcpStream = loop {
-                if s.load(Ordering::Relaxed) {
-                    return false;
-                }
-                match listener.accept() {
-                    Ok((c, _)) => break c,
-                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
-                }
-            };
-            conn.set_nonblocking(false).unwrap();
-            conn.set_read_timeout(Some(Duration::from_millis(50)))
-                .unwrap();
-            let _ = conn.write_all(&[4, 0, 0, 8, 0, 0, 0, 1]);
-            let _ = conn.write_all(&[4, 20, 0, 8, 0, 0, 0, 2]);
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            while !s.load(Ordering::Relaxed) {
-                match conn.read(&mut chunk) {
-                    Ok(0) => break,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    Err(_) => continue,
-                }
-                while buf.len() >= 8 {
-                    let len = usize::from(u16::from_be_bytes([buf[2], buf[3]])).max(8);
-                    if buf.len() < len {
-                        break;
-                    }
-                    let msg: Vec<u8> = buf.drain(..len).collect();
-                    if msg[1] == 2 {
-                        let mut reply = msg.clone();
-                        reply[1] = 3;
-                        let _ = conn.write_all(&reply);
-                    }
-                }
-            }
-            let _ = conn.shutdown(std::net::Shutdown::Both);
-            true
-        });
-        Controller {
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    /// Stops the controller; true if the switch had connected.
-    fn stop(mut self) -> bool {
-        self.stop.store(true, Ordering::Relaxed);
-        self.thread
-            .take()
-            .is_some_and(|t| t.join().unwrap_or(false))
-    }
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+/// An OpenFlow 1.3 controller whose barrier right after the hello admits
+/// it, answering echo requests until stopped.
+fn controller(listener: TcpListener) -> Controller {
+    Controller::start(
+        listener,
+        Behaviour {
+            version: 4,
+            answer_echo: true,
+            barrier_at_hello: true,
+        },
+    )
 }
 
 fn log_has(sb: &Sandbox, text: &str) -> bool {
@@ -134,7 +69,7 @@ fn run(name: &str, stack: testkit::Stack, mode: &str) -> (Vec<Vec<String>>, u64,
     let listener = listen_below_ephemeral_range();
     let port = listener.local_addr().unwrap().port();
     let target = format!("tcp:127.0.0.1:{port}");
-    let ctl = Controller::start(listener);
+    let ctl = controller(listener);
     dummy_bridge(
         &sb,
         N_PORTS,
@@ -192,7 +127,7 @@ fn run(name: &str, stack: testkit::Stack, mode: &str) -> (Vec<Vec<String>>, u64,
     }
     // The controller comes back.
     let before = drop_hits(&sb);
-    let ctl = Controller::start(TcpListener::bind(("127.0.0.1", port)).unwrap());
+    let ctl = controller(TcpListener::bind(("127.0.0.1", port)).unwrap());
     if mode == "standalone" {
         assert!(
             sb.wait_until(Duration::from_secs(30), || log_has(

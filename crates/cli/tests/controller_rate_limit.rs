@@ -10,117 +10,18 @@
 mod controller_common;
 
 use controller_common::*;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::net::TcpListener;
 use std::time::Duration;
 use testkit::Sandbox;
 
-/// What the controller saw.
-#[derive(Default)]
-struct Seen {
-    /// The number carried by each packet-in's frame, in order.
-    pins: Vec<u8>,
-    barrier_replies: u32,
-    connected: bool,
-}
-
-/// An OpenFlow 1.0 controller that counts packet-ins and sends barriers
-/// when asked.
-struct Controller {
-    stop: Arc<AtomicBool>,
-    seen: Arc<Mutex<Seen>>,
-    barrier: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Controller {
-    fn start(listener: TcpListener) -> Controller {
-        let stop = Arc::new(AtomicBool::new(false));
-        let seen = Arc::new(Mutex::new(Seen::default()));
-        let barrier = Arc::new(AtomicBool::new(false));
-        let (s, sn, br) = (stop.clone(), seen.clone(), barrier.clone());
-        let thread = std::thread::spawn(move || {
-            listener.set_nonblocking(true).unwrap();
-            let mut conn: TcpStream = loop {
-                if s.load(Ordering::Relaxed) {
-                    return;
-                }
-                match listener.accept() {
-                    Ok((c, _)) => break c,
-                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
-                }
-            };
-            conn.set_nonblocking(false).unwrap();
-            conn.set_read_timeout(Some(Duration::from_millis(20)))
-                .unwrap();
-            let _ = conn.write_all(&[1, 0, 0, 8, 0, 0, 0, 1]);
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 65536];
-            while !s.load(Ordering::Relaxed) {
-                if br.swap(false, Ordering::Relaxed) {
-                    let _ = conn.write_all(&[1, 18, 0, 8, 0, 0, 0, 9]);
-                }
-                match conn.read(&mut chunk) {
-                    Ok(0) => break,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    Err(_) => continue,
-                }
-                while buf.len() >= 8 {
-                    let len = usize::from(u16::from_be_bytes([buf[2], buf[3]])).max(8);
-                    if buf.len() < len {
-                        break;
-                    }
-                    let msg: Vec<u8> = buf.drain(..len).collect();
-                    let mut seen = sn.lock().unwrap();
-                    match msg[1] {
-                        0 => seen.connected = true,
-                        // Echo request.
-                        2 => {
-                            let mut r = msg.clone();
-                            r[1] = 3;
-                            let _ = conn.write_all(&r);
-                        }
-                        // OFPT_PACKET_IN: the frame starts at byte 18;
-                        // its number follows the Ethernet header.
-                        10 if msg.len() > 32 => seen.pins.push(msg[32]),
-                        19 => seen.barrier_replies += 1,
-                        _ => {}
-                    }
-                }
-            }
-        });
-        Controller {
-            stop,
-            seen,
-            barrier,
-            thread: Some(thread),
-        }
-    }
-
-    /// Sends a barrier and waits for its reply: packet-ins sent before
-    /// it arrived are in.
-    fn sync(&self, sb: &Sandbox) {
-        let before = self.seen.lock().unwrap().barrier_replies;
-        self.barrier.store(true, Ordering::Relaxed);
-        assert!(sb.wait_until(Duration::from_secs(10), || {
-            self.seen.lock().unwrap().barrier_replies > before
-        }));
-    }
-
-    fn pins(&self) -> Vec<u8> {
-        self.seen.lock().unwrap().pins.clone()
-    }
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+/// The number each packet-in's frame carries, in order (OpenFlow 1.0:
+/// the frame starts at byte 18; its number follows the Ethernet header).
+fn pins(ctl: &Controller) -> Vec<u8> {
+    ctl.seen()
+        .packet_ins
+        .iter()
+        .filter_map(|m| m.get(32).copied())
+        .collect()
 }
 
 fn frame(n: u8) -> String {
@@ -154,7 +55,7 @@ fn run(name: &str, stack: testkit::Stack) -> (Vec<u8>, Vec<u8>, String) {
     let sb = Sandbox::start_stack(&format!("ratelimit-{name}"), stack, true);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let ctl = Controller::start(listener);
+    let ctl = Controller::start(listener, Behaviour::OF10);
     let target = format!("tcp:127.0.0.1:{port}");
     dummy_bridge(
         &sb,
@@ -179,7 +80,7 @@ fn run(name: &str, stack: testkit::Stack) -> (Vec<u8>, Vec<u8>, String) {
     );
     assert!(
         sb.wait_until(Duration::from_secs(20), || {
-            ctl.seen.lock().unwrap().connected
+            ctl.seen().connected
                 && sb
                     .vsctl(&["get", "controller", "br0", "is_connected"])
                     .is_ok_and(|s| s.trim() == "true")
@@ -193,20 +94,20 @@ fn run(name: &str, stack: testkit::Stack) -> (Vec<u8>, Vec<u8>, String) {
     args.extend(frames.iter().map(|s| s.as_str()));
     sb.appctl(&args).unwrap();
     assert!(
-        sb.wait_until(Duration::from_secs(20), || ctl.pins().len() >= 25),
+        sb.wait_until(Duration::from_secs(20), || pins(&ctl).len() >= 25),
         "{name}: fewer than 25 packet-ins: {:?}",
-        ctl.pins()
+        pins(&ctl)
     );
     ctl.sync(&sb);
-    let at_once = ctl.pins();
+    let at_once = pins(&ctl);
     sb.appctl(&["time/warp", "6000", "1000"]).unwrap();
     assert!(
-        sb.wait_until(Duration::from_secs(20), || ctl.pins().len() >= 50),
+        sb.wait_until(Duration::from_secs(20), || pins(&ctl).len() >= 50),
         "{name}: the queue never drained: {:?}",
-        ctl.pins()
+        pins(&ctl)
     );
     ctl.sync(&sb);
-    let later = ctl.pins()[at_once.len()..].to_vec();
+    let later = pins(&ctl)[at_once.len()..].to_vec();
     // The status is written back in its own time.
     sb.wait_until(Duration::from_secs(20), || {
         status(&sb).contains("packet-in-miss-queued=\"55\"")

@@ -15,7 +15,7 @@
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use testkit::netns::{cmd, must, netns_missing, Net};
+use testkit::netns::{cmd, must, netns_missing, reachable, Net};
 use testkit::{Sandbox, Stack};
 
 const FERROVS: &str = env!("CARGO_BIN_EXE_ferrovs");
@@ -46,20 +46,6 @@ fn afxdp_missing() -> Option<String> {
     // SAFETY: closing the descriptor just made.
     unsafe { libc::close(map as i32) };
     None
-}
-
-fn reachable(ns: &str, dst: &str) -> bool {
-    for _ in 0..10 {
-        if cmd(&[
-            "ip", "netns", "exec", ns, "ping", "-q", "-c", "1", "-W", "1", dst,
-        ])
-        .status
-        .success()
-        {
-            return true;
-        }
-    }
-    false
 }
 
 /// Kilobytes the iperf3 receiver got in a 2 s run.
@@ -115,19 +101,6 @@ fn received_bytes(json: &str) -> f64 {
     after("\"sum_received\"")
         .or_else(|| after("\"sum\":"))
         .unwrap_or(0.0)
-}
-
-fn wait_ofport(sb: &Sandbox, iface: &str) -> i64 {
-    let mut port = -1;
-    sb.wait_until(Duration::from_secs(15), || {
-        port = sb
-            .vsctl(&["get", "interface", iface, "ofport"])
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(-1);
-        port > 0
-    });
-    port
 }
 
 fn log(sb: &Sandbox) -> String {
@@ -197,8 +170,8 @@ fn afxdp_ports_carry_traffic() {
         &vc,
     ])
     .unwrap_or_else(|e| panic!("{e}\n{}", log(&sb)));
-    assert!(wait_ofport(&sb, &va) > 0, "{va}: no OpenFlow port");
-    assert!(wait_ofport(&sb, &vb) > 0, "{vb}: no OpenFlow port");
+    sb.wait_ofport(&va);
+    sb.wait_ofport(&vb);
     for i in [&va, &vb] {
         assert_eq!(
             sb.vsctl(&["get", "interface", i, "error"]).unwrap().trim(),
@@ -225,12 +198,18 @@ fn afxdp_ports_carry_traffic() {
     );
     assert!(has_xdp(&va) && has_xdp(&vb), "no XDP program attached");
 
-    assert!(reachable(&a, "10.14.0.2"), "no ping across afxdp ports");
+    assert!(
+        reachable(&a, "10.14.0.2", Duration::from_secs(10)),
+        "no ping across afxdp ports"
+    );
     let tcp = iperf(&b, &a, "10.14.0.2", false);
     let udp = iperf(&b, &a, "10.14.0.2", true);
     eprintln!("afxdp: TCP {tcp:.0} KB, UDP {udp:.0} KB in 2 s");
     assert!(tcp > 0.0, "no TCP across afxdp ports");
-    assert!(reachable(&c, "10.14.0.2"), "no ping from a system port");
+    assert!(
+        reachable(&c, "10.14.0.2", Duration::from_secs(10)),
+        "no ping from a system port"
+    );
     let gso = iperf(&b, &c, "10.14.0.2", false);
     eprintln!("afxdp: TCP from a system port (super-frames cut) {gso:.0} KB in 2 s");
     assert!(gso > 0.0, "no TCP from a system port to an afxdp port");
@@ -288,19 +267,7 @@ fn afxdp_ports_carry_traffic() {
 fn failing_mode(stack: Stack, tag: &str, mode: &str) -> (String, Vec<String>, bool) {
     let mut net = Net::new(tag);
     let dev = net.name("e");
-    let _ = cmd(&["ip", "link", "del", &dev]);
-    must(&[
-        "ip",
-        "link",
-        "add",
-        &dev,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        &format!("{dev}p"),
-    ]);
-    net.remove_on_drop(&dev);
+    net.veth_pair(&dev, None, &format!("{dev}p"), None);
     must(&["ip", "link", "set", &dev, "up"]);
     let br = net.name("br");
     net.remove_on_drop(&br);

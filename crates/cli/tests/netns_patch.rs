@@ -10,29 +10,18 @@
 //! removes the namespaces and links, and the sandbox stops the daemons,
 //! even when an assertion fails.
 
-use std::time::{Duration, Instant};
-use testkit::netns::cmd;
+use std::time::Duration;
+use testkit::netns::{pings, reachable};
 use testkit::{Net, Sandbox, Stack};
 
 const FERROVS: &str = env!("CARGO_BIN_EXE_ferrovs");
 
+/// How long a ping may take to get through (the bound only ends a failing
+/// test).
+const TEN: Duration = Duration::from_secs(10);
+
 fn vsctl(sb: &Sandbox, args: &[&str]) -> String {
     sb.vsctl(args).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// The OpenFlow port of interface `iface` once the switch assigned one.
-fn wait_ofport(sb: &Sandbox, iface: &str) -> i64 {
-    let mut port = -1;
-    let ok = sb.wait_until(Duration::from_secs(10), || {
-        port = sb
-            .vsctl(&["get", "interface", iface, "ofport"])
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(-1);
-        port > 0
-    });
-    assert!(ok, "{iface} got no OpenFlow port");
-    port
 }
 
 /// The Interface's `error` column once `pred` holds for it (or the last
@@ -48,30 +37,6 @@ fn wait_error(sb: &Sandbox, iface: &str, pred: impl Fn(&str) -> bool) -> String 
         pred(&error)
     });
     error
-}
-
-/// Replies of `count` pings at 0.1 s intervals.
-fn pings(ns: &str, dst: &str, count: u32) -> u32 {
-    let c = count.to_string();
-    let args = [
-        "ip", "netns", "exec", ns, "ping", "-q", "-c", &c, "-i", "0.1", "-W", "1", dst,
-    ];
-    let out = String::from_utf8_lossy(&cmd(&args).stdout).into_owned();
-    out.split(',')
-        .find_map(|p| p.trim().strip_suffix(" received"))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// Waits (up to 10 s) until one ping from `ns` to `dst` is answered.
-fn reachable(ns: &str, dst: &str) -> bool {
-    let end = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < end {
-        if pings(ns, dst, 1) == 1 {
-            return true;
-        }
-    }
-    false
 }
 
 #[test]
@@ -121,9 +86,9 @@ fn ping_across_a_patch_port_pair() {
         );
     }
     for iface in [&v_a, &v_b, &p_b] {
-        wait_ofport(&sb, iface);
+        sb.wait_ofport(iface);
     }
-    let ofp_a = wait_ofport(&sb, &p_a);
+    let ofp_a = sb.wait_ofport(&p_a);
     assert_eq!(wait_error(&sb, &p_a, |e| e == "[]"), "[]");
 
     // The patch ports are OpenFlow ports without a datapath port.
@@ -136,9 +101,12 @@ fn ping_across_a_patch_port_pair() {
     );
 
     // ARP and ping cross both bridges.
-    assert!(reachable(&ns_a, "10.12.0.2"), "no ping across the patch");
-    assert_eq!(pings(&ns_a, "10.12.0.2", 10), 10);
-    assert!(reachable(&ns_b, "10.12.0.1"), "no ping back");
+    assert!(
+        reachable(&ns_a, "10.12.0.2", TEN),
+        "no ping across the patch"
+    );
+    assert_eq!(pings(&ns_a, "10.12.0.2", 10, &[]), 10);
+    assert!(reachable(&ns_b, "10.12.0.1", TEN), "no ping back");
 
     // A wrong peer breaks the pair: the port stays, traffic stops.
     vsctl(&sb, &["set", "interface", &p_b, "options:peer=nowhere"]);
@@ -153,7 +121,7 @@ fn ping_across_a_patch_port_pair() {
     );
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
-        pings(&ns_a, "10.12.0.2", 5),
+        pings(&ns_a, "10.12.0.2", 5, &[]),
         0,
         "traffic crossed a broken pair"
     );
@@ -164,7 +132,7 @@ fn ping_across_a_patch_port_pair() {
         &["set", "interface", &p_b, &format!("options:peer={p_a}")],
     );
     assert_eq!(wait_error(&sb, &p_a, |e| e == "[]"), "[]");
-    assert!(reachable(&ns_a, "10.12.0.2"), "no ping once mended");
+    assert!(reachable(&ns_a, "10.12.0.2", TEN), "no ping once mended");
 
     // Removing one end leaves the other without a peer.
     vsctl(&sb, &["del-port", &br_b, &p_b]);

@@ -16,11 +16,15 @@
 //! daemons even when an assertion fails.
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use testkit::netns::{address, cmd as run, must};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use testkit::netns::{address, cmd as run, must, pings, reachable};
 use testkit::{Net, Sandbox, Stack};
 
 const FERROVS: &str = env!("CARGO_BIN_EXE_ferrovs");
+
+/// How long a ping may take to get through (the bound only ends a failing
+/// test).
+const TEN: Duration = Duration::from_secs(10);
 
 fn missing_prerequisite() -> Option<String> {
     testkit::netns_missing(&["ping", "iperf3"]).or_else(|| {
@@ -60,47 +64,6 @@ fn ofctl(sb: &Sandbox, br: &str, args: &[&str]) -> String {
 
 fn appctl(sb: &Sandbox, args: &[&str]) -> String {
     sb.appctl(args).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// The OpenFlow port of interface `iface` once the switch assigned one.
-fn wait_ofport(sb: &Sandbox, iface: &str) -> i64 {
-    let mut port = -1;
-    let ok = sb.wait_until(Duration::from_secs(10), || {
-        port = sb
-            .vsctl(&["get", "interface", iface, "ofport"])
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(-1);
-        port > 0
-    });
-    assert!(ok, "{iface} got no OpenFlow port");
-    port
-}
-
-/// Replies of `count` pings at 0.1 s intervals.
-fn pings(ns: &str, dst: &str, count: u32, extra: &[&str]) -> u32 {
-    let c = count.to_string();
-    let mut args = vec![
-        "ip", "netns", "exec", ns, "ping", "-q", "-c", &c, "-i", "0.1", "-W", "1",
-    ];
-    args.extend_from_slice(extra);
-    args.push(dst);
-    let out = String::from_utf8_lossy(&run(&args).stdout).into_owned();
-    out.split(',')
-        .find_map(|p| p.trim().strip_suffix(" received"))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// Waits (up to 10 s) until one ping from `ns` to `dst` is answered.
-fn reachable(ns: &str, dst: &str) -> bool {
-    let end = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < end {
-        if pings(ns, dst, 1, &[]) == 1 {
-            return true;
-        }
-    }
-    false
 }
 
 /// A ping at 0.1 s intervals running in the background; [`Pinger::replies`]
@@ -269,9 +232,9 @@ fn traffic_between_namespaces() {
             "type=internal",
         ],
     );
-    let p1 = wait_ofport(&sb, &v1);
-    let p2 = wait_ofport(&sb, &v2);
-    wait_ofport(&sb, &int3);
+    let p1 = sb.wait_ofport(&v1);
+    let p2 = sb.wait_ofport(&v2);
+    sb.wait_ofport(&int3);
     // The internal port's TAP device moves into the third namespace.
     let appeared = sb.wait_until(Duration::from_secs(10), || {
         run(&["ip", "link", "show", &int3]).status.success()
@@ -281,7 +244,7 @@ fn traffic_between_namespaces() {
     address(&ns3, &int3, &["10.11.0.3/24", "fd00:11::3/64"]);
 
     // ARP and ping over veths, and to and from the internal port.
-    assert!(reachable(&ns1, "10.11.0.2"), "ns1 cannot ping ns2");
+    assert!(reachable(&ns1, "10.11.0.2", TEN), "ns1 cannot ping ns2");
     let neigh = must(&[
         "ip",
         "netns",
@@ -295,17 +258,20 @@ fn traffic_between_namespaces() {
     assert!(neigh.contains("lladdr"), "no ARP entry: {neigh}");
     assert_eq!(pings(&ns1, "10.11.0.2", 10, &[]), 10);
     assert!(
-        reachable(&ns3, "10.11.0.1"),
+        reachable(&ns3, "10.11.0.1", TEN),
         "internal port cannot ping ns1"
     );
     assert!(
-        reachable(&ns2, "10.11.0.3"),
+        reachable(&ns2, "10.11.0.3", TEN),
         "ns2 cannot ping the internal port"
     );
     // IPv6: neighbour discovery, then echo.
-    assert!(reachable(&ns1, "fd00:11::2"), "no IPv6 between ns1 and ns2");
     assert!(
-        reachable(&ns3, "fd00:11::2"),
+        reachable(&ns1, "fd00:11::2", TEN),
+        "no IPv6 between ns1 and ns2"
+    );
+    assert!(
+        reachable(&ns3, "fd00:11::2", TEN),
         "no IPv6 from the internal port"
     );
     // Broadcast: both other hosts answer a broadcast ping.
@@ -395,7 +361,7 @@ fn traffic_between_namespaces() {
     must(&["ip", "addr", "add", "10.11.0.4/24", "dev", &br]);
     must(&["ip", "link", "set", &br, "up"]);
     assert!(
-        reachable(&ns1, "10.11.0.4"),
+        reachable(&ns1, "10.11.0.4", TEN),
         "ns1 cannot ping the bridge's own port"
     );
 
@@ -425,10 +391,10 @@ fn traffic_between_namespaces() {
         "forwarding did not resume within 5 s of the restart (killed at {t_kill}, \
          started at {t_start}): {replies:?}"
     );
-    assert_eq!(wait_ofport(&sb, &v1), p1);
-    assert_eq!(wait_ofport(&sb, &v2), p2);
+    assert_eq!(sb.wait_ofport(&v1), p1);
+    assert_eq!(sb.wait_ofport(&v2), p2);
     assert!(
-        reachable(&ns1, "10.11.0.4"),
+        reachable(&ns1, "10.11.0.4", TEN),
         "the bridge's own port did not come back with its address after the restart"
     );
     drop(net);
@@ -500,22 +466,22 @@ fn vlan_isolation() {
         vsctl(&sb, &a);
     }
     for (_, tap, _, _) in &vms {
-        wait_ofport(&sb, tap);
+        sb.wait_ofport(tap);
     }
-    wait_ofport(&sb, &t1);
-    wait_ofport(&sb, &t2);
+    sb.wait_ofport(&t1);
+    sb.wait_ofport(&t2);
     let ns = |i: usize| vms[i].0.as_str();
     // Same VLAN, across the trunk.
     assert!(
-        reachable(ns(0), "10.12.0.3"),
+        reachable(ns(0), "10.12.0.3", TEN),
         "vm1 cannot ping vm3 (VLAN 100)"
     );
     assert!(
-        reachable(ns(1), "10.12.0.4"),
+        reachable(ns(1), "10.12.0.4", TEN),
         "vm2 cannot ping vm4 (VLAN 200)"
     );
     assert!(
-        reachable(ns(2), "fd00:12::1"),
+        reachable(ns(2), "fd00:12::1", TEN),
         "vm3 cannot ping vm1 over IPv6"
     );
     // Different VLANs, on one host and across the trunk.

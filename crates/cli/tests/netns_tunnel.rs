@@ -13,8 +13,8 @@
 //! says why and passes.  A guard removes the namespaces (and the links in
 //! them) and the sandboxes stop the daemons, even when an assertion fails.
 
-use std::time::{Duration, Instant};
-use testkit::netns::{address, cmd, enter, must};
+use std::time::Duration;
+use testkit::netns::{address, cmd, enter, pings, reachable, up};
 use testkit::{Net, Sandbox, Stack};
 
 const FERROVS: &str = env!("CARGO_BIN_EXE_ferrovs");
@@ -25,30 +25,6 @@ fn vsctl(sb: &Sandbox, args: &[&str]) -> String {
 
 fn appctl(sb: &Sandbox, args: &[&str]) -> String {
     sb.appctl(args).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// Replies of `count` pings at 0.1 s intervals.
-fn pings(ns: &str, dst: &str, count: u32) -> u32 {
-    let c = count.to_string();
-    let args = [
-        "ip", "netns", "exec", ns, "ping", "-q", "-c", &c, "-i", "0.1", "-W", "1", dst,
-    ];
-    let out = String::from_utf8_lossy(&cmd(&args).stdout).into_owned();
-    out.split(',')
-        .find_map(|p| p.trim().strip_suffix(" received"))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// Waits (up to 20 s) until one ping from `ns` to `dst` is answered.
-fn reachable(ns: &str, dst: &str) -> bool {
-    let end = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < end {
-        if pings(ns, dst, 1) == 1 {
-            return true;
-        }
-    }
-    false
 }
 
 /// One host: its namespace, its daemons (started inside it).
@@ -81,12 +57,7 @@ fn vms_ping_across_a_vxlan_overlay() {
 
     // The wire between the hosts.
     let (u1, u2) = (net.name("u1"), net.name("u2"));
-    let _ = cmd(&["ip", "link", "del", &u1]);
-    must(&[
-        "ip", "link", "add", &u1, "type", "veth", "peer", "name", &u2,
-    ]);
-    must(&["ip", "link", "set", &u1, "netns", &h1.ns]);
-    must(&["ip", "link", "set", &u2, "netns", &h2.ns]);
+    net.veth_pair(&u1, Some(&h1.ns), &u2, Some(&h2.ns));
     // Each VM's link to its host.
     let (m1, m2) = (net.name("m1"), net.name("m2"));
     for (m, h, vm, addr) in [
@@ -94,12 +65,7 @@ fn vms_ping_across_a_vxlan_overlay() {
         (&m2, &h2, &vm2, "10.99.0.2/24"),
     ] {
         let peer = format!("{m}p");
-        let _ = cmd(&["ip", "link", "del", m]);
-        must(&[
-            "ip", "link", "add", m, "type", "veth", "peer", "name", &peer,
-        ]);
-        must(&["ip", "link", "set", m, "netns", &h.ns]);
-        must(&["ip", "link", "set", &peer, "netns", vm]);
+        net.veth_pair(m, Some(&h.ns), &peer, Some(vm));
         address(vm, &peer, &[addr]);
     }
 
@@ -107,12 +73,8 @@ fn vms_ping_across_a_vxlan_overlay() {
         (&h1, &u1, &m1, "172.31.77.1", "172.31.77.2"),
         (&h2, &u2, &m2, "172.31.77.2", "172.31.77.1"),
     ] {
-        must(&[
-            "ip", "netns", "exec", &h.ns, "ip", "link", "set", wire, "up",
-        ]);
-        must(&[
-            "ip", "netns", "exec", &h.ns, "ip", "link", "set", vm_link, "up",
-        ]);
+        up(&h.ns, wire);
+        up(&h.ns, vm_link);
         vsctl(
             &h.sb,
             &[
@@ -178,7 +140,8 @@ fn vms_ping_across_a_vxlan_overlay() {
 
     // The VMs reach each other over the tunnel (the first packets wait
     // for the hosts to resolve each other).
-    let ok = reachable(&vm1, "10.99.0.2");
+    let twenty = Duration::from_secs(20);
+    let ok = reachable(&vm1, "10.99.0.2", twenty);
     let diag = |h: &Host| {
         format!(
             "{}:\n{}{}{}",
@@ -194,8 +157,8 @@ fn vms_ping_across_a_vxlan_overlay() {
         diag(&h1),
         diag(&h2)
     );
-    assert_eq!(pings(&vm1, "10.99.0.2", 10), 10, "{}", diag(&h1));
-    assert!(reachable(&vm2, "10.99.0.1"), "no ping back");
+    assert_eq!(pings(&vm1, "10.99.0.2", 10, &[]), 10, "{}", diag(&h1));
+    assert!(reachable(&vm2, "10.99.0.1", twenty), "no ping back");
 
     // Each host learned the other's underlay address by snooping.
     for (h, other) in [(&h1, "172.31.77.2"), (&h2, "172.31.77.1")] {

@@ -437,6 +437,23 @@ impl Sandbox {
     pub fn wait_until(&self, timeout: Duration, cond: impl FnMut() -> bool) -> bool {
         poll(timeout, Duration::from_millis(20), cond)
     }
+
+    /// The OpenFlow port of interface `iface` once the switch gave it one;
+    /// fails the test when it has none after 15 s.
+    #[track_caller]
+    pub fn wait_ofport(&self, iface: &str) -> i64 {
+        let mut port = -1;
+        let assigned = self.wait_until(Duration::from_secs(15), || {
+            port = self
+                .vsctl(&["get", "interface", iface, "ofport"])
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(-1);
+            port > 0
+        });
+        assert!(assigned, "{iface} got no OpenFlow port (ofport {port})");
+        port
+    }
 }
 
 impl Drop for Sandbox {

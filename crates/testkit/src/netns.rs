@@ -8,6 +8,7 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 /// Runs `args[0]` with the rest as arguments (panics only when it cannot be
 /// started at all).
@@ -102,15 +103,28 @@ impl Net {
     /// Returns the peer's name.
     pub fn veth(&mut self, ns: &str, root: &str, addrs: &[&str]) -> String {
         let peer = format!("{root}p");
-        let _ = cmd(&["ip", "link", "del", root]);
-        must(&[
-            "ip", "link", "add", root, "type", "veth", "peer", "name", &peer,
-        ]);
-        self.links.push(root.to_string());
-        must(&["ip", "link", "set", &peer, "netns", ns]);
+        self.veth_pair(root, None, &peer, Some(ns));
         must(&["ip", "link", "set", root, "up"]);
         address(ns, &peer, addrs);
         peer
+    }
+
+    /// A veth pair `a`–`b`, each end moved into its namespace (`None`:
+    /// it stays in this one) and left down. The pair goes on drop, with
+    /// the namespaces or by deleting an end left in this one.
+    pub fn veth_pair(&mut self, a: &str, a_ns: Option<&str>, b: &str, b_ns: Option<&str>) {
+        for end in [a, b] {
+            let _ = cmd(&["ip", "link", "del", end]);
+        }
+        must(&["ip", "link", "add", a, "type", "veth", "peer", "name", b]);
+        for (end, ns) in [(a, a_ns), (b, b_ns)] {
+            match ns {
+                Some(ns) => {
+                    must(&["ip", "link", "set", end, "netns", ns]);
+                }
+                None => self.links.push(end.to_string()),
+            }
+        }
     }
 }
 
@@ -138,6 +152,39 @@ pub fn address(ns: &str, dev: &str, addrs: &[&str]) {
         must(&args);
     }
     must(&["ip", "netns", "exec", ns, "ip", "link", "set", dev, "up"]);
+}
+
+/// Brings `dev` in namespace `ns` up.
+pub fn up(ns: &str, dev: &str) {
+    address(ns, dev, &[]);
+}
+
+/// Replies to `count` pings from namespace `ns` to `dst`, sent at 0.1 s
+/// intervals, each waited for up to 1 s; `extra` are more ping options.
+pub fn pings(ns: &str, dst: &str, count: u32, extra: &[&str]) -> u32 {
+    let c = count.to_string();
+    let mut args = vec![
+        "ip", "netns", "exec", ns, "ping", "-q", "-c", &c, "-i", "0.1", "-W", "1",
+    ];
+    args.extend_from_slice(extra);
+    args.push(dst);
+    let out = String::from_utf8_lossy(&cmd(&args).stdout).into_owned();
+    out.split(',')
+        .find_map(|p| p.trim().strip_suffix(" received"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Pings from `ns` to `dst` until one is answered (true) or `within` has
+/// passed (false; the bound only ends a failing test).
+pub fn reachable(ns: &str, dst: &str, within: Duration) -> bool {
+    let end = Instant::now() + within;
+    while Instant::now() < end {
+        if pings(ns, dst, 1, &[]) == 1 {
+            return true;
+        }
+    }
+    false
 }
 
 /// The calling thread inside a namespace until dropped, when it returns to

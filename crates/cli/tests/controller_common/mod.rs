@@ -1,10 +1,15 @@
 //! What the controller tests share: the two stacks (the reference
 //! Open vSwitch and ferrovs), a dummy bridge whose ports write what they
-//! send to pcap files, packets injected with `netdev-dummy/receive`, and
-//! the frames each port sent.
+//! send to pcap files, packets injected with `netdev-dummy/receive`, the
+//! frames each port sent, and a minimal test-made controller
+//! ([`Controller`]).
 
 #![allow(dead_code)]
 
+mod controller;
+
+#[allow(unused_imports)]
+pub use controller::{Behaviour, Controller, Seen};
 use std::time::Duration;
 use testkit::{Program, Sandbox, Stack};
 
