@@ -247,17 +247,20 @@ pub fn run_script(tag: &str, script: &str, daemons: Stack, ofctl: &Program) -> V
                 });
             }
             "ofctl" | "ofctl?" | "ofctl~" | "ofctl|sort" => {
-                let mut out = sb.run(ofctl, &args);
+                let out = sb.run(ofctl, &args);
+                let mut stdout = normalize(&out.stdout, &sb.dir);
                 if kw == "ofctl|sort" {
-                    let mut lines: Vec<&str> = out.stdout.lines().collect();
+                    // Sorted once normalized: sorting raw lines would
+                    // order them by their durations, i.e. by timing.
+                    let mut lines: Vec<&str> = stdout.lines().collect();
                     lines.sort_unstable();
-                    out.stdout = lines.iter().map(|l| format!("{l}\n")).collect();
+                    stdout = lines.iter().map(|l| format!("{l}\n")).collect();
                 }
                 steps.push(Step {
                     line: i + 1,
                     command: rest.to_string(),
                     status: out.status,
-                    stdout: normalize(&out.stdout, &sb.dir),
+                    stdout,
                     stderr: normalize(&out.stderr, &sb.dir),
                     status_only: kw == "ofctl?",
                     known_gap: kw == "ofctl~",
