@@ -31,6 +31,10 @@ use super::SideEffect;
 use crate::tnl::ports::{tnl_dst, TnlAddr, TnlKey, TnlPort};
 use crate::tnl::route::{format_ip, to_v6};
 
+/// The rate of native tunnelling's error messages (upstream's: 60 a
+/// minute, bursts of 60).
+static NATIVE_TNL_RL: vlog::RateLimit = vlog::RateLimit::new(60, 60);
+
 const IP_DSCP_MASK: u8 = 0xfc;
 const IP_ECN_MASK: u8 = 0x03;
 
@@ -296,7 +300,7 @@ fn emit(ctx: &mut Ctx, cfg: &TnlPort, t: &mut FlowTnl, last: bool) -> Result<(),
         Err(_) => {
             if kind == TunnelKind::Erspan {
                 let ver = t.erspan_ver;
-                vlog::warn!("native_tnl", "ERSPAN version error {}", ver);
+                vlog::warn_rl!(&NATIVE_TNL_RL, "native_tnl", "ERSPAN version error {}", ver);
             }
             ctx.report(NodeKind::Warn, || {
                 "native tunnel header build failed".into()
