@@ -317,10 +317,12 @@ pub fn main(_program: &str, args: Vec<String>) -> i32 {
         }
         Err(Early::Fatal(m)) => return fatal(&m),
     };
+    // Opened in the order of a set of their names, as upstream's are
+    // (repeats open once).
     let dbs = if o.dbs.is_empty() {
         vec![rpc::paths::dbdir().join("conf.db").display().to_string()]
     } else {
-        o.dbs.clone()
+        ovsdb::server::shash::set_order(&o.dbs)
     };
     let ready = if o.detach {
         match rpc::daemon::detach() {
@@ -341,6 +343,7 @@ pub fn main(_program: &str, args: Vec<String>) -> i32 {
             return fatal(&e.to_string());
         }
     }
+    server.initial_dbs_opened();
     let _pidfile = match &o.pidfile {
         Some(p) => match rpc::pidfile::create_pidfile(std::path::Path::new(p)) {
             Ok(f) => Some((f, p.clone())),

@@ -73,6 +73,7 @@ pub mod json;
 mod json_parse;
 pub mod log;
 pub mod mutation;
+pub mod rbac;
 pub mod row;
 pub mod schema;
 pub mod server;

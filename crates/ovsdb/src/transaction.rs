@@ -13,6 +13,7 @@ use crate::database::{
 use crate::datum::{Atom, Datum, Symtab};
 use crate::error::{Error, Kind, ObjectParser};
 use crate::mutation::Mutation;
+use crate::rbac::{self, Access, Modify, RowSource};
 use crate::row::{all_columns, Row};
 use crate::schema::{ColumnRef, TableSchema};
 use crate::uuid::Uuid;
@@ -29,6 +30,8 @@ pub struct ExecOptions<'a> {
     /// The client came through a read-only remote: operations that write
     /// (and `commit`) fail with "not allowed", after their own checks.
     pub read_only: bool,
+    /// The client's role and identity, for role-based access control.
+    pub access: Access<'a>,
 }
 
 impl Default for ExecOptions<'_> {
@@ -37,6 +40,7 @@ impl Default for ExecOptions<'_> {
             lock_held: None,
             elapsed_ms: 0,
             read_only: false,
+            access: Access::default(),
         }
     }
 }
@@ -186,6 +190,21 @@ impl<'a> Txn<'a> {
         tr.new = new;
     }
 
+    /// Fails with upstream's `permission error` unless `allowed`.
+    fn permit(allowed: bool, access: &Access<'_>, what: &str, table: &str) -> Result<(), Error> {
+        if allowed {
+            return Ok(());
+        }
+        Err(Error::new(
+            "permission error",
+            format!(
+                "RBAC rules for client \"{}\" role \"{}\" {what} table \"{table}\".",
+                access.id.unwrap_or("(null)"),
+                access.role
+            ),
+        ))
+    }
+
     fn table_member(&self, p: &mut ObjectParser<'_>) -> Option<&'a TableSchema> {
         let name = p.required("table", Kind::Id)?.as_str()?;
         match self.table_schema(name) {
@@ -195,6 +214,20 @@ impl<'a> Txn<'a> {
                 None
             }
         }
+    }
+}
+
+impl RowSource for Txn<'_> {
+    fn schema(&self) -> &crate::schema::DatabaseSchema {
+        &self.db.schema
+    }
+
+    fn rows(&self, table: &str) -> Vec<Row> {
+        self.query(table, &Condition::always())
+    }
+
+    fn row(&self, table: &str, uuid: &Uuid) -> Option<Row> {
+        self.get(table, uuid)
     }
 }
 
@@ -372,11 +405,11 @@ impl<'a> Txn<'a> {
             return Err(Error::syntax(Some(op), "missing op"));
         };
         let v = match name {
-            "insert" => self.insert(op, p)?,
+            "insert" => self.insert(op, p, opts)?,
             "select" => self.select(p)?,
-            "update" => self.update(op, p)?,
-            "mutate" => self.mutate(p)?,
-            "delete" => self.delete(p)?,
+            "update" => self.update(op, p, opts)?,
+            "mutate" => self.mutate(p, opts)?,
+            "delete" => self.delete(p, opts)?,
             "wait" => return self.wait(p, opts),
             "commit" => {
                 let d = p
@@ -429,7 +462,12 @@ impl<'a> Txn<'a> {
         Ok(OpResult::Value(v))
     }
 
-    fn insert(&mut self, _op: &Value, mut p: ObjectParser<'_>) -> Result<Value, Error> {
+    fn insert(
+        &mut self,
+        _op: &Value,
+        mut p: ObjectParser<'_>,
+        opts: &ExecOptions<'_>,
+    ) -> Result<Value, Error> {
         let table = self.table_member(&mut p);
         let row_json = p.optional("row", Kind::Object);
         let uuid_name = p.optional("uuid-name", Kind::Id);
@@ -490,6 +528,13 @@ impl<'a> Txn<'a> {
                 }
             }
         }
+        let allowed = rbac::may_insert(self, &opts.access, table, &row);
+        Self::permit(
+            allowed,
+            &opts.access,
+            "prohibit row insertion into",
+            &table.name,
+        )?;
         self.put(&table.name, uuid, Some(row));
         Ok(json!({"uuid": ["uuid", uuid.to_string()]}))
     }
@@ -526,7 +571,12 @@ impl<'a> Txn<'a> {
         Ok(json!({"rows": out}))
     }
 
-    fn update(&mut self, op: &Value, mut p: ObjectParser<'_>) -> Result<Value, Error> {
+    fn update(
+        &mut self,
+        op: &Value,
+        mut p: ObjectParser<'_>,
+        opts: &ExecOptions<'_>,
+    ) -> Result<Value, Error> {
         let table = self.table_member(&mut p);
         let where_json = p.required("where", Kind::Array);
         let row_json = p.required("row", Kind::Object);
@@ -554,6 +604,20 @@ impl<'a> Txn<'a> {
         }
         let cond = Condition::from_json(table, wj, Some(&mut self.symtab))?;
         let rows = self.query(&table.name, &cond);
+        let columns: Vec<usize> = values
+            .iter()
+            .filter_map(|(c, _)| match c {
+                ColumnRef::Index(i) => Some(*i),
+                _ => None,
+            })
+            .collect();
+        let allowed = rbac::may_modify(self, &opts.access, table, &columns, &rows, Modify::Update);
+        Self::permit(
+            allowed,
+            &opts.access,
+            "prohibit modification of",
+            &table.name,
+        )?;
         let count = rows.len();
         for mut r in rows {
             for (c, d) in &values {
@@ -567,7 +631,7 @@ impl<'a> Txn<'a> {
         Ok(json!({ "count": count }))
     }
 
-    fn mutate(&mut self, mut p: ObjectParser<'_>) -> Result<Value, Error> {
+    fn mutate(&mut self, mut p: ObjectParser<'_>, opts: &ExecOptions<'_>) -> Result<Value, Error> {
         let table = self.table_member(&mut p);
         let where_json = p.required("where", Kind::Array);
         let mutations_json = p.required("mutations", Kind::Array);
@@ -581,6 +645,14 @@ impl<'a> Txn<'a> {
         }
         let cond = Condition::from_json(table, wj, Some(&mut self.symtab))?;
         let rows = self.query(&table.name, &cond);
+        let columns: Vec<usize> = mutations.iter().map(|m| m.column).collect();
+        let allowed = rbac::may_modify(self, &opts.access, table, &columns, &rows, Modify::Mutate);
+        Self::permit(
+            allowed,
+            &opts.access,
+            "prohibit mutate operation on",
+            &table.name,
+        )?;
         let count = rows.len();
         for mut r in rows {
             for m in &mutations {
@@ -592,7 +664,7 @@ impl<'a> Txn<'a> {
         Ok(json!({ "count": count }))
     }
 
-    fn delete(&mut self, mut p: ObjectParser<'_>) -> Result<Value, Error> {
+    fn delete(&mut self, mut p: ObjectParser<'_>, opts: &ExecOptions<'_>) -> Result<Value, Error> {
         let table = self.table_member(&mut p);
         let where_json = p.required("where", Kind::Array);
         p.finish()?;
@@ -601,6 +673,13 @@ impl<'a> Txn<'a> {
         };
         let cond = Condition::from_json(table, wj, Some(&mut self.symtab))?;
         let rows = self.query(&table.name, &cond);
+        let allowed = rbac::may_delete(self, &opts.access, table, &rows);
+        Self::permit(
+            allowed,
+            &opts.access,
+            "prohibit row deletion from",
+            &table.name,
+        )?;
         let count = rows.len();
         for r in rows {
             self.put(&table.name, r.uuid, None);
@@ -1247,6 +1326,7 @@ mod tests {
             lock_held: Some(&held),
             elapsed_ms: 0,
             read_only: false,
+            access: Access::default(),
         };
         match d
             .execute(

@@ -196,7 +196,7 @@ impl SessionConfig {
         session.set_max_backoff(o.max_backoff.unwrap_or(rpc::reconnect::DEFAULT_MAX_BACKOFF));
         session.set_dscp(o.dscp.unwrap_or(rpc::DSCP_DEFAULT));
         if let Some(c) = client {
-            server.set_read_only(c, o.read_only);
+            server.set_access(c, o.read_only, &o.role);
         }
         if let Some(slot) = &self.client_slot {
             *slot.lock().unwrap_or_else(|e| e.into_inner()) = client;

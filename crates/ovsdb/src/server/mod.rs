@@ -27,6 +27,7 @@ pub mod jsonrpc;
 pub mod locks;
 pub mod monitor;
 pub mod remotes;
+pub mod shash;
 
 use crate::database::{Changes, Database};
 use crate::error::Error;
@@ -84,10 +85,16 @@ struct Client {
     db_change_aware: bool,
     /// Came through a read-only remote (Manager `read_only`).
     read_only: bool,
+    /// The role of its remote (Manager `role`): role-based access
+    /// control applies when not empty.
+    role: String,
 }
 
 struct State {
     dbs: BTreeMap<String, Storage>,
+    /// The databases' names as upstream's map of them is laid out
+    /// (`list_dbs` answers in its order).
+    db_order: shash::ShashOrder,
     server_db: Database,
     clients: HashMap<ClientId, Client>,
     locks: Locks,
@@ -226,6 +233,7 @@ impl Server {
         let server = Arc::new(Server {
             state: Mutex::new(State {
                 dbs: BTreeMap::new(),
+                db_order: shash::ShashOrder::default(),
                 server_db: Database::new(schema),
                 clients: HashMap::new(),
                 locks: Locks::default(),
@@ -468,6 +476,20 @@ impl Server {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The databases named on the command line are open: `_Server` takes
+    /// its place after them among the databases, as upstream adds it then
+    /// (this decides the order of `list_dbs`). Done at the first
+    /// `list_dbs` or `remove-db` if not called before.
+    pub fn initial_dbs_opened(&self) {
+        Self::list_server_db(&mut self.lock());
+    }
+
+    fn list_server_db(st: &mut State) {
+        if !st.db_order.contains(SERVER_DB) {
+            st.db_order.insert(SERVER_DB);
+        }
+    }
+
     /// Opens the database file at `path` and serves it. Errors are upstream's
     /// texts (`ovsdb error: ...`).
     pub fn add_db(&self, path: &str) -> Result<String, Error> {
@@ -482,6 +504,7 @@ impl Server {
         }
         let schema_text = crate::json::to_string(&storage.db.schema.to_json(), true);
         st.dbs.insert(name.clone(), storage);
+        st.db_order.insert(&name);
         let insert = json!([SERVER_DB, {
             "op": "insert", "table": "Database",
             "row": {"name": name, "model": "standalone", "connected": true,
@@ -504,6 +527,8 @@ impl Server {
         if st.dbs.remove(name).is_none() {
             return Err(format!("Failed to find the database '{name}'."));
         }
+        Self::list_server_db(&mut st);
+        st.db_order.remove(name);
         Self::cancel_db_users(
             &mut st,
             name,
@@ -583,16 +608,20 @@ impl Server {
                 monitors: Vec::new(),
                 db_change_aware: false,
                 read_only: false,
+                role: String::new(),
             },
         );
         (id, rx)
     }
 
-    /// Makes `client`'s transactions read-only, or not (its remote's
-    /// `read_only` option).
-    pub fn set_read_only(&self, client: ClientId, read_only: bool) {
+    /// Makes `client`'s transactions read-only, or not, and gives them
+    /// its remote's role (the `read_only` and `role` options).
+    pub fn set_access(&self, client: ClientId, read_only: bool, role: &str) {
         if let Some(c) = self.lock().clients.get_mut(&client) {
             c.read_only = read_only;
+            if c.role != role {
+                c.role = role.to_string();
+            }
         }
     }
 
@@ -690,13 +719,9 @@ impl Server {
         };
         match method.as_str() {
             "list_dbs" => {
-                // Sorted: upstream lists them in the order of its hash map,
-                // which matches this for one database besides `_Server`.
-                let st = self.lock();
-                let mut names: Vec<Value> =
-                    st.dbs.keys().map(|n| Value::from(n.as_str())).collect();
-                names.push(Value::from(SERVER_DB));
-                names.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+                let mut st = self.lock();
+                Self::list_server_db(&mut st);
+                let names = st.db_order.keys().map(Value::from).collect();
                 reply(Ok(Value::Array(names)))
             }
             "get_schema" => reply(self.get_schema(params)),
@@ -873,11 +898,16 @@ impl Server {
         let state = &mut *st;
         let locks = &state.locks;
         let held = |lock: &str| locks.is_owner(client, lock);
-        let read_only = state.clients.get(&client).is_some_and(|c| c.read_only);
+        let me = state.clients.get(&client);
         let opts = ExecOptions {
             lock_held: Some(&held),
             elapsed_ms,
-            read_only,
+            read_only: me.is_some_and(|c| c.read_only),
+            // Only TLS gives a client an identity; none of our streams do.
+            access: crate::rbac::Access {
+                role: me.map_or("", |c| c.role.as_str()),
+                id: None,
+            },
         };
         let Some(storage) = state.dbs.get_mut(name) else {
             return Handled::Nothing;

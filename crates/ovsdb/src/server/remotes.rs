@@ -7,7 +7,9 @@
 //! columns, as upstream's ovsdb-server does. The rows' options
 //! ([`RemoteOptions`]: `inactivity_probe`, `max_backoff`,
 //! `other_config:dscp`, `read_only`, `role`) apply to the remote and its
-//! sessions, also when they change. Each remote runs as a task that is
+//! sessions, also when they change, except `read_only` and `role`, which
+//! (as upstream's) keep the values the remote was created with until its
+//! DSCP changes. Each remote runs as a task that is
 //! aborted when the remote is removed.
 
 use super::jsonrpc::{serve_session_with, SessionConfig};
@@ -40,9 +42,8 @@ pub struct RemoteOptions {
     pub dscp: Option<u8>,
     /// `read_only`: transactions that write fail with "not allowed".
     pub read_only: bool,
-    /// `role`: the RBAC role. Upstream checks it only against a database's
-    /// `RBAC_Role` table; ferrovs does not implement RBAC, so it is kept
-    /// and not enforced.
+    /// `role`: the role-based access control role of the remote's
+    /// clients (see [`crate::rbac`]); empty: none.
     pub role: String,
 }
 
@@ -313,8 +314,17 @@ async fn follow_db(server: Arc<Server>, spec: String) {
                     match derived.0.get(&n) {
                         Some(r) => {
                             r.options.send_if_modified(|o| {
-                                let changed = *o != opts;
-                                *o = opts;
+                                // Upstream fixes a remote's `read_only` and
+                                // `role` when it creates the remote; a new
+                                // DSCP makes it a new remote, with the
+                                // row's values of the moment.
+                                let mut next = opts;
+                                if next.dscp == o.dscp {
+                                    next.read_only = o.read_only;
+                                    next.role.clone_from(&o.role);
+                                }
+                                let changed = *o != next;
+                                *o = next;
                                 changed
                             });
                         }
