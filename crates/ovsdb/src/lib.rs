@@ -15,6 +15,8 @@
 //!   and the change sets ([`Changes`]) a transaction produces.
 //! - [`transaction`]: executing `transact` requests ([`Database::execute`]),
 //!   with upstream's error objects.
+//! - [`rbac`]: role-based access control — which writes a client with a
+//!   role may make, from the database's `RBAC_Role` table.
 //! - [`idl`]: the client side — a replica of monitored tables kept current
 //!   from update notifications, transactions built against it, and a
 //!   blocking driver (the protocol engine itself does no I/O).
