@@ -297,6 +297,7 @@ pub fn main(_program: &str, args: Vec<String>) -> i32 {
         "socket_util",
         "stream",
         "ovsdb_log",
+        "ovsdb_rbac",
         "ovsdb_file",
     ]);
     let o = match parse(&args) {

@@ -30,7 +30,7 @@ const TXNS: &[&str] = &[
     r#"{"op":"mutate","table":"Item","where":[],"mutations":[["n","+=",1]]}"#,
     r#"{"op":"mutate","table":"Item","where":[],"mutations":[["note","delete","n"]]}"#,
     r#"{"op":"delete","table":"Item","where":[["owner","==","zz"]]}"#,
-    r#"{"op":"select","table":"Item","where":[],"columns":["owner","note","n"]},{"op":"insert","table":"Item","row":{}},{"op":"select","table":"Item","where":[]}"#,
+    r#"{"op":"select","table":"Item","where":[["owner","==","a"]],"columns":["owner"]},{"op":"insert","table":"Item","row":{}},{"op":"select","table":"Item","where":[["owner","==",""]],"columns":["owner","n"]}"#,
     r#"{"op":"insert","table":"RBAC_Permission","row":{"table":"Conn"}}"#,
     r#"{"op":"update","table":"Item","where":[],"row":{"owner":"a"}}"#,
     r#"{"op":"insert","table":"Item","row":{"bad":1}}"#,

@@ -61,19 +61,21 @@ impl Conn {
         }
     }
 
-    /// The database names the server offers, in its order.
+    /// The database names the server offers, sorted (servers list them
+    /// in the order of their hash tables; upstream's client sorts them).
     pub fn list_dbs(&mut self) -> Result<Vec<String>, Fatal> {
         let result = self.call_checked("list_dbs", Vec::new())?;
         let Some(items) = result.as_array() else {
             return fatal!("list_dbs response is not array");
         };
         let mut names = Vec::with_capacity(items.len());
-        for item in items {
+        for (i, item) in items.iter().enumerate() {
             match item.as_str() {
                 Some(s) => names.push(s.to_string()),
-                None => return fatal!("list_dbs response 0 is not string"),
+                None => return fatal!("list_dbs response {i} is not string"),
             }
         }
+        names.sort();
         Ok(names)
     }
 

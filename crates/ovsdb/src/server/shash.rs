@@ -3,8 +3,8 @@
 //! bucket; the map doubles when it holds more than twice its buckets and
 //! never shrinks. `list_dbs` answers in the order of the server's map of
 //! databases, and the server opens the database files named on its command
-//! line in the order of a set of their names; both follow from the history
-//! of insertions and removals, which this replays.
+//! line in the order of a set of their names ([`set_order`]); both follow
+//! from the history of insertions and removals, which this replays.
 
 use rpc::json_text::hash_bytes;
 
@@ -82,11 +82,22 @@ impl ShashOrder {
     }
 }
 
-/// `items` without repeats, in the order of a set they were added to in
-/// turn (how upstream's ovsdb-server orders the files it opens).
+/// `items` without repeats, in the order upstream's ovsdb-server opens
+/// the database files named on its command line: it adds them to a set,
+/// saves the set (in its order) to its configuration file, empties the set
+/// (which keeps its size) and adds the saved names back in turn, then
+/// walks it.
 pub fn set_order(items: &[String]) -> Vec<String> {
     let mut set = ShashOrder::default();
     for i in items {
+        set.insert(i);
+    }
+    let saved: Vec<String> = set.keys().map(str::to_string).collect();
+    for b in &mut set.buckets {
+        b.clear();
+    }
+    set.n = 0;
+    for i in &saved {
         set.insert(i);
     }
     set.keys().map(str::to_string).collect()
@@ -166,6 +177,20 @@ mod tests {
             listed(&started(&["Open_vSwitch.db"])),
             ["Open_vSwitch", "_Server"]
         );
+        for (dir, want) in [
+            ("/tmp/ld/", ["Beta", "Gamma"]),
+            ("/tmp/ferrovs-listdbs-12345/", ["Gamma", "Beta"]),
+            ("/tmp/ferrovs-listdbs-999/", ["Gamma", "Beta"]),
+        ] {
+            let files: Vec<String> = ["Gamma", "Beta", "Alpha", "Open_vSwitch"]
+                .iter()
+                .map(|n| format!("{dir}{n}.db"))
+                .collect();
+            let refs: Vec<&str> = files.iter().map(String::as_str).collect();
+            let got = listed(&started(&refs));
+            assert_eq!(got[..2], want, "{dir}");
+            assert_eq!(got[2..], ["Alpha", "_Server", "Open_vSwitch"], "{dir}");
+        }
     }
 
     #[test]
