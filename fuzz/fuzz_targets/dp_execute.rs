@@ -59,7 +59,7 @@ impl ExecEnv for Env {
         }
         v
     }
-    fn tunnel_kind(&self, _port: u32) -> Option<packet::tunnel::TunnelKind> {
+    fn tunnel_kind(&mut self, _port: u32) -> Option<packet::tunnel::TunnelKind> {
         None
     }
 }
