@@ -11,15 +11,10 @@
 //! same usage. Known differences are listed in [`KNOWN_DIFFERENCES`] (a
 //! ratchet: anything else that differs fails).
 
-use testkit::{Program, Sandbox, Stack};
+use testkit::{Sandbox, Stack};
 
 fn our_daemons() -> Stack {
-    let f = env!("CARGO_BIN_EXE_ferrovs");
-    let mut s = Stack::upstream();
-    s.ovsdb_tool = Program::ferrovs(f, "ovsdb-tool");
-    s.ovsdb_server = Program::ferrovs(f, "ovsdb-server");
-    s.vswitchd = Program::ferrovs(f, "ovs-vswitchd");
-    s
+    Stack::ferrovs_daemons(env!("CARGO_BIN_EXE_ferrovs"))
 }
 
 /// Commands (by their text) whose answers differ from upstream's, with

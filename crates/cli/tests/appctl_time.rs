@@ -6,15 +6,10 @@
 //! after the same warp on both, and the hard-timeout one after a stepped
 //! warp.  The commands' answers and errors are compared too.
 
-use testkit::{Program, Sandbox, Stack};
+use testkit::{Sandbox, Stack};
 
 fn our_daemons() -> Stack {
-    let f = env!("CARGO_BIN_EXE_ferrovs");
-    let mut s = Stack::upstream();
-    s.ovsdb_tool = Program::ferrovs(f, "ovsdb-tool");
-    s.ovsdb_server = Program::ferrovs(f, "ovsdb-server");
-    s.vswitchd = Program::ferrovs(f, "ovs-vswitchd");
-    s
+    Stack::ferrovs_daemons(env!("CARGO_BIN_EXE_ferrovs"))
 }
 
 /// One step of the scenario: an appctl command, or `ofctl:` and an

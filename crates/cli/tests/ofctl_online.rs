@@ -23,12 +23,7 @@ fn ours() -> Program {
 
 /// Our ovsdb-server and ovs-vswitchd (with upstream's tools).
 fn our_daemons() -> Stack {
-    let f = env!("CARGO_BIN_EXE_ferrovs");
-    let mut s = Stack::upstream();
-    s.ovsdb_tool = Program::ferrovs(f, "ovsdb-tool");
-    s.ovsdb_server = Program::ferrovs(f, "ovsdb-server");
-    s.vswitchd = Program::ferrovs(f, "ovs-vswitchd");
-    s
+    Stack::ferrovs_daemons(env!("CARGO_BIN_EXE_ferrovs"))
 }
 
 /// Script lines (`script:line`) where upstream's ovs-ofctl prints

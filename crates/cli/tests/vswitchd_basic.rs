@@ -7,12 +7,7 @@
 use testkit::{normalize_uuids, Program, Sandbox, Stack};
 
 fn ours() -> Stack {
-    let f = env!("CARGO_BIN_EXE_ferrovs");
-    let mut s = Stack::upstream();
-    s.ovsdb_tool = Program::ferrovs(f, "ovsdb-tool");
-    s.ovsdb_server = Program::ferrovs(f, "ovsdb-server");
-    s.vswitchd = Program::ferrovs(f, "ovs-vswitchd");
-    s
+    Stack::ferrovs_daemons(env!("CARGO_BIN_EXE_ferrovs"))
 }
 
 /// Our ovs-vswitchd on the reference ovsdb-server: isolates the switch

@@ -6,15 +6,10 @@
 //! with none.
 
 use std::time::Duration;
-use testkit::{Program, Sandbox, Stack};
+use testkit::{Sandbox, Stack};
 
 fn ours() -> Stack {
-    let f = env!("CARGO_BIN_EXE_ferrovs");
-    let mut s = Stack::upstream();
-    s.ovsdb_tool = Program::ferrovs(f, "ovsdb-tool");
-    s.ovsdb_server = Program::ferrovs(f, "ovsdb-server");
-    s.vswitchd = Program::ferrovs(f, "ovs-vswitchd");
-    s
+    Stack::ferrovs_daemons(env!("CARGO_BIN_EXE_ferrovs"))
 }
 
 /// The `PMD ...sleep...` lines of the daemon's log, without timestamps
@@ -56,16 +51,7 @@ fn expected_lines() -> Vec<String> {
 /// `ovs-vsctl` returns, so the lines are taken all at once at the end).
 fn run(stack: Stack, tag: &str) -> (Vec<String>, Vec<String>) {
     let sb = Sandbox::start_stack(tag, stack, true);
-    sb.vsctl(&[
-        "add-br",
-        "br0",
-        "--",
-        "set",
-        "bridge",
-        "br0",
-        "datapath_type=dummy",
-    ])
-    .unwrap();
+    sb.add_dummy_bridge("br0", &[], &[]).unwrap();
     assert!(
         sb.wait_until(Duration::from_secs(10), || sleep_lines(&sb).len() >= 2),
         "{tag}: no initial PMD sleep lines"

@@ -217,36 +217,24 @@ fn odp(f: &Flow) -> String {
 
 #[test]
 fn composition_agrees_with_reference() {
-    if let Some(missing) = testkit::upstream_missing() {
-        eprintln!("skipped: reference {missing} is not installed");
+    if testkit::skip_without_upstream("composition_agrees_with_reference") {
         return;
     }
     let sb = Sandbox::start("compose");
-    sb.vsctl(&[
+    let rxq_pcap = format!("options:rxq_pcap={}", sb.path("p1.pcap"));
+    let mut args: Vec<String> = [
         "set",
         "Open_vSwitch",
         ".",
         "other_config:vlan-limit=2",
         "--",
-        "add-br",
-        "br0",
-        "--",
-        "set",
-        "bridge",
-        "br0",
-        "datapath-type=dummy",
-        "--",
-        "add-port",
-        "br0",
-        "p1",
-        "--",
-        "set",
-        "interface",
-        "p1",
-        "type=dummy",
-        &format!("options:rxq_pcap={}", sb.path("p1.pcap")),
-    ])
-    .unwrap();
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(testkit::dummy_bridge("br0", &[], &[]));
+    args.extend(testkit::dummy_port("br0", "p1", 1, &[&rxq_pcap]));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    sb.vsctl(&args).unwrap();
     let mut r = Rng(0xc0_4905e);
     let mut expected = Vec::new();
     let mut failures = Vec::new();

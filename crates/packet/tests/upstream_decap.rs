@@ -17,6 +17,9 @@ use packet::tunnel::{
     FLOW_TNL_F_KEY, FLOW_TNL_F_OAM,
 };
 use testkit::{hex, Rng, Sandbox};
+use underlay_common::add_underlay;
+
+mod underlay_common;
 
 fn v6(last: u8) -> [u8; 16] {
     let mut a = [0x20, 0x01, 0xca, 0xfe, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
@@ -26,31 +29,11 @@ fn v6(last: u8) -> [u8; 16] {
 
 #[test]
 fn decapsulation_agrees_with_reference() {
-    if let Some(missing) = testkit::upstream_missing() {
-        eprintln!("skipped: reference {missing} is not installed");
+    if testkit::skip_without_upstream("decapsulation_agrees_with_reference") {
         return;
     }
     let sb = Sandbox::start("decap");
-    sb.vsctl(&[
-        "add-br",
-        "int-br",
-        "--",
-        "set",
-        "bridge",
-        "int-br",
-        "datapath_type=dummy",
-        "--",
-        "add-port",
-        "int-br",
-        "p1",
-        "--",
-        "set",
-        "interface",
-        "p1",
-        "type=dummy",
-        "ofport_request=1",
-    ])
-    .unwrap();
+    sb.add_dummy_bridge("int-br", &[], &["p1"]).unwrap();
     let p1_pcap = format!("options:tx_pcap={}", sb.path("p1.pcap"));
     sb.vsctl(&["set", "interface", "p1", &p1_pcap]).unwrap();
     let tunnels = [
@@ -76,39 +59,7 @@ fn decapsulation_agrees_with_reference() {
         ])
         .unwrap();
     }
-    sb.vsctl(&[
-        "add-br",
-        "br0",
-        "--",
-        "set",
-        "bridge",
-        "br0",
-        "datapath_type=dummy",
-        "other-config:hwaddr=aa:55:aa:55:00:00",
-        "--",
-        "add-port",
-        "br0",
-        "p0",
-        "--",
-        "set",
-        "interface",
-        "p0",
-        "type=dummy",
-        "ofport_request=1",
-        "other-config:hwaddr=aa:55:aa:55:00:00",
-    ])
-    .unwrap();
-    for cmd in [
-        &["netdev-dummy/ip4addr", "br0", "1.1.2.88/24"][..],
-        &["netdev-dummy/ip6addr", "br0", "2001:cafe::88/24"],
-        &["ovs/route/add", "1.1.2.92/24", "br0"],
-        &["ovs/route/add", "2001:cafe::92/24", "br0"],
-        &["tnl/arp/set", "br0", "1.1.2.92", "f8:bc:12:44:34:b6"],
-        &["tnl/neigh/set", "br0", "2001:cafe::92", "f8:bc:12:44:34:b6"],
-    ] {
-        sb.appctl(cmd).unwrap();
-    }
-    sb.ofctl("br0", &["add-flow", "action=normal"]).unwrap();
+    add_underlay(&sb, &[]);
     // Only the flows below may deliver a frame (no default NORMAL).
     sb.ofctl("int-br", &["del-flows"]).unwrap();
 

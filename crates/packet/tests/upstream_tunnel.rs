@@ -17,6 +17,9 @@ use packet::tunnel::{
     FLOW_TNL_F_DONT_FRAGMENT, FLOW_TNL_F_KEY, TNL_UDP_PORT_MAX, TNL_UDP_PORT_MIN,
 };
 use testkit::{hex, Rng, Sandbox};
+use underlay_common::add_underlay;
+
+mod underlay_common;
 
 const LOCAL_MAC: [u8; 6] = [0xaa, 0x55, 0xaa, 0x55, 0x00, 0x00];
 const NEXT_HOP_MAC: [u8; 6] = [0xf8, 0xbc, 0x12, 0x44, 0x34, 0xb6];
@@ -136,34 +139,12 @@ fn hash_for_port(port: u16) -> u32 {
 
 #[test]
 fn encapsulation_agrees_with_reference() {
-    if let Some(missing) = testkit::upstream_missing() {
-        eprintln!("skipped: reference {missing} is not installed");
+    if testkit::skip_without_upstream("encapsulation_agrees_with_reference") {
         return;
     }
     let sb = Sandbox::start("tunnel");
     let ports = ports();
-    let mut args: Vec<String> = [
-        "add-br",
-        "int-br",
-        "--",
-        "set",
-        "bridge",
-        "int-br",
-        "datapath_type=dummy",
-        "--",
-        "add-port",
-        "int-br",
-        "p1",
-        "--",
-        "set",
-        "interface",
-        "p1",
-        "type=dummy",
-        "ofport_request=1",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut args = testkit::dummy_bridge("int-br", &[], &["p1"]);
     for (i, p) in ports.iter().enumerate() {
         let name = format!("t{}", i + 2);
         args.extend(
@@ -185,40 +166,7 @@ fn encapsulation_agrees_with_reference() {
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     sb.vsctl(&args).unwrap();
-    sb.vsctl(&[
-        "add-br",
-        "br0",
-        "--",
-        "set",
-        "bridge",
-        "br0",
-        "datapath_type=dummy",
-        "other-config:hwaddr=aa:55:aa:55:00:00",
-        "--",
-        "add-port",
-        "br0",
-        "p0",
-        "--",
-        "set",
-        "interface",
-        "p0",
-        "type=dummy",
-        "ofport_request=1",
-        "other-config:hwaddr=aa:55:aa:55:00:00",
-        &format!("options:tx_pcap={}", sb.path("p0.pcap")),
-    ])
-    .unwrap();
-    for cmd in [
-        &["netdev-dummy/ip4addr", "br0", "1.1.2.88/24"][..],
-        &["netdev-dummy/ip6addr", "br0", "2001:cafe::88/24"],
-        &["ovs/route/add", "1.1.2.92/24", "br0"],
-        &["ovs/route/add", "2001:cafe::92/24", "br0"],
-        &["tnl/arp/set", "br0", "1.1.2.92", "f8:bc:12:44:34:b6"],
-        &["tnl/neigh/set", "br0", "2001:cafe::92", "f8:bc:12:44:34:b6"],
-    ] {
-        sb.appctl(cmd).unwrap();
-    }
-    sb.ofctl("br0", &["add-flow", "action=normal"]).unwrap();
+    add_underlay(&sb, &[&format!("options:tx_pcap={}", sb.path("p0.pcap"))]);
     let outputs: Vec<String> = (0..ports.len()).map(|i| (i + 2).to_string()).collect();
     sb.ofctl(
         "int-br",

@@ -12,8 +12,10 @@
 //! for the network namespaces and links of the root tests.
 
 pub mod netns;
+pub mod text;
 
 pub use netns::{netns_missing, Net};
+pub use text::{normalize_recirc, sort_port_runs, split_top};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -138,6 +140,18 @@ impl Stack {
             dpctl: p("ovs-dpctl"),
         }
     }
+
+    /// ferrovs's daemons (and `ovsdb-tool`, which makes their database)
+    /// driven by the reference's tools.
+    pub fn ferrovs_daemons(ferrovs: &str) -> Stack {
+        let p = |name: &str| Program::ferrovs(ferrovs, name);
+        Stack {
+            ovsdb_tool: p("ovsdb-tool"),
+            ovsdb_server: p("ovsdb-server"),
+            vswitchd: p("ovs-vswitchd"),
+            ..Stack::upstream()
+        }
+    }
 }
 
 /// What ran: status, stdout and stderr as text.
@@ -179,24 +193,58 @@ pub fn dummy_bridge(bridge: &str, settings: &[&str], ports: &[&str]) -> Vec<Stri
     args.push("datapath_type=dummy".into());
     args.extend(settings.iter().map(|s| s.to_string()));
     for (i, port) in ports.iter().enumerate() {
-        args.extend(
-            [
-                "--",
-                "add-port",
-                bridge,
-                port,
-                "--",
-                "set",
-                "interface",
-                port,
-            ]
-            .iter()
-            .map(|s| s.to_string()),
-        );
-        args.push("type=dummy".into());
-        args.push(format!("ofport_request={}", i + 1));
+        args.extend(dummy_port(bridge, port, i + 1, &[]));
     }
     args
+}
+
+/// `ovs-vsctl` arguments (to append to a transaction) that add `port` to
+/// `bridge` as an interface of type `dummy` asking for OpenFlow port
+/// `ofport`, with the extra Interface column settings `columns`
+/// (`options:tx_pcap=…`).
+pub fn dummy_port(bridge: &str, port: &str, ofport: usize, columns: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--",
+        "add-port",
+        bridge,
+        port,
+        "--",
+        "set",
+        "interface",
+        port,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push("type=dummy".into());
+    args.push(format!("ofport_request={ofport}"));
+    args.extend(columns.iter().map(|s| s.to_string()));
+    args
+}
+
+/// `ovs-ofctl` arguments with `target` (a switch) inserted after the
+/// command, the first argument that is not an option: options may come
+/// first (`["-O", "OpenFlow13", "dump-flows"]`).
+pub fn ofctl_args<'a>(args: &[&'a str], target: &'a str) -> Vec<&'a str> {
+    let mut all: Vec<&str> = Vec::new();
+    let mut placed = false;
+    let mut i = 0;
+    while i < args.len() {
+        all.push(args[i]);
+        if !placed {
+            if args[i] == "-O" || args[i] == "-F" || args[i] == "-P" {
+                if let Some(v) = args.get(i + 1) {
+                    all.push(v);
+                    i += 1;
+                }
+            } else if !args[i].starts_with('-') {
+                all.push(target);
+                placed = true;
+            }
+        }
+        i += 1;
+    }
+    all
 }
 
 /// A private directory with an ovsdb-server (and usually an ovs-vswitchd on
@@ -390,25 +438,7 @@ impl Sandbox {
     /// is inserted after the first argument that is not an option.
     pub fn ofctl_outcome(&self, bridge: &str, args: &[&str]) -> Outcome {
         let target = self.mgmt(bridge);
-        let mut all: Vec<&str> = Vec::new();
-        let mut placed = false;
-        let mut i = 0;
-        while i < args.len() {
-            all.push(args[i]);
-            if !placed {
-                if args[i] == "-O" || args[i] == "-F" || args[i] == "-P" {
-                    if let Some(v) = args.get(i + 1) {
-                        all.push(v);
-                        i += 1;
-                    }
-                } else if !args[i].starts_with('-') {
-                    all.push(target.as_str());
-                    placed = true;
-                }
-            }
-            i += 1;
-        }
-        self.run(&self.stack.ofctl, &all)
+        self.run(&self.stack.ofctl, &ofctl_args(args, &target))
     }
 
     /// The OpenFlow management socket of `bridge`, as an ovs-ofctl target.
@@ -659,6 +689,22 @@ mod tests {
         assert_eq!(
             dummy_bridge("br1", &[], &[]).join(" "),
             "add-br br1 -- set bridge br1 datapath_type=dummy"
+        );
+        assert_eq!(
+            dummy_port("br1", "p0", 7, &["options:tx_pcap=x"]).join(" "),
+            "-- add-port br1 p0 -- set interface p0 type=dummy ofport_request=7 options:tx_pcap=x"
+        );
+    }
+
+    #[test]
+    fn ofctl_target_follows_the_command() {
+        assert_eq!(
+            ofctl_args(&["-O", "OpenFlow13", "dump-flows", "table=0"], "unix:s"),
+            ["-O", "OpenFlow13", "dump-flows", "unix:s", "table=0"]
+        );
+        assert_eq!(
+            ofctl_args(&["--names", "show"], "unix:s"),
+            ["--names", "show", "unix:s"]
         );
     }
 

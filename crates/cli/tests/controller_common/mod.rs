@@ -11,16 +11,11 @@ mod controller;
 #[allow(unused_imports)]
 pub use controller::{Behaviour, Controller, Seen};
 use std::time::Duration;
-use testkit::{Program, Sandbox, Stack};
+use testkit::{Sandbox, Stack};
 
 /// ferrovs's daemons, with the reference tools driving them.
 pub fn ours() -> Stack {
-    let f = env!("CARGO_BIN_EXE_ferrovs");
-    let mut s = Stack::upstream();
-    s.ovsdb_tool = Program::ferrovs(f, "ovsdb-tool");
-    s.ovsdb_server = Program::ferrovs(f, "ovsdb-server");
-    s.vswitchd = Program::ferrovs(f, "ovs-vswitchd");
-    s
+    Stack::ferrovs_daemons(env!("CARGO_BIN_EXE_ferrovs"))
 }
 
 /// Both stacks, named: the reference first.
@@ -32,35 +27,18 @@ pub fn stacks() -> [(&'static str, Stack); 2] {
 /// each writing its transmitted frames to `pN.pcap`; `extra` is appended
 /// to the ovs-vsctl transaction (`-- set-controller br0 ...`).
 pub fn dummy_bridge(sb: &Sandbox, n_ports: u16, extra: &[&str]) {
-    let mut args: Vec<String> = [
-        "add-br",
+    let mut args = testkit::dummy_bridge(
         "br0",
-        "--",
-        "set",
-        "bridge",
-        "br0",
-        "datapath_type=dummy",
-        "other-config:datapath-id=0000000000000001",
-        "other-config:disable-in-band=true",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+        &[
+            "other-config:datapath-id=0000000000000001",
+            "other-config:disable-in-band=true",
+        ],
+        &[],
+    );
     for n in 1..=n_ports {
         let p = format!("p{n}");
-        args.extend([
-            "--".to_string(),
-            "add-port".into(),
-            "br0".into(),
-            p.clone(),
-            "--".into(),
-            "set".into(),
-            "Interface".into(),
-            p.clone(),
-            "type=dummy".into(),
-            format!("ofport_request={n}"),
-            format!("options:tx_pcap={}", sb.path(&format!("{p}.pcap"))),
-        ]);
+        let pcap = format!("options:tx_pcap={}", sb.path(&format!("{p}.pcap")));
+        args.extend(testkit::dummy_port("br0", &p, n.into(), &[&pcap]));
     }
     args.extend(extra.iter().map(|s| s.to_string()));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
