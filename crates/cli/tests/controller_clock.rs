@@ -9,7 +9,6 @@
 mod controller_common;
 
 use controller_common::*;
-use std::net::TcpListener;
 use std::time::Duration;
 use testkit::Sandbox;
 
@@ -25,36 +24,12 @@ fn flow_stats(sb: &Sandbox) -> String {
 
 fn run(name: &str, stack: testkit::Stack) -> Vec<(String, String)> {
     let sb = Sandbox::start_stack(&format!("clock-{name}"), stack, true);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     // A controller that never answers the switch's echo requests.
-    let ctl = Controller::start(
-        listener,
-        Behaviour {
-            answer_echo: false,
-            ..Behaviour::OF10
-        },
-    );
-    let target = format!("tcp:127.0.0.1:{port}");
-    dummy_bridge(
-        &sb,
-        2,
-        &[
-            "--",
-            "set-fail-mode",
-            "br0",
-            "secure",
-            "--",
-            "set-controller",
-            "br0",
-            &target,
-            "--",
-            "set",
-            "controller",
-            "br0",
-            "connection_mode=out-of-band",
-        ],
-    );
+    let (ctl, target) = Controller::listen(Behaviour {
+        answer_echo: false,
+        ..Behaviour::OF10
+    });
+    secure_bridge_under(&sb, 2, &target, &[]);
     sb.ofctl("br0", &["add-flow", "in_port=1,actions=output:2"])
         .unwrap();
     assert!(

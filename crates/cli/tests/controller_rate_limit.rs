@@ -10,7 +10,6 @@
 mod controller_common;
 
 use controller_common::*;
-use std::net::TcpListener;
 use std::time::Duration;
 use testkit::Sandbox;
 
@@ -53,30 +52,12 @@ fn status(sb: &Sandbox) -> String {
 /// The burst on one stack: (packet-ins at once, after the warp, status).
 fn run(name: &str, stack: testkit::Stack) -> (Vec<u8>, Vec<u8>, String) {
     let sb = Sandbox::start_stack(&format!("ratelimit-{name}"), stack, true);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let ctl = Controller::start(listener, Behaviour::OF10);
-    let target = format!("tcp:127.0.0.1:{port}");
-    dummy_bridge(
+    let (ctl, target) = Controller::listen(Behaviour::OF10);
+    secure_bridge_under(
         &sb,
         1,
-        &[
-            "--",
-            "set-fail-mode",
-            "br0",
-            "secure",
-            "--",
-            "set-controller",
-            "br0",
-            &target,
-            "--",
-            "set",
-            "controller",
-            "br0",
-            "controller_rate_limit=100",
-            "controller_burst_limit=25",
-            "connection_mode=out-of-band",
-        ],
+        &target,
+        &["controller_rate_limit=100", "controller_burst_limit=25"],
     );
     assert!(
         sb.wait_until(Duration::from_secs(20), || {

@@ -95,6 +95,17 @@ impl Controller {
         }
     }
 
+    /// Starts a controller on a free local port; also returns the
+    /// switch's target for it (`tcp:127.0.0.1:PORT`).
+    pub fn listen(how: Behaviour) -> (Controller, String) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        (
+            Controller::start(listener, how),
+            format!("tcp:127.0.0.1:{port}"),
+        )
+    }
+
     /// A copy of what the controller saw so far.
     pub fn seen(&self) -> Seen {
         self.seen.lock().unwrap().clone()

@@ -45,6 +45,29 @@ pub fn dummy_bridge(sb: &Sandbox, n_ports: u16, extra: &[&str]) {
     sb.vsctl(&refs).unwrap();
 }
 
+/// `br0` as [`dummy_bridge`] makes it, in fail mode `secure`, under an
+/// out-of-band controller at `target` whose Controller row also gets
+/// `settings`.
+pub fn secure_bridge_under(sb: &Sandbox, n_ports: u16, target: &str, settings: &[&str]) {
+    let mut extra = vec![
+        "--",
+        "set-fail-mode",
+        "br0",
+        "secure",
+        "--",
+        "set-controller",
+        "br0",
+        target,
+        "--",
+        "set",
+        "controller",
+        "br0",
+        "connection_mode=out-of-band",
+    ];
+    extra.extend_from_slice(settings);
+    dummy_bridge(sb, n_ports, &extra);
+}
+
 /// The frames each of ports `p1..=pN` sent, as hex.
 pub fn sent(sb: &Sandbox, n_ports: u16) -> Vec<Vec<String>> {
     (1..=n_ports)
