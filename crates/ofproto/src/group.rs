@@ -64,6 +64,11 @@ pub struct Group {
     pub n_bytes: AtomicU64,
     /// Creation time (ms, switch clock).
     pub created: u64,
+    /// After an insert-buckets or remove-buckets command: the buckets the
+    /// command carried, which alone decide (as upstream's, which sets the
+    /// new group up before the old buckets join it) whether `dp_hash`
+    /// selection applies and which buckets its hash table holds.
+    pub method_buckets: Option<Vec<Arc<Bucket>>>,
 }
 
 impl Group {

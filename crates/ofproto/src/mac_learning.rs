@@ -80,9 +80,10 @@ impl MacLearning {
 
     /// Changes the size limit (`other_config:mac-table-size`), evicting
     /// the oldest entries beyond it.
+    /// Upstream keeps the limit between 10 and a million entries.
     pub fn set_max_entries(&self, max: usize) {
         let mut g = self.lock();
-        g.max_entries = if max == 0 { DEFAULT_MAX_ENTRIES } else { max };
+        g.max_entries = max.clamp(10, 1_000_000);
         while g.table.len() > g.max_entries {
             evict_lru(&mut g);
         }

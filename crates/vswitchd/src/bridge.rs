@@ -634,8 +634,17 @@ impl Bridge {
                 iface.cfg = want.clone();
             }
         }
-        // 4. Address and datapath ID.
+        // 4. Address and datapath ID; NORMAL's MAC table limits.
         self.cfg = cfg.clone();
+        let int = |k: &str, default: i64| {
+            cfg.other_config
+                .get(k)
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .unwrap_or(default)
+        };
+        let ml = &self.shared.mac_learning;
+        ml.set_idle_time(u32::try_from(int("mac-aging-time", 300)).unwrap_or(u32::MAX));
+        ml.set_max_entries(usize::try_from(int("mac-table-size", 8192)).unwrap_or(0));
         self.pick_addresses(&mut ch);
         // 5. The OpenFlow side: ports, then connections.
         self.sync_ofports(&ch.deleted);

@@ -572,9 +572,7 @@ fn revalidate_dp(
             };
             let expired = kill_all || last_used.saturating_add(max_idle) < now;
             credit(&rules, delta, ctx.used_of(&f.stats));
-            for (port, tx) in &tnl {
-                port.credit(*tx, delta.0, delta.1);
-            }
+            tnl.credit(delta.0, delta.1);
             uk.stats = f.stats;
             uk.rules = rules;
             uk.generation = generation;
@@ -603,15 +601,15 @@ fn retranslate(
     Verdict,
     Vec<Arc<Rule>>,
     Vec<SideEffect>,
-    Vec<ofproto::tnl::StatsCredit>,
+    ofproto::xlate::Credits,
 ) {
     // (A tunnel vport's flows belong to the tunnel port their tunnel
     // metadata selects.)
     let Some((br, ofp)) = crate::upcall::ingress_port(ctx.reg, ctx.name, &f.key) else {
-        return (Verdict::Delete, Vec::new(), Vec::new(), Vec::new());
+        return (Verdict::Delete, Vec::new(), Vec::new(), Default::default());
     };
     let Some(o) = locked.get(&br) else {
-        return (Verdict::Delete, Vec::new(), Vec::new(), Vec::new());
+        return (Verdict::Delete, Vec::new(), Vec::new(), Default::default());
     };
     let mut flow = f.key;
     flow.in_port = ofp;
@@ -632,6 +630,7 @@ fn retranslate(
             in_packet_out: false,
         },
     );
+    let credits = out.credits();
     let verdict = if out.slow != 0 || out.error.is_some() {
         Verdict::Delete
     } else {
@@ -645,7 +644,7 @@ fn retranslate(
             Verdict::Keep
         }
     };
-    (verdict, out.rules, out.side_effects, out.tunnel_stats)
+    (verdict, out.rules, out.side_effects, credits)
 }
 
 /// Registers `upcall/*` and `revalidator/*` on `c`; they act on the

@@ -300,9 +300,7 @@ impl UpcallHandler for SwitchUpcalls {
             for r in &out.rules {
                 r.credit(1, up.packet.len() as u64, now);
             }
-            for (port, tx) in &out.tunnel_stats {
-                port.credit(*tx, 1, up.packet.len() as u64);
-            }
+            out.credits().credit(1, up.packet.len() as u64);
         }
         let mask = crate::revalidator::install_mask(&out.wc, &up.flow);
         let actions = out.actions;
@@ -365,15 +363,13 @@ pub fn execute_packet_out(
         None => return,
     };
     if let Some(o) = locked.get(bridge) {
-        // The packet counts for the rules its actions went through and
-        // the patch and tunnel ports it crossed, as upstream's.
+        // The packet counts for the rules and groups its actions went
+        // through and the patch and tunnel ports it crossed, as upstream's.
         let (now, len) = (o.now(), po.packet.len() as u64);
         for r in &out.rules {
             r.credit(1, len, now);
         }
-        for (port, tx) in &out.tunnel_stats {
-            port.credit(*tx, 1, len);
-        }
+        out.credits().credit(1, len);
     }
     let pending = apply_side_effects(&mut locked, out.side_effects);
     drop(locked);

@@ -93,6 +93,7 @@ impl Ofproto {
             n_packets: AtomicU64::new(0),
             n_bytes: AtomicU64::new(0),
             created: self.now(),
+            method_buckets: None,
         }
     }
 
@@ -142,9 +143,7 @@ impl Ofproto {
                     .get(&m.group_id)
                     .cloned()
                     .ok_or(OfpErr::OFPGMFC_UNKNOWN_GROUP)?;
-                if m.type_ != old.type_ {
-                    return Err(OfpErr::OFPGMFC_BAD_TYPE);
-                }
+                // The group keeps its type (the message's is not looked at).
                 let mut buckets: Vec<Arc<Bucket>> = old.buckets.clone();
                 let pos = match m.command_bucket_id {
                     BUCKET_FIRST => 0,
@@ -165,8 +164,9 @@ impl Ofproto {
                     }
                 }
                 let new: Vec<Arc<Bucket>> = m.buckets.iter().map(make_bucket).collect();
-                buckets.splice(pos..pos, new);
+                buckets.splice(pos..pos, new.iter().cloned());
                 let mut g = self.new_group(m, buckets);
+                g.method_buckets = Some(new);
                 g.type_ = old.type_;
                 g.created = old.created;
                 if m.props.selection_method.is_empty() {
@@ -203,6 +203,7 @@ impl Ofproto {
                     }
                 }
                 let mut g = self.new_group(m, buckets);
+                g.method_buckets = Some(Vec::new());
                 g.type_ = old.type_;
                 g.created = old.created;
                 g.selection_method = old.selection_method.clone();

@@ -584,7 +584,12 @@ fn commit_nw(flow: &Flow, base: &mut Flow, wc: &mut Flow, out: &mut Vec<OdpActio
             let m = SetKey::Arp {
                 sip: wc.nw_src,
                 tip: wc.nw_dst,
-                op: u16::from(wc.nw_proto),
+                // A rewritten opcode shows as a whole 16-bit field.
+                op: if wc.nw_proto == 0xff {
+                    0xffff
+                } else {
+                    u16::from(wc.nw_proto)
+                },
                 sha: wc.arp_sha,
                 tha: wc.arp_tha,
             };

@@ -104,6 +104,8 @@ pub(crate) struct Ctx<'a> {
     pub rules: Vec<Arc<Rule>>,
     /// Tunnel ports crossed (statistics go to them).
     pub tunnel_stats: Vec<crate::tnl::StatsCredit>,
+    /// Groups run (statistics go to them and the buckets taken).
+    pub group_stats: Vec<super::GroupCredit>,
 }
 
 impl<'a> Ctx<'a> {
@@ -310,6 +312,7 @@ pub(crate) fn run<'a>(br: &'a Ofproto, bridges: &'a dyn Bridges, input: XlateIn<
         learned: Vec::new(),
         rules: Vec::new(),
         tunnel_stats: Vec::new(),
+        group_stats: Vec::new(),
     };
     super::tunnel::note_ingress(&mut ctx);
     let name = ctx.br.name.clone();
@@ -437,6 +440,7 @@ fn finish(mut ctx: Ctx) -> XlateOut {
         ct_recircs: ctx.ct_recircs,
         rules: ctx.rules,
         tunnel_stats: ctx.tunnel_stats,
+        group_stats: ctx.group_stats,
     }
 }
 

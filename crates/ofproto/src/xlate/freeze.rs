@@ -55,10 +55,17 @@ pub(super) fn finish_freezing_at(ctx: &mut Ctx, table: u8) -> u32 {
         return 0;
     }
     if let Some(c) = ctx.pause.clone() {
-        let dont_send = ctx.dont_send;
+        // As upstream's: the continuation goes to the controller whenever
+        // there is a packet to continue (even in a trace of one), and a
+        // translation of a flow without a packet (a trace of a flow
+        // string) emits nothing for it; the revalidator keeps it.
+        if ctx.packet.is_none() && !ctx.revalidation {
+            ctx.cancel_freeze();
+            return id;
+        }
         super::output::put_controller_userspace(
             ctx,
-            dont_send,
+            false,
             true,
             id,
             c.max_len,

@@ -37,17 +37,24 @@ pub(super) fn group_action(ctx: &mut Ctx, group_id: u32, last: bool) -> bool {
             for (i, b) in g.buckets.iter().enumerate() {
                 group_bucket(ctx, b, last && i + 1 == n);
             }
+            ctx.group_stats.push((g.clone(), None));
         }
         GT_FF => match first_live_bucket(ctx, &g, 0) {
             Some(b) => {
                 let id = b.bucket_id;
                 ctx.report(NodeKind::Detail, || format!("using bucket {id}"));
                 group_bucket(ctx, &b, last);
+                ctx.group_stats.push((g.clone(), Some(b)));
             }
             None => ctx.report(NodeKind::Detail, || "no live bucket".into()),
         },
         GT_SELECT => match pick_select_bucket(ctx, &g) {
-            Some(b) => group_bucket(ctx, &b, last),
+            Some(b) => {
+                let id = b.bucket_id;
+                ctx.report(NodeKind::Detail, || format!("using bucket {id}"));
+                group_bucket(ctx, &b, last);
+                ctx.group_stats.push((g.clone(), Some(b)));
+            }
             None => ctx.report(NodeKind::Detail, || "no live bucket".into()),
         },
         _ => {}
@@ -72,7 +79,8 @@ fn bucket_is_alive(ctx: &mut Ctx, g: &Group, b: &Bucket, depth: u32) -> bool {
     let id = b.bucket_id;
     if g.type_ == GT_SELECT && b.weight == 0 {
         ctx.report(NodeKind::Detail, || {
-            format!("bucket {id}: not live due to zero weight")
+            // (Upstream's text stops there, trailing space included.)
+            format!("bucket {id}: not live due to ")
         });
         return false;
     }
@@ -109,18 +117,24 @@ fn first_live_bucket(ctx: &mut Ctx, g: &Group, depth: u32) -> Option<Arc<Bucket>
     None
 }
 
-/// The live bucket with the best `hash_int(bucket_id, basis)` score.
+/// The live bucket with the best `hash_int(bucket_id, basis)` score
+/// (scaled by its weight; the last of equal scores), each score reported.
 fn best_live_bucket(ctx: &mut Ctx, g: &Group, basis: u32) -> Option<Arc<Bucket>> {
-    let mut best: Option<(u32, Arc<Bucket>)> = None;
+    let mut best: Option<Arc<Bucket>> = None;
+    let mut best_score = 0u32;
     for b in &g.buckets {
         if bucket_is_alive(ctx, g, b, 0) {
-            let score = (super::hash::hash_int(b.bucket_id, basis) & 0xffff) * u32::from(b.weight);
-            if best.as_ref().is_none_or(|(s, _)| score > *s) {
-                best = Some((score, b.clone()));
+            let score = (super::hash::hash_int(b.bucket_id, basis) & 0xffff)
+                .wrapping_mul(u32::from(b.weight));
+            if score >= best_score {
+                best = Some(b.clone());
+                best_score = score;
             }
+            let id = b.bucket_id;
+            ctx.report(NodeKind::Detail, || format!("bucket {id}: score {score}"));
         }
     }
-    best.map(|(_, b)| b)
+    best
 }
 
 /// How a select group picks, as upstream decides from its properties.
@@ -134,16 +148,23 @@ enum Method {
     },
 }
 
+/// The buckets `dp_hash` selection was set up from.
+fn method_buckets(g: &Group) -> &[Arc<Bucket>] {
+    g.method_buckets.as_deref().unwrap_or(&g.buckets)
+}
+
+/// The hash table of `dp_hash` selection (slot → index in
+/// [`method_buckets`]), if the buckets' weights allow one.
 fn dp_hash_table(g: &Group, max_hash: u64) -> Option<Vec<usize>> {
-    if g.buckets.is_empty() {
+    let buckets = method_buckets(g);
+    if buckets.is_empty() {
         return None;
     }
-    let total: u64 = g.buckets.iter().map(|b| u64::from(b.weight)).sum();
+    let total: u64 = buckets.iter().map(|b| u64::from(b.weight)).sum();
     if total == 0 {
         return None;
     }
-    let min_weight = g
-        .buckets
+    let min_weight = buckets
         .iter()
         .map(|b| b.weight)
         .filter(|w| *w > 0)
@@ -154,8 +175,8 @@ fn dp_hash_table(g: &Group, max_hash: u64) -> Option<Vec<usize>> {
     if n_hash > 256 || (max_hash != 0 && n_hash > max_hash) {
         return None;
     }
-    let mut value: Vec<f64> = g.buckets.iter().map(|b| f64::from(b.weight)).collect();
-    let mut divisor: Vec<u32> = vec![1; g.buckets.len()];
+    let mut value: Vec<f64> = buckets.iter().map(|b| f64::from(b.weight)).collect();
+    let mut divisor: Vec<u32> = vec![1; buckets.len()];
     let mut map = Vec::with_capacity(n_hash as usize);
     for _ in 0..n_hash {
         let mut w = 0;
@@ -165,7 +186,7 @@ fn dp_hash_table(g: &Group, max_hash: u64) -> Option<Vec<usize>> {
             }
         }
         divisor[w] += 2;
-        value[w] = f64::from(g.buckets[w].weight) / f64::from(divisor[w]);
+        value[w] = f64::from(buckets[w].weight) / f64::from(divisor[w]);
         map.push(w);
     }
     Some(map)
@@ -226,7 +247,7 @@ fn pick_select_bucket(ctx: &mut Ctx, g: &Group) -> Option<Arc<Bucket>> {
             let mask = map.len() as u32 - 1;
             ctx.wc.dp_hash |= mask;
             for i in 0..=mask {
-                let b = g.buckets[map[((dp_hash.wrapping_add(i)) & mask) as usize]].clone();
+                let b = method_buckets(g)[map[((dp_hash.wrapping_add(i)) & mask) as usize]].clone();
                 if bucket_is_alive(ctx, g, &b, 0) {
                     return Some(b);
                 }

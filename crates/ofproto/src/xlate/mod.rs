@@ -213,6 +213,48 @@ pub struct XlateOut {
     /// crossed (sent by one side, received by its peer): the flow's
     /// statistics are credited to them too.
     pub tunnel_stats: Vec<crate::tnl::StatsCredit>,
+    /// Groups the packet went through, with the bucket a select or
+    /// fast-failover group took (`None`: all of them).
+    pub group_stats: Vec<GroupCredit>,
+}
+
+/// A group a flow's packets count for, and the bucket they took (`None`:
+/// every bucket, as for `all` and `indirect` groups).
+pub type GroupCredit = (Arc<crate::Group>, Option<Arc<crate::Bucket>>);
+
+/// What besides rules a flow's packets count for: the tunnel and patch
+/// ports they cross and the groups they go through (upstream's xlate
+/// cache entries for netdevs and groups).
+#[derive(Clone, Debug, Default)]
+pub struct Credits {
+    pub ports: Vec<crate::tnl::StatsCredit>,
+    pub groups: Vec<GroupCredit>,
+}
+
+impl Credits {
+    /// Adds `packets` packets of `bytes` bytes in all to everything.
+    pub fn credit(&self, packets: u64, bytes: u64) {
+        for (port, tx) in &self.ports {
+            port.credit(*tx, packets, bytes);
+        }
+        for (g, b) in &self.groups {
+            g.credit(packets, bytes);
+            match b {
+                Some(b) => b.credit(packets, bytes),
+                None => g.buckets.iter().for_each(|b| b.credit(packets, bytes)),
+            }
+        }
+    }
+}
+
+impl XlateOut {
+    /// The ports and groups to credit with the flow's packets.
+    pub fn credits(&self) -> Credits {
+        Credits {
+            ports: self.tunnel_stats.clone(),
+            groups: self.group_stats.clone(),
+        }
+    }
 }
 
 /// Translates `input` in bridge `ofproto`; patch ports and frozen states in
