@@ -150,21 +150,18 @@ struct Io {
 
 impl Io {
     fn tx_port(&mut self, port: u32) -> Option<&mut TxPort> {
-        if !self.tx.contains_key(&port) {
-            let q = self
-                .inner
-                .ports
-                .read()
-                .ok()
-                .and_then(|p| p.get(&port).map(|p| p.netdev.clone()))
-                .and_then(|dev| dev.open_txq().ok());
-            let tp = q.map(|q| TxPort {
-                q,
-                batch: PacketBatch::new(),
-            });
-            self.tx.insert(port, tp);
-        }
-        self.tx.get_mut(&port)?.as_mut()
+        let inner = &self.inner;
+        self.tx
+            .entry(port)
+            .or_insert_with(|| {
+                let dev = inner.ports.read().ok()?.get(&port)?.netdev.clone();
+                let q = dev.open_txq().ok()?;
+                Some(TxPort {
+                    q,
+                    batch: PacketBatch::new(),
+                })
+            })
+            .as_mut()
     }
 
     fn send(&mut self, port: u32) {
@@ -640,19 +637,26 @@ fn pin_to_cpu(cpu: usize) {
     }
 }
 
-/// Waits until one of `fds` is readable or `ms` pass.
-fn wait_readable(fds: &[RawFd], ms: i32) {
-    let mut p: Vec<libc::pollfd> = fds
-        .iter()
+/// The poll set of a forwarding thread's receive queues, made once (an
+/// idle thread waits on it often; no allocation per wait).
+fn poll_set(fds: &[RawFd]) -> Vec<libc::pollfd> {
+    fds.iter()
         .map(|fd| libc::pollfd {
             fd: *fd,
             events: libc::POLLIN,
             revents: 0,
         })
-        .collect();
-    // SAFETY: `p` is a live array of pollfd of the given length.
+        .collect()
+}
+
+/// Waits until one of `set` is readable or `ms` pass.
+fn wait_readable(set: &mut [libc::pollfd], ms: i32) {
+    for p in set.iter_mut() {
+        p.revents = 0;
+    }
+    // SAFETY: `set` is a live array of pollfd of the given length.
     unsafe {
-        libc::poll(p.as_mut_ptr(), p.len() as libc::nfds_t, ms);
+        libc::poll(set.as_mut_ptr(), set.len() as libc::nfds_t, ms);
     }
 }
 
@@ -748,6 +752,7 @@ pub(crate) fn pmd_main(
     let mut fwd = Forwarder::new(inner, stats.clone(), emc_entries, false);
     let mut batch = PacketBatch::new();
     let fds: Vec<RawFd> = rxqs.iter().map(|r| r.rxq.wait_fd()).collect();
+    let mut poll_fds = poll_set(&fds);
     let mut pacer = Pacer::new(max_sleep_us);
     let spin = std::time::Duration::from_micros(idle_spin_us as u64);
     let mut dry_since: Option<std::time::Instant> = None;
@@ -778,7 +783,7 @@ pub(crate) fn pmd_main(
             }
             dry_since = None;
             fwd.refresh_ports();
-            wait_readable(&fds, 50);
+            wait_readable(&mut poll_fds, 50);
         } else {
             dry_since = None;
             let us = pacer.after_pass(most);
