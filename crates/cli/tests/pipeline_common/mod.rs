@@ -446,44 +446,9 @@ fn strip_ctl_pid(s: &str) -> String {
     out
 }
 
-/// Renumbers `recirc(0x..)`, `recirc_id=..` and `recirc_id(..)` ids in
-/// order of first appearance.
-pub fn normalize_recirc(s: &str) -> String {
-    let mut ids: Vec<String> = Vec::new();
-    let mut out = String::new();
-    let mut rest = s;
-    let pats = ["recirc(", "recirc_id=", "recirc_id("];
-    loop {
-        let next = pats
-            .iter()
-            .filter_map(|p| rest.find(p).map(|i| (i, p.len())))
-            .min();
-        let Some((i, n)) = next else {
-            out.push_str(rest);
-            break;
-        };
-        out.push_str(&rest[..i + n]);
-        rest = &rest[i + n..];
-        let len = rest
-            .find(|c: char| !(c.is_ascii_hexdigit() || c == 'x'))
-            .unwrap_or(rest.len());
-        let id = &rest[..len];
-        if id.is_empty() || id == "0" {
-            out.push_str(id);
-        } else {
-            let k = match ids.iter().position(|x| x == id) {
-                Some(k) => k,
-                None => {
-                    ids.push(id.to_string());
-                    ids.len() - 1
-                }
-            };
-            out.push_str(&format!("R{k}"));
-        }
-        rest = &rest[len..];
-    }
-    out
-}
+/// Recirculation ids renumbered (global counters in both switches).
+#[allow(unused_imports)]
+pub use testkit::normalize_recirc;
 
 /// NORMAL and flooding output ports in hash-map order upstream: runs of
 /// plain port numbers in `Datapath actions:` lines and `actions:` of
@@ -503,24 +468,7 @@ pub fn sort_flood(text: &str) -> String {
 }
 
 fn sort_runs(acts: &str) -> String {
-    if let Some(set) = vlan_flood_set(acts) {
-        return set;
-    }
-    let mut out: Vec<String> = Vec::new();
-    let mut run: Vec<u32> = Vec::new();
-    for a in split_top(acts) {
-        match a.parse::<u32>() {
-            Ok(n) => run.push(n),
-            Err(_) => {
-                run.sort_unstable();
-                out.extend(run.drain(..).map(|n| n.to_string()));
-                out.push(a.to_string());
-            }
-        }
-    }
-    run.sort_unstable();
-    out.extend(run.drain(..).map(|n| n.to_string()));
-    out.join(",")
+    vlan_flood_set(acts).unwrap_or_else(|| testkit::sort_port_runs(acts))
 }
 
 /// A flood across ports of different VLAN treatment (`push_vlan(...),1,
@@ -529,7 +477,7 @@ fn sort_runs(acts: &str) -> String {
 /// and VLAN pushes and pops: the order of the ports is the order upstream
 /// walks its bundles, which no two runs share.
 fn vlan_flood_set(acts: &str) -> Option<String> {
-    let items = split_top(acts);
+    let items = testkit::split_top(acts);
     if !items
         .iter()
         .any(|a| a.starts_with("push_vlan(") || *a == "pop_vlan")
@@ -554,25 +502,6 @@ fn vlan_flood_set(acts: &str) -> Option<String> {
     }
     outs.sort_unstable();
     Some(format!("{{{}}}", outs.join(",")))
-}
-
-fn split_top(s: &str) -> Vec<&str> {
-    let mut v = Vec::new();
-    let mut depth = 0i32;
-    let mut start = 0;
-    for (i, c) in s.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ',' if depth == 0 => {
-                v.push(&s[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    v.push(&s[start..]);
-    v
 }
 
 /// What legitimately differs between the seeds' transcripts (several OVS

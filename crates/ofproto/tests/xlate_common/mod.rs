@@ -226,26 +226,11 @@ impl Pair {
     /// `ovs-ofctl [pre_args] CMD TARGET [rest]` against ours.
     pub fn ofctl_ours(&self, args: &[&str]) -> Result<String, String> {
         let target = format!("unix:{}", self.ours.sock);
-        let mut all: Vec<&str> = Vec::new();
-        let mut placed = false;
-        let mut i = 0;
-        while i < args.len() {
-            all.push(args[i]);
-            if !placed {
-                if args[i] == "-O" {
-                    if let Some(v) = args.get(i + 1) {
-                        all.push(v);
-                        i += 1;
-                    }
-                } else if !args[i].starts_with('-') {
-                    all.push(target.as_str());
-                    placed = true;
-                }
-            }
-            i += 1;
-        }
         self.reference
-            .run(&Program::path("/usr/bin/ovs-ofctl"), &all)
+            .run(
+                &Program::path("/usr/bin/ovs-ofctl"),
+                &testkit::ofctl_args(args, &target),
+            )
             .ok("ovs-ofctl")
     }
 
@@ -364,45 +349,9 @@ impl Pair {
     }
 }
 
-/// Renumbers `recirc(0x..)`/`recirc_id=` ids and controller cookies'
-/// `recirc_id=` in order of first appearance (ids are global counters
-/// upstream).
-pub fn normalize_recirc(s: &str) -> String {
-    let mut ids: Vec<String> = Vec::new();
-    let mut out = String::new();
-    let mut rest = s;
-    let pats = ["recirc(", "recirc_id=", "recirc_id "];
-    loop {
-        let next = pats
-            .iter()
-            .filter_map(|p| rest.find(p).map(|i| (i, p.len())))
-            .min();
-        let Some((i, n)) = next else {
-            out.push_str(rest);
-            break;
-        };
-        out.push_str(&rest[..i + n]);
-        rest = &rest[i + n..];
-        let len = rest
-            .find(|c: char| !(c.is_ascii_hexdigit() || c == 'x'))
-            .unwrap_or(rest.len());
-        let id = &rest[..len];
-        if id.is_empty() || id == "0" {
-            out.push_str(id);
-        } else {
-            let k = match ids.iter().position(|x| x == id) {
-                Some(k) => k,
-                None => {
-                    ids.push(id.to_string());
-                    ids.len() - 1
-                }
-            };
-            out.push_str(&format!("R{k}"));
-        }
-        rest = &rest[len..];
-    }
-    out
-}
+/// Recirculation ids renumbered (global counters in both switches).
+#[allow(unused_imports)]
+pub use testkit::normalize_recirc;
 
 /// Where two texts first differ, for failure messages.
 pub fn first_diff(a: &str, b: &str) -> String {
@@ -437,47 +386,12 @@ pub fn sort_flood(trace: &str) -> String {
     trace
         .lines()
         .map(|l| match l.strip_prefix("Datapath actions: ") {
-            Some(acts) => {
-                let mut out: Vec<String> = Vec::new();
-                let mut run: Vec<u32> = Vec::new();
-                for a in split_top(acts) {
-                    match a.parse::<u32>() {
-                        Ok(n) => run.push(n),
-                        Err(_) => {
-                            run.sort_unstable();
-                            out.extend(run.drain(..).map(|n| n.to_string()));
-                            out.push(a.to_string());
-                        }
-                    }
-                }
-                run.sort_unstable();
-                out.extend(run.drain(..).map(|n| n.to_string()));
-                format!("Datapath actions: {}", out.join(","))
-            }
+            Some(acts) => format!("Datapath actions: {}", testkit::sort_port_runs(acts)),
             None => l.to_string(),
         })
         .collect::<Vec<_>>()
         .join("\n")
         + if trace.ends_with('\n') { "\n" } else { "" }
-}
-
-fn split_top(s: &str) -> Vec<&str> {
-    let mut v = Vec::new();
-    let mut depth = 0i32;
-    let mut start = 0;
-    for (i, c) in s.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ',' if depth == 0 => {
-                v.push(&s[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    v.push(&s[start..]);
-    v
 }
 
 /// NORMAL floods bundles in an order upstream does not keep stable
