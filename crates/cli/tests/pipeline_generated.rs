@@ -420,7 +420,7 @@ fn canonical_outputs(summary: &str, trace: &str) -> String {
             Some(acts) => {
                 let (mut vlans, mut sets, mut outs) =
                     (initial.clone(), Vec::<String>::new(), Vec::<String>::new());
-                for a in split_top(acts) {
+                for a in testkit::text::split_top(acts) {
                     if a.starts_with("push_vlan(") {
                         vlans.push(a.to_string());
                     } else if a == "pop_vlan" {
@@ -466,24 +466,6 @@ fn canonical_dump(dump: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-fn split_top(s: &str) -> Vec<&str> {
-    let mut v = Vec::new();
-    let (mut depth, mut start) = (0i32, 0);
-    for (i, c) in s.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ',' if depth == 0 => {
-                v.push(&s[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    v.push(&s[start..]);
-    v
 }
 
 const GROUPS: &[&str] = &[

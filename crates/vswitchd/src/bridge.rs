@@ -220,15 +220,7 @@ fn tunnel_counters(bridge: &str, name: &str) -> crate::device::CountersFn {
             tx_packets: st.tx_packets.load(Relaxed),
             rx_bytes: st.rx_bytes.load(Relaxed),
             tx_bytes: st.tx_bytes.load(Relaxed),
-            rx_dropped: u64::MAX,
-            tx_dropped: u64::MAX,
-            rx_errors: u64::MAX,
-            tx_errors: u64::MAX,
-            rx_frame_err: u64::MAX,
-            rx_over_err: u64::MAX,
-            rx_crc_err: u64::MAX,
-            collisions: u64::MAX,
-            custom: Vec::new(),
+            ..ofproto::port::PortCounters::unknown()
         }
     })
 }

@@ -223,24 +223,7 @@ impl Pair {
     /// `Sandbox::ofctl_outcome` does).
     pub fn ofctl_ours(&self, args: &[&str]) -> Outcome {
         let target = format!("unix:{}", self.ours.sock);
-        let mut all: Vec<&str> = Vec::new();
-        let mut placed = false;
-        let mut i = 0;
-        while i < args.len() {
-            all.push(args[i]);
-            if !placed {
-                if args[i] == "-O" || args[i] == "-F" || args[i] == "-P" {
-                    if let Some(v) = args.get(i + 1) {
-                        all.push(v);
-                        i += 1;
-                    }
-                } else if !args[i].starts_with('-') {
-                    all.push(target.as_str());
-                    placed = true;
-                }
-            }
-            i += 1;
-        }
+        let all = testkit::ofctl_args(args, &target);
         self.reference
             .run(&Program::path("/usr/bin/ovs-ofctl"), &all)
     }
