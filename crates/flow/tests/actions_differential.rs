@@ -63,6 +63,7 @@ const FLOWS: &[&str] = &[
     "actions=set_tunnel:5,set_tunnel:0x100000000,set_tunnel64:7",
     "actions=set_queue:3,pop_queue",
     "tcp,actions=fin_timeout(idle_timeout=5,hard_timeout=9)",
+    "tcp,actions=push_mpls:0x8847,fin_timeout(idle_timeout=5)",
     "actions=note:01.02.03,note:",
     "actions=exit",
     "actions=conjunction(1,1/2)",

@@ -238,6 +238,8 @@ fn check_one(cx: &mut CheckContext, a: &mut OfpAction) -> Result<(), OfpErr> {
                 cx.inconsistent();
             }
             cx.m.flow.dl_type = *ethertype;
+            // The MPLS payload is opaque: no network protocol is known.
+            cx.m.flow.nw_proto = 0;
             Ok(())
         }
         A::PopMpls { ethertype } => {
