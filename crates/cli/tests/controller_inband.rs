@@ -40,17 +40,7 @@ fn trace(sb: &Sandbox, flow: &str) -> String {
         .unwrap_or_else(|e| format!("error: {e}"));
     text.lines()
         .map(|l| match l.strip_prefix("Datapath actions: ") {
-            Some(acts) => {
-                let mut parts: Vec<&str> = acts.split(',').collect();
-                let ports = parts
-                    .iter()
-                    .rev()
-                    .take_while(|p| p.parse::<u32>().is_ok())
-                    .count();
-                let n = parts.len();
-                parts[n - ports..].sort();
-                format!("Datapath actions: {}", parts.join(","))
-            }
+            Some(acts) => format!("Datapath actions: {}", testkit::sort_port_runs(acts)),
             _ => l.to_string(),
         })
         .collect::<Vec<_>>()
@@ -62,40 +52,19 @@ fn run(name: &str, stack: testkit::Stack, port: u16) -> Vec<(String, String)> {
     let sb = Sandbox::start_stack(&format!("inband-{name}"), stack, true);
     let target = format!("tcp:127.0.0.1:{port}");
     let mut t = Vec::new();
-    let mut args: Vec<String> = [
-        "add-br",
+    let mut args = testkit::dummy_bridge(
         "br0",
-        "--",
-        "set",
-        "bridge",
-        "br0",
-        "datapath_type=dummy",
-        "fail_mode=secure",
-        "other-config:datapath-id=0000000000000001",
-        "other-config:hwaddr=00:00:5e:00:53:01",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+        &[
+            "fail_mode=secure",
+            "other-config:datapath-id=0000000000000001",
+            "other-config:hwaddr=00:00:5e:00:53:01",
+        ],
+        &[],
+    );
     for n in 1..=2 {
         let p = format!("p{n}");
-        args.extend(
-            [
-                "--",
-                "add-port",
-                "br0",
-                &p,
-                "--",
-                "set",
-                "Interface",
-                &p,
-                "type=dummy",
-                &format!("ofport_request={n}"),
-                &format!("options:tx_pcap={}", sb.path(&format!("{p}.pcap"))),
-            ]
-            .iter()
-            .map(|s| s.to_string()),
-        );
+        let pcap = format!("options:tx_pcap={}", sb.path(&format!("{p}.pcap")));
+        args.extend(testkit::dummy_port("br0", &p, n, &[&pcap]));
     }
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     sb.vsctl(&refs).unwrap();

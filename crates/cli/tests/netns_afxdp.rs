@@ -13,9 +13,8 @@
 //! metadata, so a frame with a partial checksum would reach the other side
 //! unfinished (upstream's AF_XDP documentation asks the same).
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
-use testkit::netns::{cmd, must, netns_missing, reachable, Net};
+use testkit::netns::{cmd, iperf3, must, netns_missing, reachable, Net};
 use testkit::{Sandbox, Stack};
 
 const FERROVS: &str = env!("CARGO_BIN_EXE_ferrovs");
@@ -46,61 +45,6 @@ fn afxdp_missing() -> Option<String> {
     // SAFETY: closing the descriptor just made.
     unsafe { libc::close(map as i32) };
     None
-}
-
-/// Kilobytes the iperf3 receiver got in a 2 s run.
-fn iperf(server_ns: &str, client_ns: &str, server_ip: &str, udp: bool) -> f64 {
-    let mut server = Command::new("ip")
-        .args([
-            "netns", "exec", server_ns, "iperf3", "-s", "-1", "-p", "5207",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("iperf3 server");
-    let mut got = 0.0;
-    for _ in 0..20 {
-        std::thread::sleep(Duration::from_millis(200));
-        let mut args = vec![
-            "ip", "netns", "exec", client_ns, "iperf3", "-c", server_ip, "-p", "5207", "-t", "2",
-            "-f", "k", "-J",
-        ];
-        if udp {
-            args.extend_from_slice(&["-u", "-b", "20M"]);
-        }
-        let o = cmd(&args);
-        let text = String::from_utf8_lossy(&o.stdout).into_owned();
-        if !o.status.success() && !text.contains("\"end\"") {
-            continue;
-        }
-        got = received_bytes(&text) / 1024.0;
-        if got == 0.0 {
-            eprintln!("iperf3 {args:?}: {text}");
-        }
-        break;
-    }
-    let _ = server.kill();
-    let _ = server.wait();
-    got
-}
-
-/// `end.sum_received.bytes` (TCP) or `end.sum.bytes` (UDP) of iperf3's
-/// JSON, found by text.
-fn received_bytes(json: &str) -> f64 {
-    let after = |key: &str| -> Option<f64> {
-        let i = json.find(key)?;
-        let rest = &json[i..];
-        let j = rest.find("\"bytes\":")? + 8;
-        let num: String = rest[j..]
-            .trim_start()
-            .chars()
-            .take_while(|c| c.is_ascii_digit() || *c == '.')
-            .collect();
-        num.parse().ok()
-    };
-    after("\"sum_received\"")
-        .or_else(|| after("\"sum\":"))
-        .unwrap_or(0.0)
 }
 
 fn log(sb: &Sandbox) -> String {
@@ -202,18 +146,21 @@ fn afxdp_ports_carry_traffic() {
         reachable(&a, "10.14.0.2", Duration::from_secs(10)),
         "no ping across afxdp ports"
     );
-    let tcp = iperf(&b, &a, "10.14.0.2", false);
-    let udp = iperf(&b, &a, "10.14.0.2", true);
-    eprintln!("afxdp: TCP {tcp:.0} KB, UDP {udp:.0} KB in 2 s");
-    assert!(tcp > 0.0, "no TCP across afxdp ports");
+    let tcp = iperf3(&b, &a, "10.14.0.2", None);
+    let udp = iperf3(&b, &a, "10.14.0.2", Some("20M"));
+    eprintln!("afxdp: TCP {} KB, UDP {} KB in 2 s", tcp / 1024, udp / 1024);
+    assert!(tcp > 0, "no TCP across afxdp ports");
     assert!(
         reachable(&c, "10.14.0.2", Duration::from_secs(10)),
         "no ping from a system port"
     );
-    let gso = iperf(&b, &c, "10.14.0.2", false);
-    eprintln!("afxdp: TCP from a system port (super-frames cut) {gso:.0} KB in 2 s");
-    assert!(gso > 0.0, "no TCP from a system port to an afxdp port");
-    assert!(udp > 0.0, "no UDP across afxdp ports");
+    let gso = iperf3(&b, &c, "10.14.0.2", None);
+    eprintln!(
+        "afxdp: TCP from a system port (super-frames cut) {} KB in 2 s",
+        gso / 1024
+    );
+    assert!(gso > 0, "no TCP from a system port to an afxdp port");
+    assert!(udp > 0, "no UDP across afxdp ports");
     // Statistics are written back every few seconds.
     let mut stats = String::new();
     let counted = sb.wait_until(Duration::from_secs(15), || {

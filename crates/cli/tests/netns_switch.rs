@@ -17,7 +17,7 @@
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use testkit::netns::{address, cmd as run, must, pings, reachable};
+use testkit::netns::{address, cmd as run, iperf3, must, pings, reachable};
 use testkit::{Net, Sandbox, Stack};
 
 const FERROVS: &str = env!("CARGO_BIN_EXE_ferrovs");
@@ -105,79 +105,6 @@ impl Drop for Pinger {
             let _ = c.wait();
         }
     }
-}
-
-/// Runs iperf3 for 2 s from `client_ns` to the server in `server_ns`;
-/// returns the bytes the receiver got.
-fn iperf(server_ns: &str, client_ns: &str, server_ip: &str, udp: bool) -> u64 {
-    let mut server = Command::new("ip")
-        .args([
-            "netns", "exec", server_ns, "iperf3", "-s", "-1", "-p", "5201",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn iperf3 server");
-    let mut received = 0;
-    for _ in 0..20 {
-        std::thread::sleep(Duration::from_millis(200));
-        let mut args = vec![
-            "ip", "netns", "exec", client_ns, "iperf3", "-c", server_ip, "-p", "5201", "-t", "2",
-            "-f", "k",
-        ];
-        if udp {
-            args.extend_from_slice(&["-u", "-b", "50M"]);
-        }
-        let o = run(&args);
-        let text = String::from_utf8_lossy(&o.stdout).into_owned();
-        if !o.status.success() && text.is_empty() {
-            // The server is not listening yet.
-            continue;
-        }
-        received = receiver_kbytes(&text);
-        if received == 0 {
-            eprintln!(
-                "iperf3 {args:?}: {text}{}",
-                String::from_utf8_lossy(&o.stderr)
-            );
-        }
-        break;
-    }
-    let _ = server.kill();
-    let _ = server.wait();
-    received
-}
-
-/// The "Transfer" of iperf3's receiver summary line, in KBytes.
-fn receiver_kbytes(text: &str) -> u64 {
-    text.lines()
-        .filter(|l| l.contains("receiver"))
-        .find_map(|l| {
-            let w: Vec<&str> = l.split_whitespace().collect();
-            let (i, scale) = w.iter().enumerate().find_map(|(i, x)| {
-                let scale = match *x {
-                    "Bytes" => 1.0 / 1024.0,
-                    "KBytes" => 1.0,
-                    "MBytes" => 1024.0,
-                    "GBytes" => 1024.0 * 1024.0,
-                    _ => return None,
-                };
-                Some((i, scale))
-            })?;
-            let v = w.get(i.checked_sub(1)?)?.parse::<f64>().ok()?;
-            Some((v * scale) as u64)
-        })
-        .unwrap_or(0)
-}
-
-#[test]
-fn iperf_summary_parses() {
-    let t = "[  5]   0.00-2.02   sec   826 MBytes  3434615 Kbits/sec                  receiver";
-    assert_eq!(receiver_kbytes(t), 826 * 1024);
-    assert_eq!(
-        receiver_kbytes("[  5] 0.00-2.00 sec  0.00 Bytes  0 Kbits/sec receiver"),
-        0
-    );
 }
 
 fn n_packets_sum(dump: &str) -> u64 {
@@ -308,9 +235,9 @@ fn traffic_between_namespaces() {
     );
 
     // TCP and UDP.
-    let tcp = iperf(&ns2, &ns1, "10.11.0.2", false);
+    let tcp = iperf3(&ns2, &ns1, "10.11.0.2", None);
     assert!(tcp > 0, "TCP iperf3 passed nothing");
-    let udp = iperf(&ns2, &ns3, "10.11.0.2", true);
+    let udp = iperf3(&ns2, &ns3, "10.11.0.2", Some("50M"));
     assert!(udp > 0, "UDP iperf3 passed nothing");
 
     // The datapath's statistics reach the rule (NORMAL) through the

@@ -85,30 +85,36 @@ fn canonical_floods(text: &str) -> String {
         .collect()
 }
 
-/// Bridge br0 with ports p1..p5 (numbers 1..5).
-fn bridge(extra: &str) -> String {
+/// A script that makes bridge br0 with ports p1..p5 (numbers 1..5),
+/// then runs `parts` in order.
+fn on_bridge(parts: &[&str]) -> String {
     let mut s = String::from("$ ovs-vsctl add-br br0 -- set bridge br0 fail-mode=secure\n");
     for i in 1..=5 {
         s.push_str(&format!(
             "$ ovs-vsctl add-port br0 p{i} -- set interface p{i} ofport_request={i}\n"
         ));
     }
-    s.push_str(extra);
+    s.extend(parts.iter().copied());
     s
 }
 
-/// Traces of `flows` in both -generate and plain form.
-fn traces(s: &mut String, flows: &[String]) {
-    for f in flows {
-        s.push_str(&format!("$ ovs-appctl ofproto/trace br0 '{f}'\n"));
-    }
+/// `ofproto/trace` commands for `flows` on br0.
+fn traces(flows: &[String]) -> String {
+    flows
+        .iter()
+        .map(|f| format!("$ ovs-appctl ofproto/trace br0 '{f}'\n"))
+        .collect()
+}
+
+/// `n` flows made by `flow` from a generator seeded with `seed`.
+fn generate(seed: u64, n: usize, mut flow: impl FnMut(&mut Rng) -> String) -> Vec<String> {
+    let mut rng = Rng(seed);
+    (0..n).map(|_| flow(&mut rng)).collect()
 }
 
 #[test]
 fn groups_like_the_reference() {
-    let mut s = bridge("");
-    s.push_str(
-        r#"$ ovs-ofctl -O OpenFlow15 add-group br0 'group_id=5,type=select,selection_method=hash,fields(eth_src,nw_dst),bucket=bucket_id:1,output:1,bucket=bucket_id:2,output:2'
+    let groups = r#"$ ovs-ofctl -O OpenFlow15 add-group br0 'group_id=5,type=select,selection_method=hash,fields(eth_src,nw_dst),bucket=bucket_id:1,output:1,bucket=bucket_id:2,output:2'
 $ ovs-ofctl -O OpenFlow15 add-group br0 'group_id=6,type=select,selection_method=dp_hash,bucket=output:1,bucket=output:2,bucket=weight:20,output:3'
 $ ovs-ofctl -O OpenFlow15 add-group br0 'group_id=7,type=select,fields(ip_src,tcp_dst),bucket=output:1,bucket=output:2'
 $ ovs-ofctl -O OpenFlow15 add-group br0 'group_id=8,type=fast_failover,bucket=watch_group:9,output:1,bucket=watch_port:2,output:2'
@@ -121,14 +127,11 @@ $ ovs-ofctl -O OpenFlow15 add-flow br0 'table=0,in_port=3,actions=group:7'
 $ ovs-ofctl -O OpenFlow15 add-flow br0 'table=0,in_port=4,actions=group:8'
 $ ovs-ofctl -O OpenFlow15 add-flow br0 'table=0,in_port=5,actions=group:9,group:11'
 $ ovs-ofctl -O OpenFlow15 add-flow br0 'table=1,reg0=7,actions=output:3'
-"#,
-    );
-    let mut rng = Rng(0x9e0_0001);
-    let mut flows = Vec::new();
-    for _ in 0..24 {
+"#;
+    let flows = generate(0x9e0_0001, 24, |rng| {
         let port = 1 + rng.below(5);
         let src = format!("50:54:00:00:00:{:02x}", 1 + rng.below(9));
-        let f = match rng.below(3) {
+        match rng.below(3) {
             0 => format!(
                 "in_port={port},dl_src={src},tcp,nw_src=10.0.0.{},nw_dst=10.0.1.{},tcp_src={},tcp_dst={}",
                 rng.below(9),
@@ -143,22 +146,16 @@ $ ovs-ofctl -O OpenFlow15 add-flow br0 'table=1,reg0=7,actions=output:3'
                 rng.below(65536)
             ),
             _ => format!("in_port={port},dl_src={src},dl_type=0x1234"),
-        };
-        flows.push(f);
-    }
-    traces(&mut s, &flows);
-    s.push_str(
-        r#"$ ovs-ofctl -O OpenFlow15 insert-buckets br0 group_id=5,command_bucket_id=first,bucket=bucket_id:7,output:3
+        }
+    });
+    let bucket_edits = r#"$ ovs-ofctl -O OpenFlow15 insert-buckets br0 group_id=5,command_bucket_id=first,bucket=bucket_id:7,output:3
 $ ovs-ofctl -O OpenFlow15 insert-buckets br0 group_id=6,command_bucket_id=last,bucket=bucket_id:9,output:4
 $ ovs-ofctl -O OpenFlow15 remove-buckets br0 group_id=7,command_bucket_id=first
 $ ovs-ofctl -O OpenFlow15 dump-groups br0 5
 $ ovs-ofctl -O OpenFlow15 dump-groups br0 6
 $ ovs-ofctl -O OpenFlow15 dump-groups br0 7
-"#,
-    );
-    traces(&mut s, &flows[..12]);
-    s.push_str(
-        r#"$ ovs-appctl netdev-dummy/receive p5 'in_port(5),eth(src=50:54:00:00:00:05,dst=50:54:00:00:00:09),eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=17,tos=0,ttl=64,frag=no),udp(src=1,dst=2)'
+"#;
+    let stats = r#"$ ovs-appctl netdev-dummy/receive p5 'in_port(5),eth(src=50:54:00:00:00:05,dst=50:54:00:00:00:09),eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=17,tos=0,ttl=64,frag=no),udp(src=1,dst=2)'
 $ ovs-appctl netdev-dummy/receive p4 'in_port(4),eth(src=50:54:00:00:00:04,dst=50:54:00:00:00:09),eth_type(0x1234)'
 $ wait-until ovs-ofctl -O OpenFlow15 dump-group-stats br0 group_id=9 ~ packet_count=1
 $ wait-until ovs-ofctl -O OpenFlow15 dump-group-stats br0 group_id=8 ~ packet_count=1
@@ -172,16 +169,20 @@ $ ovs-appctl dpctl/dump-flows
 $ ovs-ofctl -O OpenFlow15 del-groups br0 group_id=10
 $ ovs-ofctl -O OpenFlow15 dump-flows br0
 $ ovs-ofctl -O OpenFlow15 dump-group-features br0
-"#,
-    );
+"#;
+    let s = on_bridge(&[
+        groups,
+        &traces(&flows),
+        bucket_edits,
+        &traces(&flows[..12]),
+        stats,
+    ]);
     check("pl-feat-groups", &s);
 }
 
 #[test]
 fn meters_conjunctions_and_controller_options_like_the_reference() {
-    let mut s = bridge("");
-    s.push_str(
-        r#"$ ovs-ofctl -O OpenFlow13 add-meter br0 'meter=1,kbps,burst,band=type=drop,rate=1000,burst_size=100'
+    let setup = r#"$ ovs-ofctl -O OpenFlow13 add-meter br0 'meter=1,kbps,burst,band=type=drop,rate=1000,burst_size=100'
 $ ovs-ofctl -O OpenFlow13 add-meter br0 'meter=2,pktps,stats,band=type=drop,rate=10'
 $ ovs-ofctl -O OpenFlow13 add-meter br0 'meter=3,kbps,band=type=dscp_remark,rate=100,prec_level=1'
 $ ovs-ofctl -O OpenFlow13 add-flow br0 'table=0,in_port=1,actions=meter:1,output:2'
@@ -200,27 +201,22 @@ $ ovs-ofctl add-flow br0 'table=1,priority=1,actions=output:4'
 $ ovs-ofctl add-flow br0 'table=0,in_port=4,actions=resubmit(,1)'
 $ ovs-ofctl add-flow br0 'table=0,in_port=5,tcp,actions=controller(reason=no_match,userdata=01.02.03,id=7,max_len=100),controller(pause),controller(meter_id=2),output:1'
 $ ovs-ofctl add-flow br0 'table=0,in_port=5,udp,actions=controller:60,controller(reason=invalid_ttl),set_field:5->reg3,controller(pause,userdata=aa)'
-"#,
-    );
-    let mut rng = Rng(0x9e0_0002);
-    let mut flows = Vec::new();
-    for port in 1..=3 {
-        flows.push(format!("in_port={port},dl_src=50:54:00:00:00:01,ip"));
-    }
-    for _ in 0..20 {
-        flows.push(format!(
+"#;
+    let mut flows: Vec<String> = (1..=3)
+        .map(|port| format!("in_port={port},dl_src=50:54:00:00:00:01,ip"))
+        .collect();
+    flows.extend(generate(0x9e0_0002, 20, |rng| {
+        format!(
             "in_port=4,tcp,nw_src=10.0.0.{},nw_dst=10.0.{}.{},tcp_dst={}",
             rng.below(4),
             rng.below(2),
             rng.below(4),
             rng.pick(&[80u64, 443, 22])
-        ));
-    }
+        )
+    }));
     flows.push("in_port=5,tcp,nw_src=10.0.0.1".into());
     flows.push("in_port=5,udp,nw_src=10.0.0.1".into());
-    traces(&mut s, &flows);
-    s.push_str(
-        r#"$ ovs-appctl netdev-dummy/receive p1 'in_port(1),eth(src=50:54:00:00:00:01,dst=50:54:00:00:00:09),eth_type(0x1234)'
+    let after = r#"$ ovs-appctl netdev-dummy/receive p1 'in_port(1),eth(src=50:54:00:00:00:01,dst=50:54:00:00:00:09),eth_type(0x1234)'
 $ ovs-appctl netdev-dummy/receive p4 'in_port(4),eth(src=50:54:00:00:00:04,dst=50:54:00:00:00:09),eth_type(0x0800),ipv4(src=10.0.0.2,dst=10.0.1.2,proto=6,tos=0,ttl=64,frag=no),tcp(src=1,dst=443)'
 $ wait-until ovs-appctl dpctl/dump-flows ~ in_port(4)
 $ wait-until ovs-appctl dpctl/dump-flows ~ in_port(1)
@@ -229,9 +225,11 @@ $ ovs-appctl dpctl/dump-flows
 $ ovs-ofctl -O OpenFlow13 dump-flows br0
 $ ovs-ofctl -O OpenFlow13 del-meter br0 meter=1
 $ ovs-ofctl -O OpenFlow13 dump-flows br0
-"#,
+"#;
+    check(
+        "pl-feat-meters",
+        &on_bridge(&[setup, &traces(&flows), after]),
     );
-    check("pl-feat-meters", &s);
 }
 
 /// Fields set_field and move are generated over: (name, a value, the
@@ -305,28 +303,28 @@ const TRACE_FLOWS: &[&str] = &[
 
 #[test]
 fn set_field_and_move_on_many_fields_like_the_reference() {
-    let mut s = bridge("");
+    let mut setup = String::new();
     let mut rng = Rng(0x9e0_0003);
     // One pipeline per field: set it, move it into a register (or a
     // register into it), output; the traces cover every class.
     for (k, (field, value, pre)) in SET_FIELDS.iter().enumerate() {
         let table = k + 1;
-        s.push_str(&format!(
+        setup.push_str(&format!(
             "$ ovs-ofctl add-flow br0 'table={table},priority=2,{pre}actions=set_field:{value}->{field},resubmit(,{}),output:2'\n",
             table + 100
         ));
-        s.push_str(&format!(
+        setup.push_str(&format!(
             "$ ovs-ofctl add-flow br0 'table={table},priority=1,actions=output:3'\n"
         ));
-        s.push_str(&format!(
+        setup.push_str(&format!(
             "$ ovs-ofctl add-flow br0 'table={},priority=2,{pre}actions=move:{field}[]->NXM_NX_XXREG0[],output:4'\n",
             table + 100
         ));
     }
-    s.push_str("$ ovs-ofctl dump-flows br0 table=1\n");
+    setup.push_str("$ ovs-ofctl dump-flows br0 table=1\n");
     for (k, _) in SET_FIELDS.iter().enumerate() {
         // Table 0 dispatches on reg9 to the field's table.
-        s.push_str(&format!(
+        setup.push_str(&format!(
             "$ ovs-ofctl add-flow br0 'table=0,reg9={},actions=resubmit(,{})'\n",
             k + 1,
             k + 1
@@ -355,15 +353,12 @@ fn set_field_and_move_on_many_fields_like_the_reference() {
             flows.push(format!("reg9={},{f}", k + 1));
         }
     }
-    traces(&mut s, &flows);
-    check("pl-feat-fields", &s);
+    check("pl-feat-fields", &on_bridge(&[&setup, &traces(&flows)]));
 }
 
 #[test]
 fn tlv_map_multipath_bundle_and_fin_timeout_like_the_reference() {
-    let mut s = bridge("");
-    s.push_str(
-        r#"$ ovs-ofctl add-tlv-map br0 '{class=0xffff,type=0,len=4}->tun_metadata0,{class=0xffff,type=1,len=8}->tun_metadata1'
+    let setup = r#"$ ovs-ofctl add-tlv-map br0 '{class=0xffff,type=0,len=4}->tun_metadata0,{class=0xffff,type=1,len=8}->tun_metadata1'
 $ ovs-ofctl dump-tlv-map br0
 $ ovs-ofctl add-flow br0 'table=0,tun_metadata0=0x11,actions=move:tun_metadata0[0..15]->reg0[0..15],resubmit(,1)'
 $ ovs-ofctl add-flow br0 'table=0,priority=0,actions=resubmit(,1)'
@@ -385,13 +380,10 @@ $ ovs-ofctl add-flow br0 'table=1,reg0=1,actions=output:2'
 $ ovs-ofctl add-flow br0 'table=1,reg0=2,actions=output:3'
 $ ovs-ofctl add-flow br0 'table=1,reg0=3,actions=output:4'
 $ ovs-ofctl add-flow br0 'table=1,priority=0,actions=output:5'
-"#,
-    );
-    let mut rng = Rng(0x9e0_0004);
-    let mut flows = Vec::new();
-    for _ in 0..30 {
+"#;
+    let flows = generate(0x9e0_0004, 30, |rng| {
         let port = 1 + rng.below(5);
-        flows.push(format!(
+        format!(
             "in_port={port},dl_src=50:54:00:00:00:{:02x},{},nw_src=10.0.0.{},nw_dst=10.0.0.{},tp_src={},tp_dst={}",
             1 + rng.below(9),
             rng.pick(&["tcp", "udp", "sctp"]),
@@ -399,17 +391,14 @@ $ ovs-ofctl add-flow br0 'table=1,priority=0,actions=output:5'
             rng.below(9),
             rng.below(65536),
             rng.below(65536)
-        ));
-    }
-    traces(&mut s, &flows);
-    s.push_str(
-        r#"$ ovs-appctl netdev-dummy/receive p5 'in_port(5),eth(src=50:54:00:00:00:05,dst=50:54:00:00:00:09),eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=6,tos=0,ttl=64,frag=no),tcp(src=1,dst=80),tcp_flags(fin)'
+        )
+    });
+    let after = r#"$ ovs-appctl netdev-dummy/receive p5 'in_port(5),eth(src=50:54:00:00:00:05,dst=50:54:00:00:00:09),eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=6,tos=0,ttl=64,frag=no),tcp(src=1,dst=80),tcp_flags(fin)'
 $ wait-until ovs-appctl dpctl/dump-flows ~ in_port(5)
 $ ovs-appctl revalidator/wait
 $ ovs-ofctl dump-flows br0 in_port=5
-"#,
-    );
-    check("pl-feat-tlv", &s);
+"#;
+    check("pl-feat-tlv", &on_bridge(&[setup, &traces(&flows), after]));
 }
 
 #[test]

@@ -13,18 +13,9 @@
 //!
 //! Needs the reference (skips with a message without it).
 
-use testkit::{Program, Sandbox, Stack};
+use testkit::{Sandbox, Stack};
 
 const FERROVS: &str = env!("CARGO_BIN_EXE_ferrovs");
-
-/// Our daemons, the reference tools.
-fn our_daemons() -> Stack {
-    let mut s = Stack::upstream();
-    s.ovsdb_tool = Program::ferrovs(FERROVS, "ovsdb-tool");
-    s.ovsdb_server = Program::ferrovs(FERROVS, "ovsdb-server");
-    s.vswitchd = Program::ferrovs(FERROVS, "ovs-vswitchd");
-    s
-}
 
 /// The transactions, one per string (words split on spaces).
 const SETUP: &[&str] = &[
@@ -56,37 +47,6 @@ const RECONFIGURE: &[&str] = &[
 const COLUMNS: &str =
     "--columns=name,type,ofport,error,status,admin_state,link_state,ifindex,mtu,statistics";
 
-/// Random addresses (patch and tunnel devices) become `<random>`, dummy
-/// devices' `aa:55:aa:55:xx:yy` (numbered across the process) are
-/// renumbered in order of appearance.
-fn normalize_addrs(s: &str) -> String {
-    let mut dummies: Vec<String> = Vec::new();
-    s.split('\n')
-        .map(|l| {
-            let Some(p) = l.find("addr:") else {
-                return l.to_string();
-            };
-            let start = p + 5;
-            let Some(mac) = l.get(start..start + 17) else {
-                return l.to_string();
-            };
-            let repl = if let Some(tail) = mac.strip_prefix("aa:55:aa:55:") {
-                let n = dummies.iter().position(|d| d == tail).unwrap_or_else(|| {
-                    dummies.push(tail.to_string());
-                    dummies.len() - 1
-                });
-                format!("aa:55:aa:55:<{n}>")
-            } else if u8::from_str_radix(&mac[..2], 16).is_ok_and(|b| b & 2 != 0) {
-                "<random>".to_string()
-            } else {
-                mac.to_string()
-            };
-            format!("{}{repl}{}", &l[..start], &l[start + 17..])
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// What one sandbox shows.
 fn observe(sb: &Sandbox, out: &mut Vec<(String, String)>) {
     let mut put = |what: &str, text: String| out.push((what.to_string(), text));
@@ -95,11 +55,11 @@ fn observe(sb: &Sandbox, out: &mut Vec<(String, String)>) {
     for v in ["OpenFlow10", "OpenFlow13", "OpenFlow15"] {
         put(
             &format!("show {v}"),
-            normalize_addrs(&sb.ofctl_outcome("br-tun", &["-O", v, "show"]).stdout),
+            testkit::normalize_port_addrs(&sb.ofctl_outcome("br-tun", &["-O", v, "show"]).stdout),
         );
         put(
             &format!("dump-ports-desc {v}"),
-            normalize_addrs(
+            testkit::normalize_port_addrs(
                 &sb.ofctl_outcome("br-tun", &["-O", v, "dump-ports-desc"])
                     .stdout,
             ),
@@ -164,7 +124,7 @@ fn patch_and_tunnel_ports_as_upstream() {
             run_all(&sb)
         });
         let o = s.spawn(|| {
-            let sb = Sandbox::start_stack("ports-ours", our_daemons(), true);
+            let sb = Sandbox::start_stack("ports-ours", Stack::ferrovs_daemons(FERROVS), true);
             run_all(&sb)
         });
         (r.join().expect("reference"), o.join().expect("ours"))
@@ -177,12 +137,4 @@ fn patch_and_tunnel_ports_as_upstream() {
         }
     }
     assert_eq!(differ, 0, "{differ} of {} outputs differ", reference.len());
-}
-
-#[test]
-fn addresses_normalize() {
-    assert_eq!(
-        normalize_addrs(" 1(p): addr:aa:55:aa:55:00:13\n 2(q): addr:f2:3e:12:f5:56:95\n 3(r): addr:aa:55:aa:55:00:13"),
-        " 1(p): addr:aa:55:aa:55:<0>\n 2(q): addr:<random>\n 3(r): addr:aa:55:aa:55:<0>"
-    );
 }

@@ -56,6 +56,13 @@ struct Perms<'s> {
     table: &'s TableSchema,
 }
 
+impl Perms<'_> {
+    /// Whether the row lets its owners insert and delete rows.
+    fn insert_delete(&self) -> bool {
+        bool_column(self.table, &self.row, "insert_delete") == Some(true)
+    }
+}
+
 /// The datum of column `name` of `row` if its type is exactly the one
 /// given (key type, value type, maximum size).
 fn typed_datum<'r>(
@@ -116,10 +123,33 @@ fn string_set<'r>(table: &TableSchema, row: &'r Row, name: &str) -> Option<&'r D
     typed_datum(table, row, name, AtomicType::String, None, u32::MAX)
 }
 
-/// The rules engaged for this database and client: `None` when they do
-/// not apply (no `RBAC_Role` table, or no role).
-fn engaged(src: &dyn RowSource, access: &Access<'_>) -> bool {
-    !access.role.is_empty() && src.schema().table(ROLE_TABLE).is_some()
+/// What the rules grant the client on table `ts`.
+enum Grant<'s, 'a> {
+    /// The rules do not apply: every write is allowed.
+    Everything,
+    /// Every write is refused (no identity, or no permission row).
+    Nothing,
+    /// The permission row decides, for the client of this identity.
+    Perms(Perms<'s>, &'a str),
+}
+
+/// The client's permissions on `ts`: the rules apply to a database with
+/// an `RBAC_Role` table and a client with a role.
+fn permissions<'s, 'a>(
+    src: &'s dyn RowSource,
+    access: &Access<'a>,
+    ts: &TableSchema,
+) -> Grant<'s, 'a> {
+    if access.role.is_empty() || src.schema().table(ROLE_TABLE).is_none() {
+        return Grant::Everything;
+    }
+    let Some(id) = access.id else {
+        return Grant::Nothing;
+    };
+    match lookup_perms(src, access.role, &ts.name) {
+        Some(perms) => Grant::Perms(perms, id),
+        None => Grant::Nothing,
+    }
 }
 
 /// The permission row of `role` for table `table`.
@@ -200,15 +230,11 @@ pub(crate) fn may_insert(
     ts: &TableSchema,
     row: &Row,
 ) -> bool {
-    if !engaged(src, access) {
-        return true;
+    match permissions(src, access, ts) {
+        Grant::Everything => true,
+        Grant::Nothing => false,
+        Grant::Perms(perms, id) => authorized(&perms, id, ts, row) && perms.insert_delete(),
     }
-    let Some(id) = access.id else { return false };
-    let Some(perms) = lookup_perms(src, access.role, &ts.name) else {
-        return false;
-    };
-    authorized(&perms, id, ts, row)
-        && bool_column(perms.table, &perms.row, "insert_delete") == Some(true)
 }
 
 /// May the client delete `rows` (those its condition selects) of `ts`?
@@ -218,17 +244,13 @@ pub(crate) fn may_delete(
     ts: &TableSchema,
     rows: &[Row],
 ) -> bool {
-    if !engaged(src, access) {
-        return true;
+    match permissions(src, access, ts) {
+        Grant::Everything => true,
+        Grant::Nothing => false,
+        Grant::Perms(perms, id) => rows
+            .iter()
+            .all(|r| authorized(&perms, id, ts, r) && perms.insert_delete()),
     }
-    let Some(id) = access.id else { return false };
-    let Some(perms) = lookup_perms(src, access.role, &ts.name) else {
-        return false;
-    };
-    rows.iter().all(|r| {
-        authorized(&perms, id, ts, r)
-            && bool_column(perms.table, &perms.row, "insert_delete") == Some(true)
-    })
 }
 
 /// Which operation asks to modify columns (for the log line when the
@@ -249,12 +271,10 @@ pub(crate) fn may_modify(
     rows: &[Row],
     how: Modify,
 ) -> bool {
-    if !engaged(src, access) {
-        return true;
-    }
-    let Some(id) = access.id else { return false };
-    let Some(perms) = lookup_perms(src, access.role, &ts.name) else {
-        return false;
+    let (perms, id) = match permissions(src, access, ts) {
+        Grant::Everything => return true,
+        Grant::Nothing => return false,
+        Grant::Perms(perms, id) => (perms, id),
     };
     let Some(modifiable) = string_set(perms.table, &perms.row, "update") else {
         let op = match how {
@@ -281,7 +301,8 @@ mod tests {
     use serde_json::json;
 
     /// A database with rules: role `owner` may insert and delete `Item`s
-    /// and update their `note` when `owner` or `tags:owner` names the client.
+    /// and update their `note` when `owner` or `tags:owner` names the client;
+    /// role `editor` may only update the `note` of the `Item`s it owns.
     fn db() -> Database {
         let schema = crate::schema::DatabaseSchema::from_json(&json!({
             "name": "R", "tables": {
@@ -308,6 +329,11 @@ mod tests {
                      "insert_delete": true, "update": ["set", ["note"]]}},
             {"op": "insert", "table": "RBAC_Role",
              "row": {"name": "owner", "permissions": ["map", [["Item", ["named-uuid", "p"]]]]}},
+            {"op": "insert", "table": "RBAC_Permission", "uuid-name": "e",
+             "row": {"table": "Item", "authorization": ["set", ["owner"]],
+                     "insert_delete": false, "update": ["set", ["note"]]}},
+            {"op": "insert", "table": "RBAC_Role",
+             "row": {"name": "editor", "permissions": ["map", [["Item", ["named-uuid", "e"]]]]}},
             {"op": "insert", "table": "Item", "row": {"owner": "alice", "note": "a"}},
             {"op": "insert", "table": "Item",
              "row": {"owner": "x", "tags": ["map", [["owner", "bob"]]]}}]));
@@ -382,6 +408,24 @@ mod tests {
         assert_eq!(
             run(&db, "owner", Some("alice"), mutate)["details"],
             "RBAC rules for client \"alice\" role \"owner\" prohibit mutate operation on table \"Item\"."
+        );
+    }
+
+    #[test]
+    fn editors_may_update_but_neither_insert_nor_delete() {
+        let db = db();
+        let upd = json!({"op": "update", "table": "Item",
+                         "where": [["owner", "==", "alice"]], "row": {"note": "e"}});
+        assert_eq!(run(&db, "editor", Some("alice"), upd), json!({"count": 1}));
+        let ins = json!({"op": "insert", "table": "Item", "row": {"owner": "alice"}});
+        assert_eq!(
+            run(&db, "editor", Some("alice"), ins)["details"],
+            "RBAC rules for client \"alice\" role \"editor\" prohibit row insertion into table \"Item\"."
+        );
+        let del = json!({"op": "delete", "table": "Item", "where": [["owner", "==", "alice"]]});
+        assert_eq!(
+            run(&db, "editor", Some("alice"), del)["details"],
+            "RBAC rules for client \"alice\" role \"editor\" prohibit row deletion from table \"Item\"."
         );
     }
 

@@ -15,7 +15,7 @@ pub mod netns;
 pub mod text;
 
 pub use netns::{netns_missing, Net};
-pub use text::{normalize_recirc, sort_port_runs, split_top};
+pub use text::{normalize_port_addrs, normalize_recirc, sort_port_runs, split_top};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -6,7 +6,7 @@
 //! share a namespace or a link.
 
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -187,6 +187,54 @@ pub fn reachable(ns: &str, dst: &str, within: Duration) -> bool {
     false
 }
 
+/// Runs iperf3 for 2 s from namespace `client_ns` to a server started
+/// in `server_ns` at `server_ip`: TCP, or UDP at `udp_rate` (`"20M"`).
+/// Returns the bytes the receiver got (0, with iperf3's output printed,
+/// when it got nothing or never connected).
+pub fn iperf3(server_ns: &str, client_ns: &str, server_ip: &str, udp_rate: Option<&str>) -> u64 {
+    // The namespaces are the test's own: the port is free in them.
+    let mut server = Command::new("ip")
+        .args([
+            "netns", "exec", server_ns, "iperf3", "-s", "-1", "-p", "5201",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn iperf3 server");
+    let mut args = vec![
+        "ip", "netns", "exec", client_ns, "iperf3", "-c", server_ip, "-p", "5201", "-t", "2", "-J",
+    ];
+    if let Some(rate) = udp_rate {
+        args.extend_from_slice(&["-u", "-b", rate]);
+    }
+    let mut received = None;
+    let mut report = String::new();
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(200));
+        let o = cmd(&args);
+        let json = String::from_utf8_lossy(&o.stdout);
+        report = format!("{json}{}", String::from_utf8_lossy(&o.stderr));
+        // None: no connection (the server is not listening yet).
+        received = iperf3_received(&json);
+        if received.is_some() {
+            break;
+        }
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    if received.unwrap_or(0) == 0 {
+        eprintln!("iperf3 {args:?}: {report}");
+    }
+    received.unwrap_or(0)
+}
+
+/// `end.sum_received.bytes` of iperf3's JSON report (TCP and UDP alike),
+/// or `None` when the run ended without one (no connection).
+fn iperf3_received(json: &str) -> Option<u64> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    v.pointer("/end/sum_received/bytes")?.as_u64()
+}
+
 /// The calling thread inside a namespace until dropped, when it returns to
 /// the namespace it was in.
 pub struct Inside {
@@ -242,5 +290,16 @@ mod tests {
         };
         assert!(!cmd(&["ip", "link", "show", &root]).status.success());
         assert!(!std::path::Path::new(&format!("/run/netns/{ns}")).exists());
+    }
+
+    #[test]
+    fn iperf3_reports_the_bytes_received() {
+        let report = r#"{"start": {}, "end": {"streams": [],
+            "sum_sent": {"bytes": 900}, "sum_received": {"bytes": 655360}}}"#;
+        assert_eq!(iperf3_received(report), Some(655360));
+        let refused = r#"{"start": {}, "intervals": [], "end": {},
+            "error": "error - unable to connect to server: Connection refused"}"#;
+        assert_eq!(iperf3_received(refused), None);
+        assert_eq!(iperf3_received(""), None);
     }
 }

@@ -1,6 +1,7 @@
 //! Text helpers for comparing the outputs of two switches: ids that are
-//! global counters renumbered in order of first appearance, and datapath
-//! action lists split and sorted where upstream's order is a hash map's.
+//! global counters renumbered in order of first appearance, port addresses
+//! no two runs share, and datapath action lists split and sorted where
+//! upstream's order is a hash map's.
 
 /// Renumbers the ids that follow `recirc(`, `recirc_id=`, `recirc_id(`
 /// or `recirc_id ` (hex or decimal) as `R0`, `R1`, … in order of first
@@ -85,6 +86,63 @@ pub fn sort_port_runs(acts: &str) -> String {
     out.join(",")
 }
 
+/// Port addresses in `ovs-ofctl show`-style listings that no two runs
+/// share: random ones (patch and tunnel devices, and a bridge's own,
+/// derived from its row UUID, as is then its datapath ID) become
+/// `<random>`, and dummy devices' `aa:55:aa:55:xx:yy` (numbered across
+/// the process, from an offset that depends on the host) are renumbered
+/// in order of appearance.
+pub fn normalize_port_addrs(s: &str) -> String {
+    let is_mac = |t: &str| {
+        t.len() == 17
+            && t.split(':')
+                .all(|b| b.len() == 2 && b.chars().all(|c| c.is_ascii_hexdigit()))
+    };
+    let mut dummies: Vec<String> = Vec::new();
+    let mut lines = Vec::new();
+    for l in s.split('\n') {
+        let mut l = l.to_string();
+        if let Some(p) = l.find("): addr:") {
+            let start = p + "): addr:".len();
+            if let Some(mac) = l
+                .get(start..start + 17)
+                .filter(|m| is_mac(m))
+                .map(str::to_string)
+            {
+                let repl = if let Some(tail) = mac.strip_prefix("aa:55:aa:55:") {
+                    let n = match dummies.iter().position(|d| d == tail) {
+                        Some(n) => n,
+                        None => {
+                            dummies.push(tail.to_string());
+                            dummies.len() - 1
+                        }
+                    };
+                    format!("aa:55:aa:55:<{n}>")
+                } else if u8::from_str_radix(&mac[..2], 16).is_ok_and(|b| b & 2 != 0) {
+                    "<random>".to_string()
+                } else {
+                    mac
+                };
+                l.replace_range(start..start + 17, &repl);
+            }
+        }
+        if let Some(p) = l.find(": dpid:") {
+            let start = p + ": dpid:".len();
+            let local = l
+                .get(start..start + 16)
+                .filter(|d| d.len() == 16 && d.chars().all(|c| c.is_ascii_hexdigit()))
+                .filter(|d| d.starts_with("0000"))
+                .and_then(|d| u8::from_str_radix(&d[4..6], 16).ok())
+                .is_some_and(|b| b & 2 != 0);
+            if local {
+                l.replace_range(start..start + 16, "<random>");
+            }
+        }
+        lines.push(l);
+    }
+    lines.join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +162,21 @@ mod tests {
             "1,3,push_vlan(vid=1,pcp=0),2,5,pop_vlan,9"
         );
         assert_eq!(split_top("a(b,c),d"), ["a(b,c)", "d"]);
+    }
+
+    #[test]
+    fn port_addresses_and_local_dpids_are_normalized() {
+        assert_eq!(
+            normalize_port_addrs(
+                " 1(p): addr:aa:55:aa:55:00:13\n 2(q): addr:f2:3e:12:f5:56:95\n 3(r): addr:aa:55:aa:55:00:13\n LOCAL(br0): addr:00:00:00:00:00:02"
+            ),
+            " 1(p): addr:aa:55:aa:55:<0>\n 2(q): addr:<random>\n 3(r): addr:aa:55:aa:55:<0>\n LOCAL(br0): addr:00:00:00:00:00:02"
+        );
+        assert_eq!(
+            normalize_port_addrs(
+                "OFPT_FEATURES_REPLY (xid=0x2): dpid:00002a3e12f55695\nx: dpid:0000000000000002"
+            ),
+            "OFPT_FEATURES_REPLY (xid=0x2): dpid:<random>\nx: dpid:0000000000000002"
+        );
     }
 }
