@@ -81,38 +81,23 @@ fn afxdp_ports_carry_traffic() {
         must(&["ip", "netns", "exec", ns, "ethtool", "-K", dev, "tx", "off"]);
     }
     let mut sb = Sandbox::start_stack("afxdp", Stack::ferrovs(FERROVS), true);
-    sb.vsctl(&[
-        "add-br",
+    sb.add_netdev_bridge(
         &br,
-        "--",
-        "set",
-        "bridge",
-        &br,
-        "datapath_type=netdev",
-        "--",
-        "add-port",
-        &br,
-        &va,
-        "--",
-        "set",
-        "interface",
-        &va,
-        "type=afxdp",
-        "--",
-        "add-port",
-        &br,
-        &vb,
-        "--",
-        "set",
-        "interface",
-        &vb,
-        "type=afxdp",
-        "options:xdp-mode=generic",
-        "--",
-        "add-port",
-        &br,
-        &vc,
-    ])
+        &[&va, &vb, &vc],
+        &[
+            "--",
+            "set",
+            "interface",
+            &va,
+            "type=afxdp",
+            "--",
+            "set",
+            "interface",
+            &vb,
+            "type=afxdp",
+            "options:xdp-mode=generic",
+        ],
+    )
     .unwrap_or_else(|e| panic!("{e}\n{}", log(&sb)));
     sb.wait_ofport(&va);
     sb.wait_ofport(&vb);
@@ -219,16 +204,7 @@ fn failing_mode(stack: Stack, tag: &str, mode: &str) -> (String, Vec<String>, bo
     let br = net.name("br");
     net.remove_on_drop(&br);
     let mut sb = Sandbox::start_stack(tag, stack, true);
-    sb.vsctl(&[
-        "add-br",
-        &br,
-        "--",
-        "set",
-        "bridge",
-        &br,
-        "datapath_type=netdev",
-    ])
-    .unwrap();
+    sb.add_netdev_bridge(&br, &[], &[]).unwrap();
     let _ = sb.vsctl_outcome(&[
         "add-port",
         &br,

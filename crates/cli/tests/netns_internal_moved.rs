@@ -37,20 +37,7 @@ fn internal_port_moved_to_namespace_survives_restart() {
     let veth = net.name("v");
     net.veth(&ns_b, &veth, &["10.13.0.2/24"]);
 
-    sb.vsctl(&[
-        "add-br",
-        &br,
-        "--",
-        "set",
-        "bridge",
-        &br,
-        "datapath_type=netdev",
-        "--",
-        "add-port",
-        &br,
-        &veth,
-    ])
-    .unwrap();
+    sb.add_netdev_bridge(&br, &[&veth], &[]).unwrap();
     sb.wait_ofport(&veth);
     sb.wait_ofport(&br);
 

@@ -58,32 +58,13 @@ fn ping_across_a_patch_port_pair() {
     net.veth(&ns_a, &v_a, &["10.12.0.1/24"]);
     net.veth(&ns_b, &v_b, &["10.12.0.2/24"]);
     for (br, veth, patch, peer) in [(&br_a, &v_a, &p_a, &p_b), (&br_b, &v_b, &p_b, &p_a)] {
-        vsctl(
-            &sb,
-            &[
-                "add-br",
-                br,
-                "--",
-                "set",
-                "bridge",
-                br,
-                "datapath_type=netdev",
-                "--",
-                "add-port",
-                br,
-                veth,
-                "--",
-                "add-port",
-                br,
-                patch,
-                "--",
-                "set",
-                "interface",
-                patch,
-                "type=patch",
-                &format!("options:peer={peer}"),
-            ],
-        );
+        let peer = format!("options:peer={peer}");
+        sb.add_netdev_bridge(
+            br,
+            &[veth, patch],
+            &["--", "set", "interface", patch, "type=patch", &peer],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
     }
     for iface in [&v_a, &v_b, &p_b] {
         sb.wait_ofport(iface);

@@ -54,10 +54,6 @@ fn start_switch(tag: &str) -> Sandbox {
     Sandbox::start_stack(tag, Stack::ferrovs(FERROVS), true)
 }
 
-fn vsctl(sb: &Sandbox, args: &[&str]) -> String {
-    sb.vsctl(args).unwrap_or_else(|e| panic!("{e}"))
-}
-
 fn ofctl(sb: &Sandbox, br: &str, args: &[&str]) -> String {
     sb.ofctl(br, args).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -130,35 +126,12 @@ fn traffic_between_namespaces() {
     net.remove_on_drop(&int3);
     net.veth(&ns1, &v1, &["10.11.0.1/24", "fd00:11::1/64"]);
     net.veth(&ns2, &v2, &["10.11.0.2/24", "fd00:11::2/64"]);
-    vsctl(
-        &sb,
-        &[
-            "add-br",
-            &br,
-            "--",
-            "set",
-            "bridge",
-            &br,
-            "datapath_type=netdev",
-            "--",
-            "add-port",
-            &br,
-            &v1,
-            "--",
-            "add-port",
-            &br,
-            &v2,
-            "--",
-            "add-port",
-            &br,
-            &int3,
-            "--",
-            "set",
-            "interface",
-            &int3,
-            "type=internal",
-        ],
-    );
+    sb.add_netdev_bridge(
+        &br,
+        &[&v1, &v2, &int3],
+        &["--", "set", "interface", &int3, "type=internal"],
+    )
+    .unwrap();
     let p1 = sb.wait_ofport(&v1);
     let p2 = sb.wait_ofport(&v2);
     sb.wait_ofport(&int3);
@@ -365,22 +338,11 @@ fn vlan_isolation() {
         vms.push((ns, tap, host.clone(), tag));
     }
     for (host, trunk) in [(&h1, &t1), (&h2, &t2)] {
-        let mut args = vec![
-            "add-br".to_string(),
-            host.clone(),
-            "--".into(),
-            "set".into(),
-            "bridge".into(),
-            host.clone(),
-            "datapath_type=netdev".into(),
-            "--".into(),
-            "add-port".into(),
-            host.clone(),
-            trunk.clone(),
-        ];
+        // Access ports, tagged.
+        let mut access: Vec<String> = Vec::new();
         for (_, tap, h, tag) in &vms {
             if h == host {
-                args.extend([
+                access.extend([
                     "--".into(),
                     "add-port".into(),
                     host.clone(),
@@ -389,8 +351,8 @@ fn vlan_isolation() {
                 ]);
             }
         }
-        let a: Vec<&str> = args.iter().map(String::as_str).collect();
-        vsctl(&sb, &a);
+        let access: Vec<&str> = access.iter().map(String::as_str).collect();
+        sb.add_netdev_bridge(host, &[trunk], &access).unwrap();
     }
     for (_, tap, _, _) in &vms {
         sb.wait_ofport(tap);

@@ -19,10 +19,6 @@ use testkit::{Net, Sandbox, Stack};
 
 const FERROVS: &str = env!("CARGO_BIN_EXE_ferrovs");
 
-fn vsctl(sb: &Sandbox, args: &[&str]) -> String {
-    sb.vsctl(args).unwrap_or_else(|e| panic!("{e}"))
-}
-
 fn appctl(sb: &Sandbox, args: &[&str]) -> String {
     sb.appctl(args).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -75,41 +71,13 @@ fn vms_ping_across_a_vxlan_overlay() {
     ] {
         up(&h.ns, wire);
         up(&h.ns, vm_link);
-        vsctl(
-            &h.sb,
-            &[
-                "add-br",
-                "brp",
-                "--",
-                "set",
-                "bridge",
-                "brp",
-                "datapath_type=netdev",
-                "--",
-                "add-port",
-                "brp",
-                wire,
-            ],
-        );
+        h.sb.add_netdev_bridge("brp", &[wire], &[])
+            .unwrap_or_else(|e| panic!("{e}"));
         let remote = format!("options:remote_ip={other}");
-        vsctl(
-            &h.sb,
+        h.sb.add_netdev_bridge(
+            "bri",
+            &[vm_link, "vx"],
             &[
-                "add-br",
-                "bri",
-                "--",
-                "set",
-                "bridge",
-                "bri",
-                "datapath_type=netdev",
-                "--",
-                "add-port",
-                "bri",
-                vm_link,
-                "--",
-                "add-port",
-                "bri",
-                "vx",
                 "--",
                 "set",
                 "interface",
@@ -118,7 +86,8 @@ fn vms_ping_across_a_vxlan_overlay() {
                 &remote,
                 "options:key=77",
             ],
-        );
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         // The underlay address lives on brp's internal port.
         let ok = h.sb.wait_until(Duration::from_secs(10), || {
             cmd(&["ip", "netns", "exec", &h.ns, "ip", "link", "show", "brp"])

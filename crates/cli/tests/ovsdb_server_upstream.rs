@@ -4,138 +4,38 @@
 //! controls our daemon (`--detach`, `--pidfile`, `exit` cleans up).
 //! Skips with a message when the upstream binaries are not installed.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
+use testkit::{Program, Sandbox, Stack};
 
-const SCHEMA: &str = "/usr/share/openvswitch/vswitch.ovsschema";
-
-fn find(name: &str) -> Option<PathBuf> {
-    ["/usr/sbin", "/usr/bin"]
-        .iter()
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.exists())
+/// `ovsdb-server` of `stack` alone in a new sandbox, listening on
+/// `db.sock` (no remotes from the database: the script adds one).
+fn start(tag: &str, stack: Stack) -> Sandbox {
+    let mut sb = Sandbox::empty(tag, stack);
+    sb.create_db();
+    let remote = format!("--remote=punix:{}", sb.path("db.sock"));
+    sb.start_ovsdb_server_with(&[&remote, &sb.path("conf.db")]);
+    sb
 }
 
-/// A daemon in its own directory, stopped and removed on drop.
-struct Daemon {
-    dir: PathBuf,
-    pid: Option<i32>,
+/// The database socket as a client's target.
+fn db(sb: &Sandbox) -> String {
+    format!("unix:{}", sb.path("db.sock"))
 }
 
-impl Daemon {
-    fn start(tag: &str, server: &Path, pre: &[&str]) -> Daemon {
-        let dir = std::env::temp_dir().join(format!("ferrovs-ovsdb-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut d = Daemon { dir, pid: None };
-        let db = d.dir.join("conf.db");
-        let st = Command::new(find("ovsdb-tool").unwrap())
-            .arg("create")
-            .arg(&db)
-            .arg(SCHEMA)
-            .status()
-            .unwrap();
-        assert!(st.success());
-        let st = Command::new(server)
-            .args(pre)
-            .arg("--detach")
-            .arg("--no-chdir")
-            .arg("--pidfile")
-            .arg("--log-file")
-            .arg(format!(
-                "--remote=punix:{}",
-                d.dir.join("db.sock").display()
-            ))
-            .arg(&db)
-            .env("OVS_RUNDIR", &d.dir)
-            .env("OVS_LOGDIR", &d.dir)
-            .status()
-            .unwrap();
-        assert!(st.success(), "{} did not start", server.display());
-        // --detach returns once the daemon is ready.
-        let pid = std::fs::read_to_string(d.dir.join("ovsdb-server.pid")).unwrap();
-        d.pid = Some(pid.trim().parse().unwrap());
-        d
-    }
-
-    fn db(&self) -> String {
-        format!("unix:{}", self.dir.join("db.sock").display())
-    }
-
-    fn run(&self, tool: &str, args: &[&str]) -> String {
-        let out = Command::new(find(tool).unwrap())
-            .args(args)
-            .env("OVS_RUNDIR", &self.dir)
-            .output()
-            .unwrap();
-        format!(
-            "{}{}rc={}\n",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-            out.status.code().unwrap_or(-1)
-        )
-    }
+/// Runs the reference's `tool`: its stdout, stderr and exit code.
+fn run(sb: &Sandbox, tool: &str, args: &[&str]) -> String {
+    let o = sb.run(&Program::path(&format!("/usr/bin/{tool}")), args);
+    format!("{}{}rc={}\n", o.stdout, o.stderr, o.status)
 }
 
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Some(pid) = self.pid {
-            if Path::new(&format!("/proc/{pid}")).exists() {
-                let _ = Command::new("kill").arg(pid.to_string()).status();
-                let until = Instant::now() + Duration::from_secs(5);
-                while Instant::now() < until && Path::new(&format!("/proc/{pid}")).exists() {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Replaces each distinct UUID by `<N>` in order of appearance.
-fn normalize(text: &str) -> String {
-    let mut seen: Vec<String> = Vec::new();
-    let mut out = String::new();
-    let b = text.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        let is_uuid = i + 36 <= b.len()
-            && b[i..i + 36].iter().enumerate().all(|(k, c)| {
-                if [8, 13, 18, 23].contains(&k) {
-                    *c == b'-'
-                } else {
-                    c.is_ascii_hexdigit()
-                }
-            });
-        if is_uuid {
-            let u = &text[i..i + 36];
-            let n = match seen.iter().position(|s| s == u) {
-                Some(n) => n,
-                None => {
-                    seen.push(u.to_string());
-                    seen.len() - 1
-                }
-            };
-            out.push_str(&format!("<{n}>"));
-            i += 36;
-        } else {
-            let ch = text[i..].chars().next().unwrap_or(' ');
-            out.push(ch);
-            i += ch.len_utf8();
-        }
-    }
-    out
-}
-
-fn script(d: &Daemon) -> String {
-    let db = d.db();
+fn script(sb: &Sandbox) -> String {
+    let db = db(sb);
     let db = db.as_str();
     let vsctl = |args: &[&str]| {
         let mut a = vec!["--db", db, "--no-wait"];
         a.extend_from_slice(args);
-        d.run("ovs-vsctl", &a)
+        run(sb, "ovs-vsctl", &a)
     };
     let mut out = String::new();
     out += &vsctl(&["init"]);
@@ -200,13 +100,15 @@ fn script(d: &Daemon) -> String {
         "controller=@c",
     ]);
     out += &vsctl(&["get-controller", "br0"]);
-    out += &d.run("ovsdb-client", &["list-dbs", db]);
-    out += &d.run("ovsdb-client", &["list-tables", db]);
-    out += &d.run(
+    out += &run(sb, "ovsdb-client", &["list-dbs", db]);
+    out += &run(sb, "ovsdb-client", &["list-tables", db]);
+    out += &run(
+        sb,
         "ovsdb-client",
         &["dump", db, "Open_vSwitch", "Bridge", "name", "fail_mode"],
     );
-    out += &d.run(
+    out += &run(
+        sb,
         "ovsdb-client",
         &[
             "transact",
@@ -214,7 +116,8 @@ fn script(d: &Daemon) -> String {
             r#"["Open_vSwitch",{"op":"wait","table":"Bridge","where":[["name","==","br0"]],"columns":["fail_mode"],"until":"==","rows":[{"fail_mode":"secure"}],"timeout":0}]"#,
         ],
     );
-    out += &d.run(
+    out += &run(
+        sb,
         "ovsdb-client",
         &[
             "transact",
@@ -222,36 +125,34 @@ fn script(d: &Daemon) -> String {
             r#"["Open_vSwitch",{"op":"select","table":"Nope","where":[]}]"#,
         ],
     );
-    out += &d.run("ovsdb-client", &["get-schema-version", db]);
-    out += &d.run(
+    out += &run(sb, "ovsdb-client", &["get-schema-version", db]);
+    out += &run(
+        sb,
         "ovs-appctl",
         &["-t", "ovsdb-server", "ovsdb-server/list-dbs"],
     );
-    out += &d.run(
+    out += &run(
+        sb,
         "ovs-appctl",
         &["-t", "ovsdb-server", "ovsdb-server/list-remotes"],
     );
-    out.replace(d.dir.to_str().unwrap(), "DIR")
+    out.replace(sb.dir.to_string_lossy().as_ref(), "DIR")
 }
 
 #[test]
 fn upstream_clients_see_the_same_server() {
-    let Some(upstream_server) = find("ovsdb-server") else {
-        eprintln!("SKIP: upstream ovsdb-server not installed (apt-get install openvswitch-switch)");
+    if testkit::skip_without_upstream("upstream_clients_see_the_same_server") {
         return;
-    };
-    for tool in ["ovsdb-tool", "ovs-vsctl", "ovsdb-client", "ovs-appctl"] {
-        if find(tool).is_none() || !Path::new(SCHEMA).exists() {
-            eprintln!("SKIP: upstream {tool} or the vswitch schema is not installed");
-            return;
-        }
     }
-    let ours = PathBuf::from(env!("CARGO_BIN_EXE_ferrovs"));
-    let theirs = Daemon::start("upstream", &upstream_server, &[]);
-    let want = normalize(&script(&theirs));
+    let theirs = start("ovsdb-upstream", Stack::upstream());
+    let want = testkit::normalize_uuids(&script(&theirs));
     drop(theirs);
-    let mine = Daemon::start("ours", &ours, &["ovsdb-server"]);
-    let got = normalize(&script(&mine));
+    let ours = Stack {
+        ovsdb_server: Program::ferrovs(env!("CARGO_BIN_EXE_ferrovs"), "ovsdb-server"),
+        ..Stack::upstream()
+    };
+    let mine = start("ovsdb-ours", ours);
+    let got = testkit::normalize_uuids(&script(&mine));
     if want != got {
         let diff: Vec<String> = want
             .lines()
@@ -269,7 +170,8 @@ fn upstream_clients_see_the_same_server() {
     // Remotes from the database: a manager added with ovs-vsctl is listened on.
     let mgr = mine.dir.join("mgr.sock");
     assert_eq!(
-        mine.run(
+        run(
+            &mine,
             "ovs-appctl",
             &[
                 "-t",
@@ -281,53 +183,43 @@ fn upstream_clients_see_the_same_server() {
         "rc=0\n"
     );
     let target = format!("punix:{}", mgr.display());
-    mine.run(
+    run(
+        &mine,
         "ovs-vsctl",
-        &["--db", &mine.db(), "--no-wait", "set-manager", &target],
+        &["--db", &db(&mine), "--no-wait", "set-manager", &target],
     );
-    let until = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < until && !mgr.exists() {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = mine.run(
+    mine.wait_until(Duration::from_secs(10), || mgr.exists());
+    let out = run(
+        &mine,
         "ovsdb-client",
         &["list-dbs", &format!("unix:{}", mgr.display())],
     );
     assert_eq!(out, "Open_vSwitch\n_Server\nrc=0\n");
-    mine.run(
+    run(
+        &mine,
         "ovs-vsctl",
-        &["--db", &mine.db(), "--no-wait", "del-manager"],
+        &["--db", &db(&mine), "--no-wait", "del-manager"],
     );
-    let until = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < until && mgr.exists() {
-        std::thread::sleep(Duration::from_millis(20));
-    }
     assert!(
-        !mgr.exists(),
+        mine.wait_until(Duration::from_secs(10), || !mgr.exists()),
         "manager socket still there after del-manager"
     );
 
     // `exit` answers, then the daemon removes its pidfile and sockets.
-    let pid = mine.pid.unwrap();
+    let pid = mine.pid("ovsdb-server").expect("pidfile");
     assert_eq!(
-        mine.run("ovs-appctl", &["-t", "ovsdb-server", "exit"]),
+        run(&mine, "ovs-appctl", &["-t", "ovsdb-server", "exit"]),
         "rc=0\n"
     );
-    let until = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < until && Path::new(&format!("/proc/{pid}")).exists() {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let proc_dir = format!("/proc/{pid}");
     assert!(
-        !Path::new(&format!("/proc/{pid}")).exists(),
+        mine.wait_until(Duration::from_secs(10), || !Path::new(&proc_dir).exists()),
         "still running"
     );
     assert!(!mine.dir.join("ovsdb-server.pid").exists());
     assert!(!mine.dir.join("db.sock").exists());
     assert!(!mine.dir.join(format!("ovsdb-server.{pid}.ctl")).exists());
     // Upstream reads the log we wrote.
-    let log = mine.run(
-        "ovsdb-tool",
-        &["show-log", mine.dir.join("conf.db").to_str().unwrap()],
-    );
+    let log = run(&mine, "ovsdb-tool", &["show-log", &mine.path("conf.db")]);
     assert!(log.contains("add-br br0"), "{log}");
 }

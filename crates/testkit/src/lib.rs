@@ -222,6 +222,22 @@ pub fn dummy_port(bridge: &str, port: &str, ofport: usize, columns: &[&str]) -> 
     args
 }
 
+/// `ovs-vsctl` arguments that add `bridge` on the userspace datapath
+/// (`datapath_type=netdev`) with `ports` (system devices, unless `extra`,
+/// appended to the transaction, sets their type: `-- set interface …`).
+pub fn netdev_bridge(bridge: &str, ports: &[&str], extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = ["add-br", bridge, "--", "set", "bridge", bridge]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.push("datapath_type=netdev".into());
+    for port in ports {
+        args.extend(["--", "add-port", bridge, port].map(String::from));
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
 /// `ovs-ofctl` arguments with `target` (a switch) inserted after the
 /// command, the first argument that is not an option: options may come
 /// first (`["-O", "OpenFlow13", "dump-flows"]`).
@@ -408,7 +424,21 @@ impl Sandbox {
         settings: &[&str],
         ports: &[&str],
     ) -> Result<String, String> {
-        let args = dummy_bridge(bridge, settings, ports);
+        self.vsctl_strings(&dummy_bridge(bridge, settings, ports))
+    }
+
+    /// Adds a bridge on the userspace datapath with its ports (see
+    /// [`netdev_bridge`]).
+    pub fn add_netdev_bridge(
+        &self,
+        bridge: &str,
+        ports: &[&str],
+        extra: &[&str],
+    ) -> Result<String, String> {
+        self.vsctl_strings(&netdev_bridge(bridge, ports, extra))
+    }
+
+    fn vsctl_strings(&self, args: &[String]) -> Result<String, String> {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.vsctl(&args)
     }
@@ -689,6 +719,16 @@ mod tests {
         assert_eq!(
             dummy_bridge("br1", &[], &[]).join(" "),
             "add-br br1 -- set bridge br1 datapath_type=dummy"
+        );
+        assert_eq!(
+            netdev_bridge(
+                "br2",
+                &["v1", "v2"],
+                &["--", "set", "interface", "v2", "type=afxdp"]
+            )
+            .join(" "),
+            "add-br br2 -- set bridge br2 datapath_type=netdev -- add-port br2 v1 \
+             -- add-port br2 v2 -- set interface v2 type=afxdp"
         );
         assert_eq!(
             dummy_port("br1", "p0", 7, &["options:tx_pcap=x"]).join(" "),
