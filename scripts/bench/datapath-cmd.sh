@@ -9,7 +9,8 @@
 #   FLOWS=normal     (default) the bridge's default flow, actions=NORMAL
 #   FLOWS=xconnect   two flows in_port=1,actions=output:2 and back
 #   STACK=xconnect   the bare datapath instead (dp-xconnect, no daemons;
-#                    DPARGS passes its options, e.g. "--pmds 2")
+#                    DPARGS passes its options, e.g. "--pmds 2";
+#                    DP_BIN another dp-xconnect binary, for A/B runs)
 #   OTHER_CONFIG     extra "key=value ..." for Open_vSwitch other_config
 #   PORT_TYPE        the two ports' Interface type (default system; afxdp
 #                    for AF_XDP ports, which need OFFLOAD=off in the harness)
@@ -18,7 +19,7 @@
 # in the foreground inside it and the private directory is removed on exit.
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 if [ "${STACK:-full}" = xconnect ]; then
-  BIN=$ROOT/target/release/dp-xconnect
+  BIN=${DP_BIN:-$ROOT/target/release/dp-xconnect}
   [ -x "$BIN" ] || (cd "$ROOT" && cargo build --release -q -p ferrovs-datapath --bin dp-xconnect) || exit 1
   exec "$BIN" "$1" "$2" ${DPARGS:-}
 fi

@@ -23,7 +23,7 @@ use flow::odp::actions::set::SetKey;
 use flow::odp::actions::userspace::Userspace;
 use flow::odp::actions::OdpAction;
 use packet::buffer::{Offload, Packet};
-use packet::extract::{extract_with, ExtractOptions, Layers, Metadata};
+use packet::extract::{extract_into, extract_with, ExtractOptions, Layers, Metadata};
 use packet::flow::Flow;
 use packet::rewrite;
 
@@ -105,13 +105,37 @@ impl InFlight {
         pkt: Packet,
         md: &Metadata,
     ) -> &'a mut InFlight {
-        let (flow, layers) = extract_with(pkt.data(), md, &ExtractOptions::default());
-        slot.insert(InFlight {
-            pkt,
-            flow,
-            layers,
-            trunc: None,
-        })
+        let f = match slot {
+            Some(f) => {
+                f.pkt = pkt;
+                f.trunc = None;
+                f
+            }
+            None => slot.insert(InFlight {
+                pkt,
+                flow: Flow::default(),
+                layers: Layers::default(),
+                trunc: None,
+            }),
+        };
+        extract_into(
+            f.pkt.data(),
+            md,
+            &ExtractOptions::default(),
+            &mut f.flow,
+            &mut f.layers,
+        );
+        f
+    }
+
+    /// The packet of `slot`, which is left empty, without moving the key
+    /// out with it.
+    #[inline]
+    pub fn take_packet(slot: &mut Option<InFlight>) -> Option<Packet> {
+        let f = slot.as_mut()?;
+        let pkt = std::mem::replace(&mut f.pkt, Packet::new(0, 0));
+        *slot = None;
+        Some(pkt)
     }
 
     /// Parses the frame again after a structural change, keeping metadata.
@@ -147,8 +171,8 @@ pub fn execute(env: &mut dyn ExecEnv, f: InFlight, actions: &[OdpAction]) {
 /// hundred bytes, better not moved per packet).
 pub fn execute_slot(env: &mut dyn ExecEnv, slot: &mut Option<InFlight>, actions: &[OdpAction]) {
     run(env, slot, actions, true, 0);
-    if let Some(f) = slot.take() {
-        env.free(f.pkt);
+    if let Some(p) = InFlight::take_packet(slot) {
+        env.free(p);
     }
 }
 
@@ -156,8 +180,8 @@ fn output(env: &mut dyn ExecEnv, slot: &mut Option<InFlight>, port: u32, last: b
     let Some(f) = slot.as_mut() else { return };
     let trunc = f.trunc.take();
     let mut pkt = if last {
-        match slot.take() {
-            Some(f) => f.pkt,
+        match InFlight::take_packet(slot) {
+            Some(p) => p,
             None => return,
         }
     } else {
@@ -267,7 +291,7 @@ fn run(
                     None => return,
                 };
                 let pkt = if is_last {
-                    slot.take().map(|f| f.pkt)
+                    InFlight::take_packet(slot)
                 } else {
                     slot.as_ref().and_then(|f| copy_packet(env, &f.pkt))
                 };
@@ -568,8 +592,8 @@ fn clone_flight(env: &mut dyn ExecEnv, f: Option<&InFlight>) -> Option<InFlight>
 }
 
 fn drop_slot(env: &mut dyn ExecEnv, slot: &mut Option<InFlight>, r: DropReason) {
-    if let Some(f) = slot.take() {
-        env.drop_packet(f.pkt, r);
+    if let Some(p) = InFlight::take_packet(slot) {
+        env.drop_packet(p, r);
     }
 }
 
@@ -937,6 +961,40 @@ fn apply_set(f: &mut InFlight, key: &SetKey, mask: Option<&SetKey>) -> Result<()
 mod tests {
     use super::*;
     use packet::buffer::PacketPool;
+
+    #[test]
+    fn a_reused_slot_holds_the_new_packet_and_its_key() {
+        let mut slot = None;
+        let a = Packet::from_frame(&packet::compose::compose_generated(
+            &Flow {
+                dl_type: 0x0800,
+                nw_proto: 17,
+                tp_src: 7,
+                ..Default::default()
+            },
+            10,
+        ));
+        let md = Metadata {
+            in_port: 3,
+            ..Default::default()
+        };
+        InFlight::new_in(&mut slot, a, &md);
+        let first = slot.as_ref().map(|f| f.flow);
+        slot.as_mut().unwrap().trunc = Some(20);
+        let b = Packet::from_frame(&[0xffu8; 60]);
+        let f = InFlight::new_in(&mut slot, b, &Metadata::default());
+        assert_eq!(f.pkt.data(), &[0xffu8; 60][..]);
+        assert_eq!(
+            (f.flow.in_port, f.flow.dl_type, f.flow.tp_src),
+            (0, 0xffff, 0)
+        );
+        assert_eq!(f.trunc, None);
+        assert_eq!(first.map(|f| (f.in_port, f.tp_src)), Some((3, 7)));
+        let p = InFlight::take_packet(&mut slot).unwrap();
+        assert_eq!(p.len(), 60);
+        assert!(slot.is_none());
+        assert!(InFlight::take_packet(&mut slot).is_none());
+    }
 
     #[derive(Default)]
     struct Env {

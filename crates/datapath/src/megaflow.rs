@@ -29,9 +29,16 @@ pub struct FxHasher {
 const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
 impl FxHasher {
+    /// Mixes in one word.
     #[inline]
-    fn add(&mut self, w: u64) {
+    pub fn add(&mut self, w: u64) {
         self.hash = (self.hash.rotate_left(5) ^ w).wrapping_mul(SEED);
+    }
+
+    /// The hash of the words added ([`Hasher::finish`] without the trait).
+    #[inline]
+    pub fn finish_u64(&self) -> u64 {
+        Hasher::finish(self)
     }
 }
 
@@ -184,6 +191,9 @@ impl Megaflow {
 
 /// 64-bit words a flow key packs into for classification.
 pub const FLOW_WORDS: usize = 86;
+
+/// A flow key packed by [`flow_words`].
+pub type FlowWords = [u64; FLOW_WORDS];
 
 #[inline]
 fn w16(b: &[u8; 16], half: usize) -> u64 {
@@ -369,9 +379,14 @@ impl FlowTable {
         if self.subtables.is_empty() {
             return (None, 0);
         }
-        let w = flow_words(flow);
+        self.lookup_words(&flow_words(flow))
+    }
+
+    /// [`FlowTable::lookup`] of a key already packed by [`flow_words`].
+    #[inline]
+    pub fn lookup_words(&self, w: &FlowWords) -> (Option<&Arc<Megaflow>>, usize) {
         for (i, st) in self.subtables.iter().enumerate() {
-            if let Some(m) = st.find(&w) {
+            if let Some(m) = st.find(w) {
                 return (Some(m), i + 1);
             }
         }

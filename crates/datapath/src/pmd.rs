@@ -18,7 +18,7 @@ use packet::flow::Flow;
 use crate::dpif::{DropReason, PmdStats, Upcall, UpcallKind};
 use crate::emc::Emc;
 use crate::exec::{execute, execute_slot, metadata_of, ExecEnv, InFlight};
-use crate::megaflow::{FlowTable, FxBuild, Megaflow};
+use crate::megaflow::{flow_words, FlowTable, FxBuild, Megaflow};
 use crate::netdev_dp::{Inner, QueuedUpcall};
 
 /// Recirculations a packet may go through (upstream's limit).
@@ -484,15 +484,16 @@ impl Forwarder {
     /// an upcall); `slot` is left empty.
     fn dispatch(&mut self, table: &FlowTable, slot: &mut Option<InFlight>) {
         let Some(f) = slot.as_ref() else { return };
-        let h = Emc::hash(&f.flow);
-        if let Some(mf) = self.emc.lookup(&f.flow, h) {
+        let w = flow_words(&f.flow);
+        let h = Emc::hash(&w);
+        if let Some(mf) = self.emc.lookup(&w, h) {
             self.io.local.emc_hits += 1;
             self.credits
                 .add(mf, f.pkt.len(), f.flow.tcp_flags, self.now);
             execute_slot(&mut self.io, slot, &mf.actions);
             return;
         }
-        let (m, n) = table.lookup(&f.flow);
+        let (m, n) = table.lookup_words(&w);
         let Some(mf) = m else {
             if let Some(f) = slot.take() {
                 self.miss(f);
@@ -503,7 +504,7 @@ impl Forwarder {
         self.io.local.subtable_lookups += n as u64;
         let p = self.emc_inv_prob;
         if p == 1 || (p > 1 && self.io.random().is_multiple_of(p)) {
-            self.emc.insert(&f.flow, h, mf);
+            self.emc.insert(&w, h, mf);
         }
         self.credits
             .add(mf, f.pkt.len(), f.flow.tcp_flags, self.now);

@@ -194,14 +194,30 @@ pub fn extract(frame: &[u8], md: &Metadata) -> Flow {
 pub fn extract_with(frame: &[u8], md: &Metadata, opts: &ExtractOptions) -> (Flow, Layers) {
     let mut flow = Flow::default();
     let mut layers = Layers::default();
-    extract_metadata(md, &mut flow);
+    extract_into(frame, md, opts, &mut flow, &mut layers);
+    (flow, layers)
+}
+
+/// [`extract_with`] writing into `flow` and `layers` in place (whatever
+/// they held is overwritten): a key is a few hundred bytes, and the
+/// forwarding path builds it where it keeps it rather than moving it.
+#[inline]
+pub fn extract_into(
+    frame: &[u8],
+    md: &Metadata,
+    opts: &ExtractOptions,
+    flow: &mut Flow,
+    layers: &mut Layers,
+) {
+    *flow = Flow::default();
+    *layers = Layers::default();
+    extract_metadata(md, flow);
     let mut p = Cursor {
         frame,
         pos: 0,
         end: frame.len(),
     };
-    parse_l2_and_up(&mut p, md, opts, &mut flow, &mut layers);
-    (flow, layers)
+    parse_l2_and_up(&mut p, md, opts, flow, layers);
 }
 
 fn extract_metadata(md: &Metadata, flow: &mut Flow) {

@@ -741,3 +741,35 @@ fn random_frames_never_panic() {
         let _ = flow;
     }
 }
+
+#[test]
+fn extract_into_overwrites_what_the_key_held() {
+    // A key left over from an IPv6 TCP packet with metadata, reused for an
+    // IPv4 UDP frame: nothing of the old key may survive.
+    let old_frame = eth(
+        0x86dd,
+        &ipv6(6, &hex("0050 1f90 00000001 00000000 5012 0000 0000 0000")),
+    );
+    let old_md = Metadata {
+        in_port: 9,
+        recirc_id: 4,
+        ct_state: 0x21,
+        pkt_mark: 5,
+        ..md()
+    };
+    let (mut flow, mut layers) = extract_with(&old_frame, &old_md, &ExtractOptions::default());
+    flow.regs[3] = 0xdead;
+    let frame = eth(0x0800, &ipv4(17, 0, &hex("03e8 0009 0008 0000")));
+    let m = Metadata { in_port: 2, ..md() };
+    extract_into(
+        &frame,
+        &m,
+        &ExtractOptions::default(),
+        &mut flow,
+        &mut layers,
+    );
+    let (want, want_layers) = extract_with(&frame, &m, &ExtractOptions::default());
+    assert!(flow == want, "{flow:?}\n!=\n{want:?}");
+    assert_eq!(layers, want_layers);
+    assert_eq!((flow.tp_src, flow.tp_dst, flow.recirc_id), (1000, 9, 0));
+}
