@@ -23,7 +23,9 @@ use flow::odp::actions::set::SetKey;
 use flow::odp::actions::userspace::Userspace;
 use flow::odp::actions::OdpAction;
 use packet::buffer::{Offload, Packet};
-use packet::extract::{extract_into, extract_with, ExtractOptions, Layers, Metadata};
+use packet::extract::{
+    extract_into, extract_into_fresh, extract_with, ExtractOptions, Layers, Metadata,
+};
 use packet::flow::Flow;
 use packet::rewrite;
 
@@ -105,27 +107,25 @@ impl InFlight {
         pkt: Packet,
         md: &Metadata,
     ) -> &'a mut InFlight {
-        let f = match slot {
+        let opts = ExtractOptions::default();
+        match slot {
             Some(f) => {
                 f.pkt = pkt;
                 f.trunc = None;
+                extract_into(f.pkt.data(), md, &opts, &mut f.flow, &mut f.layers);
                 f
             }
-            None => slot.insert(InFlight {
-                pkt,
-                flow: Flow::default(),
-                layers: Layers::default(),
-                trunc: None,
-            }),
-        };
-        extract_into(
-            f.pkt.data(),
-            md,
-            &ExtractOptions::default(),
-            &mut f.flow,
-            &mut f.layers,
-        );
-        f
+            None => {
+                let f = slot.insert(InFlight {
+                    pkt,
+                    flow: Flow::default(),
+                    layers: Layers::default(),
+                    trunc: None,
+                });
+                extract_into_fresh(f.pkt.data(), md, &opts, &mut f.flow, &mut f.layers);
+                f
+            }
+        }
     }
 
     /// The packet of `slot`, which is left empty, without moving the key

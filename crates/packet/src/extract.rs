@@ -211,6 +211,20 @@ pub fn extract_into(
 ) {
     *flow = Flow::default();
     *layers = Layers::default();
+    extract_into_fresh(frame, md, opts, flow, layers);
+}
+
+/// [`extract_into`] for a `flow` and `layers` that are still their
+/// `Default` (just made): skips clearing them again.
+#[inline]
+pub fn extract_into_fresh(
+    frame: &[u8],
+    md: &Metadata,
+    opts: &ExtractOptions,
+    flow: &mut Flow,
+    layers: &mut Layers,
+) {
+    debug_assert!(*flow == Flow::default() && *layers == Layers::default());
     extract_metadata(md, flow);
     let mut p = Cursor {
         frame,

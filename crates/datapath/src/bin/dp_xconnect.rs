@@ -9,7 +9,8 @@
 //! time before blocking), `--rx-mode
 //! v2|v3|mmsg`, `--tx-mode mmsg|v2`, `--big-slots N` (second receive ring; 0: super-frames by
 //! `recvmsg`), `--rxqs N` receive queues per port, `--no-coalesce` (TCP
-//! segments leave one by one).
+//! segments leave one by one), `--timer-slack NS` (the threads' timer
+//! slack, `PR_SET_TIMERSLACK`: how late a pause may end).
 
 #![allow(clippy::field_reassign_with_default)]
 
@@ -42,7 +43,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() < 2 {
         eprintln!(
-            "usage: dp-xconnect IF1 IF2 [--pmds N] [--max-sleep US] [--spin US] [--rx-mode v2|v3|mmsg] [--tx-mode mmsg|v2] [--big-slots N] [--rxqs N] [--no-coalesce]"
+            "usage: dp-xconnect IF1 IF2 [--pmds N] [--max-sleep US] [--spin US] [--rx-mode v2|v3|mmsg] [--tx-mode mmsg|v2] [--big-slots N] [--rxqs N] [--no-coalesce] [--timer-slack NS]"
         );
         std::process::exit(1);
     }
@@ -76,6 +77,13 @@ fn main() {
     }
     if let Some(n) = num("--rxqs") {
         nc.n_rxq = n.max(1) as usize;
+    }
+    if let Some(ns) = num("--timer-slack") {
+        // Threads inherit the slack of the thread that creates them.
+        // SAFETY: prctl with an integer argument changes only this thread.
+        unsafe {
+            libc::prctl(libc::PR_SET_TIMERSLACK, ns as libc::c_ulong);
+        }
     }
     let dp = match DpifNetdev::create("netdev", "ovs-netdev", None, config) {
         Ok(d) => d,
