@@ -238,13 +238,16 @@ impl RxRing {
             // super-frame that arrived before a frame seen in the first
             // ring is then already visible in the second.
             let (sfd, bfd) = (self.fd.as_raw_fd(), bfd.as_raw_fd());
+            // Arrival times are read only when both rings hold a frame.
             while !batch.is_full() {
-                let took = match (small.head_time(), big.head_time()) {
-                    (None, None) => break,
-                    (Some(_), None) => small.step_v2(sfd, pool, batch, t),
-                    (None, Some(_)) => big.step_v2(bfd, pool, batch, t),
-                    (Some(s), Some(b)) if b <= s => big.step_v2(bfd, pool, batch, t),
-                    (Some(_), Some(_)) => small.step_v2(sfd, pool, batch, t),
+                let took = match (small.head_ready(), big.head_ready()) {
+                    (false, false) => break,
+                    (true, false) => small.step_v2(sfd, pool, batch, t),
+                    (false, true) => big.step_v2(bfd, pool, batch, t),
+                    (true, true) => match (small.head_time(), big.head_time()) {
+                        (Some(s), Some(b)) if b <= s => big.step_v2(bfd, pool, batch, t),
+                        _ => small.step_v2(sfd, pool, batch, t),
+                    },
                 };
                 if !took {
                     break;
@@ -494,6 +497,12 @@ impl RingReader {
         t: &mut Tally,
     ) {
         while !batch.is_full() && self.step_v2(fd, pool, batch, t) {}
+    }
+
+    /// Whether the current V2 slot holds a frame for us.
+    #[inline]
+    fn head_ready(&self) -> bool {
+        self.ring().is_user(self.cur.unit)
     }
 
     /// When the frame in the current V2 slot arrived (nanoseconds of the
