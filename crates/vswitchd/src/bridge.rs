@@ -641,6 +641,7 @@ impl Bridge {
         // 5. The OpenFlow side: ports, then connections.
         self.sync_ofports(&ch.deleted);
         if let Some(cm) = self.connmgr.as_mut() {
+            cm.set_controller_queue_size(&cfg.other_config);
             cm.configure(&cfg.protocols, &cfg.controllers, cfg.fail_mode);
             let lookup = if self.opts.open_type(&self.datapath_type, "internal") == "dummy-internal"
             {

@@ -150,7 +150,7 @@ pub fn status_writes(
                 out.push(w(C, uuid, "is_connected", datum::boolean(st.is_connected)));
                 let role: Vec<&str> = st.role.into_iter().collect();
                 out.push(w(C, uuid, "role", datum::strings(&role)));
-                let pairs = st.pairs(std::time::Instant::now());
+                let pairs = st.pairs(crate::clock::global().now_ms());
                 let status: Vec<(&str, &str)> = pairs
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.as_str()))

@@ -15,6 +15,7 @@ pub mod fail_open;
 pub mod in_band;
 pub mod ofconn;
 pub mod pinsched;
+pub mod txq;
 
 use crate::config::{ControllerConfig, FailMode};
 use async_msgs::ConnKind;
@@ -242,9 +243,10 @@ pub struct ControllerStatus {
     /// creation before that): fail-open counts the time without an
     /// admitted controller from here.
     pub last_admitted: u64,
-    /// When the current connection came up / the last one went down.
-    pub connected_at: Option<std::time::Instant>,
-    pub disconnected_at: Option<std::time::Instant>,
+    /// When (daemon clock, ms) the current connection came up / the last
+    /// one went down.
+    pub connected_at: Option<u64>,
+    pub disconnected_at: Option<u64>,
     /// Packet-in rate limiting counters (misses, others), when the
     /// controller has a rate limit.
     pub packet_in: Option<pinsched::SharedPinStats>,
@@ -254,7 +256,8 @@ impl ControllerStatus {
     /// The Controller row's `status` column (upstream's
     /// `last_error`, `state`, `sec_since_connect`, `sec_since_disconnect`);
     /// empty for passive (listening) targets.
-    pub fn pairs(&self, now: std::time::Instant) -> Vec<(String, String)> {
+    /// `now` is the daemon clock (ms), which `time/warp` moves.
+    pub fn pairs(&self, now: u64) -> Vec<(String, String)> {
         let mut p = Vec::new();
         if self.state.is_empty() || self.state == "LISTENING" {
             return p;
@@ -263,11 +266,11 @@ impl ControllerStatus {
             p.push(("last_error".to_string(), e.clone()));
         }
         if let Some(t) = self.connected_at {
-            let secs = now.saturating_duration_since(t).as_secs();
+            let secs = now.saturating_sub(t) / 1000;
             p.push(("sec_since_connect".to_string(), secs.to_string()));
         }
         if let Some(t) = self.disconnected_at {
-            let secs = now.saturating_duration_since(t).as_secs();
+            let secs = now.saturating_sub(t) / 1000;
             p.push(("sec_since_disconnect".to_string(), secs.to_string()));
         }
         p.push(("state".to_string(), self.state.to_string()));
@@ -328,6 +331,10 @@ pub struct ConnMgr {
     /// In-band control, while the bridge has in-band remotes (or rules
     /// left to remove).
     in_band: Arc<Mutex<Option<in_band::InBand>>>,
+    /// Packet-ins that may wait for a controller without its own
+    /// `controller_queue_size` (the bridge's
+    /// `other_config:controller-queue-size`, 100 by default).
+    queue_default: usize,
 }
 
 fn is_passive(target: &str) -> bool {
@@ -367,6 +374,7 @@ impl ConnMgr {
             fail_mode: None,
             has_primaries: false,
             ticker,
+            queue_default: txq::DEFAULT_QUEUE_SIZE,
             fail_open,
             in_band,
         }
@@ -389,6 +397,18 @@ impl ConnMgr {
         self.mgmt = Some(self.rt.spawn(async move {
             listen(listener, shared, allowed, LiveSettings::fixed(None)).await;
         }));
+    }
+
+    /// Takes the bridge's `other_config:controller-queue-size` (1 to 512,
+    /// else the default of 100): the packet-in queue of controllers
+    /// without a `controller_queue_size`, applied by the next
+    /// [`ConnMgr::configure`].
+    pub fn set_controller_queue_size(&mut self, other_config: &BTreeMap<String, String>) {
+        self.queue_default = other_config
+            .get("controller-queue-size")
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|q| (1..=512).contains(q))
+            .unwrap_or(txq::DEFAULT_QUEUE_SIZE);
     }
 
     /// Applies the bridge's `protocols`, controllers and fail mode.
@@ -422,8 +442,9 @@ impl ConnMgr {
         }
         for (t, c) in &wanted {
             if let Some(have) = self.controllers.get_mut(*t) {
-                if have.cfg != **c {
-                    reconfigure_in_place(have, c);
+                let queue = queue_size_of(c, self.queue_default);
+                if have.cfg != **c || have.live.borrow().queue_size != queue {
+                    reconfigure_in_place(have, c, self.queue_default);
                 }
                 continue;
             }
@@ -507,7 +528,7 @@ impl ConnMgr {
     fn start_controller(&self, c: &ControllerConfig, allowed: u32) -> Option<Controller> {
         let primary = !is_passive(&c.target);
         let status = Arc::new(Mutex::new(ControllerStatus::default()));
-        let settings = live_settings(c, None);
+        let settings = live_settings(c, None, self.queue_default);
         lock_status(&status).packet_in = settings
             .limits
             .as_ref()
@@ -616,7 +637,7 @@ impl ConnMgr {
                                     s.role = Some("other");
                                     s.state = "ACTIVE";
                                     s.last_error = None;
-                                    s.connected_at = Some(std::time::Instant::now());
+                                    s.connected_at = Some(clock.now_ms());
                                 }
                                 ConnEvent::Admitted => s.admitted = true,
                                 ConnEvent::Role(r) => s.role = Some(r),
@@ -637,7 +658,7 @@ impl ConnMgr {
                                 s.last_admitted = clock.now_ms();
                             }
                             s.admitted = false;
-                            s.disconnected_at = Some(std::time::Instant::now());
+                            s.disconnected_at = Some(clock.now_ms());
                         }
                         match &end {
                             ConnEnd::Eof => {
@@ -780,16 +801,13 @@ async fn sleep_until_clock(deadline: u64) {
 /// Applies a changed Controller row to a running controller, as upstream
 /// does without reconnecting: probe interval, backoff, asynchronous
 /// messages, rate limits (their counters kept).
-fn reconfigure_in_place(have: &mut Controller, c: &ControllerConfig) {
+fn reconfigure_in_place(have: &mut Controller, c: &ControllerConfig, queue_default: usize) {
     let old_stats = have.live.borrow().limits.as_ref().map(|l| l.stats.clone());
-    let settings = live_settings(c, old_stats);
+    let settings = live_settings(c, old_stats, queue_default);
     if have.primary {
         lock_status(&have.status).packet_in = settings.limits.as_ref().map(|l| l.stats.clone());
     }
-    let changed = {
-        let cur = have.live.borrow();
-        cur.differs(&settings) || cur.max_backoff != settings.max_backoff
-    };
+    let changed = have.live.borrow().differs(&settings);
     if changed {
         have.live.send_replace(settings);
     }
@@ -797,8 +815,13 @@ fn reconfigure_in_place(have: &mut Controller, c: &ControllerConfig) {
 }
 
 /// What a running connection of controller `c` applies in place
-/// (`stats`: the rate limiter's counters to keep).
-fn live_settings(c: &ControllerConfig, stats: Option<pinsched::SharedPinStats>) -> LiveSettings {
+/// (`stats`: the rate limiter's counters to keep; `queue_default`: the
+/// bridge's packet-in queue size).
+fn live_settings(
+    c: &ControllerConfig,
+    stats: Option<pinsched::SharedPinStats>,
+    queue_default: usize,
+) -> LiveSettings {
     let mut limits = pin_limits(c);
     if let (Some(l), Some(s)) = (limits.as_mut(), stats) {
         l.stats = s;
@@ -808,7 +831,17 @@ fn live_settings(c: &ControllerConfig, stats: Option<pinsched::SharedPinStats>) 
         async_enabled: c.enable_async_messages.unwrap_or(true),
         limits,
         max_backoff: max_backoff_of(c),
+        queue_size: queue_size_of(c, queue_default),
     }
+}
+
+/// How many packet-ins may wait for controller `c`: its
+/// `controller_queue_size` (1 to 512), else `queue_default`.
+fn queue_size_of(c: &ControllerConfig, queue_default: usize) -> usize {
+    c.controller_queue_size
+        .and_then(|q| usize::try_from(q).ok())
+        .filter(|q| (1..=512).contains(q))
+        .unwrap_or(queue_default)
 }
 
 /// The longest wait between connection attempts: `max_backoff` in whole

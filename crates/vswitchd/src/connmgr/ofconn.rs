@@ -5,17 +5,19 @@
 //! messages, every other request handed to `Ofproto::handle_openflow`,
 //! the bridge's asynchronous messages filtered and encoded for this
 //! connection — and [`serve`], which runs a session on a socket with
-//! inactivity probes.
+//! inactivity probes and a transmit queue ([`super::txq`]) that never
+//! waits for a slow peer.
 
 use super::async_msgs::{ConnKind, DEFAULT_MISS_SEND_LEN};
 use super::pinsched::{PinSched, SharedPinStats};
+use super::txq::{self, Kind, TxQueue};
 use super::BridgeShared;
 use ofproto::{AsyncMsg, ConnState};
 use openflow::{Hello, OfpErr, OfpVersion};
 use rpc::stream::BoxStream;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{broadcast, watch};
 
 const OFPT_HELLO: u8 = 0;
@@ -579,6 +581,9 @@ pub struct LiveSettings {
     pub limits: Option<PinLimits>,
     /// The longest wait between connection attempts (active targets).
     pub max_backoff: Duration,
+    /// Packet-ins that may wait to be sent (`controller_queue_size`);
+    /// more are dropped.
+    pub queue_size: usize,
 }
 
 impl LiveSettings {
@@ -589,6 +594,7 @@ impl LiveSettings {
             async_enabled: true,
             limits: None,
             max_backoff: Duration::from_secs(8),
+            queue_size: txq::DEFAULT_QUEUE_SIZE,
         })
         .1
     }
@@ -597,6 +603,8 @@ impl LiveSettings {
     pub fn differs(&self, other: &LiveSettings) -> bool {
         let lim = |l: &Option<PinLimits>| l.as_ref().map(|l| (l.rate, l.burst));
         self.probe != other.probe
+            || self.queue_size != other.queue_size
+            || self.max_backoff != other.max_backoff
             || self.async_enabled != other.async_enabled
             || lim(&self.limits) != lim(&other.limits)
     }
@@ -659,19 +667,22 @@ impl Schedulers {
 }
 
 /// One asynchronous message for the connection, through its packet-in
-/// schedulers when it has them.
+/// schedulers when it has them; also what the messages are.
 fn deliver(
     session: &mut Session,
     msg: &AsyncMsg,
     shared: &BridgeShared,
     scheds: &mut Option<Schedulers>,
-) -> Vec<Vec<u8>> {
+) -> (Vec<Vec<u8>>, Kind) {
     let out = session.deliver(msg, shared);
-    let (Some(sc), AsyncMsg::PacketIn(pin)) = (scheds.as_mut(), msg) else {
-        return out;
+    let AsyncMsg::PacketIn(pin) = msg else {
+        return (out, Kind::Other);
+    };
+    let Some(sc) = scheds.as_mut() else {
+        return (out, Kind::PacketIn);
     };
     if out.is_empty() {
-        return out;
+        return (out, Kind::PacketIn);
     }
     let version = session.version().unwrap_or(1);
     let wire = ofproto::handler::asyncmsg::wire_reason(version, pin.reason);
@@ -683,11 +694,83 @@ fn deliver(
         .filter_map(|m| sc.scheds[which].send(port, m, now))
         .collect();
     sc.publish();
-    sent
+    (sent, Kind::PacketIn)
 }
+
+/// Upstream logs at most 5 packet-in drops a minute.
+static QUEUE_OVERFLOW_RL: vlog::RateLimit = vlog::RateLimit::new(5, 5);
+
+/// A connection's transmit side on its socket: the queue, its packet-in
+/// cap and the name drops are logged under.
+struct Transmit {
+    q: TxQueue,
+    queue_size: usize,
+    name: String,
+}
+
+impl Transmit {
+    /// Queues `msgs` of kind `kind` (packet-ins only within the cap).
+    fn queue(&mut self, msgs: Vec<Vec<u8>>, kind: Kind, wr: &mut WriteHalf) -> std::io::Result<()> {
+        for m in msgs {
+            if kind == Kind::PacketIn {
+                // What the socket takes now no longer waits.
+                self.flush(wr)?;
+                if !self.q.push_packet_in(m, self.queue_size) {
+                    vlog::info_rl!(
+                        &QUEUE_OVERFLOW_RL,
+                        "connmgr",
+                        "{}: dropping packet-in due to queue overflow",
+                        self.name
+                    );
+                }
+            } else {
+                self.q.push(m, kind);
+            }
+        }
+        self.flush(wr)
+    }
+
+    /// Writes what the socket takes without waiting. (A write that
+    /// cannot proceed registers nothing that matters: the connection's
+    /// loop polls a write whenever something is unsent.)
+    fn flush(&mut self, wr: &mut WriteHalf) -> std::io::Result<()> {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        while self.q.has_unsent() {
+            let unsent = self.q.unsent();
+            match std::pin::Pin::new(&mut *wr).poll_write(&mut cx, unsent) {
+                std::task::Poll::Ready(Ok(0)) => return Err(std::io::ErrorKind::WriteZero.into()),
+                std::task::Poll::Ready(Ok(n)) => self.q.wrote(n),
+                std::task::Poll::Ready(Err(e)) => return Err(e),
+                std::task::Poll::Pending => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends what waits before a connection closes (an error reply), as
+    /// long as the peer takes it within a second.
+    async fn finish(&mut self, wr: &mut WriteHalf) {
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            while self.q.has_unsent() {
+                match wr.write(self.q.unsent()).await {
+                    Ok(n) if n > 0 => self.q.wrote(n),
+                    _ => break,
+                }
+            }
+        })
+        .await;
+    }
+}
+
+type WriteHalf = tokio::io::WriteHalf<BoxStream>;
 
 /// Runs one connection until it ends, reporting what happens to
 /// `on_event`; packet-ins go through schedulers when `limits` are given.
+///
+/// Nothing here waits for the peer to read: messages queue in a
+/// [`TxQueue`] written as the socket takes them. Packet-ins beyond the
+/// connection's queue size are dropped, and requests are not read while
+/// [`txq::REPLY_MAX`] replies wait, as upstream's connections do.
 pub async fn serve(
     stream: BoxStream,
     cfg: ConnConfig,
@@ -702,6 +785,13 @@ pub async fn serve(
         .as_ref()
         .map(|l| Schedulers::new(l, own_stats));
     let (mut rd, mut wr) = tokio::io::split(stream);
+    let mut tx = Transmit {
+        q: TxQueue::new(),
+        queue_size: settings.queue_size,
+        name: format!("{}<->{}", shared.name, cfg.name),
+    };
+    // Settings that never change have no sender: stop looking.
+    let mut live_open = true;
     let probe = settings.probe;
     let hello_timeout = cfg.hello_timeout;
     let mut cfg = cfg;
@@ -709,7 +799,7 @@ pub async fn serve(
     cfg.async_enabled = settings.async_enabled;
     let (mut session, hello) = Session::new(cfg, shared.next_xid());
     let end = 'conn: {
-        if let Err(e) = wr.write_all(&hello).await {
+        if let Err(e) = tx.queue(vec![hello], Kind::Other, &mut wr) {
             break 'conn io_end(&e);
         }
         let mut bus = shared.subscribe();
@@ -720,12 +810,13 @@ pub async fn serve(
         let mut role = None;
         let mut buf = vec![0u8; 16384];
         loop {
+            let may_read = tx.q.replies() < txq::REPLY_MAX;
             // Requests already received go first: like upstream's main
             // loop, asynchronous messages they cause (a packet-out's
             // packet-in) follow the replies to what came with them.
-            let out: Vec<Vec<u8>> = tokio::select! {
+            let (out, kind): (Vec<Vec<u8>>, Kind) = tokio::select! {
                 biased;
-                r = rd.read(&mut buf) => {
+                r = rd.read(&mut buf), if may_read => {
                     let n = match r {
                         Ok(0) => break 'conn session.eof(),
                         Ok(n) => n,
@@ -752,14 +843,12 @@ pub async fn serve(
                         on_event(ConnEvent::Role(r.unwrap_or("other")));
                     }
                     if let Some(end) = step.end {
-                        for m in step.out {
-                            if wr.write_all(&m).await.is_err() {
-                                break;
-                            }
+                        if tx.queue(step.out, Kind::Reply, &mut wr).is_ok() {
+                            tx.finish(&mut wr).await;
                         }
                         break 'conn end;
                     }
-                    step.out
+                    (step.out, Kind::Reply)
                 }
                 a = bus.recv() => match a {
                     Ok(msg) => {
@@ -773,65 +862,79 @@ pub async fn serve(
                     }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         vlog::warn!("connmgr", "{}: dropped {n} asynchronous messages", session.cfg.name);
-                        Vec::new()
+                        (Vec::new(), Kind::Other)
                     }
                     Err(broadcast::error::RecvError::Closed) => break 'conn ConnEnd::Eof,
                 },
                 // The Controller row changed in place.
-                r = live.changed() => {
-                    if r.is_ok() {
-                        let now = live.borrow_and_update().clone();
-                        timers.probe_ms = now.probe.map(|p| p.as_millis() as u64);
-                        session.cfg.probe = now.probe;
-                        session.cfg.async_enabled = now.async_enabled;
-                        match (&mut scheds, &now.limits) {
-                            (Some(s), Some(l)) => s.set_limits(l),
-                            (None, Some(l)) => scheds = Some(Schedulers::new(l, own_stats)),
-                            (_, None) => scheds = None,
+                r = live.changed(), if live_open => {
+                    match r {
+                        Ok(()) => {
+                            let now = live.borrow_and_update().clone();
+                            timers.probe_ms = now.probe.map(|p| p.as_millis() as u64);
+                            session.cfg.probe = now.probe;
+                            session.cfg.async_enabled = now.async_enabled;
+                            tx.queue_size = now.queue_size;
+                            match (&mut scheds, &now.limits) {
+                                (Some(s), Some(l)) => s.set_limits(l),
+                                (None, Some(l)) => scheds = Some(Schedulers::new(l, own_stats)),
+                                (_, None) => scheds = None,
+                            }
                         }
+                        Err(_) => live_open = false,
                     }
-                    Vec::new()
+                    (Vec::new(), Kind::Other)
+                }
+                // The socket takes more of what waits.
+                r = wr.write(tx.q.unsent()), if tx.q.has_unsent() => {
+                    match r {
+                        Ok(0) => break 'conn io_end(&std::io::ErrorKind::WriteZero.into()),
+                        Ok(n) => tx.q.wrote(n),
+                        Err(e) => break 'conn io_end(&e),
+                    }
+                    (Vec::new(), Kind::Other)
                 }
                 // Queued packet-ins leave as the daemon clock gives tokens
                 // back (it may be stopped and warped: poll it).
                 _ = tokio::time::sleep(Duration::from_millis(10)),
                     if scheds.as_ref().is_some_and(|s| s.backlog() > 0) => {
                     let now = crate::clock::global().now_ms();
-                    scheds.as_mut().map(|s| s.run(now)).unwrap_or_default()
+                    (scheds.as_mut().map(|s| s.run(now)).unwrap_or_default(), Kind::PacketIn)
                 }
                 // Hello timeout and inactivity probes, on the daemon clock
                 // (polled: `time/warp` moves it without waking anyone).
                 _ = tokio::time::sleep(TIMER_POLL) => {
                     match timers.check(clock.now_ms(), session.version().is_some()) {
-                        TimerAction::None => Vec::new(),
+                        TimerAction::None => (Vec::new(), Kind::Other),
                         TimerAction::HelloTimeout => break 'conn ConnEnd::HelloTimeout,
                         TimerAction::ProbeTimeout(secs) => break 'conn ConnEnd::ProbeTimeout(secs),
                         TimerAction::Probe => {
                             on_event(ConnEvent::Idle(true));
-                            session.probe().into_iter().collect()
+                            (session.probe().into_iter().collect(), Kind::Other)
                         }
                     }
                 }
             };
+            if let Err(e) = tx.queue(out, kind, &mut wr) {
+                break 'conn io_end(&e);
+            }
             // Asynchronous messages already published (a packet-out's
             // packet-ins, executed while its request was handled) go out
             // before the next request is read, as upstream's are.
-            let mut out = out;
             loop {
-                match bus.try_recv() {
-                    Ok(msg) => out.extend(deliver(&mut session, &msg, &shared, &mut scheds)),
+                let (out, kind) = match bus.try_recv() {
+                    Ok(msg) => deliver(&mut session, &msg, &shared, &mut scheds),
                     Err(broadcast::error::TryRecvError::Lagged(n)) => {
                         vlog::warn!(
                             "connmgr",
                             "{}: dropped {n} asynchronous messages",
                             session.cfg.name
                         );
+                        continue;
                     }
                     Err(_) => break,
-                }
-            }
-            for m in out {
-                if let Err(e) = wr.write_all(&m).await {
+                };
+                if let Err(e) = tx.queue(out, kind, &mut wr) {
                     break 'conn io_end(&e);
                 }
             }
