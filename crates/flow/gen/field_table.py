@@ -43,8 +43,8 @@ def rec(name, alias, width, fmt, mask, prereq, access, of10, of11, oxm, nxm):
 extra = {
  'dp_hash': rec('dp_hash', None, '32 bits', 'hexadecimal', 'arbitrary bitwise masks', 'none', 'read-only', 'not supported', 'not supported', 'none', 'NXM_NX_DP_HASH (35) since Open vSwitch 2.2'),
  'recirc_id': rec('recirc_id', None, '32 bits', 'decimal', 'not maskable', 'none', 'read-only', 'not supported', 'not supported', 'none', 'NXM_NX_RECIRC_ID (36) since Open vSwitch 2.2'),
- 'tun_ttl': rec('tun_ttl', None, '8 bits', 'decimal', 'not maskable', 'none', 'read/write', 'not supported', 'not supported', 'none', 'none'),
- 'tun_tos': rec('tun_tos', None, '8 bits', 'decimal', 'not maskable', 'none', 'read/write', 'not supported', 'not supported', 'none', 'none'),
+ 'tun_ttl': rec('tun_ttl', None, '8 bits', 'decimal', 'not maskable', 'none', 'read-only', 'not supported', 'not supported', 'none', 'none'),
+ 'tun_tos': rec('tun_tos', None, '8 bits', 'decimal', 'not maskable', 'none', 'read-only', 'not supported', 'not supported', 'none', 'none'),
  'dl_vlan': rec('dl_vlan', None, '16 bits (only the least-significant 12 bits may be nonzero)', 'decimal', 'not maskable', 'Ethernet', 'read/write', 'yes (exact match only)', 'yes (exact match only)', 'none', 'none'),
  'dl_vlan_pcp': rec('dl_vlan_pcp', None, '8 bits (only the least-significant 3 bits may be nonzero)', 'decimal', 'not maskable', 'Ethernet', 'read/write', 'yes (exact match only)', 'yes (exact match only)', 'none', 'none'),
 }

@@ -768,7 +768,9 @@ impl MfValue {
             | MfString::Hexadecimal
             | MfString::OfpPort
             | MfString::OfpPortOxm => {
-                let mut s = if d.string == MfString::Decimal && d.n_bytes <= 8 {
+                // A masked port (only actions have them) prints in decimal.
+                let decimal = d.string != MfString::Hexadecimal;
+                let mut s = if decimal && d.n_bytes <= 8 {
                     format!("{}", x as i64)
                 } else {
                     put_hex(value.as_bytes())

@@ -195,6 +195,11 @@ fn pull_entries_full(
         m.set_field_masked(field, &value, &mask)
             .map_err(|_| OfpErr::OFPBMC_BAD_VALUE)?;
         m.add_ethernet_prereq(field);
+        // A packet type in the Ethertype namespace implies the Ethertype
+        // (for later prerequisites such as NSH's), as when parsed from text.
+        if m.wc.packet_type == u32::MAX && m.flow.packet_type >> 16 == 1 {
+            m.flow.dl_type = m.flow.packet_type as u16;
+        }
     }
     Ok(m)
 }

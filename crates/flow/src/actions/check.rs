@@ -116,7 +116,7 @@ fn out_port(cx: &CheckContext, port: OfpPort) -> Result<(), OfpErr> {
     }
 }
 
-fn check_set_field(cx: &mut CheckContext, sf: &SetField) -> Result<(), OfpErr> {
+fn check_set_field(cx: &mut CheckContext, sf: &mut SetField) -> Result<(), OfpErr> {
     let f = sf.field;
     let vlan_missing = f == FieldId::VlanVid && cx.m.flow.vlans[0].tci & VLAN_CFI == 0;
     if !cx.m.prereqs_ok(f) || vlan_missing {
@@ -128,8 +128,11 @@ fn check_set_field(cx: &mut CheckContext, sf: &SetField) -> Result<(), OfpErr> {
         );
         return Err(OfpErr::OfpbacMatchInconsistent);
     }
-    if matches!(f, FieldId::VlanTci) && sf.value.first().copied().unwrap_or(0) & 0x10 != 0 {
-        cx.m.flow.vlans[0].tci |= VLAN_CFI;
+    if f == FieldId::VlanTci {
+        sf.flow_has_vlan = cx.m.flow.vlans[0].tci & VLAN_CFI != 0;
+        if sf.value.first().copied().unwrap_or(0) & 0x10 != 0 {
+            cx.m.flow.vlans[0].tci |= VLAN_CFI;
+        }
     }
     Ok(())
 }
@@ -377,10 +380,11 @@ fn check_subfield(sf: &Subfield, kind: &str, m: Option<&Match>) -> Result<(), Of
     let width = mf::field_bits(sf.field);
     let name = sf.field.name();
     if sf.n_bits == 0 {
-        vlog::warn!("meta_flow", "zero bit {} field {}", kind, name);
+        vlog::warn_rl!(&MF_RL, "meta_flow", "zero bit {} field {}", kind, name);
         Err(OfpErr::OfpbacBadSetLen)
     } else if sf.ofs >= width {
-        vlog::warn!(
+        vlog::warn_rl!(
+            &MF_RL,
             "meta_flow",
             "bit offset {} exceeds {}-bit width of {} field {}",
             sf.ofs,
@@ -390,7 +394,8 @@ fn check_subfield(sf: &Subfield, kind: &str, m: Option<&Match>) -> Result<(), Of
         );
         Err(OfpErr::OfpbacBadSetLen)
     } else if sf.ofs + sf.n_bits > width {
-        vlog::warn!(
+        vlog::warn_rl!(
+            &MF_RL,
             "meta_flow",
             "bit offset {} and width {} exceeds {}-bit width of {} field {}",
             sf.ofs,
@@ -401,7 +406,8 @@ fn check_subfield(sf: &Subfield, kind: &str, m: Option<&Match>) -> Result<(), Of
         );
         Err(OfpErr::OfpbacBadSetLen)
     } else if m.is_some_and(|m| !m.prereqs_ok(sf.field)) {
-        vlog::warn!(
+        vlog::warn_rl!(
+            &MF_RL,
             "meta_flow",
             "{} field {} lacks correct prerequisites",
             kind,
@@ -413,6 +419,10 @@ fn check_subfield(sf: &Subfield, kind: &str, m: Option<&Match>) -> Result<(), Of
     }
 }
 
+/// The rate limit of the field checks' warnings (upstream's meta-flow
+/// module: five, then one a second).
+static MF_RL: vlog::RateLimit = vlog::RateLimit::new(1, 5);
+
 /// `mf_check_src`.
 pub fn check_src_with(sf: &Subfield, m: Option<&Match>) -> Result<(), OfpErr> {
     check_subfield(sf, "source", m)
@@ -422,7 +432,8 @@ pub fn check_src_with(sf: &Subfield, m: Option<&Match>) -> Result<(), OfpErr> {
 pub fn check_dst_with(sf: &Subfield, m: Option<&Match>) -> Result<(), OfpErr> {
     check_subfield(sf, "destination", m)?;
     if !sf.field.def().writable {
-        vlog::warn!(
+        vlog::warn_rl!(
+            &MF_RL,
             "meta_flow",
             "destination field {} is not writable",
             sf.field.name()

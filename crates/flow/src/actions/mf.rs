@@ -72,10 +72,11 @@ pub fn format_mac(m: &[u8]) -> String {
     crate::value_str::format_eth(m)
 }
 
-/// True if `mask` has every bit of `field` set.
+/// True if `mask` has every bit of `field`'s bytes set: upstream's test of
+/// an unmasked set-field, so that `load:1->ip_dscp` (6 of 8 bits) stays
+/// masked.
 pub fn is_all_ones_for(field: FieldId, mask: &[u8]) -> bool {
-    let bits = field.def().n_bits;
-    (0..bits).all(|bit| get_bit(mask, bit))
+    mask.len() >= field.def().n_bytes && mask.iter().all(|b| *b == 0xff)
 }
 
 /// Bit `bit` (0 = least significant) of a big-endian byte string.
@@ -123,7 +124,7 @@ mod tests {
         let mut w = vec![0u8; 2];
         copy_bits(&v, 8, &mut w, 0, 4);
         assert_eq!(w, [0, 2]);
-        assert!(is_all_ones_for(FieldId::VlanPcp, &[7]));
-        assert!(!is_all_ones_for(FieldId::VlanPcp, &[3]));
+        assert!(is_all_ones_for(FieldId::VlanPcp, &[0xff]));
+        assert!(!is_all_ones_for(FieldId::VlanPcp, &[7]));
     }
 }

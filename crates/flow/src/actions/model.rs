@@ -416,6 +416,10 @@ pub struct SetField {
     /// Big-endian mask of the same length.
     pub mask: Vec<u8>,
     pub raw: SetFieldRaw,
+    /// For `vlan_tci`: whether the flow had a VLAN header when the actions
+    /// were checked, so that OpenFlow 1.1 needs no push_vlan before its
+    /// set_vlan_vid (set by the consistency check).
+    pub flow_has_vlan: bool,
 }
 
 /// How a move was encoded.

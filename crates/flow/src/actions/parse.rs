@@ -697,16 +697,15 @@ fn parse_set_field(ctx: &mut Ctx<'_>, arg: &str) -> PResult<OfpAction> {
     if !field.is_value_valid(&v) {
         return Err(format!("{value_s} is not a valid value for field {key}"));
     }
-    if m.is_all_ones() {
-        ctx.usable &= field.usable_protocols_exact();
-    } else {
-        ctx.usable &= field.usable_protocols_bitwise();
-    }
+    // A mask does not narrow the protocols: versions without masked
+    // set-field encode it as loads or drop the mask, as upstream does.
+    ctx.usable &= field.usable_protocols_exact();
     Ok(OfpAction::SetField(SetField {
         field,
         value: v.as_bytes().to_vec(),
         mask: m.as_bytes().to_vec(),
         raw: SetFieldRaw::SetField,
+        flow_has_vlan: false,
     }))
 }
 

@@ -193,7 +193,9 @@ impl FieldId {
 
     /// The OXM header to use in OpenFlow wire `version` (0x03 = OF1.2, ...):
     /// the newest standard or experimenter OXM defined in that version,
-    /// falling back to the NXM identity (valid in any OXM match).
+    /// falling back to the NXM identity (valid in any OXM match), and for a
+    /// field whose only OXM is newer than `version`, to that OXM anyway, as
+    /// upstream does (it starts from the first identity it knows).
     pub fn oxm_header(self, version: u8, has_mask: bool) -> Option<MfHeader> {
         let def = self.def();
         def.oxm
@@ -201,7 +203,28 @@ impl FieldId {
             .rev()
             .find(|h| h.version <= version)
             .or(def.nxm.as_ref())
+            .or(def.oxm.first())
             .map(|h| MfHeader::new(h, has_mask, def.n_bytes))
+    }
+
+    /// The header upstream writes for this field in actions (set_field,
+    /// load, move) of wire `version`: its OXM or NXM identity, or for the
+    /// fields that have none (`dl_vlan`, `dl_vlan_pcp`, `tun_ttl`,
+    /// `tun_tos`) class 0 field 0 (the identity of `in_port`) with the
+    /// field's own length, which a decoder reads as `in_port` or rejects.
+    pub fn wire_header(self, version: u8, has_mask: bool) -> MfHeader {
+        self.oxm_header(version, has_mask).unwrap_or_else(|| {
+            let def = self.def();
+            let mut h = MfHeader {
+                class: 0,
+                field: 0,
+                has_mask,
+                length: 0,
+                experimenter: 0,
+            };
+            h.set_value_len(def.n_bytes);
+            h
+        })
     }
 
     /// True if this is one of `tun_metadata0`..`tun_metadata63`.

@@ -61,6 +61,7 @@ pub(super) fn learn_execute(l: &Learn, f: &packet::Flow) -> LearnedFlow {
                     value: v.as_bytes().to_vec(),
                     mask: mk.as_bytes().to_vec(),
                     raw: SetFieldRaw::Load,
+                    flow_has_vlan: false,
                 }));
             }
             LearnDst::Output => {

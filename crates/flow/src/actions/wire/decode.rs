@@ -340,6 +340,11 @@ fn warn_deprecated(info: &RawInfo, version: OfpVersion) {
 fn pull_field_header(b: &[u8], ofs: usize) -> Result<(FieldId, usize), OfpErr> {
     let (h, n) = MfHeader::pull(tail(b, ofs)).ok_or(OfpErr::OfpbacBadLen)?;
     let f = FieldId::from_nxm_header(&h).ok_or(OfpErr::OfpbmcBadField)?;
+    // A fixed-width field named with another length (class 0 field 0 with
+    // one byte, as upstream writes `tun_ttl`) is no field at all.
+    if !f.def().variable_len && !h.has_mask && h.value_len() != f.def().n_bytes {
+        return Err(OfpErr::OfpbmcBadField);
+    }
     Ok((f, n))
 }
 
@@ -630,6 +635,7 @@ fn decode_raw(
                 value,
                 mask,
                 raw: SetFieldRaw::Load2,
+                flow_has_vlan: false,
             })
         }
         Raw::NxNote => A::Note(tail(a, 10).to_vec()),
@@ -958,8 +964,14 @@ pub(crate) fn load_to_set_field(dst: &Subfield, value: &[u8], raw: SetFieldRaw) 
         value: v,
         mask: m,
         raw,
+        flow_has_vlan: false,
     }
 }
+
+/// The rate limit of upstream's nx_match warnings about set-field entries,
+/// apart from ofp_actions': the reference lets two through in a row (seen
+/// with `ovs-ofctl parse-flows`), then one a minute.
+static NX_MATCH_RL: vlog::RateLimit = vlog::RateLimit::new(1, 2);
 
 /// A decoded NXM/OXM entry: field, value, mask (all-ones when unmasked).
 type Entry = (FieldId, Vec<u8>, Vec<u8>);
@@ -995,6 +1007,24 @@ fn pull_entry(a: &[u8], ofs: usize, may_mask: bool) -> Result<(Entry, usize), Of
     }
     if h.has_mask && !may_mask {
         return Err(OfpErr::OfpbacBadSetMask);
+    }
+    if h.has_mask
+        && payload[..width]
+            .iter()
+            .zip(&payload[width..2 * width])
+            .any(|(v, m)| v & !m != 0)
+    {
+        vlog::warn_rl!(
+            &NX_MATCH_RL,
+            "nx_match",
+            "Rejecting NXM/OXM entry {}:{}:{}:{}:{} with 1-bits in value for bits wildcarded by the mask.",
+            if h.is_experimenter() { h.experimenter } else { 0 },
+            h.class,
+            h.field,
+            u8::from(h.has_mask),
+            h.length
+        );
+        return Err(OfpErr::OfpbmcBadWildcards);
     }
     let n = def.n_bytes;
     let mut value = vec![0u8; n];
@@ -1047,6 +1077,7 @@ fn decode_set_field(a: &[u8], may_mask: bool) -> Result<OfpAction, OfpErr> {
         value,
         mask,
         raw: SetFieldRaw::SetField,
+        flow_has_vlan: false,
     }))
 }
 

@@ -101,23 +101,23 @@ pub(crate) fn pad_to_8(out: &mut Vec<u8>, start: usize) {
     out[start + 2..start + 4].copy_from_slice(&len.to_be_bytes());
 }
 
-/// Appends the NXM header of `field` (the OXM one if it has no NXM one).
+/// Appends the header of `field` in a Nicira action: its NXM identity, or
+/// its first OXM one, or (for the fields that have none) zero: unlike an
+/// entry with a value (see [`FieldId::wire_header`]), a bare header gets
+/// no length.
 pub(crate) fn put_nx_header(field: FieldId, out: &mut Vec<u8>) {
-    if let Some(h) = field
-        .nxm_header(false)
-        .or_else(|| field.oxm_header(0x06, false))
-    {
-        h.put(out);
-    } else {
-        out.extend_from_slice(&[0, 0, 0, 0]);
-    }
+    put_bare_header(field, 0, out);
 }
 
 fn put_oxm_header(field: FieldId, version: OfpVersion, has_mask: bool, out: &mut Vec<u8>) {
-    if let Some(h) = field.oxm_header(version.wire(), has_mask) {
-        h.put(out);
-    } else {
-        out.extend_from_slice(&[0, 0, 0, 0]);
+    debug_assert!(!has_mask);
+    put_bare_header(field, version.wire(), out);
+}
+
+fn put_bare_header(field: FieldId, wire_version: u8, out: &mut Vec<u8>) {
+    match field.oxm_header(wire_version, false) {
+        Some(h) => h.put(out),
+        None => out.extend_from_slice(&[0, 0, 0, 0]),
     }
 }
 
@@ -224,15 +224,12 @@ fn put_set_field(
     } else {
         (value, mask)
     };
-    if let Some(mut h) = field.oxm_header(version.wire(), masked) {
-        if field.def().variable_len {
-            h = h.with_mask(masked);
-            h.set_value_len(value.len());
-        }
-        h.put(out);
-    } else {
-        out.extend_from_slice(&[0, 0, 0, 0]);
+    let mut h = field.wire_header(version.wire(), masked);
+    if field.def().variable_len {
+        h = h.with_mask(masked);
+        h.set_value_len(value.len());
     }
+    h.put(out);
     out.extend_from_slice(value);
     if masked {
         if let Some(m) = mask {
@@ -267,16 +264,11 @@ fn put_load(out: &mut Vec<u8>, sf: &SetField) {
         } else {
             (&sf.value[..], Some(&sf.mask[..]))
         };
-        if let Some(mut h) = sf
-            .field
-            .nxm_header(masked)
-            .or_else(|| sf.field.oxm_header(0x06, masked))
-        {
-            if def.variable_len {
-                h.set_value_len(value.len());
-            }
-            h.put(out);
+        let mut h = sf.field.wire_header(0, masked);
+        if def.variable_len {
+            h.set_value_len(value.len());
         }
+        h.put(out);
         out.extend_from_slice(value);
         if masked {
             out.extend_from_slice(mask.unwrap_or_default());
@@ -327,6 +319,7 @@ fn set_field_legacy(sf: &SetField, version: OfpVersion, out: &mut Vec<u8>) {
     let v = small_value(&sf.value);
     let of11 = version == OfpVersion::Of11;
     match sf.field {
+        FieldId::VlanTci => set_vlan_tci_legacy(sf, version, v as u16, out),
         FieldId::VlanVid => {
             let r = if of11 {
                 Raw::SetVlanVid11
@@ -357,17 +350,43 @@ fn set_field_legacy(sf: &SetField, version: OfpVersion, out: &mut Vec<u8>) {
         FieldId::IpDscpShifted => put_simple(out, Raw::SetNwTos, version, Arg::U8((v << 2) as u8)),
         FieldId::IpEcn if of11 => put_simple(out, Raw::SetNwEcn11, version, Arg::U8(v as u8)),
         FieldId::IpTtl if of11 => put_simple(out, Raw::SetNwTtl11, version, Arg::U8(v as u8)),
-        FieldId::TcpSrc | FieldId::UdpSrc | FieldId::SctpSrc => {
+        // SCTP ports have no OpenFlow 1.0/1.1 action: upstream loads them.
+        FieldId::TcpSrc | FieldId::UdpSrc => {
             put_simple(out, Raw::SetTpSrc, version, Arg::U16(v as u16))
         }
-        FieldId::TcpDst | FieldId::UdpDst | FieldId::SctpDst => {
+        FieldId::TcpDst | FieldId::UdpDst => {
             put_simple(out, Raw::SetTpDst, version, Arg::U16(v as u16))
         }
-        FieldId::MplsLabel if of11 => put_simple(out, Raw::SetMplsLabel, version, Arg::U32(v)),
-        FieldId::MplsTc if of11 => put_simple(out, Raw::SetMplsTc, version, Arg::U8(v as u8)),
+        // Neither are the MPLS label and traffic class set by value in 1.1.
         FieldId::MplsTtl if of11 => put_simple(out, Raw::SetMplsTtl, version, Arg::U8(v as u8)),
         _ => put_load(out, sf),
     }
+}
+
+/// `vlan_tci` in OpenFlow 1.0/1.1: with the CFI bit, the VID and PCP are set
+/// (OpenFlow 1.1 first pushes a tag unless the flow had one when checked);
+/// without it, the tag is removed.
+fn set_vlan_tci_legacy(sf: &SetField, version: OfpVersion, tci: u16, out: &mut Vec<u8>) {
+    let of11 = version == OfpVersion::Of11;
+    if tci & 0x1000 == 0 {
+        let r = if of11 {
+            Raw::PopVlan11
+        } else {
+            Raw::StripVlan10
+        };
+        put_simple(out, r, version, Arg::Void);
+        return;
+    }
+    let (vid_raw, pcp_raw) = if of11 {
+        if !sf.flow_has_vlan {
+            put_simple(out, Raw::PushVlan, version, Arg::U16(0x8100));
+        }
+        (Raw::SetVlanVid11, Raw::SetVlanPcp11)
+    } else {
+        (Raw::SetVlanVid10, Raw::SetVlanPcp10)
+    };
+    put_simple(out, vid_raw, version, Arg::U16(tci & 0xfff));
+    put_simple(out, pcp_raw, version, Arg::U8((tci >> 13) as u8));
 }
 
 fn put_mac(out: &mut Vec<u8>, r: Raw, version: OfpVersion, mac: &[u8]) {
@@ -389,6 +408,7 @@ fn full_set_field(field: FieldId, value: Vec<u8>) -> SetField {
         value,
         mask,
         raw: SetFieldRaw::SetField,
+        flow_has_vlan: false,
     }
 }
 
@@ -399,7 +419,9 @@ fn encode_set_field(sf: &SetField, version: OfpVersion, out: &mut Vec<u8>) {
         put_load(out, sf);
     } else if version < OfpVersion::Of12 {
         set_field_legacy(sf, version, out);
-    } else if mf::is_all_ones_for(sf.field, &sf.mask) {
+    } else if sf.mask.iter().all(|b| *b == 0xff) {
+        // Upstream's test is on every byte of the field, not its
+        // significant bits: `+oam->tun_flags` (mask 1 of 16 bits) loads.
         put_set_field(out, version, sf.field, &sf.value, None);
     } else {
         put_load(out, sf);
