@@ -931,8 +931,6 @@ fn parse_sample(ctx: &mut Ctx<'_>, arg: &str) -> PResult<OfpAction> {
 
 fn parse_ct(ctx: &mut Ctx<'_>, arg: &str) -> PResult<Ct> {
     let mut ct = Ct::default();
-    let mut nat = None;
-    let mut exec = Vec::new();
     let mut rest = arg;
     while let Some((k, v)) = next_pair(&mut rest) {
         match k {
@@ -957,18 +955,18 @@ fn parse_ct(ctx: &mut Ctx<'_>, arg: &str) -> PResult<Ct> {
                         .map_err(|_| format!("invalid conntrack helper \"{v}\""))?,
                 }
             }
-            "nat" => nat = Some(parse_nat(v)?),
-            "exec" => exec = parse_list(ctx, v, Allowed::ApplyOnly, Some(Outer::Ct))?,
+            // Nested actions keep the order of the text (`nat` and `exec`
+            // may repeat), as upstream appends each as it comes.
+            "nat" => ct.actions.push(OfpAction::Nat(parse_nat(v)?)),
+            "exec" => ct
+                .actions
+                .extend(parse_list(ctx, v, Allowed::ApplyOnly, Some(Outer::Ct))?),
             _ => return Err(format!("invalid argument to \"ct\" action: `{k}'")),
         }
     }
     if ct.flags & NX_CT_F_FORCE != 0 && ct.flags & NX_CT_F_COMMIT == 0 {
         return Err("\"force\" flag requires \"commit\" flag.".into());
     }
-    if let Some(n) = nat {
-        ct.actions.push(OfpAction::Nat(n));
-    }
-    ct.actions.extend(exec);
     Ok(ct)
 }
 

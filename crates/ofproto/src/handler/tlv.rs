@@ -93,7 +93,8 @@ impl Ofproto {
         Ok(())
     }
 
-    /// Whether some rule matches on `tun_metadata<index>`.
+    /// Whether some rule matches on `tun_metadata<index>` or names it in
+    /// its actions (upstream counts both as references to the mapping).
     fn tun_metadata_in_use(&self, index: u16) -> bool {
         let Some(&field) =
             flow::FieldId::ALL.get(flow::FieldId::TunMetadata0 as usize + usize::from(index))
@@ -103,8 +104,16 @@ impl Ofproto {
         if !field.is_tun_metadata() {
             return false;
         }
-        (0..crate::table::N_TABLES as u8)
-            .any(|t| self.rules(t).iter().any(|r| !r.match_.is_field_wild(field)))
+        let acts_use = |acts: &[flow::actions::OfpAction]| {
+            let mut used = Vec::new();
+            action_slots(acts, &mut used);
+            used.contains(&index)
+        };
+        (0..crate::table::N_TABLES as u8).any(|t| {
+            self.rules(t)
+                .iter()
+                .any(|r| !r.match_.is_field_wild(field) || acts_use(&r.actions))
+        })
     }
 
     /// Applies a TLV table modification (all or nothing).

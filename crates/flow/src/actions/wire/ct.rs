@@ -55,6 +55,21 @@ pub fn decode_ct(a: &[u8], version: OfpVersion) -> Result<OfpAction, OfpErr> {
         ct.zone_imm = zone;
     }
     ct.actions = decode_actions_in(a.get(24..).unwrap_or(&[]), version, Outer::Ct)?;
+    // Without commit, the only nested action allowed is a bare nat.
+    let bare_nat = |x: &OfpAction| {
+        matches!(x, OfpAction::Nat(n) if n.flags == 0
+            && n.addr == NatAddrRange::None
+            && n.proto_min == 0
+            && n.proto_max == 0)
+    };
+    if flags & NX_CT_F_COMMIT == 0 && !ct.actions.iter().all(bare_nat) {
+        vlog::warn_rl!(
+            &crate::actions::RL,
+            "ofp_actions",
+            "CT action requires commit flag if actions other than NAT without arguments are specified."
+        );
+        return Err(OfpErr::OfpbacBadArgument);
+    }
     Ok(OfpAction::Ct(Box::new(ct)))
 }
 
