@@ -752,6 +752,12 @@ pub fn parse_ofp_exact_flow(
         let v = MfValue::parse_value(field, value, ports)
             .map_err(|e| format!("{s}: bad value for {key} ({e})"))?;
         field.set(&mut flow, &v);
+        // A packet type in the Ethertype namespace carries its Ethertype
+        // (so that `packet_type=(1,0x800),nw_src=...` meets IPv4's
+        // prerequisites), as upstream's flow setter does.
+        if field == FieldId::PacketType && flow.packet_type >> 16 == OFPHTN_ETHERTYPE {
+            flow.dl_type = flow.packet_type as u16;
+        }
         let mut m = Match {
             flow: packet::Flow::default(),
             wc: mask,

@@ -189,6 +189,7 @@ pub fn commit_odp_actions(
     wc: &mut Flow,
     out: &mut Vec<OdpAction>,
 ) -> u32 {
+    commit_packet_type(flow, base, out);
     commit_ether(flow, base, wc, out);
     let mut mpls_done = false;
     if eth_type_mpls(base.dl_type) && !eth_type_mpls(flow.dl_type) {
@@ -399,6 +400,36 @@ fn from_bits(tmpl: &SetKey, v: &[u128]) -> SetKey {
         },
         SetKey::Mpls(_) => SetKey::Mpls(v.iter().map(|x| *x as u32).collect()),
         other => other.clone(),
+    }
+}
+
+/// Packet type 0: an Ethernet frame (`PT_ETH`).
+const PT_ETH: u32 = 0;
+
+/// Makes the datapath packet's type the flow's, as upstream's commit does:
+/// an Ethernet frame that left for a layer-3 form (after output to a
+/// layer-3 tunnel, which popped its header) gets an Ethernet header again,
+/// with the flow's addresses, before anything else is committed; a frame
+/// the flow wants without one loses its header.  Two different layer-3
+/// forms have no datapath action between them and stay as they are.
+fn commit_packet_type(flow: &Flow, base: &mut Flow, out: &mut Vec<OdpAction>) {
+    if flow.packet_type == base.packet_type {
+        return;
+    }
+    if flow.packet_type == PT_ETH {
+        out.push(OdpAction::PushEth {
+            src: flow.dl_src,
+            dst: flow.dl_dst,
+        });
+        base.packet_type = PT_ETH;
+        base.dl_src = flow.dl_src;
+        base.dl_dst = flow.dl_dst;
+    } else if base.packet_type == PT_ETH {
+        out.push(OdpAction::PopEth);
+        base.packet_type = flow.packet_type;
+        if flow.packet_type >> 16 == 1 {
+            base.dl_type = flow.packet_type as u16;
+        }
     }
 }
 
@@ -769,6 +800,35 @@ mod tests {
         let mut again = Vec::new();
         commit_odp_actions(&flow, &mut base, &mut wc, &mut again);
         assert!(again.is_empty());
+    }
+
+    #[test]
+    fn packet_type_changes_push_and_pop_ethernet() {
+        let mut flow = Flow::default();
+        flow.dl_src = [0, 1, 2, 3, 4, 5];
+        flow.dl_dst = [6, 7, 8, 9, 10, 11];
+        flow.dl_type = ETH_TYPE_IP;
+        let mut base = flow;
+        base.packet_type = (1 << 16) | u32::from(ETH_TYPE_IP);
+        let mut wc = Flow::default();
+        let mut out = Vec::new();
+        commit_odp_actions(&flow, &mut base, &mut wc, &mut out);
+        assert_eq!(
+            out,
+            vec![OdpAction::PushEth {
+                src: flow.dl_src,
+                dst: flow.dl_dst
+            }]
+        );
+        assert_eq!(base.packet_type, 0);
+        let mut l3 = flow;
+        l3.packet_type = (1 << 16) | u32::from(ETH_TYPE_IP);
+        out.clear();
+        commit_odp_actions(&l3, &mut base, &mut wc, &mut out);
+        assert_eq!(out, vec![OdpAction::PopEth]);
+        out.clear();
+        commit_odp_actions(&l3, &mut base, &mut wc, &mut out);
+        assert!(out.is_empty(), "nothing left to commit: {out:?}");
     }
 
     #[test]

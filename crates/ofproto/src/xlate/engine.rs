@@ -1230,9 +1230,8 @@ fn execute(
                 *cursor = acts.len();
             }
         }
-        OfpAction::Encap(_) | OfpAction::Decap { .. } => {
-            ctx.report_error(|| "encap/decap is not supported by this switch".into());
-        }
+        OfpAction::Encap(e) => super::encap::encap(ctx, e),
+        OfpAction::Decap { .. } => super::encap::decap(ctx),
         OfpAction::DeleteField(field) => fields::delete_field(ctx, *field),
     }
 }

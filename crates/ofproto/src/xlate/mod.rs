@@ -21,6 +21,7 @@
 //! (native tunnelling: route, neighbour, `tnl_push`, `tnl_pop`, snooping).
 
 pub mod commit;
+mod encap;
 pub(crate) mod engine;
 mod fields;
 mod freeze;
