@@ -16,9 +16,11 @@
 //! Remotes are the in-band Controller targets and the managers' targets
 //! that are active `tcp:`/`ssl:` ones over IPv4. The local MAC is looked at
 //! every second; a remote's next hop is looked up through the system's
-//! routes and neighbours every second while its MAC is unknown, every ten
-//! seconds once known (on the dummy datapath the lookup is not supported,
-//! as upstream's, and says so). All timing is on the daemon clock.
+//! routes (the first route in the table's order that covers the remote,
+//! as upstream reads them) and neighbours every second while its MAC is
+//! unknown, every ten seconds once known (on the dummy datapath the
+//! lookup is not supported, as upstream's, and says so). All timing is on
+//! the daemon clock.
 
 use super::BridgeShared;
 use flow::actions::{OfpAction, OfpPort, Output};
@@ -335,16 +337,19 @@ fn refresh_remote(bridge: &str, lookup: NextHopLookup, r: &mut Remote) -> u64 {
 }
 
 /// The gateway (unspecified when directly reachable) and device of the
-/// best route to `ip` in the system's IPv4 routing table.
+/// route to `ip` in the system's IPv4 routing table, as upstream picks it
+/// (see [`first_route`]).
 fn system_next_hop(ip: Ipv4Addr) -> Result<(Ipv4Addr, String), i32> {
     let text = std::fs::read_to_string("/proc/net/route")
         .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
-    best_route(&text, ip).ok_or(libc::ENXIO)
+    first_route(&text, ip).ok_or(libc::ENXIO)
 }
 
-/// The most specific (then first) route of a `/proc/net/route` table
-/// that covers `ip`.
-fn best_route(table: &str, ip: Ipv4Addr) -> Option<(Ipv4Addr, String)> {
+/// The first route of a `/proc/net/route` table that is up and covers
+/// `ip`, in the table's order — not the most specific one: upstream reads
+/// the table this way, so a wider route listed earlier (the default route
+/// usually comes first) wins over the one the kernel would use.
+fn first_route(table: &str, ip: Ipv4Addr) -> Option<(Ipv4Addr, String)> {
     // Addresses are in the kernel's byte order, written as hex.
     let addr = |h: &str| {
         u32::from_str_radix(h, 16)
@@ -352,7 +357,6 @@ fn best_route(table: &str, ip: Ipv4Addr) -> Option<(Ipv4Addr, String)> {
             .map(|v| u32::from_be_bytes(v.to_ne_bytes()))
     };
     let want = u32::from(ip);
-    let mut best: Option<(u32, Ipv4Addr, String)> = None;
     for line in table.lines().skip(1) {
         let f: Vec<&str> = line.split_whitespace().collect();
         if f.len() < 8 {
@@ -366,14 +370,9 @@ fn best_route(table: &str, ip: Ipv4Addr) -> Option<(Ipv4Addr, String)> {
         if flags & RTF_UP == 0 || want & mask != dst & mask {
             continue;
         }
-        if best
-            .as_ref()
-            .is_none_or(|(m, _, _)| mask.count_ones() > m.count_ones())
-        {
-            best = Some((mask, Ipv4Addr::from(gw), f[0].to_string()));
-        }
+        return Some((Ipv4Addr::from(gw), f[0].to_string()));
     }
-    best.map(|(_, gw, dev)| (gw, dev))
+    None
 }
 
 /// The MAC the system's neighbour cache has for `ip` on `dev`.
@@ -458,15 +457,28 @@ mod tests {
         let routes =
             "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
             eth0\t00000000\t0102000A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
-            eth1\t0002000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+            eth1\t0002000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n\
+            eth2\t0003000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+        // The default route, listed first, wins even for the directly
+        // reachable subnet, as upstream reads the table.
         assert_eq!(
-            best_route(routes, "10.0.2.7".parse().unwrap()),
-            Some(("0.0.0.0".parse().unwrap(), "eth1".to_string()))
-        );
-        assert_eq!(
-            best_route(routes, "8.8.8.8".parse().unwrap()),
+            first_route(routes, "10.0.2.7".parse().unwrap()),
             Some(("10.0.2.1".parse().unwrap(), "eth0".to_string()))
         );
+        assert_eq!(
+            first_route(routes, "8.8.8.8".parse().unwrap()),
+            Some(("10.0.2.1".parse().unwrap(), "eth0".to_string()))
+        );
+        let no_default = routes
+            .lines()
+            .filter(|l| !l.starts_with("eth0"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(
+            first_route(&no_default, "10.0.3.7".parse().unwrap()),
+            Some(("0.0.0.0".parse().unwrap(), "eth2".to_string()))
+        );
+        assert_eq!(first_route(&no_default, "8.8.8.8".parse().unwrap()), None);
         let arp =
             "IP address       HW type     Flags       HW address            Mask     Device\n\
             10.0.2.1         0x1         0x2         52:55:0a:00:02:02     *        eth0\n\
