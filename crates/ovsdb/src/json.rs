@@ -20,66 +20,17 @@ pub fn to_string(v: &Value, sort: bool) -> String {
 /// hash tables (`shash`) iterate them, given the members' current order as
 /// insertion order. Upstream writes database files and prints `show-log`
 /// in this order.
-pub fn to_string_hash_order(v: &Value) -> String {
-    let mut out = String::new();
-    write_hashed(&mut out, v);
-    out
-}
+pub use rpc::json_text::to_string as to_string_hash_order;
 
-fn write_hashed(out: &mut String, v: &Value) {
-    match v {
-        Value::Array(a) => {
-            out.push('[');
-            for (i, e) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_hashed(out, e);
-            }
-            out.push(']');
-        }
-        Value::Object(o) => {
-            out.push('{');
-            let members: Vec<(&String, &Value)> = o.iter().collect();
-            let keys: Vec<&str> = members.iter().map(|(k, _)| k.as_str()).collect();
-            for (n, i) in shash_order(&keys).into_iter().enumerate() {
-                if n > 0 {
-                    out.push(',');
-                }
-                write_string(out, members[i].0);
-                out.push(':');
-                write_hashed(out, members[i].1);
-            }
-            out.push('}');
-        }
-        other => write_value(out, other, false),
-    }
-}
-
-/// OVS's string hashing and hash-map iteration order live with the
-/// JSON-RPC text writer in `rpc`; the database files use the same order.
-pub use rpc::json_text::{hash_bytes, shash_order};
+/// OVS's string hashing and hash-map iteration order, and its forms of
+/// strings and numbers, live with the JSON-RPC text writer in `rpc`; the
+/// database files use the same.
+pub use rpc::json_text::{as_integer, format_g, hash_bytes, quote, shash_order, write_string};
 
 /// Parses JSON text; errors read like upstream's
 /// (`line 0, column 3, byte 3: unexpected end of input`).
 pub fn parse(text: &str) -> Result<Value, String> {
     crate::json_parse::parse(text)
-}
-
-/// Interprets a JSON number as OVS does: `Some(i)` when it is an integer.
-pub fn as_integer(n: &Number) -> Option<i64> {
-    if let Some(i) = n.as_i64() {
-        return Some(i);
-    }
-    if n.is_u64() {
-        return None;
-    }
-    let f = n.as_f64()?;
-    if f.fract() == 0.0 && f >= -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18 {
-        Some(f as i64)
-    } else {
-        None
-    }
 }
 
 /// A JSON number holding a real (non-finite values become 0).
@@ -91,7 +42,7 @@ fn write_value(out: &mut String, v: &Value, sort: bool) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => write_number(out, n),
+        Value::Number(n) => rpc::json_text::write_number(out, n),
         Value::String(s) => write_string(out, s),
         Value::Array(a) => {
             out.push('[');
@@ -122,93 +73,10 @@ fn write_value(out: &mut String, v: &Value, sort: bool) {
     }
 }
 
-fn write_number(out: &mut String, n: &Number) {
-    if let Some(i) = as_integer(n) {
-        out.push_str(&i.to_string());
-    } else {
-        out.push_str(&format_g(n.as_f64().unwrap_or(0.0), 15));
-    }
-}
-
-/// Writes `s` as a JSON string literal the way OVS escapes it.
-pub fn write_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// The JSON string literal for `s`.
-pub fn quote(s: &str) -> String {
-    let mut out = String::new();
-    write_string(&mut out, s);
-    out
-}
-
-/// Formats `x` like C's `printf("%.*g", prec, x)`.
-pub fn format_g(x: f64, prec: usize) -> String {
-    if x.is_nan() {
-        return "nan".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
-    }
-    let prec = prec.max(1);
-    let sci = format!("{:.*e}", prec - 1, x);
-    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if exp < -4 || exp >= prec as i32 {
-        let mant = strip_zeros(mant);
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mant}e{sign}{:02}", exp.abs())
-    } else {
-        let decimals = (prec as i32 - 1 - exp).max(0) as usize;
-        strip_zeros(&format!("{x:.decimals$}")).to_string()
-    }
-}
-
-fn strip_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn reals_like_printf_g() {
-        assert_eq!(format_g(1.0, 15), "1");
-        assert_eq!(format_g(0.1, 15), "0.1");
-        assert_eq!(format_g(1e300, 15), "1e+300");
-        assert_eq!(format_g(123456789.123456789, 15), "123456789.123457");
-        assert_eq!(format_g(9223372036854775808.0, 15), "9.22337203685478e+18");
-        assert_eq!(format_g(0.0001, 15), "0.0001");
-        assert_eq!(format_g(0.00001, 15), "1e-05");
-        assert_eq!(format_g(-2.5, 15), "-2.5");
-    }
 
     #[test]
     fn numbers_follow_ovs_integer_rule() {

@@ -1,11 +1,14 @@
 //! JSON text as OVS puts it on the wire: compact, and with each object's
 //! members in the order OVS's string hash map (`shash`) iterates them —
 //! bucket by bucket, newest first within a bucket, the map growing as OVS
-//! grows it — given the members' order in the `Value` as insertion order.
-//! Peers never depend on member order, but byte-identical output makes
-//! differential tests and captures comparable with upstream's.
+//! grows it — given the members' order in the `Value` as insertion order;
+//! strings escaped as OVS escapes them, and numbers in OVS's forms (a whole
+//! number in the 64-bit signed range is an integer, anything else a real
+//! printed with 15 significant digits, `%.15g`). Peers never depend on
+//! member order, but byte-identical output makes differential tests and
+//! captures comparable with upstream's.
 
-use serde_json::Value;
+use serde_json::{Number, Value};
 
 fn mhash_add(hash: u32, data: u32) -> u32 {
     let data = data
@@ -107,13 +110,104 @@ fn write(out: &mut String, v: &Value) {
                 if n > 0 {
                     out.push(',');
                 }
-                out.push_str(&Value::String(members[i].0.clone()).to_string());
+                write_string(out, members[i].0);
                 out.push(':');
                 write(out, members[i].1);
             }
             out.push('}');
         }
-        other => out.push_str(&other.to_string()),
+        Value::Number(n) => write_number(out, n),
+        Value::String(s) => write_string(out, s),
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+    }
+}
+
+/// Interprets a JSON number as OVS does: `Some(i)` when it is an integer.
+pub fn as_integer(n: &Number) -> Option<i64> {
+    if let Some(i) = n.as_i64() {
+        return Some(i);
+    }
+    if n.is_u64() {
+        return None;
+    }
+    let f = n.as_f64()?;
+    if f.fract() == 0.0 && f >= -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18 {
+        Some(f as i64)
+    } else {
+        None
+    }
+}
+
+/// Writes `n` in OVS's form: an integer, or a real as `%.15g`.
+pub fn write_number(out: &mut String, n: &Number) {
+    if let Some(i) = as_integer(n) {
+        out.push_str(&i.to_string());
+    } else {
+        out.push_str(&format_g(n.as_f64().unwrap_or(0.0), 15));
+    }
+}
+
+/// Writes `s` as a JSON string literal the way OVS escapes it.
+pub fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// The JSON string literal for `s`.
+pub fn quote(s: &str) -> String {
+    let mut out = String::new();
+    write_string(&mut out, s);
+    out
+}
+
+/// Formats `x` like C's `printf("%.*g", prec, x)`.
+pub fn format_g(x: f64, prec: usize) -> String {
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if x == 0.0 {
+        return if x.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
+    }
+    let prec = prec.max(1);
+    let sci = format!("{:.*e}", prec - 1, x);
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if exp < -4 || exp >= prec as i32 {
+        let mant = strip_zeros(mant);
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mant}e{sign}{:02}", exp.abs())
+    } else {
+        let decimals = (prec as i32 - 1 - exp).max(0) as usize;
+        strip_zeros(&format!("{x:.decimals$}")).to_string()
+    }
+}
+
+fn strip_zeros(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
     }
 }
 
@@ -121,11 +215,34 @@ fn write(out: &mut String, v: &Value) {
 mod tests {
     use super::*;
 
+    #[test]
+    fn reals_like_printf_g() {
+        assert_eq!(format_g(1.0, 15), "1");
+        assert_eq!(format_g(0.1, 15), "0.1");
+        assert_eq!(format_g(1e300, 15), "1e+300");
+        assert_eq!(format_g(123456789.123456789, 15), "123456789.123457");
+        assert_eq!(format_g(9223372036854775808.0, 15), "9.22337203685478e+18");
+        assert_eq!(format_g(0.0001, 15), "0.0001");
+        assert_eq!(format_g(0.00001, 15), "1e-05");
+        assert_eq!(format_g(-2.5, 15), "-2.5");
+    }
+
     fn order(keys: &[&str]) -> Vec<String> {
         shash_order(keys)
             .into_iter()
             .map(|i| keys[i].to_string())
             .collect()
+    }
+
+    #[test]
+    fn numbers_and_strings_in_ovs_forms() {
+        let v: Value =
+            serde_json::from_str(r#"[7, 2.0, 1e20, 0.1, 9223372036854775808, "a\"\n\u0001é"]"#)
+                .unwrap();
+        assert_eq!(
+            to_string(&v),
+            r#"[7,2,1e+20,0.1,9.22337203685478e+18,"a\"\n\u0001é"]"#
+        );
     }
 
     #[test]
