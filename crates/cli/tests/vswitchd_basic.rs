@@ -71,10 +71,10 @@ fn sorted_show(text: &str) -> String {
 
 const IFACE_COLUMNS: &str = "--columns=name,type,ofport,ofport_request,admin_state,link_state,link_resets,mtu,ifindex,error,mac_in_use,statistics,status";
 
-/// The script both stacks run; returns its transcript.
-fn script(sb: &Sandbox) -> String {
-    let mut t = String::new();
-    t += &vsctl(sb, &testkit::dummy_bridge("br0", &[], &[]));
+/// Bridge br0 on the dummy datapath, then dummy ports p1 and p2 (asking
+/// for OpenFlow port 5), each its own transaction; the transcript.
+fn bridge_with_two_ports(sb: &Sandbox) -> String {
+    let mut t = vsctl(sb, &testkit::dummy_bridge("br0", &[], &[]));
     t += &vsctl(
         sb,
         &[
@@ -102,6 +102,12 @@ fn script(sb: &Sandbox) -> String {
             "ofport_request=5",
         ],
     );
+    t
+}
+
+/// The script both stacks run; returns its transcript.
+fn script(sb: &Sandbox) -> String {
+    let mut t = bridge_with_two_ports(sb);
     t += &vsctl(
         sb,
         &[
@@ -313,26 +319,13 @@ fn ofctl(sb: &Sandbox, args: &[&str]) -> String {
         args.join(" "),
         o.status,
         testkit::normalize_durations(&o.stdout),
-        strip_log_times(&o.stderr.replace(&mgmt, "<mgmt>"))
+        // The errno of a failed negotiation: the client sees EPIPE or
+        // EPROTO depending on who hangs up first, with either switch.
+        testkit::normalize_log_timestamps(&o.stderr.replace(&mgmt, "<mgmt>").replace(
+            "failed to connect to socket (Broken pipe)",
+            "failed to connect to socket (Protocol error)",
+        ))
     )
-}
-
-/// Drops the timestamp of console log lines (`2026-...Z|00001|...`), and
-/// the errno of a failed negotiation (the client sees EPIPE or EPROTO
-/// depending on who hangs up first, with either switch).
-fn strip_log_times(text: &str) -> String {
-    text.replace(
-        "failed to connect to socket (Broken pipe)",
-        "failed to connect to socket (Protocol error)",
-    )
-    .lines()
-    .map(|l| match l.split_once('|') {
-        Some((ts, rest)) if ts.ends_with('Z') && ts.starts_with("20") => {
-            format!("<time>|{rest}\n")
-        }
-        _ => format!("{l}\n"),
-    })
-    .collect()
 }
 
 /// Replaces the bridge's own address and datapath ID (derived from its
@@ -348,35 +341,7 @@ fn normalize_bridge_address(sb: &Sandbox, text: &str) -> String {
 }
 
 fn openflow_script(sb: &Sandbox) -> String {
-    let mut t = String::new();
-    t += &vsctl(sb, &testkit::dummy_bridge("br0", &[], &[]));
-    t += &vsctl(
-        sb,
-        &[
-            "add-port",
-            "br0",
-            "p1",
-            "--",
-            "set",
-            "Interface",
-            "p1",
-            "type=dummy",
-        ],
-    );
-    t += &vsctl(
-        sb,
-        &[
-            "add-port",
-            "br0",
-            "p2",
-            "--",
-            "set",
-            "Interface",
-            "p2",
-            "type=dummy",
-            "ofport_request=5",
-        ],
-    );
+    let mut t = bridge_with_two_ports(sb);
     t += &ofctl(sb, &["show"]);
     t += &ofctl(sb, &["dump-flows"]);
     t += &ofctl(sb, &["add-flow", "in_port=1,actions=output:5"]);
