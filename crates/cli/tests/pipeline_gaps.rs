@@ -408,3 +408,126 @@ fn tlv_map_refuses_changes_to_mappings_in_use() {
     );
     check_script("pl-gaps-tlv", &script);
 }
+
+/// The underlay and a bridge with a GTP-U (layer-3) tunnel port and two
+/// dummy ports (native tunnelling: the daemons run with `--enable-dummy`).
+const GTPU_SETUP: &[&[&str]] = &[
+    &["vsctl", "add-br", "br1", "--", "set", "bridge", "br1", "datapath_type=dummy", "other-config:hwaddr=aa:55:aa:55:00:00", "--", "add-port", "br1", "p0", "--", "set", "interface", "p0", "type=dummy", "ofport_request=1", "other-config:hwaddr=aa:55:aa:55:00:00"],
+    &["appctl", "netdev-dummy/ip4addr", "br1", "1.1.2.88/24"],
+    &["appctl", "ovs/route/add", "1.1.2.92/24", "br1"],
+    &["vsctl", "add-br", "int-br", "--", "set", "bridge", "int-br", "datapath_type=dummy", "--", "add-port", "int-br", "g1", "--", "set", "interface", "g1", "type=gtpu", "options:remote_ip=1.1.2.92", "options:key=99", "ofport_request=4", "--", "add-port", "int-br", "vm1", "--", "set", "interface", "vm1", "type=dummy", "ofport_request=10", "--", "add-port", "int-br", "vm2", "--", "set", "interface", "vm2", "type=dummy", "ofport_request=11", "--", "add-port", "int-br", "vm3", "--", "set", "interface", "vm3", "type=dummy", "ofport_request=12"],
+    &["appctl", "tnl/arp/set", "br1", "1.1.2.92", "f8:bc:12:44:34:b6"],
+    &["ofctl", "add-flow", "int-br", "in_port=10,actions=4"],
+    &["ofctl", "add-flow", "int-br", "in_port=12,actions=4,11"],
+    &["ofctl", "-O", "OpenFlow13", "add-flow", "int-br", "in_port=11,actions=decap(),12"],
+    &["ofctl", "-O", "OpenFlow13", "add-flow", "int-br", "in_port=11,dl_type=0x86dd,actions=decap(),encap(ethernet),12"],
+    &["ofctl", "-O", "OpenFlow13", "add-flow", "int-br", "in_port=11,dl_vlan=5,actions=decap(),12"],
+    &["ofctl", "-O", "OpenFlow13", "add-flow", "int-br", "in_port=11,ip,nw_proto=4,actions=decap(),set_field:1.1.1.2->ip_dst,encap(ethernet),set_field:11:22:33:44:55:66->eth_dst,10,decap(),10"],
+    &["ofctl", "-O", "OpenFlow13", "add-flow", "int-br", "in_port=11,ip,nw_proto=17,actions=decap(),decap()"],
+    &["ofctl", "-O", "OpenFlow13", "add-flow", "int-br", "in_port=11,ip,nw_proto=1,actions=encap(ethernet),10"],
+    &["ofctl", "-O", "OpenFlow13", "add-flow", "int-br", "in_port=11,ip,nw_proto=2,actions=decap(),4"],
+    &["ofctl", "-O", "OpenFlow13", "add-flow", "int-br", "in_port=11,ip,nw_proto=3,actions=decap(),encap(ethernet),4"],
+];
+
+/// Runs one setup or query command in `sb` (`vsctl`/`appctl`/`ofctl`).
+fn run_cmd(sb: &testkit::Sandbox, argv: &[&str]) -> String {
+    let o = match argv[0] {
+        "vsctl" => sb.vsctl_outcome(&argv[1..]),
+        "appctl" => sb.appctl_outcome(&argv[1..]),
+        _ => {
+            // ofctl [-O V] COMMAND BRIDGE ARGS: target the bridge's socket.
+            let (opts, rest) = if argv[1] == "-O" {
+                (&argv[1..3], &argv[3..])
+            } else {
+                (&argv[1..1], &argv[1..])
+            };
+            let mut a: Vec<&str> = opts.to_vec();
+            a.push(rest[0]);
+            a.extend_from_slice(&rest[2..]);
+            sb.ofctl_outcome(rest[1], &a)
+        }
+    };
+    format!("[{}]\n{}{}", o.status, o.stdout, o.stderr)
+}
+
+/// Packet-type changes committed like upstream: output to a GTP-U port
+/// (`pop_eth`, tunnel push) and then to a layer-2 port gets the Ethernet
+/// header back (`push_eth` with the flow's addresses) — the reference
+/// intends this but crashes on it, so that one trace is checked against
+/// the reference's single-output trace; `decap()` and `encap(ethernet)`
+/// traces (and their refusals) are compared whole.
+#[test]
+fn packet_type_changes_commit_pop_and_push_eth() {
+    if testkit::skip_without_upstream("packet_type_changes_commit_pop_and_push_eth") {
+        return;
+    }
+    let reference = testkit::Sandbox::start("pl-gaps-pt-ref");
+    let ours = testkit::Sandbox::start_stack(
+        "pl-gaps-pt-ours",
+        testkit::Stack::ferrovs(env!("CARGO_BIN_EXE_ferrovs")),
+        true,
+    );
+    let mut failures = Vec::new();
+    for cmd in GTPU_SETUP {
+        let (r, o) = (run_cmd(&reference, cmd), run_cmd(&ours, cmd));
+        if r != o {
+            failures.push(format!("{cmd:?}\n--- reference\n{r}--- ours\n{o}"));
+        }
+    }
+    let trace = |sb: &testkit::Sandbox, flow: &str| {
+        run_cmd(sb, &["appctl", "ofproto/trace", "int-br", flow])
+    };
+    let eth = "dl_src=00:00:00:00:00:01,dl_dst=00:00:00:00:00:02";
+    for flow in [
+        format!("in_port=10,ip,{eth},nw_src=1.1.1.1,nw_dst=2.2.2.2"),
+        format!("in_port=11,ip,{eth},nw_src=1.1.1.1,nw_proto=9"),
+        format!("in_port=11,ipv6,{eth}"),
+        format!("in_port=11,dl_vlan=5,ip,{eth}"),
+        format!("in_port=11,ip,nw_proto=4,{eth},nw_src=1.1.1.1"),
+        format!("in_port=11,udp,{eth}"),
+        format!("in_port=11,icmp,{eth}"),
+        format!("in_port=11,ip,nw_proto=2,{eth},nw_src=1.1.1.1,nw_dst=2.2.2.2"),
+        format!("in_port=11,ip,nw_proto=3,{eth},nw_src=1.1.1.1,nw_dst=2.2.2.2"),
+    ] {
+        let (r, o) = (trace(&reference, &flow), trace(&ours, &flow));
+        if r != o {
+            failures.push(format!("trace {flow}\n--- reference\n{r}--- ours\n{o}"));
+        }
+    }
+    // Tunnel first, then a layer-2 port: the reference's own single-output
+    // actions, cloned, then the Ethernet header pushed back.
+    let actions = |t: &str| {
+        t.lines()
+            .find_map(|l| l.strip_prefix("Datapath actions: "))
+            .unwrap_or("")
+            .to_string()
+    };
+    let single = actions(&trace(
+        &reference,
+        &format!("in_port=10,ip,{eth},nw_src=1.1.1.1,nw_dst=2.2.2.2"),
+    ));
+    let vm2 = ours
+        .appctl(&["dpif/show"])
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            let l = l.trim();
+            l.strip_prefix("vm2 11/")
+                .and_then(|r| r.split(':').next().map(str::to_string))
+        })
+        .unwrap_or_default();
+    let want = match single.strip_prefix("pop_eth,") {
+        Some(tunnel) => format!(
+            "pop_eth,clone({tunnel}),push_eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),{vm2}"
+        ),
+        None => format!("(reference's single output has no pop_eth: {single})"),
+    };
+    let got = actions(&trace(
+        &ours,
+        &format!("in_port=12,ip,{eth},nw_src=1.1.1.1,nw_dst=2.2.2.2"),
+    ));
+    if got != want {
+        failures.push(format!("gtpu then layer 2\n want: {want}\n  got: {got}"));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
