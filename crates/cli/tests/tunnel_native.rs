@@ -12,17 +12,13 @@
 
 use std::time::Duration;
 
-use testkit::{Program, Sandbox, Stack};
+use testkit::{Sandbox, Stack};
 
 const FERROVS: &str = env!("CARGO_BIN_EXE_ferrovs");
 
-/// Our daemons, the reference tools.
-fn our_daemons() -> Stack {
-    let mut s = Stack::upstream();
-    s.ovsdb_tool = Program::ferrovs(FERROVS, "ovsdb-tool");
-    s.ovsdb_server = Program::ferrovs(FERROVS, "ovsdb-server");
-    s.vswitchd = Program::ferrovs(FERROVS, "ovs-vswitchd");
-    s
+/// A step's words made at run time (steps hold `'static` texts).
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
 }
 
 /// One step: a tool and its words.
@@ -86,7 +82,11 @@ fn start_pair(tag: &str) -> Option<(Sandbox, Sandbox)> {
         return None;
     }
     let reference = Sandbox::start(&format!("{tag}-ref"));
-    let ours = Sandbox::start_stack(&format!("{tag}-ours"), our_daemons(), true);
+    let ours = Sandbox::start_stack(
+        &format!("{tag}-ours"),
+        Stack::ferrovs_daemons(FERROVS),
+        true,
+    );
     Some((reference, ours))
 }
 
@@ -182,6 +182,21 @@ fn route_and_neighbour_commands_match_upstream() {
 
 const TRACE_IN: &str = "in_port=LOCAL,dl_src=50:54:00:00:00:05,dl_dst=50:54:00:00:00:07,ip,nw_src=192.168.0.1,nw_dst=192.168.0.2,nw_ttl=64,nw_tos=0x11";
 
+/// For each flow: int-br's table replaced by that one flow, then a trace
+/// of [`TRACE_IN`]; returns the differing steps.
+fn trace_each(reference: &Sandbox, ours: &Sandbox, flows: &[&str]) -> Vec<String> {
+    let mut diffs = Vec::new();
+    for flow in flows {
+        let steps = [
+            Step::Ofctl("int-br", "del-flows"),
+            Step::Ofctl("int-br", leak(format!("add-flow |{flow}"))),
+            Step::Appctl(leak(format!("ofproto/trace int-br {TRACE_IN}"))),
+        ];
+        diffs.extend(compare(reference, ours, &steps));
+    }
+    diffs
+}
+
 #[test]
 fn push_and_pop_traces_match_upstream() {
     let Some((reference, ours)) = start_pair("tnl-trace") else {
@@ -194,29 +209,21 @@ fn push_and_pop_traces_match_upstream() {
         Step::Appctl("tnl/neigh/set br0 2001:cafe::92 f8:bc:12:44:34:c8"),
     ];
     diffs.extend(compare(&reference, &ours, &setup));
-    for flow in [
-        "actions=2",
-        "actions=3",
-        "actions=set_tunnel:124,4",
-        "actions=set_field:1.1.2.92->tun_dst,5",
-        "actions=set_field:2001:cafe::92->tun_ipv6_dst,5",
-        "actions=set_field:9.9.9.9->tun_dst,5",
-        "actions=set_field:1.1.2.99->tun_dst,5",
-        "actions=2,10",
-        "actions=mod_dl_src:00:00:00:00:00:01,3,2",
-    ] {
-        let steps = [
-            Step::Ofctl("int-br", "del-flows"),
-            Step::Ofctl(
-                "int-br",
-                Box::leak(format!("add-flow |{flow}").into_boxed_str()),
-            ),
-            Step::Appctl(Box::leak(
-                format!("ofproto/trace int-br {TRACE_IN}").into_boxed_str(),
-            )),
-        ];
-        diffs.extend(compare(&reference, &ours, &steps));
-    }
+    diffs.extend(trace_each(
+        &reference,
+        &ours,
+        &[
+            "actions=2",
+            "actions=3",
+            "actions=set_tunnel:124,4",
+            "actions=set_field:1.1.2.92->tun_dst,5",
+            "actions=set_field:2001:cafe::92->tun_ipv6_dst,5",
+            "actions=set_field:9.9.9.9->tun_dst,5",
+            "actions=set_field:1.1.2.99->tun_dst,5",
+            "actions=2,10",
+            "actions=mod_dl_src:00:00:00:00:00:01,3,2",
+        ],
+    ));
     let pops = [
         Step::Ofctl("int-br", "del-flows"),
         Step::Ofctl("int-br", "add-flow |in_port=2,actions=10"),
@@ -541,35 +548,27 @@ fn other_tunnel_types_trace_like_upstream() {
             "--columns=name,status list interface e1 e2 e6 g1 s1 l1 b1 gn ef t7 t6",
         )],
     ));
-    for flow in [
-        "actions=2",
-        "actions=3",
-        "actions=4",
-        "actions=5",
-        "actions=6",
-        "actions=7",
-        "actions=8",
-        "actions=set_field:0x1234->tun_metadata0,20",
-        "actions=set_field:0x1234->tun_metadata1,set_field:0xab->tun_metadata0,20",
-        "actions=set_field:0x0->tun_metadata2,20",
-        "actions=set_field:0x1/0xff->tun_metadata1,20",
-        "actions=30",
-        "actions=set_field:1->tun_erspan_ver,set_field:5->tun_erspan_idx,set_field:0x3ff->tun_id,30",
-        "actions=set_field:2->tun_erspan_ver,set_field:1->tun_erspan_dir,set_field:0x1f->tun_erspan_hwid,30",
-        "actions=mod_dl_src:00:00:00:00:00:01,4",
-    ] {
-        let steps = [
-            Step::Ofctl("int-br", "del-flows"),
-            Step::Ofctl(
-                "int-br",
-                Box::leak(format!("add-flow |{flow}").into_boxed_str()),
-            ),
-            Step::Appctl(Box::leak(
-                format!("ofproto/trace int-br {TRACE_IN}").into_boxed_str(),
-            )),
-        ];
-        diffs.extend(compare(&reference, &ours, &steps));
-    }
+    diffs.extend(trace_each(
+        &reference,
+        &ours,
+        &[
+            "actions=2",
+            "actions=3",
+            "actions=4",
+            "actions=5",
+            "actions=6",
+            "actions=7",
+            "actions=8",
+            "actions=set_field:0x1234->tun_metadata0,20",
+            "actions=set_field:0x1234->tun_metadata1,set_field:0xab->tun_metadata0,20",
+            "actions=set_field:0x0->tun_metadata2,20",
+            "actions=set_field:0x1/0xff->tun_metadata1,20",
+            "actions=30",
+            "actions=set_field:1->tun_erspan_ver,set_field:5->tun_erspan_idx,set_field:0x3ff->tun_id,30",
+            "actions=set_field:2->tun_erspan_ver,set_field:1->tun_erspan_dir,set_field:0x1f->tun_erspan_hwid,30",
+            "actions=mod_dl_src:00:00:00:00:00:01,4",
+        ],
+    ));
     let mut more = vec![
         Step::AppctlSorted("tnl/ports/show"),
         Step::AppctlSorted("tnl/ports/show -v"),
@@ -596,9 +595,7 @@ fn other_tunnel_types_trace_like_upstream() {
         "32768 61000",
         "",
     ] {
-        more.push(Step::Appctl(Box::leak(
-            format!("tnl/egress_port_range {a}").into_boxed_str(),
-        )));
+        more.push(Step::Appctl(leak(format!("tnl/egress_port_range {a}"))));
     }
     diffs.extend(compare(&reference, &ours, &more));
     // An ERSPAN version from the flow that is not 1 or 2 cannot be built,
@@ -686,16 +683,15 @@ fn other_tunnel_types_encapsulate_like_upstream() {
     ] {
         setup.push(Step::Ofctl(
             "int-br",
-            Box::leak(
-                format!("add-flow |in_port=10,ip,nw_dst=192.168.0.{n},actions={out}")
-                    .into_boxed_str(),
-            ),
+            leak(format!(
+                "add-flow |in_port=10,ip,nw_dst=192.168.0.{n},actions={out}"
+            )),
         ));
     }
     for p in [2, 3, 8] {
         setup.push(Step::Ofctl(
             "int-br",
-            Box::leak(format!("add-flow |in_port={p},actions=10").into_boxed_str()),
+            leak(format!("add-flow |in_port={p},actions=10")),
         ));
     }
     diffs.extend(compare(&reference, &ours, &setup));

@@ -561,6 +561,14 @@ fn tnl_pop(env: &mut dyn ExecEnv, slot: &mut Option<InFlight>, port: u32, last: 
     };
     match packet::tunnel::decap(pkt.data(), kind) {
         Ok(d) => {
+            // Geneve options stay with the packet, raw, as its flow's
+            // tunnel metadata (the bridge's TLV map names them later).
+            let mut tunnel = d.tunnel;
+            if kind == packet::tunnel::TunnelKind::Geneve {
+                let raw = pkt.data().get(d.geneve_options.clone()).unwrap_or(&[]);
+                tunnel.metadata.set_geneve_raw(raw);
+                tunnel.flags |= packet::tunnel::FLOW_TNL_F_UDPIF;
+            }
             pkt.truncate(d.inner.end);
             if pkt.remove_gap(0, d.inner.start).is_err() {
                 env.drop_packet(pkt, DropReason::Malformed);
@@ -570,7 +578,7 @@ fn tnl_pop(env: &mut dyn ExecEnv, slot: &mut Option<InFlight>, port: u32, last: 
             pkt.meta.in_port = port;
             let fl = Flow {
                 in_port: port,
-                tunnel: d.tunnel,
+                tunnel,
                 packet_type: d.packet_type,
                 ..Default::default()
             };

@@ -346,6 +346,11 @@ fn format_tunnel(o: &mut Out, f: &Flow, w: &Flow) {
             continue;
         }
         o.put(&format!("tun_metadata{i}"));
+        if t.metadata.present & (1 << i) == 0 {
+            // Matched as absent ("not present").
+            o.put("=NP,");
+            continue;
+        }
         let v = t.metadata.slot(i).unwrap_or(&[]);
         let mk = m.metadata.slot(i).unwrap_or(&[]);
         if mk.iter().any(|b| *b != 0) {

@@ -230,6 +230,7 @@ impl Ofproto {
         let mut out = Vec::new();
         let mut c = c.clone();
         normalize_match(&mut c.match_);
+        self.lay_out_match(&mut c.match_);
         let c = &c;
         for t in self.tables_for(c.table_id)? {
             if t == TABLE_INTERNAL {
@@ -307,9 +308,10 @@ impl Ofproto {
     /// Applies one flow-mod inside `txn`.
     pub(crate) fn flow_mod_in(&mut self, txn: &mut Txn, fm: &FlowModReq) -> Result<(), OfpErr> {
         let mut normalized;
-        let fm = if fm.match_.wc.packet_type == 0 {
+        let fm = if fm.match_.wc.packet_type == 0 || fm.match_.wc.tunnel.metadata.present != 0 {
             normalized = fm.clone();
             normalize_match(&mut normalized.match_);
+            self.lay_out_match(&mut normalized.match_);
             &normalized
         } else {
             fm

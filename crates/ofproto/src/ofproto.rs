@@ -93,6 +93,8 @@ pub struct Ofproto {
     pub(crate) meters: BTreeMap<u32, Arc<Meter>>,
     pub(crate) ports: BTreeMap<u32, OfPort>,
     pub(crate) tlv_map: Vec<TlvMapping>,
+    /// Where the mapped options live in flows and rules (`tlv_map`'s layout).
+    pub(crate) tun_layout: packet::TunLayout,
     pub(crate) async_msgs: Vec<AsyncMsg>,
     /// Current classifier version (visible to lookups).
     pub(crate) version: Version,
@@ -154,6 +156,7 @@ impl Ofproto {
             meters: BTreeMap::new(),
             ports: BTreeMap::new(),
             tlv_map: Vec::new(),
+            tun_layout: packet::TunLayout::default(),
             async_msgs: Vec::new(),
             version: classifier::VERSION_MIN,
             generation_id: None,
@@ -230,6 +233,20 @@ impl Ofproto {
     /// The TLV map.
     pub fn tlv_map(&self) -> &[TlvMapping] {
         &self.tlv_map
+    }
+
+    /// Where the TLV map's options live in flows and rules.
+    pub fn tun_layout(&self) -> &packet::TunLayout {
+        &self.tun_layout
+    }
+
+    /// Lays `m`'s tunnel metadata out as this bridge's flows are, so that
+    /// rules compare with flows (and with each other) byte for byte.
+    pub fn lay_out_match(&self, m: &mut flow::Match) {
+        if m.wc.tunnel.metadata.present != 0 || m.flow.tunnel.metadata.present != 0 {
+            self.tun_layout.apply(&mut m.flow.tunnel.metadata);
+            self.tun_layout.apply_mask(&mut m.wc.tunnel.metadata);
+        }
     }
 
     /// Drains the asynchronous messages produced since the last call.

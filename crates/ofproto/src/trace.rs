@@ -144,7 +144,11 @@ pub fn trace_actions(
     let mut text = String::new();
     let mut queue: std::collections::VecDeque<(Flow, Option<crate::xlate::CtRecirc>)> =
         Default::default();
-    queue.push_back((*flow, None));
+    // The flow as translation sees it: received Geneve options as the
+    // bridge's tun_metadataN fields (also what "Flow:" shows).
+    let mut start = *flow;
+    crate::xlate::tunnel_options::for_bridge(br, &mut start.tunnel);
+    queue.push_back((start, None));
     let mut ct_next = opts.ct_next.iter();
     let mut first = true;
     let mut rounds = 0;

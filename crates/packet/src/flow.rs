@@ -78,12 +78,143 @@ impl TunMetadata {
         self.opts.get_mut(ofs..ofs + len)
     }
 
+    /// Raw Geneve options as received (a flow with
+    /// [`crate::tunnel::FLOW_TNL_F_UDPIF`]): the first `present` bytes of
+    /// the option space.
+    pub fn geneve_raw(&self) -> &[u8] {
+        let n = usize::try_from(self.present).unwrap_or(usize::MAX);
+        &self.opts[..n.min(TUN_METADATA_TOT_OPT_SIZE)]
+    }
+
+    /// Stores raw Geneve options (at most the option space; the rest is
+    /// cut).
+    pub fn set_geneve_raw(&mut self, raw: &[u8]) {
+        *self = TunMetadata::default();
+        let n = raw.len().min(TUN_METADATA_TOT_OPT_SIZE);
+        self.opts[..n].copy_from_slice(&raw[..n]);
+        self.present = n as u64;
+    }
+
     /// Bytes of option space already given to slots.
     pub fn used(&self) -> usize {
         (0..TUN_METADATA_NUM_OPTS)
             .map(|i| self.ofs[i] as usize + self.len[i] as usize)
             .max()
             .unwrap_or(0)
+    }
+}
+
+/// Where each `tun_metadataN` slot lives in the option space: a bridge's
+/// layout, given by its TLV map (upstream's tunnel table).  Flows and the
+/// matches of rules laid out alike compare byte for byte; a slot keeps its
+/// place while it stays mapped, whatever is added or removed beside it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TunLayout {
+    ofs: [u8; TUN_METADATA_NUM_OPTS],
+    len: [u8; TUN_METADATA_NUM_OPTS],
+}
+
+impl Default for TunLayout {
+    fn default() -> Self {
+        TunLayout {
+            ofs: [0; TUN_METADATA_NUM_OPTS],
+            len: [0; TUN_METADATA_NUM_OPTS],
+        }
+    }
+}
+
+impl TunLayout {
+    /// Offset and length of slot `idx`, if it has a place.
+    pub fn slot(&self, idx: usize) -> Option<(usize, usize)> {
+        let len = *self.len.get(idx)?;
+        (len != 0).then(|| (self.ofs[idx] as usize, len as usize))
+    }
+
+    /// Gives slot `idx` the first free run of `len` bytes (`false`, and no
+    /// change, when no run is free).  A slot already placed with that
+    /// length stays where it is.
+    pub fn place(&mut self, idx: usize, len: u8) -> bool {
+        if idx >= TUN_METADATA_NUM_OPTS || len == 0 {
+            return false;
+        }
+        if self.len[idx] == len {
+            return true;
+        }
+        self.remove(idx);
+        let need = len as usize;
+        let mut start = 0;
+        while start + need <= TUN_METADATA_TOT_OPT_SIZE {
+            let clash = (0..TUN_METADATA_NUM_OPTS).find_map(|i| {
+                let (o, l) = self.slot(i)?;
+                (o < start + need && start < o + l).then_some(o + l)
+            });
+            match clash {
+                Some(end) => start = end,
+                None => {
+                    self.ofs[idx] = start as u8;
+                    self.len[idx] = len;
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Frees slot `idx`.
+    pub fn remove(&mut self, idx: usize) {
+        if idx < TUN_METADATA_NUM_OPTS {
+            self.ofs[idx] = 0;
+            self.len[idx] = 0;
+        }
+    }
+
+    /// Whether `md` is already laid out this way.
+    pub fn lays_out(&self, md: &TunMetadata) -> bool {
+        md.ofs == self.ofs && md.len == self.len
+    }
+
+    /// Moves every slot of `md` to its place in this layout, values
+    /// right-aligned (a longer slot keeps its low bytes, a shorter one is
+    /// padded with zeros in front).  Slots this layout does not place are
+    /// dropped, present bit and all.
+    pub fn apply(&self, md: &mut TunMetadata) {
+        if self.lays_out(md) {
+            return;
+        }
+        let mut new = TunMetadata {
+            ofs: self.ofs,
+            len: self.len,
+            ..TunMetadata::default()
+        };
+        for i in 0..TUN_METADATA_NUM_OPTS {
+            if self.len[i] == 0 {
+                continue;
+            }
+            new.present |= md.present & (1 << i);
+            new.masked |= md.masked & (1 << i);
+            if let (Some(old), Some(slot)) = (md.slot(i), new.slot_mut(i)) {
+                let k = old.len().min(slot.len());
+                let sl = slot.len();
+                slot[sl - k..].copy_from_slice(&old[old.len() - k..]);
+            }
+        }
+        *md = new;
+    }
+
+    /// [`TunLayout::apply`] for a match's mask: a slot matched exactly
+    /// (present, not `masked`) matches every byte of its new place.
+    pub fn apply_mask(&self, md: &mut TunMetadata) {
+        if self.lays_out(md) {
+            return;
+        }
+        self.apply(md);
+        for i in 0..TUN_METADATA_NUM_OPTS {
+            if md.present & !md.masked & (1 << i) != 0 {
+                if let Some(slot) = md.slot_mut(i) {
+                    slot.fill(0xff);
+                }
+            }
+        }
     }
 }
 
@@ -339,6 +470,44 @@ mod tests {
         let r = a.or(&b);
         assert_eq!(r.tp_src, 0xffff);
         assert_eq!(r.ct_label, 1);
+    }
+
+    #[test]
+    fn layout_places_first_fit_and_keeps_places() {
+        let mut l = TunLayout::default();
+        assert!(l.place(0, 4));
+        assert!(l.place(1, 8));
+        assert_eq!(l.slot(1), Some((4, 8)));
+        l.remove(0);
+        assert!(l.place(2, 8));
+        assert_eq!(l.slot(2), Some((12, 8)), "no run of 8 before slot 1");
+        assert!(l.place(3, 4));
+        assert_eq!(l.slot(3), Some((0, 4)));
+        assert_eq!(l.slot(1), Some((4, 8)), "kept its place");
+        assert!(!l.place(4, 240));
+    }
+
+    #[test]
+    fn layout_moves_values_right_aligned() {
+        let mut md = TunMetadata::default();
+        md.ofs[0] = 0;
+        md.len[0] = 2;
+        md.ofs[5] = 2;
+        md.len[5] = 1;
+        md.slot_mut(0).unwrap().copy_from_slice(&[0x12, 0x34]);
+        md.slot_mut(5).unwrap().copy_from_slice(&[9]);
+        md.present = 1 | 1 << 5;
+        let mut l = TunLayout::default();
+        assert!(l.place(5, 8));
+        assert!(l.place(0, 4));
+        l.apply(&mut md);
+        assert!(l.lays_out(&md));
+        assert_eq!(md.slot(0).unwrap(), &[0, 0, 0x12, 0x34]);
+        assert_eq!(md.slot(5).unwrap(), &[0, 0, 0, 0, 0, 0, 0, 9]);
+        assert_eq!(md.present, 1 | 1 << 5);
+        l.remove(5);
+        l.apply(&mut md);
+        assert_eq!(md.present, 1, "an unplaced slot is dropped");
     }
 
     #[test]

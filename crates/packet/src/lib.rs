@@ -19,7 +19,7 @@
 pub mod buffer;
 pub mod flow;
 
-pub use flow::{Flow, FlowNsh, FlowTnl, TunMetadata, Vlan};
+pub use flow::{Flow, FlowNsh, FlowTnl, TunLayout, TunMetadata, Vlan};
 pub mod checksum;
 pub mod compose;
 pub mod extract;

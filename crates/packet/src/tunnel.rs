@@ -33,6 +33,9 @@ pub const FLOW_TNL_F_DONT_FRAGMENT: u16 = 1 << 1;
 pub const FLOW_TNL_F_CSUM: u16 = 1 << 2;
 /// Tunnel flag: a key (VNI, GRE key) is present.
 pub const FLOW_TNL_F_KEY: u16 = 1 << 3;
+/// Tunnel flag: the Geneve options are raw, as received
+/// ([`crate::TunMetadata::geneve_raw`]), not yet `tun_metadataN` fields.
+pub const FLOW_TNL_F_UDPIF: u16 = 1 << 4;
 
 /// Range of UDP source ports chosen by hash for encapsulated packets.
 pub const TNL_UDP_PORT_MIN: u16 = 32768;
@@ -455,9 +458,8 @@ pub fn decap(frame: &[u8], kind: TunnelKind) -> Result<Decap, Error> {
             tnl.ip_dst = ip.dst();
             tnl.ip_tos = ip.tos();
             tnl.ip_ttl = ip.ttl();
-            if ip.dont_frag() {
-                tnl.flags |= FLOW_TNL_F_DONT_FRAGMENT;
-            }
+            // The DF bit is not kept (upstream's userspace decapsulation
+            // leaves the flag clear).
             (ip.protocol(), l3 + IPV4_LEN, l3 + ip.total_len() as usize)
         }
         0x86dd => {

@@ -634,7 +634,8 @@ fn retranslate(
     let verdict = if out.slow != 0 || out.error.is_some() {
         Verdict::Delete
     } else {
-        let mask = install_mask(&out.wc, &f.key);
+        let wc = ofproto::xlate::tunnel_options::raw_options_mask(o, &f.key, &out.wc);
+        let mask = install_mask(&wc, &f.key);
         if mask.or(&f.mask) != f.mask {
             // Translation now looks at bits the flow does not match on.
             Verdict::Delete

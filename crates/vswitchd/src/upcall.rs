@@ -302,7 +302,12 @@ impl UpcallHandler for SwitchUpcalls {
             }
             out.credits().credit(1, up.packet.len() as u64);
         }
-        let mask = crate::revalidator::install_mask(&out.wc, &up.flow);
+        // Received Geneve options are matched in their raw form.
+        let wc = match locked.get(&br) {
+            Some(o) => ofproto::xlate::tunnel_options::raw_options_mask(o, &up.flow, &out.wc),
+            None => out.wc,
+        };
+        let mask = crate::revalidator::install_mask(&wc, &up.flow);
         let actions = out.actions;
         let pending = apply_side_effects(&mut locked, out.side_effects);
         drop(locked);

@@ -36,6 +36,7 @@ pub const FLOW_TNL_F_OAM: u16 = 1;
 pub const FLOW_TNL_F_DONT_FRAGMENT: u16 = 2;
 pub const FLOW_TNL_F_CSUM: u16 = 4;
 pub const FLOW_TNL_F_KEY: u16 = 8;
+pub use packet::tunnel::FLOW_TNL_F_UDPIF;
 
 /// IPv4 header fields (`ipv4(…)`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -387,7 +388,7 @@ fn tnl_dst_is_set(t: &FlowTnl) -> bool {
 
 /// Tunnel attributes of `data` (a tunnel key or, when `is_mask`, its mask;
 /// `flow` is the key either way).
-fn tunnel_attrs(data: &FlowTnl, flow: &FlowTnl, is_mask: bool) -> Vec<TunAttr> {
+fn tunnel_attrs(data: &FlowTnl, flow: &FlowTnl) -> Vec<TunAttr> {
     let mut v = Vec::new();
     if data.flags & FLOW_TNL_F_KEY != 0 {
         v.push(TunAttr::Id(data.tun_id));
@@ -428,7 +429,12 @@ fn tunnel_attrs(data: &FlowTnl, flow: &FlowTnl, is_mask: bool) -> Vec<TunAttr> {
             ((data.gbp_flags as u32) << 16) | data.gbp_id as u32,
         ));
     }
-    let _ = (flow, is_mask);
+    // Received Geneve options, raw (their length is the key's), even
+    // none.
+    if flow.flags & FLOW_TNL_F_UDPIF != 0 {
+        let n = flow.metadata.geneve_raw().len();
+        v.push(TunAttr::GeneveOpts(data.metadata.opts[..n].to_vec()));
+    }
     v.sort_by_key(|a| a.attr_type());
     v
 }
@@ -455,11 +461,7 @@ fn from_flow(
     let mut out: Vec<KeyAttr> = Vec::new();
     out.push(KeyAttr::Priority(data.skb_priority));
     if tnl_dst_is_set(&flow.tunnel) || export_mask {
-        out.push(KeyAttr::Tunnel(tunnel_attrs(
-            &data.tunnel,
-            &flow.tunnel,
-            export_mask,
-        )));
+        out.push(KeyAttr::Tunnel(tunnel_attrs(&data.tunnel, &flow.tunnel)));
     }
     out.push(KeyAttr::SkbMark(data.pkt_mark));
     if support.ct_state {
@@ -907,7 +909,7 @@ fn exact_attr(a: &KeyAttr) -> KeyAttr {
     }
 }
 
-fn put_tunnel(t: &[TunAttr], tnl: &mut FlowTnl) {
+fn put_tunnel(t: &[TunAttr], tnl: &mut FlowTnl, is_mask: bool) {
     for a in t {
         match a {
             TunAttr::Id(v) => {
@@ -929,7 +931,14 @@ fn put_tunnel(t: &[TunAttr], tnl: &mut FlowTnl) {
                 tnl.gbp_id = *v as u16;
                 tnl.gbp_flags = (*v >> 16) as u8;
             }
-            TunAttr::GeneveOpts(_) => {}
+            TunAttr::GeneveOpts(b) => {
+                tnl.metadata.set_geneve_raw(b);
+                tnl.flags |= FLOW_TNL_F_UDPIF;
+                if is_mask {
+                    // The options' length is matched exactly.
+                    tnl.metadata.present = u64::from(u8::MAX);
+                }
+            }
         }
     }
 }
@@ -964,7 +973,7 @@ fn to_flow(attrs: &[KeyAttr], out: &mut Flow, src_flow: Option<&Flow>) -> Fitnes
                 out.ct_tp_dst = t.dst_port;
                 out.ct_nw_proto = t.proto;
             }
-            KeyAttr::Tunnel(t) => put_tunnel(t, &mut out.tunnel),
+            KeyAttr::Tunnel(t) => put_tunnel(t, &mut out.tunnel, is_mask),
             KeyAttr::InPort(v) => out.in_port = *v,
             _ => {}
         }

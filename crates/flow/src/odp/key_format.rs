@@ -413,6 +413,13 @@ fn format_mpls(s: &mut String, key: &[u32], mask: Option<&[u32]>) {
 fn format_tunnel(s: &mut String, key: &[TunAttr], mask: Option<&[TunAttr]>, verbose: bool) {
     let mut flags: u32 = 0;
     let mut mask_flags: u32 = 0;
+    // Geneve options come after the ports and the VXLAN group policy, as
+    // the datapath lays the attributes out.
+    let mut key: Vec<&TunAttr> = key.iter().collect();
+    key.sort_by_key(|a| match a {
+        TunAttr::GeneveOpts(_) => 2 * 11 + 1,
+        a => 2 * a.attr_type(),
+    });
     for a in key {
         let ma = mask.map(|m| {
             m.iter()
@@ -568,11 +575,18 @@ fn format_geneve(s: &mut String, opts: &[u8], mask: Option<&[u8]>, verbose: bool
         let mclass = m.map(|m| u16::from_be_bytes([m[0], m[1]]));
         f_be16x(s, "class", class, mclass, verbose);
         f_u8x(s, "type", typ, m.map(|m| m[2]), verbose);
-        f_u8u(s, "len", len as u8, m.map(|m| m[3] & 0x1f), verbose);
+        // A length mask of all five bits is exact.
+        let mlen = m.map(|m| match m[3] & 0x1f {
+            0x1f => u8::MAX,
+            l => l,
+        });
+        f_u8u(s, "len", len as u8, mlen, verbose);
         let data = opts.get(pos + 4..pos + 4 + len).unwrap_or(&[]);
-        if !data.is_empty() {
+        let md = mask.and_then(|m| m.get(pos + 4..pos + 4 + len));
+        let wild = md.is_some_and(|md| md.iter().all(|x| *x == 0));
+        if !data.is_empty() && (verbose || !wild) {
             s.push_str(&put_hex(data));
-            if let Some(md) = mask.and_then(|m| m.get(pos + 4..pos + 4 + len)) {
+            if let Some(md) = md {
                 if md.iter().any(|x| *x != 0xff) {
                     s.push('/');
                     s.push_str(&put_hex(md));

@@ -825,6 +825,12 @@ fn parse_tunnel(b: &str) -> Option<(Vec<TunAttr>, Vec<TunAttr>)> {
             m.push(TunAttr::TpDst(y as u16));
             Some(n)
         },
+        "geneve(" => |v| {
+            let (opts, masks, n) = scan_geneve(v)?;
+            k.push(TunAttr::GeneveOpts(opts));
+            m.push(TunAttr::GeneveOpts(masks));
+            Some(n)
+        },
         "flags(" => |v| {
             let end = v.find(')')?;
             let (f, fm) =
@@ -844,6 +850,81 @@ fn parse_tunnel(b: &str) -> Option<(Vec<TunAttr>, Vec<TunAttr>)> {
     k.sort_by_key(|a| a.attr_type());
     m.sort_by_key(|a| a.attr_type());
     Some((k, m))
+}
+
+/// Hex bytes `0x…` right-aligned into `len` bytes.
+fn scan_hex_bytes(s: &str, len: usize) -> Option<(Vec<u8>, usize)> {
+    let digits = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"))?;
+    let n = digits.chars().take_while(|c| c.is_ascii_hexdigit()).count();
+    if n == 0 || n > 2 * len {
+        return None;
+    }
+    let mut out = vec![0u8; len];
+    for (i, c) in digits[..n].chars().rev().enumerate() {
+        let d = c.to_digit(16)? as u8;
+        out[len - 1 - i / 2] |= if i % 2 == 0 { d } else { d << 4 };
+    }
+    Some((out, 2 + n))
+}
+
+/// The options of `geneve(…)` (after its opening parenthesis, through the
+/// closing one): `{class=…,type=…,len=…[,0x…]}` each, every part with an
+/// optional `/mask` (exact when absent); raw TLVs and their masks.
+fn scan_geneve(s: &str) -> Option<(Vec<u8>, Vec<u8>, usize)> {
+    let (mut opts, mut masks) = (Vec::new(), Vec::new());
+    let mut at = 0;
+    while let Some(body) = s[at..].strip_prefix('{') {
+        let end = body.find('}')?;
+        let mut class = (0u128, 0u128);
+        let mut kind = (0u128, 0u128);
+        let mut len = (0u128, 0u128);
+        let mut data: Option<&str> = None;
+        for part in body[..end].split(',').filter(|p| !p.is_empty()) {
+            let field = |v: &str, bits| {
+                let (x, y, n) = scan_masked_int(v, bits)?;
+                (n == v.len()).then_some((x, y))
+            };
+            if let Some(v) = part.strip_prefix("class=") {
+                class = field(v, 16)?;
+            } else if let Some(v) = part.strip_prefix("type=") {
+                kind = field(v, 8)?;
+            } else if let Some(v) = part.strip_prefix("len=") {
+                len = field(v, 8)?;
+            } else {
+                data = Some(part);
+            }
+        }
+        let n = usize::try_from(len.0).ok()?;
+        if n % 4 != 0 || n > 124 {
+            return None;
+        }
+        let (value, mask) = match data {
+            Some(d) => {
+                let (v, used) = scan_hex_bytes(d, n)?;
+                match d[used..].strip_prefix('/') {
+                    Some(m) => {
+                        let (mk, k) = scan_hex_bytes(m, n)?;
+                        (k == m.len()).then_some((v, mk))?
+                    }
+                    None if used == d.len() => (v, vec![0xff; n]),
+                    None => return None,
+                }
+            }
+            None => (vec![0; n], vec![0xff; n]),
+        };
+        opts.extend_from_slice(&(class.0 as u16).to_be_bytes());
+        opts.push(kind.0 as u8);
+        opts.push((n / 4) as u8);
+        opts.extend_from_slice(&value);
+        masks.extend_from_slice(&(class.1 as u16).to_be_bytes());
+        masks.push(kind.1 as u8);
+        masks.push(len.1 as u8);
+        masks.extend_from_slice(&mask);
+        at += 1 + end + 1;
+    }
+    let rest = s[at..].strip_prefix(')')?;
+    let _ = rest;
+    Some((opts, masks, at + 1))
 }
 
 #[cfg(test)]
@@ -871,6 +952,7 @@ mod tests {
         round_trip(
             "recirc_id(0),in_port(1),packet_type(ns=1,id=0x800),eth_type(0x0800),ipv4(frag=no)",
         );
+        round_trip("tunnel(tun_id=0x7b,src=1.1.2.92,dst=1.1.2.88,ttl=64,geneve({class=0xffff,type=0,len=4,0xa}{class=0x1,type=0x5,len=8,0x1234/0xff}),flags(-df-csum+key)),recirc_id(0),in_port(6081),eth(),eth_type(0x0800),ipv4(frag=no)");
     }
 
     #[test]

@@ -162,6 +162,7 @@ impl Ofproto {
             _ => return Err(OfpErr::NXTTMFC_BAD_COMMAND),
         }
         map.sort_by_key(|m| m.index);
+        self.tun_layout = crate::tlv::layout_for(&self.tun_layout, &map)?;
         self.tlv_map = map;
         Ok(())
     }

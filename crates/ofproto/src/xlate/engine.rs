@@ -264,8 +264,10 @@ pub fn fix_vlan_tpid(flow: &mut Flow) {
 pub(crate) fn run<'a>(br: &'a Ofproto, bridges: &'a dyn Bridges, input: XlateIn<'a>) -> XlateOut {
     let mut input = input;
     fix_vlan_tpid(&mut input.flow);
+    super::tunnel_options::for_bridge(br, &mut input.flow.tunnel);
     let mut wc = Flow::default();
     wc_init(&input.flow, &mut wc);
+    br.tun_layout().apply(&mut wc.tunnel.metadata);
     let mut ctx = Ctx {
         bridges,
         br,

@@ -94,50 +94,22 @@ fn sets_l3_prereq(field: FieldId, flow: &Flow) -> bool {
     )) || (flow.dl_type == 0x0806 && matches!(field, ArpOp | ArpSha | ArpTha | ArpSpa | ArpTpa))
 }
 
-/// Gives a `tun_metadataN` field the TLV map maps the option length the
-/// map gives it, in the flow and in the megaflow mask, before a write:
-/// upstream lays a flow's options out by the bridge's tunnel table, so a
-/// write reaches every byte of the mapped option, not only those of the
-/// value that first set it.  A slot the flow already has with a shorter
-/// length (a flow parsed from text) is moved to a new place, its value
-/// kept; unmapped fields, and a map too large for the option space, are
-/// left as they are.
+/// Lays the flow's and the megaflow mask's tunnel metadata out as the
+/// bridge's TLV map does before a write to a `tun_metadataN` field:
+/// upstream keeps a flow's options where the bridge's tunnel table puts
+/// them, so a write reaches every byte of the mapped option, not only
+/// those of the value that first set it, and later lookups compare with
+/// the rules' matches.  Unmapped fields are left as they are.
 pub fn locate_tun_metadata(ctx: &mut Ctx, field: FieldId) {
     let Some(i) = field.tun_metadata_index() else {
         return;
     };
-    let Some(m) = ctx.br.tlv_map().iter().find(|m| m.index as usize == i) else {
-        return;
-    };
-    let len = m.option_len;
-    if len == 0 || ctx.flow.tunnel.metadata.len[i] >= len {
+    let layout = ctx.br.tun_layout();
+    if layout.slot(i).is_none() {
         return;
     }
-    let value = field.get(&ctx.flow);
-    let mask = field.get(&ctx.wc);
-    let md = &mut ctx.flow.tunnel.metadata;
-    if let Some(old) = md.slot_mut(i) {
-        old.fill(0);
-    }
-    let ofs = md.used().max(ctx.wc.tunnel.metadata.used());
-    if ofs + len as usize > md.opts.len() {
-        return;
-    }
-    for f in [&mut ctx.flow, &mut ctx.wc] {
-        f.tunnel.metadata.ofs[i] = ofs as u8;
-        f.tunnel.metadata.len[i] = len;
-    }
-    if let Some(old) = ctx.wc.tunnel.metadata.slot_mut(i) {
-        old.fill(0);
-    }
-    let present = ctx.flow.tunnel.metadata.present & (1 << i) != 0;
-    let mask_present = ctx.wc.tunnel.metadata.present & (1 << i) != 0;
-    if present {
-        field.set(&mut ctx.flow, &value);
-    }
-    if mask_present {
-        field.set(&mut ctx.wc, &mask);
-    }
+    layout.apply(&mut ctx.flow.tunnel.metadata);
+    layout.apply(&mut ctx.wc.tunnel.metadata);
 }
 
 /// `set_field` / `load`.
@@ -199,6 +171,8 @@ pub fn delete_field(ctx: &mut Ctx, field: FieldId) {
     if let Some(i) = field.tun_metadata_index() {
         ctx.flow.tunnel.metadata.present &= !(1u64 << i);
         ctx.wc.tunnel.metadata.present |= 1u64 << i;
+        let name = field.name();
+        ctx.report(NodeKind::Detail, || format!("delete {name}"));
     }
 }
 
@@ -220,6 +194,7 @@ mod tests {
                 option_len: 4,
                 index: 0,
             });
+            o.tun_layout = crate::tlv::layout_for(&o.tun_layout, &o.tlv_map).unwrap();
         }
         let mut warnings = Vec::new();
         let acts = flow::actions::parse_actions(

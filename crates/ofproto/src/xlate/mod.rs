@@ -32,6 +32,7 @@ mod output;
 pub mod recirc;
 pub mod report;
 mod tunnel;
+pub mod tunnel_options;
 
 use std::sync::Arc;
 
