@@ -465,19 +465,35 @@ impl FlowTable {
     /// Removes flows neither hit nor installed in the last `max_idle` ms;
     /// returns how many went.
     pub fn expire(&mut self, now: u64, max_idle: u64) -> usize {
-        let old: Vec<Ufid> = self
-            .by_ufid
+        let old = self.idle_flows(now, max_idle);
+        self.remove_idle(&old, now, max_idle)
+    }
+
+    /// The flows [`FlowTable::expire`] would remove (a read-only scan, so
+    /// that the table's writers hold it only for the removals).
+    pub fn idle_flows(&self, now: u64, max_idle: u64) -> Vec<Ufid> {
+        self.by_ufid
             .values()
-            .filter(|m| {
-                let last = m.used.load(Relaxed).max(m.created);
-                last.saturating_add(max_idle) < now
-            })
+            .filter(|m| is_idle(m, now, max_idle))
             .map(|m| m.ufid)
-            .collect();
-        for u in &old {
-            self.remove(u);
+            .collect()
+    }
+
+    /// Removes those of `ufids` that are still idle (a flow hit since the
+    /// scan stays); returns how many went.
+    pub fn remove_idle(&mut self, ufids: &[Ufid], now: u64, max_idle: u64) -> usize {
+        let mut n = 0;
+        for u in ufids {
+            if self
+                .by_ufid
+                .get(u)
+                .is_some_and(|m| is_idle(m, now, max_idle))
+            {
+                self.remove(u);
+                n += 1;
+            }
         }
-        old.len()
+        n
     }
 
     /// Every flow, in installation-independent order (by ufid).
@@ -486,6 +502,12 @@ impl FlowTable {
         v.sort_by_key(|m| m.ufid);
         v
     }
+}
+
+/// Whether `m` was neither hit nor installed in the last `max_idle` ms.
+fn is_idle(m: &Megaflow, now: u64, max_idle: u64) -> bool {
+    let last = m.used.load(Relaxed).max(m.created);
+    last.saturating_add(max_idle) < now
 }
 
 /// A ufid for a new flow: a keyed hash of key and mask, shaped as a UUID
@@ -552,6 +574,31 @@ mod tests {
         assert!(t.remove(&u).is_some());
         assert!(!mf.alive.load(Relaxed));
         assert!(t.lookup(&flow(1, 0x0a0000fe)).0.is_none());
+    }
+
+    #[test]
+    fn idle_flows_go_unless_hit_since_the_scan() {
+        let mut t = FlowTable::default();
+        let mut m = Flow::default();
+        m.in_port = u32::MAX;
+        m.nw_dst = u32::MAX;
+        for (dst, created) in [(1, 100), (2, 100), (3, 900)] {
+            let f = flow(1, dst);
+            let mut mf = Megaflow::new(make_ufid(&f, &m, 1), &f, &m, Arc::from(vec![]));
+            mf.created = created;
+            assert!(t.insert(mf));
+        }
+        let old = t.idle_flows(1000, 500);
+        assert_eq!(old.len(), 2);
+        // One of them carries a packet before the removals.
+        let hit = t.lookup(&flow(1, 2)).0.unwrap().clone();
+        hit.credit(1, 60, 0, 950);
+        assert_eq!(t.remove_idle(&old, 1000, 500), 1);
+        assert_eq!(t.len(), 2);
+        assert!(t.lookup(&flow(1, 1)).0.is_none());
+        assert!(t.lookup(&flow(1, 2)).0.is_some());
+        assert_eq!(t.expire(2000, 500), 2);
+        assert!(t.is_empty());
     }
 
     #[test]

@@ -134,6 +134,11 @@ impl Inner {
             .lock()
             .map(|c| c.flow_limit)
             .unwrap_or(usize::MAX);
+        // Made before the table is locked: forwarding threads wait only
+        // for the insertion.
+        let ufid = make_ufid(&key.and(&m), &m, self.secret);
+        let mut mf = Megaflow::new(ufid, key, &m, Arc::from(actions.to_vec()));
+        mf.created = self.now_ms();
         let Ok(mut t) = self.table.write() else {
             return false;
         };
@@ -143,9 +148,6 @@ impl Inner {
         if t.lookup(key).0.is_some() {
             return true;
         }
-        let ufid = make_ufid(&key.and(&m), &m, self.secret);
-        let mut mf = Megaflow::new(ufid, key, &m, Arc::from(actions.to_vec()));
-        mf.created = self.now_ms();
         t.insert(mf);
         true
     }
@@ -469,8 +471,18 @@ fn handler_main(inner: Arc<Inner>, rx: Receiver<QueuedUpcall>, stop: Arc<AtomicB
         if now >= next_sweep {
             next_sweep = now + 500;
             let max_idle = inner.config.lock().ok().and_then(|c| c.max_idle_ms);
-            if let (Some(idle), Ok(mut t)) = (max_idle, inner.table.write()) {
-                t.expire(now, idle);
+            if let Some(idle) = max_idle {
+                // Scanned under the read lock: forwarding threads wait
+                // for the removals only, not for a walk of every flow.
+                let old = match inner.table.read() {
+                    Ok(t) => t.idle_flows(now, idle),
+                    Err(_) => Vec::new(),
+                };
+                if !old.is_empty() {
+                    if let Ok(mut t) = inner.table.write() {
+                        t.remove_idle(&old, now, idle);
+                    }
+                }
             }
         }
         match rx.recv_timeout(Duration::from_millis(100)) {
