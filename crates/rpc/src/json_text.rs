@@ -45,8 +45,9 @@ pub fn hash_bytes(data: &[u8], basis: u32) -> u32 {
     mhash_finish(hash ^ data.len() as u32)
 }
 
-/// The mask an OVS hash map picks for `capacity` elements.
-fn calc_mask(capacity: usize) -> usize {
+/// The mask an OVS hash map (`hmap`) picks for `capacity` elements: it
+/// grows to this once it holds more than twice its buckets.
+pub fn hmap_mask(capacity: usize) -> usize {
     let mut mask = capacity / 2;
     mask |= mask >> 1;
     mask |= mask >> 2;
@@ -67,7 +68,7 @@ pub fn shash_order(keys: &[&str]) -> Vec<usize> {
         buckets[h as usize & mask].insert(0, i);
         let n = i + 1;
         if n / 2 > mask {
-            let new_mask = calc_mask(n);
+            let new_mask = hmap_mask(n);
             if new_mask > mask {
                 let mut grown: Vec<Vec<usize>> = vec![Vec::new(); new_mask + 1];
                 for b in &buckets {

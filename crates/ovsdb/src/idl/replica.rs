@@ -68,18 +68,6 @@ fn uuid_hash(u: &Uuid) -> usize {
     u32::from_be_bytes([u.0[0], u.0[1], u.0[2], u.0[3]]) as usize
 }
 
-/// The mask an OVS hmap picks for `capacity` elements.
-fn calc_mask(capacity: usize) -> usize {
-    let mut mask = capacity / 2;
-    mask |= mask >> 1;
-    mask |= mask >> 2;
-    mask |= mask >> 4;
-    mask |= mask >> 8;
-    mask |= mask >> 16;
-    mask |= mask >> 32;
-    mask | ((mask & 1) << 1)
-}
-
 impl HashOrder {
     fn insert(&mut self, u: Uuid) {
         if self.buckets.is_empty() {
@@ -88,7 +76,7 @@ impl HashOrder {
         self.buckets[uuid_hash(&u) & self.mask].insert(0, u);
         self.n += 1;
         if self.n / 2 > self.mask {
-            let new_mask = calc_mask(self.n);
+            let new_mask = rpc::json_text::hmap_mask(self.n);
             if new_mask > self.mask {
                 let mut grown = vec![Vec::new(); new_mask + 1];
                 for b in &self.buckets {

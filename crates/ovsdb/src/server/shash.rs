@@ -6,7 +6,7 @@
 //! line in the order of a set of their names ([`set_order`]); both follow
 //! from the history of insertions and removals, which this replays.
 
-use rpc::json_text::hash_bytes;
+use rpc::json_text::{hash_bytes, hmap_mask};
 
 /// A replica of an upstream string hash map's layout (keys only).
 #[derive(Debug, Clone)]
@@ -26,16 +26,6 @@ impl Default for ShashOrder {
     }
 }
 
-/// The mask upstream's map picks for `capacity` elements.
-fn calc_mask(capacity: usize) -> usize {
-    let mut mask = capacity / 2;
-    for shift in [1, 2, 4, 8, 16, 32] {
-        mask |= mask >> shift;
-    }
-    // At least two buckets once there is anything to hold.
-    mask | ((mask & 1) << 1)
-}
-
 impl ShashOrder {
     pub fn contains(&self, key: &str) -> bool {
         let h = hash_bytes(key.as_bytes(), 0);
@@ -53,7 +43,7 @@ impl ShashOrder {
         self.buckets[h as usize & self.mask].insert(0, (h, key.to_string()));
         self.n += 1;
         if self.n / 2 > self.mask {
-            let new_mask = calc_mask(self.n);
+            let new_mask = hmap_mask(self.n);
             if new_mask > self.mask {
                 let mut grown = vec![Vec::new(); new_mask + 1];
                 for (h, k) in self.buckets.drain(..).flatten() {
