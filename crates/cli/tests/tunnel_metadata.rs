@@ -59,48 +59,10 @@ const TLV_MAP: &str = "{class=0xffff,type=0,len=4}->tun_metadata0,{class=0xffff,
 /// br0: two dummy ports and a Geneve port taking its remote and key from
 /// the flow; int-br's TLV map as [`TLV_MAP`].
 fn bridge_steps() -> Vec<Step<'static>> {
+    const BR0: &str = "add-br br0 -- set bridge br0 datapath_type=dummy -- add-port br0 p1 -- set interface p1 type=dummy ofport_request=1 -- add-port br0 p2 -- set interface p2 type=dummy ofport_request=2 -- add-port br0 t0 -- set interface t0 type=geneve options:remote_ip=flow options:key=flow ofport_request=3";
+    let words: Vec<&'static str> = BR0.split(' ').collect();
     vec![
-        Step::Vsctl(&[
-            "add-br",
-            "br0",
-            "--",
-            "set",
-            "bridge",
-            "br0",
-            "datapath_type=dummy",
-            "--",
-            "add-port",
-            "br0",
-            "p1",
-            "--",
-            "set",
-            "interface",
-            "p1",
-            "type=dummy",
-            "ofport_request=1",
-            "--",
-            "add-port",
-            "br0",
-            "p2",
-            "--",
-            "set",
-            "interface",
-            "p2",
-            "type=dummy",
-            "ofport_request=2",
-            "--",
-            "add-port",
-            "br0",
-            "t0",
-            "--",
-            "set",
-            "interface",
-            "t0",
-            "type=geneve",
-            "options:remote_ip=flow",
-            "options:key=flow",
-            "ofport_request=3",
-        ]),
+        Step::Vsctl(Box::leak(words.into_boxed_slice())),
         Step::Ofctl("br0", &["add-tlv-map", TLV_MAP]),
     ]
 }
@@ -170,62 +132,10 @@ fn written_options_are_present_for_later_matches() {
 }
 
 /// The underlay (br0 with 1.1.2.88, p0 facing 1.1.2.92) and int-br with a
-/// Geneve port, a VM port writing what it sends to `vm1.pcap`, and a TLV
-/// map naming two options.
-const RECEIVE_SETUP: &[&[&str]] = &[
-    &[
-        "add-br",
-        "br0",
-        "--",
-        "set",
-        "bridge",
-        "br0",
-        "datapath_type=dummy",
-        "other-config:hwaddr=aa:55:aa:55:00:00",
-        "--",
-        "add-port",
-        "br0",
-        "p0",
-        "--",
-        "set",
-        "interface",
-        "p0",
-        "type=dummy",
-        "ofport_request=1",
-        "other-config:hwaddr=aa:55:aa:55:00:00",
-    ],
-    &[
-        "add-br",
-        "int-br",
-        "--",
-        "set",
-        "bridge",
-        "int-br",
-        "datapath_type=dummy",
-        "--",
-        "add-port",
-        "int-br",
-        "t4",
-        "--",
-        "set",
-        "interface",
-        "t4",
-        "type=geneve",
-        "options:remote_ip=1.1.2.92",
-        "options:key=123",
-        "ofport_request=5",
-        "--",
-        "add-port",
-        "int-br",
-        "vm1",
-        "--",
-        "set",
-        "interface",
-        "vm1",
-        "type=dummy",
-        "options:tx_pcap=vm1.pcap",
-        "ofport_request=10",
-    ],
+/// Geneve port and a VM port (ovs-vsctl command lines).
+const RECEIVE_SETUP: &[&str] = &[
+    "add-br br0 -- set bridge br0 datapath_type=dummy other-config:hwaddr=aa:55:aa:55:00:00 -- add-port br0 p0 -- set interface p0 type=dummy ofport_request=1 other-config:hwaddr=aa:55:aa:55:00:00",
+    "add-br int-br -- set bridge int-br datapath_type=dummy -- add-port int-br t4 -- set interface t4 type=geneve options:remote_ip=1.1.2.92 options:key=123 ofport_request=5 -- add-port int-br vm1 -- set interface vm1 type=dummy ofport_request=10",
 ];
 
 const RECEIVE_COMMANDS: &[&[&str]] = &[
@@ -350,8 +260,16 @@ fn received_options_become_tun_metadata() {
         let dir = sb.dir.display().to_string();
         let mut say = |what: String| out.push(what.replace(&dir, "SANDBOX"));
         for s in RECEIVE_SETUP {
-            say(format!("{:?}", sb.vsctl_outcome(s)));
+            let words: Vec<&str> = s.split(' ').collect();
+            say(format!("{:?}", sb.vsctl_outcome(&words)));
         }
+        // What vm1 sends goes to a capture in the sandbox (every frame but
+        // the one without options, which the pipeline drops).
+        let pcap = format!("options:tx_pcap={}", sb.path("vm1.pcap"));
+        say(format!(
+            "{:?}",
+            sb.vsctl_outcome(&["set", "interface", "vm1", &pcap])
+        ));
         for c in RECEIVE_COMMANDS {
             say(format!("{:?}", sb.appctl_outcome(c)));
         }
@@ -420,6 +338,7 @@ fn received_options_become_tun_metadata() {
             .iter()
             .map(|f| f.iter().map(|b| format!("{b:02x}")).collect())
             .collect();
+        assert_eq!(sent.len(), 3, "{}: vm1 sent {sent:?}", sb.dir.display());
         say(format!("vm1 sent {sent:?}"));
     }
     let [r, o] = outputs;
