@@ -391,16 +391,24 @@ impl Sandbox {
 
     /// Runs `prog` with `args` in the sandbox's environment.
     pub fn run(&self, prog: &Program, args: &[&str]) -> Outcome {
-        let out = Command::new(&prog.exe)
-            .args(&prog.lead)
+        let out = self
+            .command(prog, args)
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e}", prog.exe.display()));
+        Outcome::from(out)
+    }
+
+    /// `prog` with `args` in the sandbox's environment, to run with other
+    /// standard streams than [`Sandbox::run`]'s.
+    pub fn command(&self, prog: &Program, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&prog.exe);
+        cmd.args(&prog.lead)
             .args(args)
             .env("OVS_RUNDIR", &self.dir)
             .env("OVS_LOGDIR", &self.dir)
             .env("OVS_DBDIR", &self.dir)
-            .env("OVS_SYSCONFDIR", &self.dir)
-            .output()
-            .unwrap_or_else(|e| panic!("{}: {e}", prog.exe.display()));
-        Outcome::from(out)
+            .env("OVS_SYSCONFDIR", &self.dir);
+        cmd
     }
 
     /// `ovs-vsctl --db=unix:db.sock ARGS` with the sandbox's vsctl.

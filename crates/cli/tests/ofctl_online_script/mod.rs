@@ -169,13 +169,8 @@ pub fn run_script(tag: &str, script: &str, daemons: Stack, ofctl: &Program) -> V
             "ofctl<" => {
                 let (file, rest_args) = args.split_first().expect("ofctl< FILE ARGS");
                 let input = std::fs::File::open(sb.dir.join(file)).expect("open input file");
-                let out = std::process::Command::new(&ofctl.exe)
-                    .args(&ofctl.lead)
-                    .args(rest_args)
-                    .env("OVS_RUNDIR", &sb.dir)
-                    .env("OVS_LOGDIR", &sb.dir)
-                    .env("OVS_DBDIR", &sb.dir)
-                    .env("OVS_SYSCONFDIR", &sb.dir)
+                let out = sb
+                    .command(ofctl, rest_args)
                     .stdin(input)
                     .output()
                     .expect("run ofctl");
@@ -192,13 +187,8 @@ pub fn run_script(tag: &str, script: &str, daemons: Stack, ofctl: &Program) -> V
             "ofctl&" => {
                 let (file, rest_args) = args.split_first().expect("ofctl& FILE ARGS");
                 let stderr = std::fs::File::create(sb.dir.join(file)).expect("create output file");
-                let status = std::process::Command::new(&ofctl.exe)
-                    .args(&ofctl.lead)
-                    .args(rest_args)
-                    .env("OVS_RUNDIR", &sb.dir)
-                    .env("OVS_LOGDIR", &sb.dir)
-                    .env("OVS_DBDIR", &sb.dir)
-                    .env("OVS_SYSCONFDIR", &sb.dir)
+                let status = sb
+                    .command(ofctl, rest_args)
                     .stdin(std::process::Stdio::null())
                     .stdout(std::process::Stdio::null())
                     .stderr(stderr)
