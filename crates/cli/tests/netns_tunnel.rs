@@ -9,6 +9,9 @@
 //! cache), then `tnl_push` on one side and `tnl_pop` on the other carry
 //! them.
 //!
+//! The same with a Geneve overlay whose options carry each host's number
+//! (set and matched as `tun_metadata0`).
+//!
 //! Needs root (namespaces, veths) and `ip`, `ping`: without them the test
 //! says why and passes.  A guard removes the namespaces (and the links in
 //! them) and the sandboxes stop the daemons, even when an assertion fails.
@@ -29,26 +32,45 @@ struct Host {
     sb: Sandbox,
 }
 
-fn host(net: &mut Net, n: u8) -> Host {
+fn host(net: &mut Net, kind: &str, n: u8) -> Host {
     let ns = net.add_ns(&format!("h{n}"));
     let sb = {
         let _inside = enter(&ns);
-        Sandbox::start_stack(&format!("netns-tnl-h{n}"), Stack::ferrovs(FERROVS), true)
+        Sandbox::start_stack(
+            &format!("netns-tnl-{kind}-h{n}"),
+            Stack::ferrovs(FERROVS),
+            true,
+        )
     };
     Host { ns, sb }
 }
 
 #[test]
 fn vms_ping_across_a_vxlan_overlay() {
+    overlay("vxlan", "vxlan_sys_4789");
+}
+
+/// The same over Geneve, where each host's overlay bridge tags what its
+/// VM sends with a Geneve option (its host number, `tun_metadata0` through
+/// the TLV map) and delivers to its VM only what carries the other host's
+/// number: the options cross the wire and come back as `tun_metadata0`.
+#[test]
+fn vms_ping_across_a_geneve_overlay_with_options() {
+    overlay("geneve", "genev_sys_6081");
+}
+
+/// Two hosts joined by a `kind` overlay (its listening port `vport` in
+/// `tnl/ports/show`); the VMs ping across it.
+fn overlay(kind: &str, vport: &str) {
     if let Some(why) = testkit::netns_missing(&["ping"]) {
-        eprintln!("SKIP vms_ping_across_a_vxlan_overlay: {why}");
+        eprintln!("SKIP {kind} overlay: {why}");
         return;
     }
     // Declared first, dropped last: the namespaces (and every link in
     // them) go once the daemons are stopped.
-    let mut net = Net::new("t");
-    let h1 = host(&mut net, 1);
-    let h2 = host(&mut net, 2);
+    let mut net = Net::new(&kind[..1]);
+    let h1 = host(&mut net, kind, 1);
+    let h2 = host(&mut net, kind, 2);
     let (vm1, vm2) = (net.add_ns("v1"), net.add_ns("v2"));
 
     // The wire between the hosts.
@@ -65,9 +87,9 @@ fn vms_ping_across_a_vxlan_overlay() {
         address(vm, &peer, &[addr]);
     }
 
-    for (h, wire, vm_link, me, other) in [
-        (&h1, &u1, &m1, "172.31.77.1", "172.31.77.2"),
-        (&h2, &u2, &m2, "172.31.77.2", "172.31.77.1"),
+    for (n, h, wire, vm_link, me, other) in [
+        (1, &h1, &u1, &m1, "172.31.77.1", "172.31.77.2"),
+        (2, &h2, &u2, &m2, "172.31.77.2", "172.31.77.1"),
     ] {
         up(&h.ns, wire);
         up(&h.ns, vm_link);
@@ -82,12 +104,15 @@ fn vms_ping_across_a_vxlan_overlay() {
                 "set",
                 "interface",
                 "vx",
-                "type=vxlan",
+                &format!("type={kind}"),
                 &remote,
                 "options:key=77",
             ],
         )
         .unwrap_or_else(|e| panic!("{e}"));
+        if kind == "geneve" {
+            tag_with_options(&h.sb, vm_link, n);
+        }
         // The underlay address lives on brp's internal port.
         let ok = h.sb.wait_until(Duration::from_secs(10), || {
             cmd(&["ip", "netns", "exec", &h.ns, "ip", "link", "show", "brp"])
@@ -140,9 +165,39 @@ fn vms_ping_across_a_vxlan_overlay() {
             h.ns
         );
         let ports = appctl(&h.sb, &["tnl/ports/show"]);
-        assert!(ports.contains("vxlan_sys_4789"), "{ports}");
+        assert!(ports.contains(vport), "{ports}");
     }
     drop(h2);
     drop(h1);
     drop(net);
+}
+
+/// Host `n`'s overlay flows for the Geneve test: its VM's packets leave
+/// with option `{class=0xffff,type=0}` = `n`; packets from the tunnel reach
+/// the VM only with the other host's number in that option.
+fn tag_with_options(sb: &Sandbox, vm_link: &str, n: u8) {
+    let ofport = |name: &str| {
+        let ok = sb.wait_until(Duration::from_secs(10), || {
+            sb.vsctl(&["get", "interface", name, "ofport"])
+                .is_ok_and(|p| p.trim().parse::<i32>().is_ok_and(|p| p > 0))
+        });
+        assert!(ok, "{name} has no OpenFlow port");
+        sb.vsctl(&["get", "interface", name, "ofport"])
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let (vm, vx) = (ofport(vm_link), ofport("vx"));
+    let other = 3 - n;
+    let run = |args: &[&str]| sb.ofctl("bri", args).unwrap_or_else(|e| panic!("{e}"));
+    run(&["add-tlv-map", "{class=0xffff,type=0,len=4}->tun_metadata0"]);
+    run(&["del-flows"]);
+    run(&[
+        "add-flow",
+        &format!("in_port={vm},actions=set_field:{n:#x}->tun_metadata0,output:{vx}"),
+    ]);
+    run(&[
+        "add-flow",
+        &format!("in_port={vx},tun_metadata0={other:#x},actions=output:{vm}"),
+    ]);
 }
