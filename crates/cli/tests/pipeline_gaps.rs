@@ -484,6 +484,7 @@ fn packet_type_changes_commit_pop_and_push_eth() {
         format!("in_port=11,ipv6,{eth}"),
         format!("in_port=11,dl_vlan=5,ip,{eth}"),
         format!("in_port=11,ip,nw_proto=4,{eth},nw_src=1.1.1.1"),
+        format!("in_port=11,tcp,{eth},nw_src=1.1.1.1"),
         format!("in_port=11,udp,{eth}"),
         format!("in_port=11,icmp,{eth}"),
         format!("in_port=11,ip,nw_proto=2,{eth},nw_src=1.1.1.1,nw_dst=2.2.2.2"),

@@ -646,7 +646,10 @@ pub fn format_match(m: &Match, priority: i32, ports: Option<&PortMap>) -> String
         o.u16_masked("tp_src", f.tp_src, w.tp_src);
         o.u16_masked("tp_dst", f.tp_dst, w.tp_dst);
     }
-    if is_ip_any(f) && f.nw_proto == IPPROTO_TCP && w.tcp_flags != 0 {
+    // The Ethertype as printed (a layer-3 packet type's own), as for the
+    // other layer-4 fields.
+    let ip_any = dl_type == ETH_TYPE_IP || dl_type == ETH_TYPE_IPV6;
+    if ip_any && f.nw_proto == IPPROTO_TCP && w.tcp_flags != 0 {
         let s = format_flags_masked(
             tcp_flag_name,
             f.tcp_flags as u32,
