@@ -501,7 +501,17 @@ fn identical_tunnels_are_refused_like_upstream() {
         rs.dedup();
         os.sort();
         os.dedup();
-        assert_eq!(rs, os, "log lines '{what}' differ");
+        // The reference logs "could not add port" through one rate limiter
+        // for all of ofproto.c (a burst of 5, then 1 a minute): once it has
+        // logged 5, it may drop a later port's line that ours, which does
+        // not limit it, still prints.
+        let limited = what == "could not add port" && r.len() >= 5;
+        if limited {
+            let missing: Vec<_> = rs.iter().filter(|l| !os.contains(l)).collect();
+            assert!(missing.is_empty(), "log lines '{what}' missing from ours: {missing:?}");
+        } else {
+            assert_eq!(rs, os, "log lines '{what}' differ");
+        }
     }
 }
 
