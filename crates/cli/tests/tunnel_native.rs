@@ -508,7 +508,10 @@ fn identical_tunnels_are_refused_like_upstream() {
         let limited = what == "could not add port" && r.len() >= 5;
         if limited {
             let missing: Vec<_> = rs.iter().filter(|l| !os.contains(l)).collect();
-            assert!(missing.is_empty(), "log lines '{what}' missing from ours: {missing:?}");
+            assert!(
+                missing.is_empty(),
+                "log lines '{what}' missing from ours: {missing:?}"
+            );
         } else {
             assert_eq!(rs, os, "log lines '{what}' differ");
         }

@@ -299,8 +299,7 @@ pub fn normalize_run(sb: &Sandbox, r: &Ran) -> String {
         // does not depend on the datapath's order.
         normalize_recirc(&sort_datapath_flows(&sort_flood(&s)))
     };
-    let stderr: String = r
-        .stderr
+    let stderr: String = testkit::without_timeval_warnings(&r.stderr)
         .lines()
         .filter(|l| !l.contains("The default log directory"))
         .map(|l| format!("{l}\n"))
@@ -308,62 +307,7 @@ pub fn normalize_run(sb: &Sandbox, r: &Ran) -> String {
     format!("[{}]\n{}{}", r.status, fix(&r.stdout), fix(&stderr))
 }
 
-/// Port addresses in `ovs-ofctl show`-style listings that no two runs
-/// share: random ones (patch and tunnel devices, and a bridge's own,
-/// derived from its row UUID, as is then its datapath ID) become
-/// `<random>`, and dummy devices' `aa:55:aa:55:xx:yy` (numbered across
-/// the process, from an offset that depends on the host) are renumbered
-/// in order of appearance.
-pub fn normalize_port_addrs(s: &str) -> String {
-    let is_mac = |t: &str| {
-        t.len() == 17
-            && t.split(':')
-                .all(|b| b.len() == 2 && b.chars().all(|c| c.is_ascii_hexdigit()))
-    };
-    let mut dummies: Vec<String> = Vec::new();
-    let mut lines = Vec::new();
-    for l in s.split('\n') {
-        let mut l = l.to_string();
-        if let Some(p) = l.find("): addr:") {
-            let start = p + "): addr:".len();
-            if let Some(mac) = l
-                .get(start..start + 17)
-                .filter(|m| is_mac(m))
-                .map(str::to_string)
-            {
-                let repl = if let Some(tail) = mac.strip_prefix("aa:55:aa:55:") {
-                    let n = match dummies.iter().position(|d| d == tail) {
-                        Some(n) => n,
-                        None => {
-                            dummies.push(tail.to_string());
-                            dummies.len() - 1
-                        }
-                    };
-                    format!("aa:55:aa:55:<{n}>")
-                } else if u8::from_str_radix(&mac[..2], 16).is_ok_and(|b| b & 2 != 0) {
-                    "<random>".to_string()
-                } else {
-                    mac
-                };
-                l.replace_range(start..start + 17, &repl);
-            }
-        }
-        if let Some(p) = l.find(": dpid:") {
-            let start = p + ": dpid:".len();
-            let local = l
-                .get(start..start + 16)
-                .filter(|d| d.len() == 16 && d.chars().all(|c| c.is_ascii_hexdigit()))
-                .filter(|d| d.starts_with("0000"))
-                .and_then(|d| u8::from_str_radix(&d[4..6], 16).ok())
-                .is_some_and(|b| b & 2 != 0);
-            if local {
-                l.replace_range(start..start + 16, "<random>");
-            }
-        }
-        lines.push(l);
-    }
-    lines.join("\n")
-}
+pub use testkit::text::normalize_port_addrs;
 
 /// `fdb/show` ages are seconds of a clock each daemon reads at its own
 /// moment: the Age column is blanked.
