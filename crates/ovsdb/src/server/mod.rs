@@ -729,17 +729,9 @@ impl Server {
             "set_db_change_aware" => reply(self.set_db_change_aware(client, params)),
             "convert" => reply(self.convert(params)),
             "transact" => self.transact(client, params, id.clone(), elapsed_ms),
-            "monitor" | "monitor_cond" | "monitor_cond_since" => {
-                let version = match method.as_str() {
-                    "monitor" => Version::V1,
-                    "monitor_cond" => Version::V2,
-                    _ => Version::V3,
-                };
-                match self.monitor(client, params, version, &id) {
-                    Ok(()) => Handled::Nothing,
-                    Err(e) => Handled::Reply(error_reply(&e, id)),
-                }
-            }
+            "monitor" => reply(self.monitor(client, params, Version::V1)),
+            "monitor_cond" => reply(self.monitor(client, params, Version::V2)),
+            "monitor_cond_since" => reply(self.monitor(client, params, Version::V3)),
             "monitor_cond_change" => reply(self.monitor_cond_change(client, params)),
             "monitor_cancel" => {
                 let mut st = self.lock();
@@ -978,19 +970,12 @@ impl Server {
     /// for clustered and relay databases only), so `monitor_cond_since`
     /// always answers `found: false` with the all-zero id and the whole
     /// initial contents, and `update3` carries the all-zero id too.
-    ///
-    /// The reply (the initial contents) is queued to the client under the
-    /// same lock that registers the monitor, behind what is queued for
-    /// earlier commits and ahead of any update a later commit makes: a
-    /// client must never hear of a change to rows its initial contents have
-    /// not yet given it (it would drop the update and miss the change).
     fn monitor(
         &self,
         client: ClientId,
         params: &[Value],
         version: Version,
-        id: &Value,
-    ) -> Result<(), Error> {
+    ) -> Result<Value, Error> {
         let method = match version {
             Version::V1 => "monitor",
             Version::V2 => "monitor_cond",
@@ -1047,13 +1032,7 @@ impl Server {
         if let Some(c) = st.clients.get_mut(&client) {
             c.monitors.push(monitor);
         }
-        Self::queue(
-            &mut st,
-            client,
-            Outgoing::Message(Message::reply(initial, id.clone())),
-        );
-        Self::release_pending(&mut st);
-        Ok(())
+        Ok(initial)
     }
 
     fn monitor_cond_change(&self, client: ClientId, params: &[Value]) -> Result<Value, Error> {
@@ -1336,14 +1315,9 @@ mod tests {
             params: vec![json!("T"), json!("m"), json!({"R": {}})],
             id: json!(0),
         };
-        // The reply comes through the client's queue, ahead of any update.
         assert!(matches!(
             server.handle(watcher, &monitor, 0),
-            Handled::Nothing
-        ));
-        assert!(matches!(
-            updates.try_recv(),
-            Ok(Outgoing::Message(Message::Reply { .. }))
+            Handled::Reply(_)
         ));
         insert(&server, writer, 1);
         insert(&server, writer, 2);
@@ -1363,41 +1337,6 @@ mod tests {
         }
         // Durable already: no new round.
         rt.block_on(server.durable(seq)).unwrap();
-        drop(server);
-        std::fs::remove_dir_all(d).unwrap();
-    }
-
-    #[test]
-    fn a_monitor_reply_precedes_updates_of_commits_not_yet_durable_at_registration() {
-        let (server, d) = served_db();
-        let (writer, _) = server.connect("writer");
-        let (watcher, mut queue) = server.connect("watcher");
-        // A commit not yet durable when the monitor starts: its update is
-        // queued for clients monitoring then, the reply carries its row.
-        insert(&server, writer, 1);
-        let monitor = Message::Request {
-            method: "monitor".into(),
-            params: vec![json!("T"), json!("m"), json!({"R": {}})],
-            id: json!(0),
-        };
-        assert!(matches!(
-            server.handle(watcher, &monitor, 0),
-            Handled::Nothing
-        ));
-        insert(&server, writer, 2);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        rt.block_on(server.durable(server.last_commit())).unwrap();
-        let Ok(Outgoing::Message(Message::Reply { result, .. })) = queue.try_recv() else {
-            panic!("the monitor's reply first");
-        };
-        assert_eq!(result["R"].as_object().map(|rows| rows.len()), Some(1));
-        let Ok(Outgoing::Message(Message::Notify { method, .. })) = queue.try_recv() else {
-            panic!("then the second commit's update");
-        };
-        assert_eq!(method, "update");
-        assert!(queue.try_recv().is_err());
         drop(server);
         std::fs::remove_dir_all(d).unwrap();
     }
