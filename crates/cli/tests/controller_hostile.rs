@@ -154,17 +154,9 @@ fn run_case(port: u16, chunks: &[Vec<u8>]) -> String {
     format!("{text}{}", if closed { " [closed]" } else { "" })
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn run(name: &str, stack: testkit::Stack) -> (Vec<String>, Vec<Vec<String>>) {
     let sb = Sandbox::start_stack(&format!("ctl-hostile-{name}"), stack, true);
-    let port = free_port();
+    let port = testkit::free_tcp_port();
     let target = format!("ptcp:{port}:127.0.0.1");
     dummy_bridge(&sb, 2, &["--", "set-controller", "br0", &target]);
     assert!(

@@ -176,10 +176,7 @@ fn in_band_rules_and_traces_match_upstream() {
         return;
     }
     // A port nobody listens on: the controller stays unreachable.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = testkit::free_tcp_port();
     let expected = run("ref", testkit::Stack::upstream(), port);
     let actual = run("our", ours(), port);
     assert!(

@@ -45,14 +45,6 @@ fn app_script() -> String {
     )
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// (in port, source MAC number, destination MAC hex) of each frame.
 fn script() -> Vec<(u16, u8, String)> {
     vec![
@@ -109,7 +101,7 @@ struct Run {
 
 fn run(name: &str, stack: testkit::Stack) -> Run {
     let sb = Sandbox::start_stack(&format!("ctl-osken-{name}"), stack, true);
-    let port = free_port();
+    let port = testkit::free_tcp_port();
     let log = sb.path("controller.log");
     let _app = App(Command::new("python3")
         .args([&app_script(), &port.to_string(), &log])

@@ -90,12 +90,7 @@ impl Controller {
                     Ok(k) => buf.extend_from_slice(&chunk[..k]),
                     Err(_) => continue,
                 }
-                while buf.len() >= 8 {
-                    let len = usize::from(u16::from_be_bytes([buf[2], buf[3]])).max(8);
-                    if buf.len() < len {
-                        break;
-                    }
-                    let msg: Vec<u8> = buf.drain(..len).collect();
+                while let Some(msg) = take_message(&mut buf) {
                     match msg[1] {
                         10 => pins += 1,
                         3 if msg[4..8] == [0, 0, 0, 99] => {

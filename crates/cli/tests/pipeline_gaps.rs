@@ -23,14 +23,7 @@ use testkit::normalize_log_timestamps;
 
 const UPSTREAM_OFCTL: &str = "/usr/bin/ovs-ofctl";
 
-const VERSIONS: &[&str] = &[
-    "OpenFlow10",
-    "OpenFlow11",
-    "OpenFlow12",
-    "OpenFlow13",
-    "OpenFlow14",
-    "OpenFlow15",
-];
+use testkit::OPENFLOW_VERSIONS as VERSIONS;
 
 /// A match that satisfies `prereq`.
 fn prereq_match(prereq: Prereq) -> &'static str {

@@ -7,7 +7,7 @@
 //!
 //! Needs the reference (skips with a message without it).
 
-use testkit::{Sandbox, Stack};
+use testkit::Sandbox;
 
 const FERROVS: &str = env!("CARGO_BIN_EXE_ferrovs");
 
@@ -28,30 +28,9 @@ fn run_step(sb: &Sandbox, step: &Step) -> String {
     format!("$ {what}\nexit {}\n{}{}", o.status, o.stdout, o.stderr).replace(&dir, "SANDBOX")
 }
 
-fn start_pair(tag: &str) -> Option<(Sandbox, Sandbox)> {
-    if testkit::skip_without_upstream(tag) {
-        return None;
-    }
-    let reference = Sandbox::start(&format!("{tag}-ref"));
-    let ours = Sandbox::start_stack(
-        &format!("{tag}-ours"),
-        Stack::ferrovs_daemons(FERROVS),
-        true,
-    );
-    Some((reference, ours))
-}
-
 /// Runs `steps` on both; returns the differing steps.
 fn compare(reference: &Sandbox, ours: &Sandbox, steps: &[Step]) -> Vec<String> {
-    let mut diffs = Vec::new();
-    for s in steps {
-        let r = run_step(reference, s);
-        let o = run_step(ours, s);
-        if r != o {
-            diffs.push(format!("--- reference\n{r}--- ours\n{o}"));
-        }
-    }
-    diffs
+    testkit::differing_steps(reference, ours, steps, run_step)
 }
 
 const TLV_MAP: &str = "{class=0xffff,type=0,len=4}->tun_metadata0,{class=0xffff,type=1,len=8}->tun_metadata1,{class=0x102,type=0x80,len=4}->tun_metadata2";
@@ -83,7 +62,7 @@ const TUN_IN: &str = "tun_src=1.1.2.92,tun_dst=1.1.2.88,tun_id=5";
 
 #[test]
 fn written_options_are_present_for_later_matches() {
-    let Some((reference, ours)) = start_pair("tunmd-write") else {
+    let Some((reference, ours)) = testkit::reference_and_ours(FERROVS, "tunmd-write") else {
         return;
     };
     let adds: Vec<[&str; 2]> = WRITES.iter().map(|f| ["add-flow", *f]).collect();
@@ -240,7 +219,7 @@ fn dump_flows(sb: &Sandbox, verbose: bool) -> String {
 
 #[test]
 fn received_options_become_tun_metadata() {
-    let Some((reference, ours)) = start_pair("tunmd-recv") else {
+    let Some((reference, ours)) = testkit::reference_and_ours(FERROVS, "tunmd-recv") else {
         return;
     };
     let mapped = [0xff, 0xff, 0, 1, 0, 0, 0, 0xa];

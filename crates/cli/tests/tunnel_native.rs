@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use testkit::{Sandbox, Stack};
+use testkit::Sandbox;
 
 const FERROVS: &str = env!("CARGO_BIN_EXE_ferrovs");
 
@@ -77,30 +77,9 @@ fn run_step(sb: &Sandbox, step: &Step) -> String {
     format!("$ {what}\nexit {}\n{out}{err}", o.status).replace(&dir, "SANDBOX")
 }
 
-fn start_pair(tag: &str) -> Option<(Sandbox, Sandbox)> {
-    if testkit::skip_without_upstream(tag) {
-        return None;
-    }
-    let reference = Sandbox::start(&format!("{tag}-ref"));
-    let ours = Sandbox::start_stack(
-        &format!("{tag}-ours"),
-        Stack::ferrovs_daemons(FERROVS),
-        true,
-    );
-    Some((reference, ours))
-}
-
 /// Runs `steps` on both; returns the differing steps.
 fn compare(reference: &Sandbox, ours: &Sandbox, steps: &[Step]) -> Vec<String> {
-    let mut diffs = Vec::new();
-    for s in steps {
-        let r = run_step(reference, s);
-        let o = run_step(ours, s);
-        if r != o {
-            diffs.push(format!("--- reference\n{r}--- ours\n{o}"));
-        }
-    }
-    diffs
+    testkit::differing_steps(reference, ours, steps, run_step)
 }
 
 const UNDERLAY: &[Step] = &[
@@ -118,7 +97,7 @@ const UNDERLAY: &[Step] = &[
 
 #[test]
 fn route_and_neighbour_commands_match_upstream() {
-    let Some((reference, ours)) = start_pair("tnl-cmds") else {
+    let Some((reference, ours)) = testkit::reference_and_ours(FERROVS, "tnl-cmds") else {
         return;
     };
     let mut steps: Vec<Step> = Vec::new();
@@ -199,7 +178,7 @@ fn trace_each(reference: &Sandbox, ours: &Sandbox, flows: &[&str]) -> Vec<String
 
 #[test]
 fn push_and_pop_traces_match_upstream() {
-    let Some((reference, ours)) = start_pair("tnl-trace") else {
+    let Some((reference, ours)) = testkit::reference_and_ours(FERROVS, "tnl-trace") else {
         return;
     };
     let mut diffs = compare(&reference, &ours, UNDERLAY);
@@ -328,7 +307,7 @@ fn tx_packets(sb: &Sandbox, port: &str) -> u64 {
 
 #[test]
 fn packets_cross_the_tunnels_like_upstream() {
-    let Some((reference, ours)) = start_pair("tnl-pkts") else {
+    let Some((reference, ours)) = testkit::reference_and_ours(FERROVS, "tnl-pkts") else {
         return;
     };
     let mut diffs = compare(&reference, &ours, UNDERLAY);
@@ -472,7 +451,7 @@ fn log_lines(sb: &Sandbox, what: &str) -> Vec<String> {
 
 #[test]
 fn identical_tunnels_are_refused_like_upstream() {
-    let Some((reference, ours)) = start_pair("tnl-dup") else {
+    let Some((reference, ours)) = testkit::reference_and_ours(FERROVS, "tnl-dup") else {
         return;
     };
     let steps = [
@@ -538,7 +517,7 @@ const MORE_TYPES: &[Step] = &[
 
 #[test]
 fn other_tunnel_types_trace_like_upstream() {
-    let Some((reference, ours)) = start_pair("tnl-types") else {
+    let Some((reference, ours)) = testkit::reference_and_ours(FERROVS, "tnl-types") else {
         return;
     };
     let mut diffs = compare(&reference, &ours, MORE_TYPES);
@@ -674,7 +653,7 @@ fn mirrored(f: &[u8]) -> Vec<u8> {
 
 #[test]
 fn other_tunnel_types_encapsulate_like_upstream() {
-    let Some((reference, ours)) = start_pair("tnl-types-pkts") else {
+    let Some((reference, ours)) = testkit::reference_and_ours(FERROVS, "tnl-types-pkts") else {
         return;
     };
     let mut diffs = compare(&reference, &ours, MORE_TYPES);

@@ -14,7 +14,7 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use crate::megaflow::{FlowWords, FxHasher, Megaflow};
+use crate::megaflow::{FlowWords, FxHasher, Megaflow, W_DISTINCT, W_TUN_OPTS, W_TUN_PRESENT};
 
 struct Entry {
     hash: u64,
@@ -27,22 +27,13 @@ pub struct Emc {
     mask: usize,
 }
 
-/// Words that tell most packets apart (port, recirculation, Ethernet
-/// addresses and type, VLAN, IPv4 and IPv6 addresses, protocol, ports,
-/// tunnel addresses and key): what the cache's index is hashed from.
-const HASHED_WORDS: [usize; 14] = [0, 5, 52, 53, 58, 59, 60, 63, 65, 66, 67, 68, 73, 82];
-
-/// Words of the tunnel metadata options (zero unless options are present,
-/// see [`crate::megaflow::flow_words`]).
-const OPT_WORDS: std::ops::Range<usize> = 10..42;
-
 /// Whether two packed keys are equal; the options' words are compared only
 /// when options are present (otherwise both are zero).
 #[inline]
 fn same_key(a: &FlowWords, b: &FlowWords) -> bool {
-    a[..OPT_WORDS.start] == b[..OPT_WORDS.start]
-        && a[OPT_WORDS.end..] == b[OPT_WORDS.end..]
-        && (a[9] == 0 || a[OPT_WORDS] == b[OPT_WORDS])
+    a[..W_TUN_OPTS.start] == b[..W_TUN_OPTS.start]
+        && a[W_TUN_OPTS.end..] == b[W_TUN_OPTS.end..]
+        && (a[W_TUN_PRESENT] == 0 || a[W_TUN_OPTS] == b[W_TUN_OPTS])
 }
 
 impl Emc {
@@ -94,7 +85,7 @@ impl Emc {
     #[inline]
     pub fn hash(words: &FlowWords) -> u64 {
         let mut h = FxHasher::default();
-        for i in HASHED_WORDS {
+        for i in W_DISTINCT {
             h.add(words[i]);
         }
         h.finish_u64()

@@ -195,6 +195,19 @@ pub const FLOW_WORDS: usize = 86;
 /// A flow key packed by [`flow_words`].
 pub type FlowWords = [u64; FLOW_WORDS];
 
+/// The word of [`flow_words`] holding the tunnel options' present bits.
+pub const W_TUN_PRESENT: usize = 9;
+
+/// The words of [`flow_words`] holding the tunnel options (all zero when
+/// [`W_TUN_PRESENT`] is).
+pub const W_TUN_OPTS: std::ops::Range<usize> = 10..42;
+
+/// Words of [`flow_words`] that tell most packets apart (tunnel addresses
+/// and key, in_port, recirculation, Ethernet addresses and type, VLAN,
+/// IPv4 and IPv6 addresses, protocol, ports): what the exact-match cache
+/// hashes.
+pub const W_DISTINCT: [usize; 14] = [0, 5, 52, 53, 58, 59, 60, 63, 65, 66, 67, 68, 73, 82];
+
 #[inline]
 fn w16(b: &[u8; 16], half: usize) -> u64 {
     let mut x = [0u8; 8];
@@ -239,12 +252,12 @@ pub fn flow_words(f: &Flow) -> [u64; FLOW_WORDS] {
         | (t.gtpu_flags as u64) << 8
         | t.gtpu_msgtype as u64;
     w[8] = t.erspan_idx as u64;
-    w[9] = t.metadata.present;
+    w[W_TUN_PRESENT] = t.metadata.present;
     if t.metadata.present != 0 {
-        for i in 0..32 {
+        for (i, word) in w[W_TUN_OPTS].iter_mut().enumerate() {
             let mut x = [0u8; 8];
             x.copy_from_slice(&t.metadata.opts[i * 8..i * 8 + 8]);
-            w[10 + i] = u64::from_ne_bytes(x);
+            *word = u64::from_ne_bytes(x);
         }
     }
     w[42] = f.metadata;

@@ -4,14 +4,7 @@
 mod core_common;
 use core_common::Pair;
 
-const VERSIONS: [&str; 6] = [
-    "OpenFlow10",
-    "OpenFlow11",
-    "OpenFlow12",
-    "OpenFlow13",
-    "OpenFlow14",
-    "OpenFlow15",
-];
+use testkit::OPENFLOW_VERSIONS as VERSIONS;
 
 #[test]
 fn show_desc_config_and_frags() {

@@ -154,6 +154,59 @@ impl Stack {
     }
 }
 
+/// Every OpenFlow version's name as `-O` takes it, oldest first.
+pub const OPENFLOW_VERSIONS: [&str; 6] = [
+    "OpenFlow10",
+    "OpenFlow11",
+    "OpenFlow12",
+    "OpenFlow13",
+    "OpenFlow14",
+    "OpenFlow15",
+];
+
+/// A TCP port on 127.0.0.1 that nothing listened on a moment ago (the
+/// kernel picks it; the listener is closed again).
+pub fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}
+
+/// The reference daemons and ours (driven by the reference's tools, as
+/// [`Stack::ferrovs_daemons`]), each in a sandbox named after `tag`; `None`
+/// (with a message) without the reference.
+pub fn reference_and_ours(ferrovs: &str, tag: &str) -> Option<(Sandbox, Sandbox)> {
+    if skip_without_upstream(tag) {
+        return None;
+    }
+    let reference = Sandbox::start(&format!("{tag}-ref"));
+    let ours = Sandbox::start_stack(
+        &format!("{tag}-ours"),
+        Stack::ferrovs_daemons(ferrovs),
+        true,
+    );
+    Some((reference, ours))
+}
+
+/// Runs each of `steps` on both sandboxes with `run` (which renders a
+/// step and its outcome as text); the steps whose texts differ, each as
+/// `--- reference` and `--- ours` blocks.
+pub fn differing_steps<S>(
+    reference: &Sandbox,
+    ours: &Sandbox,
+    steps: &[S],
+    run: impl Fn(&Sandbox, &S) -> String,
+) -> Vec<String> {
+    steps
+        .iter()
+        .filter_map(|s| {
+            let (r, o) = (run(reference, s), run(ours, s));
+            (r != o).then(|| format!("--- reference\n{r}--- ours\n{o}"))
+        })
+        .collect()
+}
+
 /// `stderr` without the warnings upstream's tools print about their own
 /// slow poll loops on a busy machine (`timeval|WARN|Unreasonably long …ms
 /// poll interval`, then their faults and context switches): timing, not

@@ -159,6 +159,16 @@ fn accept(listener: &TcpListener, stop: &AtomicBool) -> Option<TcpStream> {
     }
 }
 
+/// The first whole OpenFlow message in `buf` (by its header's length),
+/// taken out of it; `None` while it is incomplete.
+pub fn take_message(buf: &mut Vec<u8>) -> Option<Vec<u8>> {
+    if buf.len() < 8 {
+        return None;
+    }
+    let len = usize::from(u16::from_be_bytes([buf[2], buf[3]])).max(8);
+    (buf.len() >= len).then(|| buf.drain(..len).collect())
+}
+
 fn serve(
     mut conn: TcpStream,
     how: Behaviour,
@@ -192,12 +202,7 @@ fn serve(
             }
             Err(_) => continue,
         }
-        while buf.len() >= 8 {
-            let len = usize::from(u16::from_be_bytes([buf[2], buf[3]])).max(8);
-            if buf.len() < len {
-                break;
-            }
-            let msg: Vec<u8> = buf.drain(..len).collect();
+        while let Some(msg) = take_message(&mut buf) {
             let mut seen = seen.lock().unwrap();
             match msg[1] {
                 OFPT_HELLO => seen.connected = true,

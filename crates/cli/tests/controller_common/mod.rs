@@ -9,7 +9,7 @@
 mod controller;
 
 #[allow(unused_imports)]
-pub use controller::{Behaviour, Controller, Seen};
+pub use controller::{take_message, Behaviour, Controller, Seen};
 use std::time::Duration;
 use testkit::{Sandbox, Stack};
 

@@ -12,6 +12,7 @@
 
 use flow::odp::actions::set::SetKey;
 use flow::odp::actions::{OdpAction, ETH_TYPE_VLAN};
+use packet::extract::PT_ETH;
 use packet::flow::{
     FLOW_MAX_MPLS_LABELS, FLOW_MAX_VLAN_HEADERS, FLOW_NW_FRAG_ANY, FLOW_NW_FRAG_LATER,
 };
@@ -402,9 +403,6 @@ fn from_bits(tmpl: &SetKey, v: &[u128]) -> SetKey {
         other => other.clone(),
     }
 }
-
-/// Packet type 0: an Ethernet frame (`PT_ETH`).
-const PT_ETH: u32 = 0;
 
 /// Makes the datapath packet's type the flow's, as upstream's commit does:
 /// an Ethernet frame that left for a layer-3 form (after output to a

@@ -11,9 +11,8 @@ use super::engine::Ctx;
 use super::report::NodeKind;
 use super::XlateError;
 use flow::actions::Encap;
+use packet::extract::PT_ETH;
 
-/// Packet type of an Ethernet frame.
-const PT_ETH: u32 = 0;
 /// The packet type namespace of Ethertypes.
 const OFPHTN_ETHERTYPE: u32 = 1;
 /// Transparent Ethernet bridging: an Ethernet frame in an Ethertype's clothes.

@@ -150,14 +150,14 @@ pub(crate) fn compose_output(ctx: &mut Ctx, port: u32, last: bool, truncate: boo
         return;
     };
     // Only layer-3 tunnels take packets without an Ethernet header.
-    let layer3 = match &p.kind {
+    let layer3 = || match &p.kind {
         PortKind::Tunnel { .. } => crate::tnl::global()
             .ports()
             .port(&ctx.br.name, &p.name)
             .is_some_and(|c| c.layer3),
         _ => false,
     };
-    if ctx.flow.packet_type != 0 && !layer3 {
+    if ctx.flow.packet_type != 0 && !layer3() {
         ctx.report(NodeKind::Warn, || {
             "Trying to send non-Ethernet packet through legacy L2 port. Dropping packet.".into()
         });

@@ -23,18 +23,15 @@ fn slot_of(br: &Ofproto, class: u16, kind: u8, len: usize) -> Option<usize> {
         .map(|m| usize::from(m.index))
 }
 
-/// `tnl` as `br`'s translation sees it: raw options turned into
-/// `tun_metadataN` fields, and those laid out as `br` lays out its flows.
-pub fn for_bridge(br: &Ofproto, tnl: &mut FlowTnl) {
-    options_to_metadata(br, tnl);
-    br.tun_layout().apply(&mut tnl.metadata);
-}
+/// A Geneve option header's mask matching its class, type and length.
+const HEADER_MASK: [u8; 4] = [0xff, 0xff, 0xff, 0x1f];
 
-/// Turns the raw options of `tnl` (if it has them raw) into the
-/// `tun_metadataN` fields of `br`'s TLV map, laid out as `br` lays out
-/// its flows.
-pub fn options_to_metadata(br: &Ofproto, tnl: &mut FlowTnl) {
+/// `tnl` as `br`'s translation sees it: raw options (if it has them raw)
+/// turned into the `tun_metadataN` fields of `br`'s TLV map, and those
+/// laid out as `br` lays out its flows.
+pub fn for_bridge(br: &Ofproto, tnl: &mut FlowTnl) {
     if tnl.flags & FLOW_TNL_F_UDPIF == 0 {
+        br.tun_layout().apply(&mut tnl.metadata);
         return;
     }
     let raw = tnl.metadata;
@@ -79,7 +76,7 @@ pub fn raw_options_mask(br: &Ofproto, key: &Flow, wc: &Flow) -> Flow {
                     .then(|| wc.tunnel.metadata.slot(i))
                     .flatten();
                 if let Some(data_mask) = examined {
-                    out[..4].copy_from_slice(&[0xff, 0xff, 0xff, 0x1f]);
+                    out[..4].copy_from_slice(&HEADER_MASK);
                     let k = data_mask.len().min(len - 4);
                     out[len - k..].copy_from_slice(&data_mask[data_mask.len() - k..]);
                     any = true;
@@ -88,7 +85,7 @@ pub fn raw_options_mask(br: &Ofproto, key: &Flow, wc: &Flow) -> Flow {
             // An option the map does not name is matched on its class,
             // type and length (whether it is there), not its data.
             None => {
-                out[..4].copy_from_slice(&[0xff, 0xff, 0xff, 0x1f]);
+                out[..4].copy_from_slice(&HEADER_MASK);
                 any = true;
             }
         }

@@ -5,8 +5,8 @@
 //!
 //! Messages are counted by what they are, since upstream caps two kinds:
 //! packet-ins waiting in the queue beyond the connection's
-//! `controller_queue_size` are dropped (logged, and counted for
-//! `coverage/show` as `rconn_overflow`), and a connection with
+//! `controller_queue_size` are dropped (the caller logs them; upstream
+//! also counts them for `coverage/show`, which ours lacks), and a connection with
 //! [`REPLY_MAX`] replies waiting is not read from until the peer takes
 //! some. Other asynchronous messages, hellos and probes queue without a
 //! cap, as upstream's do. The message being written counts as sent.
@@ -44,8 +44,6 @@ pub struct TxQueue {
     queue: VecDeque<(Vec<u8>, Kind)>,
     packet_ins: usize,
     replies: usize,
-    /// Packet-ins dropped because the queue was full.
-    pub overflows: u64,
 }
 
 impl TxQueue {
@@ -71,7 +69,6 @@ impl TxQueue {
         // waiting.
         self.refill();
         if self.packet_ins >= limit {
-            self.overflows += 1;
             return false;
         }
         self.push(msg, Kind::PacketIn);
@@ -150,7 +147,7 @@ mod tests {
         assert!(q.push_packet_in(vec![2; 10], 1));
         assert_eq!(q.packet_ins(), 1);
         assert!(!q.push_packet_in(vec![3; 10], 1));
-        assert_eq!(q.overflows, 1);
+        assert_eq!(q.packet_ins(), 1);
         q.wrote(4);
         assert_eq!(q.unsent(), &[1; 6]);
         q.wrote(6);
