@@ -18,7 +18,7 @@ use packet::flow::Flow;
 use crate::dpif::{DropReason, PmdStats, Upcall, UpcallKind};
 use crate::emc::Emc;
 use crate::exec::{execute, execute_slot, metadata_of, ExecEnv, InFlight};
-use crate::megaflow::{flow_words, FlowTable, FxBuild, Megaflow};
+use crate::megaflow::{flow_words, flow_words_received, FlowTable, FxBuild, Megaflow};
 use crate::netdev_dp::{Inner, QueuedUpcall};
 
 /// Recirculations a packet may go through (upstream's limit).
@@ -471,7 +471,7 @@ impl Forwarder {
                 pkt.meta.in_port = port_no;
                 InFlight::new_in(&mut slot, pkt, &md);
                 self.io.depth = 0;
-                self.dispatch(&table, &mut slot);
+                self.dispatch(&table, &mut slot, true);
             }
             self.credits.settle();
         }
@@ -481,10 +481,16 @@ impl Forwarder {
     }
 
     /// Looks the packet in `slot` up and executes what it hit (or makes it
-    /// an upcall); `slot` is left empty.
-    fn dispatch(&mut self, table: &FlowTable, slot: &mut Option<InFlight>) {
+    /// an upcall); `slot` is left empty. `received`: the key was parsed
+    /// from a received frame with its input port as the only metadata (see
+    /// [`flow_words_received`]).
+    fn dispatch(&mut self, table: &FlowTable, slot: &mut Option<InFlight>, received: bool) {
         let Some(f) = slot.as_ref() else { return };
-        let w = flow_words(&f.flow);
+        let w = if received {
+            flow_words_received(&f.flow)
+        } else {
+            flow_words(&f.flow)
+        };
         let h = Emc::hash(&w);
         if let Some(mf) = self.emc.lookup(&w, h) {
             self.io.local.emc_hits += 1;
@@ -550,7 +556,7 @@ impl Forwarder {
                     Ok(t) => t,
                     Err(e) => e.into_inner(),
                 };
-                self.dispatch(&table, &mut slot);
+                self.dispatch(&table, &mut slot, false);
                 self.credits.settle();
             } else if let Some((q, depth)) = self.deferred.pop() {
                 self.io.depth = depth;
