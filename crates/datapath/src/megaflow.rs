@@ -237,18 +237,19 @@ pub fn flow_words(f: &Flow) -> FlowWords {
     w
 }
 
-/// [`flow_words`] of a flow extracted from a received frame whose only
-/// metadata is its input port (and packet type), as the forwarding
-/// threads' receive path parses it: the words that only metadata fills
+/// [`flow_words`] into `w` for a key parsed from a received frame whose
+/// only metadata is its input port (and packet type), as the forwarding
+/// threads' receive path parses it. The words that only metadata fills
 /// (tunnel, metadata and registers, marks, recirculation and conntrack
-/// state, the conntrack original tuple) are zero there, so they are left
-/// zero without reading the fields — less than half the work.
+/// state, the conntrack original tuple) are zero for such a key, so they
+/// are neither read nor written: `w` must already hold zero there — a
+/// buffer zeroed once and written only by this function, reused packet
+/// after packet (no clearing, no copy: less than half the work of
+/// [`flow_words`]).
 #[inline]
-pub fn flow_words_received(f: &Flow) -> FlowWords {
-    let mut w = [0u64; FLOW_WORDS];
-    pack_frame_words(f, &mut w);
-    debug_assert!(w == flow_words(f), "a received flow carries metadata");
-    w
+pub fn pack_received_words(f: &Flow, w: &mut FlowWords) {
+    pack_frame_words(f, w);
+    debug_assert!(*w == flow_words(f), "a received flow carries metadata");
 }
 
 /// The words of fields that only metadata fills (zero in a flow parsed
@@ -580,8 +581,8 @@ mod tests {
     use super::*;
 
     /// Frames of every kind the parser knows (and garbage behind their
-    /// EtherTypes), parsed as the receive path parses them: the short
-    /// packing gives the same words as the full one.
+    /// EtherTypes), parsed as the receive path parses them, packed one
+    /// after the other into one buffer: the same words as the full packing.
     #[test]
     fn received_words_are_the_full_words() {
         use packet::extract::{extract_with, ExtractOptions, Metadata};
@@ -591,6 +592,8 @@ mod tests {
             0x05ff, 0x1234,
         ];
         let protos = [1u8, 6, 17, 58, 132, 47, 0, 44, 255];
+        // One buffer for every frame, as the receive path uses it.
+        let mut w = [0u64; FLOW_WORDS];
         for i in 0..20_000u32 {
             let len = 14 + (rng.next() % 180) as usize;
             let mut frame: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
@@ -624,8 +627,9 @@ mod tests {
                 ..Default::default()
             };
             let (f, _) = extract_with(&frame, &md, &ExtractOptions::default());
+            pack_received_words(&f, &mut w);
             assert_eq!(
-                flow_words_received(&f),
+                w,
                 flow_words(&f),
                 "frame {i}: {}",
                 testkit::hex(&frame)

@@ -18,7 +18,9 @@ use packet::flow::Flow;
 use crate::dpif::{DropReason, PmdStats, Upcall, UpcallKind};
 use crate::emc::Emc;
 use crate::exec::{execute, execute_slot, metadata_of, ExecEnv, InFlight};
-use crate::megaflow::{flow_words, flow_words_received, FlowTable, FxBuild, Megaflow};
+use crate::megaflow::{
+    flow_words, pack_received_words, FlowTable, FlowWords, FxBuild, Megaflow, FLOW_WORDS,
+};
 use crate::netdev_dp::{Inner, QueuedUpcall};
 
 /// Recirculations a packet may go through (upstream's limit).
@@ -462,6 +464,9 @@ impl Forwarder {
                 Err(e) => e.into_inner(),
             };
             let mut slot: Option<InFlight> = None;
+            // The packed key of each packet in turn (see
+            // `pack_received_words`: zeroed once, only frame words written).
+            let mut words: FlowWords = [0; FLOW_WORDS];
             for mut pkt in pkts.drain(..) {
                 if pkt.len() < ETH_HEADER_LEN {
                     // Upstream's datapath_drop_rx_invalid_packet.
@@ -469,9 +474,10 @@ impl Forwarder {
                     continue;
                 }
                 pkt.meta.in_port = port_no;
-                InFlight::new_in(&mut slot, pkt, &md);
+                let f = InFlight::new_in(&mut slot, pkt, &md);
+                pack_received_words(&f.flow, &mut words);
                 self.io.depth = 0;
-                self.dispatch(&table, &mut slot, true);
+                self.dispatch(&table, &mut slot, Some(&words));
             }
             self.credits.settle();
         }
@@ -481,25 +487,32 @@ impl Forwarder {
     }
 
     /// Looks the packet in `slot` up and executes what it hit (or makes it
-    /// an upcall); `slot` is left empty. `received`: the key was parsed
-    /// from a received frame with its input port as the only metadata (see
-    /// [`flow_words_received`]).
-    fn dispatch(&mut self, table: &FlowTable, slot: &mut Option<InFlight>, received: bool) {
+    /// an upcall); `slot` is left empty. `words`: its key already packed
+    /// (received packets), else packed here.
+    fn dispatch(
+        &mut self,
+        table: &FlowTable,
+        slot: &mut Option<InFlight>,
+        words: Option<&FlowWords>,
+    ) {
         let Some(f) = slot.as_ref() else { return };
-        let w = if received {
-            flow_words_received(&f.flow)
-        } else {
-            flow_words(&f.flow)
+        let packed;
+        let w = match words {
+            Some(w) => w,
+            None => {
+                packed = flow_words(&f.flow);
+                &packed
+            }
         };
-        let h = Emc::hash(&w);
-        if let Some(mf) = self.emc.lookup(&w, h) {
+        let h = Emc::hash(w);
+        if let Some(mf) = self.emc.lookup(w, h) {
             self.io.local.emc_hits += 1;
             self.credits
                 .add(mf, f.pkt.len(), f.flow.tcp_flags, self.now);
             execute_slot(&mut self.io, slot, &mf.actions);
             return;
         }
-        let (m, n) = table.lookup_words(&w);
+        let (m, n) = table.lookup_words(w);
         let Some(mf) = m else {
             if let Some(f) = slot.take() {
                 self.miss(f);
@@ -510,7 +523,7 @@ impl Forwarder {
         self.io.local.subtable_lookups += n as u64;
         let p = self.emc_inv_prob;
         if p == 1 || (p > 1 && self.io.random().is_multiple_of(p)) {
-            self.emc.insert(&w, h, mf);
+            self.emc.insert(w, h, mf);
         }
         self.credits
             .add(mf, f.pkt.len(), f.flow.tcp_flags, self.now);
@@ -556,7 +569,7 @@ impl Forwarder {
                     Ok(t) => t,
                     Err(e) => e.into_inner(),
                 };
-                self.dispatch(&table, &mut slot, false);
+                self.dispatch(&table, &mut slot, None);
                 self.credits.settle();
             } else if let Some((q, depth)) = self.deferred.pop() {
                 self.io.depth = depth;
