@@ -588,8 +588,8 @@ mod tests {
         use packet::extract::{extract_with, ExtractOptions, Metadata};
         let mut rng = testkit::Rng(0x5eed);
         let types: [u16; 12] = [
-            0x0800, 0x86dd, 0x0806, 0x8035, 0x8100, 0x88a8, 0x8847, 0x8848, 0x894f, 0x0000,
-            0x05ff, 0x1234,
+            0x0800, 0x86dd, 0x0806, 0x8035, 0x8100, 0x88a8, 0x8847, 0x8848, 0x894f, 0x0000, 0x05ff,
+            0x1234,
         ];
         let protos = [1u8, 6, 17, 58, 132, 47, 0, 44, 255];
         // One buffer for every frame, as the receive path uses it.
@@ -628,12 +628,7 @@ mod tests {
             };
             let (f, _) = extract_with(&frame, &md, &ExtractOptions::default());
             pack_received_words(&f, &mut w);
-            assert_eq!(
-                w,
-                flow_words(&f),
-                "frame {i}: {}",
-                testkit::hex(&frame)
-            );
+            assert_eq!(w, flow_words(&f), "frame {i}: {}", testkit::hex(&frame));
         }
     }
 

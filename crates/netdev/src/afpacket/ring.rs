@@ -196,6 +196,9 @@ pub(crate) struct MmapRing {
     unit_size: usize,
     pub unit_nr: usize,
     status_off: usize,
+    /// Units fill their blocks exactly (no gap at a block's end), so unit
+    /// `i` lies at `i * unit_size`: no division per access.
+    packed: bool,
 }
 
 // SAFETY: the mapping is plain shared memory owned by this value; moving it to
@@ -251,12 +254,28 @@ impl MmapRing {
             unit_size,
             unit_nr: per_block * block_nr,
             status_off,
+            packed: per_block * unit_size == block_size,
         })
     }
 
+    #[inline]
     fn offset(&self, i: usize) -> usize {
         assert!(i < self.unit_nr);
-        (i / self.per_block) * self.block_size + (i % self.per_block) * self.unit_size
+        if self.packed {
+            i * self.unit_size
+        } else {
+            (i / self.per_block) * self.block_size + (i % self.per_block) * self.unit_size
+        }
+    }
+
+    /// The unit after `i`, wrapping at the end of the ring.
+    #[inline]
+    pub fn next_unit(&self, i: usize) -> usize {
+        if i + 1 >= self.unit_nr {
+            0
+        } else {
+            i + 1
+        }
     }
 
     fn status_word(&self, i: usize) -> &AtomicU32 {
@@ -381,6 +400,39 @@ pub(crate) mod tests {
         }
         b[BD_LEN..BD_LEN + 4].copy_from_slice(&(off as u32).to_ne_bytes());
         b
+    }
+
+    /// Units lie block by block, with the gap at a block's end when units
+    /// do not fill it, and the unit after the last is the first.
+    #[test]
+    fn unit_offsets_and_wrap() {
+        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+        for (block, nr, unit) in [
+            (4096usize, 3usize, 1024usize),
+            (4096, 3, 1360),
+            (8192, 2, 8192),
+        ] {
+            // SAFETY: plain system calls; the descriptor is owned at once.
+            let fd = unsafe {
+                let fd = libc::memfd_create(c"ring".as_ptr(), 0);
+                assert!(fd >= 0);
+                OwnedFd::from_raw_fd(fd)
+            };
+            assert_eq!(
+                unsafe { libc::ftruncate(fd.as_raw_fd(), (block * nr) as i64) },
+                0
+            );
+            let ring = MmapRing::map(fd.as_raw_fd(), block, nr, unit, 0).unwrap();
+            let per = block / unit;
+            assert_eq!(ring.unit_nr, per * nr);
+            let base = ring.unit_ptr(0).as_ptr() as usize;
+            for i in 0..ring.unit_nr {
+                let off = ring.unit_ptr(i).as_ptr() as usize - base;
+                assert_eq!(off, (i / per) * block + (i % per) * unit, "unit {i}");
+                let next = ring.next_unit(i);
+                assert_eq!(next, if i + 1 == ring.unit_nr { 0 } else { i + 1 });
+            }
+        }
     }
 
     #[test]

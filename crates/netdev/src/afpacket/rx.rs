@@ -475,7 +475,7 @@ impl RingReader {
 
     /// Moves to the next unit, leaving the current one where it is (lent).
     fn skip_unit(&mut self) {
-        self.cur.unit = (self.cur.unit + 1) % self.ring().unit_nr;
+        self.cur.unit = self.ring().next_unit(self.cur.unit);
         self.cur.in_block = false;
     }
 

@@ -148,7 +148,7 @@ fn enqueue(tx: &mut TxRing, p: &Packet, t: &mut Tally) -> bool {
     slot[TX_DATA_OFF + hdr..TX_DATA_OFF + hdr + data.len()].copy_from_slice(data);
     slot[H2_LEN..H2_LEN + 4].copy_from_slice(&((hdr + data.len()) as u32).to_ne_bytes());
     tx.ring.set_status(i, TP_STATUS_SEND_REQUEST);
-    tx.next = (i + 1) % tx.ring.unit_nr;
+    tx.next = tx.ring.next_unit(i);
     t.packets += 1;
     t.bytes += data.len() as u64;
     true
