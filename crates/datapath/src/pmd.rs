@@ -368,7 +368,6 @@ pub(crate) struct Forwarder {
     /// On the handler thread misses are answered in place.
     is_handler: bool,
     ports_version: u64,
-    scratch: Vec<Packet>,
     now: u64,
     emc_inv_prob: u32,
     /// Misses met on the handler thread, with their recirculation depth.
@@ -412,7 +411,6 @@ impl Forwarder {
             emc: Emc::new(emc_entries),
             stats,
             is_handler,
-            scratch: Vec::with_capacity(packet::buffer::BATCH_SIZE),
             now: 0,
             deferred: Vec::new(),
             credits: Credits::default(),
@@ -448,12 +446,7 @@ impl Forwarder {
         self.refresh_ports();
         self.now = self.inner.now_ms();
         self.io.local.packets_received += batch.len() as u64;
-        while let Some(p) = batch.pop() {
-            self.scratch.push(p);
-        }
-        self.scratch.reverse();
         let inner = self.inner.clone();
-        let mut pkts = std::mem::take(&mut self.scratch);
         let md = Metadata {
             in_port: port_no,
             ..Default::default()
@@ -467,7 +460,7 @@ impl Forwarder {
             // The packed key of each packet in turn (see
             // `pack_received_words`: zeroed once, only frame words written).
             let mut words: FlowWords = [0; FLOW_WORDS];
-            for mut pkt in pkts.drain(..) {
+            for mut pkt in batch.drain() {
                 if pkt.len() < ETH_HEADER_LEN {
                     // Upstream's datapath_drop_rx_invalid_packet.
                     self.io.drop_packet(pkt, DropReason::Malformed);
@@ -481,7 +474,6 @@ impl Forwarder {
             }
             self.credits.settle();
         }
-        self.scratch = pkts;
         self.run_recirc();
         self.flush();
     }

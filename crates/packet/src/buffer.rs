@@ -601,6 +601,12 @@ impl PacketBatch {
         self.pkts.pop()
     }
 
+    /// Removes every packet, yielding them in order (first in, first out);
+    /// the batch is empty afterwards, even if the iterator is dropped early.
+    pub fn drain(&mut self) -> std::vec::Drain<'_, Packet> {
+        self.pkts.drain(..)
+    }
+
     /// Number of packets.
     pub fn len(&self) -> usize {
         self.pkts.len()
