@@ -202,6 +202,10 @@ pub const W_TUN_PRESENT: usize = 9;
 /// [`W_TUN_PRESENT`] is).
 pub const W_TUN_OPTS: std::ops::Range<usize> = 10..42;
 
+/// The words [`pack_received_words`] writes: every other word of a
+/// received packet's key is zero.
+pub const W_FRAME: std::ops::Range<usize> = 52..83;
+
 /// Words of [`flow_words`] that tell most packets apart (tunnel addresses
 /// and key, in_port, recirculation, Ethernet addresses and type, VLAN,
 /// IPv4 and IPv6 addresses, protocol, ports): what the exact-match cache
@@ -217,13 +221,10 @@ fn w16(b: &[u8; 16], half: usize) -> u64 {
 
 #[inline]
 fn w6(b: &[u8; 6], extra: u16) -> u64 {
-    (b[0] as u64)
-        | (b[1] as u64) << 8
-        | (b[2] as u64) << 16
-        | (b[3] as u64) << 24
-        | (b[4] as u64) << 32
-        | (b[5] as u64) << 40
-        | (extra as u64) << 48
+    let mut x = [0u8; 8];
+    x[..6].copy_from_slice(b);
+    x[6..].copy_from_slice(&extra.to_le_bytes());
+    u64::from_le_bytes(x)
 }
 
 /// Packs every field of `f` into words (upstream's miniflow idea): masks
@@ -628,6 +629,8 @@ mod tests {
             };
             let (f, _) = extract_with(&frame, &md, &ExtractOptions::default());
             pack_received_words(&f, &mut w);
+            assert!(w[..W_FRAME.start].iter().all(|&x| x == 0));
+            assert!(w[W_FRAME.end..].iter().all(|&x| x == 0));
             assert_eq!(w, flow_words(&f), "frame {i}: {}", testkit::hex(&frame));
         }
     }

@@ -497,7 +497,7 @@ impl Forwarder {
             }
         };
         let h = Emc::hash(w);
-        if let Some(mf) = self.emc.lookup(w, h) {
+        if let Some(mf) = self.emc.lookup(w, h, words.is_some()) {
             self.io.local.emc_hits += 1;
             self.credits
                 .add(mf, f.pkt.len(), f.flow.tcp_flags, self.now);
