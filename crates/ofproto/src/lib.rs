@@ -36,6 +36,8 @@
 //! - [`flow_mod`]: add/modify/delete semantics of every OpenFlow version,
 //!   eviction, learned and internal flows.
 //! - [`expiry`]: idle and hard timeouts.
+//! - [`mirror`]: the bridge's port mirrors (selection, destinations,
+//!   counters), which translation applies.
 //! - [`tlv`], [`stats`], [`hmap_order`] (the order upstream's hash maps
 //!   list ports and groups in).
 //! - [`handler`]: one module per message family (switch, flows, tables,
@@ -54,6 +56,7 @@ pub mod hidden;
 pub mod hmap_order;
 pub mod mac_learning;
 pub mod meter;
+pub mod mirror;
 pub mod normal;
 pub mod ofproto;
 pub mod port;

@@ -2,7 +2,9 @@
 //! Open vSwitch bridge behaves.  Each port is its own bundle; the input
 //! VLAN is checked and translated ([`crate::vlan`]), the source MAC is
 //! learned (only when side effects are allowed), and the frame goes to the
-//! learned port or is flooded to every port carrying its VLAN.
+//! learned port or is flooded to every port carrying its VLAN (but not to
+//! ports reserved for mirror output, whose own packets NORMAL drops).
+//! Mirror copies go out through [`output_normal`] too.
 
 use crate::port::OfPort;
 use crate::vlan::{PortVlan, Xvlan};
@@ -10,7 +12,7 @@ use crate::xlate::engine_api::{compose_output, Ctx, NodeKind};
 
 /// Reserved multicast destinations NORMAL never forwards (without
 /// `forward-bpdu`).
-fn is_reserved(mac: &[u8; 6]) -> bool {
+pub(crate) fn is_reserved(mac: &[u8; 6]) -> bool {
     (mac[..5] == [0x01, 0x80, 0xc2, 0x00, 0x00] && mac[5] & 0xf0 == 0)
         || *mac == [0x01, 0x00, 0x0c, 0xcc, 0xcc, 0xcc]
         || *mac == [0x01, 0x00, 0x0c, 0xcc, 0xcc, 0xcd]
@@ -23,7 +25,7 @@ fn port_name(p: &OfPort) -> String {
 }
 
 /// Sends the frame out of `port` with the VLAN headers that port wants.
-fn output_normal(ctx: &mut Ctx, port: &OfPort, x: &Xvlan) {
+pub(crate) fn output_normal(ctx: &mut Ctx, port: &OfPort, x: &Xvlan) {
     let pv = PortVlan::of(port);
     let old = ctx.flow.vlans;
     let out = pv.output_translate(x);
@@ -72,6 +74,18 @@ pub(crate) fn xlate_normal(ctx: &mut Ctx) {
             });
         }
         ctx.report(NodeKind::Warn, || "partial VLAN tag, dropping".into());
+        return;
+    }
+    if crate::xlate::engine_api::is_mirror_out(ctx, &inp) {
+        if ctx.packet.is_some() {
+            let n = port_name(&inp);
+            ctx.report_error(|| {
+                format!("dropping packet received on port {n}, which is reserved exclusively for mirroring")
+            });
+        }
+        ctx.report(NodeKind::Warn, || {
+            "input port is mirror output port, dropping".into()
+        });
         return;
     }
     let in_vlan = PortVlan::of(&inp);
@@ -140,7 +154,10 @@ pub(crate) fn xlate_normal(ctx: &mut Ctx) {
                     continue;
                 }
                 let pv = PortVlan::of(&p);
-                if pv.includes(&x) && p.config & crate::xlate::engine_api::OFPPC_NO_FLOOD == 0 {
+                if pv.includes(&x)
+                    && p.config & crate::xlate::engine_api::OFPPC_NO_FLOOD == 0
+                    && !crate::xlate::engine_api::is_mirror_out(ctx, &p)
+                {
                     output_normal(ctx, &p, &x);
                 }
             }

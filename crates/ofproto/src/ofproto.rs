@@ -88,6 +88,8 @@ pub struct Ofproto {
     pub name: String,
     /// Switch configuration.
     pub config: SwitchConfig,
+    /// Port mirrors (set by the vswitchd from the Mirror table).
+    pub mirrors: crate::mirror::Mirrors,
     pub(crate) tables: Vec<OfTable>,
     pub(crate) groups: BTreeMap<u32, Arc<Group>>,
     pub(crate) meters: BTreeMap<u32, Arc<Meter>>,
@@ -151,6 +153,7 @@ impl Ofproto {
                 datapath_id,
                 ..SwitchConfig::default()
             },
+            mirrors: crate::mirror::Mirrors::default(),
             tables,
             groups: BTreeMap::new(),
             meters: BTreeMap::new(),

@@ -6,8 +6,12 @@
 //!
 //! Logging follows upstream's `bridge` module texts ("bridge br0: added
 //! interface p1 on port 1", "using datapath ID ...").
+//!
+//! Mirror rows become the OpenFlow switch's mirrors (`ofproto::mirror`),
+//! their ports resolved to this bridge's interfaces.
 
-use crate::config::{BridgeConfig, InterfaceConfig, PortConfig};
+use crate::config::{BridgeConfig, InterfaceConfig, MirrorConfig, PortConfig};
+use ofproto::mirror::MirrorSettings;
 use crate::connmgr::{BridgeShared, ConnMgr};
 use crate::device::{DeviceStatus, PortBackend};
 use crate::ofport::{is_valid_request, OfportAllocator, OFPP_LOCAL};
@@ -207,6 +211,77 @@ pub struct Bridge {
     pub created: u64,
     /// The devices of the patch ports, by interface name.
     pub patches: BTreeMap<String, PatchDev>,
+    /// The configuration the mirrors were last set from.
+    mirrors_from: Option<BridgeConfig>,
+}
+
+/// What mirror `m` asks of bridge `cfg`'s ports (`None`, logged, when it
+/// cannot be set up: an output port elsewhere, or no output at all).
+fn mirror_settings(cfg: &BridgeConfig, m: &MirrorConfig) -> Option<MirrorSettings> {
+    let (br, name) = (&cfg.name, &m.name);
+    let ifaces = |port: &PortConfig| port.interfaces.keys().cloned().collect::<Vec<_>>();
+    let mut s = MirrorSettings {
+        name: name.clone(),
+        ..MirrorSettings::default()
+    };
+    if let Some(out) = &m.output_port {
+        let Some(port) = cfg.ports.get(out) else {
+            vlog::err!(
+                "bridge",
+                "bridge {br}: mirror {name} outputs to port not on bridge"
+            );
+            return None;
+        };
+        s.out = ifaces(port).into_iter().next();
+        if m.output_vlan.is_some() {
+            vlog::err!(
+                "bridge",
+                "bridge {br}: mirror {name} specifies both output port and output vlan; ignoring output vlan"
+            );
+        }
+    } else if let Some(vlan) = m.output_vlan {
+        s.out_vlan = u16::try_from(vlan).ok();
+    } else {
+        vlog::err!(
+            "bridge",
+            "bridge {br}: mirror {name} does not specify output; ignoring"
+        );
+        return None;
+    }
+    s.snaplen = m
+        .snaplen
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or(0);
+    if m.select_all {
+        let all: std::collections::BTreeSet<String> = cfg.ports.values().flat_map(ifaces).collect();
+        s.srcs = all.clone();
+        s.dsts = all;
+    } else {
+        let collect = |names: &[String]| {
+            let mut set = std::collections::BTreeSet::new();
+            for p in names {
+                match cfg.ports.get(p) {
+                    Some(port) => set.extend(ifaces(port)),
+                    None => vlog::warn!(
+                        "bridge",
+                        "bridge {br}: mirror {name} cannot match on nonexistent port {p}"
+                    ),
+                }
+            }
+            set
+        };
+        s.srcs = collect(&m.select_src_port);
+        s.dsts = collect(&m.select_dst_port);
+    }
+    if !m.select_vlan.is_empty() {
+        s.vlans = Some(
+            m.select_vlan
+                .iter()
+                .filter_map(|v| u16::try_from(*v).ok())
+                .collect(),
+        );
+    }
+    Some(s)
 }
 
 /// A tunnel or patch port's counters as port stats show them (packets
@@ -325,6 +400,7 @@ impl Bridge {
             connmgr: None,
             created,
             patches: BTreeMap::new(),
+            mirrors_from: None,
         }
     }
 
@@ -638,8 +714,9 @@ impl Bridge {
         ml.set_idle_time(u32::try_from(int("mac-aging-time", 300)).unwrap_or(u32::MAX));
         ml.set_max_entries(usize::try_from(int("mac-table-size", 8192)).unwrap_or(0));
         self.pick_addresses(&mut ch);
-        // 5. The OpenFlow side: ports, then connections.
+        // 5. The OpenFlow side: ports, mirrors, then connections.
         self.sync_ofports(&ch.deleted);
+        self.configure_mirrors(cfg);
         if let Some(cm) = self.connmgr.as_mut() {
             cm.set_controller_queue_size(&cfg.other_config);
             cm.configure(&cfg.protocols, &cfg.controllers, cfg.fail_mode);
@@ -657,6 +734,42 @@ impl Bridge {
             );
         }
         ch
+    }
+
+    /// Sets the OpenFlow switch's mirrors from the Mirror rows (upstream's
+    /// `bridge_configure_mirrors`, with its log lines; done again, and
+    /// logged again, whenever the bridge's configuration changes).
+    fn configure_mirrors(&mut self, cfg: &BridgeConfig) {
+        if self.mirrors_from.as_ref() == Some(cfg) {
+            return;
+        }
+        self.mirrors_from = Some(cfg.clone());
+        let wanted: Vec<(String, Option<MirrorSettings>)> = cfg
+            .mirrors
+            .iter()
+            .map(|m| (m.uuid.to_string(), mirror_settings(cfg, m)))
+            .collect();
+        self.shared.with_ofproto(|o| {
+            let gone: Vec<String> = o
+                .mirrors
+                .iter()
+                .filter(|m| !wanted.iter().any(|(k, _)| *k == m.key))
+                .map(|m| m.key.clone())
+                .collect();
+            for k in gone {
+                o.mirrors.remove(&k);
+            }
+            for (key, settings) in wanted {
+                match settings {
+                    Some(s) => {
+                        if let Err(e) = o.mirrors.set(&key, s) {
+                            vlog::warn!("ofproto_dpif_mirror", "{e}");
+                        }
+                    }
+                    None => o.mirrors.remove(&key),
+                }
+            }
+        });
     }
 
     /// Refuses a tunnel identical (type and UDP port, key, endpoints,
@@ -931,6 +1044,7 @@ mod tests {
             stp_enable: false,
             rstp_enable: false,
             flood_vlans: Vec::new(),
+            mirrors: Vec::new(),
         }
     }
 

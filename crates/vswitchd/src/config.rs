@@ -156,6 +156,21 @@ pub struct ControllerConfig {
     pub other_config: BTreeMap<String, String>,
 }
 
+/// One wanted port mirror (Mirror row); ports by name (the rows may be
+/// on another bridge, or gone: weak references read as absent).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MirrorConfig {
+    pub uuid: Uuid,
+    pub name: String,
+    pub select_all: bool,
+    pub select_src_port: Vec<String>,
+    pub select_dst_port: Vec<String>,
+    pub select_vlan: Vec<i64>,
+    pub output_port: Option<String>,
+    pub output_vlan: Option<i64>,
+    pub snaplen: Option<i64>,
+}
+
 /// One wanted bridge (Bridge row).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BridgeConfig {
@@ -179,6 +194,8 @@ pub struct BridgeConfig {
     pub stp_enable: bool,
     pub rstp_enable: bool,
     pub flood_vlans: Vec<i64>,
+    /// The Bridge's `mirrors`, in the column's (UUID) order.
+    pub mirrors: Vec<MirrorConfig>,
 }
 
 /// The whole wanted configuration (the Open_vSwitch row and below).
@@ -342,7 +359,33 @@ fn read_bridge(
         stp_enable: r.boolean(T, &uuid, "stp_enable"),
         rstp_enable: r.boolean(T, &uuid, "rstp_enable"),
         flood_vlans: r.integers(T, &uuid, "flood_vlans"),
+        mirrors: r
+            .uuids(T, &uuid, "mirrors")
+            .into_iter()
+            .filter_map(|m| read_mirror(r, m))
+            .collect(),
     }
+}
+
+fn read_mirror(r: &Reader<'_>, uuid: Uuid) -> Option<MirrorConfig> {
+    const T: &str = "Mirror";
+    let port_names = |column: &str| -> Vec<String> {
+        r.uuids(T, &uuid, column)
+            .iter()
+            .filter_map(|p| r.string("Port", p, "name"))
+            .collect()
+    };
+    Some(MirrorConfig {
+        uuid,
+        name: r.string(T, &uuid, "name")?,
+        select_all: r.boolean(T, &uuid, "select_all"),
+        select_src_port: port_names("select_src_port"),
+        select_dst_port: port_names("select_dst_port"),
+        select_vlan: r.integers(T, &uuid, "select_vlan"),
+        output_port: port_names("output_port").into_iter().next(),
+        output_vlan: r.integer(T, &uuid, "output_vlan"),
+        snaplen: r.integer(T, &uuid, "snaplen"),
+    })
 }
 
 fn read_port(

@@ -6,7 +6,7 @@
 //! every `other_config:max-revalidator` ms (500), and at once when a
 //! bridge changes: the thread polls a fingerprint of every bridge (the
 //! classifier version, bumped by every flow-table change including learned
-//! flows; the groups; the ports and their configuration; the size of the
+//! flows; the groups; the mirrors; the ports and their configuration; the size of the
 //! MAC table; the datapath port map) and a change starts a new
 //! *generation*. A pass dumps each datapath's megaflows and, for each one:
 //!
@@ -324,6 +324,7 @@ fn fingerprint(reg: &Registry) -> u64 {
         e.shared.with_ofproto_quiet(|o| {
             o.version().hash(&mut h);
             o.config.packet_in_on_miss.hash(&mut h);
+            o.mirrors.fingerprint().hash(&mut h);
             for g in o.groups_in_order() {
                 g.group_id.hash(&mut h);
                 (Arc::as_ptr(&g) as usize).hash(&mut h);

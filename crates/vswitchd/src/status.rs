@@ -1,7 +1,9 @@
 //! What the daemon writes back into the database: `cur_cfg` once a
 //! configuration is applied, the system facts of the Open_vSwitch row,
 //! each bridge's datapath ID and version, and each interface's OpenFlow
-//! port (or error) and device facts. Computed as column writes; the
+//! port (or error) and device facts, and (with the periodic counters) each
+//! Mirror's `statistics` (empty for a mirror that could not be set up).
+//! Computed as column writes; the
 //! database client sends only those that differ from the replica.
 
 use crate::bridge::format_mac;
@@ -156,6 +158,23 @@ pub fn status_writes(
                     .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect();
                 out.push(w(C, uuid, "status", datum::smap(&status)));
+            }
+        }
+        if with_stats {
+            let cfg_br = cfg.bridges.get(&br.name);
+            for m in cfg_br.map(|b| b.mirrors.as_slice()).unwrap_or(&[]) {
+                let key = m.uuid.to_string();
+                let counters = br
+                    .shared
+                    .with_ofproto_quiet(|o| o.mirrors.by_key(&key).map(|m| m.counters.get()));
+                let value = match counters {
+                    Some((packets, bytes)) => imap(&[
+                        ("tx_packets".to_string(), packets),
+                        ("tx_bytes".to_string(), bytes),
+                    ]),
+                    None => Datum::empty(true),
+                };
+                out.push(w("Mirror", m.uuid, "statistics", value));
             }
         }
         for (uuid, error) in br.failed.values() {

@@ -106,6 +106,12 @@ pub(crate) struct Ctx<'a> {
     pub tunnel_stats: Vec<crate::tnl::StatsCredit>,
     /// Groups run (statistics go to them and the buckets taken).
     pub group_stats: Vec<super::GroupCredit>,
+    /// Mirrors already used (a destination gets one copy per packet).
+    pub mirrors: crate::mirror::MirrorMask,
+    /// The snap length of the mirror copy being output (0: none).
+    pub mirror_snaplen: u32,
+    /// Mirrors the packet was eligible for (statistics go to them).
+    pub mirror_stats: Vec<std::sync::Arc<crate::mirror::MirrorCounters>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -315,6 +321,9 @@ pub(crate) fn run<'a>(br: &'a Ofproto, bridges: &'a dyn Bridges, input: XlateIn<
         rules: Vec::new(),
         tunnel_stats: Vec::new(),
         group_stats: Vec::new(),
+        mirrors: 0,
+        mirror_snaplen: 0,
+        mirror_stats: Vec::new(),
     };
     super::tunnel::note_ingress(&mut ctx);
     let name = ctx.br.name.clone();
@@ -351,8 +360,15 @@ pub(crate) fn run<'a>(br: &'a Ofproto, bridges: &'a dyn Bridges, input: XlateIn<
         }
     }
     let acts = actions.unwrap_or_default();
+    if let Some(name) = super::mirror::input_reserved(&ctx) {
+        ctx.report_error(|| {
+            format!("dropping packet received on port {name}, which is reserved exclusively for mirroring")
+        });
+        return finish(ctx);
+    }
     let in_port_ok = may_receive(&mut ctx);
     if in_port_ok {
+        super::mirror::ingress(&mut ctx);
         if miss_rule {
             miss_packet_in(&mut ctx);
         } else {
@@ -443,6 +459,7 @@ fn finish(mut ctx: Ctx) -> XlateOut {
         rules: ctx.rules,
         tunnel_stats: ctx.tunnel_stats,
         group_stats: ctx.group_stats,
+        mirror_stats: ctx.mirror_stats,
     }
 }
 
@@ -485,6 +502,7 @@ fn thaw(ctx: &mut Ctx, actions: &mut Option<Vec<OfpAction>>) -> bool {
     state.metadata.to_flow(&mut ctx.flow);
     ctx.stack = state.stack.clone();
     ctx.was_mpls = state.was_mpls;
+    ctx.mirrors = state.mirrors;
     if !state.action_set.is_empty() {
         let txt = format_actions(&state.action_set);
         ctx.report(NodeKind::Thaw, || format!("Restoring action set: {txt}"));

@@ -40,6 +40,7 @@ pub(super) fn finish_freezing_at(ctx: &mut Ctx, table: u8) -> u32 {
         stack: ctx.stack.clone(),
         conntracked: ctx.conntracked,
         was_mpls: ctx.was_mpls,
+        mirrors: ctx.mirrors,
         actions: ctx.frozen_actions.clone(),
         action_set: ctx.action_set.clone(),
         userdata: ctx

@@ -28,6 +28,7 @@ mod freeze;
 mod group;
 mod hash;
 mod learn;
+mod mirror;
 mod output;
 pub mod recirc;
 pub mod report;
@@ -218,6 +219,8 @@ pub struct XlateOut {
     /// Groups the packet went through, with the bucket a select or
     /// fast-failover group took (`None`: all of them).
     pub group_stats: Vec<GroupCredit>,
+    /// Mirrors the packet was eligible for.
+    pub mirror_stats: Vec<Arc<crate::mirror::MirrorCounters>>,
 }
 
 /// A group a flow's packets count for, and the bucket they took (`None`:
@@ -225,12 +228,14 @@ pub struct XlateOut {
 pub type GroupCredit = (Arc<crate::Group>, Option<Arc<crate::Bucket>>);
 
 /// What besides rules a flow's packets count for: the tunnel and patch
-/// ports they cross and the groups they go through (upstream's xlate
+/// ports they cross, the groups they go through and the mirrors they are
+/// eligible for (upstream's xlate
 /// cache entries for netdevs and groups).
 #[derive(Clone, Debug, Default)]
 pub struct Credits {
     pub ports: Vec<crate::tnl::StatsCredit>,
     pub groups: Vec<GroupCredit>,
+    pub mirrors: Vec<Arc<crate::mirror::MirrorCounters>>,
 }
 
 impl Credits {
@@ -246,6 +251,9 @@ impl Credits {
                 None => g.buckets.iter().for_each(|b| b.credit(packets, bytes)),
             }
         }
+        for m in &self.mirrors {
+            m.credit(packets, bytes);
+        }
     }
 }
 
@@ -255,6 +263,7 @@ impl XlateOut {
         Credits {
             ports: self.tunnel_stats.clone(),
             groups: self.group_stats.clone(),
+            mirrors: self.mirror_stats.clone(),
         }
     }
 }
@@ -268,6 +277,7 @@ pub fn xlate(ofproto: &Ofproto, bridges: &dyn Bridges, input: XlateIn) -> XlateO
 /// What NORMAL (a sibling module) needs from the translation engine.
 pub(crate) mod engine_api {
     pub(crate) use super::engine::{Ctx, OFPPC_NO_FLOOD};
+    pub(crate) use super::mirror::is_mirror_out;
     pub(crate) use super::output::compose_output;
     pub(crate) use super::report::NodeKind;
 }

@@ -172,6 +172,7 @@ pub(crate) fn compose_output(ctx: &mut Ctx, port: u32, last: bool, truncate: boo
         let name = p.name.clone();
         // The inner packet as the pipeline left it goes into the tunnel.
         super::tunnel::native_tunnel_output(ctx, &name, last);
+        super::mirror::egress(ctx, port);
         return;
     }
     let odp_port = p.odp_port;
@@ -185,6 +186,9 @@ pub(crate) fn compose_output(ctx: &mut Ctx, port: u32, last: bool, truncate: boo
     );
     let _ = truncate;
     ctx.commit();
+    if ctx.mirror_snaplen != 0 {
+        ctx.odp.push(OdpAction::Trunc(ctx.mirror_snaplen));
+    }
     match port {
         OFPP_LOCAL => match super::tunnel::terminate(ctx) {
             Some(vport) => ctx.odp.push(OdpAction::TnlPop(vport)),
@@ -192,6 +196,7 @@ pub(crate) fn compose_output(ctx: &mut Ctx, port: u32, last: bool, truncate: boo
         },
         _ => ctx.odp.push(OdpAction::Output(odp_port)),
     }
+    super::mirror::egress(ctx, port);
     ctx.flow.vlans = saved.0;
     ctx.flow.nw_tos = saved.1;
     ctx.flow.dl_dst = saved.2;
@@ -315,6 +320,7 @@ pub(crate) fn controller_action(
         stack: ctx.stack.clone(),
         conntracked: ctx.conntracked,
         was_mpls: ctx.was_mpls,
+        mirrors: ctx.mirrors,
         actions: Vec::new(),
         action_set: Vec::new(),
         userdata: userdata.to_vec(),

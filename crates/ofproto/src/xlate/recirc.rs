@@ -30,6 +30,8 @@ pub struct FrozenState {
     pub stack: Vec<MfValue>,
     pub conntracked: bool,
     pub was_mpls: bool,
+    /// Mirrors already used before the freeze.
+    pub mirrors: u32,
     /// Actions to execute on thaw.
     pub actions: Vec<OfpAction>,
     /// The action set to restore.
@@ -129,6 +131,7 @@ mod tests {
             stack: Vec::new(),
             conntracked: false,
             was_mpls: false,
+            mirrors: 0,
             actions: Vec::new(),
             action_set: Vec::new(),
             userdata: Vec::new(),
