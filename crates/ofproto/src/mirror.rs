@@ -77,7 +77,10 @@ pub struct Mirror {
 impl Mirror {
     /// Whether this mirror selects VLAN `vid`.
     pub fn selects_vlan(&self, vid: u16) -> bool {
-        self.settings.vlans.as_ref().is_none_or(|v| v.contains(&vid))
+        self.settings
+            .vlans
+            .as_ref()
+            .is_none_or(|v| v.contains(&vid))
     }
 }
 

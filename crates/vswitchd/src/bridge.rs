@@ -11,10 +11,10 @@
 //! their ports resolved to this bridge's interfaces.
 
 use crate::config::{BridgeConfig, InterfaceConfig, MirrorConfig, PortConfig};
-use ofproto::mirror::MirrorSettings;
 use crate::connmgr::{BridgeShared, ConnMgr};
 use crate::device::{DeviceStatus, PortBackend};
 use crate::ofport::{is_valid_request, OfportAllocator, OFPP_LOCAL};
+use ofproto::mirror::MirrorSettings;
 use ofproto::{OfPort, Ofproto, PortKind};
 use ovsdb::Uuid;
 use std::collections::BTreeMap;
@@ -248,10 +248,7 @@ fn mirror_settings(cfg: &BridgeConfig, m: &MirrorConfig) -> Option<MirrorSetting
         );
         return None;
     }
-    s.snaplen = m
-        .snaplen
-        .and_then(|n| u32::try_from(n).ok())
-        .unwrap_or(0);
+    s.snaplen = m.snaplen.and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
     if m.select_all {
         let all: std::collections::BTreeSet<String> = cfg.ports.values().flat_map(ifaces).collect();
         s.srcs = all.clone();

@@ -9,7 +9,7 @@
 //! packet (`Ctx::mirrors` remembers the mirrors used, also across patch
 //! ports and recirculation); copies go out as NORMAL sends them (the
 //! destination port's VLAN rules) and are truncated to the mirror's
-//! `snaplen`. Every mirror a packet is eligible for counts it.
+//! `snaplen`. The mirror that sends a copy counts the packet.
 
 use crate::mirror::MirrorMask;
 use crate::port::OfPort;
@@ -74,9 +74,6 @@ fn mirror_packet(ctx: &mut Ctx, port: &OfPort, mirrors: MirrorMask) {
         return;
     }
     let br = ctx.br;
-    for m in br.mirrors.iter().filter(|m| mirrors & (1 << m.idx) != 0) {
-        ctx.mirror_stats.push(m.counters.clone());
-    }
     while mirrors != 0 {
         let idx = mirrors.trailing_zeros() as usize;
         let Some(m) = br.mirrors.get(idx) else {
@@ -90,6 +87,9 @@ fn mirror_packet(ctx: &mut Ctx, port: &OfPort, mirrors: MirrorMask) {
             mirrors &= mirrors - 1;
             continue;
         }
+        // The mirror that sends counts the packet (not the others with
+        // the same destination, nor those whose VLANs did not match).
+        ctx.mirror_stats.push(m.counters.clone());
         ctx.mirrors |= m.dup_mirrors;
         ctx.mirror_snaplen = m.settings.snaplen;
         if let Some(out) = &m.settings.out {
