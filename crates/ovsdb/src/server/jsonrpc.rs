@@ -9,7 +9,7 @@
 
 use super::locks::ClientId;
 use super::remotes::RemoteOptions;
-use super::{Handled, Outgoing, Server};
+use super::{Handled, Outgoing, Server, Tagged};
 use rpc::{Message, Session, SessionEvent};
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,13 +35,40 @@ impl Trigger {
     }
 }
 
+/// A reply to send once its commits are durable.
+struct Answer {
+    /// The reply to a `transact` (replaced by the error if its commit
+    /// could not be made durable).
+    is_transact: bool,
+    reply: Message,
+    /// Only what the session was given for commits up to this number may
+    /// go before the reply ([`Handled::ReplyAt`]); `None`: everything
+    /// given so far goes first.
+    upto: Option<u64>,
+}
+
+impl Answer {
+    fn new(is_transact: bool, handled: Handled) -> Option<Answer> {
+        let (reply, upto) = match handled {
+            Handled::Reply(m) => (m, None),
+            Handled::ReplyAt(m, seq) => (m, Some(seq)),
+            Handled::Nothing | Handled::Blocked { .. } => return None,
+        };
+        Some(Answer {
+            is_transact,
+            reply,
+            upto,
+        })
+    }
+}
+
 /// Handles `msg`: a reply to send, a new trigger, or nothing.
 fn handle_new(
     server: &Server,
     client: ClientId,
     msg: Message,
     triggers: &mut Vec<Trigger>,
-) -> Option<(bool, Message)> {
+) -> Option<Answer> {
     if let Message::Notify { method, params } = &msg {
         if method == "cancel" {
             if let [id] = &params[..] {
@@ -52,8 +79,6 @@ fn handle_new(
     }
     let is_transact = msg.method() == Some("transact");
     match server.handle(client, &msg, 0) {
-        Handled::Reply(m) => Some((is_transact, m)),
-        Handled::Nothing => None,
         Handled::Blocked { timeout_ms } => {
             let started = Instant::now();
             let deadline = timeout_ms.map(|t| started + Duration::from_millis(t));
@@ -64,24 +89,24 @@ fn handle_new(
             });
             None
         }
+        handled => Answer::new(is_transact, handled),
     }
 }
 
 /// Tries every trigger again; the replies of those that completed.
-fn retry(server: &Server, client: ClientId, triggers: &mut Vec<Trigger>) -> Vec<(bool, Message)> {
+fn retry(server: &Server, client: ClientId, triggers: &mut Vec<Trigger>) -> Vec<Answer> {
     let mut answers = Vec::new();
     let now = Instant::now();
     triggers.retain_mut(|t| {
         let elapsed = now.saturating_duration_since(t.started).as_millis() as u64;
         match server.handle(client, &t.msg, elapsed) {
-            Handled::Reply(m) => {
-                answers.push((true, m));
-                false
-            }
-            Handled::Nothing => false,
             Handled::Blocked { timeout_ms } => {
                 t.deadline = timeout_ms.map(|ms| t.started + Duration::from_millis(ms));
                 true
+            }
+            handled => {
+                answers.extend(Answer::new(true, handled));
+                false
             }
         }
     });
@@ -116,6 +141,30 @@ fn apply_outgoing(
     }
 }
 
+/// One thing [`finish`] sends or does.
+enum Step {
+    Given(Outgoing),
+    Answer(Answer),
+}
+
+/// The order of `answers` (in request order) and of what the server gave
+/// the session (`queued`, in the order given): each answer after what was
+/// given for commits up to its `upto` (all of it without one), the rest
+/// after the last answer. What was given keeps its order: one of a later
+/// commit holds back those behind it.
+fn interleave(answers: Vec<Answer>, queued: Vec<Tagged>) -> Vec<Step> {
+    let mut queued = queued.into_iter().peekable();
+    let mut steps = Vec::new();
+    for a in answers {
+        while let Some((_, o)) = queued.next_if(|(seq, _)| a.upto.is_none_or(|u| *seq <= u)) {
+            steps.push(Step::Given(o));
+        }
+        steps.push(Step::Answer(a));
+    }
+    steps.extend(queued.map(|(_, o)| Step::Given(o)));
+    steps
+}
+
 /// Sends what is queued, then drops the connection (an active remote
 /// reconnects later), as upstream's `jsonrpc_session_force_reconnect`.
 async fn disconnect_now(session: &mut Session, reason: &str) {
@@ -129,31 +178,37 @@ async fn disconnect_now(session: &mut Session, reason: &str) {
 }
 
 /// Waits until every commit `answers` may reveal is durable (the sync
-/// thread syncs them together with other sessions' commits), sends the
-/// notifications they caused, then the answers (a transaction whose commit
-/// could not be made durable gets the storage error instead of its result).
+/// thread syncs them together with other sessions' commits), then sends
+/// the answers in order, each after the notifications it must follow
+/// (those of commits up to its `upto`, else all those queued so far), then
+/// the notifications left (a transaction whose commit could not be made
+/// durable gets the storage error instead of its result).
 async fn finish(
     server: &Server,
     session: &mut Session,
-    rx: Option<&mut mpsc::UnboundedReceiver<Outgoing>>,
+    rx: Option<&mut mpsc::UnboundedReceiver<Tagged>>,
     triggers: &mut Vec<Trigger>,
-    answers: Vec<(bool, Message)>,
+    answers: Vec<Answer>,
 ) {
     let synced = server.durable(server.last_commit()).await;
     let mut disconnect = None;
+    let mut queued = Vec::new();
     if let Some(r) = rx {
-        while let Ok(o) = r.try_recv() {
-            apply_outgoing(o, session, triggers, &mut disconnect);
+        while let Ok(t) = r.try_recv() {
+            queued.push(t);
         }
     }
-    for (is_transact, reply) in answers {
-        match (&synced, is_transact, &reply) {
-            (Err(e), true, Message::Reply { id, .. }) => {
-                session.send(&Message::error(e.to_json(), id.clone()));
-            }
-            _ => {
-                session.send(&reply);
-            }
+    for step in interleave(answers, queued) {
+        match step {
+            Step::Given(o) => apply_outgoing(o, session, triggers, &mut disconnect),
+            Step::Answer(a) => match (&synced, a.is_transact, &a.reply) {
+                (Err(e), true, Message::Reply { id, .. }) => {
+                    session.send(&Message::error(e.to_json(), id.clone()));
+                }
+                _ => {
+                    session.send(&a.reply);
+                }
+            },
         }
     }
     if let Some(reason) = disconnect {
@@ -164,7 +219,7 @@ async fn finish(
 /// What woke the session loop.
 enum Wake {
     Event(SessionEvent),
-    Notification(Outgoing),
+    Notification(Tagged),
     Retry,
     Options,
 }
@@ -276,7 +331,7 @@ pub async fn serve_session_with(
         };
         match wake {
             Wake::Options => config.apply(&server, &mut session, client),
-            Wake::Notification(o) => {
+            Wake::Notification((_, o)) => {
                 let mut disconnect = None;
                 apply_outgoing(o, &mut session, &mut triggers, &mut disconnect);
                 if let Some(reason) = disconnect {
@@ -310,7 +365,7 @@ pub async fn serve_session_with(
                 // Handle every request that has already arrived, then make
                 // their commits durable with one fsync, then answer them all
                 // (group commit: never a reply before its commit is on disk).
-                let mut answers: Vec<(bool, Message)> = Vec::new();
+                let mut answers: Vec<Answer> = Vec::new();
                 let mut msg = msg;
                 for n in 1..=MAX_BATCH {
                     answers.extend(handle_new(&server, id, msg, &mut triggers));
@@ -354,5 +409,74 @@ fn poll_once<F: std::future::Future>(f: F) -> Option<F::Output> {
     match f.as_mut().poll(&mut cx) {
         std::task::Poll::Ready(v) => Some(v),
         std::task::Poll::Pending => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn answer(id: u64, upto: Option<u64>) -> Answer {
+        Answer {
+            is_transact: false,
+            reply: Message::reply(json!({}), json!(id)),
+            upto,
+        }
+    }
+
+    fn given(seq: u64, n: u64) -> Tagged {
+        (
+            seq,
+            Outgoing::Message(Message::notify("update", vec![json!(n)])),
+        )
+    }
+
+    fn names(steps: &[Step]) -> Vec<String> {
+        steps
+            .iter()
+            .map(|s| match s {
+                Step::Answer(a) => format!("reply {}", a.reply.id().unwrap_or(&json!(null))),
+                Step::Given(Outgoing::Message(m)) => match m {
+                    Message::Notify { params, .. } => format!("update {}", params[0]),
+                    _ => "?".into(),
+                },
+                Step::Given(_) => "other".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_monitor_reply_goes_before_what_later_commits_gave() {
+        // Reply 1 is a monitor's initial contents after commit 5; updates
+        // 10 and 11 are of commits 5 and 6 (11 may be of that monitor).
+        let steps = interleave(
+            vec![answer(1, Some(5)), answer(2, None)],
+            vec![given(5, 10), given(6, 11), given(7, 12)],
+        );
+        assert_eq!(
+            names(&steps),
+            ["update 10", "reply 1", "update 11", "update 12", "reply 2"]
+        );
+    }
+
+    #[test]
+    fn what_was_given_keeps_its_order() {
+        // A lock notification given at commit 8 ahead of an update of
+        // commit 4 (released later): both wait behind reply 1.
+        let steps = interleave(
+            vec![answer(1, Some(6))],
+            vec![given(3, 10), given(8, 11), given(4, 12)],
+        );
+        assert_eq!(
+            names(&steps),
+            ["update 10", "reply 1", "update 11", "update 12"]
+        );
+    }
+
+    #[test]
+    fn without_a_bound_everything_given_goes_first() {
+        let steps = interleave(vec![answer(1, None)], vec![given(9, 10), given(9, 11)]);
+        assert_eq!(names(&steps), ["update 10", "update 11", "reply 1"]);
     }
 }

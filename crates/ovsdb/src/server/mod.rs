@@ -76,9 +76,14 @@ pub enum Outgoing {
     Disconnect(String),
 }
 
+/// What a client's session receives: something to send or do, tagged
+/// with the number of the last commit when it was queued (see
+/// [`Handled::ReplyAt`]).
+pub type Tagged = (u64, Outgoing);
+
 struct Client {
     name: String,
-    tx: mpsc::UnboundedSender<Outgoing>,
+    tx: mpsc::UnboundedSender<Tagged>,
     monitors: Vec<Monitor>,
     /// Set by `set_db_change_aware`: told about schema changes instead of
     /// being disconnected.
@@ -178,6 +183,15 @@ fn sync_thread(server: Weak<Server>) {
 pub enum Handled {
     /// Send this reply (or error) now.
     Reply(Message),
+    /// Send this reply after what the session was given for commits up to
+    /// number `.1`, and before anything it was given for later commits: a
+    /// new monitor's initial contents (the state after commit `.1`), which
+    /// must reach the client before any update of the monitor, as
+    /// upstream's single thread sends them. (Commits go on while the
+    /// session waits for the disk before replying; an update that overtook
+    /// the initial contents would name rows the client does not have, and
+    /// the client would drop it and miss the change.)
+    ReplyAt(Message, u64),
     /// A `transact` whose `wait` is not satisfied: try again after the next
     /// commit or after `timeout_ms`.
     Blocked { timeout_ms: Option<u64> },
@@ -595,7 +609,7 @@ impl Server {
     }
 
     /// Registers a client; messages for it arrive on the returned receiver.
-    pub fn connect(&self, name: &str) -> (ClientId, mpsc::UnboundedReceiver<Outgoing>) {
+    pub fn connect(&self, name: &str) -> (ClientId, mpsc::UnboundedReceiver<Tagged>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut st = self.lock();
         let id = st.next_client;
@@ -652,7 +666,7 @@ impl Server {
         for (client, method, name) in events {
             if let Some(c) = st.clients.get(&client) {
                 let msg = Message::notify(method, vec![Value::String(name)]);
-                let _ = c.tx.send(Outgoing::Message(msg));
+                let _ = c.tx.send((st.seq, Outgoing::Message(msg)));
             }
         }
     }
@@ -697,11 +711,11 @@ impl Server {
             if *seq > st.synced {
                 break;
             }
-            let Some((_, client, o)) = st.pending.pop_front() else {
+            let Some((seq, client, o)) = st.pending.pop_front() else {
                 break;
             };
             if let Some(c) = st.clients.get(&client) {
-                let _ = c.tx.send(o);
+                let _ = c.tx.send((seq, o));
             }
         }
     }
@@ -729,9 +743,17 @@ impl Server {
             "set_db_change_aware" => reply(self.set_db_change_aware(client, params)),
             "convert" => reply(self.convert(params)),
             "transact" => self.transact(client, params, id.clone(), elapsed_ms),
-            "monitor" => reply(self.monitor(client, params, Version::V1)),
-            "monitor_cond" => reply(self.monitor(client, params, Version::V2)),
-            "monitor_cond_since" => reply(self.monitor(client, params, Version::V3)),
+            "monitor" | "monitor_cond" | "monitor_cond_since" => {
+                let version = match method.as_str() {
+                    "monitor" => Version::V1,
+                    "monitor_cond" => Version::V2,
+                    _ => Version::V3,
+                };
+                match self.monitor(client, params, version) {
+                    Ok((initial, seq)) => Handled::ReplyAt(Message::reply(initial, id), seq),
+                    Err(e) => Handled::Reply(error_reply(&e, id)),
+                }
+            }
             "monitor_cond_change" => reply(self.monitor_cond_change(client, params)),
             "monitor_cancel" => {
                 let mut st = self.lock();
@@ -970,12 +992,15 @@ impl Server {
     /// for clustered and relay databases only), so `monitor_cond_since`
     /// always answers `found: false` with the all-zero id and the whole
     /// initial contents, and `update3` carries the all-zero id too.
+    ///
+    /// Returns the initial contents and the number of the last commit they
+    /// include (the monitor's updates are of later commits).
     fn monitor(
         &self,
         client: ClientId,
         params: &[Value],
         version: Version,
-    ) -> Result<Value, Error> {
+    ) -> Result<(Value, u64), Error> {
         let method = match version {
             Version::V1 => "monitor",
             Version::V2 => "monitor_cond",
@@ -1032,7 +1057,7 @@ impl Server {
         if let Some(c) = st.clients.get_mut(&client) {
             c.monitors.push(monitor);
         }
-        Ok(initial)
+        Ok((initial, st.seq))
     }
 
     fn monitor_cond_change(&self, client: ClientId, params: &[Value]) -> Result<Value, Error> {
@@ -1069,7 +1094,12 @@ impl Server {
                 ),
                 _ => Message::notify("update2", vec![new.clone(), delta]),
             };
-            let _ = c.tx.send(Outgoing::Message(msg));
+            // The difference is between the rows the old condition gave
+            // and those the new one gives in the current state: it goes
+            // behind the updates still held for earlier commits (made
+            // under the old condition), and once what it shows is durable.
+            Self::queue(st, client, Outgoing::Message(msg));
+            Self::release_pending(st);
         }
         Ok(json!({}))
     }
@@ -1317,7 +1347,7 @@ mod tests {
         };
         assert!(matches!(
             server.handle(watcher, &monitor, 0),
-            Handled::Reply(_)
+            Handled::ReplyAt(_, 0)
         ));
         insert(&server, writer, 1);
         insert(&server, writer, 2);
@@ -1333,10 +1363,94 @@ mod tests {
         assert!(!st.syncing);
         drop(st);
         for _ in 0..2 {
-            assert!(matches!(updates.try_recv(), Ok(Outgoing::Message(_))));
+            assert!(matches!(updates.try_recv(), Ok((_, Outgoing::Message(_)))));
         }
         // Durable already: no new round.
         rt.block_on(server.durable(seq)).unwrap();
+        drop(server);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn a_monitor_reply_names_the_last_commit_its_contents_include() {
+        let (server, d) = served_db();
+        let (writer, _) = server.connect("writer");
+        let (watcher, mut queue) = server.connect("watcher");
+        insert(&server, writer, 1);
+        let registered = server.last_commit();
+        let monitor = Message::Request {
+            method: "monitor_cond".into(),
+            params: vec![json!("T"), json!("m"), json!({"R": [{}]})],
+            id: json!(0),
+        };
+        let Handled::ReplyAt(Message::Reply { result, .. }, seq) =
+            server.handle(watcher, &monitor, 0)
+        else {
+            panic!("a reply bound to a commit");
+        };
+        assert_eq!(seq, registered);
+        assert_eq!(result["R"].as_object().map(|rows| rows.len()), Some(1));
+        // The next commit's update is given with its own, later number.
+        insert(&server, writer, 2);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(server.durable(server.last_commit())).unwrap();
+        let Ok((given, Outgoing::Message(Message::Notify { method, .. }))) = queue.try_recv()
+        else {
+            panic!("the update of the second insert");
+        };
+        assert_eq!((given, method.as_str()), (registered + 1, "update2"));
+        assert!(queue.try_recv().is_err());
+        drop(server);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn a_condition_change_goes_behind_the_updates_held_for_earlier_commits() {
+        let (server, d) = served_db();
+        let (writer, _) = server.connect("writer");
+        let (watcher, mut queue) = server.connect("watcher");
+        let monitor = Message::Request {
+            method: "monitor_cond".into(),
+            params: vec![json!("T"), json!("m"), json!({"R": [{}]})],
+            id: json!(0),
+        };
+        assert!(matches!(
+            server.handle(watcher, &monitor, 0),
+            Handled::ReplyAt(..)
+        ));
+        // Not yet durable: its update ("insert") is held.
+        insert(&server, writer, 1);
+        let change = Message::Request {
+            method: "monitor_cond_change".into(),
+            params: vec![
+                json!("m"),
+                json!("m"),
+                json!({"R": [{"where": [["n", "<", 0]]}]}),
+            ],
+            id: json!(1),
+        };
+        assert!(matches!(
+            server.handle(watcher, &change, 0),
+            Handled::Reply(_)
+        ));
+        // Nothing before the commit is durable, then the insert, then the
+        // change's "delete" of the same row.
+        assert!(queue.try_recv().is_err());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(server.durable(server.last_commit())).unwrap();
+        let mut kinds = Vec::new();
+        while let Ok((_, Outgoing::Message(Message::Notify { params, .. }))) = queue.try_recv() {
+            let rows = params[1]["R"].as_object().cloned().unwrap_or_default();
+            kinds.extend(
+                rows.values()
+                    .filter_map(|r| r.as_object()?.keys().next().cloned()),
+            );
+        }
+        assert_eq!(kinds, ["insert", "delete"]);
         drop(server);
         std::fs::remove_dir_all(d).unwrap();
     }
