@@ -653,3 +653,149 @@ fn mirror_statistics_and_revalidation_like_the_reference() {
     assert_ne!(ob, oa, "a new mirror did not change the installed flows");
     assert_eq!(ra, oa, "datapath flows after the change differ");
 }
+
+/// Mirrors on both bridges of a patch port pair (each bridge applies its
+/// own to what crosses it), and the 33rd mirror of a bridge refused with
+/// upstream's message and left without statistics.
+#[test]
+fn patch_ports_and_the_mirror_limit_like_the_reference() {
+    let Some((reference, ours)) = testkit::reference_and_ours(FERROVS, "mirror-patch") else {
+        return;
+    };
+    both(&reference, &ours, setup);
+    let traces = [
+        (
+            "br0",
+            "in_port=1,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:01:01",
+        ),
+        (
+            "br0",
+            "in_port=2,dl_src=50:54:00:00:00:02,dl_dst=ff:ff:ff:ff:ff:ff",
+        ),
+        (
+            "br1",
+            "in_port=1,dl_src=50:54:00:00:00:03,dl_dst=50:54:00:00:01:02",
+        ),
+        (
+            "br1",
+            "in_port=1,dl_src=50:54:00:00:00:03,dl_dst=50:54:00:00:01:02,dl_vlan=10",
+        ),
+    ];
+    let (r, o) = both(&reference, &ours, |sb| {
+        let v = |args: &[&str]| sb.vsctl(args).unwrap_or_else(|e| panic!("{e}"));
+        v(&[
+            "add-port",
+            "br1",
+            "q2",
+            "--",
+            "set",
+            "interface",
+            "q2",
+            "type=dummy",
+            "ofport_request=2",
+            "--",
+            "add-port",
+            "br0",
+            "pa",
+            "--",
+            "set",
+            "interface",
+            "pa",
+            "type=patch",
+            "options:peer=pb",
+            "ofport_request=10",
+            "--",
+            "add-port",
+            "br1",
+            "pb",
+            "--",
+            "set",
+            "interface",
+            "pb",
+            "type=patch",
+            "options:peer=pa",
+            "ofport_request=10",
+        ]);
+        for br in ["br0", "br1"] {
+            sb.ofctl(br, &["add-flow", "actions=NORMAL"])
+                .expect("add-flow");
+        }
+        v(&[
+            "--",
+            "--id=@p",
+            "get",
+            "port",
+            "p6",
+            "--",
+            "--id=@m",
+            "create",
+            "mirror",
+            "name=a",
+            "select_all=true",
+            "output_port=@p",
+            "--",
+            "add",
+            "bridge",
+            "br0",
+            "mirrors",
+            "@m",
+        ]);
+        v(&[
+            "--",
+            "--id=@p",
+            "get",
+            "port",
+            "q2",
+            "--",
+            "--id=@m",
+            "create",
+            "mirror",
+            "name=b",
+            "select_all=true",
+            "snaplen=200",
+            "output_port=@p",
+            "--",
+            "add",
+            "bridge",
+            "br1",
+            "mirrors",
+            "@m",
+        ]);
+        let mut res: Vec<String> = traces
+            .iter()
+            .map(|(br, f)| trace_summary(&out(sb.appctl(&["ofproto/trace", br, f]))))
+            .collect();
+        for i in 2..=33 {
+            let name = format!("name=x{i}");
+            v(&[
+                "--",
+                "--id=@p",
+                "get",
+                "port",
+                "p7",
+                "--",
+                "--id=@m",
+                "create",
+                "mirror",
+                &name,
+                "select_all=true",
+                "output_port=@p",
+                "--",
+                "add",
+                "bridge",
+                "br0",
+                "mirrors",
+                "@m",
+            ]);
+        }
+        let x33 = || out(sb.vsctl(&["get", "mirror", "x33", "statistics"]));
+        let x32 = || out(sb.vsctl(&["get", "mirror", "x32", "statistics"]));
+        // Statistics are written every 5 s: x32 gets them, x33 (refused) not.
+        sb.wait_until(Duration::from_secs(20), || x32().contains("tx_packets"));
+        res.push(x32());
+        res.push(x33());
+        res.extend(mirror_log(sb));
+        res
+    });
+    assert_eq!(r, o);
+}

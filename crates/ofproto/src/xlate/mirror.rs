@@ -6,8 +6,9 @@
 //! destination: its output port, or every port carrying its output VLAN
 //! (not the mirrors' output ports, not for reserved destinations, not when
 //! the packet is already in that VLAN). A destination gets one copy per
-//! packet (`Ctx::mirrors` remembers the mirrors used, also across patch
-//! ports and recirculation); copies go out as NORMAL sends them (the
+//! packet (`Ctx::mirrors` remembers the mirrors used, also across
+//! recirculation; a patch port's peer bridge starts afresh with its own
+//! mirrors, without mirroring the packet's arrival through the patch); copies go out as NORMAL sends them (the
 //! destination port's VLAN rules) and are truncated to the mirror's
 //! `snaplen`. The mirror that sends a copy counts the packet.
 

@@ -226,6 +226,8 @@ fn patch_output(ctx: &mut Ctx, name: &str, peer: &str, last: bool) {
     let old_has_group = ctx.action_set_has_group;
     let old_br = ctx.br;
     let old_table = ctx.table_id;
+    // The peer bridge's mirrors are its own (numbered apart from ours).
+    let old_mirrors = std::mem::take(&mut ctx.mirrors);
     let back = ctx.trace_cursor();
 
     ctx.flow.in_port = peer_port;
@@ -255,6 +257,7 @@ fn patch_output(ctx: &mut Ctx, name: &str, peer: &str, last: bool) {
     }
 
     ctx.restore(back);
+    ctx.mirrors = old_mirrors;
     ctx.flow = old_flow;
     ctx.br = old_br;
     ctx.table_id = old_table;
