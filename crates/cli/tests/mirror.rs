@@ -655,10 +655,11 @@ fn mirror_statistics_and_revalidation_like_the_reference() {
 }
 
 /// Mirrors on both bridges of a patch port pair (each bridge applies its
-/// own to what crosses it), and the 33rd mirror of a bridge refused with
-/// upstream's message and left without statistics.
+/// own to what crosses it), the 33rd mirror of a bridge refused with
+/// upstream's message and left without statistics, and the Bridge's
+/// `flood_vlans`.
 #[test]
-fn patch_ports_and_the_mirror_limit_like_the_reference() {
+fn patch_ports_limit_and_flood_vlans_like_the_reference() {
     let Some((reference, ours)) = testkit::reference_and_ours(FERROVS, "mirror-patch") else {
         return;
     };
@@ -795,6 +796,47 @@ fn patch_ports_and_the_mirror_limit_like_the_reference() {
         res.push(x32());
         res.push(x33());
         res.extend(mirror_log(sb));
+        // RSPAN's companion: the Bridge's flood_vlans (no learning there;
+        // a change forgets what was learned).
+        v(&["set", "bridge", "br0", "flood_vlans=10"]);
+        let fdb = || {
+            let t = out(sb.appctl(&["fdb/show", "br0"]));
+            // Without the age column.
+            t.lines()
+                .map(|l| {
+                    l.rsplit_once(' ')
+                        .map_or(l, |(a, _)| a)
+                        .trim_end()
+                        .to_string()
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let mut sent = looked_up(sb);
+        for s in 1..=2 {
+            for port in ["p2", "p5"] {
+                let odp = format!(
+                    "in_port({}),eth(src=50:54:00:00:00:0{s},dst=ff:ff:ff:ff:ff:ff),eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=17,tos=0,ttl=64,frag=no),udp(src=7,dst=9)",
+                    &port[1..]
+                );
+                let _ = sb.appctl(&["netdev-dummy/receive", port, &odp]);
+                sent += 1;
+            }
+        }
+        settle(sb, sent);
+        res.push(fdb());
+        for vlan in [10, 20] {
+            let f = format!(
+                "in_port=1,dl_vlan={vlan},dl_src=50:54:00:00:00:09,dl_dst=50:54:00:00:00:01"
+            );
+            res.push(trace_summary(&out(sb.appctl(&[
+                "ofproto/trace",
+                "br0",
+                &f,
+            ]))));
+        }
+        v(&["set", "bridge", "br0", "flood_vlans=20"]);
+        res.push(fdb());
         res
     });
     assert_eq!(r, o);

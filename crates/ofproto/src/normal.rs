@@ -113,7 +113,11 @@ pub(crate) fn xlate_normal(ctx: &mut Ctx) {
 
     let now = ctx.br.now() / 1000;
     let name = ctx.br.name.clone();
-    let ml = ctx.bridges.mac_learning(&name);
+    // No learning on the bridge's flood VLANs: their frames are flooded.
+    let ml = ctx
+        .bridges
+        .mac_learning(&name)
+        .filter(|_| !ctx.br.flood_vlans.contains(&vlan));
     if ctx.allow_side_effects && ctx.flow.packet_type == 0 {
         if let Some(ml) = ml {
             let src = ctx.flow.dl_src;

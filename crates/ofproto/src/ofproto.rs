@@ -90,6 +90,9 @@ pub struct Ofproto {
     pub config: SwitchConfig,
     /// Port mirrors (set by the vswitchd from the Mirror table).
     pub mirrors: crate::mirror::Mirrors,
+    /// VLANs on which NORMAL neither learns nor looks up MACs, but floods
+    /// (the Bridge's `flood_vlans`).
+    pub flood_vlans: std::collections::BTreeSet<u16>,
     pub(crate) tables: Vec<OfTable>,
     pub(crate) groups: BTreeMap<u32, Arc<Group>>,
     pub(crate) meters: BTreeMap<u32, Arc<Meter>>,
@@ -154,6 +157,7 @@ impl Ofproto {
                 ..SwitchConfig::default()
             },
             mirrors: crate::mirror::Mirrors::default(),
+            flood_vlans: std::collections::BTreeSet::new(),
             tables,
             groups: BTreeMap::new(),
             meters: BTreeMap::new(),

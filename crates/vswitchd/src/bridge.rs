@@ -733,14 +733,30 @@ impl Bridge {
         ch
     }
 
-    /// Sets the OpenFlow switch's mirrors from the Mirror rows (upstream's
-    /// `bridge_configure_mirrors`, with its log lines; done again, and
-    /// logged again, whenever the bridge's configuration changes).
+    /// Sets the OpenFlow switch's mirrors from the Mirror rows and its
+    /// flood VLANs (upstream's `bridge_configure_mirrors`, with its log
+    /// lines; done again, and logged again, whenever the bridge's
+    /// configuration changes).
     fn configure_mirrors(&mut self, cfg: &BridgeConfig) {
         if self.mirrors_from.as_ref() == Some(cfg) {
             return;
         }
         self.mirrors_from = Some(cfg.clone());
+        // The VLANs NORMAL floods without learning (for RSPAN); a change
+        // forgets what was learned.
+        let flood_vlans: std::collections::BTreeSet<u16> = cfg
+            .flood_vlans
+            .iter()
+            .filter_map(|v| u16::try_from(*v).ok())
+            .collect();
+        let changed = self.shared.with_ofproto(|o| {
+            let changed = o.flood_vlans != flood_vlans;
+            o.flood_vlans = flood_vlans;
+            changed
+        });
+        if changed {
+            self.shared.mac_learning.flush();
+        }
         let wanted: Vec<(String, Option<MirrorSettings>)> = cfg
             .mirrors
             .iter()

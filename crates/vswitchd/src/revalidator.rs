@@ -325,6 +325,7 @@ fn fingerprint(reg: &Registry) -> u64 {
             o.version().hash(&mut h);
             o.config.packet_in_on_miss.hash(&mut h);
             o.mirrors.fingerprint().hash(&mut h);
+            o.flood_vlans.hash(&mut h);
             for g in o.groups_in_order() {
                 g.group_id.hash(&mut h);
                 (Arc::as_ptr(&g) as usize).hash(&mut h);
